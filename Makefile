@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make app` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: install app test test-fast bench lint clean
+
+install: $(STAMP)
+
+# Re-installs only when the dependency list changes; torch comes pinned from constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+app: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+bench: install
+	$(PY) benchmarks/clinc150.py
+	$(PY) benchmarks/speed.py
+
+lint: install
+	$(VENV)/bin/ruff check classifier tests benchmarks app.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

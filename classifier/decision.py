@@ -1,0 +1,149 @@
+"""The status rule (aligned / review / misaligned), its thresholds, calibration and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from .plan import Thresholds
+
+
+class Status(StrEnum):
+    ALIGNED = "aligned"
+    REVIEW = "review"
+    MISALIGNED = "misaligned"
+    EMPTY = "empty"
+
+
+# Fitted for the bundled all-MiniLM-L6-v2 on CLINC150 val + oos_val (benchmarks/clinc150.py).
+DEFAULT_THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03,
+                                fitted_on="CLINC150 val+oos_val, all-MiniLM-L6-v2")
+
+
+def decide(best: np.ndarray, runner_up: np.ndarray, thresholds: Thresholds) -> np.ndarray:
+    """The status of each task from its best and runner-up scores (an array of Status values)."""
+    best = np.asarray(best, dtype=np.float64)
+    runner_up = np.asarray(runner_up, dtype=np.float64)
+    runner_up = np.where(np.isfinite(runner_up), runner_up, -np.inf)
+    status = np.full(best.shape, Status.ALIGNED.value, dtype=object)
+    doubtful = (best < thresholds.aligned) | ((best - runner_up) < thresholds.margin)
+    status[doubtful] = Status.REVIEW.value
+    status[best < thresholds.misaligned] = Status.MISALIGNED.value
+    return status
+
+
+@dataclass
+class Scored:
+    """Labeled rows after matching: what the machine said, and what the label says."""
+
+    best: np.ndarray  # best score per row
+    runner_up: np.ndarray  # runner-up score per row
+    predicted: list[str]  # best strategy id per row
+    gold: list[str | None]  # gold strategy id, None for "serves no strategy"
+
+
+def _f1(flag: np.ndarray, positive: np.ndarray) -> tuple[float, float, float]:
+    true_positive = float(np.sum(flag & positive))
+    precision = true_positive / max(float(np.sum(flag)), 1.0)
+    recall = true_positive / max(float(np.sum(positive)), 1.0)
+    f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return precision, recall, f1
+
+
+def metrics(scored: Scored, thresholds: Thresholds) -> dict:
+    """Top-1 accuracy, accuracy of the whole decision, misaligned P/R/F1 and AUROC of the score."""
+    status = decide(scored.best, scored.runner_up, thresholds)
+    gold_none = np.array([label is None for label in scored.gold])
+    correct = np.array([p == g for p, g in zip(scored.predicted, scored.gold, strict=True)])
+    flagged = status == Status.MISALIGNED.value
+    decided_correctly = np.where(flagged, gold_none, correct & ~gold_none)
+    precision, recall, f1 = _f1(flagged, gold_none)
+    result = {
+        "rows": int(len(status)),
+        "labeled_rows": int(np.sum(~gold_none)),
+        "no_strategy_rows": int(np.sum(gold_none)),
+        "top1_accuracy": _mean(correct[~gold_none]),
+        "decision_accuracy": _mean(decided_correctly),
+        "misaligned_precision": round(precision, 4),
+        "misaligned_recall": round(recall, 4),
+        "misaligned_f1": round(f1, 4),
+        "auroc": auroc(scored.best, ~gold_none),
+        "status_counts": {s.value: int(np.sum(status == s.value))
+                          for s in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED)},
+        "review_rows_correct": _mean(correct[status == Status.REVIEW.value]),
+        "aligned_rows_correct": _mean(correct[status == Status.ALIGNED.value]),
+        "thresholds": thresholds.model_dump(exclude_none=True),
+    }
+    return result
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return round(float(np.mean(values)), 4) if len(values) else None
+
+
+def auroc(score: np.ndarray, positive: np.ndarray) -> float | None:
+    """Area under the ROC curve of `score` for telling `positive` rows apart; None if one class."""
+    positive = np.asarray(positive, dtype=bool)
+    if positive.all() or not positive.any():
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(positive, np.asarray(score, dtype=np.float64))), 4)
+
+
+def calibrate(scored: Scored, current: Thresholds = DEFAULT_THRESHOLDS,
+              aligned_precision: float = 0.9, fitted_on: str | None = None) -> Thresholds:
+    """Fit thresholds on labeled rows.
+
+    `misaligned` maximises F1 of the misaligned flag; `aligned` and `margin` are the smallest
+    review band after which tasks called aligned are right at least `aligned_precision` of the time.
+    """
+    best = np.asarray(scored.best, dtype=np.float64)
+    runner_up = np.asarray(scored.runner_up, dtype=np.float64)
+    runner_up = np.where(np.isfinite(runner_up), runner_up, -1.0)
+    gold_none = np.array([label is None for label in scored.gold])
+    correct = np.array([p == g for p, g in zip(scored.predicted, scored.gold, strict=True)])
+
+    misaligned = current.misaligned
+    if gold_none.any() and (~gold_none).any():
+        candidates = np.unique(np.round(best, 4))
+        f1s = [_f1(best < c, gold_none)[2] for c in candidates]
+        top = max(f1s)
+        # Among equally good cuts take the middle one, far from both classes.
+        winners = candidates[np.isclose(f1s, top)]
+        misaligned = float(winners[len(winners) // 2])
+
+    kept = best >= misaligned
+    good = correct & ~gold_none
+    best_choice = (current.aligned if current.aligned >= misaligned else misaligned,
+                   current.margin)
+    if kept.any():
+        best_review = None
+        for aligned in np.unique(np.round(np.r_[misaligned, best[kept]], 3)):
+            if aligned < misaligned:
+                continue
+            for margin in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12):
+                confident = kept & (best >= aligned) & ((best - runner_up) >= margin)
+                if not confident.any():
+                    continue
+                precision = float(np.mean(good[confident]))
+                review = int(np.sum(kept & ~confident))
+                if precision >= aligned_precision and (best_review is None or review < best_review):
+                    best_review, best_choice = review, (float(aligned), margin)
+        if best_review is None:  # no band reaches the precision: send all doubtful cases to review
+            best_choice = (float(np.quantile(best[kept], 0.9)), 0.05)
+    aligned, margin = best_choice
+    return Thresholds(aligned=round(max(aligned, misaligned), 4), misaligned=round(misaligned, 4),
+                      margin=margin, fitted_on=fitted_on)
+
+
+def labels_from_column(values: Sequence[object]) -> list[str | None]:
+    """Gold labels from a label column: an empty cell means "serves no strategy"."""
+    labels: list[str | None] = []
+    for value in values:
+        text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
+        labels.append(text.strip() or None)
+    return labels
