@@ -1,0 +1,480 @@
+"""The SQLite store on real files: schema, plan versions, runs, the decision audit trail,
+concurrency between connections, threads and processes, and interrupted writes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from classifier.errors import StoreError
+from classifier.plan import Strategy
+from classifier.store import MIGRATIONS, Store, default_db_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TASKS = pd.DataFrame({
+    "task": ["Call last quarter's one-time buyers about a service plan",
+             "Pitch our widget line to Riverside Hardware",
+             "", "Réorganiser les dossiers partagés ☕", "Post the job opening for a machinist"],
+    "owner": ["Ann", "", "Bob", "Zoë", None],
+    "code": ["007", "0", "", "1e3", "NaN"],
+    "effort": [1, 2, 3, 4, 5],
+})
+
+
+@pytest.fixture
+def db(tmp_path):
+    with Store(tmp_path / "tactics.db") as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def classified(classifier):
+    """The sample tasks through the real classifier: (frame, candidates)."""
+    frame = classifier.classify_frame(TASKS, "task")
+    candidates = [[{"strategy_id": c.strategy_id, "score": c.score, "evidence": c.evidence}
+                   for c in result.candidates]
+                  for result in classifier.classify(TASKS["task"].tolist())]
+    return frame, candidates
+
+
+@pytest.fixture
+def run_id(db, classified, sample_plan, classifier):
+    frame, candidates = classified
+    version = db.save_plan(sample_plan)
+    return db.create_run(version, frame, "task", "tasks.csv", "all-MiniLM-L6-v2",
+                         classifier.thresholds, candidates)
+
+
+def synthetic_results(rows: int, plan) -> pd.DataFrame:
+    """A frame shaped like the classifier's output, for volume tests that need no model."""
+    ids = plan.ids
+    return pd.DataFrame({
+        "task": [f"task number {i}" for i in range(rows)],
+        "strategy_id": [ids[i % len(ids)] for i in range(rows)],
+        "strategy": ["name"] * rows,
+        "score": [0.6] * rows,
+        "status": ["review"] * rows,
+        "runner_up_id": [ids[(i + 1) % len(ids)] for i in range(rows)],
+        "runner_up_score": [0.5] * rows,
+        "evidence": ["evidence"] * rows,
+    })
+
+
+def table_rows(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+# ------------------------------------------------------------------ opening
+
+def test_schema_is_created_once_and_reopening_migrates_nothing(tmp_path):
+    path = tmp_path / "tactics.db"
+    with Store(path) as store:
+        first = store.migrations()
+    with Store(path) as store:
+        assert store.migrations() == first
+    assert [number for number, _ in first] == [number for number, _, _ in MIGRATIONS]
+    assert table_rows(path, "migrations") == len(MIGRATIONS)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_path_comes_from_the_environment_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("TACTICS_DB", raising=False)
+    assert default_db_path() == Path("tactics.db")
+    monkeypatch.setenv("TACTICS_DB", str(tmp_path / "team" / "review.db"))
+    assert default_db_path() == tmp_path / "team" / "review.db"
+    with Store() as store:
+        assert store.path == tmp_path / "team" / "review.db"
+    assert (tmp_path / "team" / "review.db").exists()
+
+
+@pytest.mark.parametrize("content", [b"vision: not a database\n" * 20, b"\x00\xff" * 4096])
+def test_a_file_that_is_not_a_database_is_refused_by_name(tmp_path, content):
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="not a tactic-classifier store") as error:
+        Store(path)
+    assert str(path) in str(error.value)
+    assert path.read_bytes() == content
+
+
+def test_a_folder_or_a_path_under_a_file_is_refused_by_name(tmp_path):
+    with pytest.raises(StoreError, match="is a folder") as error:
+        Store(tmp_path)
+    assert str(tmp_path) in str(error.value)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        Store(tmp_path / "notes.txt" / "tactics.db")
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "tactics.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO migrations VALUES (999, 'from the future', '2099-01-01')")
+    with pytest.raises(StoreError, match="newer tactic-classifier"):
+        Store(path)
+
+
+# ------------------------------------------------------------------ plans
+
+def test_plan_gets_a_new_version_only_when_its_content_changes(db, sample_plan):
+    first = db.save_plan(sample_plan)
+    assert db.save_plan(sample_plan.model_copy(deep=True)) == first
+    changed = sample_plan.model_copy(deep=True)
+    changed.strategies.append(Strategy(id="new-one", name="A new strategy"))
+    second = db.save_plan(changed)
+    assert second != first
+    assert db.latest_plan() == (second, changed)
+    assert db.plan(first) == sample_plan
+    back = db.save_plan(sample_plan)
+    assert [v.version for v in db.plan_versions()] == [1, 2, 3]
+    assert db.latest_plan()[0] == back
+    assert db.save_plan(sample_plan, name="sales") != first
+    assert [v.version for v in db.plan_versions("sales")] == [1]
+    assert db.latest_plan("nobody") is None
+
+
+# ------------------------------------------------------------------ runs
+
+def test_run_round_trip_keeps_order_columns_and_odd_values(db, run_id, classified):
+    frame, candidates = classified
+    stored = db.run_results(run_id)
+    assert list(stored.columns) == ["row", *frame.columns, "candidates"]
+    assert stored["row"].tolist() == list(range(len(TASKS)))
+    assert stored["task"].tolist() == TASKS["task"].tolist()
+    assert stored["code"].tolist() == ["007", "0", "", "1e3", "NaN"]
+    assert stored["owner"].tolist()[:4] == ["Ann", "", "Bob", "Zoë"]
+    assert pd.isna(stored["owner"].iloc[4])
+    assert stored["effort"].tolist() == [1, 2, 3, 4, 5]
+    assert stored["status"].tolist() == frame["status"].tolist()
+    assert stored["strategy_id"].tolist() == frame["strategy_id"].tolist()
+    assert stored["score"].tolist()[:2] == frame["score"].tolist()[:2]
+    assert stored["candidates"].tolist() == candidates
+    info = db.run(run_id)
+    assert (info.rows, info.text_column, info.columns) == (5, "task", list(TASKS.columns))
+    assert sum(info.status_counts.values()) == 5 and info.status_counts["empty"] == 1
+
+
+def test_runs_are_listed_newest_first_and_found_by_plan_name(db, sample_plan):
+    version = db.save_plan(sample_plan)
+    other = db.save_plan(sample_plan, name="sales")
+    frame = synthetic_results(3, sample_plan)
+    first = db.create_run(version, frame, "task", "a.csv", "m", sample_plan.thresholds
+                          or _thresholds())
+    second = db.create_run(other, frame, "task", "b.csv", "m", _thresholds())
+    assert [run.id for run in db.runs()] == [second, first]
+    assert db.latest_run().id == first
+    assert db.latest_run("sales").id == second
+    assert db.latest_run("nobody") is None
+
+
+def test_an_input_column_named_row_keeps_its_values(db, sample_plan):
+    frame = synthetic_results(3, sample_plan)
+    frame.insert(0, "row", ["r-a", "r-b", "r-c"])
+    run = db.create_run(db.save_plan(sample_plan), frame, "task", "x", "m", _thresholds())
+    assert db.run_results(run)["row"].tolist() == ["r-a", "r-b", "r-c"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.drop(columns=["status", "score"]), "status, score missing|score, status"),
+    (lambda f: f.rename(columns={"task": "title"}), "no text column 'task'"),
+])
+def test_a_frame_that_is_not_classified_is_refused(db, sample_plan, change, message):
+    version = db.save_plan(sample_plan)
+    with pytest.raises(StoreError, match=message):
+        db.create_run(version, change(synthetic_results(2, sample_plan)), "task", "x", "m",
+                      _thresholds())
+    assert db.runs() == []
+
+
+def test_a_run_for_an_unknown_plan_version_is_refused(db, sample_plan):
+    with pytest.raises(StoreError, match="no plan version with id 42"):
+        db.create_run(42, synthetic_results(2, sample_plan), "task", "x", "m", _thresholds())
+    assert db.runs() == []
+
+
+class Explodes:
+    """A cell that fails while the store converts it, half-way through a run's rows."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("the disk went away")
+
+
+def test_an_error_inside_create_run_leaves_no_partial_run(db, sample_plan):
+    version = db.save_plan(sample_plan)
+    frame = synthetic_results(12_000, sample_plan)
+    frame["note"] = pd.Series([""] * 11_999 + [Explodes()], dtype=object)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        db.create_run(version, frame, "task", "x", "m", _thresholds())
+    assert db.runs() == []
+    assert table_rows(db.path, "results") == 0
+    good = db.create_run(version, frame.iloc[:10], "task", "x", "m", _thresholds())
+    assert len(db.run_results(good)) == 10
+
+
+@pytest.mark.slow
+def test_a_process_killed_mid_write_loses_nothing_committed(tmp_path, sample_plan):
+    path = tmp_path / "tactics.db"
+    with Store(path) as store:
+        version = store.save_plan(sample_plan)
+        kept = store.create_run(version, synthetic_results(4, sample_plan), "task", "x", "m",
+                                _thresholds())
+        store.record_decision(kept, 1, "reassign", sample_plan.ids[0], "ann")
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import pandas as pd
+        sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from classifier.store import Store
+        from test_store import synthetic_results, _thresholds
+
+        class Dies:
+            def __str__(self):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        store = Store({str(path)!r})
+        plan = store.latest_plan()[1]
+        frame = synthetic_results(12_000, plan)
+        frame["note"] = pd.Series([""] * 11_999 + [Dies()], dtype=object)
+        store.create_run(store.latest_plan()[0], frame, "task", "x", "m", _thresholds())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    with Store(path) as store:
+        assert [run.id for run in store.runs()] == [kept]
+        assert len(store.run_results(kept)) == 4
+        assert store.current_decisions(kept)[1].strategy_id == sample_plan.ids[0]
+    assert table_rows(path, "results") == 4
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# ------------------------------------------------------------------ decisions
+
+def test_decisions_and_undos_are_appended_never_overwritten(db, run_id, classified):
+    frame, _ = classified
+    strategy = frame["strategy_id"].iloc[0]
+    first = db.record_decision(run_id, 0, "reassign", "strong-team", "ann", note="hiring")
+    second = db.record_decision(run_id, 0, "confirm", None, "bob")
+    db.record_decision(run_id, 1, "misaligned", None, "ann")
+    db.record_decision(run_id, 3, "skip", None, "ann")
+    undo = db.undo_last_decision(run_id, "ann")
+    assert (undo.action, undo.undoes, undo.row) == ("undo", 4, 3)
+    undo = db.undo_last_decision(run_id, "ann")
+    assert (undo.action, undo.undoes, undo.row) == ("undo", 3, 1)
+
+    trail = db.decisions(run_id)
+    assert trail["id"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert trail["action"].tolist() == ["reassign", "confirm", "misaligned", "skip",
+                                        "undo", "undo"]
+    assert trail["undone"].tolist() == [False, False, True, True, False, False]
+    assert trail["note"].iloc[0] == "hiring"
+    assert trail["text"].iloc[0] == TASKS["task"].iloc[0]
+    assert trail["machine_strategy_id"].iloc[0] == strategy
+    assert trail["machine_status"].iloc[0] == frame["status"].iloc[0]
+    assert str(trail["decided_at"].dt.tz) == "UTC"
+
+    standing = db.current_decisions(run_id)
+    assert list(standing) == [0]
+    assert standing[0] == second and standing[0].strategy_id == strategy
+    assert first.strategy_id == "strong-team"
+    assert db.undo_last_decision(run_id, "ann").undoes == 1
+    assert db.undo_last_decision(run_id, "ann") is None
+    assert db.current_decisions(run_id)[0].id == second.id
+
+
+def test_confirm_takes_the_machines_best_strategy(db, sample_plan):
+    frame = synthetic_results(3, sample_plan)
+    frame.loc[1, "status"] = "misaligned"
+    frame.loc[2, ["status", "strategy_id"]] = ["empty", ""]
+    run = db.create_run(db.save_plan(sample_plan), frame, "task", "x", "m", _thresholds())
+    for row in (0, 1):
+        confirmed = db.record_decision(run, row, "confirm", None, "ann")
+        assert (confirmed.strategy_id, confirmed.final_status) == (frame["strategy_id"][row],
+                                                                   "aligned")
+    orphan = db.record_decision(run, 1, "misaligned", None, "ann")
+    assert (orphan.strategy_id, orphan.final_status) == (None, "misaligned")
+    with pytest.raises(StoreError, match="nothing to confirm"):
+        db.record_decision(run, 2, "confirm", None, "ann")
+
+
+def test_results_with_decisions_show_the_final_answer(db, run_id, classified):
+    frame, _ = classified
+    db.record_decision(run_id, 1, "reassign", "strong-team", "ann")
+    db.record_decision(run_id, 4, "misaligned", None, "bob")
+    final = db.results_with_decisions(run_id)
+    assert final["final_strategy_id"].tolist()[1] == "strong-team"
+    assert final["final_strategy"].tolist()[1] == "Build a strong team"
+    assert final["final_status"].tolist() == [frame["status"][0], "aligned", "empty",
+                                              frame["status"][3], "misaligned"]
+    assert final["final_strategy_id"][4] is None
+    assert final["decided_by"].tolist() == [None, "ann", None, None, "bob"]
+    assert final["decided_at"].notna().tolist() == [False, True, False, False, True]
+    assert final["final_strategy_id"][0] == frame["strategy_id"][0]
+
+
+@pytest.mark.parametrize("run, row, action, strategy, reviewer, message", [
+    (999, 0, "confirm", None, "ann", "no run with id 999"),
+    (None, 5, "confirm", None, "ann", "row 5 out of range"),
+    (None, -1, "confirm", None, "ann", "row -1 out of range"),
+    (None, "2", "confirm", None, "ann", "row must be a whole number"),
+    (None, 0, "reassign", "world-peace", "ann", "'world-peace' is not in the run's plan"),
+    (None, 0, "reassign", None, "ann", "reassign needs a strategy id"),
+    (None, 0, "misaligned", "strong-team", "ann", "misaligned takes no strategy id"),
+    (None, 0, "delete", None, "ann", "unknown action 'delete'"),
+    (None, 0, "confirm", None, "  ", "a reviewer name is needed"),
+])
+def test_bad_decisions_are_refused_and_nothing_is_recorded(db, run_id, run, row, action,
+                                                           strategy, reviewer, message):
+    with pytest.raises(StoreError, match=message) as error:
+        db.record_decision(run_id if run is None else run, row, action, strategy, reviewer)
+    assert str(db.path) in str(error.value)
+    assert db.decisions().empty
+
+
+def test_two_tabs_in_two_threads_lose_no_decision(tmp_path, sample_plan):
+    path = tmp_path / "tactics.db"
+    with Store(path) as setup:
+        run = setup.create_run(setup.save_plan(sample_plan), synthetic_results(100, sample_plan),
+                               "task", "x", "m", _thresholds())
+    tabs = [Store(path), Store(path)]
+    errors: list[BaseException] = []
+
+    def review(store: Store, reviewer: str) -> None:
+        try:
+            for row in range(100):
+                store.record_decision(run, row, "reassign", sample_plan.ids[row % 3], reviewer)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=review, args=(tab, name))
+               for tab, name in zip(tabs, ["ann", "bob"], strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for tab in tabs:
+        tab.close()
+    assert errors == []
+    with Store(path) as reopened:
+        trail = reopened.decisions(run)
+        assert len(trail) == 200 and trail["id"].is_unique
+        assert trail.groupby("reviewer")["row"].apply(sorted).to_dict() == {
+            "ann": list(range(100)), "bob": list(range(100))}
+        assert sorted(reopened.current_decisions(run)) == list(range(100))
+
+
+@pytest.mark.slow
+def test_two_processes_lose_no_decision(tmp_path, sample_plan):
+    path = tmp_path / "tactics.db"
+    with Store(path) as setup:
+        run = setup.create_run(setup.save_plan(sample_plan), synthetic_results(50, sample_plan),
+                               "task", "x", "m", _thresholds())
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from classifier.store import Store
+        with Store({str(path)!r}) as store:
+            for row in range(50):
+                store.record_decision({run}, row, "misaligned", None, sys.argv[1])
+    """)
+    workers = [subprocess.Popen([sys.executable, "-c", script, name], stderr=subprocess.PIPE,
+                                text=True) for name in ("ann", "bob")]
+    for worker in workers:
+        assert worker.wait() == 0, worker.stderr.read()
+        worker.stderr.close()
+    with Store(path) as reopened:
+        assert reopened.decisions(run)["reviewer"].value_counts().to_dict() == {"ann": 50,
+                                                                                "bob": 50}
+
+
+def test_a_reopened_store_sees_every_decision(tmp_path, sample_plan):
+    path = tmp_path / "tactics.db"
+    with Store(path) as store:
+        run = store.create_run(store.save_plan(sample_plan), synthetic_results(5, sample_plan),
+                               "task", "x", "m", _thresholds())
+        made = [store.record_decision(run, row, "confirm", None, "ann") for row in range(5)]
+        store.undo_last_decision(run, "ann")
+    with Store(path) as store:
+        trail = store.decisions(run)
+        assert trail["id"].tolist()[:5] == [d.id for d in made]
+        assert len(trail) == 6
+        assert sorted(store.current_decisions(run)) == [0, 1, 2, 3]
+
+
+# ------------------------------------------------------------------ learning, cache, usage
+
+def test_learned_examples_come_from_standing_decisions_and_hiding_is_recorded(db, sample_plan):
+    version = db.save_plan(sample_plan)
+    first = db.create_run(version, synthetic_results(3, sample_plan), "task", "a", "m",
+                          _thresholds())
+    second = db.create_run(version, synthetic_results(2, sample_plan), "task", "b", "m",
+                           _thresholds())
+    db.record_decision(first, 0, "reassign", "strong-team", "ann")
+    gone = db.record_decision(first, 1, "confirm", None, "ann")
+    db.undo_last_decision(first, "ann")
+    db.record_decision(first, 2, "skip", None, "ann")
+    orphan = db.record_decision(second, 1, "misaligned", None, "bob")
+    examples = db.learned_examples()
+    assert examples["text"].tolist() == ["task number 0", "task number 1"]
+    assert examples["strategy_id"].tolist() == ["strong-team", None]
+    assert examples["run_id"].tolist() == [first, second]
+    assert gone.id not in examples["decision_id"].tolist()
+
+    db.remove_learned_example(orphan.id, "carol", note="wrong")
+    assert db.learned_examples()["removed"].tolist() == [False, True]
+    db.restore_learned_example(orphan.id, "carol")
+    assert db.learned_examples()["removed"].tolist() == [False, False]
+    assert db.example_flags()["action"].tolist() == ["remove", "restore"]
+    with pytest.raises(StoreError, match="no decision with id 999"):
+        db.remove_learned_example(999, "carol")
+    assert db.learned_examples("nobody").empty
+
+
+def test_cache_and_usage(db):
+    assert db.cache_get("llm", "model|prompt") is None
+    db.cache_put("llm", "model|prompt", {"strategy_id": "x", "rationale": "é"})
+    db.cache_put("llm", "model|prompt", {"strategy_id": "y"})
+    assert db.cache_get("llm", "model|prompt") == {"strategy_id": "y"}
+    assert db.cache_get("other", "model|prompt") is None
+    assert db.usage_total("llm") == {"calls": 0, "tokens_in": 0, "tokens_out": 0}
+    db.usage_add("llm", 100, 20)
+    db.usage_add("llm", 50, 5)
+    db.usage_add("judge", 1, 1)
+    assert db.usage_total("llm") == {"calls": 2, "tokens_in": 150, "tokens_out": 25}
+    assert db.usage_total() == {"calls": 3, "tokens_in": 151, "tokens_out": 26}
+
+
+def _thresholds():
+    from classifier.decision import DEFAULT_THRESHOLDS
+
+    return DEFAULT_THRESHOLDS
+
+
+def test_in_memory_store_works_for_quick_scripts(sample_plan):
+    with Store(":memory:") as store:
+        run = store.create_run(store.save_plan(sample_plan), synthetic_results(2, sample_plan),
+                               "task", "x", "m", _thresholds())
+        store.record_decision(run, 0, "confirm", None, "ann")
+        assert len(store.decisions(run)) == 1
+
+
+def test_missing_db_env_never_read_at_import(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TACTICS_DB", raising=False)
+    with Store() as store:
+        assert store.path == Path("tactics.db")
+    assert (tmp_path / "tactics.db").exists()
+    assert os.environ.get("TACTICS_DB") is None
