@@ -1,0 +1,195 @@
+"""Exports as a user opens them: CSV in Excel, the XLSX workbook, the HTML report in a browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from classifier import export, report
+from classifier.plan import plan_from_dict
+
+PLAN = plan_from_dict({
+    "vision": "Best widgets in town <for everyone>",
+    "strategies": [
+        {"id": "revenue", "name": "Grow recurring revenue"},
+        {"id": "retail", "name": "Win the <script>alert(2)</script> channel"},
+        {"id": "team", "name": "Build a strong team"},
+    ],
+})
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_LINK = "[click](javascript:alert(1))"
+
+
+def results() -> pd.DataFrame:
+    """A results frame in the contract's shape, with hostile and accented task text."""
+    tasks = ["Call lapsed service-plan customers in Montréal", "=HYPERLINK(\"http://x\",\"y\")",
+             XSS_IMG, XSS_LINK, "- buy steel", "@SUM(A1:A9)", "Réunion café équipe"]
+    statuses = ["aligned", "review", "misaligned", "misaligned", "aligned", "review", "aligned"]
+    strategy = ["revenue", "retail", "revenue", "team", "revenue", "retail", "team"]
+    names = {s.id: s.name for s in PLAN.strategies}
+    return pd.DataFrame({
+        "task": tasks,
+        "owner": ["Zoë", "+44 20 7946", "Ann", "Bo", "Cy", "Di", "Ed"],
+        "effort_hours": [10.0, -3.5, 2.0, 1.0, 4.0, 0.5, 3.0],
+        "due": pd.to_datetime(["2026-03-02"] * 7),
+        "strategy_id": strategy,
+        "strategy": [names[s] for s in strategy],
+        "score": [0.71, 0.52, 0.2, 0.3, 0.6, 0.5, 0.66],
+        "status": statuses,
+        "runner_up_id": "retail",
+        "runner_up_score": [0.4, 0.5, 0.1, 0.2, 0.3, 0.45, float("nan")],
+        "evidence": "Grow recurring revenue",
+    })
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1 555 0100", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",
+                                  "=HYPERLINK(\"http://evil\")", "-"])
+def test_neutralise_formulas_quotes_formula_text(text):
+    frame = pd.DataFrame({"task": [text]})
+    assert export.neutralise_formulas(frame)["task"].iloc[0] == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Call customers", "-3.5", "+12", "a=b", " =1", "", "'quoted"])
+def test_neutralise_formulas_leaves_safe_text(text):
+    frame = pd.DataFrame({"task": [text]})
+    assert export.neutralise_formulas(frame)["task"].iloc[0] == text
+
+
+def test_neutralise_formulas_keeps_numbers_and_the_original():
+    frame = pd.DataFrame({"hours": [-3.5, 2.0], "mixed": [-1, "=1"], "=cmd": ["a", "b"]})
+    safe = export.neutralise_formulas(frame)
+    assert safe["hours"].tolist() == [-3.5, 2.0] and safe["hours"].dtype == "float64"
+    assert safe["mixed"].tolist() == [-1, "'=1"]
+    assert list(safe.columns) == ["hours", "mixed", "'=cmd"]
+    assert frame["mixed"].tolist() == [-1, "=1"]  # the input is not changed
+
+
+def test_csv_opens_with_accents_and_no_formulas():
+    data = export.to_csv_bytes(results())
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    assert b"\r\n" in data
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert back["task"].iloc[0] == "Call lapsed service-plan customers in Montréal"
+    assert back["owner"].iloc[0] == "Zoë"
+    assert back["task"].iloc[1] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert back["task"].iloc[4] == "'- buy steel"
+    assert back["owner"].iloc[1] == "'+44 20 7946"
+    assert back["effort_hours"].iloc[1] == -3.5  # a genuine number stays a number
+    assert list(back.columns) == list(results().columns)
+
+
+def _cells(sheet) -> list[list]:
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_xlsx_results_sheet_is_formatted_and_safe():
+    frame = results()
+    found = report.summary(frame, PLAN)
+    workbook = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame, found)))
+    assert workbook.sheetnames == ["Results", "Summary"]
+    sheet = workbook["Results"]
+    rows = _cells(sheet)
+    assert rows[0] == list(frame.columns)
+    assert sheet["A1"].font.bold
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:K{len(frame) + 1}"
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJK"]
+    assert all(8 <= width <= 60 for width in widths)
+    assert widths[0] > widths[2]  # the task column is wider than effort_hours
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+    assert rows[2][0] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert rows[6][0] == "'@SUM(A1:A9)"
+    assert rows[2][2] == -3.5 and sheet["C3"].data_type == "n"
+    assert rows[1][1] == "Zoë"
+    assert rows[1][3] == dt.datetime(2026, 3, 2)
+    assert rows[7][9] is None  # NaN runner-up score is an empty cell
+
+
+def test_xlsx_summary_sheet_has_the_headline_and_gaps():
+    frame = results()
+    found = report.summary(frame, PLAN)
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame, found)))["Summary"]
+    rows = _cells(sheet)
+    first = {row[0]: row[1:] for row in rows if row and row[0] is not None}
+    assert first["Vision"][0] == "Best widgets in town <for everyone>"
+    assert first["Tasks"][0] == 7
+    assert first["Aligned"][:2] == [3, pytest.approx(3 / 7)]
+    assert first["Orphan tasks"][0] == 2
+    assert "Build a strong team" in first  # the strategy table lists every strategy
+    assert any(str(row[0]).startswith("Neglected strategies") for row in rows if row[0])
+    orphan_rows = [row for row in rows if row[0] and str(row[0]).startswith("Row ")]
+    assert [row[1] for row in orphan_rows] == [XSS_IMG, XSS_LINK]
+
+
+def test_xlsx_without_summary_counts_statuses():
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(results())))["Summary"]
+    first = {row[0]: row[1:] for row in _cells(sheet) if row and row[0] is not None}
+    assert first["Tasks"][0] == 7
+    assert first["Misaligned"][0] == 2
+
+
+@pytest.mark.parametrize("value", ["bell\x07 in text", "nul\x00byte", "\x1bescape"])
+def test_xlsx_drops_characters_excel_cannot_hold(value):
+    frame = pd.DataFrame({"task": [value], "status": ["aligned"]})
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame)))["Results"]
+    assert sheet["A2"].value == "".join(ch for ch in value if ch >= " ")
+
+
+def test_html_report_is_self_contained_and_complete():
+    page = export.report_html(results(), PLAN, generated_at=dt.datetime(2026, 3, 6, 9, 0))
+    assert page.startswith("<!DOCTYPE html>")
+    assert re.search(r"<script[^>]*\bsrc=", page) is None  # no CDN, no external script
+    assert re.search(r"<link[^>]*\bhref=", page) is None
+    assert "Plotly.newPlot" in page and page.count("plotly.js v") >= 1  # the library is inlined
+    assert "Vision: Best widgets in town &lt;for everyone&gt;" in page
+    assert "generated 2026-03-06 09:00" in page
+    assert "Neglected strategies" in page and "Orphan work" in page
+    assert "Call lapsed service-plan customers in Montréal" in page
+    assert page.count("Plotly.newPlot") == 3
+
+
+def test_html_report_escapes_every_piece_of_user_text():
+    page = export.report_html(results(), PLAN)
+    assert XSS_IMG not in page and "<img" not in page.split("<script", 1)[0]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert XSS_LINK in page  # shown literally, never made a link
+    assert 'href="javascript' not in page.lower()
+    assert "<script>alert(2)</script>" not in page
+    assert "Win the &lt;script&gt;alert(2)&lt;/script&gt; channel" in page
+
+
+def test_html_report_caps_the_task_table():
+    frame = pd.concat([results()] * 3, ignore_index=True)
+    page = export.report_html(frame, PLAN, max_rows=5)
+    assert "Showing the first 5 of 21 tasks" in page
+
+
+@pytest.mark.browser
+def test_html_report_renders_in_a_browser_without_running_user_text(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "report.html"
+    path.write_text(export.report_html(results(), PLAN), encoding="utf-8")
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.route("**/*", lambda route: route.abort()
+                       if not route.request.url.startswith("file:") else route.continue_())
+            page.goto(path.as_uri())
+            page.wait_for_selector(".js-plotly-plot .main-svg")
+            assert page.locator(".js-plotly-plot").count() == 3
+            assert page.get_by_text(XSS_IMG).first.is_visible()
+            assert page.get_by_text(XSS_LINK).first.is_visible()
+            assert page.locator("table img").count() == 0
+        finally:
+            browser.close()
+    assert dialogs == []

@@ -1,0 +1,223 @@
+"""Summaries and charts of classified tasks, as a manager would read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from classifier import report
+from classifier.errors import TasksError
+from classifier.plan import plan_from_dict
+
+PLAN = plan_from_dict({
+    "vision": "Best widgets in town",
+    "strategies": [
+        {"id": "revenue", "name": "Grow recurring revenue"},
+        {"id": "retail", "name": "Win the retail channel"},
+        {"id": "team", "name": "Build a strong team"},
+    ],
+})
+NAMES = {s.id: s.name for s in PLAN.strategies}
+
+
+def results(rows: list[tuple], effort: bool = True, owner: bool = True) -> pd.DataFrame:
+    """A results frame in the contract's shape from (task, status, strategy_id, effort) rows."""
+    frame = pd.DataFrame({"task": [r[0] for r in rows]})
+    if owner:
+        frame["owner"] = [f"owner{i}" for i in range(len(rows))]
+    if effort:
+        frame["effort_hours"] = [r[3] for r in rows]
+    strategy = [r[2] if r[1] != "empty" else "" for r in rows]
+    frame["strategy_id"] = strategy
+    frame["strategy"] = [NAMES.get(s, "") for s in strategy]
+    frame["score"] = [0.7 if r[1] == "aligned" else 0.3 for r in rows]
+    frame["status"] = [r[1] for r in rows]
+    frame["runner_up_id"] = "retail"
+    frame["runner_up_score"] = 0.2
+    frame["evidence"] = [NAMES.get(s, "") for s in strategy]
+    return frame
+
+
+ROWS = [
+    ("Call lapsed service-plan customers", "aligned", "revenue", 10),
+    ("Send renewal reminders", "aligned", "revenue", 6),
+    ("Pitch widgets to Riverside Hardware", "review", "retail", 3),
+    ("Reorganize shared drive folder colors", "misaligned", "revenue", 1),
+    ("", "empty", "", None),
+]
+
+
+@pytest.mark.parametrize(("columns", "expected"), [
+    ({"effort_hours": [1, 2.5]}, "effort_hours"),
+    ({"Story Points": ["3", "5"]}, "Story Points"),
+    ({"hours": ["3h", "2 hrs"]}, "hours"),
+    ({"Estimate": [1, None]}, "Estimate"),
+    ({"effort": ["soon", "later"]}, None),
+    ({"points": ["", ""]}, None),
+    ({"due": ["2026-03-02", "2026-03-03"]}, None),
+    ({"score": [0.5, 0.6]}, None),  # a result column is never effort
+])
+def test_find_effort_column(columns, expected):
+    frame = pd.DataFrame({"task": ["a", "b"], **columns})
+    assert report.find_effort_column(frame) == expected
+
+
+def test_summary_counts_and_shares_of_tasks_and_effort():
+    found = report.summary(results(ROWS), PLAN)
+    assert found.tasks == 5
+    assert found.counts == {"aligned": 2, "review": 1, "misaligned": 1, "empty": 1}
+    assert found.shares["aligned"] == pytest.approx(0.4)
+    assert found.effort_column == "effort_hours"
+    assert found.total_effort == 20
+    assert found.effort == {"aligned": 16, "review": 3, "misaligned": 1, "empty": 0}
+    assert found.effort_shares["aligned"] == pytest.approx(0.8)
+    assert found.serving_share == pytest.approx(19 / 20)
+    labels = dict(found.headline())
+    assert labels["Aligned"].startswith("2 (40%)")
+
+
+def test_summary_without_effort_counts_tasks_only():
+    found = report.summary(results(ROWS, effort=False), PLAN)
+    assert found.effort_column is None and found.effort is None
+    assert found.serving_share == pytest.approx(3 / 4)  # empty rows are not work
+    assert "effort" not in found.status_frame().columns
+
+
+def test_effort_by_strategy_lists_every_strategy_most_work_first():
+    table = report.effort_by_strategy(results(ROWS), PLAN)
+    assert table["strategy_id"].tolist() == ["revenue", "retail", "team"]
+    assert table["tasks"].tolist() == [2, 1, 0]
+    assert table["effort"].tolist() == [16, 3, 0]
+    assert table["review_tasks"].tolist() == [0, 1, 0]
+    assert table["effort_share"].iloc[0] == pytest.approx(0.8)  # of all non-empty effort
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [
+    (0.05, ["team"]),
+    (0.20, ["team", "retail"]),
+    (0.0, ["team"]),  # a strategy nobody works on is neglected whatever the threshold
+])
+def test_neglected_strategies(threshold, expected):
+    neglected = report.neglected_strategies(results(ROWS), PLAN, threshold=threshold)
+    assert neglected["strategy_id"].tolist() == expected
+    assert neglected["reason"].iloc[0] == "no tasks"
+
+
+def test_neglect_is_judged_on_tasks_without_effort():
+    neglected = report.neglected_strategies(results(ROWS, effort=False), PLAN, threshold=0.3)
+    assert neglected["strategy_id"].tolist() == ["team", "retail"]
+    assert "of tasks" in neglected["reason"].iloc[1]
+
+
+def test_orphan_work_has_text_owner_and_effort():
+    orphans = report.orphan_work(results(ROWS))
+    assert orphans.to_dict("records") == [{
+        "row": 4, "task": "Reorganize shared drive folder colors", "owner": "owner3",
+        "effort": 1.0, "closest_strategy": "Grow recurring revenue", "score": 0.3}]
+
+
+def test_orphan_work_without_owner_or_effort_columns():
+    orphans = report.orphan_work(results(ROWS, effort=False, owner=False))
+    assert list(orphans.columns) == ["row", "task", "closest_strategy", "score"]
+
+
+def test_a_persons_decisions_win_over_the_machine():
+    frame = results(ROWS)
+    # Shape of Store.results_with_decisions: final_* filled for every row, decided_by where decided.
+    frame["final_strategy_id"] = ["revenue", "team", "retail", None, None]
+    frame["final_status"] = ["aligned", "aligned", "misaligned", "misaligned", "empty"]
+    frame["decided_by"] = [None, "ana", "ana", None, None]
+    found = report.summary(frame, PLAN)
+    assert found.counts == {"aligned": 2, "review": 0, "misaligned": 2, "empty": 1}
+    assert found.decided == 2
+    by_id = found.by_strategy.set_index("strategy_id")
+    assert by_id.loc["team", "effort"] == 6  # reassigned from revenue
+    assert by_id.loc["retail", "tasks"] == 0  # marked as serving no strategy
+    assert sorted(found.orphans["task"]) == ["Pitch widgets to Riverside Hardware",
+                                             "Reorganize shared drive folder colors"]
+
+
+@pytest.mark.parametrize(("drop", "kwargs", "message"), [
+    ("status", {}, "no column 'status'"),
+    (None, {"effort_column": "minutes"}, "no effort column 'minutes'"),
+    (None, {"text_column": "title"}, "no column 'title'"),
+])
+def test_unusable_results_name_the_column(drop, kwargs, message):
+    frame = results(ROWS)
+    if drop:
+        frame = frame.drop(columns=drop)
+    with pytest.raises(TasksError, match=message):
+        report.summary(frame, PLAN, **kwargs)
+
+
+def test_line_of_sight_goes_vision_strategies_tasks_sized_by_effort():
+    long_task = "Prepare the quarterly customer renewal campaign " + "with many details " * 5
+    rows = ROWS + [(long_task, "aligned", "revenue", 4)]
+    figure = report.line_of_sight_chart(results(rows), PLAN)
+    trace = figure.data[0]
+    nodes = dict(zip(trace.ids, zip(trace.labels, trace.parents, trace.values, trace.hovertext,
+                                    strict=True), strict=True))
+    assert nodes["vision"][0].replace("<br>", " ") == "Best widgets in town"
+    labels = {label.replace("<br>", " "): node_id for node_id, (label, *_rest) in nodes.items()}
+    assert "Serves no strategy" in labels and "Grow recurring revenue" in labels
+    revenue = labels["Grow recurring revenue"]
+    leaves = [values for values in nodes.values() if values[1] == revenue]
+    assert sum(leaf[2] for leaf in leaves) == 20  # 10 + 6 + 4 hours
+    long_leaf = next(leaf for leaf in leaves if leaf[0].startswith("Prepare"))
+    assert len(long_leaf[0].replace("<br>", " ")) <= 60 and long_leaf[0].endswith("…")
+    assert " ".join(long_task.split()) in long_leaf[3].replace("<br>", " ")  # hover: full text
+    assert "Build a strong team" not in labels  # no work, no slice
+    assert "Line of sight" in figure.layout.title.text
+
+
+def test_line_of_sight_counts_tasks_without_effort_and_groups_the_tail():
+    rows = [(f"Call customer number {i}", "aligned", "revenue", None) for i in range(30)]
+    trace = report.line_of_sight_chart(results(rows, effort=False), PLAN, max_tasks=25).data[0]
+    assert "+5 more tasks" in trace.labels
+    leaves = [v for v, p in zip(trace.values, trace.parents, strict=True) if p.startswith("s")]
+    assert sum(leaves) == 30
+
+
+def test_charts_escape_task_text():
+    rows = [("<b>Bold</b> <a href='javascript:alert(1)'>x</a>", "misaligned", "", 2)]
+    trace = report.line_of_sight_chart(results(rows), PLAN).data[0]
+    assert not any("<a " in label or "<b>Bold" in label for label in trace.labels)
+    assert any("&lt;b&gt;Bold" in label for label in trace.labels)
+
+
+def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():
+    figure = report.effort_chart(results(ROWS), PLAN)
+    bar = figure.data[0]
+    assert [y.replace("<br>", " ") for y in bar.y] == [
+        "Grow recurring revenue", "Win the retail channel", "Build a strong team",
+        "<i>Serves no strategy</i>"]
+    assert list(bar.x) == [16, 3, 0, 1]
+    assert bar.marker.color[-1] == report.STATUS_COLORS["misaligned"]
+    assert bar.marker.color[2] != bar.marker.color[0]  # a neglected strategy stands out
+    assert figure.layout.title.text.startswith("<b>Effort by strategy")
+
+
+@pytest.mark.parametrize("effort", [True, False])
+def test_status_chart_uses_fixed_colours(effort):
+    trace = report.status_chart(results(ROWS, effort=effort)).data[0]
+    colours = dict(zip(trace.labels, trace.marker.colors, strict=True))
+    expected = {"Aligned": "#2E7D32", "Review": "#F2A900", "Misaligned": "#C62828"}
+    if not effort:
+        expected["Empty"] = "#9E9E9E"  # an empty row has no effort, so no slice by effort
+    assert colours == expected
+    values = dict(zip(trace.labels, trace.values, strict=True))
+    assert values["Aligned"] == (16 if effort else 2)
+
+
+@pytest.mark.slow
+def test_report_on_the_sample_tasks_classified_by_the_real_model(classifier, sample_plan):
+    tasks = pd.read_csv(Path(__file__).parent.parent / "data" / "tasks.csv")
+    found = report.summary(classifier.classify_frame(tasks, "task"), sample_plan)
+    assert found.tasks == len(tasks)
+    assert sum(found.counts.values()) == len(tasks)
+    assert found.effort_column == "effort_hours"
+    assert found.total_effort == pytest.approx(tasks["effort_hours"].sum())
+    assert set(found.by_strategy["strategy_id"]) == set(sample_plan.ids)
+    assert len(found.orphans) == found.counts["misaligned"]
