@@ -1,0 +1,338 @@
+"""The `tactics` command: bad inputs get one line and exit 2 with nothing written; formats
+round-trip; evaluate and calibrate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+from typer.testing import CliRunner
+
+from classifier.cli import app
+from classifier.engine import RESULT_COLUMNS
+from classifier.plan import load_plan, save_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+PLAN = str(DATA / "plan.yaml")
+runner = CliRunner()
+
+ODD_COLUMNS = ["task", "code", "amount", "flag", "na", "blank"]
+ODD_ROWS = [
+    ["Call the customers whose service plans expire", "007", "1e5", "TRUE", "NA", ""],
+    ["   ", "0012", "-0", "false", "N/A", ""],
+    ["Pitch our widgets to Riverside Hardware", "", "1,5", "", "null", "x"],
+    ["", "x", "2026-03-02", "no", "NaN", ""],
+]
+
+
+def _invoke(*args: str, stdin: str | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def _assert_refused(result, out, *expected: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for text in expected:
+        assert text in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*")) if out.parent.exists() else True
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+# ------------------------------------------------------------------ refusals
+
+
+@pytest.mark.parametrize(("plan", "expected"), [
+    (None, "plan file not found"),
+    ("vision: v\nstrategies: []\n", "the plan has no strategies"),
+    ("strategies:\n  - {id: a, name: A}\n  - {id: a, name: B}\n", "duplicate strategy id 'a'"),
+    ("strategies:\n  - {id: a}\n", "strategies[0].name"),
+    ("strategies:\n  - {id: a, name: A, colour: red}\n", "unknown key 'strategies[0].colour'"),
+    ("strategies:\n  - id: a\n    name: [A\n", "malformed YAML at line"),
+])
+def test_bad_plan_is_refused(tmp_path, plan, expected):
+    plan_path = tmp_path / "plan.yaml"
+    if plan is not None:
+        plan_path.write_text(plan)
+    tasks = _write(tmp_path / "t.txt", "Call the customers\n")
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", tasks, "--plan", str(plan_path), "--out", str(out))
+    _assert_refused(result, out, str(plan_path), expected)
+
+
+def test_malformed_json_plan_names_the_line(tmp_path):
+    plan_path = _write(tmp_path / "plan.json", '{"strategies": [\n  {"id": "a",}\n]}')
+    tasks = _write(tmp_path / "t.txt", "Call the customers\n")
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", tasks, "--plan", plan_path, "--out", str(out))
+    _assert_refused(result, out, "malformed JSON at line 2")
+
+
+@pytest.mark.parametrize(("name", "content", "args", "expected"), [
+    ("missing.csv", None, [], "tasks file not found"),
+    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), [],
+     "not a text table"),
+    ("noise.csv", bytes((i * 7919) % 255 + 1 for i in range(5000)), [], "not a text table"),
+    ("empty.csv", b"", [], "the file is empty"),
+    ("blank.txt", b"\n \n", [], "the file is empty"),
+    ("header.csv", b"task,owner\n", [], "no task rows"),
+    ("two.csv", b"alpha,beta\nCall the customers now,Send the quotes today\n", [],
+     "columns are: alpha, beta; pass --text-column NAME"),
+    ("t.csv", b"task,owner\nCall the customers,Ann\n", ["--text-column", "what"],
+     "no column 'what'; columns are: task, owner"),
+    ("t.txt", b"Call the customers\n", ["--text-column", "what"], "drop --text-column"),
+])
+def test_bad_tasks_file_is_refused(tmp_path, name, content, args, expected):
+    tasks = tmp_path / name
+    if content is not None:
+        tasks.write_bytes(content)
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", str(tasks), "--plan", PLAN, "--out", str(out), *args)
+    _assert_refused(result, out, str(tasks), expected)
+
+
+def test_empty_stdin_is_refused(tmp_path):
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", "-", "--plan", PLAN, "--out", str(out), stdin="  \n")
+    _assert_refused(result, out, "stdin", "no tasks")
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("/nonexistent/folder", "model folder /nonexistent/folder not found"),
+    ("some-org/not-a-model", "hf download some-org/not-a-model"),
+])
+def test_model_that_cannot_load_says_how_to_get_it(tmp_path, model, expected):
+    tasks = _write(tmp_path / "t.txt", "Call the customers\n")
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "--model", model)
+    _assert_refused(result, out, expected, "bundled all-MiniLM-L6-v2")
+
+
+def test_bad_output_type_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "out.txt"
+    result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out))
+    _assert_refused(result, out, "unsupported output type .txt")
+
+
+# A few refusals through a real process: exit code, one line, no traceback.
+@pytest.mark.slow
+@pytest.mark.parametrize(("tasks", "extra", "expected"), [
+    ("tasks.csv", ["--plan", "missing-plan.yaml"], "plan file not found"),
+    ("noise.csv", [], "not a text table"),
+    ("tasks.csv", ["--model", "some-org/not-a-model"], "cannot load model 'some-org/not-a-model'"),
+])
+def test_refusal_through_a_real_process(tmp_path, tasks, extra, expected):
+    (tmp_path / "noise.csv").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "tasks.csv").write_text("task\nCall the customers\n")
+    out = tmp_path / "out" / "result.csv"
+    plan = [] if "--plan" in extra else ["--plan", PLAN]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "classifier", "classify", tasks, "--out",
+                           str(out), *plan, *extra], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_python_dash_m_help():
+    done = subprocess.run([sys.executable, "-m", "classifier", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0
+    assert "classify" in done.stdout and "Example" in done.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["classify"], ["evaluate"], ["calibrate"]])
+def test_help_has_an_example(command):
+    result = _invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "tactics " in result.stdout.split("Example:")[1]
+
+
+# ------------------------------------------------------------------ reading and writing
+
+
+def _odd_input(path):
+    if path.suffix == ".jsonl":
+        rows = [dict(zip(ODD_COLUMNS, row, strict=True)) for row in ODD_ROWS]
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    elif path.suffix == ".xlsx":
+        workbook = Workbook()
+        workbook.active.append(ODD_COLUMNS)
+        for row in ODD_ROWS:
+            workbook.active.append(row)
+        workbook.save(path)
+    else:
+        separator = "\t" if path.suffix == ".tsv" else ","
+        lines = [separator.join(ODD_COLUMNS)]
+        lines += [separator.join(f'"{c}"' if separator in c else c for c in row)
+                  for row in ODD_ROWS]
+        path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _read_output(path) -> tuple[list[str], list[list]]:
+    if path.suffix == ".jsonl":
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        return list(records[0]), [list(record.values()) for record in records]
+    if path.suffix == ".xlsx":
+        rows = [["" if v is None else v for v in row]
+                for row in load_workbook(path).active.iter_rows(values_only=True)]
+        return rows[0], rows[1:]
+    frame = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",", dtype=str,
+                        keep_default_na=False)
+    return list(frame.columns), frame.values.tolist()
+
+
+@pytest.mark.parametrize("suffix_in", [".csv", ".tsv", ".jsonl", ".xlsx"])
+@pytest.mark.parametrize("suffix_out", [".csv", ".jsonl", ".xlsx"])
+def test_every_format_round_trips_cells_untouched(tmp_path, suffix_in, suffix_out):
+    tasks = _odd_input(tmp_path / f"tasks{suffix_in}")
+    out = tmp_path / "made" / "here" / f"out{suffix_out}"
+    result = _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    columns, rows = _read_output(out)
+    assert columns == ODD_COLUMNS + RESULT_COLUMNS
+    assert [row[:len(ODD_COLUMNS)] for row in rows] == ODD_ROWS
+    statuses = [row[ODD_COLUMNS.index("blank") + 1 + RESULT_COLUMNS.index("status")]
+                for row in rows]
+    assert statuses[1] == statuses[3] == "empty"
+    assert "empty" not in (statuses[0], statuses[2])
+    assert f"wrote 4 rows to {out}" in result.stderr
+
+
+def test_tsv_output(tmp_path):
+    out = tmp_path / "out.tsv"
+    result = _invoke("classify", str(DATA / "tasks.csv"), "--plan", PLAN, "--out", str(out),
+                     "-q")
+    assert result.exit_code == 0
+    written = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    given = pd.read_csv(DATA / "tasks.csv", dtype=str, keep_default_na=False)
+    assert written[list(given.columns)].equals(given)
+
+
+def test_txt_and_stdin_keep_blank_lines_as_empty(tmp_path):
+    lines = "Call the customers about renewals\n\n   \nPitch our widgets to a dealer\n"
+    for source, stdin in ((_write(tmp_path / "t.txt", lines), None), ("-", lines)):
+        out = tmp_path / "out.csv"
+        result = _invoke("classify", source, "--plan", PLAN, "--out", str(out), "-q",
+                         stdin=stdin)
+        assert result.exit_code == 0, result.output
+        written = pd.read_csv(out, dtype=str, keep_default_na=False)
+        assert list(written.columns) == ["task"] + RESULT_COLUMNS
+        assert written["task"].tolist() == lines.splitlines()
+        assert written["status"].tolist()[1:3] == ["empty", "empty"]
+        assert written["strategy_id"].tolist()[1:3] == ["", ""]
+
+
+@pytest.mark.parametrize(("encoding", "content", "warning"), [
+    ("cp1252", "task,owner\nRappeler les clients fidèles,José\n", "not UTF-8; read as cp1252"),
+    ("utf-8-sig", "task,owner\nCall the customers,Zoë\n", "byte-order mark"),
+])
+def test_odd_encoding_is_read_with_one_warning(tmp_path, encoding, content, warning):
+    tasks = _write(tmp_path / "t.csv", content.encode(encoding))
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "-q")
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and warning in warnings[0]
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written.iloc[0, :2].tolist() == content.splitlines()[1].split(",")
+
+
+def test_xlsx_with_several_sheets(tmp_path):
+    workbook = Workbook()
+    workbook.active.title = "week 9"
+    workbook.active.append(["task"])
+    workbook.active.append(["Call the customers about renewals"])
+    other = workbook.create_sheet("week 10")
+    other.append(["task"])
+    for text in ("Hire a machinist", "Pitch a dealer"):
+        other.append([text])
+    workbook.save(tmp_path / "t.xlsx")
+    out = tmp_path / "out.csv"
+    first = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out", str(out),
+                    "-q")
+    assert first.exit_code == 0
+    assert "2 sheets; reading the first, 'week 9'" in first.stderr
+    assert len(pd.read_csv(out)) == 1
+    second = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out", str(out),
+                     "-q", "--sheet", "week 10")
+    assert second.exit_code == 0
+    assert pd.read_csv(out)["task"].tolist() == ["Hire a machinist", "Pitch a dealer"]
+
+
+# ------------------------------------------------------------------ evaluate and calibrate
+
+
+def test_evaluate_prints_metrics_as_json():
+    result = _invoke("evaluate", str(DATA / "labeled.csv"), "--plan", PLAN)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    for key in ("top1_accuracy", "decision_accuracy", "misaligned_precision",
+                "misaligned_recall", "misaligned_f1", "auroc"):
+        assert key in metrics
+    assert 0.0 <= metrics["top1_accuracy"] <= 1.0
+
+
+def test_evaluate_unknown_label_names_the_row(tmp_path):
+    labeled = _write(tmp_path / "labeled.csv", "task,label\nCall the customers,recurring-revenue"
+                     "\nPitch a dealer,retail\n")
+    result = _invoke("evaluate", labeled, "--plan", PLAN)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {labeled}: row 2: label 'retail' is not a strategy id of the plan "
+        "(recurring-revenue, retail-channel, operational-excellence, product-expansion, "
+        "strong-team, lower-costs, brand-awareness)")
+
+
+def test_evaluate_missing_label_column(tmp_path):
+    labeled = _write(tmp_path / "labeled.csv", "task,gold\nCall the customers,x\n")
+    result = _invoke("evaluate", labeled, "--plan", PLAN)
+    assert result.exit_code == 2
+    assert "no label column 'label'; columns are: task, gold; pass --label-column NAME" in (
+        result.stderr)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_calibrate_writes_thresholds_the_plan_still_loads(tmp_path, suffix):
+    plan_path = tmp_path / f"plan{suffix}"
+    original = load_plan(PLAN)
+    save_plan(original, plan_path)
+    result = _invoke("calibrate", str(DATA / "labeled.csv"), "--plan", str(plan_path))
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    fitted = load_plan(plan_path)
+    assert fitted.thresholds is not None
+    assert fitted.thresholds.model_dump(exclude_none=True) == printed["thresholds"]
+    assert fitted.strategies == original.strategies
+
+
+def test_calibrate_refuses_a_strategies_csv(tmp_path):
+    plan_path = _write(tmp_path / "plan.csv", "id,name\na,Grow revenue\n")
+    before = (tmp_path / "plan.csv").read_text()
+    result = _invoke("calibrate", str(DATA / "labeled.csv"), "--plan", plan_path)
+    assert result.exit_code == 2
+    assert "a strategies CSV cannot hold thresholds" in result.stderr
+    assert (tmp_path / "plan.csv").read_text() == before

@@ -1,0 +1,98 @@
+"""The Classifier with the real model: results per task, blank rows, and file runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from classifier.decision import Status
+from classifier.engine import RESULT_COLUMNS, Classifier, TaskResult
+from classifier.plan import Thresholds, plan_from_dict
+
+TASKS = [
+    "Call the 12 customers whose service plans expire this month",
+    "Pitch our widget line to the buyer at Northgate Home Center",
+    "Post the job opening for a night-shift welder",
+]
+
+
+def test_clear_tasks_find_their_strategy(classifier):
+    results = classifier.classify(TASKS)
+    assert [r.strategy_id for r in results] == ["recurring-revenue", "retail-channel",
+                                                "strong-team"]
+    for result in results:
+        assert isinstance(result, TaskResult)
+        assert result.status in {s.value for s in Status} - {Status.EMPTY.value}
+        assert result.runner_up_id not in (None, result.strategy_id)
+        assert result.score >= result.runner_up_score
+        assert result.evidence in classifier.texts
+        assert [c.score for c in result.candidates] == sorted(
+            (c.score for c in result.candidates), reverse=True)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t", "\n", None])
+def test_blank_task_is_empty_with_no_strategy(classifier, blank):
+    results = classifier.classify([TASKS[0], blank, TASKS[1]])
+    assert [r.status == Status.EMPTY.value for r in results] == [False, True, False]
+    empty = results[1]
+    assert (empty.strategy_id, empty.score, empty.runner_up_id, empty.evidence) == (
+        None, None, None, None)
+
+
+def test_no_tasks_gives_no_results(classifier):
+    assert classifier.classify([]) == []
+
+
+def test_same_text_same_result_in_any_batch(classifier):
+    alone = classifier.classify([TASKS[2]])[0]
+    among = classifier.classify(TASKS + [""])[2]
+    assert (alone.strategy_id, alone.score) == (among.strategy_id, among.score)
+
+
+def test_classify_frame_keeps_columns_and_order(classifier):
+    frame = pd.DataFrame({"owner": ["Ann", "Bo", "Cy", "Di"], "task": TASKS + [" "],
+                          "hours": ["007", "1e5", "NA", ""]}, dtype=object)
+    out = classifier.classify_frame(frame, "task")
+    assert list(out.columns) == ["owner", "task", "hours"] + RESULT_COLUMNS
+    assert out[["owner", "task", "hours"]].equals(frame)
+    assert out["status"].iloc[3] == "empty"
+    assert out["strategy_id"].iloc[3] == ""
+
+
+def test_rerun_replaces_old_result_columns(classifier):
+    frame = pd.DataFrame({"task": TASKS}, dtype=object)
+    once = classifier.classify_frame(frame, "task")
+    twice = classifier.classify_frame(once, "task")
+    assert list(twice.columns) == list(once.columns)
+    assert twice["strategy_id"].tolist() == once["strategy_id"].tolist()
+
+
+def test_one_strategy_plan_has_no_runner_up(embedder):
+    plan = plan_from_dict({"strategies": [{"id": "only", "name": "Grow recurring revenue"}]})
+    result = Classifier(plan, embedder).classify(["Call customers about renewals"])[0]
+    assert result.strategy_id == "only"
+    assert result.runner_up_id is None
+
+
+def test_thresholds_decide_the_status(sample_plan, embedder):
+    everything = Thresholds(aligned=-1.0, misaligned=-1.0, margin=0.0)
+    nothing = Thresholds(aligned=1.0, misaligned=1.0, margin=0.0)
+    assert {r.status for r in Classifier(sample_plan, embedder, everything).classify(TASKS)} == {
+        "aligned"}
+    assert {r.status for r in Classifier(sample_plan, embedder, nothing).classify(TASKS)} == {
+        "misaligned"}
+
+
+def test_classify_file_one_row_per_input_row_in_order(classifier, tmp_path):
+    tasks = tmp_path / "tasks.csv"
+    rows = [f"{text},{n:03d}" for n, text in enumerate(TASKS * 5)]
+    rows.insert(3, ",blank")
+    tasks.write_text("task,code\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "new" / "out.csv"
+    summary = classifier.classify_file(tasks, out, chunk_rows=4)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert summary.rows == len(written) == 16
+    assert list(written.columns) == ["task", "code"] + RESULT_COLUMNS
+    assert written["code"].tolist()[:4] == ["000", "001", "002", "blank"]
+    assert written["status"].tolist().count("empty") == summary.status_counts["empty"] == 1
+    assert not list(out.parent.glob(".*partial"))

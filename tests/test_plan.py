@@ -1,0 +1,121 @@
+"""Plan files: what loads, and the one-line error each bad plan gets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from classifier.errors import PlanError
+from classifier.plan import Plan, Thresholds, dump_plan, load_plan, plan_from_dict, save_plan
+
+GOOD_YAML = """\
+vision: Be the widget people's first call
+strategies:
+  - id: revenue
+    name: Grow recurring revenue
+    description: Repeat customers
+    examples:
+      - Call last quarter's buyers
+  - id: 7
+    name: Win retail
+"""
+
+
+def test_good_yaml_loads_with_ids_as_text(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(GOOD_YAML)
+    plan = load_plan(path)
+    assert plan.ids == ["revenue", "7"]
+    assert plan.strategy("revenue").examples == ["Call last quarter's buyers"]
+    assert plan.thresholds is None
+
+
+def test_sample_plan_loads(sample_plan):
+    assert len(sample_plan.strategies) == 7
+    assert sample_plan.vision
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("no-strategies.yaml", "vision: v\nstrategies: []\n", "the plan has no strategies"),
+    ("no-strategies-key.yaml", "vision: v\n", "strategies: required field is missing"),
+    ("duplicate.yaml", "strategies:\n  - {id: a, name: A}\n  - {id: a, name: B}\n",
+     "duplicate strategy id 'a' (strategies[0] and strategies[1])"),
+    ("no-name.yaml", "strategies:\n  - {id: a}\n", "strategies[0].name: required field"),
+    ("blank-name.yaml", "strategies:\n  - {id: a, name: '  '}\n", "strategies[0].name"),
+    ("no-id.yaml", "strategies:\n  - {name: A}\n", "strategies[0].id: required field"),
+    ("unknown.yaml", "strategies:\n  - {id: a, name: A, colour: red}\nowner: me\n",
+     "unknown key 'strategies[0].colour'; unknown key 'owner'"),
+    ("list.yaml", "- a\n- b\n", "expected a mapping"),
+    ("empty.yaml", "", "the plan file is empty"),
+    ("comments.yaml", "# nothing yet\n", "the plan file is empty"),
+    ("bad-thresholds.yaml",
+     "strategies:\n  - {id: a, name: A}\nthresholds: {aligned: 0.3, misaligned: 0.5, margin: 0}\n",
+     "misaligned (0.5) must not be above aligned (0.3)"),
+    ("bad-yaml.yaml", "strategies:\n  - id: a\n    name: [A\n", "malformed YAML at line"),
+    ("tabs.yaml", "strategies:\n\t- id: a\n", "malformed YAML at line 2"),
+    ("bad.json", '{"strategies": [\n  {"id": "a",}\n]}', "malformed JSON at line 2"),
+    ("not-utf8.yaml", "vision: caf\xe9\nstrategies: []\n".encode("latin-1"), "not UTF-8 text"),
+])
+def test_bad_plan_is_refused_naming_file_and_field(tmp_path, name, text, expected):
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["missing.yaml", "missing.json", "missing.csv"])
+def test_missing_plan_file(tmp_path, name):
+    with pytest.raises(PlanError, match="plan file not found"):
+        load_plan(tmp_path / name)
+
+
+def test_plan_folder_is_refused(tmp_path):
+    with pytest.raises(PlanError, match="is a folder"):
+        load_plan(tmp_path)
+
+
+def test_strategies_csv(tmp_path):
+    path = tmp_path / "strategies.csv"
+    path.write_text("id,name,description\nrev,Grow revenue,Repeat buyers\nretail,Win retail,\n")
+    plan = load_plan(path)
+    assert plan.ids == ["rev", "retail"]
+    assert plan.strategy("retail").description == ""
+
+
+def test_strategies_csv_without_name_column(tmp_path):
+    path = tmp_path / "strategies.csv"
+    path.write_text("id,title\nrev,Grow revenue\n")
+    with pytest.raises(PlanError, match="missing name"):
+        load_plan(path)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_save_and_load_round_trip_keeps_thresholds(tmp_path, sample_plan, suffix):
+    fitted = Thresholds(aligned=0.6, misaligned=0.3, margin=0.02, fitted_on="test")
+    plan = sample_plan.model_copy(update={"thresholds": fitted})
+    path = tmp_path / f"plan{suffix}"
+    save_plan(plan, path)
+    again = load_plan(path)
+    assert again == plan
+    if suffix == ".json":
+        assert json.loads(path.read_text())["thresholds"]["aligned"] == 0.6
+
+
+def test_dump_leaves_out_empty_optional_fields():
+    plan = plan_from_dict({"strategies": [{"id": "a", "name": "A"}]})
+    assert "description" not in dump_plan(plan)
+    assert isinstance(plan, Plan)
+
+
+def test_negative_margin_is_refused():
+    with pytest.raises(PlanError, match="thresholds.margin"):
+        plan_from_dict({"strategies": [{"id": "a", "name": "A"}],
+                        "thresholds": {"aligned": 0.5, "misaligned": 0.4, "margin": -1}})

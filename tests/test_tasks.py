@@ -1,0 +1,255 @@
+"""Reading task files: every format, odd encodings, odd cells, and the files refused."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from openpyxl import Workbook
+
+from classifier.errors import TasksError
+from classifier.tasks import (
+    ResultWriter,
+    detect_encoding,
+    iter_chunks,
+    open_tasks,
+    prepare_output,
+    read_tasks,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 4
+
+
+def _random_bytes(seed: int, size: int = 4000, low: int = 0) -> bytes:
+    generator = random.Random(seed)
+    return bytes(generator.randrange(low, 256) for _ in range(size))
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("image.csv", PNG, "not a text table (binary content)"),
+    ("noise.csv", _random_bytes(1), "not a text table"),
+    ("noise-no-nul.csv", _random_bytes(2, low=1), "not a text table"),
+    ("noise.txt", _random_bytes(3, low=1), "not a text table"),
+    ("noise.jsonl", _random_bytes(4), "not a text table"),
+    ("empty.csv", b"", "the file is empty"),
+    ("empty.txt", b"", "the file is empty"),
+    ("blank.txt", b"\n  \n\t\n", "the file is empty (only blank lines)"),
+    ("blank.jsonl", b"\n\n", "the file is empty"),
+    ("header.csv", b"task,owner\n", "no task rows, only a header"),
+    ("two.csv", b"alpha,beta\nCall the customers now,Send the quotes today\n",
+     ("cannot tell which column holds the task text; columns are: alpha, beta; "
+      "pass --text-column NAME")),
+    ("notes.docx", b"hello", "unsupported file type .docx"),
+    ("bad.jsonl", b'{"task": "a"}\n{"task": \n', "row 2: not valid JSON"),
+    ("list.jsonl", b'{"task": "a"}\n[1, 2]\n', "row 2: expected an object or a string"),
+    ("broken.xlsx", b"PK\x03\x04 not really a workbook", "not a readable Excel workbook"),
+])
+def test_bad_tasks_file_is_refused_naming_it(tmp_path, name, content, expected):
+    path = _write(tmp_path / name, content)
+    with pytest.raises(TasksError) as caught:
+        read_tasks(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_tasks_file(tmp_path):
+    with pytest.raises(TasksError, match="tasks file not found"):
+        open_tasks(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("column", ["nope", "Task"])
+def test_unknown_text_column_lists_the_columns(tmp_path, column):
+    path = _write(tmp_path / "t.csv", "task,owner\nCall the customers,Ann\n")
+    with pytest.raises(TasksError, match=f"no column '{column}'; columns are: task, owner"):
+        open_tasks(path, text_column=column)
+
+
+@pytest.mark.parametrize(("columns", "rows", "expected"), [
+    (["owner", "Summary"], [["Ann", "Call the customers"]], "Summary"),
+    (["owner", "hours", "what"], [["Ann", "3", "Call all the customers"]], "what"),
+    (["only"], [["Call the customers"]], "only"),
+])
+def test_text_column_is_found(tmp_path, columns, rows, expected):
+    lines = [",".join(columns)] + [",".join(row) for row in rows]
+    path = _write(tmp_path / "t.csv", "\n".join(lines) + "\n")
+    assert open_tasks(path).text_column == expected
+
+
+# Short files are where charset detection guesses wrong (café read as cp1250 or cp775).
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("task,owner\nRéviser le café,José\n", "cp1252"),
+    ("task\nCafé crème\n", "latin-1"),
+    ("task\nNaïve façade über straße\n", "cp1252"),
+    ("task,owner\nFix the señal,Peña\n", "latin-1"),
+    ("task\nDon’t forget the “urgent” quote — €5\n", "cp1252"),
+    ("task\nÅse Øvergård søker\n", "latin-1"),
+    ("task\nZadzwoń do klientów w sprawie umowy serwisowej, żółć\n", "cp1250"),
+    ("task\nПозвонить клиентам о продлении контракта\n", "cp1251"),
+    ("task\nΚαλέστε τους πελάτες για την ανανέωση\n", "cp1253"),
+])
+def test_detected_encoding_reads_short_files_right(text, encoding):
+    warnings: list[str] = []
+    sample = text.encode(encoding)
+    found = detect_encoding(sample, "t.csv", warnings.append)
+    assert sample.decode(found) == text
+    assert warnings == [f"t.csv: not UTF-8; read as {found}"]
+
+
+def test_cp1252_file_is_read_with_one_warning(tmp_path):
+    path = _write(tmp_path / "t.csv", "task,owner\nRéviser le café,José\n".encode("cp1252"))
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["Réviser le café"]
+    assert frame["owner"].tolist() == ["José"]
+    assert len(warnings) == 1 and "not UTF-8" in warnings[0]
+
+
+def test_utf8_bom_is_skipped_with_one_warning(tmp_path):
+    path = _write(tmp_path / "t.csv", "\ufefftask,owner\nCall the customers,Zoë\n".encode())
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert column == "task"
+    assert list(frame.columns) == ["task", "owner"]
+    assert frame["owner"].tolist() == ["Zoë"]
+    assert len(warnings) == 1 and "byte-order mark" in warnings[0]
+
+
+def test_plain_utf8_gives_no_warning(tmp_path):
+    path = _write(tmp_path / "t.txt", "Call the customers\nPitch the dealer\n")
+    warnings: list[str] = []
+    read_tasks(path, warn=warnings.append)
+    assert warnings == []
+
+
+ODD_CELLS = [
+    ["Call the customers about renewals", "007", "1e5", "TRUE", "NA", ""],
+    ["   ", "0012", "-0", "false", "N/A", " "],
+    ["", "1.50", "2026-03-02", "null", "NaN", "#N/A"],
+]
+ODD_COLUMNS = ["task", "code", "amount", "flag", "na", "blank"]
+
+
+@pytest.mark.parametrize("separator", [",", "\t"])
+def test_csv_and_tsv_cells_stay_exactly_as_written(tmp_path, separator):
+    suffix = ".csv" if separator == "," else ".tsv"
+    lines = [separator.join(ODD_COLUMNS)] + [separator.join(row) for row in ODD_CELLS]
+    path = _write(tmp_path / f"t{suffix}", "\n".join(lines) + "\n")
+    frame, column = read_tasks(path)
+    assert column == "task"
+    assert list(frame.columns) == ODD_COLUMNS
+    assert frame.values.tolist() == ODD_CELLS
+
+
+def test_txt_keeps_every_line_in_order(tmp_path):
+    path = _write(tmp_path / "t.txt", "Call the customers\n\n   \nPitch the dealer\n")
+    frame, column = read_tasks(path)
+    assert column == "task"
+    assert frame[column].tolist() == ["Call the customers", "", "   ", "Pitch the dealer"]
+
+
+def test_jsonl_keeps_values_and_every_key(tmp_path):
+    rows = [{"task": "Call the customers", "code": "007", "n": 1, "flag": True, "na": None},
+            {"task": "Pitch the dealer", "extra": [1, 2]}]
+    text = "\n".join(json.dumps(row) for row in rows) + '\n\n"Hire a machinist"\n'
+    path = _write(tmp_path / "t.jsonl", text)
+    frame, column = read_tasks(path)
+    assert list(frame.columns) == ["task", "code", "n", "flag", "na", "extra"]
+    assert frame[column].tolist() == ["Call the customers", "Pitch the dealer", "",
+                                      "Hire a machinist"]
+    assert frame.loc[0, "code"] == "007"
+    assert frame.loc[0, "n"] == 1 and isinstance(frame.loc[0, "n"], int)
+    assert frame.loc[0, "flag"] is True
+    assert frame.loc[0, "na"] is None
+    assert frame.loc[1, "code"] is None
+
+
+def test_jsonl_keys_first_seen_late_are_kept(tmp_path):
+    lines = [json.dumps({"task": f"Task number {i}"}) for i in range(30)]
+    lines.append(json.dumps({"task": "Last", "owner": "Ann"}))
+    path = _write(tmp_path / "t.jsonl", "\n".join(lines) + "\n")
+    source = open_tasks(path)
+    chunks = list(iter_chunks(source, chunk_rows=10))
+    assert source.columns == ["task", "owner"]
+    assert all(list(chunk.columns) == ["task", "owner"] for chunk in chunks)
+    assert chunks[-1]["owner"].tolist() == ["Ann"]
+
+
+def _workbook(path, sheets: dict[str, list[list]]):
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_reads_the_first_sheet_with_one_warning(tmp_path):
+    path = _workbook(tmp_path / "t.xlsx", {
+        "week 9": [["task", "code", "hours"], ["Call the customers", "007", 3],
+                   ["Pitch the dealer", "NA", 2.5]],
+        "week 10": [["task"], ["Hire a machinist"]],
+    })
+    warnings: list[str] = []
+    frame, _ = read_tasks(path, warn=warnings.append)
+    assert frame.values.tolist() == [["Call the customers", "007", 3],
+                                     ["Pitch the dealer", "NA", 2.5]]
+    assert len(warnings) == 1 and "reading the first, 'week 9'" in warnings[0]
+
+
+@pytest.mark.parametrize("sheet", ["week 10", "1"])
+def test_xlsx_sheet_can_be_chosen(tmp_path, sheet):
+    path = _workbook(tmp_path / "t.xlsx", {"week 9": [["task"], ["Call the customers"]],
+                                           "week 10": [["task"], ["Hire a machinist"]]})
+    frame, column = read_tasks(path, sheet=sheet)
+    assert frame[column].tolist() == ["Hire a machinist"]
+
+
+def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
+    path = _workbook(tmp_path / "t.xlsx", {"a": [["task"], ["x"]], "b": [["task"], ["y"]]})
+    with pytest.raises(TasksError, match="no sheet 'c'; sheets are: a, b"):
+        read_tasks(path, sheet="c")
+
+
+def test_xlsx_number_in_the_text_column_reads_as_text(tmp_path):
+    path = _workbook(tmp_path / "t.xlsx", {"s": [["task", "owner"], [42, "Ann"],
+                                                 ["Call the customers", "Bo"]]})
+    frame, column = read_tasks(path, text_column="task")
+    assert frame[column].tolist() == ["42", "Call the customers"]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.tsv", "out.jsonl", "out.xlsx"])
+def test_output_folder_is_created(tmp_path, name):
+    path = prepare_output(tmp_path / "new" / "deeper" / name)
+    assert path.parent.is_dir()
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("out.txt", "unsupported output type .txt"),
+    ("out", "unsupported output type (none)"),
+])
+def test_bad_output_type_is_refused(tmp_path, name, expected):
+    with pytest.raises(TasksError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        prepare_output(tmp_path / name)
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError), ResultWriter(out) as writer:
+        writer.write(pd.DataFrame({"task": ["a"]}))
+        raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []
