@@ -1,17 +1,34 @@
-"""Streamlit entry point (placeholder until the review UI lands): classify the sample tasks."""
+"""The review app (`make app`): Plan, Classify, Review and Report pages over the library."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model never needs the network
 
 import streamlit as st
 
-from classifier import Classifier, load_plan, read_tasks
+from classifier.errors import ClassifierError
+from classifier.ui import state, widgets
 
-st.set_page_config(page_title="tactic-classifier", layout="wide")
-st.title("tactic-classifier")
+st.set_page_config(page_title="tactic-classifier", page_icon=":material/track_changes:",
+                   layout="wide")
 
+PAGES = [
+    st.Page("classifier/ui/plan.py", title="Plan", icon=":material/flag:", url_path="plan"),
+    st.Page("classifier/ui/classify.py", title="Classify", icon=":material/playlist_add_check:",
+            url_path="classify", default=True),
+    st.Page("classifier/ui/review.py", title="Review", icon=":material/rule:",
+            url_path="review"),
+    st.Page("classifier/ui/report.py", title="Report", icon=":material/insert_chart:",
+            url_path="report"),
+]
 
-@st.cache_resource
-def _classifier() -> Classifier:
-    return Classifier(load_plan("data/plan.yaml"))
-
-
-frame, column = read_tasks("data/tasks.csv")
-st.dataframe(_classifier().classify_frame(frame, column), hide_index=True)
+page = st.navigation(PAGES)
+try:
+    state.reviewer()
+    state.ensure_first_run()
+    widgets.run_picker()
+    widgets.stale_notice(st.sidebar)
+except ClassifierError as error:
+    st.error(str(error))
+    st.stop()
+page.run()

@@ -1,0 +1,152 @@
+"""Classify page: paste or upload tasks, classify them into a run, and browse the results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from classifier import report
+from classifier.errors import ClassifierError
+from classifier.runs import classify_into_store
+from classifier.tasks import paste_source
+from classifier.ui import state, widgets
+from classifier.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns
+
+UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
+STATUS_HEADLINE = [("aligned", "Aligned"), ("review", "In review"), ("misaligned", "Misaligned")]
+
+
+def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
+    """Classify a table into a new run with a progress bar, then show it."""
+    version, plan = state.current_plan()
+    clf = state.classifier(plan)
+    advance, bar = widgets.progress_bar(len(frame))
+    run_id = classify_into_store(state.store(), clf, version, frame, text_column, source,
+                                 progress=advance)
+    bar.empty()
+    state.use_run(run_id)
+    st.session_state["classify_note"] = f"Classified {len(frame):,} tasks as run #{run_id}."
+    st.rerun()
+
+
+def _paste_tab() -> None:
+    text = st.text_area("Tasks, one per line", key="paste_text", height=160,
+                        placeholder="Call the 12 customers whose service plans expire this month")
+    if st.button("Classify pasted tasks", key="classify_paste", type="primary"):
+        try:
+            source = paste_source(text)
+            frame = pd.DataFrame({source.text_column: source.raw.splitlines()}, dtype=object)
+            frame = frame[frame[source.text_column].str.strip() != ""].reset_index(drop=True)
+            _classify(frame, source.text_column, f"pasted: {len(frame)} tasks")
+        except ClassifierError as error:
+            st.error(str(error))
+
+
+def _upload_tab() -> None:
+    upload = st.file_uploader("A task list (CSV, TSV, XLSX, TXT or JSONL)", type=UPLOAD_TYPES,
+                              key="upload_file",
+                              help=f"Up to {MAX_UPLOAD_BYTES // 2**20} MB. Other columns "
+                                   "(owner, effort, due...) are kept.")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        columns, detected = upload_columns(upload.name, data)
+    except ClassifierError as error:
+        st.error(str(error))
+        return
+    column = st.selectbox("Column holding the task text", columns,
+                          index=columns.index(detected), key=f"upload_column_{upload.file_id}")
+    if st.button("Classify file", key="classify_upload", type="primary"):
+        try:
+            frame, text_column = read_upload(upload.name, data, text_column=column)
+            _classify(frame, text_column, upload.name)
+        except ClassifierError as error:
+            st.error(str(error))
+
+
+def _headline(summary: report.Summary) -> None:
+    cols = st.columns(len(STATUS_HEADLINE) + 1)
+    cols[0].metric("Tasks", f"{summary.tasks:,}")
+    for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
+        value = f"{summary.shares[status]:.0%}"
+        effort = (f"{summary.effort_shares[status]:.0%} of {summary.effort_column}"
+                  if summary.effort_shares is not None else None)
+        col.metric(label, value, delta=effort, delta_color="off",
+                   help=f"{summary.counts[status]:,} tasks" + (
+                       f"; share of {summary.effort_column} below" if effort else ""))
+
+
+def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFrame:
+    cols = st.columns([2, 3, 2, 3])
+    statuses = cols[0].multiselect("Status", widgets.STATUS_ORDER, key="filter_status")
+    names = [s.name for s in plan.strategies]
+    strategies = cols[1].multiselect("Strategy", names, key="filter_strategy")
+    owners = []
+    if owner_column is not None:
+        options = sorted({str(v) for v in table[owner_column] if str(v).strip()})
+        owners = cols[2].multiselect("Owner", options, key="filter_owner")
+    search = cols[3].text_input("Search tasks", key="filter_search")
+    keep = pd.Series(True, index=table.index)
+    if statuses:
+        keep &= table["final_status"].isin(statuses)
+    if strategies:
+        keep &= table["final_strategy"].isin(strategies)
+    if owners:
+        keep &= table[owner_column].astype(str).isin(owners)
+    if search.strip():
+        keep &= table["_text"].str.contains(search.strip(), case=False, regex=False)
+    return table[keep]
+
+
+def _results(run) -> None:
+    db = state.store()
+    plan = db.plan(run.plan_version)
+    results = db.results_with_decisions(run.id)
+    plain = results.drop(columns=["candidates"], errors="ignore")
+    summary = report.summary(plain.drop(columns=["row"]), plan, text_column=run.text_column)
+    st.subheader(f"Results of run #{run.id}")
+    st.caption(widgets.md_escape(f"{run.source} · {run.rows:,} tasks · plan version "
+                                 f"{run.plan_version}"))
+    _headline(summary)
+    owner_column = report.find_owner_column(plain[run.columns])
+    table = plain.assign(_text=plain[run.text_column].astype(str))
+    shown = _filters(table, owner_column, plan)
+    columns = (["row"] + list(run.columns) + ["final_status", "final_strategy", "score",
+                                              "runner_up_id", "decided_by"])
+    view = widgets.status_chips(shown[columns].assign(row=shown["row"] + 1), "final_status")
+    st.caption(f"{len(view):,} of {len(table):,} tasks shown")
+    st.dataframe(view, hide_index=True, width="stretch", key="results_table", column_config={
+        "row": st.column_config.NumberColumn("#", width="small"),
+        "final_status": widgets.status_chip_config("status"),
+        "final_strategy": st.column_config.TextColumn("strategy"),
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
+                                                 format="%.2f", width="small"),
+        "runner_up_id": st.column_config.TextColumn("runner-up"),
+        "decided_by": st.column_config.TextColumn("decided by"),
+    })
+
+
+def render() -> None:
+    """The page."""
+    st.title("Classify")
+    if message := st.session_state.pop("classify_note", None):
+        st.success(message)
+    paste, upload = st.tabs(["Paste tasks", "Upload a file"])
+    with paste:
+        _paste_tab()
+    with upload:
+        _upload_tab()
+    widgets.stale_notice(st, key="rerun_stale_classify")
+    run = state.current_run()
+    if run is None:
+        st.info("Paste some tasks above to classify them.")
+        return
+    try:
+        _results(run)
+    except ClassifierError as error:
+        st.error(str(error))
+
+
+if __name__ == "__main__":
+    render()

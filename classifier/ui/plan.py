@@ -1,0 +1,159 @@
+"""Plan page: the vision and strategies as an editable table, YAML import/export, and the
+examples learned from review decisions."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from classifier.errors import ClassifierError, PlanError
+from classifier.plan import Plan, dump_plan, load_plan, plan_from_dict
+from classifier.ui import state, widgets
+
+EXAMPLE_SEPARATOR = " | "
+PLAN_TYPES = ["yaml", "yml", "json", "csv"]
+
+
+def plan_table(plan: Plan) -> pd.DataFrame:
+    """The strategies as an editable table; examples joined by ` | ` in one cell."""
+    return pd.DataFrame({
+        "id": [s.id for s in plan.strategies],
+        "name": [s.name for s in plan.strategies],
+        "description": [s.description for s in plan.strategies],
+        "examples": [EXAMPLE_SEPARATOR.join(s.examples) for s in plan.strategies],
+    }, dtype=object)
+
+
+def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
+    """The plan the table describes (thresholds kept); PlanError names the row and field."""
+    strategies = []
+    for _, row in table.fillna("").iterrows():
+        if not any(str(row[c]).strip() for c in ("id", "name", "description", "examples")):
+            continue  # a blank row the editor added
+        strategies.append({
+            "id": str(row["id"]).strip(), "name": str(row["name"]).strip(),
+            "description": str(row["description"]),
+            "examples": [e for e in str(row["examples"]).split("|") if e.strip()],
+        })
+    data = {"vision": vision, "strategies": strategies}
+    if base.thresholds is not None:
+        data["thresholds"] = base.thresholds.model_dump(exclude_none=True)
+    return plan_from_dict(data, "plan table")
+
+
+def _save(plan: Plan) -> None:
+    state.store().save_plan(plan, state.PLAN_NAME)
+    st.session_state["plan_note"] = "Plan saved."
+
+
+def _editor(version: int, plan: Plan) -> None:
+    vision = st.text_area("Vision", plan.vision, key=f"plan_vision_{version}", height=68)
+    st.caption("One row per strategy. Examples are tasks known to serve it, separated by `|`. "
+               "Add a row at the bottom; select rows and press Delete to remove them.")
+    edited = st.data_editor(
+        plan_table(plan), key=f"plan_editor_{version}", num_rows="dynamic", hide_index=True,
+        width="stretch", column_config={
+            "id": st.column_config.TextColumn("id", required=True, width="medium",
+                                              help="Stable label used in outputs"),
+            "name": st.column_config.TextColumn("name", required=True),
+            "description": st.column_config.TextColumn("description", width="large"),
+            "examples": st.column_config.TextColumn("examples", width="large"),
+        })
+    if st.button("Save plan", key="plan_save", type="primary"):
+        try:
+            new = plan_from_table(vision, edited, plan)
+        except PlanError as error:
+            st.error(str(error))
+            return
+        removed = [s.name for s in plan.strategies if s.id not in new.ids]
+        if removed:
+            st.session_state["plan_pending"] = (new, removed)
+        else:
+            _save(new)
+            st.rerun()
+    pending = st.session_state.get("plan_pending")
+    if pending:
+        new, removed = pending
+        st.warning("Delete these strategies? Tasks matched to them will be matched again "
+                   "when you re-run: " + ", ".join(widgets.md_escape(n) for n in removed))
+        yes, no = st.columns(2)
+        if yes.button("Delete and save", key="plan_delete_confirm", type="primary"):
+            del st.session_state["plan_pending"]
+            _save(new)
+            st.rerun()
+        if no.button("Keep them", key="plan_delete_cancel"):
+            del st.session_state["plan_pending"]
+            st.rerun()
+
+
+def _import_export(plan: Plan) -> None:
+    left, right = st.columns(2)
+    with left:
+        upload = st.file_uploader("Import a plan (YAML, JSON or strategies CSV)", type=PLAN_TYPES,
+                                  key="plan_upload")
+        if upload is not None and st.button("Use this plan", key="plan_import"):
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / Path(upload.name).name
+                path.write_bytes(upload.getvalue())
+                try:
+                    imported = load_plan(path)
+                except ClassifierError as error:
+                    st.error(str(error).replace(str(path), upload.name))
+                    return
+            _save(imported)
+            st.rerun()
+    with right:
+        st.download_button("Export the plan (YAML)", dump_plan(plan), "plan.yaml",
+                           mime="application/x-yaml", key="plan_export", on_click="ignore",
+                           icon=":material/download:")
+
+
+def _learned() -> None:
+    db = state.store()
+    learned = db.learned_examples(state.PLAN_NAME)
+    st.subheader("Learned examples")
+    if learned.empty:
+        st.caption("Review decisions become examples here and sharpen the next run.")
+        return
+    st.caption("Every confirmed or reassigned task teaches its strategy; tasks marked as serving "
+               "no strategy teach what is not part of the plan. Select rows to hide or restore.")
+    shown = [c for c in ("text", "strategy_id", "action", "reviewer", "decided_at", "removed")
+             if c in learned.columns]
+    picked = st.dataframe(learned[shown], hide_index=True, width="stretch", key="learned_table",
+                          on_select="rerun", selection_mode="multi-row")
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        who = state.reviewer_name()
+        hide, restore = st.columns(2)
+        if hide.button(f"Hide {len(rows)} selected", key="learned_hide"):
+            for position in rows:
+                db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
+            st.rerun()
+        if restore.button(f"Restore {len(rows)} selected", key="learned_restore"):
+            for position in rows:
+                db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
+            st.rerun()
+    with st.expander("Draft examples with an LLM", expanded=False):
+        st.caption("Drafting examples with an LLM (classifier.llm.draft_examples) is not wired "
+                   "into the app yet; use it from Python.")
+
+
+def render() -> None:
+    """The page."""
+    st.title("Plan")
+    if message := st.session_state.pop("plan_note", None):
+        st.success(message)
+    version, plan = state.current_plan()
+    widgets.stale_notice(st, key="rerun_stale_plan")
+    _editor(version, plan)
+    st.divider()
+    _import_export(plan)
+    st.divider()
+    _learned()
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,81 @@
+"""Report page: line of sight from vision to tasks, effort per strategy, gaps, and downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from classifier import export, report
+from classifier.errors import ClassifierError
+from classifier.runs import results_for_download
+from classifier.ui import state, widgets
+
+
+def _downloads(run, plan) -> None:
+    """Files are built when clicked (from the store at that moment), not on every redraw."""
+    db = state.store()
+
+    def results():
+        return results_for_download(db, run)
+
+    def plain():
+        return db.results_with_decisions(run.id).drop(columns=["candidates", "row"])
+
+    stem = f"tactics-run-{run.id}"
+    cols = st.columns(3)
+    cols[0].download_button("Results CSV", lambda: export.to_csv_bytes(results()),
+                            f"{stem}.csv", mime="text/csv", key="download_csv", width="stretch",
+                            icon=":material/download:", on_click="ignore")
+    cols[1].download_button(
+        "Results XLSX",
+        lambda: export.to_xlsx_bytes(results(), report.summary(plain(), plan,
+                                                               text_column=run.text_column)),
+        f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="download_xlsx", width="stretch", icon=":material/download:", on_click="ignore")
+    cols[2].download_button(
+        "Report (HTML)", lambda: export.report_html(plain(), plan, text_column=run.text_column),
+        f"{stem}-report.html", mime="text/html", key="download_html", width="stretch",
+        icon=":material/download:", on_click="ignore")
+    st.caption("Downloads apply every review decision and name who decided.")
+
+
+def render() -> None:
+    """The page."""
+    st.title("Report")
+    db = state.store()
+    run = state.current_run()
+    if run is None:
+        st.info("No tasks classified yet: paste or upload some on the Classify page.")
+        return
+    widgets.stale_notice(st, key="rerun_stale_report")
+    plan = db.plan(run.plan_version)
+    plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"],
+                                                     errors="ignore")
+    try:
+        summary = report.summary(plain, plan, text_column=run.text_column)
+    except ClassifierError as error:
+        st.error(str(error))
+        return
+    st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {summary.tasks:,} tasks · "
+                                 f"{summary.decided:,} decided by a person"))
+    _downloads(run, plan)
+
+    st.plotly_chart(report.line_of_sight_chart(plain, plan, text_column=run.text_column),
+                    key="chart_line_of_sight", width="stretch")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(report.effort_chart(plain, plan, text_column=run.text_column),
+                      key="chart_effort", width="stretch")
+    right.plotly_chart(report.status_chart(plain), key="chart_status", width="stretch")
+
+    st.subheader("Neglected strategies")
+    if summary.neglected.empty:
+        st.write("None: every strategy gets a fair share of the work.")
+    else:
+        st.dataframe(summary.neglected, hide_index=True, width="stretch", column_config={
+            "share": st.column_config.NumberColumn("share", format="percent")})
+    st.subheader(f"Orphan work ({len(summary.orphans):,} tasks serving no strategy)")
+    st.dataframe(summary.orphans, hide_index=True, width="stretch", column_config={
+        "score": st.column_config.NumberColumn("score", format="%.2f")})
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,222 @@
+"""Review page: the doubtful tasks one at a time, worst first, with one-click (and one-key) actions.
+
+Every click is written to the store before the page redraws, so a closed tab loses nothing,
+and two tabs on the same run each append their own decisions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from classifier import llm
+from classifier.errors import ClassifierError
+from classifier.review import review_queue
+from classifier.runs import task_result
+from classifier.ui import state, widgets
+
+SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
+
+
+def _skipped(run_id: int) -> set[int]:
+    return st.session_state.setdefault(f"skipped_{run_id}", set())
+
+
+def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None:
+    """Button callback: save the decision at once (before the page redraws)."""
+    db = state.store()
+    try:
+        db.record_decision(run_id, row, action, strategy_id, state.reviewer_name())
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
+        return
+    if action == "skip":
+        _skipped(run_id).add(row)
+    else:
+        _skipped(run_id).discard(row)
+    done = {"confirm": "Confirmed", "reassign": "Reassigned", "misaligned": "Marked as serving no "
+            "strategy", "skip": "Skipped"}[action]
+    st.session_state["review_note"] = f"{done}: task {row + 1}."
+
+
+def _reassign(run_id: int, row: int, machine: str, picker_key: str) -> None:
+    """Button callback: assign the strategy picked in the selectbox (read now, not at render)."""
+    chosen = st.session_state.get(picker_key)
+    if chosen:
+        _decide(run_id, row, "confirm" if chosen == machine else "reassign", chosen)
+
+
+def _undo(run_id: int) -> None:
+    undone = state.store().undo_last_decision(run_id, state.reviewer_name())
+    if undone is None:
+        st.session_state["review_note"] = "Nothing of yours to undo in this run."
+    else:
+        _skipped(run_id).discard(undone.row)
+        st.session_state["review_note"] = f"Undid your last decision on task {undone.row + 1}."
+
+
+def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame, int]:
+    """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
+    queue = review_queue(results, thresholds=run.thresholds)
+    pending = queue[~queue["row"].isin(decided)]
+    skipped = _skipped(run.id)
+    later = pending["row"].isin(skipped)
+    return pd.concat([pending[~later], pending[later]]), len(queue)
+
+
+def _candidates(task: pd.Series) -> list[dict]:
+    value = task.get("candidates")
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _task_view(task: pd.Series, run) -> None:
+    with st.container(border=True):
+        st.caption("Task")
+        st.text(str(task[run.text_column]))  # user text: shown as text, never as Markdown/HTML
+        others = [c for c in run.columns if c != run.text_column and c in task.index]
+        if others:
+            st.dataframe(pd.DataFrame([task[others].astype(str).to_dict()]), hide_index=True)
+        st.caption(f"Machine said **{task['status']}** · {widgets.md_escape(task['queue_reason'])}")
+
+
+def _candidate_bars(candidates: list[dict]) -> None:
+    frame = pd.DataFrame({
+        "key": [str(i) for i in range(1, len(candidates) + 1)],
+        "strategy": [c["strategy"] for c in candidates],
+        "score": [float(c["score"]) for c in candidates],
+        "matched on": [c.get("evidence", "") for c in candidates],
+    })
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "key": st.column_config.TextColumn("key", width="small"),
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
+                                                 format="%.2f"),
+    })
+
+
+def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
+    row = int(task["row"])
+    machine = str(task.get("strategy_id") or "")
+    cols = st.columns(4)
+    # "Confirm" agrees with the machine's verdict, which for a misaligned task is "no strategy".
+    if task["status"] == "misaligned":
+        label, action = "Confirm: serves no strategy", "misaligned"
+    else:
+        label, action = f"Confirm: {widgets.md_escape(task['strategy'])}", "confirm"
+    cols[0].button(label, key="review_confirm", shortcut=SHORTCUTS["confirm"], type="primary",
+                   width="stretch", on_click=_decide, args=(run.id, row, action, None),
+                   help="The machine is right.")
+    cols[1].button("Serves no strategy", key="review_misaligned",
+                   shortcut=SHORTCUTS["misaligned"], width="stretch",
+                   on_click=_decide, args=(run.id, row, "misaligned", None))
+    cols[2].button("Skip for now", key="review_skip", shortcut=SHORTCUTS["skip"],
+                   width="stretch", on_click=_decide, args=(run.id, row, "skip", None))
+    cols[3].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
+                   on_click=_undo, args=(run.id,))
+
+    st.write("Or pick the strategy it serves:")
+    picks = st.columns(max(len(candidates), 1) + 1)
+    for number, candidate in enumerate(candidates, start=1):
+        action = "confirm" if candidate["strategy_id"] == machine else "reassign"
+        picks[number - 1].button(
+            f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
+            shortcut=str(number), width="stretch", on_click=_decide,
+            args=(run.id, row, action, candidate["strategy_id"]))
+    ids = plan.ids
+    names = {s.id: s.name for s in plan.strategies}
+    with picks[-1]:
+        picker = f"review_reassign_{run.id}_{row}"
+        st.selectbox("Reassign to", ids, key=picker, format_func=lambda sid: names.get(sid, sid),
+                     label_visibility="collapsed")
+        st.button("Reassign", key="review_reassign", shortcut=SHORTCUTS["reassign"],
+                  width="stretch", on_click=_reassign, args=(run.id, row, machine, picker))
+
+
+def _second_opinion_slot(run, task: pd.Series) -> None:
+    """The LLM's suggestion and an "accept" button, when an endpoint is configured."""
+    with st.expander("Second opinion (LLM)", expanded=False):
+        try:
+            settings = llm.llm_settings()
+        except ClassifierError:
+            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
+                       "if the endpoint needs one) to ask an LLM about doubtful tasks.")
+            return
+        row = int(task["row"])
+        key = f"llm_opinion_{run.id}_{row}"
+        if st.button("Ask the LLM", key="review_llm_ask"):
+            plan = state.store().plan(run.plan_version)
+            try:
+                st.session_state[key] = llm.ask(
+                    settings, plan, [task_result(task, run.text_column)],
+                    cache=llm.StoreCache(state.store()))[0]
+            except ClassifierError as error:
+                st.error(str(error))
+        opinion = st.session_state.get(key)
+        if opinion is None:
+            return
+        if opinion.status != llm.ANSWERED or not opinion.strategy_id:
+            st.text(f"No answer: {opinion.error}")
+            return
+        none = opinion.strategy_id == llm.NONE_ID
+        st.text(f"Suggests: {'no strategy' if none else opinion.strategy_id}. {opinion.reason}")
+        machine = str(task.get("strategy_id") or "")
+        action = ("misaligned" if none else
+                  "confirm" if opinion.strategy_id == machine else "reassign")
+        st.button("Accept the suggestion", key="review_llm_accept", on_click=_decide,
+                  args=(run.id, row, action, None if none else opinion.strategy_id))
+
+
+def _recent(run_id: int) -> None:
+    trail = state.store().decisions(run_id)
+    if trail.empty:
+        return
+    st.subheader("Recent decisions")
+    last = trail.iloc[-1]
+    target = last.get("strategy_id") or "no strategy"
+    # Plain text: the task is user data.
+    st.text(f"Last: {last['action']} → {target} by {last['reviewer']} · task {last['row'] + 1}: "
+            f"{last['text']}")
+    shown = [c for c in ("decided_at", "reviewer", "action", "strategy_id", "row", "text",
+                                    "undone")
+             if c in trail.columns]
+    recent = trail[shown].tail(10).iloc[::-1].copy()
+    if "row" in recent.columns:
+        recent["row"] = recent["row"] + 1
+    st.dataframe(recent, hide_index=True, width="stretch")
+
+
+def render() -> None:
+    """The page."""
+    st.title("Review")
+    db = state.store()
+    run = state.current_run()
+    if run is None:
+        st.info("No tasks classified yet: paste or upload some on the Classify page.")
+        return
+    plan = db.plan(run.plan_version)
+    for key, show in (("review_error", st.error), ("review_note", st.toast)):
+        if message := st.session_state.pop(key, None):
+            show(message)
+    results = db.results_with_decisions(run.id)
+    decided = set(db.current_decisions(run.id))
+    pending, total = _queue(results, run, decided)
+    left = len(pending)
+    st.progress((total - left) / total if total else 1.0,
+                text=f"{left} left to review of {total} · {total - left} decided")
+    st.caption("Keys: **Y** confirm · **1–3** pick a strategy · **A** reassign to the picked one · "
+               "**N** serves no strategy · **S** skip · **U** undo")
+    if not left:
+        st.success("Nothing left to review in this run.")
+        st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
+                  args=(run.id,))
+    else:
+        task = pending.iloc[0]
+        candidates = _candidates(task)
+        _task_view(task, run)
+        _candidate_bars(candidates)
+        _actions(run, task, candidates, plan)
+        _second_opinion_slot(run, task)
+    _recent(run.id)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,123 @@
+"""What every page shares: the store, the model and classifiers (cached once per process),
+the reviewer's name, the current run, and the sample run made on first launch."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from classifier.embedding import Embedder, get_embedder
+from classifier.engine import Classifier
+from classifier.errors import StoreError
+from classifier.learning import load_learned
+from classifier.plan import Plan, dump_plan, load_plan
+from classifier.runs import classify_into_store
+from classifier.store import RunInfo, Store, default_db_path
+from classifier.tasks import read_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
+SAMPLE_TASKS = ROOT / "data" / "tasks.csv"
+PLAN_NAME = "default"
+
+_first_launch = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def store() -> Store:
+    """The store at $TACTICS_DB (default ./tactics.db), opened once per process and path."""
+    return _store(str(Path(default_db_path()).resolve()))
+
+
+@st.cache_resource(show_spinner="Loading the language model…")
+def embedder() -> Embedder:
+    """The bundled embedding model, loaded once per process."""
+    return get_embedder()
+
+
+@st.cache_resource(show_spinner="Indexing the strategies…", max_entries=8)
+def _classifier(plan_text: str, learned_key: str, _plan: Plan, _store: Store) -> Classifier:
+    return Classifier(_plan, embedder(), learned=load_learned(_store, PLAN_NAME))
+
+
+def classifier(plan: Plan) -> Classifier:
+    """A classifier for this plan and the decisions learned so far (rebuilt when either changes)."""
+    db = store()
+    learned = db.learned_examples(PLAN_NAME)
+    learned_key = hashlib.sha256(
+        learned.to_csv(index=False).encode("utf-8")).hexdigest() if len(learned) else ""
+    return _classifier(dump_plan(plan, "json"), learned_key, plan, db)
+
+
+def _default_reviewer() -> str:
+    return os.environ.get("USER") or "manager"
+
+
+def reviewer() -> str:
+    """The reviewer's name from the sidebar (default $USER or "manager"), kept for the session."""
+    if "reviewer" not in st.session_state:
+        st.session_state["reviewer"] = _default_reviewer()
+    st.sidebar.text_input("Reviewer", key="reviewer", help="Saved with every decision you make.")
+    return reviewer_name()
+
+
+def reviewer_name() -> str:
+    """The reviewer's name as last entered (safe to call from widget callbacks)."""
+    return str(st.session_state.get("reviewer") or "").strip() or _default_reviewer()
+
+
+def current_plan() -> tuple[int, Plan]:
+    """The latest plan version; the sample plan from data/ on first launch."""
+    db = store()
+    latest = db.latest_plan(PLAN_NAME)
+    if latest is None:
+        db.save_plan(load_plan(SAMPLE_PLAN), PLAN_NAME)
+        latest = db.latest_plan(PLAN_NAME)
+    return latest
+
+
+def ensure_first_run() -> None:
+    """On an empty store, classify the sample tasks against the sample plan so a new user
+    sees results at once."""
+    db = store()
+    if db.latest_run(PLAN_NAME) is not None:
+        return
+    with _first_launch:  # two tabs opening at once make one sample run, not two
+        if db.latest_run(PLAN_NAME) is not None:
+            return
+        version, plan = current_plan()
+        frame, column = read_tasks(SAMPLE_TASKS)
+        with st.spinner("Classifying the sample tasks in data/tasks.csv…"):
+            classify_into_store(db, classifier(plan), version, frame, column,
+                                f"sample: {SAMPLE_TASKS.name}")
+
+
+def current_run() -> RunInfo | None:
+    """The run the pages show: the one picked in the sidebar, else the newest."""
+    db = store()
+    chosen = st.session_state.get("run_id")
+    if chosen is not None:
+        try:
+            return db.run(int(chosen))
+        except StoreError:  # a run id from another database: fall back to the newest
+            st.session_state.pop("run_id", None)
+    return db.latest_run(PLAN_NAME)
+
+
+def use_run(run_id: int) -> None:
+    """Make this run the one every page shows."""
+    st.session_state["run_id"] = int(run_id)
+
+
+def run_label(run: RunInfo) -> str:
+    """A short, plain description of a run for pickers."""
+    when = run.created_at.strftime("%Y-%m-%d %H:%M")
+    return f"#{run.id} · {run.source} · {run.rows} tasks · {when}"

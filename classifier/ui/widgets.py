@@ -1,0 +1,84 @@
+"""Small views more than one page shows: the run picker, the stale-results notice, status chips,
+a progress bar for the classifier, and Markdown escaping for user text in labels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from classifier.decision import Status
+from classifier.runs import is_stale, rerun
+from classifier.ui import state
+
+STATUS_ORDER = [s.value for s in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED, Status.EMPTY)]
+STATUS_COLOURS = ["#1a7f37", "#bf8700", "#cf222e", "#8c959f"]
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def md_escape(text: object) -> str:
+    """User text made inert for places that render Markdown (button and widget labels)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def status_chips(frame: pd.DataFrame, column: str = "status") -> pd.DataFrame:
+    """A copy whose status column holds one-item lists, which st.dataframe shows as chips."""
+    frame = frame.copy()
+    frame[column] = [[str(value)] if str(value) else [] for value in frame[column].fillna("")]
+    return frame
+
+
+def status_chip_config(label: str = "status") -> st.column_config.Column:
+    """Column config that colours the status chips (green, amber, red, grey)."""
+    return st.column_config.MultiselectColumn(label, options=STATUS_ORDER, color=STATUS_COLOURS,
+                                              width="small")
+
+
+def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], object]:
+    """A Streamlit progress bar and the callback the classifier reports done rows to."""
+    bar = st.progress(0.0, text=f"{label}… 0 of {total}")
+    done = [0]
+
+    def advance(rows: int) -> None:
+        done[0] += int(rows)
+        bar.progress(min(done[0] / max(total, 1), 1.0), text=f"{label}… {done[0]} of {total}")
+
+    return advance, bar
+
+
+def run_picker() -> None:
+    """Sidebar: which run the pages show (the newest unless another is picked)."""
+    db = state.store()
+    runs = db.runs()
+    current = state.current_run()
+    if not runs or current is None:
+        return
+    ids = [run.id for run in runs]
+    labels = {run.id: state.run_label(run) for run in runs}
+    if current.id not in labels:
+        ids.insert(0, current.id)
+        labels[current.id] = state.run_label(current)
+    picked = st.sidebar.selectbox("Run", ids, index=ids.index(current.id),
+                                  format_func=lambda run_id: labels[run_id],
+                                  help="Each classification is kept as a run, with its decisions.")
+    if picked != current.id:
+        state.use_run(picked)
+        st.rerun()
+
+
+def stale_notice(where: object = st, key: str = "rerun_stale") -> None:
+    """If the plan changed after the current run, say so and offer to classify again."""
+    db = state.store()
+    run = state.current_run()
+    if run is None or not is_stale(db, run):
+        return
+    where.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
+    if where.button("Re-run with the current plan", key=key, type="primary"):
+        version, plan = state.current_plan()
+        advance, bar = progress_bar(run.rows)
+        new_id = rerun(db, state.classifier(plan), version, run, progress=advance)
+        bar.empty()
+        state.use_run(new_id)
+        st.rerun()

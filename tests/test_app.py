@@ -1,0 +1,269 @@
+"""The review app through Streamlit's AppTest: each page with the real model and a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from classifier.runs import is_stale
+from classifier.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+# The first run loads the model and classifies the sample tasks; slow CI machines need room.
+TIMEOUT = 300
+
+XSS_TASKS = ["<img src=x onerror=alert(1)>", "[click](javascript:alert(1))",
+             "**bold** <script>alert(2)</script>"]
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "tactics.db"
+    monkeypatch.setenv("TACTICS_DB", str(path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return path
+
+
+def fresh_app() -> AppTest:
+    """A new browser session on the app (session state empty, the store on disk kept)."""
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"classifier/ui/{page}.py").run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def paste(at: AppTest, lines: list[str]) -> AppTest:
+    at.text_area(key="paste_text").set_value("\n".join(lines))
+    return at.button(key="classify_paste").click().run()
+
+
+def test_first_launch_classifies_the_sample_tasks(db):
+    at = fresh_app()
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tasks"] == "108"
+    assert {"Aligned", "In review", "Misaligned"} <= set(metrics)
+    with Store(db) as store:
+        runs = store.runs()
+    assert len(runs) == 1 and runs[0].rows == 108
+    # A second session on the same store does not classify the sample again.
+    fresh_app()
+    with Store(db) as store:
+        assert len(store.runs()) == 1
+
+
+def test_pasting_tasks_gives_results(db):
+    at = paste(fresh_app(), ["Call customers whose service plan expires this month", "",
+                             "Post the job opening for a night-shift machinist",
+                             "Reorganize the shared drive folder colors"])
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tasks"] == "3"  # the blank line is not a task
+    table = at.dataframe[0].value
+    assert len(table) == 3
+    assert table["final_strategy"].iloc[0] == "Grow recurring revenue"
+    assert table["final_strategy"].iloc[1] == "Build a strong team"
+    assert any("Classified 3 tasks" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("status", ["aligned", "misaligned"])
+def test_status_filter_keeps_only_that_status(db, status):
+    at = fresh_app()
+    at.multiselect(key="filter_status").set_value([status]).run()
+    table = at.dataframe[0].value
+    assert len(table) > 0
+    assert all(chips == [status] for chips in table["final_status"])
+
+
+def test_search_finds_tasks_by_text(db):
+    at = fresh_app()
+    at.text_input(key="filter_search").set_value("SERVICE PLAN").run()
+    tasks = at.dataframe[0].value["task"]
+    assert len(tasks) > 0
+    assert all("service plan" in task.lower() for task in tasks)
+
+
+def test_upload_classifies_a_csv_and_keeps_its_columns(db):
+    at = fresh_app()
+    content = b"title,owner,hours\nHire a second-shift machinist,Ann,4\nCall lapsed customers,Bo,2\n"
+    at.file_uploader(key="upload_file").upload("week.csv", content, "text/csv")
+    at.run()
+    column = next(box for box in at.selectbox if box.label.startswith("Column"))
+    assert column.value == "title"
+    at.button(key="classify_upload").click().run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["owner"]) == ["Ann", "Bo"] and list(table["hours"]) == ["4", "2"]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("big.csv", b"task\n" + b"x" * (21 * 2**20), "over the 20 MB limit"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text table"),
+    ("empty.csv", b"task\n", "no task rows"),
+])
+def test_bad_upload_gets_a_clear_message(db, name, content, message):
+    at = fresh_app()
+    at.file_uploader(key="upload_file").upload(name, content)
+    at.run()
+    no_exception(at)
+    errors = [e.value for e in at.error]
+    assert any(message in error and name in error for error in errors), errors
+
+
+def test_review_decision_is_stored_and_survives_a_fresh_session(db):
+    at = open_page(fresh_app(), "review")
+    no_exception(at)
+    first_task = at.text[0].value
+    left_before = at.get("progress")[0].proto.text
+    next(box for box in at.selectbox if box.label == "Reassign to").set_value("strong-team")
+    at.button(key="review_reassign").click().run()
+    no_exception(at)
+    assert at.text[0].value != first_task  # the next task is up
+
+    later = open_page(fresh_app(), "review")
+    no_exception(later)
+    assert later.text[0].value != first_task
+    assert later.get("progress")[0].proto.text != left_before
+    trail = later.dataframe[-1].value
+    assert trail["text"].iloc[0] == first_task and trail["strategy_id"].iloc[0] == "strong-team"
+    with Store(db) as store:
+        run = store.latest_run()
+        standing = list(store.current_decisions(run.id).values())
+    assert [(d.action, d.strategy_id, d.text) for d in standing] == [
+        ("reassign", "strong-team", first_task)]
+
+
+def test_review_undo_brings_the_task_back(db):
+    at = open_page(fresh_app(), "review")
+    first_task = at.text[0].value
+    at.button(key="review_misaligned").click().run()
+    assert at.text[0].value != first_task
+    at.button(key="review_undo").click().run()
+    no_exception(at)
+    assert at.text[0].value == first_task
+    with Store(db) as store:
+        assert store.current_decisions(store.latest_run().id) == {}
+
+
+def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
+    at = open_page(fresh_app(), "review")
+    first_task = at.text[0].value
+    at.button(key="review_skip").click().run()
+    assert at.text[0].value != first_task
+    with Store(db) as store:
+        assert store.current_decisions(store.latest_run().id) == {}
+
+
+def test_review_actions_have_keyboard_shortcuts(db):
+    at = open_page(fresh_app(), "review")
+    shortcuts = {b.key: b.proto.shortcut for b in at.button}
+    assert shortcuts["review_confirm"] and shortcuts["review_misaligned"]
+    assert shortcuts["review_skip"] and shortcuts["review_undo"]
+    assert shortcuts["review_pick_1"] == "1"
+    assert len(set(shortcuts.values())) == len(shortcuts)
+
+
+def test_task_text_is_shown_literally_never_as_markup(db):
+    at = paste(fresh_app(), XSS_TASKS)
+    assert list(at.dataframe[0].value["task"]) == XSS_TASKS
+    at = open_page(at, "review")
+    no_exception(at)
+    markdown = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    for task in XSS_TASKS:
+        assert task not in markdown
+    shown = [t.value for t in at.text]
+    assert shown[0] in XSS_TASKS
+
+
+def test_plan_edit_marks_results_stale_and_rerun_fixes_it(db):
+    at = open_page(fresh_app(), "plan")
+    no_exception(at)
+    editor = at.data_editor[0]
+    assert list(editor.value["id"])[:2] == ["recurring-revenue", "retail-channel"]
+    at.session_state[editor.key] = {"edited_rows": {1: {"description": "Sell through stores"}},
+                                    "added_rows": [], "deleted_rows": []}
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    assert any("stale" in w.value for w in at.warning)
+    with Store(db) as store:
+        run = store.latest_run()
+        assert is_stale(store, run)
+        assert store.latest_plan()[1].strategy("retail-channel").description == (
+            "Sell through stores")
+
+    at.button(key="rerun_stale_plan").click().run()
+    no_exception(at)
+    assert not any("stale" in w.value for w in at.warning)
+    with Store(db) as store:
+        newest = store.latest_run()
+        assert newest.id != run.id and newest.rows == run.rows and not is_stale(store, newest)
+
+
+def test_deleting_a_strategy_asks_for_confirmation(db):
+    at = open_page(fresh_app(), "plan")
+    key = at.data_editor[0].key
+    at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    at.button(key="plan_save").click().run()
+    with Store(db) as store:
+        assert "recurring-revenue" in store.latest_plan()[1].ids  # not yet
+    assert any("Delete these strategies" in w.value for w in at.warning)
+    at.button(key="plan_delete_confirm").click().run()
+    no_exception(at)
+    with Store(db) as store:
+        assert "recurring-revenue" not in store.latest_plan()[1].ids
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"edited_rows": {1: {"id": "recurring-revenue"}}}, "duplicate strategy id"),
+    ({"edited_rows": {0: {"name": ""}}}, "name"),
+])
+def test_invalid_plan_edit_is_refused_with_the_field_named(db, edit, message):
+    at = open_page(fresh_app(), "plan")
+    key = at.data_editor[0].key
+    at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **edit}
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    with Store(db) as store:
+        assert len(store.plan_versions()) == 1
+
+
+def test_report_page_shows_charts_gaps_and_downloads(db):
+    at = open_page(fresh_app(), "report")
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == 3
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Results CSV", "Results XLSX", "Report (HTML)"]
+    assert any("Orphan work" in s.value for s in at.subheader)
+
+
+def test_llm_second_opinion_can_be_accepted(db, monkeypatch):
+    from llm_server import ScriptedLLM, answer
+
+    server = ScriptedLLM()
+    try:
+        monkeypatch.setenv("TACTICS_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("TACTICS_LLM_MODEL", "test-model")
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        server.responder = lambda request: answer("none", "Office chores serve no strategy.")
+        at = open_page(fresh_app(), "review")
+        task = at.text[0].value
+        at.button(key="review_llm_ask").click().run()
+        no_exception(at)
+        assert any("Suggests: no strategy" in t.value for t in at.text)
+        assert task in server.requests[0].user_text
+        at.button(key="review_llm_accept").click().run()
+        no_exception(at)
+    finally:
+        server.close()
+    with Store(db) as store:
+        standing = list(store.current_decisions(store.latest_run().id).values())
+    assert [(d.action, d.text) for d in standing] == [("misaligned", task)]

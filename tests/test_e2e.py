@@ -1,0 +1,156 @@
+"""The app in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's chromium.
+
+Set TACTICS_SCREENS=/some/folder to keep a screenshot of each page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+REVIEWER = "e2e-reviewer"
+TASKS = ["Reorganize the shared drive folder colors",
+         "Call customers whose service plan expires this month",
+         "Post the job opening for a second-shift machinist"]
+# Generous: the first page load classifies the sample tasks on a shared CI machine.
+WAIT_MS = 240_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, limit_s: float = 240) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not start")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium missing: apt-get install -y chromium")
+    port = _free_port()
+    env = {**os.environ, "TACTICS_DB": str(tmp_path / "tactics.db"), "HF_HUB_OFFLINE": "1",
+           "USER": REVIEWER}
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    log = (tmp_path / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [streamlit, "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      accept_downloads=True)
+        opened = context.new_page()
+        opened.set_default_timeout(WAIT_MS)
+        try:
+            yield opened
+        finally:
+            context.close()
+            browser.close()
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("TACTICS_SCREENS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        _idle(page)
+        page.wait_for_timeout(1500)  # let charts finish drawing
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def _idle(page) -> None:
+    """Wait until the script has finished its run (Streamlit shows a 'running' widget meanwhile)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached")
+
+
+def test_paste_review_reload_and_download(page, app_url):
+    page.goto(app_url)  # Classify is the default page
+    page.get_by_text("Results of run #1").wait_for()  # the sample, classified on first launch
+    _screenshot(page, "1-classify")
+
+    page.get_by_label("Tasks, one per line").fill("\n".join(TASKS))
+    page.get_by_role("button", name="Classify pasted tasks").click()
+    page.get_by_text("Classified 3 tasks as run #2").wait_for()
+    _idle(page)
+
+    page.get_by_role("link", name="Review").click()
+    page.get_by_text("left to review of").wait_for()
+    _idle(page)
+    task = page.get_by_test_id("stText").first.inner_text().strip()
+    assert task in TASKS
+    page.get_by_label("Reassign to").click()
+    page.get_by_role("option", name="Build a strong team").click()
+    _idle(page)
+    page.get_by_role("button", name="Reassign").click()
+    page.get_by_text(f"Last: reassign → strong-team by {REVIEWER}").wait_for()
+    _screenshot(page, "3-review")
+
+    page.reload()
+    page.get_by_text(f"Last: reassign → strong-team by {REVIEWER}").wait_for()
+    assert task in page.get_by_text("Last: reassign").inner_text()
+
+    page.get_by_role("link", name="Report").click()
+    button = page.get_by_role("button", name="Results CSV")
+    button.wait_for()
+    _idle(page)
+    with page.expect_download() as download:
+        button.click()
+    content = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert [row["task"] for row in rows] == TASKS
+    decided = next(row for row in rows if row["task"] == task)
+    assert (decided["strategy_id"], decided["decision"], decided["decided_by"]) == (
+        "strong-team", "reassign", REVIEWER)
+    assert all(row["decided_by"] == "" for row in rows if row["task"] != task)
+    _screenshot(page, "4-report")
+
+    page.get_by_role("link", name="Plan").click()
+    page.get_by_role("button", name="Save plan").wait_for()
+    _screenshot(page, "0-plan")

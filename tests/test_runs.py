@@ -1,0 +1,90 @@
+"""Runs in the store: classify into a run, stale after a plan edit, re-run, download frame."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from classifier.errors import StoreError
+from classifier.runs import (
+    classify_into_store,
+    input_frame,
+    is_stale,
+    rerun,
+    results_for_download,
+)
+from classifier.store import Store
+
+TASKS = pd.DataFrame({
+    "task": ["Call customers whose service plan expires this month", "",
+             "Reorganize shared drive folder colors"],
+    "owner": ["Ann", "Bo", "Cy"],
+}, dtype=object)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "tactics.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def run(store, sample_plan, classifier):
+    version = store.save_plan(sample_plan)
+    run_id = classify_into_store(store, classifier, version, TASKS, "task", "pasted")
+    return store.run(run_id)
+
+
+def test_a_run_keeps_input_columns_and_top_candidates(store, run):
+    results = store.run_results(run.id)
+    assert results["owner"].tolist() == ["Ann", "Bo", "Cy"]
+    assert results["status"].tolist()[1] == "empty"
+    first = results["candidates"].iloc[0]
+    assert len(first) == 3 and first[0]["strategy_id"] == "recurring-revenue"
+    assert first[0]["score"] >= first[1]["score"] >= first[2]["score"]
+    assert results["candidates"].iloc[1] == []
+    assert input_frame(store, run).to_dict("list") == TASKS.to_dict("list")
+
+
+def test_missing_text_column_is_named(store, sample_plan, classifier):
+    with pytest.raises(StoreError, match="no column 'title'"):
+        classify_into_store(store, classifier, store.save_plan(sample_plan), TASKS, "title", "x")
+
+
+@pytest.mark.parametrize(("change", "stale"), [
+    (lambda plan: plan.model_copy(update={"vision": "Another vision"}), False),
+    (lambda plan: plan.model_copy(update={"strategies": plan.strategies[1:]}), True),
+    (lambda plan: plan.model_copy(update={"strategies": [
+        plan.strategies[0].model_copy(update={"description": "Renewals only"}),
+        *plan.strategies[1:]]}), True),
+])
+def test_only_strategy_edits_make_a_run_stale(store, run, sample_plan, change, stale):
+    assert not is_stale(store, run)
+    store.save_plan(change(sample_plan))
+    assert is_stale(store, run) is stale
+
+
+def test_rerun_classifies_the_same_tasks_with_the_new_plan(store, run, sample_plan, embedder):
+    from classifier.engine import Classifier
+
+    smaller = sample_plan.model_copy(update={"strategies": sample_plan.strategies[1:]})
+    version = store.save_plan(smaller)
+    new_id = rerun(store, Classifier(smaller, embedder), version, run)
+    again = store.run(new_id)
+    assert not is_stale(store, again) and again.plan_version == version
+    results = store.run_results(new_id)
+    assert results["owner"].tolist() == ["Ann", "Bo", "Cy"]
+    assert "recurring-revenue" not in set(results["strategy_id"].dropna())
+
+
+def test_download_frame_applies_decisions_and_names_who_decided(store, run):
+    store.record_decision(run.id, 2, "reassign", "strong-team", "ann")
+    frame = results_for_download(store, run)
+    assert list(frame.columns[:2]) == ["task", "owner"]
+    decided = frame.iloc[2]
+    assert (decided["strategy_id"], decided["strategy"], decided["status"]) == (
+        "strong-team", "Build a strong team", "aligned")
+    assert (decided["decision"], decided["decided_by"]) == ("reassign", "ann")
+    assert decided["machine_strategy_id"] != "strong-team"
+    untouched = frame.iloc[0]
+    assert untouched["decided_by"] == "" and untouched["strategy_id"] == "recurring-revenue"

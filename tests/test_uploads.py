@@ -1,0 +1,48 @@
+"""Uploaded task files: size and type checked first, then read like files on disk."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from classifier.errors import TasksError
+from classifier.uploads import read_upload, upload_columns
+
+
+def test_upload_keeps_every_column_and_finds_the_text_column():
+    data = b"title,owner,hours\nHire a machinist,Ann,4\nCall lapsed customers,Bo,2\n"
+    assert upload_columns("week.csv", data) == (["title", "owner", "hours"], "title")
+    frame, column = read_upload("week.csv", data)
+    assert column == "title"
+    assert frame.to_dict("list") == {"title": ["Hire a machinist", "Call lapsed customers"],
+                                     "owner": ["Ann", "Bo"], "hours": ["4", "2"]}
+
+
+def test_upload_reads_xlsx():
+    buffer = io.BytesIO()
+    pd.DataFrame({"task": ["Hire a machinist"], "effort": [3]}).to_excel(buffer, index=False)
+    frame, column = read_upload("week.xlsx", buffer.getvalue())
+    assert column == "task" and frame["task"].tolist() == ["Hire a machinist"]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("week.csv", b"task\n" + b"x" * 2048, "over the 0 MB limit"),
+    ("week.pdf", b"%PDF-1.4", "unsupported file type .pdf"),
+    ("week", b"task\nx\n", "unsupported file type (none)"),
+    ("week.csv", b"", "the file is empty"),
+    ("week.csv", b"task\n", "no task rows"),
+    ("week.xlsx", b"not a workbook", "not a readable Excel workbook"),
+])
+def test_bad_upload_names_the_file(name, data, message):
+    with pytest.raises(TasksError) as error:
+        read_upload(name, data, max_bytes=1024)
+    assert message in str(error.value)
+    assert str(error.value).startswith(name)
+    assert "/tmp" not in str(error.value)  # the temporary copy is never named
+
+
+def test_unknown_text_column_is_named():
+    with pytest.raises(TasksError, match="week.csv: no column 'body'"):
+        read_upload("week.csv", b"task,owner\nHire,Ann\n", text_column="body")
