@@ -18,9 +18,10 @@ class Status(StrEnum):
     EMPTY = "empty"
 
 
-# Fitted for the bundled all-MiniLM-L6-v2 on CLINC150 val + oos_val (benchmarks/clinc150.py).
-DEFAULT_THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03,
-                                fitted_on="CLINC150 val+oos_val, all-MiniLM-L6-v2")
+# What calibrate() fits for the bundled all-MiniLM-L6-v2 on CLINC150 val + oos_val with a
+# zero-shot plan (intent names only, like a new user's plan): benchmarks/clinc150.py.
+DEFAULT_THRESHOLDS = Thresholds(aligned=0.466, misaligned=0.369, margin=0.08,
+                                fitted_on="CLINC150 val+oos_val zero-shot, all-MiniLM-L6-v2")
 
 
 def decide(best: np.ndarray, runner_up: np.ndarray, thresholds: Thresholds) -> np.ndarray:
@@ -94,12 +95,35 @@ def auroc(score: np.ndarray, positive: np.ndarray) -> float | None:
     return round(float(roc_auc_score(positive, np.asarray(score, dtype=np.float64))), 4)
 
 
+def misaligned_cut(best: np.ndarray, none: np.ndarray) -> float | None:
+    """The best-score cut where the share of no-strategy rows let through equals the share of
+    strategy rows flagged (equal error rate); None unless both kinds are present.
+
+    Unlike an F1-best cut it does not move with how many no-strategy rows the labeled set holds:
+    on CLINC150 val (3% out of scope) the F1-best cut gave test F1 0.62-0.66, this one 0.76.
+    """
+    best = np.asarray(best, dtype=np.float64)
+    none = np.asarray(none, dtype=bool)
+    if none.all() or not none.any():
+        return None
+    candidates = np.unique(np.round(best, 4))
+    flagged_none = np.searchsorted(np.sort(best[none]), candidates, side="left")
+    flagged_real = np.searchsorted(np.sort(best[~none]), candidates, side="left")
+    # Rows below a cut are flagged: misses are no-strategy rows at or above it.
+    missed = 1.0 - flagged_none / none.sum()
+    false_flags = flagged_real / (~none).sum()
+    gap = np.abs(missed - false_flags)
+    winners = candidates[np.isclose(gap, gap.min())]
+    return round(float(winners[len(winners) // 2]), 4)
+
+
 def calibrate(scored: Scored, current: Thresholds = DEFAULT_THRESHOLDS,
               aligned_precision: float = 0.9, fitted_on: str | None = None) -> Thresholds:
     """Fit thresholds on labeled rows.
 
-    `misaligned` maximises F1 of the misaligned flag; `aligned` and `margin` are the smallest
-    review band after which tasks called aligned are right at least `aligned_precision` of the time.
+    `misaligned` is `misaligned_cut` (needs rows of both kinds, else it is kept); `aligned` and
+    `margin` are the smallest review band after which tasks called aligned are right at least
+    `aligned_precision` of the time.
     """
     best = np.asarray(scored.best, dtype=np.float64)
     runner_up = np.asarray(scored.runner_up, dtype=np.float64)
@@ -107,14 +131,8 @@ def calibrate(scored: Scored, current: Thresholds = DEFAULT_THRESHOLDS,
     gold_none = np.array([label is None for label in scored.gold])
     correct = np.array([p == g for p, g in zip(scored.predicted, scored.gold, strict=True)])
 
-    misaligned = current.misaligned
-    if gold_none.any() and (~gold_none).any():
-        candidates = np.unique(np.round(best, 4))
-        f1s = [_f1(best < c, gold_none)[2] for c in candidates]
-        top = max(f1s)
-        # Among equally good cuts take the middle one, far from both classes.
-        winners = candidates[np.isclose(f1s, top)]
-        misaligned = float(winners[len(winners) // 2])
+    cut = misaligned_cut(best, gold_none)
+    misaligned = current.misaligned if cut is None else cut
 
     kept = best >= misaligned
     good = correct & ~gold_none

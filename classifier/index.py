@@ -1,4 +1,11 @@
-"""FAISS index over strategy texts; per-task scores for every strategy and the text matched best."""
+"""FAISS index over strategy texts; per-task scores for every strategy and the text matched best.
+
+A strategy's score is the cosine between the task and the strategy's prototype (the mean of its
+texts), optionally mixed with the task's best single-text match. When strategies carry examples,
+the prototypes are first refined so each example lies nearer its own strategy than any other
+(a softmax over cosines, a few gradient steps); scores stay cosines, so thresholds keep meaning.
+Measured on CLINC150 in benchmarks/clinc150.py.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,12 @@ class MatchSettings:
     """How text hits become one score per strategy."""
 
     top_k_texts: int = 256  # nearest strategy texts looked at per task
-    centroid_weight: float = 0.5  # score = w * centroid similarity + (1 - w) * best text similarity
+    # score = w * prototype similarity + (1 - w) * best text similarity; the text part lets one
+    # learned example that a task nearly repeats carry it (CLINC150 5-shot top-1 0.884 at 0.85)
+    centroid_weight: float = 0.85
+    refine_steps: int = 100  # gradient steps refining prototypes on examples; 0 keeps plain means
+    refine_temperature: float = 0.05  # softmax temperature over cosines while refining
+    refine_rate: float = 0.15  # step size of the refinement
 
 
 @dataclass
@@ -25,28 +37,68 @@ class Matches:
     evidence: np.ndarray  # (n, k) int32, text positions (the text each strategy matched best)
 
 
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def refine_prototypes(prototypes: np.ndarray, text_vectors: np.ndarray, text_owner: np.ndarray,
+                      steps: int, temperature: float, rate: float) -> np.ndarray:
+    """Unit prototypes moved so each text's own strategy wins a softmax over cosines.
+
+    Gradient descent on the cross-entropy, staying on the unit sphere; deterministic.
+    """
+    weights = np.array(prototypes, dtype=np.float32, copy=True)
+    texts = np.ascontiguousarray(text_vectors, dtype=np.float32)
+    target = np.zeros((len(texts), len(weights)), dtype=np.float32)
+    target[np.arange(len(texts)), text_owner] = 1.0
+    # Each prototype's step is averaged over its own texts, so its size does not depend on how
+    # many strategies or texts the plan has.
+    counts = np.bincount(text_owner, minlength=len(weights)).astype(np.float32)
+    scale = (1.0 / np.maximum(counts, 1.0))[:, None]
+    for _ in range(steps):
+        logits = (texts @ weights.T) / np.float32(temperature)
+        logits -= logits.max(axis=1, keepdims=True)
+        probability = np.exp(logits)
+        probability /= probability.sum(axis=1, keepdims=True)
+        gradient = ((probability - target).T @ texts) * scale
+        # Only the part of the gradient along the sphere moves a unit prototype.
+        gradient -= np.sum(gradient * weights, axis=1, keepdims=True) * weights
+        weights = _unit_rows(weights - np.float32(rate) * gradient).astype(np.float32)
+    return weights
+
+
 class StrategyIndex:
-    """Strategy texts and centroids in two FAISS inner-product indexes (vectors are normalised)."""
+    """Strategy texts and prototypes in two FAISS inner-product indexes (vectors are normalised)."""
 
     def __init__(self, text_vectors: np.ndarray, text_owner: np.ndarray, n_strategies: int,
                  texts: list[str], settings: MatchSettings | None = None,
-                 centroid_members: np.ndarray | None = None):
+                 centroid_members: np.ndarray | None = None, examples: np.ndarray | None = None):
         """`text_owner[i]` is the strategy position of text i; `centroid_members` masks which
-        texts shape a centroid (all by default)."""
+        texts shape a prototype (all by default); `examples` masks texts that are examples,
+        and prototypes are refined only when there is at least one."""
         self.settings = settings or MatchSettings()
         self.texts = texts
         self.text_owner = np.asarray(text_owner, dtype=np.int32)
         self.n_strategies = n_strategies
+        text_vectors = np.ascontiguousarray(text_vectors, dtype=np.float32)
         dimension = text_vectors.shape[1]
         self._texts = faiss.IndexFlatIP(dimension)
-        self._texts.add(np.ascontiguousarray(text_vectors, dtype=np.float32))
+        self._texts.add(text_vectors)
         members = np.ones(len(texts), bool) if centroid_members is None else centroid_members
         centroids = np.zeros((n_strategies, dimension), dtype=np.float32)
         np.add.at(centroids, self.text_owner[members], text_vectors[members])
         empty = ~np.any(centroids, axis=1)
         if empty.any():  # a strategy whose texts are all excluded still needs a centroid
             np.add.at(centroids, self.text_owner, text_vectors)
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        centroids = _unit_rows(centroids).astype(np.float32)
+        self.refined = bool(examples is not None and np.any(examples)
+                            and self.settings.refine_steps > 0 and n_strategies > 1)
+        if self.refined:
+            centroids = refine_prototypes(centroids, text_vectors[members],
+                                          self.text_owner[members], self.settings.refine_steps,
+                                          self.settings.refine_temperature,
+                                          self.settings.refine_rate)
+        self.prototypes = centroids
         self._centroids = faiss.IndexFlatIP(dimension)
         self._centroids.add(centroids)
         # The text that speaks for a strategy when none of its texts is among a task's hits.
