@@ -1,0 +1,161 @@
+"""Learning from review decisions: examples, negatives, removed examples, re-fitted thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifier.engine import Classifier
+from classifier.learning import MIN_DECISIONS, Learned, fit_thresholds, load_learned, youden_cut
+from classifier.plan import save_plan
+
+MISFILED = "Update the employee handbook's parental leave policy"
+PARAPHRASE = "Revise the handbook's parental leave rules"
+NOT_OURS = "Post the cafeteria lunch menu on our social media channels"
+NOT_OURS_AGAIN = "Share the weekly cafeteria menu on our social channels"
+
+
+def _frame(rows: list[tuple[str, str | None, bool]]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "text": [r[0] for r in rows],
+        "strategy_id": pd.Series([r[1] for r in rows], dtype=object),
+        "decision_id": range(1, len(rows) + 1), "run_id": 1, "reviewer": "ana",
+        "decided_at": pd.date_range("2026-03-02", periods=len(rows), freq="min", tz="UTC"),
+        "removed": [r[2] for r in rows],
+    })
+
+
+def test_reassigned_task_teaches_a_paraphrase(sample_plan, embedder, classifier):
+    before = classifier.classify([PARAPHRASE])[0]
+    assert (before.strategy_id, before.status) == ("recurring-revenue", "misaligned")
+    learned = Learned.from_frame(_frame([(MISFILED, "strong-team", False)]))
+    after = Classifier(sample_plan, embedder, learned=learned).classify([PARAPHRASE])[0]
+    assert after.strategy_id == "strong-team"
+    assert after.status in ("aligned", "review")
+    assert after.evidence == MISFILED
+
+
+def test_negative_example_pushes_similar_task_to_misaligned(sample_plan, embedder, classifier):
+    assert classifier.classify([NOT_OURS_AGAIN])[0].status != "misaligned" or \
+        classifier.classify([NOT_OURS])[0].status != "misaligned"
+    learned = Learned.from_frame(_frame([(NOT_OURS, None, False)]))
+    taught = Classifier(sample_plan, embedder, learned=learned)
+    results = taught.classify([NOT_OURS, NOT_OURS_AGAIN, "Run a local radio ad campaign"])
+    assert [r.status for r in results[:2]] == ["misaligned", "misaligned"]
+    assert all(r.strategy_id in sample_plan.ids for r in results)
+    assert all(r.score >= 0 for r in results)
+    assert results[2].strategy_id == "brand-awareness"  # unrelated work is left alone
+
+
+def test_removed_examples_are_not_used(sample_plan, embedder):
+    learned = Learned.from_frame(_frame([(MISFILED, "strong-team", True),
+                                         (NOT_OURS, None, True)]))
+    assert learned == Learned()
+    taught = Classifier(sample_plan, embedder, learned=learned)
+    assert PARAPHRASE not in taught.texts and MISFILED not in taught.texts
+
+
+def test_latest_decision_on_a_text_wins_and_unknown_strategies_are_dropped(sample_plan):
+    learned = Learned.from_frame(_frame([(MISFILED, "recurring-revenue", False),
+                                         (MISFILED, "strong-team", False),
+                                         ("Old work", "retired-strategy", False),
+                                         ("  ", "strong-team", False)]))
+    assert learned.examples == {"strong-team": [MISFILED], "retired-strategy": ["Old work"]}
+    assert learned.for_plan(sample_plan).examples == {"strong-team": [MISFILED]}
+
+
+@pytest.mark.parametrize("frame", [None, pd.DataFrame(columns=["text", "strategy_id", "removed"])])
+def test_nothing_learned(frame):
+    assert Learned.from_frame(frame) == Learned()
+
+
+def _decisions(positives: int, negatives: int) -> Learned:
+    themes = ["service plan renewal call", "dealer shelf display pitch", "late shipment review",
+              "prototype test of new widget", "hiring interview for machinist"]
+    ids = ["recurring-revenue", "retail-channel", "operational-excellence", "product-expansion",
+           "strong-team"]
+    texts = [f"{themes[i % 5]} number {i}" for i in range(positives)]
+    labels: list[str | None] = [ids[i % 5] for i in range(positives)]
+    texts += [f"water the office plants, round {i}" for i in range(negatives)]
+    return Learned.from_labels(texts, labels + [None] * negatives)
+
+
+@pytest.mark.parametrize("positives,negatives", [(MIN_DECISIONS - 4, 3), (MIN_DECISIONS, 0),
+                                                 (0, MIN_DECISIONS), (2, MIN_DECISIONS)])
+def test_thresholds_stay_until_enough_decisions_of_both_kinds(sample_plan, embedder,
+                                                               positives, negatives):
+    learned = _decisions(positives, negatives)
+    assert fit_thresholds(sample_plan, embedder, learned, sample_plan.thresholds) is None
+    taught = Classifier(sample_plan, embedder, learned=learned)
+    assert taught.thresholds == (sample_plan.thresholds or taught.thresholds)
+    assert taught.thresholds.fitted_on != f"{learned.decisions} review decisions"
+
+
+def test_thresholds_refit_past_the_minimum(sample_plan, embedder):
+    learned = _decisions(MIN_DECISIONS, 6)
+    taught = Classifier(sample_plan, embedder, learned=learned)
+    assert taught.thresholds.fitted_on == f"{MIN_DECISIONS + 6} review decisions"
+    assert taught.thresholds.misaligned <= taught.thresholds.aligned
+    fixed = Classifier(sample_plan, embedder, learned=learned, thresholds=taught.thresholds
+                       .model_copy(update={"fitted_on": "by hand"}))
+    assert fixed.thresholds.fitted_on == "by hand"  # explicit thresholds always win
+
+
+def test_youden_cut_sits_between_the_kinds():
+    best = np.array([0.1, 0.15, 0.2, 0.6, 0.7, 0.8])
+    cut = youden_cut(best, np.array([True, True, True, False, False, False]))
+    assert 0.2 < cut <= 0.6
+    assert youden_cut(best, np.array([False, False, False, True, True, True])) is None
+
+
+def test_load_learned_reads_the_store(tmp_path, sample_plan, classifier):
+    from classifier.store import Store
+
+    frame = pd.DataFrame({"task": [MISFILED, NOT_OURS, "Reduce scrap on the press"]})
+    results = classifier.classify_frame(frame, "task")
+    with Store(tmp_path / "tactics.db") as store:
+        version = store.save_plan(sample_plan)
+        run = store.create_run(version, results, "task", "test", "default",
+                               classifier.thresholds)
+        first = int(store.run_results(run)["row"].min())
+        store.record_decision(run, first, "reassign", "strong-team", "ana")
+        negative = store.record_decision(run, first + 1, "misaligned", None, "ana")
+        learned = load_learned(store, "default")
+        assert learned.examples == {"strong-team": [MISFILED]}
+        assert learned.negatives == [NOT_OURS]
+        store.remove_learned_example(negative.id, by="ana")
+        assert load_learned(store, "default").negatives == []
+        assert load_learned(store, "another plan") == Learned()
+
+
+
+def test_cli_classify_uses_what_the_store_learned(tmp_path, sample_plan, classifier):
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+    from classifier.store import Store
+
+    plan_file = tmp_path / "plan.yaml"
+    save_plan(sample_plan, plan_file)
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text(PARAPHRASE + "\n")
+    db = tmp_path / "tactics.db"
+    with Store(db) as store:
+        frame = classifier.classify_frame(pd.DataFrame({"task": [MISFILED]}), "task")
+        run = store.create_run(store.save_plan(sample_plan, "widgets"), frame, "task", "test",
+                               "default", classifier.thresholds)
+        store.record_decision(run, int(store.run_results(run)["row"].min()), "reassign",
+                              "strong-team", "ana")
+    runner = CliRunner()
+    for name, expected in [("widgets", "strong-team"), ("default", None)]:
+        out = tmp_path / f"{name}.csv"
+        result = runner.invoke(app, ["classify", str(tasks), "--plan", str(plan_file), "--out",
+                                     str(out), "--db", str(db), "--plan-name", name, "-q"])
+        assert result.exit_code == 0, result.output
+        got = pd.read_csv(out)["strategy_id"][0]
+        assert (got == expected) if expected else (got != "strong-team")
+    missing = runner.invoke(app, ["classify", str(tasks), "--plan", str(plan_file), "--out",
+                                  str(tmp_path / "x.csv"), "--db", str(tmp_path / "no.db")])
+    assert missing.exit_code == 2
+    assert "no.db: store file not found" in missing.output

@@ -1,0 +1,88 @@
+"""The review queue: which doubtful tasks come first, and the reason shown for each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifier.learning import Learned
+from classifier.plan import Thresholds
+from classifier.review import review_queue
+
+THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
+
+
+def _results(rows: list[tuple[str, str, float, str, float, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["task", "strategy_id", "score", "runner_up_id",
+                                       "runner_up_score", "status"])
+
+
+RESULTS = _results([
+    ("a1 weak", "a", 0.50, "b", 0.30, "review"),
+    ("a2 far", "a", 0.21, "b", 0.10, "misaligned"),
+    ("a3 sure", "a", 0.80, "b", 0.30, "aligned"),
+    ("b1 close", "b", 0.48, "a", 0.46, "review"),
+    ("b2 far", "b", 0.30, "c", 0.20, "misaligned"),
+    ("c1 weak", "c", 0.45, "a", 0.30, "review"),
+    ("blank", "", np.nan, "", np.nan, "empty"),
+])
+
+
+def test_queue_holds_only_doubtful_tasks_and_keeps_the_index():
+    queue = review_queue(RESULTS, THRESHOLDS)
+    assert set(queue["task"]) == {"a1 weak", "a2 far", "b1 close", "b2 far", "c1 weak"}
+    assert list(queue["queue_rank"]) == [1, 2, 3, 4, 5]
+    assert all(RESULTS.loc[i, "task"] == t for i, t in zip(queue.index, queue["task"]))
+
+
+def test_every_strategy_gets_a_turn_before_any_gets_a_second():
+    queue = review_queue(RESULTS, THRESHOLDS)
+    first_round = list(queue["strategy_id"][:3])
+    assert sorted(first_round) == ["a", "b", "c"]
+    # Within a round, the task most likely to serve no strategy comes first.
+    assert list(queue["score"][:3]) == sorted(queue["score"][:3])
+
+
+def test_strategies_with_fewer_learned_examples_come_first():
+    learned = Learned.from_labels(["x", "y", "z"], ["a", "a", "b"])
+    queue = review_queue(RESULTS, THRESHOLDS, learned=learned)
+    assert list(queue["strategy_id"][:3]) == ["c", "b", "a"]
+
+
+@pytest.mark.parametrize("task,reason", [
+    ("a2 far", "score 0.21: far from every strategy"),
+    ("b1 close", "two strategies too close: 0.48 vs 0.46 (b / a)"),
+    ("c1 weak", "score 0.45: weak match to c"),
+])
+def test_reasons_say_why(task, reason):
+    queue = review_queue(RESULTS, THRESHOLDS)
+    assert queue.set_index("task").loc[task, "queue_reason"] == reason
+
+
+def test_decided_tasks_leave_the_queue():
+    queue = review_queue(RESULTS, THRESHOLDS, exclude_texts=[" b1 close", "a2 far"],
+                         text_column="task")
+    assert set(queue["task"]) == {"a1 weak", "b2 far", "c1 weak"}
+
+
+@pytest.mark.parametrize("statuses", [("aligned",), ("empty",)])
+def test_other_statuses_on_request(statuses):
+    queue = review_queue(RESULTS, THRESHOLDS, statuses=statuses)
+    assert set(queue["status"]) == set(statuses)
+
+
+def test_empty_queue_has_the_columns():
+    queue = review_queue(RESULTS[RESULTS["status"] == "aligned"], THRESHOLDS)
+    assert queue.empty
+    assert {"queue_rank", "queue_reason"} <= set(queue.columns)
+
+
+def test_queue_over_a_real_run(classifier):
+    frame = pd.DataFrame({"task": ["Clean out the break room fridge",
+                                   "Call last quarter's one-time buyers about a service plan",
+                                   "Organize the company bowling night"]})
+    results = classifier.classify_frame(frame, "task")
+    queue = review_queue(results, classifier.thresholds)
+    assert "Call last quarter's one-time buyers about a service plan" not in set(queue["task"])
+    assert queue["queue_reason"].str.len().gt(0).all()
