@@ -33,3 +33,13 @@ def classifier(sample_plan, embedder):
     from classifier.engine import Classifier
 
     return Classifier(sample_plan, embedder)
+
+
+@pytest.fixture
+def scripted_llm():
+    """A real OpenAI-compatible chat server on 127.0.0.1 answering from a per-test script."""
+    from llm_server import ScriptedLLM
+
+    server = ScriptedLLM()
+    yield server
+    server.close()

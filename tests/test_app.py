@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from llm_server import answer, error, text
 from streamlit.testing.v1 import AppTest
 
 from classifier.runs import is_stale
@@ -123,7 +125,11 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
     no_exception(at)
     first_task = at.text[0].value
     left_before = at.get("progress")[0].proto.text
-    next(box for box in at.selectbox if box.label == "Reassign to").set_value("strong-team")
+    with Store(db) as store:
+        results = store.run_results(store.latest_run().id)
+    machine = results.loc[results["task"] == first_task, "strategy_id"].iloc[0]
+    target = "strong-team" if machine != "strong-team" else "lower-costs"
+    next(box for box in at.selectbox if box.label == "Reassign to").set_value(target)
     at.button(key="review_reassign").click().run()
     no_exception(at)
     assert at.text[0].value != first_task  # the next task is up
@@ -133,12 +139,12 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
     assert later.text[0].value != first_task
     assert later.get("progress")[0].proto.text != left_before
     trail = later.dataframe[-1].value
-    assert trail["text"].iloc[0] == first_task and trail["strategy_id"].iloc[0] == "strong-team"
+    assert trail["text"].iloc[0] == first_task and trail["strategy_id"].iloc[0] == target
     with Store(db) as store:
         run = store.latest_run()
         standing = list(store.current_decisions(run.id).values())
     assert [(d.action, d.strategy_id, d.text) for d in standing] == [
-        ("reassign", "strong-team", first_task)]
+        ("reassign", target, first_task)]
 
 
 def test_review_undo_brings_the_task_back(db):
@@ -245,25 +251,98 @@ def test_report_page_shows_charts_gaps_and_downloads(db):
     assert any("Orphan work" in s.value for s in at.subheader)
 
 
-def test_llm_second_opinion_can_be_accepted(db, monkeypatch):
-    from llm_server import ScriptedLLM, answer
+DRAFTED = ["Audit energy use on the paint line", "Renegotiate the steel supply contract",
+           "Switch the warehouse lights to LED", "Cut scrap on the lathe cell by a tenth",
+           "Consolidate freight to two carriers"]
 
-    server = ScriptedLLM()
-    try:
-        monkeypatch.setenv("TACTICS_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("TACTICS_LLM_MODEL", "test-model")
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-        server.responder = lambda request: answer("none", "Office chores serve no strategy.")
-        at = open_page(fresh_app(), "review")
-        task = at.text[0].value
-        at.button(key="review_llm_ask").click().run()
-        no_exception(at)
-        assert any("Suggests: no strategy" in t.value for t in at.text)
-        assert task in server.requests[0].user_text
-        at.button(key="review_llm_accept").click().run()
-        no_exception(at)
-    finally:
-        server.close()
+
+@pytest.fixture
+def llm_env(db, scripted_llm, monkeypatch):
+    """The app pointed at the scripted LLM: drafts for draft prompts, "none" for opinions."""
+    monkeypatch.setenv("TACTICS_LLM_BASE_URL", scripted_llm.base_url)
+    monkeypatch.setenv("TACTICS_LLM_MODEL", "test-model")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    def reply(request):
+        if '"examples"' in request.messages[0]["content"]:
+            return text(json.dumps({"examples": DRAFTED}))
+        return answer("none", "Office chores serve no strategy.")
+
+    scripted_llm.responder = reply
+    return scripted_llm
+
+
+def drafted_list(at: AppTest) -> list[str]:
+    return [t.value for t in at.text if t.value in DRAFTED]
+
+
+def test_llm_second_opinion_can_be_accepted(llm_env, db):
+    at = open_page(fresh_app(), "review")
+    task = at.text[0].value
+    at.button(key="review_llm_ask").click().run()
+    no_exception(at)
+    assert any("Suggests: no strategy. Office chores serve no strategy." == t.value
+               for t in at.text)
+    assert task in llm_env.requests[0].user_text
+    assert any("1 requests, 50 prompt + 10 completion tokens" in c.value for c in at.caption)
+    at.button(key="review_llm_accept").click().run()
+    no_exception(at)
     with Store(db) as store:
         standing = list(store.current_decisions(store.latest_run().id).values())
     assert [(d.action, d.text) for d in standing] == [("misaligned", task)]
+
+
+def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):
+    at = open_page(fresh_app(), "plan")
+    with Store(db) as store:
+        _, before = store.latest_plan()
+    fewest = min(before.strategies, key=lambda s: len(s.examples))
+    picker = at.selectbox(key="draft_strategy")
+    assert picker.value == fewest.id
+    at.button(key="draft_ask").click().run()
+    no_exception(at)
+    assert drafted_list(at) == DRAFTED
+    assert fewest.name in llm_env.requests[0].user_text
+
+    at.button(key="draft_accept_1").click().run()
+    no_exception(at)
+    assert drafted_list(at) == [d for d in DRAFTED if d != DRAFTED[1]]
+    with Store(db) as store:
+        _, after = store.latest_plan()
+        assert is_stale(store, store.latest_run())
+        assert store.usage_total("llm")["calls"] == 1
+    assert after.strategy(fewest.id).examples == [*fewest.examples, DRAFTED[1]]
+    assert any("stale" in w.value for w in at.warning)
+    assert list(at.data_editor[0].value["examples"])[before.ids.index(fewest.id)].endswith(
+        DRAFTED[1])
+
+
+def test_discarded_draft_is_not_added(llm_env, db):
+    at = open_page(fresh_app(), "plan")
+    at.button(key="draft_ask").click().run()
+    at.button(key="draft_discard_0").click().run()
+    no_exception(at)
+    assert drafted_list(at) == DRAFTED[1:]
+    with Store(db) as store:
+        assert len(store.plan_versions()) == 1
+        assert all(DRAFTED[0] not in s.examples for s in store.latest_plan()[1].strategies)
+
+
+def test_drafting_error_is_one_line_without_a_traceback(llm_env, db):
+    llm_env.script(error(401))
+    at = open_page(fresh_app(), "plan")
+    at.button(key="draft_ask").click().run()
+    no_exception(at)
+    refused = f"the LLM at {llm_env.base_url} refused the request (HTTP 401)"
+    assert [e.value for e in at.error] == [f"{refused}; set the key in $OPENAI_API_KEY"]
+    assert drafted_list(at) == []
+
+
+def test_without_an_llm_the_plan_page_says_how_to_configure_one(db, monkeypatch):
+    monkeypatch.delenv("TACTICS_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("TACTICS_LLM_MODEL", raising=False)
+    at = open_page(fresh_app(), "plan")
+    no_exception(at)
+    assert not at.error
+    assert any("TACTICS_LLM_BASE_URL" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "draft_ask"]

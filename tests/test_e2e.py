@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import socket
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,13 +55,14 @@ def _wait_healthy(url: str, server: subprocess.Popen, limit_s: float = 240) -> N
     raise RuntimeError("streamlit did not start")
 
 
-@pytest.fixture
-def app_url(tmp_path):
+@contextmanager
+def _serving_app(tmp_path: Path, **extra_env: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free 127.0.0.1 port with its store in tmp_path; yields the URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium missing: apt-get install -y chromium")
     port = _free_port()
     env = {**os.environ, "TACTICS_DB": str(tmp_path / "tactics.db"), "HF_HUB_OFFLINE": "1",
-           "USER": REVIEWER}
+           "USER": REVIEWER, **extra_env}
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     log = (tmp_path / "streamlit.log").open("w")
     server = subprocess.Popen(
@@ -78,8 +82,8 @@ def app_url(tmp_path):
         log.close()
 
 
-@pytest.fixture
-def page(app_url):
+@contextmanager
+def _browser_page() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -93,6 +97,18 @@ def page(app_url):
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    with _serving_app(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def page(app_url):
+    with _browser_page() as opened:
+        yield opened
 
 
 def _screenshot(page, name: str) -> None:
@@ -154,3 +170,55 @@ def test_paste_review_reload_and_download(page, app_url):
     page.get_by_role("link", name="Plan").click()
     page.get_by_role("button", name="Save plan").wait_for()
     _screenshot(page, "0-plan")
+
+
+LLM_REASON = "Office chores serve no strategy."
+DRAFTED = ["Audit energy use on the paint line", "Renegotiate the steel supply contract",
+           "Switch the warehouse lights to LED", "Cut scrap on the lathe cell by a tenth",
+           "Consolidate freight to two carriers"]
+
+
+@pytest.fixture
+def llm_page(tmp_path, scripted_llm):
+    """The app (and a browser on it) with the scripted LLM, served from this process, configured."""
+    from llm_server import answer, text
+
+    def reply(request):
+        if '"examples"' in request.messages[0]["content"]:
+            return text(json.dumps({"examples": DRAFTED}))
+        return answer("none", LLM_REASON)
+
+    scripted_llm.responder = reply
+    with _serving_app(tmp_path, TACTICS_LLM_BASE_URL=scripted_llm.base_url,
+                      TACTICS_LLM_MODEL="test-model", OPENAI_API_KEY="") as url, \
+            _browser_page() as opened:
+        yield opened, url
+
+
+def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
+    from classifier.store import Store
+
+    page, url = llm_page
+    page.goto(f"{url}/review")
+    page.get_by_text("left to review of").wait_for()
+    _idle(page)
+    task = page.get_by_test_id("stText").first.inner_text().strip()
+    page.get_by_text("Second opinion (LLM)").click()
+    page.get_by_role("button", name="Ask the LLM").click()
+    page.get_by_text(f"Suggests: no strategy. {LLM_REASON}").wait_for()
+    accept = page.get_by_role("button", name="Accept the suggestion")
+    accept.scroll_into_view_if_needed()  # the app scrolls inside its own container
+    _screenshot(page, "5-review-llm")
+    accept.click()
+    page.get_by_text(f"Last: misaligned → no strategy by {REVIEWER}").wait_for()
+    with Store(tmp_path / "tactics.db") as store:
+        standing = list(store.current_decisions(store.latest_run().id).values())
+    assert [(d.action, d.text, d.reviewer) for d in standing] == [("misaligned", task, REVIEWER)]
+
+    page.get_by_role("link", name="Plan").click()
+    page.get_by_text("Draft examples with an LLM").click()
+    page.get_by_role("button", name="Draft 5 examples").click()
+    for example in DRAFTED:
+        page.get_by_text(example, exact=True).wait_for()
+    page.get_by_text("LLM use in this store so far").scroll_into_view_if_needed()
+    _screenshot(page, "6-plan-drafts")

@@ -9,12 +9,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from classifier import llm
 from classifier.errors import ClassifierError, PlanError
-from classifier.plan import Plan, dump_plan, load_plan, plan_from_dict
+from classifier.plan import Plan, dump_plan, load_plan, plan_from_dict, plan_to_dict
 from classifier.ui import state, widgets
 
 EXAMPLE_SEPARATOR = " | "
 PLAN_TYPES = ["yaml", "yml", "json", "csv"]
+DRAFT_COUNT = 5
+FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
+DRAFTS_KEY = "plan_drafts"
 
 
 def plan_table(plan: Plan) -> pd.DataFrame:
@@ -136,9 +140,86 @@ def _learned() -> None:
             for position in rows:
                 db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
             st.rerun()
-    with st.expander("Draft examples with an LLM", expanded=False):
-        st.caption("Drafting examples with an LLM (classifier.llm.draft_examples) is not wired "
-                   "into the app yet; use it from Python.")
+
+
+def with_example(plan: Plan, strategy_id: str, example: str) -> Plan:
+    """The plan with one more example for a strategy (PlanError if the strategy is gone)."""
+    if strategy_id not in plan.ids:
+        raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
+    # The plan table joins examples with "|", so one inside an example would split it in two.
+    example = " ".join(example.replace("|", "/").split())
+    data = plan_to_dict(plan)
+    for entry in data["strategies"]:
+        if entry["id"] == strategy_id:
+            entry["examples"] = [*entry.get("examples", []), example]
+    return plan_from_dict(data, "drafted example")
+
+
+def _drop_draft(example: str) -> None:
+    drafts = st.session_state.get(DRAFTS_KEY)
+    if drafts and example in drafts["examples"]:
+        drafts["examples"].remove(example)
+
+
+def _accept_draft(strategy_id: str, example: str) -> None:
+    """Button callback: add the drafted example to the latest plan and save a new version."""
+    _, plan = state.current_plan()
+    try:
+        new = with_example(plan, strategy_id, example)
+    except PlanError as error:
+        st.session_state["plan_error"] = str(error)
+        return
+    _drop_draft(example)
+    _save(new)
+    st.session_state["plan_note"] = ("Example added to "
+                                      f"{widgets.md_escape(plan.strategy(strategy_id).name)}.")
+
+
+def _drafts(plan: Plan) -> None:
+    """Ask the LLM for tactics that would serve a strategy; each is accepted or discarded."""
+    drafts = st.session_state.get(DRAFTS_KEY)
+    with st.expander("Draft examples with an LLM", expanded=bool(drafts and drafts["examples"])):
+        try:
+            settings = llm.llm_settings()
+        except ClassifierError:
+            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY if "
+                       "the endpoint needs one) to draft examples with an LLM.")
+            return
+        counts = {s.id: len(s.examples) for s in plan.strategies}
+        names = {s.id: s.name for s in plan.strategies}
+        fewest = min(plan.ids, key=counts.__getitem__)
+
+        def label(strategy_id: str) -> str:
+            flag = " · few examples" if counts[strategy_id] < FEW_EXAMPLES else ""
+            return f"{names[strategy_id]} ({counts[strategy_id]} examples{flag})"
+
+        strategy_id = st.selectbox("Strategy", plan.ids, index=plan.ids.index(fewest),
+                                   format_func=label, key="draft_strategy",
+                                   help="The one with the fewest examples is picked first.")
+        if st.button(f"Draft {DRAFT_COUNT} examples", key="draft_ask"):
+            try:
+                with st.spinner("Asking the LLM…"):
+                    drafted = llm.draft_examples(settings, plan, strategy_id, n=DRAFT_COUNT,
+                                                 cache=state.store())
+            except ClassifierError as error:
+                st.error(str(error))
+            else:
+                drafts = st.session_state[DRAFTS_KEY] = {"strategy_id": strategy_id,
+                                                         "examples": drafted}
+        if drafts and drafts["strategy_id"] == strategy_id and drafts["examples"]:
+            st.caption(f"Drafted for {widgets.md_escape(names[strategy_id])}: accept the ones "
+                       f"your team would really do.")
+            for number, example in enumerate(drafts["examples"]):
+                text, accept, discard = st.columns([8, 1, 1], vertical_alignment="center")
+                text.text(example)  # LLM output: shown as text, never as Markdown/HTML
+                accept.button("Accept", key=f"draft_accept_{number}", type="primary",
+                              on_click=_accept_draft, args=(strategy_id, example))
+                discard.button("Discard", key=f"draft_discard_{number}",
+                               on_click=_drop_draft, args=(example,))
+        used = state.store().usage_total(llm.CACHE_KIND)
+        st.caption(f"LLM use in this store so far: {used['calls']} requests, "
+                   f"{used['tokens_in']} prompt + {used['tokens_out']} completion tokens "
+                   f"(answers are cached, so asking again is free).")
 
 
 def render() -> None:
@@ -146,6 +227,8 @@ def render() -> None:
     st.title("Plan")
     if message := st.session_state.pop("plan_note", None):
         st.success(message)
+    if message := st.session_state.pop("plan_error", None):
+        st.error(message)
     version, plan = state.current_plan()
     widgets.stale_notice(st, key="rerun_stale_plan")
     _editor(version, plan)
@@ -153,6 +236,7 @@ def render() -> None:
     _import_export(plan)
     st.divider()
     _learned()
+    _drafts(plan)
 
 
 if __name__ == "__main__":

@@ -147,9 +147,12 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
             try:
                 st.session_state[key] = llm.ask(
                     settings, plan, [task_result(task, run.text_column)],
-                    cache=llm.StoreCache(state.store()))[0]
+                    cache=state.store())[0]  # the Store also counts the tokens
             except ClassifierError as error:
                 st.error(str(error))
+        used = state.store().usage_total(llm.CACHE_KIND)
+        st.caption(f"LLM use in this store so far: {used['calls']} requests, "
+                   f"{used['tokens_in']} prompt + {used['tokens_out']} completion tokens.")
         opinion = st.session_state.get(key)
         if opinion is None:
             return
