@@ -392,7 +392,9 @@ def test_cli_without_llm_has_no_llm_columns_and_unreachable_is_one_line(tmp_path
     assert failed.exit_code == 2
     [line] = [line for line in failed.output.splitlines() if line.startswith("error:")]
     assert "cannot reach the LLM" in line and "Traceback" not in failed.output
+    # OUT keeps what the earlier, complete run wrote; no half-finished file is left beside it.
     assert "llm_strategy_id" not in pd.read_csv(out).columns
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv"]
 
 
 def test_errors_are_classifier_errors():
