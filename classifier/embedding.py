@@ -13,6 +13,10 @@ import numpy as np
 
 from .errors import ModelError
 
+# OpenMP threads that spin while waiting burn the cores they share with other work (a second
+# run, a browser): on a busy 2-core machine that made encoding 3x slower. Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 DEFAULT_MODEL = "default"
 # Tokenizing a huge string costs time for nothing: the model sees only its window.
 CHARS_PER_TOKEN_CAP = 12
@@ -26,7 +30,8 @@ class EmbedderSettings:
     batch_size: int = 64
     precision: str = "auto"  # auto | float32 | bfloat16
     device: str = "cpu"
-    cache_size: int = 200_000  # vectors kept in memory, keyed by text
+    cache_size: int = 100_000  # vectors kept in memory, keyed by text (1.5 KB each at 384 dims)
+    threads: int = 0  # torch CPU threads; 0 leaves torch's choice (one per core)
 
 
 def bundled_model_path() -> str:
@@ -45,6 +50,11 @@ def resolve_model(name: str | None) -> tuple[str, bool]:
         return bundled_model_path(), True
     if Path(name).expanduser().exists():
         return str(Path(name).expanduser().resolve()), True
+    if name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1:
+        # A hub name is `org/name`; this is a folder, and a hub lookup would only confuse.
+        raise ModelError(f"model folder {name} not found; pass a folder that holds a "
+                         f"sentence-transformers model, or leave --model out to use the "
+                         f"bundled all-MiniLM-L6-v2")
     return name, False
 
 
@@ -78,7 +88,7 @@ class Embedder:
         self._model = self._load(path, local)
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length or 512)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache = VectorCache(self.settings.cache_size, self.dimension)
         self._lock = threading.Lock()
 
     def _load(self, path: str, local: bool):
@@ -87,6 +97,8 @@ class Embedder:
         _quiet_transformers()
         from sentence_transformers import SentenceTransformer
 
+        if self.settings.threads > 0:
+            torch.set_num_threads(self.settings.threads)
         precision = self.settings.precision
         if precision == "auto":
             precision = "bfloat16" if self.settings.device == "cpu" and cpu_supports_bf16() \
@@ -118,43 +130,90 @@ class Embedder:
         missing: dict[str, list[int]] = {}
         with self._lock:
             for row, text in enumerate(texts):
-                vector = self._cache.get(text)
-                if vector is not None:
-                    self._cache.move_to_end(text)
-                    result[row] = vector
-                else:
+                if not self._cache.get_into(text, result, row):
                     missing.setdefault(text, []).append(row)
-        if progress is not None and len(texts) - sum(map(len, missing.values())):
-            progress(len(texts) - sum(map(len, missing.values())))
-        if missing:
-            unique = list(missing)
-            step = max(self.settings.batch_size * 16, 256)
-            for start in range(0, len(unique), step):
-                part = unique[start:start + step]
-                vectors = self._encode([self._prepare(text) for text in part])
-                with self._lock:
-                    for text, vector in zip(part, vectors, strict=True):
-                        result[missing[text]] = vector
-                        if self.settings.cache_size:
-                            self._cache[text] = vector
-                    while len(self._cache) > self.settings.cache_size:
-                        self._cache.popitem(last=False)
-                if progress is not None:
-                    progress(sum(len(missing[text]) for text in part))
+        found = len(texts) - sum(map(len, missing.values()))
+        if progress is not None and found:
+            progress(found)
+        unique = list(missing)
+        prepared = [self._prepare(text) for text in unique]
+        for group in self._equal_length_groups(prepared):
+            vectors = self._encode([prepared[i] for i in group])
+            with self._lock:
+                for i, vector in zip(group, vectors, strict=True):
+                    result[missing[unique[i]]] = vector
+                    self._cache.put(unique[i], vector)
+            if progress is not None:
+                progress(sum(len(missing[unique[i]]) for i in group))
         return result
+
+    def _equal_length_groups(self, texts: list[str]) -> list[list[int]]:
+        """Positions of texts in groups of one token length, at most a few batches each.
+
+        Padding makes a text's vector depend on its batch neighbours (by up to 2e-3 in bf16),
+        so the same task could score differently in another file or chunk; unpadded batches
+        give every text the same vector in any batch, and skip the work padding costs.
+        """
+        if not texts:
+            return []
+        lengths = np.array([len(ids) for ids in self._model.tokenizer(
+            texts, add_special_tokens=True, truncation=True, max_length=self.max_tokens,
+        )["input_ids"]])
+        order = np.argsort(lengths, kind="stable")
+        step = self.settings.batch_size * 16  # bounds how long progress goes unreported
+        groups: list[list[int]] = []
+        bounds = np.flatnonzero(np.diff(lengths[order])) + 1
+        for run in np.split(order, bounds):
+            groups.extend(run[start:start + step].tolist() for start in range(0, len(run), step))
+        return groups
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             vectors = self._model.encode(texts, batch_size=self.settings.batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+                                         convert_to_tensor=True, show_progress_bar=False)
+        # Normalised in float32: a bf16 norm is off by up to 0.3%, enough to move a score.
+        vectors = np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of a text (to warn about truncation)."""
         return len(self._model.tokenizer(self._prepare(text), add_special_tokens=True)["input_ids"])
+
+
+class VectorCache:
+    """Least-recently-used vectors keyed by text, in one preallocated array (no per-entry object)."""
+
+    def __init__(self, capacity: int, dimension: int):
+        self.capacity = max(0, capacity)
+        # np.empty reserves address space only; pages are touched as slots fill.
+        self._vectors = np.empty((self.capacity, dimension), dtype=np.float32)
+        self._slots: OrderedDict[str, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def get_into(self, text: str, out: np.ndarray, row: int) -> bool:
+        """Copy the cached vector of `text` into `out[row]`; False if it is not cached."""
+        slot = self._slots.get(text)
+        if slot is None:
+            return False
+        self._slots.move_to_end(text)
+        out[row] = self._vectors[slot]
+        return True
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        """Keep a vector, evicting the least recently used one when full."""
+        if not self.capacity or text in self._slots:
+            return
+        if len(self._slots) < self.capacity:
+            slot = len(self._slots)
+        else:
+            _, slot = self._slots.popitem(last=False)
+        self._slots[text] = slot
+        self._vectors[slot] = vector
 
 
 def _offline() -> bool:

@@ -13,6 +13,7 @@ import pandas as pd
 from .decision import DEFAULT_THRESHOLDS, Status, decide
 from .embedding import Embedder, get_embedder
 from .index import Matches, MatchSettings, StrategyIndex
+from .learning import Learned, fit_thresholds, with_negatives
 from .plan import Plan, Thresholds
 from .tasks import ResultWriter, TaskSource, count_rows_estimate, iter_chunks, open_tasks
 
@@ -20,6 +21,7 @@ RESULT_COLUMNS = ["strategy_id", "strategy", "score", "status", "runner_up_id",
                   "runner_up_score", "evidence"]
 LLM_COLUMNS = ["llm_strategy_id", "rationale"]
 SCORE_DECIMALS = 4
+LONG_ROWS_NAMED = 5  # a file of long descriptions would otherwise print a warning per row
 
 Warn = Callable[[str], None]
 
@@ -77,22 +79,35 @@ class Classifier:
 
     def __init__(self, plan: Plan, embedder: Embedder | None = None,
                  thresholds: Thresholds | None = None, match: MatchSettings | None = None,
-                 top_k: int = 3):
+                 top_k: int = 3, learned: Learned | None = None):
+        """`learned` (from review decisions) adds examples and negatives, and past enough
+        decisions re-fits the thresholds unless `thresholds` is given."""
         self.plan = plan
         self.embedder = embedder or get_embedder()
-        self.thresholds = thresholds or plan.thresholds or DEFAULT_THRESHOLDS
+        self.learned = (learned or Learned()).for_plan(plan)
+        fitted = None if thresholds is not None else fit_thresholds(
+            plan, self.embedder, self.learned, plan.thresholds or DEFAULT_THRESHOLDS, match)
+        self.thresholds = thresholds or fitted or plan.thresholds or DEFAULT_THRESHOLDS
         self.top_k = max(2, top_k)
         self.strategy_ids = [strategy.id for strategy in plan.strategies]
         self.strategy_names = [strategy.name for strategy in plan.strategies]
         texts: list[str] = []
         owners: list[int] = []
+        examples: list[bool] = []  # texts that are examples refine the strategy prototypes
         for position, strategy in enumerate(plan.strategies):
-            for text in strategy.texts():
+            own = strategy.texts()
+            learned_texts = [t for t in self.learned.examples.get(strategy.id, []) if t not in own]
+            heads = len(own) - len(strategy.examples)
+            for offset, text in enumerate(own + learned_texts):
                 texts.append(text)
                 owners.append(position)
+                examples.append(offset >= heads)
         self.texts = texts
-        self.index = StrategyIndex(self.embedder.embed(texts), np.array(owners),
-                                   len(plan.strategies), texts, match)
+        vectors = self.embedder.embed(texts)
+        self.index = with_negatives(
+            StrategyIndex(vectors, np.array(owners), len(plan.strategies), texts, match,
+                          examples=np.array(examples, dtype=bool)),
+            vectors, self.learned.negatives, self.embedder)
 
     # ------------------------------------------------------------------ arrays
 
@@ -195,11 +210,12 @@ class Classifier:
         bar = _progress_bar(count_rows_estimate(source)) if progress else None
         counts = {s.value: 0 for s in Status}
         first_row = 1
+        long_rows: list[int] = []
         try:
             with ResultWriter(out) as writer:
                 for chunk in iter_chunks(source, chunk_rows):
                     texts = chunk[source.text_column].tolist()
-                    self._warn_long(texts, first_row, source.label, note)
+                    self._warn_long(texts, first_row, source.label, note, long_rows)
                     batch = self.classify_batch(texts, progress=bar.update if bar else None)
                     writer.write(join_results(chunk, self.result_columns(batch)))
                     for value, count in zip(*np.unique(batch.status, return_counts=True),
@@ -209,17 +225,27 @@ class Classifier:
         finally:
             if bar is not None:
                 bar.close()
+        if len(long_rows) > LONG_ROWS_NAMED:
+            note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
+                 f"than the model's window (rows {long_rows[LONG_ROWS_NAMED]}..{long_rows[-1]}); "
+                 f"only their first {self.embedder.max_tokens} tokens are read")
         summary.rows = first_row - 1
         summary.status_counts = counts
         summary.out = str(out)
         return summary
 
-    def _warn_long(self, texts: list[str], first_row: int, label: str, warn: Warn) -> None:
+    def _warn_long(self, texts: list[str], first_row: int, label: str, warn: Warn,
+                   long_rows: list[int]) -> None:
+        """Name the first few rows the model truncates; the rest are counted in `long_rows`."""
         window = self.embedder.max_tokens
         for offset, text in enumerate(texts):
+            # Tokens average about 4 characters: shorter texts are not worth tokenizing twice.
             if len(text) > window * 3 and self.embedder.count_tokens(text) > window:
-                warn(f"{label}: row {first_row + offset}: task of {len(text):,} characters is "
-                     f"longer than the model's window; only its first {window} tokens are read")
+                long_rows.append(first_row + offset)
+                if len(long_rows) <= LONG_ROWS_NAMED:
+                    warn(f"{label}: row {first_row + offset}: task of {len(text):,} characters "
+                         f"is longer than the model's window; only its first {window} tokens "
+                         f"are read")
 
 
 def join_results(frame: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:

@@ -54,7 +54,8 @@ def _kind_of(path: Path) -> str:
 
 
 def detect_encoding(sample: bytes, label: str, warn: Warn = _ignore) -> str:
-    """The encoding of a text sample: UTF-8 (with or without BOM) or what charset detection finds."""
+    """The encoding of a text sample: UTF-8 (BOM or not), cp1252 where it reads as such, else
+    what charset_normalizer finds; refuses bytes that are no text at all."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -67,20 +68,58 @@ def detect_encoding(sample: bytes, label: str, warn: Warn = _ignore) -> str:
         # A sample cut mid-character is still UTF-8.
         if error.start >= len(sample) - 3 and error.reason == "unexpected end of data":
             return "utf-8"
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    encoding = best.encoding if best is not None else "cp1252"
-    if encoding in ("ascii", "utf_8"):
+    if _looks_western(sample):
+        # Charset detection misreads short Western files (café -> cp1250 or cp775).
         encoding = "cp1252"
+    else:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is None:
+            raise TasksError(f"{label}: not a text table (binary content); "
+                             f"expected {', '.join(SUPPORTED)}")
+        encoding = best.encoding
+        if encoding in ("ascii", "utf_8"):
+            encoding = "cp1252"
     warn(f"{label}: not UTF-8; read as {encoding}")
     return encoding
+
+
+# Non-letters that cp1252 text has inside words; others there (Polish "³" for "ł") betray a
+# different code page.
+_WORD_PUNCTUATION = "\u2019\u2018\u00b7\u2026\u00ad"
+
+
+def _looks_western(sample: bytes) -> bool:
+    """True if the bytes read as plausible cp1252 text (accents inside mostly-ASCII words)."""
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError as error:
+        if error.start < len(sample) - 1:
+            return False
+        text = sample[:error.start].decode("cp1252")
+    letters = [c for c in text if c.isalpha()]
+    foreign = sum(1 for c in letters if not c.isascii())
+    # Cyrillic or Greek read as cp1252 turn into words made only of accented letters.
+    if not letters or foreign > 0.3 * len(letters):
+        return False
+    for before, char, after in zip(text, text[1:], text[2:]):
+        if (not char.isascii() and not char.isalpha() and char not in _WORD_PUNCTUATION
+                and before.isalpha() and after.isalpha()):
+            return False
+    return True
 
 
 def _looks_binary(sample: bytes) -> bool:
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
-    return b"\x00" in sample[:8192]
+    head = sample[:8192]
+    if b"\x00" in head:
+        return True
+    # Text files hold tabs and line breaks, almost never other control bytes.
+    controls = sum(head.count(bytes([b]))
+                   for b in (*range(1, 9), 11, *range(14, 27), *range(28, 32)))
+    return controls > max(2, len(head) // 200)
 
 
 def choose_text_column(columns: list[str], label: str, text_column: str | None,
@@ -138,6 +177,8 @@ def open_tasks(path: str | os.PathLike[str], text_column: str | None = None,
     if _looks_binary(sample):
         raise TasksError(f"{label}: not a text table (binary content); "
                          f"expected {', '.join(SUPPORTED)}")
+    if not sample.strip() and len(sample) < SNIFF_BYTES:
+        raise TasksError(f"{label}: the file is empty (only blank lines)")
     encoding = detect_encoding(sample, label, warn)
     if encoding == "utf-8-sig":
         warn(f"{label}: byte-order mark found and skipped")
@@ -151,7 +192,13 @@ def open_tasks(path: str | os.PathLike[str], text_column: str | None = None,
     head = next(_read_chunks(source, 200), None)
     if head is None or (len(head.columns) == 0):
         raise TasksError(f"{label}: the file is empty")
+    if len(head) == 0:
+        raise TasksError(f"{label}: no task rows, only a header")
     source.columns = [str(column) for column in head.columns]
+    if kind == "jsonl":
+        # Any row may bring a new key; the output needs them all from the first row on.
+        source.columns = _jsonl_columns(source)
+        head = head.reindex(columns=source.columns)
     source.text_column = choose_text_column(source.columns, label, text_column, head)
     return source
 
@@ -191,6 +238,8 @@ def _open_xlsx(path: Path, text_column: str | None, sheet: str | int | None,
     head = next(_read_chunks(source, 200), None)
     if head is None or len(head.columns) == 0:
         raise TasksError(f"{label}: sheet {sheet!r} is empty")
+    if len(head) == 0:
+        raise TasksError(f"{label}: sheet {sheet!r} has no task rows, only a header")
     source.columns = [str(column) for column in head.columns]
     source.text_column = choose_text_column(source.columns, label, text_column, head)
     return source
@@ -214,7 +263,8 @@ def _read_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
         elif source.kind == "jsonl":
             yield from _jsonl_chunks(source, chunk_rows)
         elif source.kind == "xlsx":
-            frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=str,
+            # dtype=object keeps numbers, dates and booleans as the workbook has them.
+            frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=object,
                                   keep_default_na=False, engine="openpyxl")
             frame.columns = [str(column) for column in frame.columns]
             for start in range(0, len(frame), chunk_rows):
@@ -250,47 +300,73 @@ def _txt_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
 
 
-def _jsonl_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    records: list[dict] = []
+def _jsonl_records(source: TaskSource) -> Iterator[dict]:
     with open(source.path, encoding=source.encoding, errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
-                records.append({})
-            else:
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise TasksError(f"{source.label}: row {number}: not valid JSON "
-                                     f"({error.msg})") from None
-                if isinstance(value, str):
-                    value = {DEFAULT_TEXT_COLUMN: value}
-                if not isinstance(value, dict):
-                    raise TasksError(f"{source.label}: row {number}: expected an object "
-                                     f"or a string, found {type(value).__name__}")
-                records.append({key: _cell(item) for key, item in value.items()})
-            if len(records) >= chunk_rows:
-                yield pd.DataFrame.from_records(records).fillna("").astype(object)
-                records = []
+                yield {}
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TasksError(f"{source.label}: row {number}: not valid JSON "
+                                 f"({error.msg})") from None
+            if isinstance(value, str):
+                value = {DEFAULT_TEXT_COLUMN: value}
+            if not isinstance(value, dict):
+                raise TasksError(f"{source.label}: row {number}: expected an object "
+                                 f"or a string, found {type(value).__name__}")
+            yield value
+
+
+def _jsonl_columns(source: TaskSource) -> list[str]:
+    return list(dict.fromkeys(key for record in _jsonl_records(source) for key in record))
+
+
+def _records_frame(records: list[dict]) -> pd.DataFrame:
+    # Built column by column as objects: pandas would turn [1, None] into [1.0, NaN].
+    keys = dict.fromkeys(key for record in records for key in record)
+    return pd.DataFrame({key: [record.get(key) for record in records] for key in keys},
+                        index=range(len(records)), dtype=object)
+
+
+def _jsonl_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    records: list[dict] = []
+    for record in _jsonl_records(source):
+        records.append(record)
+        if len(records) >= chunk_rows:
+            yield _records_frame(records)
+            records = []
     if records:
-        yield pd.DataFrame.from_records(records).fillna("").astype(object)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        yield _records_frame(records)
 
 
 def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.DataFrame]:
-    """The rows of a source in chunks, every cell as text, the text column always present."""
+    """The rows of a source in chunks, cells as read (JSON or Excel values for .jsonl and .xlsx,
+    text otherwise), the source's columns in order; the text column is always text."""
+    column = source.text_column
     for chunk in _read_chunks(source, chunk_rows):
         chunk = chunk.astype(object)
-        if source.text_column not in chunk.columns:
-            # JSONL rows may omit keys; keep the contract of one text column.
-            chunk[source.text_column] = ""
-        yield chunk.fillna("")
+        if source.kind == "jsonl":
+            # A null stays null in the output; a key a row lacks reads as null.
+            chunk = chunk.reindex(columns=source.columns)
+        else:
+            if column not in chunk.columns:
+                chunk[column] = ""
+            chunk = chunk.fillna("")
+        if source.kind in ("jsonl", "xlsx"):
+            chunk[column] = chunk[column].map(_as_text)
+        yield chunk
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if _missing(value):
+        return ""
+    if isinstance(value, bool | dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def read_tasks(path: str | os.PathLike[str], text_column: str | None = None,
@@ -397,15 +473,15 @@ class ResultWriter:
                 self._sheet.append(self._columns)
         rows = frame.itertuples(index=False, name=None)
         if self._csv is not None:
-            self._csv.writerows(("" if _missing(v) else v for v in row) for row in rows)
+            self._csv.writerows(("" if _missing(v) else _flat(v) for v in row) for row in rows)
         elif self._sheet is not None:
             for row in rows:
-                self._sheet.append([None if _missing(v) else v for v in row])
+                self._sheet.append([None if _missing(v) else _flat(v) for v in row])
         else:
             for row in rows:
                 record = {c: (None if _missing(v) else _plain(v))
                           for c, v in zip(self._columns, row, strict=True)}
-                self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.rows += len(frame)
 
     def __exit__(self, kind, value, traceback) -> None:
@@ -426,6 +502,13 @@ class ResultWriter:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
+
+
+def _flat(value: object) -> object:
+    # A JSON list or object from a .jsonl row goes into a cell as JSON text.
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _plain(value: object) -> object:

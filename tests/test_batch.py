@@ -1,0 +1,169 @@
+"""Files classified in chunks: same output however chunked, duplicates, blanks, long rows, SIGINT."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from classifier.embedding import Embedder, EmbedderSettings
+from classifier.engine import Classifier
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+
+def sample_tasks(rows: int) -> list[list[str]]:
+    """Rows of the sample task list, repeated with a number so that most texts are distinct."""
+    with (DATA / "tasks.csv").open(encoding="utf-8", newline="") as handle:
+        base = list(csv.reader(handle))[1:]
+    result = []
+    for number in range(rows):
+        task, owner, effort, due = base[number % len(base)]
+        # Every third row repeats an earlier one exactly, as recurring work does.
+        text = task if number % 3 == 0 else f"{task} #{number // len(base)}"
+        result.append([text, owner, effort, due])
+    return result
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["task", "owner", "effort_hours", "due"])
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_chunked_run_writes_the_same_file_as_a_one_chunk_run(sample_plan, tmp_path):
+    # No cache: the chunked run encodes every text again, in other batches.
+    classifier = Classifier(sample_plan, Embedder(EmbedderSettings(cache_size=0)))
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(300))
+    whole = classifier.classify_file(tasks, tmp_path / "whole.csv", chunk_rows=10_000)
+    chunked = classifier.classify_file(tasks, tmp_path / "chunked.csv", chunk_rows=50)
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert chunked.rows == whole.rows == 300
+    assert chunked.status_counts == whole.status_counts
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_every_input_row_comes_out_once_in_order(classifier, tmp_path, suffix):
+    rows = sample_tasks(120)
+    tasks = write_csv(tmp_path / "tasks.csv", rows)
+    out = tmp_path / f"out{suffix}"
+    classifier.classify_file(tasks, out, chunk_rows=25)
+    if suffix == ".csv":
+        texts = [row["task"] for row in read_csv(out)]
+    else:
+        import json
+
+        texts = [json.loads(line)["task"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert texts == [row[0] for row in rows]
+
+
+def test_duplicate_texts_get_identical_results(classifier, tmp_path):
+    text = "Send renewal reminders to customers whose contract ends next month"
+    rows = [[text, "Ana", "1", "2026-03-02"], ["Fix the forklift", "Ben", "2", "2026-03-02"],
+            [text, "Carlos", "3", "2026-03-09"]]
+    out = tmp_path / "out.csv"
+    classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out, chunk_rows=2)
+    first, _, last = read_csv(out)
+    result_columns = ["strategy_id", "strategy", "score", "status", "runner_up_id",
+                      "runner_up_score", "evidence"]
+    assert [first[c] for c in result_columns] == [last[c] for c in result_columns]
+    assert (first["owner"], last["owner"]) == ("Ana", "Carlos")
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_a_blank_row_is_empty_with_no_strategy(classifier, tmp_path, blank):
+    rows = [["Pitch our widgets to Riverside Hardware", "Ana", "1", ""], [blank, "Ben", "2", ""]]
+    out = tmp_path / "out.csv"
+    summary = classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out)
+    filled, empty = read_csv(out)
+    assert empty["status"] == "empty"
+    assert empty["strategy_id"] == empty["strategy"] == empty["score"] == ""
+    assert filled["status"] != "empty"
+    assert summary.status_counts["empty"] == 1
+
+
+def test_a_huge_task_is_truncated_with_one_warning_naming_its_row(classifier, tmp_path):
+    huge = ("Renew the maintenance contract for Henderson Plumbing " * 2_000)[:100_000]
+    rows = [["Daily standup", "Ana", "1", ""], [huge, "Ben", "2", ""],
+            ["Fix label printer jam", "Carlos", "1", ""]]
+    warnings: list[str] = []
+    out = tmp_path / "out.csv"
+    summary = classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out,
+                                       warn=warnings.append)
+    long = [w for w in warnings if "window" in w]
+    assert len(long) == 1
+    assert "row 2" in long[0] and "100,000 characters" in long[0]
+    assert summary.warnings == warnings
+    assert read_csv(out)[1]["status"] in ("aligned", "review", "misaligned")
+
+
+def test_many_long_rows_are_named_a_few_times_then_counted(classifier, tmp_path):
+    long_text = "Review the quarterly supplier scorecard with purchasing " * 40
+    rows = [[f"{long_text} {number}", "Ana", "1", ""] for number in range(12)]
+    warnings: list[str] = []
+    classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), tmp_path / "out.csv",
+                             warn=warnings.append)
+    assert len(warnings) == 6
+    assert "7 more rows" in warnings[-1] and "rows 6..12" in warnings[-1]
+
+
+@pytest.mark.parametrize("folder", ["new", "new/deeper/still"])
+def test_output_in_a_missing_folder_is_created(classifier, tmp_path, folder):
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(5))
+    out = tmp_path / folder / "results.csv"
+    classifier.classify_file(tasks, out)
+    assert len(read_csv(out)) == 5
+    assert [p.name for p in out.parent.iterdir()] == ["results.csv"]
+
+
+def test_a_failed_run_leaves_no_output_and_no_temporary_file(classifier, tmp_path):
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(5))
+    out = tmp_path / "out" / "results.csv"
+    with pytest.raises(Exception, match="column"):
+        classifier.classify_file(tasks, out, text_column="no such column")
+    assert not out.exists()
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_no_partial_output_and_no_temporary_file(tmp_path):
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
+    out_dir = tmp_path / "out"
+    out = out_dir / "results.csv"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classifier", "classify", str(tasks), "--plan",
+         str(DATA / "plan.yaml"), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        # The temporary file appears once classifying has begun: interrupt mid-run.
+        deadline = time.monotonic() + 300
+        while not list(out_dir.glob("*.partial")):
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "classify never started writing"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "rows/s" in stderr  # the progress bar was drawing
+    assert not out.exists()
+    assert list(out_dir.iterdir()) == []
