@@ -23,7 +23,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np
 import pandas as pd
 
 from classifier.decision import metrics
@@ -35,7 +34,6 @@ from classifier.plan import plan_from_dict
 from classifier.review import review_queue
 
 DATA = ROOT.parent / "shared" / "bench" / "clinc150" / "data_full.json"
-CACHE = ROOT / ".bench"
 
 
 def load_clinc(path: Path) -> dict[str, list[tuple[str, str | None]]]:
@@ -52,23 +50,11 @@ def zero_shot_plan(intents: list[str]):
 
 
 def prime_cache(embedder, texts: list[str]) -> None:
-    """Encode the benchmark's texts once; vectors live in .bench/ (gitignored) between runs."""
+    """Encode the benchmark's texts once; every later Classifier reuses the embedder's cache."""
     unique = sorted(set(texts))
-    CACHE.mkdir(exist_ok=True)
-    cache = CACHE / f"clinc150_{embedder.model_name}_{embedder.precision}.npz"
-    if cache.exists():
-        stored = np.load(cache, allow_pickle=False)
-        known = stored["texts"].tolist()
-        if set(unique) <= set(known):
-            vectors = stored["vectors"]
-            with embedder._lock:  # the benchmark fills the embedder's own text cache
-                for text, vector in zip(known, vectors, strict=True):
-                    embedder._cache[text] = vector
-            return
     start = time.perf_counter()
-    vectors = embedder.embed(unique)
+    embedder.embed(unique)
     print(f"encoded {len(unique)} texts in {time.perf_counter() - start:.0f}s", file=sys.stderr)
-    np.savez(cache, texts=np.array(unique), vectors=vectors)
 
 
 def evaluate(classifier: Classifier, test: list[tuple[str, str | None]]) -> dict:

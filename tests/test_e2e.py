@@ -59,7 +59,11 @@ def _wait_healthy(url: str, server: subprocess.Popen, limit_s: float = 240) -> N
 def _serving_app(tmp_path: Path, **extra_env: str) -> Iterator[str]:
     """`streamlit run app.py` on a free 127.0.0.1 port with its store in tmp_path; yields the URL."""
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium missing: apt-get install -y chromium")
+        # CI installs chromium (.ci/run); there a missing browser is a failure, not a skip.
+        message = "Debian chromium missing: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     port = _free_port()
     env = {**os.environ, "TACTICS_DB": str(tmp_path / "tactics.db"), "HF_HUB_OFFLINE": "1",
            "USER": REVIEWER, **extra_env}
