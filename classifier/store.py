@@ -893,7 +893,7 @@ def _result_rows(run_id: int, start: int, part: pd.DataFrame, columns: list[str]
 
 def _results_frame(columns: list[str], result_columns: list[str], rows: list) -> pd.DataFrame:
     """Rebuild a run's frame; one json.loads over all rows, as per-row calls dominate the cost."""
-    numbers, inputs, candidates, *results = (list(c) for c in zip(*rows)) if rows else (
+    numbers, inputs, candidates, *results = (list(c) for c in zip(*rows, strict=False)) if rows else (
         [[] for _ in range(3 + len(result_columns))])
     frame = pd.DataFrame(json.loads("[" + ",".join(inputs) + "]"), columns=columns)
     for column in columns:

@@ -103,7 +103,7 @@ def _looks_western(sample: bytes) -> bool:
     # Cyrillic or Greek read as cp1252 turn into words made only of accented letters.
     if not letters or foreign > 0.3 * len(letters):
         return False
-    for before, char, after in zip(text, text[1:], text[2:]):
+    for before, char, after in zip(text, text[1:], text[2:], strict=False):
         if (not char.isascii() and not char.isalpha() and char not in _WORD_PUNCTUATION
                 and before.isalpha() and after.isalpha()):
             return False
@@ -258,8 +258,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 chunksize=chunk_rows, skip_blank_lines=False, encoding_errors="replace",
             )
             with reader:
-                for chunk in reader:
-                    yield chunk
+                yield from reader
         elif source.kind == "jsonl":
             yield from _jsonl_chunks(source, chunk_rows)
         elif source.kind == "xlsx":

@@ -33,7 +33,7 @@ def test_queue_holds_only_doubtful_tasks_and_keeps_the_index():
     queue = review_queue(RESULTS, THRESHOLDS)
     assert set(queue["task"]) == {"a1 weak", "a2 far", "b1 close", "b2 far", "c1 weak"}
     assert list(queue["queue_rank"]) == [1, 2, 3, 4, 5]
-    assert all(RESULTS.loc[i, "task"] == t for i, t in zip(queue.index, queue["task"]))
+    assert all(RESULTS.loc[i, "task"] == t for i, t in zip(queue.index, queue["task"], strict=False))
 
 
 def test_every_strategy_gets_a_turn_before_any_gets_a_second():
