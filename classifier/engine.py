@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -222,6 +223,7 @@ class Classifier:
                                             strict=True):
                         counts[str(value)] += int(count)
                     first_row += len(chunk)
+                    release_freed_memory()
         finally:
             if bar is not None:
                 bar.close()
@@ -246,6 +248,19 @@ class Classifier:
                     warn(f"{label}: row {first_row + offset}: task of {len(text):,} characters "
                          f"is longer than the model's window; only its first {window} tokens "
                          f"are read")
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last chunk back to the OS (glibc keeps it otherwise).
+
+    Tensors of many shapes leave the heap fragmented; without this a 1,000,000-row run grew by
+    hundreds of MB although each chunk frees what it used.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:  # not glibc (musl, say): nothing to trim
+            pass
 
 
 def join_results(frame: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
