@@ -42,9 +42,8 @@ def render() -> None:
     """The page."""
     st.title("Report")
     db = state.store()
-    run = state.current_run()
+    run = state.current_run_or_hint()
     if run is None:
-        st.info("No tasks classified yet: paste or upload some on the Classify page.")
         return
     widgets.stale_notice(st, key="rerun_stale_report")
     plan = db.plan(run.plan_version)

@@ -191,9 +191,8 @@ def render() -> None:
     """The page."""
     st.title("Review")
     db = state.store()
-    run = state.current_run()
+    run = state.current_run_or_hint()
     if run is None:
-        st.info("No tasks classified yet: paste or upload some on the Classify page.")
         return
     plan = db.plan(run.plan_version)
     for key, show in (("review_error", st.error), ("review_note", st.toast)):

@@ -112,6 +112,14 @@ def current_run() -> RunInfo | None:
     return db.latest_run(PLAN_NAME)
 
 
+def current_run_or_hint() -> RunInfo | None:
+    """The current run; with none yet, a one-line hint that sends the user to Classify."""
+    run = current_run()
+    if run is None:
+        st.info("No tasks classified yet: paste or upload some on the Classify page.")
+    return run
+
+
 def use_run(run_id: int) -> None:
     """Make this run the one every page shows."""
     st.session_state["run_id"] = int(run_id)
