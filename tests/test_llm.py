@@ -41,8 +41,11 @@ def server():
 @pytest.fixture
 def settings(server, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
+    # A generous timeout: a loaded 2-core CI machine can hold a reply back for over a second,
+    # and a spurious retry would change the request counts tests assert on. Tests of the
+    # timeout itself set their own short one.
     return LLMSettings(base_url=server.base_url, model="test-model", api_key_env=KEY_ENV,
-                       timeout=1.0, backoff=0.01, max_retries=2)
+                       timeout=15.0, backoff=0.01, max_retries=2)
 
 
 @pytest.fixture(scope="module")
