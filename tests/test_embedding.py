@@ -69,6 +69,21 @@ def test_a_text_gets_the_same_vector_whatever_its_batch(uncached, neighbours):
     np.testing.assert_array_equal(alone, among)
 
 
+@pytest.fixture(scope="module")
+def small():
+    return Embedder(EmbedderSettings(cache_size=0, batch_size=32))
+
+
+@pytest.mark.parametrize("count", [1, 3, 17, 70])
+def test_a_filled_last_batch_changes_no_vector_and_adds_no_row(small, count):
+    """Equal-length texts are encoded in a few fixed batch shapes; the fill is never returned."""
+    texts = [f"Call customer {n:03d} about renewal" for n in range(count)]
+    vectors = small.embed(texts)
+    assert vectors.shape == (count, small.dimension)
+    for row in (0, count - 1):
+        np.testing.assert_array_equal(vectors[row], small.embed([texts[row]])[0])
+
+
 def fixed(value: float, dimension: int = 3) -> np.ndarray:
     return np.full(dimension, value, dtype=np.float32)
 
