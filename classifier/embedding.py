@@ -232,7 +232,7 @@ def _filled(texts: list[str], batch_size: int) -> list[str]:
     """
     full = len(texts) // batch_size * batch_size
     rest = len(texts) - full
-    if not texts or rest == 0:
+    if rest == 0:
         return texts
     size = min(SMALLEST_BATCH, batch_size)
     while size < rest:

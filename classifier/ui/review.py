@@ -120,7 +120,9 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
         picks[number - 1].button(
             f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
             shortcut=str(number), width="stretch", on_click=_decide,
-            args=(run.id, row, action, candidate["strategy_id"]))
+            args=(run.id, row, action, candidate["strategy_id"]),
+            # A long name is cut short on the button; hovering shows it whole.
+            help=widgets.md_escape(candidate["strategy"]))
     ids = plan.ids
     names = {s.id: s.name for s in plan.strategies}
     with picks[-1]:
