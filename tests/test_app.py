@@ -147,6 +147,31 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
         ("reassign", target, first_task)]
 
 
+def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
+    at = open_page(fresh_app(), "review")
+    shown = at.text[0].value
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        row = int(results.loc[results["task"] == shown, "row"].iloc[0])
+        store.record_decision(run.id, row, "misaligned", None, "Ben in another tab")
+
+    at.button(key="review_confirm").click().run()
+
+    no_exception(at)
+    [warning] = at.warning
+    assert f"Task {row + 1} was decided meanwhile by Ben in another tab (misaligned)" in warning.value
+    with Store(db) as store:
+        trail = store.decisions(run.id)
+        standing = store.current_decisions(run.id)[row]
+    assert trail["reviewer"].tolist() == ["Ben in another tab", "manager"]
+    assert standing.reviewer == "manager"
+    # Undo brings the other tab's decision back.
+    at.button(key="review_undo").click().run()
+    with Store(db) as store:
+        assert store.current_decisions(run.id)[row].reviewer == "Ben in another tab"
+
+
 def test_review_undo_brings_the_task_back(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value

@@ -1,7 +1,8 @@
 """Review page: the doubtful tasks one at a time, worst first, with one-click (and one-key) actions.
 
 Every click is written to the store before the page redraws, so a closed tab loses nothing,
-and two tabs on the same run each append their own decisions.
+and two tabs on the same run each append their own decisions; a tab that decides a task the
+other has just decided says so, and Undo brings the other's decision back.
 """
 
 from __future__ import annotations
@@ -26,10 +27,19 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None
     """Button callback: save the decision at once (before the page redraws)."""
     db = state.store()
     try:
+        # The queue shows only undecided tasks, so a standing decision here was made elsewhere
+        # (another tab or reviewer) after this page was drawn.
+        earlier = db.current_decisions(run_id).get(row) if action != "skip" else None
         db.record_decision(run_id, row, action, strategy_id, state.reviewer_name())
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
+    if earlier is not None:
+        theirs = earlier.action + (f" → {earlier.strategy_id}" if earlier.strategy_id else "")
+        st.session_state["review_warning"] = (
+            f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
+            f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
+            f"Undo (U) brings it back.")
     if action == "skip":
         _skipped(run_id).add(row)
     else:
@@ -197,7 +207,8 @@ def render() -> None:
     if run is None:
         return
     plan = db.plan(run.plan_version)
-    for key, show in (("review_error", st.error), ("review_note", st.toast)):
+    for key, show in (("review_error", st.error), ("review_warning", st.warning),
+                      ("review_note", st.toast)):
         if message := st.session_state.pop(key, None):
             show(message)
     results = db.results_with_decisions(run.id)
