@@ -646,7 +646,7 @@ class Store:
         with self._connect(write=False) as conn:
             trail = self._decision_rows(
                 conn, None if run_id is None else _decisions.c.run_id == run_id)
-        cancelled = {d.undoes for d in trail if d.undoes is not None}
+        cancelled = _cancelled(trail)
         frame = pd.DataFrame([asdict(d) for d in trail], columns=_DECISION_FIELDS)
         for column in ("strategy_id", "machine_strategy_id", "note"):
             frame[column] = pd.Series([getattr(d, column) for d in trail], dtype=object)
@@ -661,6 +661,16 @@ class Store:
             self._run(conn, run_id)
             trail = self._decision_rows(conn, _decisions.c.run_id == run_id)
         return {key[1]: decision for key, decision in _standing(trail).items()}
+
+    def skipped_rows(self, run_id: int, reviewer: str) -> set[int]:
+        """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
+        reviewer = (reviewer or "").strip()
+        with self._connect(write=False) as conn:
+            self._run(conn, run_id)
+            trail = self._decision_rows(conn, _decisions.c.run_id == run_id)
+        cancelled = _cancelled(trail)
+        return {d.row for d in trail
+                if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
 
     def results_with_decisions(self, run_id: int) -> pd.DataFrame:
         """run_results plus final_strategy_id, final_strategy, final_status, decision,
@@ -845,9 +855,14 @@ def _decision(values: object) -> Decision:
     return Decision(**data)
 
 
+def _cancelled(trail: list[Decision]) -> set[int]:
+    """Ids of the decisions an undo row cancelled."""
+    return {d.undoes for d in trail if d.undoes is not None}
+
+
 def _standing(trail: list[Decision]) -> dict[tuple[int, int], Decision]:
     """Per (run, row): the latest confirm/reassign/misaligned that no undo cancelled."""
-    cancelled = {d.undoes for d in trail if d.undoes is not None}
+    cancelled = _cancelled(trail)
     standing: dict[tuple[int, int], Decision] = {}
     for decision in sorted(trail, key=lambda d: d.id):
         if decision.action in STANDING_ACTIONS and decision.id not in cancelled:

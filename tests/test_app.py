@@ -191,6 +191,9 @@ def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
     assert at.text[0].value != first_task
     with Store(db) as store:
         assert store.current_decisions(store.latest_run().id) == {}
+    # Skips are kept in the store: a new session still shows the skipped task last.
+    later = open_page(fresh_app(), "review")
+    assert later.text[0].value not in (first_task, "")
 
 
 def test_review_actions_have_keyboard_shortcuts(db):

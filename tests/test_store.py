@@ -263,6 +263,17 @@ def test_a_process_killed_mid_write_loses_nothing_committed(tmp_path, sample_pla
 
 # ------------------------------------------------------------------ decisions
 
+def test_skipped_rows_are_per_reviewer_and_an_undone_skip_is_not_one(db, run_id):
+    db.record_decision(run_id, 2, "skip", None, "ann")
+    db.record_decision(run_id, 4, "skip", None, "ann")
+    db.record_decision(run_id, 3, "skip", None, "bob")
+    assert db.skipped_rows(run_id, "ann") == {2, 4}
+    assert db.skipped_rows(run_id, " bob ") == {3}
+    db.undo_last_decision(run_id, "ann")
+    assert db.skipped_rows(run_id, "ann") == {2}
+    assert db.skipped_rows(run_id, "carol") == set()
+
+
 def test_decisions_and_undos_are_appended_never_overwritten(db, run_id, classified):
     frame, _ = classified
     strategy = frame["strategy_id"].iloc[0]

@@ -19,10 +19,6 @@ from classifier.ui import state, widgets
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
 
 
-def _skipped(run_id: int) -> set[int]:
-    return st.session_state.setdefault(f"skipped_{run_id}", set())
-
-
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
     db = state.store()
@@ -40,10 +36,6 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
             f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
             f"Undo (U) brings it back.")
-    if action == "skip":
-        _skipped(run_id).add(row)
-    else:
-        _skipped(run_id).discard(row)
     done = {"confirm": "Confirmed", "reassign": "Reassigned", "misaligned": "Marked as serving no "
             "strategy", "skip": "Skipped"}[action]
     st.session_state["review_note"] = f"{done}: task {row + 1}."
@@ -61,7 +53,6 @@ def _undo(run_id: int) -> None:
     if undone is None:
         st.session_state["review_note"] = "Nothing of yours to undo in this run."
     else:
-        _skipped(run_id).discard(undone.row)
         st.session_state["review_note"] = f"Undid your last decision on task {undone.row + 1}."
 
 
@@ -69,8 +60,8 @@ def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame,
     """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
     queue = review_queue(results, thresholds=run.thresholds)
     pending = queue[~queue["row"].isin(decided)]
-    skipped = _skipped(run.id)
-    later = pending["row"].isin(skipped)
+    # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
+    later = pending["row"].isin(state.store().skipped_rows(run.id, state.reviewer_name()))
     return pd.concat([pending[~later], pending[later]]), len(queue)
 
 
