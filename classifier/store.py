@@ -662,6 +662,14 @@ class Store:
             trail = self._decision_rows(conn, _decisions.c.run_id == run_id)
         return {key[1]: decision for key, decision in _standing(trail).items()}
 
+    def standing_decision(self, run_id: int, row: int) -> Decision | None:
+        """The standing decision on one task, or None; reads only that task's trail."""
+        with self._connect(write=False) as conn:
+            self._run(conn, run_id)
+            trail = self._decision_rows(
+                conn, sa.and_(_decisions.c.run_id == run_id, _decisions.c.row == row))
+        return _standing(trail).get((run_id, row))
+
     def skipped_rows(self, run_id: int, reviewer: str) -> set[int]:
         """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
         reviewer = (reviewer or "").strip()

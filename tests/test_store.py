@@ -263,6 +263,19 @@ def test_a_process_killed_mid_write_loses_nothing_committed(tmp_path, sample_pla
 
 # ------------------------------------------------------------------ decisions
 
+def test_standing_decision_of_one_task_follows_undos_and_ignores_skips(db, run_id):
+    assert db.standing_decision(run_id, 1) is None
+    db.record_decision(run_id, 1, "misaligned", None, "ann")
+    db.record_decision(run_id, 2, "reassign", "strong-team", "ann")
+    db.record_decision(run_id, 1, "skip", None, "bob")
+    assert db.standing_decision(run_id, 1).action == "misaligned"
+    db.record_decision(run_id, 1, "reassign", "strong-team", "bob")
+    assert db.standing_decision(run_id, 1).reviewer == "bob"
+    db.undo_last_decision(run_id, "bob")
+    assert db.standing_decision(run_id, 1).reviewer == "ann"
+    assert db.standing_decision(run_id, 1) == db.current_decisions(run_id)[1]
+
+
 def test_skipped_rows_are_per_reviewer_and_an_undone_skip_is_not_one(db, run_id):
     db.record_decision(run_id, 2, "skip", None, "ann")
     db.record_decision(run_id, 4, "skip", None, "ann")

@@ -25,7 +25,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None
     try:
         # The queue shows only undecided tasks, so a standing decision here was made elsewhere
         # (another tab or reviewer) after this page was drawn.
-        earlier = db.current_decisions(run_id).get(row) if action != "skip" else None
+        earlier = db.standing_decision(run_id, row) if action != "skip" else None
         db.record_decision(run_id, row, action, strategy_id, state.reviewer_name())
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
@@ -203,7 +203,7 @@ def render() -> None:
         if message := st.session_state.pop(key, None):
             show(message)
     results = db.results_with_decisions(run.id)
-    decided = set(db.current_decisions(run.id))
+    decided = set(results.index[results["decision"].notna()])
     pending, total = _queue(results, run, decided)
     left = len(pending)
     st.progress((total - left) / total if total else 1.0,
