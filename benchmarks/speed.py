@@ -92,6 +92,23 @@ def ours(tasks: Path, out: Path, rows: int) -> Run:
                                         "--quiet"], rows)
 
 
+FLOAT32 = """
+import sys
+from classifier.embedding import Embedder, EmbedderSettings
+from classifier.engine import Classifier
+from classifier.plan import load_plan
+tasks, plan, out = sys.argv[1:4]
+embedder = Embedder(EmbedderSettings(precision="float32"))
+Classifier(load_plan(plan), embedder).classify_file(tasks, out)
+"""
+
+
+def ours_float32(tasks: Path, out: Path, rows: int) -> Run:
+    """The same file path with the model in float32: what exact float64 vectors cost."""
+    return measure("ours, float32", [sys.executable, "-c", FLOAT32, str(tasks), str(PLAN),
+                                     str(out)], rows)
+
+
 def naive(tasks: Path, out: Path, rows: int) -> Run:
     return measure("naive script", [sys.executable, "-c", NAIVE, str(tasks), str(PLAN),
                                     str(out)], rows)
@@ -104,12 +121,12 @@ def count_rows(path: Path) -> int:
 
 
 def precision_agreement(tasks: Path, sample: int) -> dict:
-    """How far bf16 moves vectors and decisions from float32, on distinct tasks of the file."""
+    """How far the float32 option moves vectors and decisions from the float64 default."""
     import numpy as np
     import pandas as pd
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from classifier.embedding import Embedder, EmbedderSettings, cpu_supports_bf16
+    from classifier.embedding import Embedder, EmbedderSettings
     from classifier.engine import Classifier
     from classifier.plan import load_plan
 
@@ -117,18 +134,22 @@ def precision_agreement(tasks: Path, sample: int) -> dict:
     texts = texts.head(sample).tolist()
     plan = load_plan(PLAN)
     runs = {}
-    for precision in ("float32", "bfloat16"):
+    for precision in ("float64", "float32"):
         embedder = Embedder(EmbedderSettings(precision=precision))
-        vectors = embedder.embed(texts)
+        vectors = embedder.embed(texts).astype(np.float64)
         batch = Classifier(plan, embedder).classify_batch(texts)
-        runs[precision] = (vectors, batch.matches.strategy[:, 0], batch.status)
-    (full, full_top, full_status), (half, half_top, half_status) = runs.values()
-    cosine = (full * half).sum(axis=1)
-    return {"texts": len(texts), "cpu_has_bf16": cpu_supports_bf16(),
+        runs[precision] = (vectors, batch.matches.strategy[:, 0], batch.status,
+                           batch.matches.score[:, 0])
+    (exact, exact_top, exact_status, exact_score), (fast, fast_top, fast_status, fast_score) = (
+        runs.values())
+    cosine = (exact * fast).sum(axis=1) / (np.linalg.norm(exact, axis=1)
+                                           * np.linalg.norm(fast, axis=1))
+    return {"texts": len(texts),
             "cosine_mean": round(float(cosine.mean()), 5),
             "cosine_min": round(float(cosine.min()), 5),
-            "same_strategy": round(float(np.mean(full_top == half_top)), 4),
-            "same_status": round(float(np.mean(full_status == half_status)), 4)}
+            "same_strategy": round(float(np.mean(exact_top == fast_top)), 4),
+            "same_status": round(float(np.mean(exact_status == fast_status)), 4),
+            "same_score": round(float(np.mean(exact_score == fast_score)), 4)}
 
 
 def table(runs: list[Run]) -> str:
@@ -150,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-memory", action="store_true",
                         help="also run the naive script on the memory file (slow)")
     parser.add_argument("--agreement-sample", type=int, default=2_000,
-                        help="distinct tasks to compare bf16 with float32 on; 0 skips it")
+                        help="distinct tasks to compare float32 with float64 on; 0 skips it")
+    parser.add_argument("--no-float32", dest="float32", action="store_false",
+                        help="skip the float32 run that prices exact float64 vectors")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 2,000 rows, no memory run, 200-task agreement")
@@ -163,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks = write_tasks(BENCH / f"tasks_{args.rows}.csv", args.rows, seed=args.seed)
     runs = [ours(tasks, BENCH / "out_ours.csv", args.rows),
             naive(tasks, BENCH / "out_naive.csv", args.rows)]
+    if args.float32:
+        runs.append(ours_float32(tasks, BENCH / "out_ours_float32.csv", args.rows))
     memory_runs: list[Run] = []
     if args.memory_rows:
         big = write_tasks(BENCH / f"tasks_{args.memory_rows}.csv", args.memory_rows,
@@ -176,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = [run for run in runs + memory_runs if run.returncode != 0]
     written = count_rows(BENCH / "out_ours.csv") if not failed else None
-    ours_run, naive_run = runs
+    ours_run, naive_run = runs[:2]
     ratio = ours_run.tasks_per_s / naive_run.tasks_per_s if naive_run.tasks_per_s else 0.0
     cpu_ratio = (ours_run.tasks_per_cpu_s / naive_run.tasks_per_cpu_s
                  if naive_run.tasks_per_cpu_s else 0.0)
@@ -184,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(runs))
     print(f"speed ratio (wall): {ratio:.2f}x  (target >= {TARGET_RATIO}: "
           f"{'met' if ratio >= TARGET_RATIO else 'NOT met'});  per CPU-second: {cpu_ratio:.2f}x")
+    if len(runs) > 2 and runs[2].tasks_per_s:
+        print(f"cost of exact float64 vectors: {ours_run.tasks_per_s / runs[2].tasks_per_s:.2f}x "
+              f"the float32 run's speed")
     if memory_runs:
         print(table(memory_runs))
         peak = memory_runs[0].peak_rss_mb
@@ -193,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             print("naive script not run at this size (it holds every vector in memory; "
                   "--naive-memory runs it)")
     if agreement:
-        print(f"bf16 vs float32 on {agreement['texts']} tasks: cosine mean "
+        print(f"float32 vs float64 on {agreement['texts']} tasks: cosine mean "
               f"{agreement['cosine_mean']} (min {agreement['cosine_min']}), same strategy "
-              f"{agreement['same_strategy']:.2%}, same status {agreement['same_status']:.2%}")
+              f"{agreement['same_strategy']:.2%}, same status {agreement['same_status']:.2%}, "
+              f"same score {agreement['same_score']:.2%}")
     print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after, on "
           f"{os.cpu_count()} CPUs: figures on a shared machine are noisy")
     for run in failed:
@@ -203,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "rows": args.rows, "ours": ours_run.record(), "naive": naive_run.record(),
         "ratio": round(ratio, 3), "ratio_cpu": round(cpu_ratio, 3),
-        "memory": [run.record() for run in memory_runs], "bf16": agreement,
+        "float32": runs[2].record() if len(runs) > 2 else None,
+        "memory": [run.record() for run in memory_runs], "float32_agreement": agreement,
         "rows_written": written, "load_average": [round(load_before[0], 2),
                                                   round(load_after[0], 2)],
         "cpus": os.cpu_count(),

@@ -1,4 +1,12 @@
-"""The embedder: resolves the model (bundled by default), batches, picks precision, caches vectors."""
+"""The embedder: resolves the model (bundled by default), batches, caches vectors on a fixed grid.
+
+Same answer everywhere: the model runs in float64, and every vector is rounded to multiples of
+2**-11 (`to_grid`). Two such unit vectors have an inner product that float32 holds exactly at
+every step of any summation, so FAISS or any BLAS gives the same similarity on every CPU, in any
+batch. float64 differences between CPUs (about 1e-16) move a grid point with a chance of about
+1e-12 per component, where float32 or bf16 differences (1e-7 to 1e-3) moved scores in the fourth
+decimal and made a task's vector depend on its batch neighbours.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +24,31 @@ from .errors import ModelError
 # OpenMP threads that spin while waiting burn the cores they share with other work (a second
 # run, a browser): on a busy 2-core machine that made encoding 3x slower. Set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# Unpadded batches come in many (rows, tokens) shapes, and oneDNN keeps a compiled kernel per
-# shape (1024 by default): on 100,000 tasks that grew the process by 400 MB for no speed.
+# oneDNN keeps a compiled kernel per batch shape (1024 by default); shapes vary with text length.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
 
 DEFAULT_MODEL = "default"
 # Tokenizing a huge string costs time for nothing: the model sees only its window.
 CHARS_PER_TOKEN_CAP = 12
-# A group's last batch is filled up to the next of 16, 32, 64, ... rows (see `_filled`).
-SMALLEST_BATCH = 16
+# Vectors are multiples of 1/GRID: products are multiples of 2**-22 and sums stay below 2, so
+# float32 (24-bit mantissa) holds every partial sum exactly. The rounding moves a cosine by
+# about 1e-4 (measured: no change in any benchmark figure).
+GRID = 2048.0
+# Texts are sorted by length and encoded this many at a time between progress reports.
+SLICE = 512
+PRECISIONS = ("float64", "float32")
+
+
+def to_grid(vectors: np.ndarray) -> np.ndarray:
+    """Rows normalised (in float64) and rounded to multiples of 1/GRID, as float32.
+
+    Inner products between grid vectors are exact in float32, on any CPU, in any order.
+    """
+    rows = np.asarray(vectors, dtype=np.float64)
+    if rows.ndim != 2:
+        raise ValueError(f"expected a 2-D array of vectors, got shape {rows.shape}")
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return (np.rint(rows * GRID) / GRID).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -33,7 +57,9 @@ class EmbedderSettings:
 
     model: str = DEFAULT_MODEL
     batch_size: int = 64
-    precision: str = "auto"  # auto | float32 | bfloat16
+    # float64: the same vectors on every CPU (the default); float32: about twice as fast, but
+    # a score's fourth decimal may differ between CPUs (never within one machine's runs).
+    precision: str = "float64"
     device: str = "cpu"
     cache_size: int = 100_000  # vectors kept in memory, keyed by text (1.5 KB each at 384 dims)
     threads: int = 0  # torch CPU threads; 0 leaves torch's choice (one per core)
@@ -53,6 +79,7 @@ def resolve_model(name: str | None) -> tuple[str, bool]:
     """The path or hub name to load, and whether it is local (so loading never touches a network)."""
     if name in (None, "", DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         return bundled_model_path(), True
+    assert name is not None
     if Path(name).expanduser().exists():
         return str(Path(name).expanduser().resolve()), True
     if name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1:
@@ -61,16 +88,6 @@ def resolve_model(name: str | None) -> tuple[str, bool]:
                          f"sentence-transformers model, or leave --model out to use the "
                          f"bundled all-MiniLM-L6-v2")
     return name, False
-
-
-def cpu_supports_bf16() -> bool:
-    """True where the CPU has native bf16 dot products (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-            flags = handle.read(1 << 16)
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _quiet_transformers() -> None:
@@ -84,11 +101,15 @@ def _quiet_transformers() -> None:
 
 
 class Embedder:
-    """Texts to L2-normalised float32 vectors with one model, loaded once; thread-safe cache."""
+    """Texts to unit grid vectors (float32) with one model, loaded once; thread-safe cache."""
 
     def __init__(self, settings: EmbedderSettings | None = None):
         self.settings = settings or EmbedderSettings()
+        if self.settings.precision not in PRECISIONS:
+            raise ModelError(f"precision {self.settings.precision!r}: use one of "
+                             f"{', '.join(PRECISIONS)}")
         self.model_name = self.settings.model or DEFAULT_MODEL
+        self.precision = self.settings.precision
         path, local = resolve_model(self.settings.model)
         self._model = self._load(path, local)
         self.dimension = int(self._model.get_embedding_dimension())
@@ -104,16 +125,11 @@ class Embedder:
 
         if self.settings.threads > 0:
             torch.set_num_threads(self.settings.threads)
-        precision = self.settings.precision
-        if precision == "auto":
-            precision = "bfloat16" if self.settings.device == "cpu" and cpu_supports_bf16() \
-                else "float32"
-        self.precision = precision
-        model_kwargs = {"dtype": torch.bfloat16} if precision == "bfloat16" else {}
+        dtype = torch.float64 if self.precision == "float64" else torch.float32
         try:
             return SentenceTransformer(path, device=self.settings.device,
                                        local_files_only=local or _offline(),
-                                       model_kwargs=model_kwargs)
+                                       model_kwargs={"dtype": dtype})
         except Exception as error:
             if local:
                 raise ModelError(f"cannot load model from {path}: {error}") from None
@@ -130,7 +146,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str],
               progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """One normalised float32 row per text; repeated texts are encoded once."""
+        """One grid vector (float32, unit length to 1e-3) per text; repeated texts are encoded once."""
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
@@ -142,48 +158,26 @@ class Embedder:
             progress(found)
         unique = list(missing)
         prepared = [self._prepare(text) for text in unique]
-        for group in self._equal_length_groups(prepared):
-            vectors = self._encode([prepared[i] for i in group])
+        # Sorted by length, so a batch pads little; any batch gives the same grid vector.
+        order = sorted(range(len(prepared)), key=lambda i: (len(prepared[i]), i))
+        for start in range(0, len(order), SLICE):
+            part = order[start:start + SLICE]
+            vectors = self._encode([prepared[i] for i in part])
             with self._lock:
-                for i, vector in zip(group, vectors, strict=True):
+                for i, vector in zip(part, vectors, strict=True):
                     result[missing[unique[i]]] = vector
                     self._cache.put(unique[i], vector)
             if progress is not None:
-                progress(sum(len(missing[unique[i]]) for i in group))
+                progress(sum(len(missing[unique[i]]) for i in part))
         return result
-
-    def _equal_length_groups(self, texts: list[str]) -> list[list[int]]:
-        """Positions of texts in groups of one token length, at most a few batches each.
-
-        Padding makes a text's vector depend on its batch neighbours (by up to 2e-3 in bf16),
-        so the same task could score differently in another file or chunk; unpadded batches
-        give every text the same vector in any batch, and skip the work padding costs.
-        """
-        if not texts:
-            return []
-        lengths = np.array([len(ids) for ids in self._model.tokenizer(
-            texts, add_special_tokens=True, truncation=True, max_length=self.max_tokens,
-        )["input_ids"]])
-        order = np.argsort(lengths, kind="stable")
-        step = self.settings.batch_size * 16  # bounds how long progress goes unreported
-        groups: list[list[int]] = []
-        bounds = np.flatnonzero(np.diff(lengths[order])) + 1
-        for run in np.split(order, bounds):
-            groups.extend(run[start:start + step].tolist() for start in range(0, len(run), step))
-        return groups
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        filled = _filled(texts, self.settings.batch_size)
         with torch.inference_mode():
-            vectors = self._model.encode(filled, batch_size=self.settings.batch_size,
+            vectors = self._model.encode(texts, batch_size=self.settings.batch_size,
                                          convert_to_tensor=True, show_progress_bar=False)
-        # Normalised in float32: a bf16 norm is off by up to 0.3%, enough to move a score.
-        vectors = np.ascontiguousarray(vectors[:len(texts)].float().cpu().numpy(),
-                                       dtype=np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors
+        return to_grid(vectors.double().cpu().numpy())
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of a text (to warn about truncation)."""
@@ -221,23 +215,6 @@ class VectorCache:
             _, slot = self._slots.popitem(last=False)
         self._slots[text] = slot
         self._vectors[slot] = vector
-
-
-def _filled(texts: list[str], batch_size: int) -> list[str]:
-    """Equal-length texts, the last batch filled with copies of the first to 16, 32, ... rows.
-
-    Every new (rows, tokens) shape costs torch and oneDNN native memory that is never given
-    back: with any row count allowed, a 1,000,000-row file grew the process by hundreds of MB.
-    A few row counts per token length bound the shapes for about 4% more rows encoded.
-    """
-    full = len(texts) // batch_size * batch_size
-    rest = len(texts) - full
-    if rest == 0:
-        return texts
-    size = min(SMALLEST_BATCH, batch_size)
-    while size < rest:
-        size *= 2
-    return texts + [texts[0]] * (min(size, batch_size) - rest)
 
 
 def _offline() -> bool:

@@ -122,10 +122,12 @@ class Classifier:
             progress(int(empty.sum()))
         vectors = self.embedder.embed(filled, progress=progress)
         found = self.index.search(vectors, k=self.top_k)
+        # Scores are rounded once, here: the status is decided on the number the output shows.
+        found.score = np.round(found.score, SCORE_DECIMALS)
         k = found.strategy.shape[1]
         matches = Matches(
             strategy=np.full((len(texts), k), -1, dtype=np.int32),
-            score=np.full((len(texts), k), np.nan, dtype=np.float32),
+            score=np.full((len(texts), k), np.nan, dtype=np.float64),
             evidence=np.full((len(texts), k), -1, dtype=np.int32),
         )
         matches.strategy[~empty] = found.strategy

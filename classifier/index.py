@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from .embedding import to_grid
+
 
 @dataclass(frozen=True)
 class MatchSettings:
@@ -33,7 +35,7 @@ class Matches:
     """Per-task strategy scores, best first: positions into the index's strategy list."""
 
     strategy: np.ndarray  # (n, k) int32, strategy positions, best first
-    score: np.ndarray  # (n, k) float32
+    score: np.ndarray  # (n, k) float64
     evidence: np.ndarray  # (n, k) int32, text positions (the text each strategy matched best)
 
 
@@ -41,29 +43,37 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
+def _inner_products(index: faiss.IndexFlatIP, vectors: np.ndarray, k: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's k best inner products as float64; exact for grid vectors (see embedding.to_grid)."""
+    score, found = index.search(vectors, k)
+    return score.astype(np.float64), found
+
+
 def refine_prototypes(prototypes: np.ndarray, text_vectors: np.ndarray, text_owner: np.ndarray,
                       steps: int, temperature: float, rate: float) -> np.ndarray:
     """Unit prototypes moved so each text's own strategy wins a softmax over cosines.
 
-    Gradient descent on the cross-entropy, staying on the unit sphere; deterministic.
+    Gradient descent on the cross-entropy, staying on the unit sphere; float64, so the result
+    differs between CPUs by about 1e-15 and rounds to the same grid vector everywhere.
     """
-    weights = np.array(prototypes, dtype=np.float32, copy=True)
-    texts = np.ascontiguousarray(text_vectors, dtype=np.float32)
-    target = np.zeros((len(texts), len(weights)), dtype=np.float32)
+    weights = np.array(prototypes, dtype=np.float64, copy=True)
+    texts = np.ascontiguousarray(text_vectors, dtype=np.float64)
+    target = np.zeros((len(texts), len(weights)), dtype=np.float64)
     target[np.arange(len(texts)), text_owner] = 1.0
     # Each prototype's step is averaged over its own texts, so its size does not depend on how
     # many strategies or texts the plan has.
-    counts = np.bincount(text_owner, minlength=len(weights)).astype(np.float32)
+    counts = np.bincount(text_owner, minlength=len(weights)).astype(np.float64)
     scale = (1.0 / np.maximum(counts, 1.0))[:, None]
     for _ in range(steps):
-        logits = (texts @ weights.T) / np.float32(temperature)
+        logits = (texts @ weights.T) / temperature
         logits -= logits.max(axis=1, keepdims=True)
         probability = np.exp(logits)
         probability /= probability.sum(axis=1, keepdims=True)
         gradient = ((probability - target).T @ texts) * scale
         # Only the part of the gradient along the sphere moves a unit prototype.
         gradient -= np.sum(gradient * weights, axis=1, keepdims=True) * weights
-        weights = _unit_rows(weights - np.float32(rate) * gradient).astype(np.float32)
+        weights = _unit_rows(weights - rate * gradient)
     return weights
 
 
@@ -85,12 +95,12 @@ class StrategyIndex:
         self._texts = faiss.IndexFlatIP(dimension)
         self._texts.add(text_vectors)
         members = np.ones(len(texts), bool) if centroid_members is None else centroid_members
-        centroids = np.zeros((n_strategies, dimension), dtype=np.float32)
-        np.add.at(centroids, self.text_owner[members], text_vectors[members])
+        centroids = np.zeros((n_strategies, dimension), dtype=np.float64)
+        np.add.at(centroids, self.text_owner[members], text_vectors[members].astype(np.float64))
         empty = ~np.any(centroids, axis=1)
         if empty.any():  # a strategy whose texts are all excluded still needs a centroid
-            np.add.at(centroids, self.text_owner, text_vectors)
-        centroids = _unit_rows(centroids).astype(np.float32)
+            np.add.at(centroids, self.text_owner, text_vectors.astype(np.float64))
+        centroids = _unit_rows(centroids)
         self.refined = bool(examples is not None and np.any(examples)
                             and self.settings.refine_steps > 0 and n_strategies > 1)
         if self.refined:
@@ -98,9 +108,9 @@ class StrategyIndex:
                                           self.text_owner[members], self.settings.refine_steps,
                                           self.settings.refine_temperature,
                                           self.settings.refine_rate)
-        self.prototypes = centroids
+        self.prototypes = to_grid(centroids)
         self._centroids = faiss.IndexFlatIP(dimension)
-        self._centroids.add(centroids)
+        self._centroids.add(self.prototypes)
         # The text that speaks for a strategy when none of its texts is among a task's hits.
         self._head_text = np.full(n_strategies, -1, dtype=np.int32)
         for position in range(len(texts) - 1, -1, -1):
@@ -113,21 +123,21 @@ class StrategyIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if n == 0:
             empty = np.zeros((0, k), dtype=np.int32)
-            return Matches(empty, np.zeros((0, k), np.float32), empty.copy())
+            return Matches(empty, np.zeros((0, k), np.float64), empty.copy())
         text_k = min(self.settings.top_k_texts, self._texts.ntotal)
-        hit_score, hit_text = self._texts.search(vectors, text_k)
-        centroid_score, centroid_id = self._centroids.search(vectors, self.n_strategies)
+        hit_score, hit_text = _inner_products(self._texts, vectors, text_k)
+        centroid_score, centroid_id = _inner_products(self._centroids, vectors, self.n_strategies)
 
         rows = np.repeat(np.arange(n), text_k)
         owners = self.text_owner[hit_text.ravel()]
-        best_text = np.full((n, self.n_strategies), -np.inf, dtype=np.float32)
+        best_text = np.full((n, self.n_strategies), -np.inf, dtype=np.float64)
         # Hits come best first, so writing them in reverse leaves each strategy's best hit.
         order = np.arange(rows.size)[::-1]
         best_text[rows[order], owners[order]] = hit_score.ravel()[order]
         evidence = np.tile(self._head_text, (n, 1))
         evidence[rows[order], owners[order]] = hit_text.ravel()[order]
 
-        centroid = np.empty((n, self.n_strategies), dtype=np.float32)
+        centroid = np.empty((n, self.n_strategies), dtype=np.float64)
         np.put_along_axis(centroid, centroid_id, centroid_score, axis=1)
         # A strategy with no text among the hits scores no more than the last hit.
         floor = hit_score[:, -1:]
@@ -138,6 +148,6 @@ class StrategyIndex:
         top = np.argsort(-score, axis=1, kind="stable")[:, :k].astype(np.int32)
         return Matches(
             strategy=top,
-            score=np.take_along_axis(score, top, axis=1).astype(np.float32),
+            score=np.take_along_axis(score, top, axis=1),
             evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32),
         )

@@ -124,13 +124,13 @@ class NegativeAwareIndex:
         if len(vectors) == 0:
             return found
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        nearest_text = self._texts.search(vectors, 1)[0][:, 0]
-        nearest_negative = self._negatives.search(vectors, 1)[0][:, 0]
-        penalty = np.maximum(nearest_negative - nearest_text, 0.0).astype(np.float32)
+        # Exact in float32 for grid vectors (embedding.to_grid); the arithmetic after is float64.
+        nearest_text = self._texts.search(vectors, 1)[0][:, 0].astype(np.float64)
+        nearest_negative = self._negatives.search(vectors, 1)[0][:, 0].astype(np.float64)
+        penalty = np.maximum(nearest_negative - nearest_text, 0.0)
         # Floored at zero: a negative score reads as a bug to a person, and zero is misaligned.
         score = np.maximum(found.score - penalty[:, None], np.minimum(found.score, 0.0))
-        return Matches(strategy=found.strategy, score=score.astype(np.float32),
-                       evidence=found.evidence)
+        return Matches(strategy=found.strategy, score=score, evidence=found.evidence)
 
 
 def with_negatives(index: Any, text_vectors: np.ndarray, negatives: Sequence[str],

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from classifier.embedding import Embedder, EmbedderSettings
-from classifier.engine import Classifier
-
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
@@ -43,17 +40,6 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def test_chunked_run_writes_the_same_file_as_a_one_chunk_run(sample_plan, tmp_path):
-    # No cache: the chunked run encodes every text again, in other batches.
-    classifier = Classifier(sample_plan, Embedder(EmbedderSettings(cache_size=0)))
-    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(300))
-    whole = classifier.classify_file(tasks, tmp_path / "whole.csv", chunk_rows=10_000)
-    chunked = classifier.classify_file(tasks, tmp_path / "chunked.csv", chunk_rows=50)
-    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
-    assert chunked.rows == whole.rows == 300
-    assert chunked.status_counts == whole.status_counts
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])

@@ -1,11 +1,11 @@
-"""The embedder: normalised vectors, duplicates encoded once, a bounded cache, bf16 agreement."""
+"""The embedder: grid vectors, duplicates encoded once, a bounded cache, float32 agreement."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from classifier.embedding import Embedder, EmbedderSettings, VectorCache
+from classifier.embedding import GRID, Embedder, EmbedderSettings, VectorCache, to_grid
 
 TASKS = [
     "Call last quarter's one-time buyers about a service plan",
@@ -69,19 +69,29 @@ def test_a_text_gets_the_same_vector_whatever_its_batch(uncached, neighbours):
     np.testing.assert_array_equal(alone, among)
 
 
-@pytest.fixture(scope="module")
-def small():
-    return Embedder(EmbedderSettings(cache_size=0, batch_size=32))
+def test_vectors_lie_on_the_grid(embedder):
+    vectors = embedder.embed(TASKS).astype(np.float64) * GRID
+    assert np.array_equal(vectors, np.rint(vectors))
 
 
-@pytest.mark.parametrize("count", [1, 3, 17, 70])
-def test_a_filled_last_batch_changes_no_vector_and_adds_no_row(small, count):
-    """Equal-length texts are encoded in a few fixed batch shapes; the fill is never returned."""
-    texts = [f"Call customer {n:03d} about renewal" for n in range(count)]
-    vectors = small.embed(texts)
-    assert vectors.shape == (count, small.dimension)
-    for row in (0, count - 1):
-        np.testing.assert_array_equal(vectors[row], small.embed([texts[row]])[0])
+def test_grid_inner_products_are_exact_in_any_order():
+    """What makes scores the same on every CPU: float32 sums of grid products never round."""
+    rng = np.random.default_rng(7)
+    vectors = to_grid(rng.normal(size=(200, 384)))
+    vectors[1] = vectors[0]  # a task that repeats a strategy text: cosine near 1
+    exact = vectors.astype(np.float64) @ vectors.astype(np.float64).T
+    products = vectors[:, None, :] * vectors[None, :, :]
+    for order in (slice(None), slice(None, None, -1)):
+        summed = np.zeros(exact.shape, dtype=np.float32)
+        for column in range(384)[order]:  # one float32 rounding per step, left to right
+            summed += products[:, :, column]
+        assert np.array_equal(summed.astype(np.float64), exact)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 2, 2)])
+def test_to_grid_refuses_what_is_not_a_matrix(shape):
+    with pytest.raises(ValueError, match="2-D"):
+        to_grid(np.ones(shape))
 
 
 def fixed(value: float, dimension: int = 3) -> np.ndarray:
@@ -125,12 +135,18 @@ def test_a_small_cache_still_gives_every_row_its_own_vector(embedder):
 
 
 @pytest.mark.slow
-def test_bfloat16_vectors_agree_with_float32():
-    """bf16 is chosen automatically on capable CPUs; it must not change what tasks match."""
-    texts = TASKS * 1 + ["Negotiate slotting fee with Valley Home & Garden",
-                         "Root-cause late shipments on orders 10231-10240"]
-    full = Embedder(EmbedderSettings(precision="float32", cache_size=0)).embed(texts)
-    half = Embedder(EmbedderSettings(precision="bfloat16", cache_size=0)).embed(texts)
-    cosine = (full * half).sum(axis=1)
-    assert cosine.mean() > 0.999
-    assert cosine.min() > 0.99
+def test_float32_vectors_agree_with_float64():
+    """float32 is the faster option; it must not change what tasks match."""
+    texts = TASKS + ["Negotiate slotting fee with Valley Home & Garden",
+                     "Root-cause late shipments on orders 10231-10240"]
+    fast = Embedder(EmbedderSettings(precision="float32", cache_size=0)).embed(texts)
+    exact = Embedder(EmbedderSettings(cache_size=0)).embed(texts)
+    cosine = (fast.astype(np.float64) * exact).sum(axis=1)
+    assert cosine.min() > 0.999
+
+
+def test_an_unknown_precision_is_refused():
+    from classifier.errors import ModelError
+
+    with pytest.raises(ModelError, match="bfloat16"):
+        Embedder(EmbedderSettings(precision="bfloat16"))

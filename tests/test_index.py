@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from classifier.embedding import GRID
 from classifier.index import MatchSettings, StrategyIndex, refine_prototypes
+
+# Prototypes are rounded to the grid of 1/GRID, which moves a cosine by at most this much.
+ON_GRID = 1 / GRID
 from classifier.plan import Plan, Strategy
 
 
@@ -28,7 +32,7 @@ def test_score_is_the_cosine_to_the_strategy_prototype():
     found = index(MatchSettings(centroid_weight=1.0)).search(unit([1, 0, 0]), k=2)
     prototype = unit(VECTORS[0] + VECTORS[1])[0]
     assert found.strategy.tolist() == [[0, 1]]
-    assert found.score[0, 0] == pytest.approx(float(prototype @ VECTORS[0]), abs=1e-6)
+    assert found.score[0, 0] == pytest.approx(float(prototype @ VECTORS[0]), abs=ON_GRID)
     assert found.score[0, 1] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -45,7 +49,7 @@ def test_evidence_is_the_text_matched_best_even_when_scored_by_prototype():
 ])
 def test_centroid_weight_mixes_prototype_and_nearest_text(weight, expected):
     found = index(MatchSettings(centroid_weight=weight)).search(unit([1, 0, 0]), k=1)
-    assert found.score[0, 0] == pytest.approx(expected, abs=1e-5)
+    assert found.score[0, 0] == pytest.approx(expected, abs=ON_GRID)
 
 
 def test_k_is_clipped_to_the_number_of_strategies_and_no_tasks_is_fine():
@@ -57,7 +61,7 @@ def test_k_is_clipped_to_the_number_of_strategies_and_no_tasks_is_fine():
 def test_prototypes_are_plain_means_without_examples():
     plain = index(examples=np.zeros(3, bool))
     assert not plain.refined
-    assert np.allclose(plain.prototypes[0], unit(VECTORS[0] + VECTORS[1])[0], atol=1e-6)
+    assert np.allclose(plain.prototypes[0], unit(VECTORS[0] + VECTORS[1])[0], atol=ON_GRID)
 
 
 def test_prototypes_are_refined_only_when_there_are_examples():
