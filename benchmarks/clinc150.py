@@ -45,11 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from classifier.decision import Scored, calibrate, metrics
-from classifier.embedding import Embedder, get_embedder
-from classifier.engine import Classifier
-from classifier.evaluation import score_labeled
-from classifier.index import MatchSettings
+from classifier.model.decision import Scored, calibrate
+from classifier.model.embedding import Embedder, get_embedder
+from classifier.model.engine import Classifier
+from classifier.model.evaluation import metrics, score_labeled
+from classifier.model.index import MatchSettings
 from classifier.plan import Plan, Strategy, Thresholds
 
 DATA = ROOT.parent / "shared" / "bench" / "clinc150" / "data_full.json"

@@ -25,11 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd
 
-from classifier.decision import metrics
-from classifier.embedding import get_embedder
-from classifier.engine import Classifier
-from classifier.evaluation import score_labeled
-from classifier.learning import Learned
+from classifier.model.embedding import get_embedder
+from classifier.model.engine import Classifier
+from classifier.model.evaluation import metrics, score_labeled
+from classifier.model.learned import Learned
 from classifier.plan import plan_from_dict
 from classifier.review import review_queue
 

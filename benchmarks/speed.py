@@ -94,12 +94,13 @@ def ours(tasks: Path, out: Path, rows: int) -> Run:
 
 FLOAT32 = """
 import sys
-from classifier.embedding import Embedder, EmbedderSettings
-from classifier.engine import Classifier
+from classifier.model.embedding import Embedder, EmbedderSettings
+from classifier.model.engine import Classifier
+from classifier.pipeline import classify_file
 from classifier.plan import load_plan
 tasks, plan, out = sys.argv[1:4]
 embedder = Embedder(EmbedderSettings(precision="float32"))
-Classifier(load_plan(plan), embedder).classify_file(tasks, out)
+classify_file(Classifier(load_plan(plan), embedder), tasks, out)
 """
 
 
@@ -126,8 +127,8 @@ def precision_agreement(tasks: Path, sample: int) -> dict:
     import pandas as pd
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from classifier.embedding import Embedder, EmbedderSettings
-    from classifier.engine import Classifier
+    from classifier.model.embedding import Embedder, EmbedderSettings
+    from classifier.model.engine import Classifier
     from classifier.plan import load_plan
 
     texts = pd.read_csv(tasks, dtype=str, nrows=sample * 4)["task"].drop_duplicates()

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from .errors import ClassifierError
-from .plan import Plan
+
+if TYPE_CHECKING:
+    from .model.decision import Scored
+    from .model.engine import Classifier
+    from .plan import Plan
+    from .store import Store
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Match a team's tasks to the strategies of a plan.\n\n"
@@ -29,10 +38,18 @@ TextColumnOption = Annotated[str | None, typer.Option("--text-column", "-c",
 LabelColumnOption = Annotated[str, typer.Option("--label-column",
                                                 help="Column with the strategy id; empty "
                                                 "means 'serves no strategy'.")]
+PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the plan in the "
+                                             "store.")]
 
 
 def _warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -42,37 +59,68 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _classifier(plan: Path | Plan, model: str, learned=None):
-    from .embedding import EmbedderSettings, get_embedder
-    from .engine import Classifier
-    from .plan import load_plan
-
-    if not isinstance(plan, Plan):
-        plan = load_plan(plan)
-    return Classifier(plan, get_embedder(EmbedderSettings(model=model)), learned=learned)
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt(signum)
 
 
-def _learned(db: Path | None, plan_name: str):
-    """What the store at `db` has learned from review decisions on this plan, if a store is named."""
-    if db is None:
-        return None
-    from .learning import load_learned
-    from .store import Store
-
-    if not db.exists():
-        raise ClassifierError(f"{db}: store file not found (it holds review decisions; "
-                              f"leave --db out to classify without them)")
-    with Store(db) as store:
-        return load_learned(store, plan_name)
-
-
-def _run(action):
+def _run(action: Callable[[], T]) -> T:
+    """Run a command: library errors and interrupts become one line and an exit code."""
+    previous = signal.signal(signal.SIGTERM, _terminated)  # SIGTERM behaves like Ctrl-C
     try:
         return action()
     except ClassifierError as error:
         raise _fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; no output was written", 130) from None
+    except KeyboardInterrupt as interrupt:
+        code = 128 + (interrupt.args[0] if interrupt.args else signal.SIGINT)
+        raise _fail("interrupted; no output was written", code) from None
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        raise _fail(f"{where}{error.strerror or error}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _open_store(db: Path | str | None) -> Iterator[Store | None]:
+    if db is None:
+        yield None
+        return
+    from .store import Store
+
+    with Store(str(db) if "://" in str(db) else Path(db)) as store:
+        yield store
+
+
+class _Bars:
+    """Progress on stderr: rows classified, and doubtful tasks answered by the LLM."""
+
+    def __init__(self, quiet: bool, llm: bool):
+        from tqdm import tqdm
+
+        self._bars: list[Any] = []
+        self.rows = self.answers = self.total = None
+        if quiet:
+            return
+        # Shown after a second: a quick run (or a quick refusal) prints no bar at all.
+        rows = tqdm(total=None, unit=" rows", file=sys.stderr, dynamic_ncols=True,
+                    desc="classifying", smoothing=0.1, mininterval=0.5, delay=1.0)
+        self._bars.append(rows)
+        self.rows = rows.update
+
+        def total(count: int) -> None:
+            rows.total = count
+            rows.refresh()
+
+        self.total = total
+        if llm:
+            answers = tqdm(total=None, unit=" tasks", file=sys.stderr, dynamic_ncols=True,
+                           desc="asking the LLM", mininterval=0.2, delay=1.0)
+            self._bars.append(answers)
+            self.answers = answers.update
+
+    def close(self) -> None:
+        for bar in self._bars:
+            bar.close()
 
 
 @app.command()
@@ -98,14 +146,11 @@ def classify(
     llm_key_env: Annotated[str, typer.Option(
         "--llm-key-env", help="Environment variable holding the API key; unset means no key "
         "(a local server).")] = "OPENAI_API_KEY",
-    llm_cache: Annotated[Path | None, typer.Option(
-        "--llm-cache", envvar="TACTICS_DB", help="Store file that keeps LLM answers (and token "
-        "counts) across runs; without it answers are reused within this run only.")] = None,
-    db: Annotated[Path | None, typer.Option(
-        "--db", help="Store file whose review decisions teach the classifier (examples, "
-        "no-strategy examples, thresholds).")] = None,
-    plan_name: Annotated[str, typer.Option(
-        "--plan-name", help="Name of the plan in the store (with --db).")] = "default",
+    db: Annotated[str | None, typer.Option(
+        "--db", "--llm-cache", help="Store (a file, created when missing, or a database URL): "
+        "its review decisions teach the classifier, LLM answers are kept there, and the run is "
+        "saved for the app.")] = None,
+    plan_name: PlanNameOption = "default",
 ) -> None:
     """Classify every task and write it with its strategy, score and status.
 
@@ -113,66 +158,66 @@ def classify(
 
         tactics classify data/tasks.csv --plan data/plan.yaml --out results.csv
     """
+    from .files.readers import open_tasks
+    from .files.writer import prepare_output
+    from .model.embedding import EmbedderSettings, get_embedder
+    from .model.learned import Learned
+    from .model.learning import build_classifier
+    from .pipeline import Progress, StoreTarget, classify_file
     from .plan import load_plan
-    from .tasks import open_tasks, prepare_output
 
-    def action():
-        from .llm import llm_settings
+    def action() -> None:
+        from .llm import Asker, llm_settings
 
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
-        prepare_output(out)
-        # Inputs are checked before the model loads, so a bad file fails at once.
+        protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
+        if db is not None and "://" not in db:
+            protected[Path(db)] = "the store"
+        prepare_output(out, protected)  # before anything is read: the input is never replaced
         plan_data = load_plan(plan)
         source = open_tasks(tasks, text_column=text_column, sheet=sheet, warn=_warn)
-        classifier = _classifier(plan_data, model, _learned(db, plan_name))
-        # With --llm the classification is staged beside OUT and moved there only once the
-        # LLM pass is done too, so OUT is never a half-finished file.
-        target = out.with_name(f".{out.stem}.staging{out.suffix}") if settings else out
-        try:
-            summary = classifier.classify_file(source, target, progress=not quiet, warn=_warn)
-            if settings is not None:
-                _ask_llm(classifier, settings, target, source.text_column, summary, quiet,
-                         llm_cache)
-                os.replace(target, out)
-        finally:
-            if target != out:
-                target.unlink(missing_ok=True)
+        with _open_store(db) as store:
+            learned = (Learned.from_frame(store.learned_examples(plan_name))
+                       if store is not None else None)
+            classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
+                                          learned)
+            keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
+                                "stdin" if tasks == "-" else Path(tasks).name)
+                    if store is not None else None)
+            bars = _Bars(quiet, settings is not None)
+            asker = Asker(settings, store) if settings is not None else None
+            try:
+                summary = classify_file(classifier, source, out, warn=_warn, asker=asker,
+                                        keep=keep, progress=Progress(bars.rows, bars.answers,
+                                                                     bars.total))
+            finally:
+                bars.close()
+                if asker is not None:
+                    asker.close()
         counts = ", ".join(f"{count} {status}" for status, count in
                            summary.status_counts.items() if count)
         rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
-        typer.echo(f"wrote {rows} to {out} ({counts or 'no tasks'})", err=True)
+        saved = f"; saved as run #{summary.run_id} in {db}" if summary.run_id else ""
+        _say(f"wrote {rows} to {out} ({counts or 'no tasks'}){saved}")
+        if summary.llm is not None:
+            _say(summary.llm.line())
 
     _run(action)
 
 
-def _ask_llm(classifier, settings, out: Path, text_column: str, summary, quiet: bool,
-             cache_path: Path | None) -> None:
-    from contextlib import nullcontext
+def _classifier(plan: Plan, model: str) -> Classifier:
+    from .model.embedding import EmbedderSettings, get_embedder
+    from .model.engine import Classifier
 
-    from tqdm import tqdm
-
-    from .llm import ASKED_STATUSES, annotate_file
-    from .store import Store
-
-    total = sum(summary.status_counts.get(status, 0) for status in ASKED_STATUSES)
-    bar = None if quiet else tqdm(total=total, unit=" tasks", desc="asking the LLM",
-                                  file=sys.stderr, dynamic_ncols=True)
-    try:
-        with Store(cache_path) if cache_path else nullcontext() as cache:
-            done = annotate_file(out, text_column, classifier, settings, cache=cache,
-                                 progress=bar.update if bar else None)
-    finally:
-        if bar is not None:
-            bar.close()
-    typer.echo(done.usage.line(), err=True)
+    return Classifier(plan, get_embedder(EmbedderSettings(model=model)))
 
 
 def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str | None,
-            model: str):
-    from .decision import labels_from_column
-    from .evaluation import score_labeled
+            model: str) -> tuple[Classifier, Scored]:
+    from .files.readers import read_tasks
+    from .model.decision import labels_from_column
+    from .model.evaluation import score_labeled
     from .plan import load_plan
-    from .tasks import read_tasks
 
     plan = load_plan(plan_path)
     frame, column = read_tasks(labeled, text_column=text_column, warn=_warn)
@@ -181,8 +226,7 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str |
                               f"{', '.join(frame.columns)}; pass --label-column NAME")
     classifier = _classifier(plan, model)
     labels = labels_from_column(frame[label_column].tolist())
-    return classifier, score_labeled(classifier, frame[column].tolist(), labels,
-                                     source=labeled)
+    return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled)
 
 
 @app.command()
@@ -200,9 +244,9 @@ def evaluate(
 
         tactics evaluate data/labeled.csv --plan data/plan.yaml
     """
-    from .decision import metrics
+    from .model.evaluation import metrics
 
-    def action():
+    def action() -> None:
         classifier, scored = _scored(labeled, plan, label_column, text_column, model)
         typer.echo(json.dumps(metrics(scored, classifier.thresholds), indent=2))
 
@@ -218,17 +262,18 @@ def calibrate(
     text_column: TextColumnOption = None,
     model: ModelOption = "default",
 ) -> None:
-    """Fit the thresholds on labeled tasks and write them into the plan file.
+    """Fit the thresholds on labeled tasks and write them into the plan file (its comments and
+    key order are kept).
 
     Example:
 
         tactics calibrate data/labeled.csv --plan data/plan.yaml
     """
-    from .decision import calibrate as fit
-    from .decision import metrics
+    from .model.decision import calibrate as fit
+    from .model.evaluation import metrics
     from .plan import save_plan
 
-    def action():
+    def action() -> None:
         if plan.suffix.lower() == ".csv":
             raise ClassifierError(f"{plan}: a strategies CSV cannot hold thresholds; "
                                   f"save the plan as YAML first")
@@ -243,12 +288,12 @@ def calibrate(
         typer.echo(json.dumps({"thresholds": thresholds.model_dump(exclude_none=True),
                                "before": _headline(before), "after": _headline(after)},
                               indent=2))
-        typer.echo(f"wrote thresholds to {plan}", err=True)
+        _say(f"wrote thresholds to {plan}")
 
     _run(action)
 
 
-def _headline(result: dict) -> dict:
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
     keys = ("top1_accuracy", "decision_accuracy", "misaligned_f1", "status_counts")
     return {key: result[key] for key in keys}
 

@@ -2,9 +2,11 @@
 
     ClassifierError            anything a user can fix; its message names the file, row or field
      ├── PlanError             the plan file or its contents
-     ├── TasksError            the tasks file, a column, a row, or the output path
+     ├── TasksError            a tasks file: its type, encoding, columns or rows
+     ├── OutputError           an output file: its type, folder, same path as the input, full disk
+     ├── ResultsError          a results table lacks what a summary or queue needs
      ├── ModelError            the embedding model cannot be had
-     ├── StoreError            the SQLite store
+     ├── StoreError            the store (SQLite file or database server)
      └── LLMError              the LLM endpoint or its answers
 """
 
@@ -20,7 +22,15 @@ class PlanError(ClassifierError):
 
 
 class TasksError(ClassifierError):
-    """The tasks file, a column, a row, or the output path is unusable."""
+    """A tasks file, one of its columns or one of its rows is unusable."""
+
+
+class OutputError(ClassifierError):
+    """An output cannot be written where asked (nothing is left behind)."""
+
+
+class ResultsError(ClassifierError):
+    """A results table is missing a column a summary, report or queue needs."""
 
 
 class ModelError(ClassifierError):
@@ -28,7 +38,7 @@ class ModelError(ClassifierError):
 
 
 class StoreError(ClassifierError):
-    """The store cannot be opened or written."""
+    """The store cannot be opened, read or written."""
 
 
 class LLMError(ClassifierError):

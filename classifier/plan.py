@@ -1,15 +1,33 @@
-"""The plan: a vision and its strategies, loaded from YAML, JSON or a strategies CSV."""
+"""The plan: a vision and its strategies, loaded from YAML, JSON or a strategies CSV, and saved
+back with the YAML file's comments and key order kept (ruamel.yaml round trip)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import PlanError
+
+# Ids go into CSV cells, file names and decision files: letters, digits, "-", "_" and "." only.
+ID_PATTERN = re.compile(r"^[\w.-]+$")
+# In a decisions file `none` means "serves no strategy", so no strategy may be called that.
+RESERVED_IDS = {"none"}
+# Validation context for plans read back from a store: saved before the id rule, they stay readable.
+STORED = {"stored": True}
 
 
 class Thresholds(BaseModel):
@@ -46,6 +64,17 @@ class Strategy(BaseModel):
     def _id_as_text(cls, value: object) -> object:
         # YAML reads `id: 1` as an int; ids are labels, so keep them as text.
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str, info: ValidationInfo) -> str:
+        if isinstance(info.context, dict) and info.context.get("stored"):
+            return value
+        if not ID_PATTERN.match(value):
+            raise ValueError(f"id {value!r} may hold only letters, digits, '-', '_' and '.'")
+        if value.casefold() in RESERVED_IDS:
+            raise ValueError(f"id {value!r} is reserved (it means 'serves no strategy')")
+        return value
 
     @field_validator("description", mode="before")
     @classmethod
@@ -95,38 +124,61 @@ class Plan(BaseModel):
         if not value:
             raise ValueError("the plan has no strategies; add at least one under `strategies:`")
         seen: dict[str, int] = {}
-        for position, strategy in enumerate(value):
+        for position, strategy in enumerate(value, start=1):
             if strategy.id in seen:
-                raise ValueError(
-                    f"duplicate strategy id {strategy.id!r} "
-                    f"(strategies[{seen[strategy.id]}] and strategies[{position}])"
-                )
+                raise ValueError(f"duplicate strategy id {strategy.id!r} "
+                                 f"(strategies {seen[strategy.id]} and {position})")
             seen[strategy.id] = position
         return value
 
     def strategy(self, strategy_id: str) -> Strategy:
-        """The strategy with this id; KeyError if there is none."""
+        """The strategy with this id; PlanError names the ids there are if it has none."""
         for strategy in self.strategies:
             if strategy.id == strategy_id:
                 return strategy
-        raise KeyError(strategy_id)
+        raise PlanError(f"no strategy {strategy_id!r} in the plan; ids are: {', '.join(self.ids)}")
 
     @property
     def ids(self) -> list[str]:
+        """The strategy ids, in plan order."""
         return [strategy.id for strategy in self.strategies]
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Strategy name by id."""
+        return {strategy.id: strategy.name for strategy in self.strategies}
 
-def _describe_validation_error(source: str, error: ValidationError) -> str:
+
+def _where(loc: tuple[int | str, ...], data: object) -> str:
+    """A pydantic error location in a person's words: `strategy 4 (id 'x y').name`."""
+    parts: list[str] = []
+    node = data
+    for position, part in enumerate(loc):
+        if isinstance(part, int):
+            label = f"strategy {part + 1}" if loc[:position] == ("strategies",) else f"item {part + 1}"
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(item, dict) and item.get("id") not in (None, ""):
+                label += f" (id {str(item['id'])!r})"
+            parts[-1:] = [label] if parts and parts[-1] == "strategies" else [*parts, label]
+            node = item
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _describe_validation_error(source: str, error: ValidationError, data: object) -> str:
     problems = []
     for item in error.errors():
-        where = "".join(
-            f"[{part}]" if isinstance(part, int) else (f".{part}" if i else str(part))
-            for i, part in enumerate(item["loc"])
-        )
+        where = _where(tuple(item["loc"]), data)
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key {where!r}" if where else "unknown key")
+            container = _where(tuple(item["loc"][:-1]), data)
+            key = repr(str(item["loc"][-1])) if item["loc"] else ""
+            problems.append(f"{container}: unknown key {key}" if container else f"unknown key {key}")
         elif item["type"] == "missing":
             problems.append(f"{where}: required field is missing")
+        elif item["type"] == "string_too_short":
+            problems.append(f"{where}: is empty")
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {message}" if where else message)
@@ -134,14 +186,14 @@ def _describe_validation_error(source: str, error: ValidationError) -> str:
 
 
 def plan_from_dict(data: object, source: str = "plan") -> Plan:
-    """Validate a plan from already-parsed data; errors name `source` and the field."""
+    """Validate a plan from already-parsed data; errors name `source`, the strategy and field."""
     if not isinstance(data, dict):
         raise PlanError(f"{source}: expected a mapping with `vision` and `strategies`, "
                         f"found {type(data).__name__}")
     try:
         return Plan.model_validate(data)
     except ValidationError as error:
-        raise PlanError(_describe_validation_error(source, error)) from None
+        raise PlanError(_describe_validation_error(source, error, data)) from None
 
 
 def _read_text(path: Path) -> str:
@@ -158,6 +210,8 @@ def _read_text(path: Path) -> str:
 def _plan_from_csv(path: Path) -> Plan:
     import pandas as pd
 
+    if not path.exists():
+        raise PlanError(f"{path}: plan file not found")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as error:  # pandas raises many kinds for a bad CSV
@@ -178,39 +232,78 @@ def _plan_from_csv(path: Path) -> Plan:
     return plan_from_dict({"vision": "", "strategies": strategies}, str(path))
 
 
-def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan from .yaml/.yml, .json or a strategies .csv; PlanError names file and field."""
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        if not path.exists():
-            raise PlanError(f"{path}: plan file not found")
-        return _plan_from_csv(path)
-    text = _read_text(path)
-    if path.suffix.lower() == ".json":
+def _yaml(kind: str = "rt") -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ=kind, pure=True)
+    yaml.width = 4096  # long descriptions stay on one line, as people write them
+    yaml.allow_unicode = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _round_trip(old_text: str, plan: Plan) -> str | None:
+    """The old YAML text changed to hold `plan`, its comments, indentation and quotes kept;
+    None if the old text is not a YAML mapping."""
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        document, indent, block_indent = load_yaml_guess_indent(old_text)
+    except Exception:  # an unreadable old file is simply replaced
+        return None
+    if not isinstance(document, dict):
+        return None
+    yaml = _yaml()
+    yaml.preserve_quotes = True
+    document = yaml.load(old_text)
+    # The guess gives a sequence item's indent and the dash's offset within it.
+    offset = block_indent or 0
+    sequence = indent or 2
+    yaml.indent(mapping=max(sequence - offset, 2), sequence=sequence, offset=offset)
+    buffer = io.StringIO()
+    yaml.dump(_update(document, plan_to_dict(plan)), buffer)
+    return buffer.getvalue()
+
+
+def parse_plan_text(text: str, source: str, fmt: str = "yaml") -> Plan:
+    """A plan from YAML or JSON text; PlanError names `source`, the line or the field."""
+    if fmt == "json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise PlanError(f"{path}: malformed JSON at line {error.lineno}, "
+            raise PlanError(f"{source}: malformed JSON at line {error.lineno}, "
                             f"column {error.colno}: {error.msg}") from None
     else:
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
         try:
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as error:
+            data = _yaml("safe").load(text)
+        except MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = f" at line {mark.line + 1}" if mark else ""
-            raise PlanError(f"{path}: malformed YAML{line}: {error.problem or error}") from None
-        except yaml.YAMLError as error:
-            raise PlanError(f"{path}: malformed YAML: {error}") from None
+            problem = error.problem or error.context or "not valid YAML"
+            raise PlanError(f"{source}: malformed YAML{line}: {problem}") from None
+        except YAMLError as error:
+            raise PlanError(f"{source}: malformed YAML: {error}") from None
     if data is None:
-        raise PlanError(f"{path}: the plan file is empty")
-    return plan_from_dict(data, str(path))
+        raise PlanError(f"{source}: the plan file is empty")
+    return plan_from_dict(data, source)
 
 
-def plan_to_dict(plan: Plan) -> dict:
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Read a plan from .yaml/.yml, .json or a strategies .csv; PlanError names file and field."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _plan_from_csv(path)
+    return parse_plan_text(_read_text(path), str(path), "json" if suffix == ".json" else "yaml")
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The plan as plain data in file order, without empty optional fields."""
-    data: dict = {"vision": plan.vision, "strategies": []}
+    data: dict[str, Any] = {"vision": plan.vision, "strategies": []}
     for strategy in plan.strategies:
-        entry: dict = {"id": strategy.id, "name": strategy.name}
+        entry: dict[str, Any] = {"id": strategy.id, "name": strategy.name}
         if strategy.description:
             entry["description"] = strategy.description
         if strategy.examples:
@@ -226,13 +319,56 @@ def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
     data = plan_to_dict(plan)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    buffer = io.StringIO()
+    _yaml().dump(data, buffer)
+    return buffer.getvalue()
+
+
+def _update(node: Any, data: Any) -> Any:
+    """`node` (round-trip YAML) changed to hold `data`, keeping comments, order and quoting of
+    what did not change; a new value where the shape differs."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap) and isinstance(data, dict):
+        for key in [key for key in node if key not in data]:
+            del node[key]
+        for key, value in data.items():
+            node[key] = _update(node[key], value) if key in node else value
+        return node
+    if isinstance(node, CommentedSeq) and isinstance(data, list):
+        if _keyed(node) and _keyed(data) and [n["id"] for n in node] == [d["id"] for d in data]:
+            for item, value in zip(node, data, strict=True):
+                _update(item, value)
+            return node
+        if len(node) == len(data) and all(_same(a, b) for a, b in zip(node, data, strict=True)):
+            return node
+        return data
+    return node if _same(node, data) else data
+
+
+def _keyed(items: Any) -> bool:
+    return all(isinstance(item, dict) and "id" in item for item in items)
+
+
+def _same(node: Any, value: Any) -> bool:
+    if isinstance(node, dict) or isinstance(value, dict):
+        return False
+    if isinstance(node, list) or isinstance(value, list):
+        return (isinstance(node, list) and isinstance(value, list) and len(node) == len(value)
+                and all(_same(a, b) for a, b in zip(node, value, strict=True)))
+    return bool(node == value) and isinstance(node, bool) == isinstance(value, bool)
 
 
 def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
-    """Write the plan atomically (YAML unless the path ends in .json)."""
-    from .tasks import atomic_write_text
+    """Write the plan atomically (YAML unless the path ends in .json); an existing YAML file
+    keeps its comments, key order and quoting wherever its content did not change."""
+    from .files.atomic import write_text
 
     path = Path(path)
-    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-    atomic_write_text(path, dump_plan(plan, fmt))
+    if path.suffix.lower() == ".json":
+        write_text(path, dump_plan(plan, "json"))
+        return
+    text = dump_plan(plan)
+    if path.exists():
+        text = _round_trip(path.read_text(encoding="utf-8-sig"), plan) or text
+    write_text(path, text)

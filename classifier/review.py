@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .decision import DEFAULT_THRESHOLDS, Status
-from .learning import Learned
+from .model.decision import DEFAULT_THRESHOLDS
+from .model.learned import Learned
 from .plan import Thresholds
+from .results import Status
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
 

@@ -16,7 +16,7 @@ DATA = ROOT / "data"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from classifier.embedding import get_embedder
+    from classifier.model.embedding import get_embedder
 
     return get_embedder()
 
@@ -30,7 +30,7 @@ def sample_plan():
 
 @pytest.fixture(scope="session")
 def classifier(sample_plan, embedder):
-    from classifier.engine import Classifier
+    from classifier.model.engine import Classifier
 
     return Classifier(sample_plan, embedder)
 

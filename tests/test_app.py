@@ -9,7 +9,7 @@ import pytest
 from llm_server import answer, error, text
 from streamlit.testing.v1 import AppTest
 
-from classifier.runs import is_stale
+from classifier.pipeline import is_stale
 from classifier.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,12 +68,13 @@ def test_pasting_tasks_gives_results(db):
                              "Reorganize the shared drive folder colors"])
     no_exception(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Tasks"] == "3"  # the blank line is not a task
+    assert metrics["Tasks"] == "3"  # the blank line is not a task...
     table = at.dataframe[0].value
-    assert len(table) == 3
+    assert len(table) == 4  # ...but a row, by the rule files follow: a line, a row
+    assert table["final_status"].iloc[1] == ["empty"]
     assert table["final_strategy"].iloc[0] == "Grow recurring revenue"
-    assert table["final_strategy"].iloc[1] == "Build a strong team"
-    assert any("Classified 3 tasks" in s.value for s in at.success)
+    assert table["final_strategy"].iloc[2] == "Build a strong team"
+    assert any("Classified 4 rows" in s.value for s in at.success)
 
 
 @pytest.mark.parametrize("status", ["aligned", "misaligned"])
@@ -256,8 +257,9 @@ def test_deleting_a_strategy_asks_for_confirmation(db):
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    ({"edited_rows": {1: {"id": "recurring-revenue"}}}, "duplicate strategy id"),
-    ({"edited_rows": {0: {"name": ""}}}, "name"),
+    ({"edited_rows": {1: {"id": "recurring-revenue"}}},
+     "plan table: rows 1 and 2: the same id 'recurring-revenue'"),
+    ({"edited_rows": {0: {"name": ""}}}, "plan table: row 1: name is empty"),
 ])
 def test_invalid_plan_edit_is_refused_with_the_field_named(db, edit, message):
     at = open_page(fresh_app(), "plan")

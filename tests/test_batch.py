@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from classifier.pipeline import classify_file
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
@@ -47,7 +49,7 @@ def test_every_input_row_comes_out_once_in_order(classifier, tmp_path, suffix):
     rows = sample_tasks(120)
     tasks = write_csv(tmp_path / "tasks.csv", rows)
     out = tmp_path / f"out{suffix}"
-    classifier.classify_file(tasks, out, chunk_rows=25)
+    classify_file(classifier, tasks, out, chunk_rows=25)
     if suffix == ".csv":
         texts = [row["task"] for row in read_csv(out)]
     else:
@@ -62,7 +64,7 @@ def test_duplicate_texts_get_identical_results(classifier, tmp_path):
     rows = [[text, "Ana", "1", "2026-03-02"], ["Fix the forklift", "Ben", "2", "2026-03-02"],
             [text, "Carlos", "3", "2026-03-09"]]
     out = tmp_path / "out.csv"
-    classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out, chunk_rows=2)
+    classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), out, chunk_rows=2)
     first, _, last = read_csv(out)
     result_columns = ["strategy_id", "strategy", "score", "status", "runner_up_id",
                       "runner_up_score", "evidence"]
@@ -74,7 +76,7 @@ def test_duplicate_texts_get_identical_results(classifier, tmp_path):
 def test_a_blank_row_is_empty_with_no_strategy(classifier, tmp_path, blank):
     rows = [["Pitch our widgets to Riverside Hardware", "Ana", "1", ""], [blank, "Ben", "2", ""]]
     out = tmp_path / "out.csv"
-    summary = classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out)
+    summary = classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), out)
     filled, empty = read_csv(out)
     assert empty["status"] == "empty"
     assert empty["strategy_id"] == empty["strategy"] == empty["score"] == ""
@@ -88,7 +90,7 @@ def test_a_huge_task_is_truncated_with_one_warning_naming_its_row(classifier, tm
             ["Fix label printer jam", "Carlos", "1", ""]]
     warnings: list[str] = []
     out = tmp_path / "out.csv"
-    summary = classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), out,
+    summary = classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), out,
                                        warn=warnings.append)
     long = [w for w in warnings if "window" in w]
     assert len(long) == 1
@@ -101,7 +103,7 @@ def test_many_long_rows_are_named_a_few_times_then_counted(classifier, tmp_path)
     long_text = "Review the quarterly supplier scorecard with purchasing " * 40
     rows = [[f"{long_text} {number}", "Ana", "1", ""] for number in range(12)]
     warnings: list[str] = []
-    classifier.classify_file(write_csv(tmp_path / "tasks.csv", rows), tmp_path / "out.csv",
+    classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), tmp_path / "out.csv",
                              warn=warnings.append)
     assert len(warnings) == 6
     assert "7 more rows" in warnings[-1] and "rows 6..12" in warnings[-1]
@@ -111,7 +113,7 @@ def test_many_long_rows_are_named_a_few_times_then_counted(classifier, tmp_path)
 def test_output_in_a_missing_folder_is_created(classifier, tmp_path, folder):
     tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(5))
     out = tmp_path / folder / "results.csv"
-    classifier.classify_file(tasks, out)
+    classify_file(classifier, tasks, out)
     assert len(read_csv(out)) == 5
     assert [p.name for p in out.parent.iterdir()] == ["results.csv"]
 
@@ -120,7 +122,7 @@ def test_a_failed_run_leaves_no_output_and_no_temporary_file(classifier, tmp_pat
     tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(5))
     out = tmp_path / "out" / "results.csv"
     with pytest.raises(Exception, match="column"):
-        classifier.classify_file(tasks, out, text_column="no such column")
+        classify_file(classifier, tasks, out, text_column="no such column")
     assert not out.exists()
     assert not list(tmp_path.rglob("*.partial"))
 

@@ -15,8 +15,8 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from classifier.cli import app
-from classifier.engine import RESULT_COLUMNS
 from classifier.plan import load_plan, save_plan
+from classifier.results import RESULT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -63,8 +63,9 @@ def _write(path, content):
     (None, "plan file not found"),
     ("vision: v\nstrategies: []\n", "the plan has no strategies"),
     ("strategies:\n  - {id: a, name: A}\n  - {id: a, name: B}\n", "duplicate strategy id 'a'"),
-    ("strategies:\n  - {id: a}\n", "strategies[0].name"),
-    ("strategies:\n  - {id: a, name: A, colour: red}\n", "unknown key 'strategies[0].colour'"),
+    ("strategies:\n  - {id: a}\n", "strategy 1 (id 'a').name: required field is missing"),
+    ("strategies:\n  - {id: a, name: A, colour: red}\n",
+     "strategy 1 (id 'a'): unknown key 'colour'"),
     ("strategies:\n  - id: a\n    name: [A\n", "malformed YAML at line"),
 ])
 def test_bad_plan_is_refused(tmp_path, plan, expected):

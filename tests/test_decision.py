@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.decision import (
+from classifier.model.decision import (
     DEFAULT_THRESHOLDS,
     Scored,
-    Status,
     calibrate,
     decide,
-    metrics,
     misaligned_cut,
 )
+from classifier.model.evaluation import metrics
 from classifier.plan import Thresholds
+from classifier.results import Status
 
 RULE = Thresholds(aligned=0.6, misaligned=0.4, margin=0.05)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.embedding import GRID, Embedder, EmbedderSettings, VectorCache, to_grid
+from classifier.model.embedding import GRID, Embedder, EmbedderSettings, VectorCache, to_grid
 
 TASKS = [
     "Call last quarter's one-time buyers about a service plan",

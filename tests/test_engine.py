@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from classifier.decision import Status
-from classifier.engine import RESULT_COLUMNS, Classifier, TaskResult
+from classifier.model.engine import Classifier
+from classifier.pipeline import classify_file
 from classifier.plan import Thresholds, plan_from_dict
+from classifier.results import RESULT_COLUMNS, Status, TaskResult
 
 TASKS = [
     "Call the 12 customers whose service plans expire this month",
@@ -89,7 +90,7 @@ def test_classify_file_one_row_per_input_row_in_order(classifier, tmp_path):
     rows.insert(3, ",blank")
     tasks.write_text("task,code\n" + "\n".join(rows) + "\n")
     out = tmp_path / "new" / "out.csv"
-    summary = classifier.classify_file(tasks, out, chunk_rows=4)
+    summary = classify_file(classifier, tasks, out, chunk_rows=4)
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert summary.rows == len(written) == 16
     assert list(written.columns) == ["task", "code"] + RESULT_COLUMNS

@@ -1,4 +1,4 @@
-"""Exports as a user opens them: CSV in Excel, the XLSX workbook, the HTML report in a browser."""
+"""Reports as a user opens them: CSV in Excel, the XLSX workbook, the HTML report in a browser."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from classifier import export, report
+from classifier.files.writer import csv_cell, neutralise_text
 from classifier.plan import plan_from_dict
+from classifier.report import sheets
+from classifier.report.html import report_html
+from classifier.report.summary import summary as summarize
 
 PLAN = plan_from_dict({
     "vision": "Best widgets in town <for everyone>",
@@ -49,28 +52,23 @@ def results() -> pd.DataFrame:
 
 @pytest.mark.parametrize("text", ["=1+1", "+1 555 0100", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",
                                   "=HYPERLINK(\"http://evil\")", "-"])
-def test_neutralise_formulas_quotes_formula_text(text):
-    frame = pd.DataFrame({"task": [text]})
-    assert export.neutralise_formulas(frame)["task"].iloc[0] == "'" + text
+def test_formula_text_gets_a_leading_quote(text):
+    assert neutralise_text(text) == "'" + text
+    assert csv_cell(text) == "'" + text
 
 
 @pytest.mark.parametrize("text", ["Call customers", "-3.5", "+12", "a=b", " =1", "", "'quoted"])
-def test_neutralise_formulas_leaves_safe_text(text):
-    frame = pd.DataFrame({"task": [text]})
-    assert export.neutralise_formulas(frame)["task"].iloc[0] == text
+def test_safe_text_is_left_as_it_is(text):
+    assert neutralise_text(text) == text
 
 
-def test_neutralise_formulas_keeps_numbers_and_the_original():
-    frame = pd.DataFrame({"hours": [-3.5, 2.0], "mixed": [-1, "=1"], "=cmd": ["a", "b"]})
-    safe = export.neutralise_formulas(frame)
-    assert safe["hours"].tolist() == [-3.5, 2.0] and safe["hours"].dtype == "float64"
-    assert safe["mixed"].tolist() == [-1, "'=1"]
-    assert list(safe.columns) == ["hours", "mixed", "'=cmd"]
-    assert frame["mixed"].tolist() == [-1, "=1"]  # the input is not changed
+@pytest.mark.parametrize("value", [-3.5, 2, 0.0])
+def test_numbers_stay_numbers(value):
+    assert csv_cell(value) == value
 
 
 def test_csv_opens_with_accents_and_no_formulas():
-    data = export.to_csv_bytes(results())
+    data = sheets.results_csv(results())
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     assert b"\r\n" in data
     back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
@@ -89,8 +87,8 @@ def _cells(sheet) -> list[list]:
 
 def test_xlsx_results_sheet_is_formatted_and_safe():
     frame = results()
-    found = report.summary(frame, PLAN)
-    workbook = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame, found)))
+    found = summarize(frame, PLAN)
+    workbook = openpyxl.load_workbook(io.BytesIO(sheets.results_xlsx(frame, found)))
     assert workbook.sheetnames == ["Results", "Summary"]
     sheet = workbook["Results"]
     rows = _cells(sheet)
@@ -102,8 +100,9 @@ def test_xlsx_results_sheet_is_formatted_and_safe():
     assert all(8 <= width <= 60 for width in widths)
     assert widths[0] > widths[2]  # the task column is wider than effort_hours
     assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
-    assert rows[2][0] == "'=HYPERLINK(\"http://x\",\"y\")"
-    assert rows[6][0] == "'@SUM(A1:A9)"
+    # Text stays text, intact: a string cell, never a formula.
+    assert rows[2][0] == "=HYPERLINK(\"http://x\",\"y\")" and sheet["A3"].data_type == "s"
+    assert rows[6][0] == "@SUM(A1:A9)"
     assert rows[2][2] == -3.5 and sheet["C3"].data_type == "n"
     assert rows[1][1] == "Zoë"
     assert rows[1][3] == dt.datetime(2026, 3, 2)
@@ -112,8 +111,8 @@ def test_xlsx_results_sheet_is_formatted_and_safe():
 
 def test_xlsx_summary_sheet_has_the_headline_and_gaps():
     frame = results()
-    found = report.summary(frame, PLAN)
-    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame, found)))["Summary"]
+    found = summarize(frame, PLAN)
+    sheet = openpyxl.load_workbook(io.BytesIO(sheets.results_xlsx(frame, found)))["Summary"]
     rows = _cells(sheet)
     first = {row[0]: row[1:] for row in rows if row and row[0] is not None}
     assert first["Vision"][0] == "Best widgets in town <for everyone>"
@@ -127,7 +126,7 @@ def test_xlsx_summary_sheet_has_the_headline_and_gaps():
 
 
 def test_xlsx_without_summary_counts_statuses():
-    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(results())))["Summary"]
+    sheet = openpyxl.load_workbook(io.BytesIO(sheets.results_xlsx(results())))["Summary"]
     first = {row[0]: row[1:] for row in _cells(sheet) if row and row[0] is not None}
     assert first["Tasks"][0] == 7
     assert first["Misaligned"][0] == 2
@@ -136,12 +135,12 @@ def test_xlsx_without_summary_counts_statuses():
 @pytest.mark.parametrize("value", ["bell\x07 in text", "nul\x00byte", "\x1bescape"])
 def test_xlsx_drops_characters_excel_cannot_hold(value):
     frame = pd.DataFrame({"task": [value], "status": ["aligned"]})
-    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx_bytes(frame)))["Results"]
+    sheet = openpyxl.load_workbook(io.BytesIO(sheets.results_xlsx(frame)))["Results"]
     assert sheet["A2"].value == "".join(ch for ch in value if ch >= " ")
 
 
 def test_html_report_is_self_contained_and_complete():
-    page = export.report_html(results(), PLAN, generated_at=dt.datetime(2026, 3, 6, 9, 0))
+    page = report_html(summarize(results(), PLAN), PLAN, generated_at=dt.datetime(2026, 3, 6, 9, 0))
     assert page.startswith("<!DOCTYPE html>")
     assert re.search(r"<script[^>]*\bsrc=", page) is None  # no CDN, no external script
     assert re.search(r"<link[^>]*\bhref=", page) is None
@@ -154,7 +153,7 @@ def test_html_report_is_self_contained_and_complete():
 
 
 def test_html_report_escapes_every_piece_of_user_text():
-    page = export.report_html(results(), PLAN)
+    page = report_html(summarize(results(), PLAN), PLAN)
     assert XSS_IMG not in page and "<img" not in page.split("<script", 1)[0]
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert XSS_LINK in page  # shown literally, never made a link
@@ -165,7 +164,7 @@ def test_html_report_escapes_every_piece_of_user_text():
 
 def test_html_report_caps_the_task_table():
     frame = pd.concat([results()] * 3, ignore_index=True)
-    page = export.report_html(frame, PLAN, max_rows=5)
+    page = report_html(summarize(frame, PLAN), PLAN, max_rows=5)
     assert "Showing the first 5 of 21 tasks" in page
 
 
@@ -174,7 +173,7 @@ def test_html_report_renders_in_a_browser_without_running_user_text(tmp_path):
     from playwright.sync_api import sync_playwright
 
     path = tmp_path / "report.html"
-    path.write_text(export.report_html(results(), PLAN), encoding="utf-8")
+    path.write_text(report_html(summarize(results(), PLAN), PLAN), encoding="utf-8")
     dialogs: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.embedding import GRID
-from classifier.index import MatchSettings, StrategyIndex, refine_prototypes
+from classifier.model.embedding import GRID
+from classifier.model.index import MatchSettings, StrategyIndex, refine_prototypes
+from classifier.plan import Plan, Strategy
 
 # Prototypes are rounded to the grid of 1/GRID, which moves a cosine by at most this much.
 ON_GRID = 1 / GRID
-from classifier.plan import Plan, Strategy
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -97,7 +97,7 @@ def test_one_strategy_with_examples_is_not_refined():
 
 
 def test_a_task_worded_like_an_example_matches_its_strategy(embedder):
-    from classifier.engine import Classifier
+    from classifier.model.engine import Classifier
 
     plan = Plan(strategies=[
         Strategy(id="sales", name="Grow sales", examples=["Call the new leads from the fair",

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classifier.engine import Classifier
-from classifier.learning import MIN_DECISIONS, Learned, fit_thresholds, load_learned, youden_cut
+from classifier.model.engine import Classifier
+from classifier.model.learned import MIN_DECISIONS, Learned
+from classifier.model.learning import build_classifier, fit_thresholds, youden_cut
 from classifier.plan import save_plan
 
 MISFILED = "Update the employee handbook's parental leave policy"
@@ -87,14 +88,14 @@ def test_thresholds_stay_until_enough_decisions_of_both_kinds(sample_plan, embed
                                                                positives, negatives):
     learned = _decisions(positives, negatives)
     assert fit_thresholds(sample_plan, embedder, learned, sample_plan.thresholds) is None
-    taught = Classifier(sample_plan, embedder, learned=learned)
+    taught = build_classifier(sample_plan, embedder, learned)
     assert taught.thresholds == (sample_plan.thresholds or taught.thresholds)
     assert taught.thresholds.fitted_on != f"{learned.decisions} review decisions"
 
 
 def test_thresholds_refit_past_the_minimum(sample_plan, embedder):
     learned = _decisions(MIN_DECISIONS, 6)
-    taught = Classifier(sample_plan, embedder, learned=learned)
+    taught = build_classifier(sample_plan, embedder, learned)
     assert taught.thresholds.fitted_on == f"{MIN_DECISIONS + 6} review decisions"
     assert taught.thresholds.misaligned <= taught.thresholds.aligned
     fixed = Classifier(sample_plan, embedder, learned=learned, thresholds=taught.thresholds
@@ -121,12 +122,12 @@ def test_load_learned_reads_the_store(tmp_path, sample_plan, classifier):
         first = int(store.run_results(run)["row"].min())
         store.record_decision(run, first, "reassign", "strong-team", "ana")
         negative = store.record_decision(run, first + 1, "misaligned", None, "ana")
-        learned = load_learned(store, "default")
+        learned = Learned.from_frame(store.learned_examples("default"))
         assert learned.examples == {"strong-team": [MISFILED]}
         assert learned.negatives == [NOT_OURS]
         store.remove_learned_example(negative.id, by="ana")
-        assert load_learned(store, "default").negatives == []
-        assert load_learned(store, "another plan") == Learned()
+        assert Learned.from_frame(store.learned_examples("default")).negatives == []
+        assert Learned.from_frame(store.learned_examples("another plan")) == Learned()
 
 
 
@@ -155,7 +156,9 @@ def test_cli_classify_uses_what_the_store_learned(tmp_path, sample_plan, classif
         assert result.exit_code == 0, result.output
         got = pd.read_csv(out)["strategy_id"][0]
         assert (got == expected) if expected else (got != "strong-team")
-    missing = runner.invoke(app, ["classify", str(tasks), "--plan", str(plan_file), "--out",
-                                  str(tmp_path / "x.csv"), "--db", str(tmp_path / "no.db")])
-    assert missing.exit_code == 2
-    assert "no.db: store file not found" in missing.output
+    # A store that does not exist yet is created (and the run kept in it).
+    created = runner.invoke(app, ["classify", str(tasks), "--plan", str(plan_file), "--out",
+                                  str(tmp_path / "x.csv"), "--db", str(tmp_path / "new.db"), "-q"])
+    assert created.exit_code == 0, created.output
+    with Store(tmp_path / "new.db") as store:
+        assert [run.rows for run in store.runs()] == [1]

@@ -13,6 +13,8 @@ from classifier.errors import ClassifierError, LLMError, PlanError
 from classifier.llm import (
     ANSWERED,
     NO_ANSWER,
+    NOT_ASKED,
+    Asker,
     LLMSettings,
     MemoryCache,
     ask,
@@ -45,7 +47,7 @@ def settings(server, monkeypatch):
     # and a spurious retry would change the request counts tests assert on. Tests of the
     # timeout itself set their own short one.
     return LLMSettings(base_url=server.base_url, model="test-model", api_key_env=KEY_ENV,
-                       timeout=15.0, backoff=0.01, max_retries=2)
+                       timeout=15.0, max_retries=2)
 
 
 @pytest.fixture(scope="module")
@@ -144,28 +146,26 @@ def test_fenced_json_from_a_local_model_is_accepted():
 # ---------------------------------------------------------------- transport
 
 
-def test_429_waits_as_long_as_retry_after_says(server, settings, results, sample_plan):
-    server.script(error(429, retry_after=1), answer("none"))
+def test_429_is_retried_after_what_retry_after_says(server, settings, results, sample_plan):
+    server.script(error(429, retry_after=0.2), answer("none"))
 
     [opinion] = ask(settings, sample_plan, [results[TASK]])
 
     assert opinion.status == ANSWERED
-    assert (opinion.requests, opinion.waited) == (2, 1.0)
+    assert opinion.requests == 2 == len(server.requests)
 
 
-def test_server_errors_are_retried_with_exponential_backoff(server, settings, results,
-                                                            sample_plan):
-    server.script(error(500), error(503), answer("none"))
+def test_server_errors_are_retried_by_the_client(server, settings, results, sample_plan):
+    server.script(error(500, retry_after=0.05), error(503, retry_after=0.05), answer("none"))
 
     [opinion] = ask(settings, sample_plan, [results[TASK]])
 
     assert opinion.status == ANSWERED
-    assert opinion.requests == 3
-    assert opinion.waited == pytest.approx(0.01 + 0.02)
+    assert opinion.requests == 3 == len(server.requests)
 
 
 def test_a_server_that_keeps_failing_gives_no_answer(server, settings, results, sample_plan):
-    server.responder = lambda request: error(500)
+    server.responder = lambda request: error(500, retry_after=0.05)
 
     [opinion] = ask(settings, sample_plan, [results[TASK]])
 
@@ -184,6 +184,51 @@ def test_a_reply_past_the_timeout_is_retried_then_given_up(server, settings, res
     server.responder = lambda request: slow(3)
     [lost] = ask(quick, sample_plan, [results["Water the office plants"]])
     assert lost.status == NO_ANSWER and "no reply within 0.3s" in lost.error
+
+
+def test_a_failing_endpoint_is_given_up_and_the_rest_is_not_asked(server, settings, classifier,
+                                                                  sample_plan):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(40)]
+    server.responder = lambda request: error(500, retry_after=0.01)
+    seen: list[int] = []
+
+    with Asker(settings) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks), progress=seen.append)
+
+    assert asker.gave_up and "failed" in asker.usage.gave_up and "HTTP 500" in asker.usage.gave_up
+    not_asked = [o for o in opinions if o.status == NOT_ASKED]
+    assert len(not_asked) > 20 and all(o.rationale == "" for o in not_asked)
+    # Bounded: the requests in flight when it gave up, each with its retries, and no more.
+    bound = settings.max_concurrency * (settings.max_retries + 1) + settings.give_up_after
+    assert len(server.requests) <= bound
+    assert asker.usage.requests == len(server.requests)
+    assert sum(seen) == len(tasks)  # progress reached the end all the same
+
+
+def test_usage_counts_what_was_sent(server, settings, classifier, sample_plan):
+    tasks = ["Call customer number 1 about a service plan renewal"] * 3 + [TASK]
+    server.script(error(503, retry_after=0.01), text("not json"))
+    server.responder = lambda request: answer("none")
+
+    with Asker(settings) as asker:
+        asker.ask(sample_plan, classifier.classify(tasks))
+        totals = asker.usage
+
+    assert totals.questions == 2  # a repeated task is one question
+    assert totals.requests == len(server.requests) == 4  # a retry and a re-ask included
+    assert totals.prompt_tokens == 50 * 3 and totals.completion_tokens == 10 * 3
+
+
+def test_rejected_answers_are_remembered_too(server, settings, results, sample_plan):
+    cache = MemoryCache()
+    server.responder = lambda request: text("no JSON here")
+
+    [first] = ask(settings, sample_plan, [results[TASK]], cache=cache)
+    [again] = ask(settings, sample_plan, [results[TASK]], cache=cache)
+
+    assert first.status == again.status == NO_ANSWER and again.cached
+    assert "rejected twice" in again.rationale
+    assert len(server.requests) == 2  # the first run's question and its one re-ask
 
 
 def test_an_unreachable_endpoint_is_one_clear_line(settings, results, sample_plan):

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from classifier import report
-from classifier.errors import TasksError
+from classifier.errors import ResultsError
 from classifier.plan import plan_from_dict
+from classifier.report import charts
+from classifier.report import summary as report
+from classifier.report.summary import summary as summarize
 
 PLAN = plan_from_dict({
     "vision": "Best widgets in town",
@@ -148,14 +150,14 @@ def test_unusable_results_name_the_column(drop, kwargs, message):
     frame = results(ROWS)
     if drop:
         frame = frame.drop(columns=drop)
-    with pytest.raises(TasksError, match=message):
+    with pytest.raises(ResultsError, match=message):
         report.summary(frame, PLAN, **kwargs)
 
 
 def test_line_of_sight_goes_vision_strategies_tasks_sized_by_effort():
     long_task = "Prepare the quarterly customer renewal campaign " + "with many details " * 5
     rows = ROWS + [(long_task, "aligned", "revenue", 4)]
-    figure = report.line_of_sight_chart(results(rows), PLAN)
+    figure = charts.line_of_sight_chart(summarize(results(rows), PLAN), PLAN)
     trace = figure.data[0]
     nodes = dict(zip(trace.ids, zip(trace.labels, trace.parents, trace.values, trace.hovertext,
                                     strict=True), strict=True))
@@ -174,7 +176,8 @@ def test_line_of_sight_goes_vision_strategies_tasks_sized_by_effort():
 
 def test_line_of_sight_counts_tasks_without_effort_and_groups_the_tail():
     rows = [(f"Call customer number {i}", "aligned", "revenue", None) for i in range(30)]
-    trace = report.line_of_sight_chart(results(rows, effort=False), PLAN, max_tasks=25).data[0]
+    trace = charts.line_of_sight_chart(summarize(results(rows, effort=False), PLAN), PLAN,
+                                       max_tasks=25).data[0]
     assert "+5 more tasks" in trace.labels
     leaves = [v for v, p in zip(trace.values, trace.parents, strict=True) if p.startswith("s")]
     assert sum(leaves) == 30
@@ -182,26 +185,26 @@ def test_line_of_sight_counts_tasks_without_effort_and_groups_the_tail():
 
 def test_charts_escape_task_text():
     rows = [("<b>Bold</b> <a href='javascript:alert(1)'>x</a>", "misaligned", "", 2)]
-    trace = report.line_of_sight_chart(results(rows), PLAN).data[0]
+    trace = charts.line_of_sight_chart(summarize(results(rows), PLAN), PLAN).data[0]
     assert not any("<a " in label or "<b>Bold" in label for label in trace.labels)
     assert any("&lt;b&gt;Bold" in label for label in trace.labels)
 
 
 def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():
-    figure = report.effort_chart(results(ROWS), PLAN)
+    figure = charts.effort_chart(summarize(results(ROWS), PLAN))
     bar = figure.data[0]
     assert [y.replace("<br>", " ") for y in bar.y] == [
         "Grow recurring revenue", "Win the retail channel", "Build a strong team",
         "<i>Serves no strategy</i>"]
     assert list(bar.x) == [16, 3, 0, 1]
-    assert bar.marker.color[-1] == report.STATUS_COLORS["misaligned"]
+    assert bar.marker.color[-1] == charts.STATUS_COLORS["misaligned"]
     assert bar.marker.color[2] != bar.marker.color[0]  # a neglected strategy stands out
     assert figure.layout.title.text.startswith("<b>Effort by strategy")
 
 
 @pytest.mark.parametrize("effort", [True, False])
 def test_status_chart_uses_fixed_colours(effort):
-    trace = report.status_chart(results(ROWS, effort=effort)).data[0]
+    trace = charts.status_chart(summarize(results(ROWS, effort=effort), PLAN)).data[0]
     colours = dict(zip(trace.labels, trace.marker.colors, strict=True))
     expected = {"Aligned": "#2E7D32", "Review": "#F2A900", "Misaligned": "#C62828"}
     if not effort:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classifier.learning import Learned
+from classifier.model.learned import Learned
 from classifier.plan import Thresholds
 from classifier.review import review_queue
 

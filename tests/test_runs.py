@@ -5,14 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from classifier.errors import StoreError
-from classifier.runs import (
-    classify_into_store,
-    input_frame,
-    is_stale,
-    rerun,
-    results_for_download,
-)
+from classifier.errors import TasksError
+from classifier.pipeline import classify_into_store, input_frame, is_stale, rerun
+from classifier.report.sheets import results_table
 from classifier.store import Store
 
 TASKS = pd.DataFrame({
@@ -47,7 +42,7 @@ def test_a_run_keeps_input_columns_and_top_candidates(store, run):
 
 
 def test_missing_text_column_is_named(store, sample_plan, classifier):
-    with pytest.raises(StoreError, match="no column 'title'"):
+    with pytest.raises(TasksError, match="no column 'title'"):
         classify_into_store(store, classifier, store.save_plan(sample_plan), TASKS, "title", "x")
 
 
@@ -65,7 +60,7 @@ def test_only_strategy_edits_make_a_run_stale(store, run, sample_plan, change, s
 
 
 def test_rerun_classifies_the_same_tasks_with_the_new_plan(store, run, sample_plan, embedder):
-    from classifier.engine import Classifier
+    from classifier.model.engine import Classifier
 
     smaller = sample_plan.model_copy(update={"strategies": sample_plan.strategies[1:]})
     version = store.save_plan(smaller)
@@ -79,7 +74,7 @@ def test_rerun_classifies_the_same_tasks_with_the_new_plan(store, run, sample_pl
 
 def test_download_frame_applies_decisions_and_names_who_decided(store, run):
     store.record_decision(run.id, 2, "reassign", "strong-team", "ann")
-    frame = results_for_download(store, run)
+    frame = results_table(store.results_with_decisions(run.id), run.columns)
     assert list(frame.columns[:2]) == ["task", "owner"]
     decided = frame.iloc[2]
     assert (decided["strategy_id"], decided["strategy"], decided["status"]) == (

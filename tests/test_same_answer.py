@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from classifier.embedding import Embedder, EmbedderSettings
-from classifier.engine import Classifier
+from classifier.model.embedding import Embedder, EmbedderSettings
+from classifier.model.engine import Classifier
+from classifier.pipeline import classify_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -44,7 +45,7 @@ def uncached(sample_plan) -> Classifier:
 @pytest.fixture(scope="module")
 def whole(uncached, big_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("whole") / "whole.csv"
-    uncached.classify_file(big_file, out, chunk_rows=10_000)
+    classify_file(uncached, big_file, out, chunk_rows=10_000)
     return out
 
 
@@ -58,24 +59,25 @@ def test_tasks_alone_and_inside_a_larger_file_get_the_same_bytes(uncached, big_f
         with alone_in.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows([inputs[0], inputs[position]])
         alone_out = tmp_path / f"alone-{position}-out.csv"
-        uncached.classify_file(alone_in, alone_out)
+        classify_file(uncached, alone_in, alone_out)
         assert _rows(alone_out) == [lines[0], lines[position]], f"row {position}"
 
 
 def test_chunk_size_does_not_change_a_byte(uncached, big_file, whole, tmp_path):
     chunked = tmp_path / "chunked.csv"
-    uncached.classify_file(big_file, chunked, chunk_rows=37)
+    classify_file(uncached, big_file, chunked, chunk_rows=37)
     assert chunked.read_bytes() == whole.read_bytes()
 
 
 RUN = """
 import sys, numpy as np, pandas as pd
-from classifier.embedding import Embedder
-from classifier.engine import Classifier
+from classifier.model.embedding import Embedder
+from classifier.model.engine import Classifier
+from classifier.pipeline import classify_file
 from classifier.plan import load_plan
 tasks, plan, out, vectors = sys.argv[1:5]
 classifier = Classifier(load_plan(plan), Embedder())
-classifier.classify_file(tasks, out)
+classify_file(classifier, tasks, out)
 texts = pd.read_csv(tasks, dtype=str, keep_default_na=False)["task"].tolist()
 np.save(vectors, classifier.embedder.embed(texts))
 """

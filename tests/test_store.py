@@ -17,7 +17,8 @@ import pytest
 
 from classifier.errors import StoreError
 from classifier.plan import Strategy
-from classifier.store import MIGRATIONS, Store, default_db_path
+from classifier.store import Store, default_db_path
+from classifier.store.schema import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -482,7 +483,7 @@ def test_cache_and_usage(db):
 
 
 def _thresholds():
-    from classifier.decision import DEFAULT_THRESHOLDS
+    from classifier.model.decision import DEFAULT_THRESHOLDS
 
     return DEFAULT_THRESHOLDS
 

@@ -8,15 +8,10 @@ import random
 import pytest
 from openpyxl import Workbook
 
-from classifier.errors import TasksError
-from classifier.tasks import (
-    ResultWriter,
-    detect_encoding,
-    iter_chunks,
-    open_tasks,
-    prepare_output,
-    read_tasks,
-)
+from classifier.errors import OutputError, TasksError
+from classifier.files.readers import iter_chunks, open_tasks, read_tasks
+from classifier.files.sniffing import detect_encoding
+from classifier.files.writer import TableWriter, prepare_output
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 4
 
@@ -241,7 +236,7 @@ def test_output_folder_is_created(tmp_path, name):
     ("out", "unsupported output type (none)"),
 ])
 def test_bad_output_type_is_refused(tmp_path, name, expected):
-    with pytest.raises(TasksError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(OutputError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         prepare_output(tmp_path / name)
 
 
@@ -249,7 +244,7 @@ def test_failed_write_leaves_nothing(tmp_path):
     import pandas as pd
 
     out = tmp_path / "out.csv"
-    with pytest.raises(RuntimeError), ResultWriter(out) as writer:
+    with pytest.raises(RuntimeError), TableWriter(out) as writer:
         writer.write(pd.DataFrame({"task": ["a"]}))
         raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from classifier.errors import TasksError
-from classifier.uploads import read_upload, upload_columns
+from classifier.files.uploads import read_upload, upload_columns
 
 
 def test_upload_keeps_every_column_and_finds_the_text_column():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from classifier import report
 from classifier.errors import ClassifierError
-from classifier.runs import classify_into_store
-from classifier.tasks import paste_source
+from classifier.files.readers import paste_frame
+from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns
+from classifier.pipeline import classify_into_store
+from classifier.report.summary import Summary, find_owner_column
+from classifier.report.summary import summary as summarize
 from classifier.ui import state, widgets
-from classifier.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
 STATUS_HEADLINE = [("aligned", "Aligned"), ("review", "In review"), ("misaligned", "Misaligned")]
@@ -25,7 +26,7 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
                                  progress=advance)
     bar.empty()
     state.use_run(run_id)
-    st.session_state["classify_note"] = f"Classified {len(frame):,} tasks as run #{run_id}."
+    st.session_state["classify_note"] = f"Classified {len(frame):,} rows as run #{run_id}."
     st.rerun()
 
 
@@ -34,10 +35,8 @@ def _paste_tab() -> None:
                         placeholder="Call the 12 customers whose service plans expire this month")
     if st.button("Classify pasted tasks", key="classify_paste", type="primary"):
         try:
-            source = paste_source(text)
-            frame = pd.DataFrame({source.text_column: source.raw.splitlines()}, dtype=object)
-            frame = frame[frame[source.text_column].str.strip() != ""].reset_index(drop=True)
-            _classify(frame, source.text_column, f"pasted: {len(frame)} tasks")
+            frame, text_column = paste_frame(text)  # the rule files follow: a line, a row
+            _classify(frame, text_column, f"pasted: {len(frame)} tasks")
         except ClassifierError as error:
             st.error(str(error))
 
@@ -65,16 +64,20 @@ def _upload_tab() -> None:
             st.error(str(error))
 
 
-def _headline(summary: report.Summary) -> None:
+def _headline(summary: Summary) -> None:
     cols = st.columns(len(STATUS_HEADLINE) + 1)
-    cols[0].metric("Tasks", f"{summary.tasks:,}")
+    blank = summary.counts["empty"]
+    cols[0].metric("Tasks", f"{summary.tasks - blank:,}",
+                   help=f"{blank:,} blank rows are not counted" if blank else None)
+    if blank:
+        cols[0].caption(f"+ {blank:,} blank row{'s' if blank != 1 else ''}")
+    unit = widgets.column_words(summary.effort_column) if summary.effort_column else ""
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
-        value = f"{summary.shares[status]:.0%}"
-        effort = (f"{summary.effort_shares[status]:.0%} of {summary.effort_column}"
-                  if summary.effort_shares is not None else None)
-        col.metric(label, value, delta=effort, delta_color="off",
-                   help=f"{summary.counts[status]:,} tasks" + (
-                       f"; share of {summary.effort_column} below" if effort else ""))
+        col.metric(label, f"{summary.shares[status]:.0%}", border=False,
+                   help=f"{summary.counts[status]:,} tasks, as a share of all rows")
+        if summary.effort_shares is not None:
+            # Plain words under the figure: a metric's delta arrow would read as growth.
+            col.caption(f"{summary.effort_shares[status]:.0%} of {unit}")
 
 
 def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFrame:
@@ -104,12 +107,12 @@ def _results(run) -> None:
     plan = db.plan(run.plan_version)
     results = db.results_with_decisions(run.id)
     plain = results.drop(columns=["candidates"], errors="ignore")
-    summary = report.summary(plain.drop(columns=["row"]), plan, text_column=run.text_column)
+    summary = summarize(plain.drop(columns=["row"]), plan, text_column=run.text_column)
     st.subheader(f"Results of run #{run.id}")
     st.caption(widgets.md_escape(f"{run.source} · {run.rows:,} tasks · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
-    owner_column = report.find_owner_column(plain[run.columns])
+    owner_column = find_owner_column(plain[run.columns])
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)
     columns = (["row"] + list(run.columns) + ["final_status", "final_strategy", "score",

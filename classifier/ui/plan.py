@@ -6,46 +6,18 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
-from classifier.plan import Plan, dump_plan, load_plan, plan_from_dict, plan_to_dict
+from classifier.plan import Plan, dump_plan, load_plan
+from classifier.plan_table import plan_from_table, plan_table, with_example
 from classifier.ui import state, widgets
 
-EXAMPLE_SEPARATOR = " | "
 PLAN_TYPES = ["yaml", "yml", "json", "csv"]
 DRAFT_COUNT = 5
 FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
 DRAFTS_KEY = "plan_drafts"
-
-
-def plan_table(plan: Plan) -> pd.DataFrame:
-    """The strategies as an editable table; examples joined by ` | ` in one cell."""
-    return pd.DataFrame({
-        "id": [s.id for s in plan.strategies],
-        "name": [s.name for s in plan.strategies],
-        "description": [s.description for s in plan.strategies],
-        "examples": [EXAMPLE_SEPARATOR.join(s.examples) for s in plan.strategies],
-    }, dtype=object)
-
-
-def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
-    """The plan the table describes (thresholds kept); PlanError names the row and field."""
-    strategies = []
-    for _, row in table.fillna("").iterrows():
-        if not any(str(row[c]).strip() for c in ("id", "name", "description", "examples")):
-            continue  # a blank row the editor added
-        strategies.append({
-            "id": str(row["id"]).strip(), "name": str(row["name"]).strip(),
-            "description": str(row["description"]),
-            "examples": [e for e in str(row["examples"]).split("|") if e.strip()],
-        })
-    data = {"vision": vision, "strategies": strategies}
-    if base.thresholds is not None:
-        data["thresholds"] = base.thresholds.model_dump(exclude_none=True)
-    return plan_from_dict(data, "plan table")
 
 
 def _save(plan: Plan) -> None:
@@ -140,19 +112,6 @@ def _learned() -> None:
             for position in rows:
                 db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
             st.rerun()
-
-
-def with_example(plan: Plan, strategy_id: str, example: str) -> Plan:
-    """The plan with one more example for a strategy (PlanError if the strategy is gone)."""
-    if strategy_id not in plan.ids:
-        raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
-    # The plan table joins examples with "|", so one inside an example would split it in two.
-    example = " ".join(example.replace("|", "/").split())
-    data = plan_to_dict(plan)
-    for entry in data["strategies"]:
-        if entry["id"] == strategy_id:
-            entry["examples"] = [*entry.get("examples", []), example]
-    return plan_from_dict(data, "drafted example")
 
 
 def _drop_draft(example: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from classifier import export, report
 from classifier.errors import ClassifierError
-from classifier.runs import results_for_download
+from classifier.report import charts, sheets
+from classifier.report.html import report_html
+from classifier.report.summary import summary as summarize
 from classifier.ui import state, widgets
 
 
@@ -15,24 +16,24 @@ def _downloads(run, plan) -> None:
     db = state.store()
 
     def results():
-        return results_for_download(db, run)
+        return sheets.results_table(db.results_with_decisions(run.id), run.columns)
 
-    def plain():
-        return db.results_with_decisions(run.id).drop(columns=["candidates", "row"])
+    def found():
+        plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"])
+        return summarize(plain, plan, text_column=run.text_column)
 
     stem = f"tactics-run-{run.id}"
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", lambda: export.to_csv_bytes(results()),
+    cols[0].download_button("Results CSV", lambda: sheets.results_csv(results()),
                             f"{stem}.csv", mime="text/csv", key="download_csv", width="stretch",
                             icon=":material/download:", on_click="ignore")
     cols[1].download_button(
         "Results XLSX",
-        lambda: export.to_xlsx_bytes(results(), report.summary(plain(), plan,
-                                                               text_column=run.text_column)),
+        lambda: sheets.results_xlsx(results(), found()),
         f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="download_xlsx", width="stretch", icon=":material/download:", on_click="ignore")
     cols[2].download_button(
-        "Report (HTML)", lambda: export.report_html(plain(), plan, text_column=run.text_column),
+        "Report (HTML)", lambda: report_html(found(), plan),
         f"{stem}-report.html", mime="text/html", key="download_html", width="stretch",
         icon=":material/download:", on_click="ignore")
     st.caption("Downloads apply every review decision and name who decided.")
@@ -50,7 +51,7 @@ def render() -> None:
     plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"],
                                                      errors="ignore")
     try:
-        summary = report.summary(plain, plan, text_column=run.text_column)
+        summary = summarize(plain, plan, text_column=run.text_column)
     except ClassifierError as error:
         st.error(str(error))
         return
@@ -58,12 +59,11 @@ def render() -> None:
                                  f"{summary.decided:,} decided by a person"))
     _downloads(run, plan)
 
-    st.plotly_chart(report.line_of_sight_chart(plain, plan, text_column=run.text_column),
-                    key="chart_line_of_sight", width="stretch")
+    st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",
+                    width="stretch")
     left, right = st.columns([3, 2])
-    left.plotly_chart(report.effort_chart(plain, plan, text_column=run.text_column),
-                      key="chart_effort", width="stretch")
-    right.plotly_chart(report.status_chart(plain), key="chart_status", width="stretch")
+    left.plotly_chart(charts.effort_chart(summary), key="chart_effort", width="stretch")
+    right.plotly_chart(charts.status_chart(summary), key="chart_status", width="stretch")
 
     st.subheader("Neglected strategies")
     if summary.neglected.empty:

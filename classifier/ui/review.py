@@ -13,7 +13,7 @@ import streamlit as st
 from classifier import llm
 from classifier.errors import ClassifierError
 from classifier.review import review_queue
-from classifier.runs import task_result
+from classifier.store import task_result
 from classifier.ui import state, widgets
 
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
@@ -58,7 +58,8 @@ def _undo(run_id: int) -> None:
 
 def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame, int]:
     """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
-    queue = review_queue(results, thresholds=run.thresholds)
+    # Dealt as the benchmark deals it: strategies that learned least come first in each round.
+    queue = review_queue(results, thresholds=run.thresholds, learned=state.learned())
     pending = queue[~queue["row"].isin(decided)]
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
     later = pending["row"].isin(state.store().skipped_rows(run.id, state.reviewer_name()))

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from classifier.embedding import Embedder, get_embedder
-from classifier.engine import Classifier
 from classifier.errors import StoreError
-from classifier.learning import load_learned
+from classifier.files.readers import read_tasks
+from classifier.model.embedding import Embedder, get_embedder
+from classifier.model.engine import Classifier
+from classifier.model.learned import Learned
+from classifier.model.learning import build_classifier
+from classifier.pipeline import classify_into_store
 from classifier.plan import Plan, dump_plan, load_plan
-from classifier.runs import classify_into_store
 from classifier.store import RunInfo, Store, default_db_path
-from classifier.tasks import read_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
@@ -44,17 +45,21 @@ def embedder() -> Embedder:
 
 
 @st.cache_resource(show_spinner="Indexing the strategies…", max_entries=8)
-def _classifier(plan_text: str, learned_key: str, _plan: Plan, _store: Store) -> Classifier:
-    return Classifier(_plan, embedder(), learned=load_learned(_store, PLAN_NAME))
+def _classifier(plan_text: str, learned_key: str, _plan: Plan, _learned: Learned) -> Classifier:
+    return build_classifier(_plan, embedder(), _learned)
+
+
+def learned() -> Learned:
+    """What the store's review decisions on this plan teach (hidden examples left out)."""
+    return Learned.from_frame(store().learned_examples(PLAN_NAME))
 
 
 def classifier(plan: Plan) -> Classifier:
     """A classifier for this plan and the decisions learned so far (rebuilt when either changes)."""
-    db = store()
-    learned = db.learned_examples(PLAN_NAME)
+    frame = store().learned_examples(PLAN_NAME)
     learned_key = hashlib.sha256(
-        learned.to_csv(index=False).encode("utf-8")).hexdigest() if len(learned) else ""
-    return _classifier(dump_plan(plan, "json"), learned_key, plan, db)
+        frame.to_csv(index=False).encode("utf-8")).hexdigest() if len(frame) else ""
+    return _classifier(dump_plan(plan, "json"), learned_key, plan, Learned.from_frame(frame))
 
 
 def _default_reviewer() -> str:

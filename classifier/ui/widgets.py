@@ -9,13 +9,17 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from classifier.decision import Status
-from classifier.runs import is_stale, rerun
+from classifier.pipeline import is_stale, rerun
+from classifier.results import STATUS_ORDER
 from classifier.ui import state
 
-STATUS_ORDER = [s.value for s in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED, Status.EMPTY)]
 STATUS_COLOURS = ["#1a7f37", "#bf8700", "#cf222e", "#8c959f"]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def column_words(name: str) -> str:
+    """A column name as words for a label: `effort_hours` -> "effort hours"."""
+    return " ".join(str(name).replace("_", " ").split())
 
 
 def md_escape(text: object) -> str:

@@ -4,7 +4,8 @@ A strategy's score is the cosine between the task and the strategy's prototype (
 texts), optionally mixed with the task's best single-text match. When strategies carry examples,
 the prototypes are first refined so each example lies nearer its own strategy than any other
 (a softmax over cosines, a few gradient steps); scores stay cosines, so thresholds keep meaning.
-Measured on CLINC150 in benchmarks/clinc150.py.
+Tasks a person said serve no strategy ("negatives") lower every score of a task that lies nearer
+to one of them than to any strategy text. Measured on CLINC150 in benchmarks/clinc150.py.
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ class StrategyIndex:
 
     def __init__(self, text_vectors: np.ndarray, text_owner: np.ndarray, n_strategies: int,
                  texts: list[str], settings: MatchSettings | None = None,
-                 centroid_members: np.ndarray | None = None, examples: np.ndarray | None = None):
+                 centroid_members: np.ndarray | None = None, examples: np.ndarray | None = None,
+                 negative_vectors: np.ndarray | None = None):
         """`text_owner[i]` is the strategy position of text i; `centroid_members` masks which
         texts shape a prototype (all by default); `examples` masks texts that are examples,
-        and prototypes are refined only when there is at least one."""
+        and prototypes are refined only when there is at least one; `negative_vectors` are
+        tasks that serve no strategy (grid vectors, like the texts)."""
         self.settings = settings or MatchSettings()
         self.texts = texts
         self.text_owner = np.asarray(text_owner, dtype=np.int32)
@@ -111,6 +114,10 @@ class StrategyIndex:
         self.prototypes = to_grid(centroids)
         self._centroids = faiss.IndexFlatIP(dimension)
         self._centroids.add(self.prototypes)
+        self._negatives: faiss.IndexFlatIP | None = None
+        if negative_vectors is not None and len(negative_vectors):
+            self._negatives = faiss.IndexFlatIP(dimension)
+            self._negatives.add(np.ascontiguousarray(negative_vectors, dtype=np.float32))
         # The text that speaks for a strategy when none of its texts is among a task's hits.
         self._head_text = np.full(n_strategies, -1, dtype=np.int32)
         for position in range(len(texts) - 1, -1, -1):
@@ -146,8 +153,18 @@ class StrategyIndex:
         weight = self.settings.centroid_weight
         score = weight * centroid + (1.0 - weight) * best_text
         top = np.argsort(-score, axis=1, kind="stable")[:, :k].astype(np.int32)
-        return Matches(
-            strategy=top,
-            score=np.take_along_axis(score, top, axis=1),
-            evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32),
-        )
+        best = np.take_along_axis(score, top, axis=1)
+        if self._negatives is not None:
+            best = self._less_near_negatives(best, vectors, hit_score[:, 0])
+        return Matches(strategy=top, score=best,
+                       evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32))
+
+    def _less_near_negatives(self, score: np.ndarray, vectors: np.ndarray,
+                             nearest_text: np.ndarray) -> np.ndarray:
+        """Scores lowered, for every strategy alike, by how much nearer each task lies to a
+        negative than to any strategy text (order and margins are kept)."""
+        assert self._negatives is not None
+        nearest_negative = _inner_products(self._negatives, vectors, 1)[0][:, 0]
+        penalty = np.maximum(nearest_negative - nearest_text, 0.0)
+        # Floored at zero: a negative score reads as a bug to a person, and zero is misaligned.
+        return np.maximum(score - penalty[:, None], np.minimum(score, 0.0))

@@ -1,36 +1,27 @@
-"""Summaries and charts of classified tasks: alignment, effort by strategy, orphans, neglect.
+"""The summary of a run, computed once: per task who serves what (a person's decision wins over
+the machine's), statuses by tasks and effort, work per strategy, neglected strategies, orphan work.
 
 Every function takes a results frame (the task file's columns plus the result columns, and after
-review `final_strategy_id`/`final_status`) and, where strategies matter, the plan.
-A person's decision wins over the machine's; rows nobody decided keep the machine's status.
+review `final_strategy_id`/`final_status`/`decided_by`) and, where strategies matter, the plan.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import re
-import textwrap
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .decision import Status
-from .engine import LLM_COLUMNS, RESULT_COLUMNS
-from .errors import TasksError
-from .plan import Plan
-from .tasks import choose_text_column
+from ..errors import ResultsError, TasksError
+from ..files.columns import choose_text_column
+from ..plan import Plan
+from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER, Status
 
 FINAL_COLUMNS = ["final_strategy_id", "final_status", "decided_by", "decided_at"]
 # Columns the store adds beside the contract's; never task text, effort or owner.
-STORE_COLUMNS = ["row", "candidates", "final_strategy", "decision", "decision_id"]
-STATUS_ORDER = [s.value for s in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED, Status.EMPTY)]
-STATUS_COLORS = {
-    Status.ALIGNED.value: "#2E7D32",
-    Status.REVIEW.value: "#F2A900",
-    Status.MISALIGNED.value: "#C62828",
-    Status.EMPTY.value: "#9E9E9E",
-}
+STORE_COLUMNS = ["row", "candidates", "final_strategy", "decision", "decision_id",
+                 "machine_strategy_id", "machine_status", "decision_note"]
 STATUS_LABELS = {value: value.capitalize() for value in STATUS_ORDER}
 NO_STRATEGY = "Serves no strategy"
 EFFORT_COLUMN_NAMES = ("effort", "effort_hours", "hours", "points", "story_points", "estimate",
@@ -38,10 +29,6 @@ EFFORT_COLUMN_NAMES = ("effort", "effort_hours", "hours", "points", "story_point
 OWNER_COLUMN_NAMES = ("owner", "owners", "assignee", "assigned_to", "assigned", "responsible",
                       "who", "person", "member")
 DEFAULT_NEGLECT_THRESHOLD = 0.05
-# Strategy colours stay clear of the status colours (green, amber, red, grey).
-STRATEGY_PALETTE = ["#3B6FB6", "#7B5EA7", "#2A9D8F", "#5C8DD6", "#A26FCF", "#1D7874",
-                    "#2E4A87", "#C06C9B", "#4FA3C7", "#6C7FBF"]
-FONT = {"family": "Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 14, "color": "#222"}
 _KNOWN_COLUMNS = set(RESULT_COLUMNS) | set(LLM_COLUMNS) | set(FINAL_COLUMNS) | set(STORE_COLUMNS)
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|pts?|points?|sp)?"
                                r"\s*$", re.IGNORECASE)
@@ -95,35 +82,23 @@ def find_owner_column(frame: pd.DataFrame) -> str | None:
 
 
 def find_text_column(results: pd.DataFrame, text_column: str | None = None) -> str:
-    """The input column holding the task text (TasksError if it cannot be told)."""
+    """The input column holding the task text (ResultsError if it cannot be told)."""
     inputs = [column for column in results.columns if column not in _KNOWN_COLUMNS]
     if not inputs:
-        raise TasksError("results: no task text column; the frame holds only result columns")
-    return choose_text_column(inputs, "results", text_column, results[inputs])
+        raise ResultsError("results: no task text column; the frame holds only result columns")
+    try:
+        return choose_text_column(inputs, "results", text_column, results[inputs])
+    except TasksError as error:
+        raise ResultsError(str(error)) from None
 
 
 def _resolve_effort(results: pd.DataFrame, effort_column: str | None) -> str | None:
     if effort_column is None:
         return find_effort_column(results)
     if effort_column not in results.columns:
-        raise TasksError(f"results: no effort column {effort_column!r}; columns are: "
+        raise ResultsError(f"results: no effort column {effort_column!r}; columns are: "
                          f"{', '.join(map(str, results.columns))}")
     return effort_column
-
-
-def _blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(value: object) -> str:
-    return "" if _blank(value) else str(value).strip()
 
 
 def _clean(values: pd.Series) -> pd.Series:
@@ -139,7 +114,7 @@ def work_table(results: pd.DataFrame, plan: Plan, effort_column: str | None = No
     """One row per task after decisions: row, task, owner, effort, status, strategy_id, strategy,
     score, closest_strategy, decided (a person's decision, where there is one, wins)."""
     if "status" not in results.columns:
-        raise TasksError("results: no column 'status'; classify the tasks first")
+        raise ResultsError("results: no column 'status'; classify the tasks first")
     text_column = find_text_column(results, text_column)
     effort_column = _resolve_effort(results, effort_column)
     owner_column = find_owner_column(results)
@@ -263,7 +238,7 @@ def _neglected(by_strategy: pd.DataFrame, plan: Plan, threshold: float,
     neglected = neglected[(neglected["tasks"] == 0) | (neglected["share"] < threshold)]
     reasons = [
         "no tasks" if tasks == 0
-        else f"{_percent(value)} of {unit} (below {_percent(threshold)})"
+        else f"{percent(value)} of {unit} (below {percent(threshold)})"
         for tasks, value in zip(neglected["tasks"], neglected["share"], strict=True)
     ]
     neglected = neglected.assign(reason=reasons)
@@ -309,6 +284,13 @@ class Summary:
     by_strategy: pd.DataFrame = field(repr=False)
     neglected: pd.DataFrame = field(repr=False)
     orphans: pd.DataFrame = field(repr=False)
+    table: pd.DataFrame = field(repr=False)  # the work table: one row per task, decisions applied
+    plan: Plan | None = field(default=None, repr=False)
+
+    @property
+    def use_effort(self) -> bool:
+        """Whether shares are of effort (an effort column was found) rather than of tasks."""
+        return self.effort_column is not None
 
     @property
     def serving_share(self) -> float:
@@ -326,14 +308,14 @@ class Summary:
         """The figures a manager reads first, as (label, value) text pairs."""
         rows = [("Tasks", f"{self.tasks:,}")]
         for status in STATUS_ORDER:
-            value = f"{self.counts[status]:,} ({_percent(self.shares[status])})"
+            value = f"{self.counts[status]:,} ({percent(self.shares[status])})"
             if self.effort is not None and self.effort_shares is not None:
-                value += (f"; {_number(self.effort[status])} {self.effort_column} "
-                          f"({_percent(self.effort_shares[status])})")
+                value += (f"; {number(self.effort[status])} {self.effort_column} "
+                          f"({percent(self.effort_shares[status])})")
             rows.append((STATUS_LABELS[status], value))
-        rows.append(("Work serving a strategy", _percent(self.serving_share)))
+        rows.append(("Work serving a strategy", percent(self.serving_share)))
         if self.effort_column is not None:
-            rows.append((f"Total {self.effort_column}", _number(self.total_effort or 0.0)))
+            rows.append((f"Total {self.effort_column}", number(self.total_effort or 0.0)))
         rows.append(("Neglected strategies", f"{len(self.neglected)}"))
         rows.append(("Orphan tasks", f"{len(self.orphans):,}"))
         rows.append(("Tasks decided by a person", f"{self.decided:,}"))
@@ -377,13 +359,11 @@ def summary(results: pd.DataFrame, plan: Plan, effort_column: str | None = None,
         effort_shares=effort_shares, decided=int(table["decided"].sum()),
         neglect_threshold=neglect_threshold, by_strategy=by_strategy,
         neglected=_neglected(by_strategy, plan, neglect_threshold, use_effort),
-        orphans=_orphans(table, use_effort),
+        orphans=_orphans(table, use_effort), table=table, plan=plan,
     )
 
 
-# ---------------------------------------------------------------------- charts
-
-def _percent(share: float) -> str:
+def percent(share: float) -> str:
     if math.isnan(share):
         return "-"
     value = share * 100
@@ -392,202 +372,15 @@ def _percent(share: float) -> str:
     return f"{value:.0f}%"
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "-"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _plot_text(text: str, width: int | None = None, limit: int | None = None) -> str:
-    """User text for a plotly label: shortened, wrapped, and escaped (plotly reads tags in text)."""
-    text = " ".join(str(text).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    lines = textwrap.wrap(text, width) if width else [text]
-    return "<br>".join(html.escape(line, quote=False) for line in lines) or "&nbsp;"
-
-
-def _layout(fig, title: str, subtitle: str | None = None, height: int | None = None):
-    text = f"<b>{html.escape(title, quote=False)}</b>"
-    if subtitle:
-        text += f"<br><span style='font-size:13px;color:#666'>{subtitle}</span>"
-    fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"}, template="plotly_white",
-                      font=FONT, margin={"l": 20, "r": 20, "t": 80, "b": 20}, height=height,
-                      hoverlabel={"align": "left"})
-    return fig
-
-
-def _measure_label(effort_column: str | None) -> str:
-    return f"effort ({effort_column})" if effort_column else "tasks"
-
-
-def line_of_sight_chart(results: pd.DataFrame, plan: Plan, effort_column: str | None = None,
-                        text_column: str | None = None, max_tasks: int = 25):
-    """A sunburst from the vision through each strategy to its tasks, with a "Serves no strategy"
-    branch; sized by effort if there is an effort column, else by task count."""
-    import plotly.graph_objects as go
-
-    effort_column = _resolve_effort(results, effort_column)
-    table = work_table(results, plan, effort_column, text_column)
-    table = table[table["status"] != Status.EMPTY.value].assign(
-        value=lambda t: _measure(t, effort_column is not None))
-    total = float(table["value"].sum())
-    unit = effort_column or "tasks"
-
-    ids, labels, parents, values, colors, hovers = [], [], [], [], [], []
-
-    def node(node_id, label, parent, value, color, hover):
-        ids.append(node_id)
-        labels.append(label)
-        parents.append(parent)
-        values.append(value)
-        colors.append(color)
-        hovers.append(hover)
-
-    vision = plan.vision or "Our plan"
-    node("vision", _plot_text(vision, 18, 60), "", 0.0, "#FFFFFF",
-         f"<b>Vision</b><br>{_plot_text(vision, 60)}<br>{_number(total)} {unit}")
-    branches = [(s.id, s.name, STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)])
-                for i, s in enumerate(plan.strategies)]
-    branches += [(sid, name, STRATEGY_PALETTE[(len(branches) + i) % len(STRATEGY_PALETTE)])
-                 for i, (sid, name) in enumerate(
-                     table.loc[table["strategy_id"].notna() & ~table["strategy_id"].isin(plan.ids),
-                               ["strategy_id", "strategy"]].drop_duplicates().itertuples(
-                                   index=False))]
-    branches.append((None, NO_STRATEGY, STATUS_COLORS[Status.MISALIGNED.value]))
-
-    for position, (strategy_id, name, color) in enumerate(branches):
-        mine = (table[table["strategy_id"] == strategy_id] if strategy_id is not None
-                else table[table["status"] == Status.MISALIGNED.value])
-        weight = float(mine["value"].sum())
-        if weight <= 0:
-            continue
-        branch_id = f"s{position}"
-        node(branch_id, _plot_text(name, 16, 48), "vision", 0.0, color,
-             f"<b>{_plot_text(name, 60)}</b><br>{len(mine):,} tasks · {_number(weight)} {unit}"
-             f" ({_percent(weight / total if total else 0)})")
-        mine = mine[mine["value"] > 0].sort_values("value", ascending=False, kind="stable")
-        for row in mine.head(max_tasks).itertuples(index=False):
-            leaf_color = _tint(color, 0.55 if row.status == Status.REVIEW.value else 0.25)
-            details = [f"status: {row.status}"]
-            if getattr(row, "owner", ""):
-                details.append(f"owner: {html.escape(row.owner, quote=False)}")
-            if effort_column is not None:
-                details.append(f"{unit}: {_number(row.effort)}")
-            node(f"t{row.row}", _plot_text(row.task, 22, 60), branch_id, float(row.value),
-                 leaf_color, f"{_plot_text(row.task, 60)}<br>{' · '.join(details)}")
-        rest = mine.iloc[max_tasks:]
-        if len(rest):
-            node(f"{branch_id}-more", f"+{len(rest):,} more tasks", branch_id,
-                 float(rest["value"].sum()), _tint(color, 0.75),
-                 f"{len(rest):,} smaller tasks · {_number(float(rest['value'].sum()))} {unit}")
-
-    fig = go.Figure(go.Sunburst(
-        ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder",
-        marker={"colors": colors, "line": {"color": "#FFFFFF", "width": 1}},
-        hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>",
-        maxdepth=3, sort=False,
-    ))
-    fig.update_layout(uniformtext={"minsize": 10, "mode": "hide"})
-    subtitle = (f"Vision → strategies → tasks, sized by "
-                f"{html.escape(_measure_label(effort_column))}; paler tasks are still in review")
-    return _layout(fig, "Line of sight", subtitle, height=720)
-
-
-def _tint(color: str, white: float) -> str:
-    """`color` (#RRGGBB) mixed with a share of white."""
-    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    mix = [round(c + (255 - c) * white) for c in (red, green, blue)]
-    return "#" + "".join(f"{c:02X}" for c in mix)
-
-
-def effort_chart(results: pd.DataFrame, plan: Plan, effort_column: str | None = None,
-                 text_column: str | None = None,
-                 neglect_threshold: float = DEFAULT_NEGLECT_THRESHOLD):
-    """A horizontal bar per strategy (effort, or tasks without effort), most work on top,
-    neglected strategies in grey and orphan work in red."""
-    import plotly.graph_objects as go
-
-    effort_column = _resolve_effort(results, effort_column)
-    use_effort = effort_column is not None
-    by_strategy = effort_by_strategy(results, plan, effort_column, text_column)
-    values = by_strategy["effort"] if use_effort else by_strategy["tasks"].astype(float)
-    shares = by_strategy["effort_share"] if use_effort else by_strategy["task_share"]
-    names = [_plot_text(name, 32, 70) for name in by_strategy["strategy"]]
-    colors = ["#B8B8B8" if (tasks == 0 or share < neglect_threshold) else STRATEGY_PALETTE[0]
-              for tasks, share in zip(by_strategy["tasks"], shares, strict=True)]
-    texts = [f"{_number(v)} ({_percent(s)})" for v, s in zip(values, shares, strict=True)]
-    hovers = [f"<b>{_plot_text(name, 60)}</b><br>{tasks:,} tasks, {review:,} in review"
-              + (f"<br>{_number(effort)} {effort_column}" if use_effort else "")
-              for name, tasks, review, effort in zip(
-                  by_strategy["strategy"], by_strategy["tasks"], by_strategy["review_tasks"],
-                  by_strategy["effort"], strict=True)]
-
-    table = work_table(results, plan, effort_column, text_column)
-    orphans = table[table["status"] == Status.MISALIGNED.value]
-    filled = table[table["status"] != Status.EMPTY.value]
-    orphan_value = float(_measure(orphans, use_effort).sum())
-    orphan_share = orphan_value / float(_measure(filled, use_effort).sum()) if len(filled) else 0
-    names.append(f"<i>{NO_STRATEGY}</i>")
-    values = list(values) + [orphan_value]
-    colors.append(STATUS_COLORS[Status.MISALIGNED.value])
-    texts.append(f"{_number(orphan_value)} ({_percent(orphan_share)})")
-    hovers.append(f"<b>{NO_STRATEGY}</b><br>{len(orphans):,} orphan tasks")
-
-    fig = go.Figure(go.Bar(
-        x=values, y=names, orientation="h", marker={"color": colors}, text=texts,
-        textposition="outside", cliponaxis=False, hovertext=hovers,
-        hovertemplate="%{hovertext}<extra></extra>",
-    ))
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    # Room on the right for the value labels outside the longest bar.
-    fig.update_xaxes(title_text=_measure_label(effort_column).capitalize(), showgrid=True,
-                     range=[0, max(max(values), 1.0) * 1.25])
-    subtitle = (f"Grey: below {_percent(neglect_threshold)} of the work (neglected); "
-                f"red: serves no strategy")
-    title = "Effort by strategy" if use_effort else "Tasks by strategy"
-    fig.update_layout(showlegend=False, bargap=0.35)
-    return _layout(fig, title, subtitle, height=160 + 46 * len(names))
-
-
-def status_chart(results: pd.DataFrame, effort_column: str | None = None):
-    """A donut of statuses in fixed colours (aligned green, review amber, misaligned red, empty
-    grey), by effort if there is an effort column, else by task count."""
-    import plotly.graph_objects as go
-
-    effort_column = _resolve_effort(results, effort_column)
-    counts = status_counts(results)
-    if effort_column is not None:
-        status = pd.Series(list(_final_statuses(results)))
-        hours = effort_values(results[effort_column]).clip(lower=0).fillna(0.0).to_numpy()
-        values = {s: float(hours[(status == s).to_numpy()].sum()) for s in STATUS_ORDER}
-    else:
-        values = {s: float(counts[s]) for s in STATUS_ORDER}
-    shown = [s for s in STATUS_ORDER if values[s] > 0] or STATUS_ORDER
-    total = sum(values.values())
-    aligned = values[Status.ALIGNED.value] / total if total else 0.0
-    fig = go.Figure(go.Pie(
-        labels=[STATUS_LABELS[s] for s in shown], values=[values[s] for s in shown],
-        marker={"colors": [STATUS_COLORS[s] for s in shown], "line": {"color": "#FFFFFF", "width": 2}},
-        hole=0.58, sort=False, direction="clockwise", texttemplate="%{percent:.0%}",
-        textposition="inside", insidetextorientation="horizontal",
-        customdata=[counts[s] for s in shown],
-        hovertemplate="<b>%{label}</b><br>%{customdata:,} tasks · %{value:,.4~g} "
-                      + html.escape(_measure_label(effort_column)) + "<extra></extra>",
-    ))
-    fig.update_layout(
-        annotations=[{"text": f"<b>{_percent(aligned)}</b><br>aligned", "x": 0.5, "y": 0.5,
-                          "showarrow": False, "font": {"size": 22}}],
-        legend={"orientation": "h", "yanchor": "top", "y": -0.05, "x": 0.5, "xanchor": "center"},
-    )
-    title = "Effort by status" if effort_column else "Tasks by status"
-    return _layout(fig, title, f"Share of {html.escape(_measure_label(effort_column))}",
-                   height=440)
-
-
 def _final_statuses(results: pd.DataFrame) -> list[str]:
     if "status" not in results.columns:
-        raise TasksError("results: no column 'status'; classify the tasks first")
+        raise ResultsError("results: no column 'status'; classify the tasks first")
     statuses = _clean(results["status"]).str.lower()
     if "final_status" in results.columns:
         final = _clean(results["final_status"]).str.lower()

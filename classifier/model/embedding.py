@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 # OpenMP threads that spin while waiting burn the cores they share with other work (a second
 # run, a browser): on a busy 2-core machine that made encoding 3x slower. Set before torch loads.

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import TasksError
-from .tasks import SUPPORTED, open_tasks, read_tasks
+from ..errors import TasksError
+from .readers import open_tasks, read_tasks
+from .sniffing import SUPPORTED
 
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024

@@ -1,22 +1,15 @@
-"""The status rule (aligned / review / misaligned), its thresholds, calibration and metrics."""
+"""The status rule (aligned / review / misaligned), its default thresholds, and calibration."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
-from .plan import Thresholds
-
-
-class Status(StrEnum):
-    ALIGNED = "aligned"
-    REVIEW = "review"
-    MISALIGNED = "misaligned"
-    EMPTY = "empty"
-
+from ..cells import is_blank
+from ..plan import Thresholds
+from ..results import Status
 
 # What calibrate() fits for the bundled all-MiniLM-L6-v2 on CLINC150 val + oos_val with a
 # zero-shot plan (intent names only, like a new user's plan): benchmarks/clinc150.py.
@@ -44,55 +37,6 @@ class Scored:
     runner_up: np.ndarray  # runner-up score per row
     predicted: list[str]  # best strategy id per row
     gold: list[str | None]  # gold strategy id, None for "serves no strategy"
-
-
-def _f1(flag: np.ndarray, positive: np.ndarray) -> tuple[float, float, float]:
-    true_positive = float(np.sum(flag & positive))
-    precision = true_positive / max(float(np.sum(flag)), 1.0)
-    recall = true_positive / max(float(np.sum(positive)), 1.0)
-    f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return precision, recall, f1
-
-
-def metrics(scored: Scored, thresholds: Thresholds) -> dict:
-    """Top-1 accuracy, accuracy of the whole decision, misaligned P/R/F1 and AUROC of the score."""
-    status = decide(scored.best, scored.runner_up, thresholds)
-    gold_none = np.array([label is None for label in scored.gold])
-    correct = np.array([p == g for p, g in zip(scored.predicted, scored.gold, strict=True)])
-    flagged = status == Status.MISALIGNED.value
-    decided_correctly = np.where(flagged, gold_none, correct & ~gold_none)
-    precision, recall, f1 = _f1(flagged, gold_none)
-    result = {
-        "rows": int(len(status)),
-        "labeled_rows": int(np.sum(~gold_none)),
-        "no_strategy_rows": int(np.sum(gold_none)),
-        "top1_accuracy": _mean(correct[~gold_none]),
-        "decision_accuracy": _mean(decided_correctly),
-        "misaligned_precision": round(precision, 4),
-        "misaligned_recall": round(recall, 4),
-        "misaligned_f1": round(f1, 4),
-        "auroc": auroc(scored.best, ~gold_none),
-        "status_counts": {s.value: int(np.sum(status == s.value))
-                          for s in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED)},
-        "review_rows_correct": _mean(correct[status == Status.REVIEW.value]),
-        "aligned_rows_correct": _mean(correct[status == Status.ALIGNED.value]),
-        "thresholds": thresholds.model_dump(exclude_none=True),
-    }
-    return result
-
-
-def _mean(values: np.ndarray) -> float | None:
-    return round(float(np.mean(values)), 4) if len(values) else None
-
-
-def auroc(score: np.ndarray, positive: np.ndarray) -> float | None:
-    """Area under the ROC curve of `score` for telling `positive` rows apart; None if one class."""
-    positive = np.asarray(positive, dtype=bool)
-    if positive.all() or not positive.any():
-        return None
-    from sklearn.metrics import roc_auc_score
-
-    return round(float(roc_auc_score(positive, np.asarray(score, dtype=np.float64))), 4)
 
 
 def misaligned_cut(best: np.ndarray, none: np.ndarray) -> float | None:
@@ -160,8 +104,4 @@ def calibrate(scored: Scored, current: Thresholds = DEFAULT_THRESHOLDS,
 
 def labels_from_column(values: Sequence[object]) -> list[str | None]:
     """Gold labels from a label column: an empty cell means "serves no strategy"."""
-    labels: list[str | None] = []
-    for value in values:
-        text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
-        labels.append(text.strip() or None)
-    return labels
+    return [None if is_blank(value) else str(value).strip() for value in values]

@@ -1,0 +1,59 @@
+"""Which column of a table holds the task text, and whether a column can be task text at all."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import TasksError
+
+TEXT_COLUMN_NAMES = ("task", "tasks", "tactic", "tactics", "text", "title", "summary",
+                     "description", "name", "subject", "item", "issue")
+DEFAULT_TEXT_COLUMN = "task"
+
+
+def choose_text_column(columns: list[str], label: str, text_column: str | None,
+                       frame: pd.DataFrame | None = None) -> str:
+    """The column holding the task text: the one asked for, a known name, or the only text column."""
+    if text_column is not None:
+        if text_column in columns:
+            return text_column
+        raise TasksError(f"{label}: no column {text_column!r}; columns are: "
+                         f"{', '.join(map(str, columns))}")
+    if len(columns) == 1:
+        return columns[0]
+    by_name = {str(column).strip().lower(): column for column in columns}
+    for name in TEXT_COLUMN_NAMES:
+        if name in by_name:
+            return by_name[name]
+    candidates = list(columns)
+    if frame is not None:
+        candidates = [column for column in columns if is_free_text(frame[column])]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise TasksError(f"{label}: cannot tell which column holds the task text; columns are: "
+                     f"{', '.join(map(str, columns))}; pass --text-column NAME")
+
+
+def is_free_text(values: pd.Series) -> bool:
+    """Whether a column reads as free text: words, mostly not numbers or dates."""
+    values = values.astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return False
+    numeric = pd.to_numeric(values, errors="coerce").notna().mean()
+    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna().mean()
+    has_words = values.str.contains(r"[^\W\d_]{2,}\s+\S", regex=True).mean()
+    return numeric < 0.5 and dates < 0.5 and has_words >= 0.5
+
+
+def refuse_numbers(values: pd.Series, column: str, label: str, columns: list[str]) -> None:
+    """TasksError if a text column holds numbers (an id or effort column picked by mistake)."""
+    text = values.astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return
+    if pd.to_numeric(text, errors="coerce").notna().mean() >= 0.9:
+        others = [c for c in columns if c != column]
+        raise TasksError(f"{label}: column {column!r} holds numbers, not task text; pass "
+                         f"--text-column with the column that describes each task"
+                         + (f" (other columns: {', '.join(map(str, others))})" if others else ""))

@@ -1,0 +1,436 @@
+"""Reading task lists: pasted text, stdin, .csv/.tsv/.txt/.jsonl/.xlsx, in chunks of rows.
+
+One rule for lines everywhere (files, stdin, pasted text in the app): every line is a task row,
+in order; a blank line is kept as a blank row, which the classifier marks `empty`, so output
+rows match input rows one to one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from ..cells import is_blank
+from ..errors import TasksError
+from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, refuse_numbers
+from .sniffing import (
+    SUPPORTED,
+    Warn,
+    detect_encoding,
+    duplicate_names,
+    header_fields,
+    ignore,
+    looks_binary,
+    sniff_separator,
+)
+
+SNIFF_BYTES = 256 * 1024
+# NUL bytes in a text file are dropped; while parsing they stand in as this character, so the
+# first row that held one can be named.
+_NUL_MARK = "\ue000"
+
+
+@dataclass
+class TaskSource:
+    """A task file opened for reading: where it is, how to decode it, and its text column."""
+
+    path: Path | None  # None for pasted text or stdin
+    label: str  # how errors name it
+    kind: str  # csv, tsv, txt, jsonl, xlsx
+    text_column: str
+    columns: list[str]
+    encoding: str = "utf-8"
+    separator: str = ","
+    sheet: str | int = 0
+    raw: str | None = None  # pasted text
+    stream: TextIO | None = None  # stdin: read once, in chunks, never whole
+    warn: Warn = ignore
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> dict[Path, str]:
+        """The files this source reads, never to be overwritten (none for pasted text, stdin)."""
+        return {self.path: "the tasks file"} if self.path is not None else {}
+
+
+def _kind_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise TasksError(f"{path}: unsupported file type {suffix or '(none)'}; "
+                         f"use one of {', '.join(SUPPORTED)}")
+    return suffix[1:]
+
+
+def open_tasks(path: str | os.PathLike[str], text_column: str | None = None,
+               sheet: str | int | None = None, warn: Warn = ignore) -> TaskSource:
+    """Check a tasks file (or `-` for lines on stdin) and find its encoding, separator and text
+    column; nothing but a sample is read."""
+    if str(path) == "-":
+        if text_column not in (None, DEFAULT_TEXT_COLUMN):
+            raise TasksError(f"stdin: lines on stdin have one column, {DEFAULT_TEXT_COLUMN!r}; "
+                             f"drop --text-column")
+        return TaskSource(path=None, label="stdin", kind="txt", text_column=DEFAULT_TEXT_COLUMN,
+                          columns=[DEFAULT_TEXT_COLUMN], stream=sys.stdin, warn=warn)
+    path = Path(path)
+    label = str(path)
+    if not path.exists():
+        raise TasksError(f"{label}: tasks file not found")
+    if path.is_dir():
+        raise TasksError(f"{label}: is a folder, not a tasks file")
+    kind = _kind_of(path)
+    if path.stat().st_size == 0:
+        raise TasksError(f"{label}: the file is empty")
+    if kind == "xlsx":
+        return _open_xlsx(path, text_column, sheet, warn)
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    if looks_binary(sample):
+        raise TasksError(f"{label}: not a text table (binary content); "
+                         f"expected {', '.join(SUPPORTED)}")
+    if not sample.replace(b"\x00", b"").strip() and len(sample) < SNIFF_BYTES:
+        raise TasksError(f"{label}: the file is empty (only blank lines)")
+    encoding = detect_encoding(sample, label, warn)
+    if encoding == "utf-8-sig":
+        warn(f"{label}: byte-order mark found and skipped")
+    source = TaskSource(path=path, label=label, kind=kind, text_column=DEFAULT_TEXT_COLUMN,
+                        columns=[DEFAULT_TEXT_COLUMN], encoding=encoding, warn=warn)
+    if kind == "txt":
+        if text_column not in (None, DEFAULT_TEXT_COLUMN):
+            raise TasksError(f"{label}: a .txt file has one column, {DEFAULT_TEXT_COLUMN!r}; "
+                             f"drop --text-column")
+        return source
+    if kind in ("csv", "tsv"):
+        text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace")
+        text = text.lstrip("\ufeff").replace("\x00", "")
+        source.separator = sniff_separator(text, "\t" if kind == "tsv" else ",")
+        repeated = duplicate_names(header_fields(text, source.separator))
+        if repeated:
+            warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
+                 f"ones are read as {repeated[0]}.1 and so on")
+    head = next(_read_chunks(source, 200, quiet=True), None)
+    if head is None or (len(head.columns) == 0):
+        raise TasksError(f"{label}: the file is empty")
+    if len(head) == 0:
+        raise TasksError(f"{label}: no task rows, only a header")
+    source.columns = [str(column) for column in head.columns]
+    if kind == "jsonl":
+        # Any row may bring a new key; the output needs them all from the first row on.
+        source.columns = _jsonl_columns(source)
+        head = head.reindex(columns=source.columns)
+    source.text_column = choose_text_column(source.columns, label, text_column, head)
+    refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+    return source
+
+
+def paste_source(text: str, label: str = "pasted text") -> TaskSource:
+    """A source over pasted lines, one task a line (blank lines kept as blank rows)."""
+    if not text.strip():
+        raise TasksError(f"{label}: no tasks (the text is empty)")
+    return TaskSource(path=None, label=label, kind="txt", text_column=DEFAULT_TEXT_COLUMN,
+                      columns=[DEFAULT_TEXT_COLUMN], raw=text)
+
+
+def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str]:
+    """Pasted lines as a one-column table, by the same rule as files; and its text column."""
+    return read_source(paste_source(text, label))
+
+
+def _open_xlsx(path: Path, text_column: str | None, sheet: str | int | None,
+               warn: Warn) -> TaskSource:
+    label = str(path)
+    try:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        raise TasksError(f"{label}: not a readable Excel workbook (.xlsx)") from None
+    try:
+        names = workbook.sheetnames
+        if sheet is None:
+            sheet = 0
+            if len(names) > 1:
+                warn(f"{label}: {len(names)} sheets; reading the first, {names[0]!r} "
+                     f"(choose another with --sheet)")
+        elif isinstance(sheet, str) and sheet not in names:
+            if sheet.isdigit() and int(sheet) < len(names):
+                sheet = int(sheet)
+            else:
+                raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
+        chosen = workbook[names[sheet]] if isinstance(sheet, int) else workbook[sheet]
+        header = next(chosen.iter_rows(max_row=1, values_only=True), ())
+    finally:
+        workbook.close()
+    repeated = duplicate_names([str(v) for v in header if v is not None])
+    if repeated:
+        warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
+             f"ones are read as {repeated[0]}.1 and so on")
+    source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
+                        columns=[], sheet=sheet, warn=warn)
+    head = next(_read_chunks(source, 200, quiet=True), None)
+    if head is None or len(head.columns) == 0:
+        raise TasksError(f"{label}: sheet {sheet!r} is empty")
+    if len(head) == 0:
+        raise TasksError(f"{label}: sheet {sheet!r} has no task rows, only a header")
+    source.columns = [str(column) for column in head.columns]
+    source.text_column = choose_text_column(source.columns, label, text_column, head)
+    refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+    return source
+
+
+class _NulFilter(io.TextIOBase):
+    """A text stream with NUL characters replaced (by `mark`), remembering the line of the first."""
+
+    def __init__(self, inner: TextIO, mark: str):
+        self._inner = inner
+        self._mark = mark
+        self._lines = 0  # line breaks passed before the first NUL
+        self.first_line: int | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+    def _clean(self, text: str) -> str:
+        if self.first_line is None:
+            position = text.find("\x00")
+            if position < 0:
+                self._lines += text.count("\n")
+                return text
+            self.first_line = self._lines + text.count("\n", 0, position) + 1
+        return text.replace("\x00", self._mark)
+
+    def read(self, size: int | None = -1) -> str:
+        return self._clean(self._inner.read(-1 if size is None else size))
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        return self._clean(self._inner.readline(-1 if size is None else size))
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        for line in self._inner:
+            yield self._clean(line)
+
+
+def _text_stream(source: TaskSource, mark: str, newline: str | None) -> _NulFilter:
+    assert source.path is not None
+    handle = open(source.path, encoding=source.encoding, errors="replace", newline=newline)
+    return _NulFilter(handle, mark)  # type: ignore[arg-type]
+
+
+def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
+                 ) -> Iterator[pd.DataFrame]:
+    """The source's rows as DataFrames of at most `chunk_rows` rows, in order, NUL bytes dropped
+    (the first row that held one is named in a warning, unless `quiet`)."""
+    label = source.label
+    first_row = 1
+    named = False
+    try:
+        for chunk in _parse(source, chunk_rows):
+            if not named and _has_mark(chunk):
+                named = True
+                row = first_row + _first_marked(chunk)
+                if not quiet:
+                    source.warn(f"{label}: NUL bytes dropped (the first in row {row})")
+                chunk = _unmarked(chunk)
+            elif named:
+                chunk = _unmarked(chunk)
+            first_row += len(chunk)
+            yield chunk
+    except TasksError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise TasksError(f"{label}: the file is empty") from None
+    except pd.errors.ParserError as error:
+        raise TasksError(f"{label}: not a well-formed {source.kind.upper()} table: "
+                         f"{str(error).strip()}") from None
+    except (UnicodeError, ValueError, OSError) as error:
+        raise TasksError(f"{label}: cannot read: {error}") from None
+
+
+def _parse(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if source.kind == "txt":
+        yield from _txt_chunks(source, chunk_rows)
+    elif source.kind in ("csv", "tsv"):
+        with _text_stream(source, _NUL_MARK, newline="") as handle:
+            reader = pd.read_csv(
+                handle, sep=source.separator, dtype=str, keep_default_na=False, na_filter=False,
+                chunksize=chunk_rows, skip_blank_lines=False,
+            )
+            with reader:
+                yield from reader
+    elif source.kind == "jsonl":
+        yield from _jsonl_chunks(source, chunk_rows)
+    elif source.kind == "xlsx":
+        # dtype=object keeps numbers, dates and booleans as the workbook has them.
+        frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=object,
+                              keep_default_na=False, engine="openpyxl")
+        frame.columns = [str(column) for column in frame.columns]
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start:start + chunk_rows]
+
+
+def _has_mark(chunk: pd.DataFrame) -> bool:
+    if any(_NUL_MARK in str(column) for column in chunk.columns):
+        return True
+    return any(chunk[column].astype(str).str.contains(_NUL_MARK, regex=False).any()
+               for column in chunk.columns if chunk[column].dtype == object)
+
+
+def _first_marked(chunk: pd.DataFrame) -> int:
+    hits = pd.Series(False, index=chunk.index)
+    for column in chunk.columns:
+        if chunk[column].dtype == object:
+            hits |= chunk[column].astype(str).str.contains(_NUL_MARK, regex=False)
+    positions = [i for i, hit in enumerate(hits.tolist()) if hit]
+    return positions[0] if positions else 0
+
+
+def _unmarked(chunk: pd.DataFrame) -> pd.DataFrame:
+    chunk = chunk.copy()
+    chunk.columns = [str(c).replace(_NUL_MARK, "") for c in chunk.columns]
+    for position in range(chunk.shape[1]):
+        column = chunk.iloc[:, position]
+        if column.dtype == object:
+            chunk.isetitem(position, column.map(
+                lambda v: v.replace(_NUL_MARK, "") if isinstance(v, str) else v))
+    return chunk
+
+
+def _txt_lines(source: TaskSource) -> Iterator[str]:
+    if source.raw is not None:
+        yield from source.raw.replace("\x00", _NUL_MARK).splitlines()
+        return
+    if source.stream is not None:
+        for line in _NulFilter(source.stream, _NUL_MARK):
+            yield line.rstrip("\r\n")
+        return
+    with _text_stream(source, _NUL_MARK, newline=None) as handle:
+        for line in handle:
+            yield line.rstrip("\r\n")
+
+
+def _txt_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    batch: list[str] = []
+    for line in _txt_lines(source):
+        batch.append(line)
+        if len(batch) >= chunk_rows:
+            yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
+            batch = []
+    if batch:
+        yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
+
+
+def _jsonl_records(source: TaskSource) -> Iterator[dict[str, Any]]:
+    # NULs are dropped before parsing (JSON forbids them inside strings); a row is a line.
+    with _text_stream(source, "", newline=None) as handle:
+        warned = False
+        for number, line in enumerate(handle, start=1):
+            if handle.first_line is not None and not warned:
+                warned = True
+                source.warn(f"{source.label}: NUL bytes dropped (the first in row "
+                            f"{handle.first_line})")
+            if not line.strip():
+                yield {}
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TasksError(f"{source.label}: row {number}: not valid JSON "
+                                 f"({error.msg})") from None
+            if isinstance(value, str):
+                value = {DEFAULT_TEXT_COLUMN: value}
+            if not isinstance(value, dict):
+                raise TasksError(f"{source.label}: row {number}: expected an object "
+                                 f"or a string, found {type(value).__name__}")
+            yield value
+
+
+def _jsonl_columns(source: TaskSource) -> list[str]:
+    quiet = TaskSource(**{**source.__dict__, "warn": ignore})
+    return list(dict.fromkeys(key for record in _jsonl_records(quiet) for key in record))
+
+
+def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    # Built column by column as objects: pandas would turn [1, None] into [1.0, NaN].
+    keys = dict.fromkeys(key for record in records for key in record)
+    return pd.DataFrame({key: [record.get(key) for record in records] for key in keys},
+                        index=range(len(records)), dtype=object)
+
+
+def _jsonl_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    records: list[dict[str, Any]] = []
+    for record in _jsonl_records(source):
+        records.append(record)
+        if len(records) >= chunk_rows:
+            yield _records_frame(records)
+            records = []
+    if records:
+        yield _records_frame(records)
+
+
+def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.DataFrame]:
+    """The rows of a source in chunks, cells as read (JSON or Excel values for .jsonl and .xlsx,
+    text otherwise), the source's columns in order; the text column is always text."""
+    column = source.text_column
+    for chunk in _read_chunks(source, chunk_rows):
+        chunk = chunk.astype(object)
+        if source.kind == "jsonl":
+            # A null stays null in the output; a key a row lacks reads as null.
+            chunk = chunk.reindex(columns=source.columns)
+        else:
+            if column not in chunk.columns:
+                chunk[column] = ""
+            chunk = chunk.fillna("")
+        if source.kind in ("jsonl", "xlsx"):
+            chunk[column] = chunk[column].map(_as_text)
+        yield chunk
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if is_blank(value):
+        return ""
+    if isinstance(value, bool | dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def read_source(source: TaskSource) -> tuple[pd.DataFrame, str]:
+    """A whole source as one DataFrame, and the name of its text column."""
+    frames = list(iter_chunks(source))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=source.columns)
+    return frame, source.text_column
+
+
+def read_tasks(path: str | os.PathLike[str], text_column: str | None = None,
+               sheet: str | int | None = None, warn: Warn = ignore) -> tuple[pd.DataFrame, str]:
+    """A whole tasks file as one DataFrame, and the name of its text column."""
+    return read_source(open_tasks(path, text_column=text_column, sheet=sheet, warn=warn))
+
+
+def count_rows_estimate(source: TaskSource) -> int | None:
+    """A fast estimate of the number of rows (line count) for progress bars; None if unknown."""
+    if source.raw is not None:
+        return len(source.raw.splitlines())
+    if source.path is None or source.kind == "xlsx":
+        return None
+    lines = 0
+    last = b"\n"
+    with source.path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - (0 if source.kind in ("txt", "jsonl") else 1), 0)

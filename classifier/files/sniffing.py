@@ -1,0 +1,131 @@
+"""What a tasks file is before it is parsed: text or binary, its encoding, its separator, and
+the duplicate names in its header."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable
+
+from ..errors import TasksError
+
+Warn = Callable[[str], None]
+SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".xlsx")
+SEPARATORS = (",", ";", "\t", "|")
+# Non-letters that cp1252 text has inside words; others there (Polish "³" for "ł") betray a
+# different code page.
+_WORD_PUNCTUATION = "\u2019\u2018\u00b7\u2026\u00ad"
+
+
+def ignore(_: str) -> None:
+    """A warning sink that drops warnings."""
+    return None
+
+
+def detect_encoding(sample: bytes, label: str, warn: Warn = ignore) -> str:
+    """The encoding of a text sample: UTF-8 (BOM or not), cp1252 where it reads as such, else
+    what charset_normalizer finds; refuses bytes that are no text at all."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        warn(f"{label}: read as UTF-16 (byte-order mark found)")
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as error:
+        # A sample cut mid-character is still UTF-8.
+        if error.start >= len(sample) - 3 and error.reason == "unexpected end of data":
+            return "utf-8"
+    if _looks_western(sample):
+        # Charset detection misreads short Western files (café -> cp1250 or cp775).
+        encoding = "cp1252"
+    else:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is None:
+            raise TasksError(f"{label}: not a text table (binary content); "
+                             f"expected {', '.join(SUPPORTED)}")
+        encoding = best.encoding
+        if encoding in ("ascii", "utf_8"):
+            encoding = "cp1252"
+    warn(f"{label}: not UTF-8; read as {encoding}")
+    return encoding
+
+
+def _looks_western(sample: bytes) -> bool:
+    """True if the bytes read as plausible cp1252 text (accents inside mostly-ASCII words)."""
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError as error:
+        if error.start < len(sample) - 1:
+            return False
+        text = sample[:error.start].decode("cp1252")
+    letters = [c for c in text if c.isalpha()]
+    foreign = sum(1 for c in letters if not c.isascii())
+    # Cyrillic or Greek read as cp1252 turn into words made only of accented letters.
+    if not letters or foreign > 0.3 * len(letters):
+        return False
+    for before, char, after in zip(text, text[1:], text[2:], strict=False):
+        if (not char.isascii() and not char.isalpha() and char not in _WORD_PUNCTUATION
+                and before.isalpha() and after.isalpha()):
+            return False
+    return True
+
+
+def looks_binary(sample: bytes) -> bool:
+    """True for bytes that are no text table: many NUL or other control bytes (a stray NUL in
+    a text file is dropped with a warning instead, see `readers`)."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    head = sample[:8192]
+    if head.count(b"\x00") > max(2, len(head) // 100):
+        return True
+    # Text files hold tabs and line breaks, almost never other control bytes.
+    controls = sum(head.count(bytes([b]))
+                   for b in (*range(1, 9), 11, *range(14, 27), *range(28, 32)))
+    return controls > max(2, len(head) // 200)
+
+
+def sniff_separator(text: str, default: str) -> str:
+    """The field separator of a delimited text: of those in the header line, the one that splits
+    the most following lines into as many fields as the header; `default` if the header has none.
+
+    Excel in most of Europe writes `;`, some trackers a tab, into a file named .csv.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    header = lines[0] if lines else ""
+    present = [sep for sep in SEPARATORS if sep in header]
+    if not present:
+        return default
+    if len(present) == 1:
+        return present[0]
+    sample = "\n".join(lines[:200])
+
+    def agreement(separator: str) -> tuple[int, int]:
+        try:
+            rows = list(csv.reader(io.StringIO(sample), delimiter=separator))
+        except csv.Error:
+            return (0, 0)
+        width = len(rows[0]) if rows else 0
+        fitting = sum(1 for row in rows[1:] if len(row) == width)
+        return (fitting, width)
+
+    ranked = sorted(present, key=lambda sep: (agreement(sep), sep == default), reverse=True)
+    return ranked[0]
+
+
+def header_fields(text: str, separator: str) -> list[str]:
+    """The header row's field names as written (before any renaming of duplicates)."""
+    try:
+        return next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    except csv.Error:
+        return []
+
+
+def duplicate_names(names: list[str]) -> list[str]:
+    """Names that occur more than once, in order of first appearance."""
+    counts = Counter(str(name).strip() for name in names)
+    return [name for name in dict.fromkeys(str(n).strip() for n in names) if counts[name] > 1]

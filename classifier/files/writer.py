@@ -1,0 +1,301 @@
+"""The one safe writer: every file the product writes (CSV, TSV, JSONL, XLSX, text) goes out here.
+
+- XLSX: a text cell is always a string cell, never a formula or an error value, text intact.
+- CSV/TSV: a text cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP's
+  advice against CSV injection); numbers, and text that is a plain number, stay as they are.
+- Files appear whole or not at all (a temporary file beside the output, then a rename), with the
+  permissions the umask gives; a full disk is one OutputError and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from ..cells import is_blank, plain
+from ..errors import OutputError
+from .atomic import remove_leftovers, same_file, temporary_beside, write_bytes
+
+OUTPUT_TYPES = (".csv", ".tsv", ".jsonl", ".xlsx")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Characters XML 1.0 forbids; an .xlsx cannot hold them.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Text openpyxl would store as a formula or an error value instead of a string.
+_XLSX_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+
+
+# ---------------------------------------------------------------------- cells
+
+def neutralise_text(value: str) -> str:
+    """Text that a spreadsheet would run as a formula, with a leading `'`; plain numbers kept."""
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _flat(value: object) -> object:
+    # A JSON list or object from a .jsonl row goes into a cell as JSON text.
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def csv_cell(value: object) -> object:
+    """A value for a CSV/TSV cell: blank for missing, JSON text for containers, safe text."""
+    if is_blank(value) and not isinstance(value, str):
+        return ""
+    value = _flat(value)
+    return neutralise_text(value) if isinstance(value, str) else value
+
+
+def xlsx_value(value: object) -> object:
+    """A value openpyxl can write: Python scalars, naive datetimes, text without XML-illegal
+    characters (strings stay strings: see `SheetWriter`)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return _ILLEGAL_XML.sub("", value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dt.date | dt.time):
+        return value
+    if isinstance(value, dict | list):
+        return _ILLEGAL_XML.sub("", json.dumps(plain(value), ensure_ascii=False))
+    if is_blank(value):
+        return None
+    return _ILLEGAL_XML.sub("", str(value))
+
+
+def json_record(columns: Sequence[str], values: Iterable[object]) -> str:
+    """One JSONL line: missing values as null, numpy scalars as numbers."""
+    record = {column: (None if is_blank(v) and not isinstance(v, str) else
+                       v.item() if hasattr(v, "item") else v)
+              for column, v in zip(columns, values, strict=True)}
+    return json.dumps(record, ensure_ascii=False, default=str) + "\n"
+
+
+# ---------------------------------------------------------------------- XLSX
+
+@dataclass(frozen=True)
+class CellStyle:
+    """How a cell looks: bold/colour, a background, a number format, wrapping."""
+
+    bold: bool = False
+    color: str | None = None
+    fill: str | None = None
+    number_format: str | None = None
+    wrap: bool = False
+
+
+class SheetWriter:
+    """Rows appended to one sheet of a write-only workbook."""
+
+    def __init__(self, sheet: Any):
+        self._sheet = sheet
+        self._styles: dict[CellStyle, dict[str, Any]] = {}
+
+    def _style(self, style: CellStyle) -> dict[str, Any]:
+        if style not in self._styles:
+            from openpyxl.styles import Alignment, Font, PatternFill
+
+            made: dict[str, Any] = {}
+            if style.bold or style.color:
+                made["font"] = Font(bold=style.bold, color=style.color)
+            if style.fill:
+                made["fill"] = PatternFill("solid", fgColor=style.fill)
+            if style.number_format:
+                made["number_format"] = style.number_format
+            if style.wrap:
+                made["alignment"] = Alignment(vertical="center", wrap_text=True)
+            self._styles[style] = made
+        return self._styles[style]
+
+    def append(self, values: Sequence[object],
+               styles: Sequence[CellStyle | None] | CellStyle | None = None) -> None:
+        """One row; text cells are written as strings whatever they start with."""
+        from openpyxl.cell import WriteOnlyCell
+
+        cells: list[object] = []
+        for position, raw in enumerate(values):
+            value = xlsx_value(raw)
+            style = styles if isinstance(styles, CellStyle | None) else (
+                styles[position] if position < len(styles) else None)
+            forced = isinstance(value, str) and (value.startswith("=") or value in _XLSX_ERRORS)
+            if style is None and not forced:
+                cells.append(value)
+                continue
+            cell = WriteOnlyCell(self._sheet, value=value)
+            if forced:
+                cell.data_type = "s"
+            if style is not None:
+                for name, made in self._style(style).items():
+                    setattr(cell, name, made)
+            cells.append(cell)
+        self._sheet.append(cells)
+
+
+class WorkbookWriter:
+    """An .xlsx workbook built sheet by sheet, streamed (write-only)."""
+
+    def __init__(self) -> None:
+        from openpyxl import Workbook
+
+        self._book = Workbook(write_only=True)
+
+    def sheet(self, title: str, widths: Sequence[float] | None = None,
+              freeze_header: bool = False, filter_columns: int = 0,
+              rows: int = 0) -> SheetWriter:
+        """A new sheet; `filter_columns` and `rows` set an autofilter over the table."""
+        from openpyxl.utils import get_column_letter
+
+        sheet = self._book.create_sheet(_ILLEGAL_XML.sub("", title)[:31] or "Sheet")
+        for index, width in enumerate(widths or (), start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        if freeze_header:
+            sheet.freeze_panes = "A2"
+        if filter_columns:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(filter_columns)}{rows + 1}"
+        return SheetWriter(sheet)
+
+    def save(self, target: str | os.PathLike[str] | io.BytesIO) -> None:
+        """Save to a path (the caller makes it atomic) or a buffer."""
+        self._book.save(target)
+
+    def to_bytes(self) -> bytes:
+        """The workbook as bytes, for a download."""
+        buffer = io.BytesIO()
+        self._book.save(buffer)
+        return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- whole files
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as CSV that Excel opens with accents intact (UTF-8 with BOM, CRLF lines)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_cell(str(c)) for c in frame.columns])
+    writer.writerows([csv_cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def prepare_output(path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
+                   types: Sequence[str] = OUTPUT_TYPES) -> Path:
+    """Check an output path before any work: a known type, none of `inputs` (files never to be
+    overwritten, by path, symlink or hard link, with what they are), a folder that can be made
+    and written; removes what killed earlier runs left behind for this output."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in types:
+        raise OutputError(f"{path}: unsupported output type {suffix or '(none)'}; "
+                          f"use {', '.join(types)}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name such as "
+                          f"{path / ('results' + types[0])}")
+    for source, what in (inputs or {}).items():
+        if same_file(path, source) or path.resolve() == Path(source).resolve():
+            raise OutputError(f"{path}: is {what} ({source}); write the output to another "
+                              f"file (it is never overwritten)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot create the output folder: {error.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise OutputError(f"{path}: the output folder is not writable")
+    remove_leftovers(path)
+    return path
+
+
+def save_workbook(path: str | os.PathLike[str], book: WorkbookWriter) -> None:
+    """Write a workbook atomically."""
+    write_bytes(path, book.to_bytes())
+
+
+class TableWriter:
+    """Rows written chunk by chunk to a temporary file beside OUT, moved into place only when
+    the block ends without error (CSV, TSV, JSONL or a one-sheet XLSX)."""
+
+    def __init__(self, path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
+                 sheet_title: str = "results"):
+        self.path = prepare_output(path, inputs)
+        self.kind = self.path.suffix.lower()[1:]
+        self.rows = 0
+        self._sheet_title = sheet_title
+        self._stack = ExitStack()
+        self._temporary: Path | None = None
+        self._handle: TextIO | None = None
+        self._csv: Any = None
+        self._columns: list[str] | None = None
+        self._book: WorkbookWriter | None = None
+        self._sheet: SheetWriter | None = None
+
+    def __enter__(self) -> TableWriter:
+        self._temporary = self._stack.enter_context(temporary_beside(self.path))
+        if self.kind == "xlsx":
+            self._book = WorkbookWriter()
+            self._sheet = self._book.sheet(self._sheet_title)
+        else:
+            self._handle = self._stack.enter_context(
+                open(self._temporary, "w", encoding="utf-8", newline=""))
+            if self.kind in ("csv", "tsv"):
+                self._csv = csv.writer(self._handle, delimiter="\t" if self.kind == "tsv" else ",")
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append a chunk of rows (the first chunk's columns are the header)."""
+        self._write(frame)
+        self.rows += len(frame)
+
+    def _write(self, frame: pd.DataFrame) -> None:
+        if self._columns is None:
+            self._columns = [str(column) for column in frame.columns]
+            if self._csv is not None:
+                self._csv.writerow([csv_cell(c) for c in self._columns])
+            elif self._sheet is not None:
+                self._sheet.append(self._columns)
+        rows = frame.itertuples(index=False, name=None)
+        if self._csv is not None:
+            self._csv.writerows([csv_cell(v) for v in row] for row in rows)
+        elif self._sheet is not None:
+            for row in rows:
+                self._sheet.append(row)
+        else:
+            assert self._handle is not None
+            self._handle.writelines(json_record(self._columns, row) for row in rows)
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None and self._book is not None:
+            assert self._temporary is not None
+            try:
+                if self._columns is None:
+                    assert self._sheet is not None
+                    self._sheet.append([])
+                self._book.save(self._temporary)
+            except BaseException as error:
+                self._stack.__exit__(type(error), error, error.__traceback__)
+                raise
+        self._stack.__exit__(kind, value, traceback)

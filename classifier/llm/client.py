@@ -1,0 +1,200 @@
+"""One OpenAI-compatible endpoint, spoken to with the `openai` client (its own retries, which
+honour Retry-After), counting every HTTP request it sends and every failed one in a row."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import LLMError
+from .prompts import Messages
+from .settings import LLMSettings
+
+USAGE_KIND = "llm"
+
+
+class UsageSink(Protocol):
+    """Where each reply's token counts are recorded (the Store)."""
+
+    def usage_add(self, kind: str, tokens_in: int, tokens_out: int) -> None: ...
+
+
+class Unanswered(Exception):
+    """A question that got no reply after the client's retries (5xx, 429, timeouts)."""
+
+
+@dataclass
+class Reply:
+    """The assistant's text and what getting it cost."""
+
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class _Attempts:
+    """HTTP requests sent for one question; `open` while one awaits its response."""
+
+    sent: int = 0
+    open: bool = False
+
+
+# The question a request belongs to: the hooks run in the asking task's context.
+_question: ContextVar[_Attempts | None] = ContextVar("tactics_llm_question", default=None)
+
+
+class Endpoint:
+    """The endpoint for one event loop: request and token counts, and failures in a row."""
+
+    def __init__(self, settings: LLMSettings, usage_sink: UsageSink | None = None):
+        import openai
+
+        self.settings = settings
+        self.requests = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.failures_in_a_row = 0
+        self.last_failure = ""
+        self._reached = False  # whether the endpoint has answered anything at all
+        self._usage_sink = usage_sink
+        http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [self._on_request],
+                                                           "response": [self._on_response]})
+        key = settings.api_key()
+        options: dict[str, Any] = {"base_url": settings.base_url, "timeout": settings.timeout,
+                                   "max_retries": settings.max_retries, "http_client": http}
+        self._headers: dict[str, Any] = {}
+        if key:
+            self._client = openai.AsyncOpenAI(api_key=key, **options)
+        else:
+            # No key: send no Authorization header at all, as a local server expects.
+            self._client = openai.AsyncOpenAI(api_key="", _enforce_credentials=False, **options)
+            self._headers = {"Authorization": openai.Omit()}
+
+    @property
+    def gave_up(self) -> bool:
+        """Whether so many requests failed in a row that asking more is pointless."""
+        return self.failures_in_a_row >= self.settings.give_up_after
+
+    async def close(self) -> None:
+        """Release the HTTP connections."""
+        await self._client.close()
+
+    def _failed(self, why: str) -> None:
+        self.failures_in_a_row += 1
+        self.last_failure = why
+
+    async def _on_request(self, request: Any) -> None:
+        self.requests += 1
+        attempts = _question.get()
+        if attempts is not None:
+            if attempts.open:  # the previous attempt got no response: timed out or cut off
+                self._failed("no reply")
+            attempts.sent += 1
+            attempts.open = True
+
+    async def _on_response(self, response: Any) -> None:
+        attempts = _question.get()
+        if attempts is not None:
+            attempts.open = False
+        self._reached = True
+        if response.status_code == 429 or response.status_code >= 500:
+            self._failed(f"HTTP {response.status_code}")
+        elif response.status_code < 400:
+            self.failures_in_a_row = 0
+
+    async def complete(self, messages: Messages) -> tuple[Reply, int]:
+        """One chat completion and the HTTP requests it took; Unanswered after the client's
+        retries, LLMError (one line) when the endpoint refuses or cannot be reached."""
+        import openai
+
+        settings = self.settings
+        attempts = _Attempts()
+        token = _question.set(attempts)
+        try:
+            response = await self._client.chat.completions.create(
+                model=settings.model, messages=messages,  # type: ignore[arg-type]
+                temperature=settings.temperature,
+                **({"response_format": {"type": "json_object"}} if settings.json_mode else {}),
+                extra_headers=self._headers,
+            )
+        except openai.APIStatusError as error:
+            if error.status_code in (408, 409, 429) or error.status_code >= 500:
+                raise Unanswered(f"HTTP {error.status_code} from the endpoint after "
+                                 f"{attempts.sent} attempts") from None
+            raise LLMError(self._refusal(error)) from None
+        except openai.APITimeoutError:
+            self._close_attempt(attempts)
+            raise Unanswered(f"no reply within {settings.timeout:g}s after {attempts.sent} "
+                             f"attempts") from None
+        except openai.APIConnectionError as error:
+            self._close_attempt(attempts)
+            if not self._reached:
+                cause = error.__cause__ or error
+                raise LLMError(f"cannot reach the LLM at {settings.base_url} "
+                               f"({_describe_cause(cause)}); is the server running and "
+                               f"the base URL right?") from None
+            raise Unanswered(f"the connection was lost after {attempts.sent} attempts") from None
+        except openai.OpenAIError as error:
+            raise LLMError(f"LLM at {settings.base_url}: {_short(str(error))}") from None
+        finally:
+            _question.reset(token)
+        return self._reply(response), attempts.sent
+
+    def _close_attempt(self, attempts: _Attempts) -> None:
+        if attempts.open:
+            attempts.open = False
+            self._failed("no reply")
+
+    def _reply(self, response: Any) -> Reply:
+        choices = getattr(response, "choices", None)
+        if choices is None:
+            raise LLMError(f"{self.settings.base_url} did not answer like an OpenAI-compatible "
+                           f"chat endpoint; the base URL usually ends in /v1")
+        content = (choices[0].message.content or "") if choices else ""
+        used = getattr(response, "usage", None)
+        prompt = int(getattr(used, "prompt_tokens", 0) or 0)
+        completion = int(getattr(used, "completion_tokens", 0) or 0)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        if self._usage_sink is not None:
+            self._usage_sink.usage_add(USAGE_KIND, prompt, completion)
+        return Reply(content, prompt, completion)
+
+    def _refusal(self, error: Any) -> str:
+        settings = self.settings
+        status = error.status_code
+        if status in (401, 403):
+            if settings.api_key():
+                hint = f"check the key in ${settings.api_key_env}"
+            else:
+                hint = f"set the key in ${settings.api_key_env or 'OPENAI_API_KEY'}"
+            return f"the LLM at {settings.base_url} refused the request (HTTP {status}); {hint}"
+        if status == 404:
+            return (f"the LLM at {settings.base_url} answered 404: no model {settings.model!r} "
+                    f"there, or the base URL is wrong (it usually ends in /v1)")
+        detail = _short(getattr(error, "message", "") or str(error))
+        return f"the LLM at {settings.base_url} rejected the request (HTTP {status}): {detail}"
+
+
+def _describe_cause(cause: BaseException) -> str:
+    # The HTTP library wraps the socket's error: the innermost OSError says what happened.
+    seen: set[int] = set()
+    current: BaseException | None = cause
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for error in (current, *getattr(current, "exceptions", ())):  # groups of attempts
+            if isinstance(error, OSError) and (error.errno or error.strerror):
+                return (os.strerror(error.errno) if error.errno else str(error.strerror)).lower()
+        current = current.__cause__ or current.__context__
+    text = str(cause)
+    match = re.search(r"\[Errno -?\d+\] (.+)$", text)
+    return (match.group(1) if match else text or type(cause).__name__).lower()
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"

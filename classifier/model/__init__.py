@@ -1,0 +1,1 @@
+"""The judgement: texts become vectors, vectors meet strategies, scores become statuses."""

@@ -1,0 +1,167 @@
+"""The Classifier: plan + embedder + index + thresholds -> one result per task (texts in,
+arrays or TaskResults out; files and stores are the pipeline's business)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..plan import Plan, Thresholds
+from ..results import RESULT_COLUMNS, SCORE_DECIMALS, Candidate, Status, TaskResult
+from .decision import DEFAULT_THRESHOLDS, decide
+from .embedding import Embedder, get_embedder
+from .index import Matches, MatchSettings, StrategyIndex
+from .learned import Learned
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Batch:
+    """Results for many tasks as arrays (the hot path); rows with blank text have `empty` set."""
+
+    texts: list[str]
+    empty: np.ndarray  # bool (n,)
+    matches: Matches  # positions into the plan's strategies, best first; scores rounded
+    status: np.ndarray  # object (n,), Status values
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class Classifier:
+    """Classifies tasks against a plan's strategies; build once, call many times."""
+
+    def __init__(self, plan: Plan, embedder: Embedder | None = None,
+                 thresholds: Thresholds | None = None, match: MatchSettings | None = None,
+                 top_k: int = 3, learned: Learned | None = None):
+        """`thresholds` default to the plan's, else DEFAULT_THRESHOLDS; `learned` (from review
+        decisions) adds example texts and tasks that serve no strategy."""
+        self.plan = plan
+        self.embedder = embedder or get_embedder()
+        self.learned = (learned or Learned()).for_plan(plan)
+        self.thresholds = thresholds or plan.thresholds or DEFAULT_THRESHOLDS
+        self.top_k = max(2, top_k)
+        self.strategy_ids = [strategy.id for strategy in plan.strategies]
+        self.strategy_names = [strategy.name for strategy in plan.strategies]
+        texts: list[str] = []
+        owners: list[int] = []
+        examples: list[bool] = []  # texts that are examples refine the strategy prototypes
+        for position, strategy in enumerate(plan.strategies):
+            own = strategy.texts()
+            learned_texts = [t for t in self.learned.examples.get(strategy.id, []) if t not in own]
+            heads = len(own) - len(strategy.examples)
+            for offset, text in enumerate(own + learned_texts):
+                texts.append(text)
+                owners.append(position)
+                examples.append(offset >= heads)
+        self.texts = texts
+        negatives = (self.embedder.embed(list(self.learned.negatives))
+                     if self.learned.negatives else None)
+        self.index = StrategyIndex(self.embedder.embed(texts), np.array(owners),
+                                   len(plan.strategies), texts, match,
+                                   examples=np.array(examples, dtype=bool),
+                                   negative_vectors=negatives)
+
+    # ------------------------------------------------------------------ arrays
+
+    def classify_batch(self, texts: Sequence[str | None],
+                       progress: Progress | None = None) -> Batch:
+        """Classify texts into arrays; blank texts are not embedded and get status `empty`."""
+        plain = ["" if t is None else str(t) for t in texts]
+        empty = np.array([not text.strip() for text in plain], dtype=bool)
+        filled = [text for text, blank in zip(plain, empty, strict=True) if not blank]
+        if progress is not None and empty.any():
+            progress(int(empty.sum()))
+        vectors = self.embedder.embed(filled, progress=progress)
+        found = self.index.search(vectors, k=self.top_k)
+        # Scores are rounded once, here: the status is decided on the number the output shows.
+        found.score = np.round(found.score, SCORE_DECIMALS)
+        k = found.strategy.shape[1]
+        matches = Matches(
+            strategy=np.full((len(plain), k), -1, dtype=np.int32),
+            score=np.full((len(plain), k), np.nan, dtype=np.float64),
+            evidence=np.full((len(plain), k), -1, dtype=np.int32),
+        )
+        matches.strategy[~empty] = found.strategy
+        matches.score[~empty] = found.score
+        matches.evidence[~empty] = found.evidence
+        status = np.full(len(plain), Status.EMPTY.value, dtype=object)
+        if len(filled):
+            runner_up = found.score[:, 1] if k > 1 else np.full(len(filled), -np.inf)
+            status[~empty] = decide(found.score[:, 0], runner_up, self.thresholds)
+        return Batch(texts=plain, empty=empty, matches=matches, status=status)
+
+    def result_columns(self, batch: Batch) -> pd.DataFrame:
+        """The contract's result columns for a batch, one row per task, in order."""
+        n = len(batch)
+        ids = np.array(self.strategy_ids + [""], dtype=object)
+        names = np.array(self.strategy_names + [""], dtype=object)
+        texts = np.array(self.texts + [""], dtype=object)
+        first = batch.matches.strategy[:, 0] if n else np.zeros(0, np.int32)
+        has_runner = batch.matches.strategy.shape[1] > 1
+        second = batch.matches.strategy[:, 1] if has_runner else np.full(n, -1)
+        runner_score = batch.matches.score[:, 1] if has_runner else np.full(n, np.nan)
+        return pd.DataFrame({
+            "strategy_id": ids[first],
+            "strategy": names[first],
+            "score": batch.matches.score[:, 0] if n else np.zeros(0),
+            "status": batch.status,
+            "runner_up_id": ids[second],
+            "runner_up_score": runner_score,
+            "evidence": texts[batch.matches.evidence[:, 0]] if n else [],
+        }, columns=RESULT_COLUMNS)
+
+    def candidates(self, batch: Batch) -> list[tuple[Candidate, ...]]:
+        """The top strategies of each task, best first (none for a blank task)."""
+        out: list[tuple[Candidate, ...]] = []
+        for row in range(len(batch)):
+            if batch.empty[row]:
+                out.append(())
+                continue
+            out.append(tuple(
+                Candidate(self.strategy_ids[s], self.strategy_names[s], float(score),
+                          self.texts[e] if 0 <= e < len(self.texts) else "")
+                for s, score, e in zip(batch.matches.strategy[row], batch.matches.score[row],
+                                       batch.matches.evidence[row], strict=True)
+                if s >= 0 and np.isfinite(score)))
+        return out
+
+    # ------------------------------------------------------------------ objects
+
+    def classify(self, texts: Sequence[str]) -> list[TaskResult]:
+        """Classify a list of task texts; one TaskResult each, in order."""
+        batch = self.classify_batch(texts)
+        return [result_of(batch, row, found)
+                for row, found in enumerate(self.candidates(batch))]
+
+    def classify_frame(self, frame: pd.DataFrame, text_column: str,
+                       progress: Progress | None = None) -> pd.DataFrame:
+        """Every input column, in order, followed by the result columns."""
+        batch = self.classify_batch(frame[text_column].tolist(), progress=progress)
+        return join_results(frame, self.result_columns(batch))
+
+
+def result_of(batch: Batch, row: int, candidates: tuple[Candidate, ...]) -> TaskResult:
+    """One row of a batch as a TaskResult."""
+    text = batch.texts[row]
+    if batch.empty[row] or not candidates:
+        return TaskResult(text=text, status=Status.EMPTY)
+    best = candidates[0]
+    runner = candidates[1] if len(candidates) > 1 else None
+    return TaskResult(
+        text=text, status=Status(str(batch.status[row])), strategy_id=best.strategy_id,
+        strategy=best.strategy, score=best.score, evidence=best.evidence,
+        runner_up_id=runner.strategy_id if runner else None,
+        runner_up_score=runner.score if runner else None, candidates=candidates,
+    )
+
+
+def join_results(frame: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Input columns untouched and in order, then result columns (a re-run replaces old ones)."""
+    kept = frame.drop(columns=[c for c in RESULT_COLUMNS if c in frame.columns])
+    results.index = kept.index
+    return pd.concat([kept, results], axis=1)

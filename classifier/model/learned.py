@@ -1,0 +1,78 @@
+"""What review decisions teach: example texts per strategy, and tasks that serve no strategy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..cells import is_blank
+from ..plan import Plan
+
+# Thresholds are re-fitted from decisions only past this many, with this many of each kind
+# (tasks given a strategy, tasks given none): fewer make the cut-offs jump with every click.
+MIN_DECISIONS = 30
+MIN_EACH_KIND = 3
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Examples learned from decisions: texts per strategy id, negatives, and how many decisions."""
+
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    negatives: list[str] = field(default_factory=list)
+    decisions: int = 0
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame | None) -> Learned:
+        """From `Store.learned_examples`: removed rows are skipped; a text decided twice keeps
+        its latest decision; an empty strategy id means "serves no strategy"."""
+        if frame is None or frame.empty:
+            return cls()
+        rows = frame
+        if "removed" in rows.columns:
+            rows = rows[~rows["removed"].fillna(False).astype(bool)]
+        if "decided_at" in rows.columns:
+            rows = rows.sort_values("decided_at", kind="stable")
+        latest: dict[str, str | None] = {}
+        for text, strategy_id in zip(rows["text"].tolist(), rows["strategy_id"].tolist(),
+                                     strict=True):
+            if is_blank(text):
+                continue
+            key = str(text).strip()
+            latest.pop(key, None)  # re-insert so order follows the latest decision
+            latest[key] = None if is_blank(strategy_id) else str(strategy_id).strip()
+        return cls.from_labels(list(latest), list(latest.values()))
+
+    @classmethod
+    def from_labels(cls, texts: Sequence[str], labels: Sequence[str | None]) -> Learned:
+        """From decided texts and their strategy ids (None: serves no strategy)."""
+        examples: dict[str, list[str]] = {}
+        negatives: list[str] = []
+        for text, label in zip(texts, labels, strict=True):
+            if label is None:
+                negatives.append(text)
+            else:
+                examples.setdefault(label, []).append(text)
+        return cls(examples, negatives, len(texts))
+
+    def labeled(self) -> tuple[list[str], list[str | None]]:
+        """Every decided text with its strategy id (None for a negative)."""
+        texts = [t for examples in self.examples.values() for t in examples] + self.negatives
+        labels: list[str | None] = [sid for sid, examples in self.examples.items()
+                                    for _ in examples]
+        return texts, labels + [None] * len(self.negatives)
+
+    def for_plan(self, plan: Plan) -> Learned:
+        """Only examples of strategies the plan still has (a removed strategy's are ignored)."""
+        ids = set(plan.ids)
+        kept = {sid: list(texts) for sid, texts in self.examples.items() if sid in ids}
+        count = sum(map(len, kept.values())) + len(self.negatives)
+        return Learned(kept, list(self.negatives), count)
+
+    def enough_for_thresholds(self) -> bool:
+        """True once thresholds may be re-fitted from these decisions (see `learning`)."""
+        positives = sum(map(len, self.examples.values()))
+        return (self.decisions >= MIN_DECISIONS and positives >= MIN_EACH_KIND
+                and len(self.negatives) >= MIN_EACH_KIND)

@@ -1,0 +1,223 @@
+"""Tasks through the classifier: a file (or stdin) in chunks to an output file, a table into a
+stored run; with an LLM second opinion on doubtful tasks and the run kept in a store if asked.
+Used by the command line, the app and Ray workers alike."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import TasksError
+from .files.readers import TaskSource, count_rows_estimate, iter_chunks, open_tasks
+from .files.writer import TableWriter
+from .model.engine import Batch, Classifier, join_results, result_of
+from .results import LLM_COLUMNS, RESULT_COLUMNS, Status
+
+if TYPE_CHECKING:
+    from .llm import Asker, Usage
+    from .store import RunInfo, Store
+
+Warn = Callable[[str], None]
+Count = Callable[[int], None]
+LONG_ROWS_NAMED = 5  # a file of long descriptions would otherwise print a warning per row
+
+
+@dataclass
+class Progress:
+    """Where a run reports what it has done: rows classified, doubtful tasks asked about
+    (each call gives a count; `total` is called once when the row count is known)."""
+
+    rows: Count | None = None
+    answers: Count | None = None
+    total: Count | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did: rows written, statuses counted, warnings raised, where it went."""
+
+    rows: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    out: str | None = None
+    run_id: int | None = None
+    llm: Usage | None = None
+
+
+@dataclass
+class StoreTarget:
+    """Keep a file run in a store too: the plan version it was classified against."""
+
+    store: Store
+    plan_version: int
+    source: str
+
+
+def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSource,
+                  out: str | os.PathLike[str], *, text_column: str | None = None,
+                  sheet: str | int | None = None, chunk_rows: int = 20_000,
+                  progress: Progress | None = None, warn: Warn | None = None,
+                  asker: Asker | None = None, keep: StoreTarget | None = None) -> RunSummary:
+    """Stream tasks through the classifier into OUT, which appears only when complete (and a
+    stored run only then too); with `asker`, doubtful tasks get the LLM's opinion."""
+    summary = RunSummary(out=str(out))
+    progress = progress or Progress()
+
+    def note(message: str) -> None:
+        summary.warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    source = tasks if isinstance(tasks, TaskSource) else open_tasks(
+        tasks, text_column=text_column, sheet=sheet, warn=note)
+    if progress.total is not None:
+        total = count_rows_estimate(source)
+        if total is not None:
+            progress.total(total)
+    counts = {s.value: 0 for s in Status}
+    first_row = 1
+    any_text = False
+    long_rows: list[int] = []
+    run_id: int | None = None
+    try:
+        with TableWriter(out, inputs=source.inputs) as writer:
+            for chunk in iter_chunks(source, chunk_rows):
+                texts = [str(t) for t in chunk[source.text_column].tolist()]
+                any_text = any_text or any(text.strip() for text in texts)
+                _warn_long(classifier, texts, first_row, source.label, note, long_rows)
+                batch = classifier.classify_batch(texts, progress=progress.rows)
+                frame = join_results(chunk, classifier.result_columns(batch))
+                if asker is not None:
+                    asked_before = not asker.gave_up
+                    frame = _with_opinions(frame, classifier, batch, asker, progress.answers)
+                    if asked_before and asker.gave_up:
+                        note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
+                if keep is not None:
+                    if run_id is None:
+                        run_id = keep.store.begin_run(
+                            keep.plan_version, [str(c) for c in chunk.columns],
+                            source.text_column, keep.source, classifier.embedder.model_name,
+                            classifier.thresholds, llm=asker is not None)
+                    keep.store.add_rows(run_id, first_row - 1, frame,
+                                        classifier.candidates(batch))
+                writer.write(frame)
+                for value, count in zip(*np.unique(batch.status, return_counts=True),
+                                        strict=True):
+                    counts[str(value)] += int(count)
+                first_row += len(chunk)
+                release_freed_memory()
+            if source.stream is not None and not any_text:
+                # A file is checked when opened; stdin only once read.
+                raise TasksError(f"{source.label}: no tasks (the text is empty)")
+            if keep is not None and run_id is not None:
+                keep.store.finish_run(run_id, first_row - 1)
+    except BaseException:
+        if keep is not None and run_id is not None:
+            keep.store.discard_run(run_id)
+        raise
+    if len(long_rows) > LONG_ROWS_NAMED:
+        note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
+             f"than the model's window (rows {long_rows[LONG_ROWS_NAMED]}..{long_rows[-1]}); "
+             f"only their first {classifier.embedder.max_tokens} tokens are read")
+    summary.rows = first_row - 1
+    summary.status_counts = counts
+    summary.run_id = run_id
+    summary.llm = asker.usage if asker is not None else None
+    return summary
+
+
+def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,
+                   answered: Count | None) -> pd.DataFrame:
+    """The chunk with `llm_strategy_id` and `rationale` for its doubtful tasks."""
+    from .llm import ASKED_STATUSES, opinion_columns
+
+    chosen = [row for row in range(len(batch)) if batch.status[row] in ASKED_STATUSES]
+    found = classifier.candidates(batch)
+    opinions: list = [None] * len(batch)
+    if chosen and not asker.gave_up:
+        asked = asker.ask(classifier.plan, [result_of(batch, row, found[row]) for row in chosen],
+                          answered)
+        for row, opinion in zip(chosen, asked, strict=True):
+            opinions[row] = opinion
+    elif chosen and answered is not None:
+        answered(len(chosen))
+    frame = frame.drop(columns=[c for c in LLM_COLUMNS if c in frame.columns])
+    for column, values in opinion_columns(opinions).items():
+        frame[column] = values
+    return frame
+
+
+def _warn_long(classifier: Classifier, texts: list[str], first_row: int, label: str, warn: Warn,
+               long_rows: list[int]) -> None:
+    """Name the first few rows the model truncates; the rest are counted in `long_rows`."""
+    window = classifier.embedder.max_tokens
+    for offset, text in enumerate(texts):
+        # Tokens average about 4 characters: shorter texts are not worth tokenizing twice.
+        if len(text) > window * 3 and classifier.embedder.count_tokens(text) > window:
+            long_rows.append(first_row + offset)
+            if len(long_rows) <= LONG_ROWS_NAMED:
+                warn(f"{label}: row {first_row + offset}: task of {len(text):,} characters "
+                     f"is longer than the model's window; only its first {window} tokens "
+                     f"are read")
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last chunk back to the OS (glibc keeps it otherwise).
+
+    Tensors of many shapes leave the heap fragmented; without this a 1,000,000-row run grew by
+    hundreds of MB although each chunk frees what it used.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:  # not glibc (musl, say): nothing to trim
+            pass
+
+
+# ---------------------------------------------------------------------- stored runs
+
+
+def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
+                        frame: pd.DataFrame, text_column: str, source: str,
+                        progress: Count | None = None) -> int:
+    """Classify every row of `frame` (other columns kept) and store it as a new run; its id."""
+    if text_column not in frame.columns:
+        raise TasksError(f"{source}: no column {text_column!r} to classify")
+    batch = classifier.classify_batch(frame[text_column].tolist(), progress=progress)
+    classified = join_results(frame.reset_index(drop=True), classifier.result_columns(batch))
+    return store.create_run(plan_version, classified, text_column, source,
+                            classifier.embedder.model_name, classifier.thresholds,
+                            candidates=classifier.candidates(batch))
+
+
+def input_frame(store: Store, run: RunInfo) -> pd.DataFrame:
+    """The tasks a run was made from: its input columns only, in their order."""
+    results = store.run_results(run.id)
+    columns = [c for c in run.columns if c in results.columns and c not in RESULT_COLUMNS]
+    if run.text_column not in columns:
+        columns.append(run.text_column)
+    return results[columns].reset_index(drop=True)
+
+
+def rerun(store: Store, classifier: Classifier, plan_version: int, run: RunInfo,
+          progress: Count | None = None) -> int:
+    """Classify an earlier run's tasks again (e.g. with an edited plan) as a new run; its id."""
+    return classify_into_store(store, classifier, plan_version, input_frame(store, run),
+                               run.text_column, run.source, progress=progress)
+
+
+def is_stale(store: Store, run: RunInfo) -> bool:
+    """True when the plan's strategies or thresholds changed after the run was made
+    (a reworded vision alone does not change any result)."""
+    latest = store.latest_plan(run.plan_name)
+    if latest is None or latest[0] == run.plan_version:
+        return False
+    before, now = store.plan(run.plan_version), latest[1]
+    return before.strategies != now.strategies or before.thresholds != now.thresholds

@@ -1,0 +1,82 @@
+"""A plan as an editable table (one row per strategy, examples joined by ` | `) and back, with
+errors that name the row as a person sees it (1 = the first row)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .cells import cell_text
+from .errors import PlanError
+from .plan import ID_PATTERN, RESERVED_IDS, Plan, plan_from_dict, plan_to_dict
+
+EXAMPLE_SEPARATOR = " | "
+COLUMNS = ["id", "name", "description", "examples"]
+
+
+def plan_table(plan: Plan) -> pd.DataFrame:
+    """The strategies as an editable table; examples joined by ` | ` in one cell."""
+    return pd.DataFrame({
+        "id": [s.id for s in plan.strategies],
+        "name": [s.name for s in plan.strategies],
+        "description": [s.description for s in plan.strategies],
+        "examples": [EXAMPLE_SEPARATOR.join(s.examples) for s in plan.strategies],
+    }, dtype=object)
+
+
+def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
+    """The plan the table describes (thresholds kept); PlanError names the row and field.
+
+    Wholly blank rows (the editor's new row) are skipped; a row with a description but no name
+    is refused, never saved half-filled.
+    """
+    strategies: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for position, (_, row) in enumerate(table.iterrows(), start=1):
+        cells = {column: cell_text(row.get(column)) for column in COLUMNS}
+        if not any(cells.values()):
+            continue
+        for column in ("id", "name"):
+            if not cells[column]:
+                problems.append(f"row {position}: {column} is empty")
+        strategy_id = cells["id"]
+        if strategy_id and not ID_PATTERN.match(strategy_id):
+            problems.append(f"row {position}: id {strategy_id!r} may hold only letters, digits, "
+                            f"'-', '_' and '.'")
+        elif strategy_id.casefold() in RESERVED_IDS:
+            problems.append(f"row {position}: id {strategy_id!r} is reserved (it means 'serves "
+                            f"no strategy')")
+        elif strategy_id in seen:
+            problems.append(f"rows {seen[strategy_id]} and {position}: the same id "
+                            f"{strategy_id!r}")
+        if strategy_id:
+            seen.setdefault(strategy_id, position)
+        strategies.append({
+            "id": strategy_id, "name": cells["name"],
+            "description": str(row.get("description") or "").strip(),
+            "examples": [e.strip() for e in str(row.get("examples") or "").split("|")
+                         if e.strip()],
+        })
+    if not strategies:
+        problems.append("the plan has no strategies; add at least one row")
+    if problems:
+        raise PlanError("plan table: " + "; ".join(problems))
+    data: dict[str, Any] = {"vision": vision, "strategies": strategies}
+    if base.thresholds is not None:
+        data["thresholds"] = base.thresholds.model_dump(exclude_none=True)
+    return plan_from_dict(data, "plan table")
+
+
+def with_example(plan: Plan, strategy_id: str, example: str) -> Plan:
+    """The plan with one more example for a strategy (PlanError if the strategy is gone)."""
+    if strategy_id not in plan.ids:
+        raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
+    # The plan table joins examples with "|", so one inside an example would split it in two.
+    example = " ".join(example.replace("|", "/").split())
+    data = plan_to_dict(plan)
+    for entry in data["strategies"]:
+        if entry["id"] == strategy_id:
+            entry["examples"] = [*entry.get("examples", []), example]
+    return plan_from_dict(data, "drafted example")

@@ -1,0 +1,215 @@
+"""Charts of a run's summary (plotly): line of sight from vision to tasks, work per strategy,
+statuses; user text is shortened and escaped (plotly reads tags in text)."""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..plan import Plan
+from ..results import STATUS_ORDER, Status
+from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+STATUS_COLORS = {
+    Status.ALIGNED.value: "#2E7D32",
+    Status.REVIEW.value: "#F2A900",
+    Status.MISALIGNED.value: "#C62828",
+    Status.EMPTY.value: "#9E9E9E",
+}
+# Strategy colours stay clear of the status colours (green, amber, red, grey).
+STRATEGY_PALETTE = ["#3B6FB6", "#7B5EA7", "#2A9D8F", "#5C8DD6", "#A26FCF", "#1D7874",
+                    "#2E4A87", "#C06C9B", "#4FA3C7", "#6C7FBF"]
+FONT = {"family": "Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 14, "color": "#222"}
+
+
+def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
+    return table["effort"].fillna(0.0) if use_effort else pd.Series(1.0, index=table.index)
+
+
+def _plot_text(text: str, width: int | None = None, limit: int | None = None) -> str:
+    """User text for a plotly label: shortened, wrapped, and escaped (plotly reads tags in text)."""
+    text = " ".join(str(text).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    lines = textwrap.wrap(text, width) if width else [text]
+    return "<br>".join(html.escape(line, quote=False) for line in lines) or "&nbsp;"
+
+
+def _layout(fig, title: str, subtitle: str | None = None, height: int | None = None):
+    text = f"<b>{html.escape(title, quote=False)}</b>"
+    if subtitle:
+        text += f"<br><span style='font-size:13px;color:#666'>{subtitle}</span>"
+    fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"}, template="plotly_white",
+                      font=FONT, margin={"l": 20, "r": 20, "t": 80, "b": 20}, height=height,
+                      hoverlabel={"align": "left"})
+    return fig
+
+
+def _measure_label(effort_column: str | None) -> str:
+    return f"effort ({effort_column})" if effort_column else "tasks"
+
+
+def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go.Figure:
+    """A sunburst from the vision through each strategy to its tasks, with a "Serves no strategy"
+    branch; sized by effort if there is an effort column, else by task count."""
+    import plotly.graph_objects as go
+
+    effort_column = summary.effort_column
+    table = summary.table
+    table = table[table["status"] != Status.EMPTY.value].assign(
+        value=lambda t: _measure(t, effort_column is not None))
+    total = float(table["value"].sum())
+    unit = effort_column or "tasks"
+
+    ids, labels, parents, values, colors, hovers = [], [], [], [], [], []
+
+    def node(node_id, label, parent, value, color, hover):
+        ids.append(node_id)
+        labels.append(label)
+        parents.append(parent)
+        values.append(value)
+        colors.append(color)
+        hovers.append(hover)
+
+    vision = plan.vision or "Our plan"
+    node("vision", _plot_text(vision, 18, 60), "", 0.0, "#FFFFFF",
+         f"<b>Vision</b><br>{_plot_text(vision, 60)}<br>{number(total)} {unit}")
+    branches = [(s.id, s.name, STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)])
+                for i, s in enumerate(plan.strategies)]
+    branches += [(sid, name, STRATEGY_PALETTE[(len(branches) + i) % len(STRATEGY_PALETTE)])
+                 for i, (sid, name) in enumerate(
+                     table.loc[table["strategy_id"].notna() & ~table["strategy_id"].isin(plan.ids),
+                               ["strategy_id", "strategy"]].drop_duplicates().itertuples(
+                                   index=False))]
+    branches.append((None, NO_STRATEGY, STATUS_COLORS[Status.MISALIGNED.value]))
+
+    for position, (strategy_id, name, color) in enumerate(branches):
+        mine = (table[table["strategy_id"] == strategy_id] if strategy_id is not None
+                else table[table["status"] == Status.MISALIGNED.value])
+        weight = float(mine["value"].sum())
+        if weight <= 0:
+            continue
+        branch_id = f"s{position}"
+        node(branch_id, _plot_text(name, 16, 48), "vision", 0.0, color,
+             f"<b>{_plot_text(name, 60)}</b><br>{len(mine):,} tasks · {number(weight)} {unit}"
+             f" ({percent(weight / total if total else 0)})")
+        mine = mine[mine["value"] > 0].sort_values("value", ascending=False, kind="stable")
+        for row in mine.head(max_tasks).itertuples(index=False):
+            leaf_color = _tint(color, 0.55 if row.status == Status.REVIEW.value else 0.25)
+            details = [f"status: {row.status}"]
+            if getattr(row, "owner", ""):
+                details.append(f"owner: {html.escape(row.owner, quote=False)}")
+            if effort_column is not None:
+                details.append(f"{unit}: {number(row.effort)}")
+            node(f"t{row.row}", _plot_text(row.task, 22, 60), branch_id, float(row.value),
+                 leaf_color, f"{_plot_text(row.task, 60)}<br>{' · '.join(details)}")
+        rest = mine.iloc[max_tasks:]
+        if len(rest):
+            node(f"{branch_id}-more", f"+{len(rest):,} more tasks", branch_id,
+                 float(rest["value"].sum()), _tint(color, 0.75),
+                 f"{len(rest):,} smaller tasks · {number(float(rest['value'].sum()))} {unit}")
+
+    fig = go.Figure(go.Sunburst(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder",
+        marker={"colors": colors, "line": {"color": "#FFFFFF", "width": 1}},
+        hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>",
+        maxdepth=3, sort=False,
+    ))
+    fig.update_layout(uniformtext={"minsize": 10, "mode": "hide"})
+    subtitle = (f"Vision → strategies → tasks, sized by "
+                f"{html.escape(_measure_label(effort_column))}; paler tasks are still in review")
+    return _layout(fig, "Line of sight", subtitle, height=720)
+
+
+def _tint(color: str, white: float) -> str:
+    """`color` (#RRGGBB) mixed with a share of white."""
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    mix = [round(c + (255 - c) * white) for c in (red, green, blue)]
+    return "#" + "".join(f"{c:02X}" for c in mix)
+
+
+def effort_chart(summary: Summary) -> go.Figure:
+    """A horizontal bar per strategy (effort, or tasks without effort), most work on top,
+    neglected strategies in grey and orphan work in red."""
+    import plotly.graph_objects as go
+
+    effort_column = summary.effort_column
+    neglect_threshold = summary.neglect_threshold
+    use_effort = effort_column is not None
+    by_strategy = summary.by_strategy
+    values = by_strategy["effort"] if use_effort else by_strategy["tasks"].astype(float)
+    shares = by_strategy["effort_share"] if use_effort else by_strategy["task_share"]
+    names = [_plot_text(name, 32, 70) for name in by_strategy["strategy"]]
+    colors = ["#B8B8B8" if (tasks == 0 or share < neglect_threshold) else STRATEGY_PALETTE[0]
+              for tasks, share in zip(by_strategy["tasks"], shares, strict=True)]
+    texts = [f"{number(v)} ({percent(s)})" for v, s in zip(values, shares, strict=True)]
+    hovers = [f"<b>{_plot_text(name, 60)}</b><br>{tasks:,} tasks, {review:,} in review"
+              + (f"<br>{number(effort)} {effort_column}" if use_effort else "")
+              for name, tasks, review, effort in zip(
+                  by_strategy["strategy"], by_strategy["tasks"], by_strategy["review_tasks"],
+                  by_strategy["effort"], strict=True)]
+
+    table = summary.table
+    orphans = table[table["status"] == Status.MISALIGNED.value]
+    filled = table[table["status"] != Status.EMPTY.value]
+    orphan_value = float(_measure(orphans, use_effort).sum())
+    orphan_share = orphan_value / float(_measure(filled, use_effort).sum()) if len(filled) else 0
+    names.append(f"<i>{NO_STRATEGY}</i>")
+    values = list(values) + [orphan_value]
+    colors.append(STATUS_COLORS[Status.MISALIGNED.value])
+    texts.append(f"{number(orphan_value)} ({percent(orphan_share)})")
+    hovers.append(f"<b>{NO_STRATEGY}</b><br>{len(orphans):,} orphan tasks")
+
+    fig = go.Figure(go.Bar(
+        x=values, y=names, orientation="h", marker={"color": colors}, text=texts,
+        textposition="outside", cliponaxis=False, hovertext=hovers,
+        hovertemplate="%{hovertext}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    # Room on the right for the value labels outside the longest bar.
+    fig.update_xaxes(title_text=_measure_label(effort_column).capitalize(), showgrid=True,
+                     range=[0, max(max(values), 1.0) * 1.25])
+    subtitle = (f"Grey: below {percent(neglect_threshold)} of the work (neglected); "
+                f"red: serves no strategy")
+    title = "Effort by strategy" if use_effort else "Tasks by strategy"
+    fig.update_layout(showlegend=False, bargap=0.35)
+    return _layout(fig, title, subtitle, height=160 + 46 * len(names))
+
+
+def status_chart(summary: Summary) -> go.Figure:
+    """A donut of statuses in fixed colours (aligned green, review amber, misaligned red, empty
+    grey), by effort if there is an effort column, else by task count."""
+    import plotly.graph_objects as go
+
+    effort_column = summary.effort_column
+    counts = summary.counts
+    if summary.effort is not None:
+        values = dict(summary.effort)
+    else:
+        values = {s: float(counts[s]) for s in STATUS_ORDER}
+    shown = [s for s in STATUS_ORDER if values[s] > 0] or STATUS_ORDER
+    total = sum(values.values())
+    aligned = values[Status.ALIGNED.value] / total if total else 0.0
+    fig = go.Figure(go.Pie(
+        labels=[STATUS_LABELS[s] for s in shown], values=[values[s] for s in shown],
+        marker={"colors": [STATUS_COLORS[s] for s in shown], "line": {"color": "#FFFFFF", "width": 2}},
+        hole=0.58, sort=False, direction="clockwise", texttemplate="%{percent:.0%}",
+        textposition="inside", insidetextorientation="horizontal",
+        customdata=[counts[s] for s in shown],
+        hovertemplate="<b>%{label}</b><br>%{customdata:,} tasks · %{value:,.4~g} "
+                      + html.escape(_measure_label(effort_column)) + "<extra></extra>",
+    ))
+    fig.update_layout(
+        annotations=[{"text": f"<b>{percent(aligned)}</b><br>aligned", "x": 0.5, "y": 0.5,
+                          "showarrow": False, "font": {"size": 22}}],
+        legend={"orientation": "h", "yanchor": "top", "y": -0.05, "x": 0.5, "xanchor": "center"},
+    )
+    title = "Effort by status" if effort_column else "Tasks by status"
+    return _layout(fig, title, f"Share of {html.escape(_measure_label(effort_column))}",
+                   height=440)

@@ -1,0 +1,140 @@
+"""The self-contained HTML report (plotly inlined, no network), rendered from a jinja2 template
+with autoescaping: every piece of user text is escaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..cells import is_blank
+from ..plan import Plan
+from ..results import STATUS_ORDER
+from .charts import STATUS_COLORS, effort_chart, line_of_sight_chart, status_chart
+from .summary import STATUS_LABELS, Summary, number, percent
+
+MAX_ROWS = 5000
+
+
+@dataclass
+class _Cell:
+    value: str
+    numeric: bool = False
+    status: bool = False
+    color: str = ""
+    text_color: str = ""
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(loader=PackageLoader("classifier.report", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _text(value: object) -> str:
+    return "" if is_blank(value) else str(value)
+
+
+def _number_cell(value: object) -> str:
+    return "" if is_blank(value) else number(float(value))  # type: ignore[arg-type]
+
+
+def _score_cell(value: object) -> str:
+    return "" if is_blank(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | None = None
+           ) -> dict[str, Any]:
+    numeric = numeric or set()
+    rows = []
+    for record in frame[list(headers)].itertuples(index=False, name=None):
+        cells = []
+        for column, value in zip(headers, record, strict=True):
+            if column == "status":
+                status = str(value)
+                cells.append(_Cell(STATUS_LABELS.get(status, status), status=True,
+                                   color=STATUS_COLORS.get(status, "#777"),
+                                   text_color="#222" if status == "review" else "#fff"))
+            elif column == "effort":
+                cells.append(_Cell(_number_cell(value), numeric=True))
+            elif column == "score":
+                cells.append(_Cell(_score_cell(value), numeric=True))
+            else:
+                cells.append(_Cell(_text(value), numeric=column in numeric))
+        rows.append(cells)
+    return {"headers": list(headers.values()), "rows": rows}
+
+
+def _cards(summary: Summary) -> list[dict[str, str]]:
+    cards = []
+    use_effort = summary.effort is not None and bool(summary.total_effort)
+    for status in STATUS_ORDER:
+        if status == "empty" and summary.counts[status] == 0:
+            continue
+        share = (summary.effort_shares or {})[status] if use_effort else summary.shares[status]
+        sub = f"{summary.counts[status]:,} tasks"
+        if use_effort and summary.effort is not None:
+            sub += f" · {number(summary.effort[status])} {summary.effort_column}"
+        cards.append({"color": STATUS_COLORS[status], "value": percent(share),
+                      "label": STATUS_LABELS[status], "sub": sub})
+    cards.append({"color": "#3B6FB6", "value": percent(summary.serving_share),
+                  "label": "Work serving a strategy",
+                  "sub": f"{'of effort' if use_effort else 'of tasks'}, review included"})
+    cards.append({"color": "#B8B8B8", "value": str(len(summary.neglected)),
+                  "label": "Neglected strategies",
+                  "sub": f"no work or below {percent(summary.neglect_threshold)}"})
+    return cards
+
+
+def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report",
+                max_rows: int = MAX_ROWS, generated_at: dt.datetime | None = None) -> str:
+    """A self-contained HTML report: vision, headline figures, charts, neglected strategies,
+    orphan work and the task table; all user text escaped."""
+    figures = [status_chart(summary), effort_chart(summary), line_of_sight_chart(summary, plan)]
+    config = {"displaylogo": False, "responsive": True}
+    charts = [figure.to_html(full_html=False, include_plotlyjs=(i == 0), config=config,
+                             default_width="100%")
+              for i, figure in enumerate(figures)]
+    table = summary.table
+    effort_label = summary.effort_column or "Effort"
+    has_owner = "owner" in table.columns
+    has_effort = summary.effort_column is not None
+    sections: list[dict[str, Any]] = []
+
+    neglected_empty = (f"None: every strategy gets at least "
+                       f"{percent(summary.neglect_threshold)} of the work.")
+    sections.append({"title": "Neglected strategies", "empty": neglected_empty,
+                     "table": None if summary.neglected.empty else _table(
+                         summary.neglected, {"strategy": "Strategy", "strategy_id": "Id",
+                                             "tasks": "Tasks", "reason": "Why"}, {"tasks"})})
+
+    headers = {"row": "Row", "task": "Task"}
+    if has_owner:
+        headers["owner"] = "Owner"
+    if has_effort:
+        headers["effort"] = effort_label
+    orphan_headers = headers | {"closest_strategy": "Closest strategy", "score": "Score"}
+    sections.append({
+        "title": f"Orphan work: tasks that serve no strategy ({len(summary.orphans):,})",
+        "empty": "None: every task serves a strategy.",
+        "table": None if summary.orphans.empty else _table(summary.orphans, orphan_headers,
+                                                           {"row"})})
+
+    task_headers = headers | {"strategy": "Strategy", "status": "Status", "score": "Score"}
+    shown = table.head(max_rows)
+    note = (f"Showing the first {len(shown):,} of {len(table):,} tasks; export the results "
+            f"for the full list." if len(table) > len(shown) else "")
+    sections.append({"title": "All tasks", "empty": "No tasks.",
+                     "table": _table(shown, task_headers, {"row"}), "note": note})
+
+    generated = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    meta = (f"{summary.tasks:,} tasks · {len(plan.strategies)} strategies"
+            + (f" · {summary.decided:,} decided by a person" if summary.decided else "")
+            + f" · generated {generated}")
+    template = _environment().get_template("report.html.j2")
+    return str(template.render(title=title, vision=plan.vision, meta=meta,
+                               cards=_cards(summary), charts=charts, sections=sections))

@@ -1,0 +1,174 @@
+"""A run as files a manager forwards: the results table (decisions applied, who decided) as CSV,
+and a workbook with that table and a Summary sheet; written by the one safe writer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..files.writer import CellStyle, WorkbookWriter, csv_bytes
+from ..results import RESULT_COLUMNS, STATUS_ORDER
+from .summary import STATUS_LABELS, Summary, percent, status_counts
+
+STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
+STATUS_COLUMNS = ("status", "final_status", "machine_status")
+SCORE_COLUMNS = ("score", "runner_up_score")
+HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
+LABEL = CellStyle(bold=True)
+SHARE = CellStyle(number_format="0.0%")
+SCORE = CellStyle(number_format="0.000")
+MAX_WIDTH = 60
+
+
+def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per task from `Store.results_with_decisions`: the input columns, the result
+    columns with each person's decision applied, then what the machine said and who decided."""
+    inputs = [c for c in columns if c in results.columns and c not in RESULT_COLUMNS]
+    decided = results["decision"].notna()
+    out = results[inputs].copy()
+    out["strategy_id"] = results["final_strategy_id"]
+    out["strategy"] = results["final_strategy"]
+    out["score"] = results["score"]
+    out["status"] = results["final_status"]
+    for column in ("runner_up_id", "runner_up_score", "evidence"):
+        out[column] = results[column]
+    out["machine_strategy_id"] = results["strategy_id"]
+    out["machine_status"] = results["status"]
+    out["decision"] = results["decision"].where(decided, "")
+    out["decided_by"] = results["decided_by"].where(decided, "")
+    out["decided_at"] = results["decided_at"]
+    return out.reset_index(drop=True)
+
+
+def results_csv(table: pd.DataFrame) -> bytes:
+    """The results table as CSV for Excel (UTF-8 with BOM; formulas neutralised)."""
+    return csv_bytes(table)
+
+
+def _width(header: str, values: pd.Series) -> float:
+    sample = values.head(2000)
+    lengths = [len(str(v)) for v in sample if v is not None and not
+               (isinstance(v, float) and math.isnan(v))]
+    typical = float(np.percentile(lengths, 90)) if lengths else 0.0
+    return float(min(max(len(str(header)) + 3, typical + 2, 8), MAX_WIDTH))
+
+
+def _results_sheet(book: WorkbookWriter, frame: pd.DataFrame, title: str) -> None:
+    columns = [str(c) for c in frame.columns]
+    sheet = book.sheet(title, widths=[_width(c, frame.iloc[:, i]) for i, c in enumerate(columns)],
+                       freeze_header=True, filter_columns=max(len(columns), 1), rows=len(frame))
+    sheet.append(columns, HEADER)
+    fills = {status: CellStyle(fill=color) for status, color in STATUS_FILLS.items()}
+    styles: list[Any] = []
+    for column in frame.columns:
+        styles.append("status" if column in STATUS_COLUMNS else
+                      "score" if column in SCORE_COLUMNS else None)
+    for row in frame.itertuples(index=False, name=None):
+        row_styles: list[CellStyle | None] = []
+        for kind, value in zip(styles, row, strict=True):
+            if kind == "status" and value in fills:
+                row_styles.append(fills[value])
+            elif kind == "score" and isinstance(value, float):
+                row_styles.append(SCORE)
+            else:
+                row_styles.append(None)
+        sheet.append(row, row_styles)
+
+
+class _Share(float):
+    """A share in the Summary sheet, written as a percentage."""
+
+
+class _Section(str):
+    """A section title in the Summary sheet."""
+
+
+def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[object]]:
+    """The Summary sheet as rows; a row starting with a section title starts a section."""
+    if summary is None:
+        rows: list[list[object]] = [[_Section("Summary")], ["Tasks", len(frame)]]
+        if "status" in frame.columns:
+            counts = status_counts(frame)
+            total = sum(counts.values())
+            rows += [[], [_Section("Status"), "Tasks", "Share of tasks"]]
+            rows += [[STATUS_LABELS[s], counts[s], _Share(counts[s] / total if total else 0)]
+                     for s in STATUS_ORDER]
+        return rows
+
+    rows = [[_Section("Line of sight summary")]]
+    if summary.vision:
+        rows.append(["Vision", summary.vision])
+    rows.append(["Tasks", summary.tasks])
+    rows.append(["Work serving a strategy", _Share(summary.serving_share)])
+    if summary.effort_column is not None:
+        rows.append([f"Total {summary.effort_column}", summary.total_effort])
+    rows += [["Neglected strategies", len(summary.neglected)],
+             ["Orphan tasks", len(summary.orphans)],
+             ["Tasks decided by a person", summary.decided]]
+    status = summary.status_frame()
+    has_effort = "effort" in status.columns
+    effort_name = summary.effort_column or "effort"
+    rows += [[], [_Section("Status"), "Tasks", "Share of tasks"]
+             + ([effort_name, "Share of effort"] if has_effort else [])]
+    for record in status.itertuples(index=False):
+        line = [STATUS_LABELS[str(record.status)], record.tasks, _Share(record.task_share)]
+        if has_effort:
+            line += [record.effort, _Share(record.effort_share)]
+        rows.append(line)
+    rows += [[], [_Section("Strategy"), "Strategy id", "Tasks", "In review", "Share of tasks"]
+             + ([effort_name, "Share of effort"] if has_effort else [])]
+    for item in summary.by_strategy.itertuples(index=False):
+        line = [item.strategy, item.strategy_id, item.tasks, item.review_tasks,
+                _Share(item.task_share)]
+        if has_effort:
+            line += [item.effort, _Share(item.effort_share)]
+        rows.append(line)
+    threshold = percent(summary.neglect_threshold)
+    rows += [[], [_Section(f"Neglected strategies (no work, or below {threshold})"),
+                  "Strategy id", "Tasks", "Why"]]
+    rows += [[r.strategy, r.strategy_id, r.tasks, r.reason]
+             for r in summary.neglected.itertuples(index=False)] or [["None"]]
+    orphan_columns = [c for c in summary.orphans.columns if c != "score"]
+    rows += [[], [_Section("Orphan work (serves no strategy)")]
+             + [c.replace("_", " ").capitalize() for c in orphan_columns[1:]]]
+    rows += [["Row " + str(values[0])] + list(values[1:])
+             for values in summary.orphans[orphan_columns].itertuples(index=False, name=None)
+             ] or [["None"]]
+    return rows
+
+
+def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.DataFrame) -> None:
+    sheet = book.sheet("Summary", widths=(44, 48, 14, 14, 16, 16, 16))
+    for values in summary_rows(summary, frame):
+        section = bool(values) and isinstance(values[0], _Section)
+        styles: list[CellStyle | None] = []
+        for position, value in enumerate(values):
+            if section:
+                styles.append(HEADER)
+            elif isinstance(value, _Share):
+                styles.append(SHARE)
+            elif position == 0:
+                styles.append(LABEL)
+            else:
+                styles.append(None)
+        sheet.append([str(v) if isinstance(v, _Section) else
+                      float(v) if isinstance(v, _Share) else v for v in values], styles)
+
+
+def workbook(frame: pd.DataFrame, summary: Summary | None = None,
+             sheet_name: str = "Results") -> WorkbookWriter:
+    """The results sheet (formatted header, frozen, filterable) and a Summary sheet (from
+    `summary`, or status counts of the frame)."""
+    book = WorkbookWriter()
+    _results_sheet(book, frame, sheet_name)
+    _summary_sheet(book, summary, frame)
+    return book
+
+
+def results_xlsx(frame: pd.DataFrame, summary: Summary | None = None,
+                 sheet_name: str = "Results") -> bytes:
+    """The workbook as bytes, for a download."""
+    return workbook(frame, summary, sheet_name).to_bytes()

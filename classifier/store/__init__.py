@@ -1,0 +1,22 @@
+"""The store: plans (versioned), runs, results, review decisions and LLM answers, in a SQLite
+file (the embedded default) or a database server named by a SQLAlchemy URL.
+
+Nothing is overwritten: a decision is a new row, an undo is a new row that cancels an earlier
+one, and hiding a learned example is recorded too. `row` is a task's 0-based position in its run.
+"""
+
+from __future__ import annotations
+
+from .answers import AnswerStore
+from .database import default_db_path
+from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionStore
+from .plans import PlanVersion
+from .runs import RunInfo, task_result
+
+__all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "PlanVersion", "RunInfo", "Store",
+           "default_db_path", "task_result"]
+
+
+class Store(DecisionStore, AnswerStore):
+    """One store: plans, runs, decisions, answers. Safe to share between threads; several
+    Store objects (tabs, processes) may use one file or server."""

@@ -1,0 +1,315 @@
+"""Review decisions in the store: an append-only audit trail (a decision is a new row, an undo
+a new row that cancels an earlier one, hiding a learned example is recorded too), and what the
+trail means now: the standing decision on each task, and the examples it teaches."""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import StoreError
+from .database import now, when
+from .runs import RunStore
+from .schema import DECISION_FIELDS, DECISIONS, FLAGS, PLANS, RESULTS, RUNS
+
+ACTIONS = ("confirm", "reassign", "misaligned", "skip")
+UNDO = "undo"
+STANDING_ACTIONS = ("confirm", "reassign", "misaligned")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the audit trail: what a person did to a task, and what the machine had said."""
+
+    id: int
+    run_id: int
+    row: int
+    action: str  # confirm | reassign | misaligned | skip | undo
+    strategy_id: str | None  # the person's choice; None: serves no strategy (or skip, undo)
+    reviewer: str
+    decided_at: datetime
+    machine_strategy_id: str | None
+    machine_status: str | None
+    machine_score: float | None
+    text: str
+    note: str | None = None
+    undoes: int | None = None  # for an undo: the id of the decision it cancels
+
+    @property
+    def final_status(self) -> str | None:
+        """The status this decision gives the task (None for skip and undo)."""
+        if self.action not in STANDING_ACTIONS:
+            return None
+        return "misaligned" if self.strategy_id is None else "aligned"
+
+
+@dataclass(frozen=True)
+class _Task:
+    plan_id: int
+    text: str
+    strategy_id: str | None
+    status: str | None
+    score: float | None
+
+
+class DecisionStore(RunStore):
+    """The review decisions' audit trail, and learned examples."""
+
+    def record_decision(self, run_id: int, row: int, action: str, strategy_id: str | None,
+                        reviewer: str, *, note: str | None = None) -> Decision:
+        """Append a person's decision on one task.
+
+        confirm with strategy_id None confirms the machine's best strategy (whatever its status);
+        reassign needs an id of the run's plan; misaligned and skip take none.
+        """
+        row = _as_row(row, run_id, self.label)
+        reviewer = (reviewer or "").strip()
+        if not reviewer:
+            raise StoreError(f"{self.label}: run {run_id}, row {row}: a reviewer name is needed")
+        if action not in ACTIONS:
+            raise StoreError(f"{self.label}: run {run_id}, row {row}: unknown action {action!r}; "
+                             f"use one of {', '.join(ACTIONS)}")
+        with self._connect(write=True) as conn:
+            task = self._task(conn, run_id, row)
+            if action == "confirm" and strategy_id is None:
+                if task.status == "empty" or not task.strategy_id:
+                    raise StoreError(f"{self.label}: run {run_id}, row {row}: the machine "
+                                     f"suggested no strategy, so there is nothing to confirm")
+                strategy_id = task.strategy_id
+            elif action in ("misaligned", "skip"):
+                if strategy_id is not None:
+                    raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} takes "
+                                     f"no strategy id (got {strategy_id!r})")
+            elif strategy_id is None:
+                raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} needs a "
+                                 f"strategy id")
+            if strategy_id is not None:
+                known = self._strategy_ids(conn, task.plan_id)
+                if strategy_id not in known:
+                    raise StoreError(f"{self.label}: run {run_id}, row {row}: strategy id "
+                                     f"{strategy_id!r} is not in the run's plan (ids: "
+                                     f"{', '.join(known)})")
+            return self._append(conn, run_id, row, action, strategy_id, reviewer, task, note)
+
+    def _task(self, conn: Connection, run_id: int, row: int) -> _Task:
+        run = conn.execute(sa.select(RUNS.c.plan_id, RUNS.c.row_count, RUNS.c.text_column,
+                                     RUNS.c.columns).where(RUNS.c.id == run_id)).first()
+        if run is None:
+            raise StoreError(f"{self.label}: no run with id {run_id}")
+        if not 0 <= row < run.row_count:
+            raise StoreError(f"{self.label}: run {run_id}: row {row} out of range (the run has "
+                             f"{run.row_count} rows, numbered 0 to {run.row_count - 1})")
+        found = conn.execute(sa.select(RESULTS.c.input, RESULTS.c.strategy_id,
+                                       RESULTS.c.status, RESULTS.c.score)
+                             .where(RESULTS.c.run_id == run_id, RESULTS.c.row == row)).one()
+        values = json.loads(found.input)
+        text = values[json.loads(run.columns).index(run.text_column)]
+        return _Task(plan_id=run.plan_id, text="" if text is None else str(text),
+                     strategy_id=found.strategy_id, status=found.status, score=found.score)
+
+    def _append(self, conn: Connection, run_id: int, row: int, action: str,
+                strategy_id: str | None, reviewer: str, task: _Task | Decision,
+                note: str | None, undoes: int | None = None) -> Decision:
+        machine = ((task.machine_strategy_id, task.machine_status, task.machine_score)
+                   if isinstance(task, Decision) else (task.strategy_id, task.status, task.score))
+        values = {"run_id": run_id, "row": row, "action": action, "strategy_id": strategy_id,
+                  "reviewer": reviewer, "decided_at": now(), "machine_strategy_id": machine[0],
+                  "machine_status": machine[1], "machine_score": machine[2], "text": task.text,
+                  "note": note, "undoes": undoes}
+        new_id = conn.execute(sa.insert(DECISIONS).values(**values)
+                              .returning(DECISIONS.c.id)).scalar_one()
+        return _decision({"id": new_id, **values})
+
+    def undo_last_decision(self, run_id: int, reviewer: str) -> Decision | None:
+        """Append an undo cancelling this reviewer's last standing decision in the run; or None.
+
+        The undo row carries the cancelled decision's row, so a view can go back to it.
+        """
+        reviewer = (reviewer or "").strip()
+        with self._connect(write=True) as conn:
+            self._run(conn, run_id)
+            undone = sa.select(DECISIONS.c.undoes).where(DECISIONS.c.undoes.is_not(None))
+            last = conn.execute(
+                sa.select(DECISIONS).where(
+                    DECISIONS.c.run_id == run_id, DECISIONS.c.reviewer == reviewer,
+                    DECISIONS.c.action != UNDO, DECISIONS.c.id.not_in(undone))
+                .order_by(DECISIONS.c.id.desc()).limit(1)).first()
+            if last is None:
+                return None
+            target = _decision(last._mapping)
+            return self._append(conn, run_id, target.row, UNDO, None, reviewer, target,
+                                None, undoes=target.id)
+
+    def _decision_rows(self, conn: Connection, where: sa.ColumnElement[bool] | None
+                       ) -> list[Decision]:
+        query = sa.select(DECISIONS).order_by(DECISIONS.c.id)
+        if where is not None:
+            query = query.where(where)
+        return [_decision(row._mapping) for row in conn.execute(query)]
+
+    def decisions(self, run_id: int | None = None) -> pd.DataFrame:
+        """The audit trail (one run or all), oldest first, undo rows included.
+
+        `undone` tells whether a later undo row cancelled that decision.
+        """
+        with self._connect(write=False) as conn:
+            trail = self._decision_rows(
+                conn, None if run_id is None else DECISIONS.c.run_id == run_id)
+        cancelled = _cancelled(trail)
+        frame = pd.DataFrame([asdict(d) for d in trail], columns=DECISION_FIELDS)
+        for column in ("strategy_id", "machine_strategy_id", "note"):
+            frame[column] = pd.Series([getattr(d, column) for d in trail], dtype=object)
+        frame["undone"] = pd.Series([d.id in cancelled for d in trail], dtype=bool)
+        frame["decided_at"] = pd.to_datetime(frame["decided_at"], utc=True)
+        frame["undoes"] = frame["undoes"].astype("Int64")
+        return frame
+
+    def current_decisions(self, run_id: int) -> dict[int, Decision]:
+        """The standing decision per row: the latest not undone; skips do not count."""
+        with self._connect(write=False) as conn:
+            self._run(conn, run_id)
+            trail = self._decision_rows(conn, DECISIONS.c.run_id == run_id)
+        return {key[1]: decision for key, decision in _standing(trail).items()}
+
+    def standing_decision(self, run_id: int, row: int) -> Decision | None:
+        """The standing decision on one task, or None; reads only that task's trail."""
+        with self._connect(write=False) as conn:
+            self._run(conn, run_id)
+            trail = self._decision_rows(
+                conn, sa.and_(DECISIONS.c.run_id == run_id, DECISIONS.c.row == row))
+        return _standing(trail).get((run_id, row))
+
+    def skipped_rows(self, run_id: int, reviewer: str) -> set[int]:
+        """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
+        reviewer = (reviewer or "").strip()
+        with self._connect(write=False) as conn:
+            self._run(conn, run_id)
+            trail = self._decision_rows(conn, DECISIONS.c.run_id == run_id)
+        cancelled = _cancelled(trail)
+        return {d.row for d in trail
+                if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
+
+    def results_with_decisions(self, run_id: int) -> pd.DataFrame:
+        """run_results plus final_strategy_id, final_strategy, final_status, decision,
+        decision_id, decided_by, decided_at (the machine's answer where nobody decided)."""
+        with self._connect(write=False) as conn:
+            plan_id = self._run(conn, run_id).plan_version
+            plan = self._plan(conn, plan_id)
+        frame = self.run_results(run_id)
+        standing = self.current_decisions(run_id)
+        names = {s.id: s.name for s in plan.strategies}
+        final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
+        final_status = frame["status"].astype(object)
+        action: list[str | None] = [None] * len(frame)
+        decision_id: list[int | None] = [None] * len(frame)
+        by: list[str | None] = [None] * len(frame)
+        at: list[datetime | None] = [None] * len(frame)
+        final_id = final_id.tolist()
+        final_status = final_status.tolist()
+        for row, decision in standing.items():
+            final_id[row] = decision.strategy_id
+            final_status[row] = decision.final_status
+            action[row], decision_id[row] = decision.action, decision.id
+            by[row], at[row] = decision.reviewer, decision.decided_at
+        frame["final_strategy_id"] = pd.Series(final_id, index=frame.index, dtype=object)
+        frame["final_strategy"] = pd.Series([names.get(i) if i else None for i in final_id],
+                                            index=frame.index, dtype=object)
+        frame["final_status"] = pd.Series(final_status, index=frame.index, dtype=object)
+        frame["decision"] = pd.Series(action, index=frame.index, dtype=object)
+        frame["decision_id"] = pd.Series(decision_id, index=frame.index, dtype="Int64")
+        frame["decided_by"] = pd.Series(by, index=frame.index, dtype=object)
+        frame["decided_at"] = pd.to_datetime(pd.Series(at, index=frame.index, dtype=object),
+                                             utc=True)
+        return frame
+
+    def learned_examples(self, plan_name: str = "default") -> pd.DataFrame:
+        """Standing decisions over all runs of the plan: text, strategy_id (None: no strategy),
+        action, decision_id, run_id, plan_version, reviewer, decided_at, removed."""
+        with self._connect(write=False) as conn:
+            runs = dict(conn.execute(
+                sa.select(RUNS.c.id, RUNS.c.plan_id)
+                .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
+                .where(PLANS.c.name == plan_name)).all())
+            trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(list(runs))) if runs else []
+            flags = conn.execute(sa.select(FLAGS.c.decision_id, FLAGS.c.action)
+                                 .order_by(FLAGS.c.id)).all()
+        removed = {}
+        for decision_id, flag in flags:
+            removed[decision_id] = flag == "remove"
+        rows = [{"text": d.text, "strategy_id": d.strategy_id, "action": d.action,
+                 "decision_id": d.id, "run_id": d.run_id, "plan_version": runs[d.run_id],
+                 "reviewer": d.reviewer, "decided_at": d.decided_at,
+                 "removed": removed.get(d.id, False)}
+                for d in _standing(trail).values() if d.text.strip()]
+        columns = ["text", "strategy_id", "action", "decision_id", "run_id", "plan_version",
+                   "reviewer", "decided_at", "removed"]
+        frame = pd.DataFrame(rows, columns=columns)
+        # object dtype keeps None as None: "serves no strategy", not a missing value.
+        frame["strategy_id"] = pd.Series([r["strategy_id"] for r in rows], dtype=object)
+        frame["decided_at"] = pd.to_datetime(frame["decided_at"], utc=True)
+        frame["removed"] = frame["removed"].astype(bool)
+        return frame.sort_values("decision_id", kind="stable").reset_index(drop=True)
+
+    def remove_learned_example(self, decision_id: int, by: str, note: str | None = None) -> None:
+        """Hide a decision from the learned examples (recorded, nothing deleted)."""
+        self._flag(decision_id, "remove", by, note)
+
+    def restore_learned_example(self, decision_id: int, by: str, note: str | None = None) -> None:
+        """Show a hidden learned example again (recorded too)."""
+        self._flag(decision_id, "restore", by, note)
+
+    def _flag(self, decision_id: int, action: str, by: str, note: str | None) -> None:
+        by = (by or "").strip()
+        if not by:
+            raise StoreError(f"{self.label}: decision {decision_id}: a reviewer name is needed")
+        with self._connect(write=True) as conn:
+            exists = conn.execute(sa.select(DECISIONS.c.id)
+                                  .where(DECISIONS.c.id == decision_id)).first()
+            if exists is None:
+                raise StoreError(f"{self.label}: no decision with id {decision_id}")
+            conn.execute(sa.insert(FLAGS).values(decision_id=decision_id, action=action, by=by,
+                                                  at=now(), note=note))
+
+    def example_flags(self) -> pd.DataFrame:
+        """Every remove/restore of a learned example, oldest first."""
+        with self._connect(write=False) as conn:
+            rows = conn.execute(sa.select(FLAGS).order_by(FLAGS.c.id)).all()
+        return pd.DataFrame([dict(r._mapping) for r in rows],
+                            columns=["id", "decision_id", "action", "by", "at", "note"])
+
+
+def _decision(values: object) -> Decision:
+    data = {name: values[name] for name in DECISION_FIELDS}  # type: ignore[index]
+    data["decided_at"] = when(data["decided_at"])
+    return Decision(**data)
+
+
+def _cancelled(trail: list[Decision]) -> set[int]:
+    """Ids of the decisions an undo row cancelled."""
+    return {d.undoes for d in trail if d.undoes is not None}
+
+
+def _standing(trail: list[Decision]) -> dict[tuple[int, int], Decision]:
+    """Per (run, row): the latest confirm/reassign/misaligned that no undo cancelled."""
+    cancelled = _cancelled(trail)
+    standing: dict[tuple[int, int], Decision] = {}
+    for decision in sorted(trail, key=lambda d: d.id):
+        if decision.action in STANDING_ACTIONS and decision.id not in cancelled:
+            standing[(decision.run_id, decision.row)] = decision
+    return standing
+
+
+def _as_row(row: object, run_id: int, label: str) -> int:
+    try:
+        if isinstance(row, bool):
+            raise TypeError
+        return operator.index(row)  # type: ignore[arg-type]
+    except TypeError:
+        raise StoreError(f"{label}: run {run_id}: row must be a whole number, "
+                         f"got {row!r}") from None

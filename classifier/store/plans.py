@@ -1,0 +1,96 @@
+"""Plans in the store: every saved version of a named plan, never changed once written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import StoreError
+from ..plan import STORED, Plan
+from .database import Database, now, when
+from .schema import PLANS
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One stored version of a named plan."""
+
+    id: int
+    name: str
+    version: int
+    created_at: datetime
+    strategies: int
+    content_hash: str
+
+
+def _plan_json(plan: Plan) -> str:
+    return json.dumps(plan.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+
+
+
+class PlanStore(Database):
+    """Versioned plans."""
+
+    _plan_ids: dict[int, list[str]]
+
+    def save_plan(self, plan: Plan, name: str = "default") -> int:
+        """Store the plan; the id of its version (a new one only if it differs from the latest)."""
+        content = _plan_json(plan)
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        with self._connect(write=True) as conn:
+            latest = conn.execute(
+                sa.select(PLANS.c.id, PLANS.c.version, PLANS.c.content_hash)
+                .where(PLANS.c.name == name).order_by(PLANS.c.version.desc()).limit(1)
+            ).first()
+            if latest is not None and latest.content_hash == digest:
+                return int(latest.id)
+            return int(conn.execute(
+                sa.insert(PLANS).values(
+                    name=name, version=(latest.version + 1) if latest else 1,
+                    content_hash=digest, content=content, created_at=now())
+                .returning(PLANS.c.id)).scalar_one())
+
+    def latest_plan(self, name: str = "default") -> tuple[int, Plan] | None:
+        """The newest version id and plan of that name, or None."""
+        with self._connect(write=False) as conn:
+            row = conn.execute(
+                sa.select(PLANS.c.id, PLANS.c.content).where(PLANS.c.name == name)
+                .order_by(PLANS.c.version.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return int(row.id), Plan.model_validate_json(row.content, context=STORED)
+
+    def plan(self, plan_version: int) -> Plan:
+        """The plan stored under this version id."""
+        with self._connect(write=False) as conn:
+            return self._plan(conn, plan_version)
+
+    def _plan(self, conn: Connection, plan_version: int) -> Plan:
+        content = conn.execute(sa.select(PLANS.c.content)
+                               .where(PLANS.c.id == plan_version)).scalar()
+        if content is None:
+            raise StoreError(f"{self.label}: no plan version with id {plan_version}")
+        return Plan.model_validate_json(content, context=STORED)
+
+    def _strategy_ids(self, conn: Connection, plan_version: int) -> list[str]:
+        # Stored plan versions never change, so their ids can be remembered.
+        if not hasattr(self, "_plan_ids"):
+            self._plan_ids = {}
+        if plan_version not in self._plan_ids:
+            self._plan_ids[plan_version] = self._plan(conn, plan_version).ids
+        return self._plan_ids[plan_version]
+
+    def plan_versions(self, name: str = "default") -> list[PlanVersion]:
+        """Every version of the named plan, oldest first."""
+        with self._connect(write=False) as conn:
+            rows = conn.execute(sa.select(PLANS).where(PLANS.c.name == name)
+                                .order_by(PLANS.c.version)).all()
+        return [PlanVersion(id=r.id, name=r.name, version=r.version,
+                            created_at=when(r.created_at),
+                            strategies=len(json.loads(r.content)["strategies"]),
+                            content_hash=r.content_hash) for r in rows]
