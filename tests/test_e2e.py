@@ -137,7 +137,7 @@ def test_paste_review_reload_and_download(page, app_url):
 
     page.get_by_label("Tasks, one per line").fill("\n".join(TASKS))
     page.get_by_role("button", name="Classify pasted tasks").click()
-    page.get_by_text("Classified 3 tasks as run #2").wait_for()
+    page.get_by_text("Classified 3 rows as run #2").wait_for()
     _idle(page)
 
     page.get_by_role("link", name="Review").click()
