@@ -31,6 +31,7 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check classifier tests benchmarks app.py
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -27,7 +27,6 @@ try:
     state.reviewer()
     state.ensure_first_run()
     widgets.run_picker()
-    widgets.stale_notice(st.sidebar)
 except ClassifierError as error:
     st.error(str(error))
     st.stop()

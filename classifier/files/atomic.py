@@ -38,7 +38,7 @@ def partial_name(path: Path) -> str:
 
 def remove_leftovers(path: Path) -> list[Path]:
     """Delete temporary files of earlier, killed runs writing `path`; nothing else is touched."""
-    removed = []
+    removed: list[Path] = []
     prefix = f".{path.name}.tactics-"
     if not path.parent.is_dir():
         return removed
@@ -83,8 +83,9 @@ def temporary_beside(path: Path) -> Iterator[Path]:
         os.replace(temporary, path)
     except OSError as error:
         if no_room(error):
-            raise OutputError(f"{path}: no space left on the disk ({os.strerror(error.errno)});"
-                              f" nothing was written") from None
+            reason = os.strerror(error.errno) if error.errno else "no room"
+            raise OutputError(f"{path}: no space left on the disk ({reason}); nothing was "
+                              f"written") from None
         raise
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -224,7 +224,7 @@ class _NulFilter(io.TextIOBase):
 def _text_stream(source: TaskSource, mark: str, newline: str | None) -> _NulFilter:
     assert source.path is not None
     handle = open(source.path, encoding=source.encoding, errors="replace", newline=newline)
-    return _NulFilter(handle, mark)  # type: ignore[arg-type]
+    return _NulFilter(handle, mark)
 
 
 def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False

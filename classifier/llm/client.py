@@ -115,12 +115,12 @@ class Endpoint:
         attempts = _Attempts()
         token = _question.set(attempts)
         try:
-            response = await self._client.chat.completions.create(
-                model=settings.model, messages=messages,  # type: ignore[arg-type]
-                temperature=settings.temperature,
-                **({"response_format": {"type": "json_object"}} if settings.json_mode else {}),
-                extra_headers=self._headers,
-            )
+            options: dict[str, Any] = {"model": settings.model, "messages": messages,
+                                       "temperature": settings.temperature,
+                                       "extra_headers": self._headers}
+            if settings.json_mode:
+                options["response_format"] = {"type": "json_object"}
+            response = await self._client.chat.completions.create(**options)
         except openai.APIStatusError as error:
             if error.status_code in (408, 409, 429) or error.status_code >= 500:
                 raise Unanswered(f"HTTP {error.status_code} from the endpoint after "

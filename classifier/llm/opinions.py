@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, cast
 
 from ..plan import Plan
 from ..results import Candidate, Status, TaskResult
@@ -90,15 +90,15 @@ def as_cache(cache: AnswerCache | StoredAnswers | None) -> AnswerCache:
     if cache is None:
         return MemoryCache()
     if hasattr(cache, "cache_get") and hasattr(cache, "cache_put"):
-        return StoreCache(cache)  # type: ignore[arg-type]
+        return StoreCache(cast(StoredAnswers, cache))
     if callable(getattr(cache, "get", None)) and callable(getattr(cache, "put", None)):
-        return cache  # type: ignore[return-value]
+        return cache
     raise TypeError(f"{type(cache).__name__} is not a cache: it needs get/put or "
                     f"cache_get/cache_put")
 
 
 def _usage_sink(cache: object) -> UsageSink | None:
-    return cache if hasattr(cache, "usage_add") else None  # type: ignore[return-value]
+    return cast(UsageSink, cache) if hasattr(cache, "usage_add") else None
 
 
 # ---------------------------------------------------------------- results

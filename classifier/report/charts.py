@@ -80,7 +80,8 @@ def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go
     vision = plan.vision or "Our plan"
     node("vision", _plot_text(vision, 18, 60), "", 0.0, "#FFFFFF",
          f"<b>Vision</b><br>{_plot_text(vision, 60)}<br>{number(total)} {unit}")
-    branches = [(s.id, s.name, STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)])
+    branches: list[tuple[str | None, str, str]] = [
+        (s.id, s.name, STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)])
                 for i, s in enumerate(plan.strategies)]
     branches += [(sid, name, STRATEGY_PALETTE[(len(branches) + i) % len(STRATEGY_PALETTE)])
                  for i, (sid, name) in enumerate(

@@ -111,15 +111,15 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
     status = summary.status_frame()
     has_effort = "effort" in status.columns
     effort_name = summary.effort_column or "effort"
-    rows += [[], [_Section("Status"), "Tasks", "Share of tasks"]
-             + ([effort_name, "Share of effort"] if has_effort else [])]
+    effort_heads: list[object] = [effort_name, "Share of effort"] if has_effort else []
+    rows += [[], [_Section("Status"), "Tasks", "Share of tasks", *effort_heads]]
     for record in status.itertuples(index=False):
         line = [STATUS_LABELS[str(record.status)], record.tasks, _Share(record.task_share)]
         if has_effort:
             line += [record.effort, _Share(record.effort_share)]
         rows.append(line)
-    rows += [[], [_Section("Strategy"), "Strategy id", "Tasks", "In review", "Share of tasks"]
-             + ([effort_name, "Share of effort"] if has_effort else [])]
+    rows += [[], [_Section("Strategy"), "Strategy id", "Tasks", "In review", "Share of tasks",
+                  *effort_heads]]
     for item in summary.by_strategy.itertuples(index=False):
         line = [item.strategy, item.strategy_id, item.tasks, item.review_tasks,
                 _Share(item.task_share)]

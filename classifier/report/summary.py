@@ -52,7 +52,7 @@ def effort_values(values: pd.Series) -> pd.Series:
 
 def find_effort_column(frame: pd.DataFrame) -> str | None:
     """The column holding effort (effort, hours, points, estimate...) if it is numeric; else None."""
-    by_name = {}
+    by_name: dict[str, str] = {}
     for column in frame.columns:
         if column in _KNOWN_COLUMNS:
             continue

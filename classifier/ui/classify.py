@@ -140,7 +140,7 @@ def render() -> None:
         _paste_tab()
     with upload:
         _upload_tab()
-    widgets.stale_notice(st, key="rerun_stale_classify")
+    widgets.stale_notice(key="rerun_stale_classify")
     run = state.current_run()
     if run is None:
         st.info("Paste some tasks above to classify them.")

@@ -189,7 +189,7 @@ def render() -> None:
     if message := st.session_state.pop("plan_error", None):
         st.error(message)
     version, plan = state.current_plan()
-    widgets.stale_notice(st, key="rerun_stale_plan")
+    widgets.stale_notice(key="rerun_stale_plan")
     _editor(version, plan)
     st.divider()
     _import_export(plan)

@@ -46,7 +46,7 @@ def render() -> None:
     run = state.current_run_or_hint()
     if run is None:
         return
-    widgets.stale_notice(st, key="rerun_stale_report")
+    widgets.stale_notice(key="rerun_stale_report")
     plan = db.plan(run.plan_version)
     plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"],
                                                      errors="ignore")

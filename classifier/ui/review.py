@@ -198,6 +198,7 @@ def render() -> None:
     run = state.current_run_or_hint()
     if run is None:
         return
+    widgets.stale_notice(key="rerun_stale_review")
     plan = db.plan(run.plan_version)
     for key, show in (("review_error", st.error), ("review_warning", st.warning),
                       ("review_note", st.toast)):

@@ -84,8 +84,8 @@ def current_plan() -> tuple[int, Plan]:
     db = store()
     latest = db.latest_plan(PLAN_NAME)
     if latest is None:
-        db.save_plan(load_plan(SAMPLE_PLAN), PLAN_NAME)
-        latest = db.latest_plan(PLAN_NAME)
+        version = db.save_plan(load_plan(SAMPLE_PLAN), PLAN_NAME)
+        return version, db.plan(version)
     return latest
 
 

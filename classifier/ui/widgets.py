@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -34,13 +35,13 @@ def status_chips(frame: pd.DataFrame, column: str = "status") -> pd.DataFrame:
     return frame
 
 
-def status_chip_config(label: str = "status") -> st.column_config.Column:
+def status_chip_config(label: str = "status") -> Any:
     """Column config that colours the status chips (green, amber, red, grey)."""
     return st.column_config.MultiselectColumn(label, options=STATUS_ORDER, color=STATUS_COLOURS,
                                               width="small")
 
 
-def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], object]:
+def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], Any]:
     """A Streamlit progress bar and the callback the classifier reports done rows to."""
     bar = st.progress(0.0, text=f"{label}… 0 of {total}")
     done = [0]
@@ -72,14 +73,14 @@ def run_picker() -> None:
         st.rerun()
 
 
-def stale_notice(where: object = st, key: str = "rerun_stale") -> None:
+def stale_notice(key: str = "rerun_stale") -> None:
     """If the plan changed after the current run, say so and offer to classify again."""
     db = state.store()
     run = state.current_run()
     if run is None or not is_stale(db, run):
         return
-    where.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
-    if where.button("Re-run with the current plan", key=key, type="primary"):
+    st.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
+    if st.button("Re-run with the current plan", key=key, type="primary"):
         version, plan = state.current_plan()
         advance, bar = progress_bar(run.rows)
         new_id = rerun(db, state.classifier(plan), version, run, progress=advance)
