@@ -127,31 +127,64 @@ def test_a_failed_run_leaves_no_output_and_no_temporary_file(classifier, tmp_pat
     assert not list(tmp_path.rglob("*.partial"))
 
 
-@pytest.mark.slow
-def test_ctrl_c_leaves_no_partial_output_and_no_temporary_file(tmp_path):
-    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
-    out_dir = tmp_path / "out"
-    out = out_dir / "results.csv"
+def _start(tasks: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "classifier", "classify", str(tasks), "--plan",
          str(DATA / "plan.yaml"), "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def _wait_for_partial(process: subprocess.Popen, folder: Path) -> None:
+    """The temporary file appears once classifying has begun."""
+    deadline = time.monotonic() + 300
+    while not list(folder.glob("*.partial")):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "classify never started writing"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_leaves_no_partial_output_and_no_temporary_file(tmp_path, sent, code):
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
+    out_dir = tmp_path / "out"
+    out = out_dir / "results.csv"
+    process = _start(tasks, out)
     try:
-        # The temporary file appears once classifying has begun: interrupt mid-run.
-        deadline = time.monotonic() + 300
-        while not list(out_dir.glob("*.partial")):
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "classify never started writing"
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
+        _wait_for_partial(process, out_dir)
+        time.sleep(1.5)  # long enough for the progress bar to draw
+        process.send_signal(sent)
         _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    assert process.returncode == code, stderr
+    assert "interrupted; no output was written" in stderr
     assert "rows/s" in stderr  # the progress bar was drawing
     assert not out.exists()
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_next_run_removes_what_a_killed_run_left(tmp_path):
+    tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
+    out = tmp_path / "out" / "results.csv"
+    process = _start(tasks, out)
+    try:
+        _wait_for_partial(process, out.parent)
+        process.kill()  # kill -9: no chance to clean up
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    [leftover] = out.parent.glob("*.partial")
+    (out.parent / "notes.partial").write_text("not ours")
+    again = subprocess.run(
+        [sys.executable, "-m", "classifier", "classify", str(DATA / "tasks.txt"), "--plan",
+         str(DATA / "plan.yaml"), "--out", str(out), "-q"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert again.returncode == 0, again.stderr
+    assert not leftover.exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["notes.partial", "results.csv"]

@@ -132,6 +132,67 @@ def test_bad_output_type_is_refused_before_any_work(tmp_path):
     _assert_refused(result, out, "unsupported output type .txt")
 
 
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_an_output_naming_the_input_is_refused_before_anything_is_read(tmp_path, link):
+    tasks = tmp_path / "same.csv"
+    tasks.write_text("task\nCall the customers\n", encoding="utf-8")
+    out = {"same": tasks, "symlink": tmp_path / "link.csv",
+           "hardlink": tmp_path / "hard.csv"}[link]
+    if link == "symlink":
+        out.symlink_to(tasks)
+    elif link == "hardlink":
+        os.link(tasks, out)
+    result = _invoke("classify", str(tasks), "--plan", PLAN, "--out", str(out))
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "is the tasks file" in lines[0] and "never overwritten" in lines[0]
+    assert tasks.read_text(encoding="utf-8") == "task\nCall the customers\n"
+
+
+def test_an_output_naming_the_store_is_refused(tmp_path):
+    db = tmp_path / "tactics.csv"
+    result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(db),
+                     "--db", str(db))
+    _assert_refused(result, db, "is the store")
+
+
+@pytest.mark.parametrize(("plan", "expected"), [
+    ("strategies:\n  - {id: 'a,b', name: A}\n", "strategy 1 (id 'a,b').id: id 'a,b' may hold "
+     "only letters, digits, '-', '_' and '.'"),
+    ("strategies:\n  - {id: \"a\\nb\", name: A}\n", "may hold only letters"),
+    ("strategies:\n  - {id: ok, name: A}\n  - {id: none, name: B}\n",
+     "strategy 2 (id 'none').id: id 'none' is reserved"),
+])
+def test_strategy_ids_that_would_break_outputs_are_refused(tmp_path, plan, expected):
+    path = tmp_path / "plan.yaml"
+    path.write_text(plan, encoding="utf-8")
+    result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", str(path), "--out",
+                     str(tmp_path / "out.csv"))
+    _assert_refused(result, tmp_path / "out.csv", expected)
+
+
+def test_a_numeric_text_column_is_refused_naming_it(tmp_path):
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", str(DATA / "tasks.csv"), "--plan", PLAN, "--out", str(out),
+                     "--text-column", "effort_hours")
+    _assert_refused(result, out, "column 'effort_hours' holds numbers, not task text")
+
+
+def test_a_new_store_is_created_and_the_run_saved_for_the_app(tmp_path):
+    from classifier.store import Store
+
+    db = tmp_path / "team" / "tactics.db"
+    out = tmp_path / "out.csv"
+    result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out),
+                     "--db", str(db), "-q")
+    assert result.exit_code == 0, result.output
+    assert f"saved as run #1 in {db}" in result.stderr
+    with Store(db) as store:
+        [run] = store.runs()
+        assert run.rows == len(pd.read_csv(out)) and run.source == "tasks.txt"
+        assert store.latest_plan()[1] == load_plan(PLAN)
+
+
 # A few refusals through a real process: exit code, one line, no traceback.
 @pytest.mark.slow
 @pytest.mark.parametrize(("tasks", "extra", "expected"), [

@@ -447,3 +447,76 @@ def test_cli_without_llm_has_no_llm_columns_and_unreachable_is_one_line(tmp_path
 
 def test_errors_are_classifier_errors():
     assert issubclass(LLMError, ClassifierError)
+
+
+@pytest.mark.slow
+def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path):
+    server.responder = lambda request: error(500, retry_after=0.01)
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output
+    gave_up = [line for line in ran.stderr.splitlines() if "in a row" in line]
+    assert len(gave_up) == 1 and "HTTP 500" in gave_up[0]
+    assert "not asking it about the rest of the file" in gave_up[0]
+    rows = pd.read_csv(out, keep_default_na=False)
+    assert (rows["llm_strategy_id"] == "").all()
+    closing = ran.stderr.strip().splitlines()[-1]
+    assert f"; {len(server.requests)} requests, 0 prompt + 0 completion tokens" in closing
+    assert "not asked" in closing
+
+
+@pytest.mark.slow
+def test_cli_asks_nothing_twice_rejected_answers_included(server, tmp_path):
+    server.responder = lambda request: text("I think it is about customers.")
+    db = tmp_path / "tactics.db"
+    args = ["classify", str(ROOT / "data/tasks.txt"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(tmp_path / "out.csv"), "--quiet", "--llm", "--llm-key-env", KEY_ENV,
+            "--db", str(db)]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    first = run_cli(args, env=env)
+    sent = len(server.requests)
+    again = run_cli(args, env=env)
+
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    assert sent > 0 and len(server.requests) == sent
+    assert "0 requests" in again.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_llm_is_slow_stops_at_once(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server.responder = lambda request: slow(120)
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TACTICS_LLM_BASE_URL": server.base_url,
+           "TACTICS_LLM_MODEL": "m"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classifier", "classify", str(ROOT / "data/tasks.csv"),
+         "--plan", str(ROOT / "data/plan.yaml"), "--out", str(out), "--llm", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 300
+        while server.in_flight == 0:  # requests are waiting on the slow endpoint
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        # Replies would take 120 s: returning at all shows nothing waited for them.
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []

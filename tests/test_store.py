@@ -17,6 +17,7 @@ import pytest
 
 from classifier.errors import StoreError
 from classifier.plan import Strategy
+from classifier.results import RESULT_COLUMNS
 from classifier.store import Store, default_db_path
 from classifier.store.schema import MIGRATIONS
 
@@ -503,3 +504,61 @@ def test_missing_db_env_never_read_at_import(monkeypatch, tmp_path):
         assert store.path == Path("tactics.db")
     assert (tmp_path / "tactics.db").exists()
     assert os.environ.get("TACTICS_DB") is None
+
+
+# ------------------------------------------------------------------ one store, never another's
+
+def test_another_applications_sqlite_file_is_refused_unchanged(tmp_path):
+    path = tmp_path / "crm.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers VALUES (1, 'Riverside Hardware')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a tactic-classifier store .*customers.*left "
+                                         "unchanged"):
+        Store(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite"]  # no -wal, no -shm
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["customers"]
+
+
+def test_an_empty_file_becomes_a_store(tmp_path):
+    path = tmp_path / "new.db"
+    path.touch()
+    with Store(path) as store:
+        assert store.migrations()
+
+
+def test_a_run_written_in_chunks_is_seen_only_when_finished(db, sample_plan):
+    version = db.save_plan(sample_plan)
+    frame = synthetic_results(5, sample_plan)
+    columns = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    run = db.begin_run(version, columns, "task", "big.csv", "m", _thresholds())
+    db.add_rows(run, 0, frame.iloc[:3])
+    assert db.runs() == []  # not listed while it is being written
+    db.add_rows(run, 3, frame.iloc[3:])
+    db.finish_run(run, 5)
+    [listed] = db.runs()
+    assert listed.id == run and listed.rows == 5
+    assert db.run_results(run)["task"].tolist() == frame["task"].tolist()
+
+
+def test_a_run_a_killed_process_was_writing_is_removed_later(tmp_path, sample_plan):
+    path = tmp_path / "tactics.db"
+    script = (
+        "import os, sys\n"
+        "from classifier.store import Store\n"
+        "from classifier.plan import load_plan\n"
+        "from classifier.model.decision import DEFAULT_THRESHOLDS\n"
+        f"store = Store({str(path)!r})\n"
+        f"v = store.save_plan(load_plan({str(ROOT / 'data' / 'plan.yaml')!r}))\n"
+        "store.begin_run(v, ['task'], 'task', 'x', 'm', DEFAULT_THRESHOLDS)\n"
+        "os._exit(9)\n")
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=False)
+    with Store(path) as store:
+        assert store.remove_abandoned_runs() == 1
+        assert store.runs() == []

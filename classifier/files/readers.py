@@ -235,7 +235,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
     first_row = 1
     named = False
     try:
-        for chunk in _parse(source, chunk_rows):
+        for chunk in _parse(source, chunk_rows, ignore if quiet else source.warn):
             if not named and _has_mark(chunk):
                 named = True
                 row = first_row + _first_marked(chunk)
@@ -257,7 +257,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
         raise TasksError(f"{label}: cannot read: {error}") from None
 
 
-def _parse(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
     if source.kind == "txt":
         yield from _txt_chunks(source, chunk_rows)
     elif source.kind in ("csv", "tsv"):
@@ -269,7 +269,7 @@ def _parse(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
             with reader:
                 yield from reader
     elif source.kind == "jsonl":
-        yield from _jsonl_chunks(source, chunk_rows)
+        yield from _jsonl_chunks(source, chunk_rows, warn)
     elif source.kind == "xlsx":
         # dtype=object keeps numbers, dates and booleans as the workbook has them.
         frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=object,
@@ -279,18 +279,24 @@ def _parse(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
             yield frame.iloc[start:start + chunk_rows]
 
 
+def _texts(chunk: pd.DataFrame) -> list[int]:
+    """Positions of the columns that can hold text."""
+    return [position for position in range(chunk.shape[1])
+            if pd.api.types.is_object_dtype(chunk.dtypes.iloc[position])
+            or pd.api.types.is_string_dtype(chunk.dtypes.iloc[position])]
+
+
 def _has_mark(chunk: pd.DataFrame) -> bool:
     if any(_NUL_MARK in str(column) for column in chunk.columns):
         return True
-    return any(chunk[column].astype(str).str.contains(_NUL_MARK, regex=False).any()
-               for column in chunk.columns if chunk[column].dtype == object)
+    return any(chunk.iloc[:, p].astype(str).str.contains(_NUL_MARK, regex=False).any()
+               for p in _texts(chunk))
 
 
 def _first_marked(chunk: pd.DataFrame) -> int:
     hits = pd.Series(False, index=chunk.index)
-    for column in chunk.columns:
-        if chunk[column].dtype == object:
-            hits |= chunk[column].astype(str).str.contains(_NUL_MARK, regex=False)
+    for position in _texts(chunk):
+        hits |= chunk.iloc[:, position].astype(str).str.contains(_NUL_MARK, regex=False)
     positions = [i for i, hit in enumerate(hits.tolist()) if hit]
     return positions[0] if positions else 0
 
@@ -298,11 +304,10 @@ def _first_marked(chunk: pd.DataFrame) -> int:
 def _unmarked(chunk: pd.DataFrame) -> pd.DataFrame:
     chunk = chunk.copy()
     chunk.columns = [str(c).replace(_NUL_MARK, "") for c in chunk.columns]
-    for position in range(chunk.shape[1]):
+    for position in _texts(chunk):
         column = chunk.iloc[:, position]
-        if column.dtype == object:
-            chunk.isetitem(position, column.map(
-                lambda v: v.replace(_NUL_MARK, "") if isinstance(v, str) else v))
+        chunk.isetitem(position, column.map(
+            lambda v: v.replace(_NUL_MARK, "") if isinstance(v, str) else v))
     return chunk
 
 
@@ -330,15 +335,14 @@ def _txt_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
 
 
-def _jsonl_records(source: TaskSource) -> Iterator[dict[str, Any]]:
+def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
     # NULs are dropped before parsing (JSON forbids them inside strings); a row is a line.
     with _text_stream(source, "", newline=None) as handle:
         warned = False
         for number, line in enumerate(handle, start=1):
             if handle.first_line is not None and not warned:
                 warned = True
-                source.warn(f"{source.label}: NUL bytes dropped (the first in row "
-                            f"{handle.first_line})")
+                warn(f"{source.label}: NUL bytes dropped (the first in row {handle.first_line})")
             if not line.strip():
                 yield {}
                 continue
@@ -356,8 +360,7 @@ def _jsonl_records(source: TaskSource) -> Iterator[dict[str, Any]]:
 
 
 def _jsonl_columns(source: TaskSource) -> list[str]:
-    quiet = TaskSource(**{**source.__dict__, "warn": ignore})
-    return list(dict.fromkeys(key for record in _jsonl_records(quiet) for key in record))
+    return list(dict.fromkeys(key for record in _jsonl_records(source, ignore) for key in record))
 
 
 def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -367,9 +370,9 @@ def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                         index=range(len(records)), dtype=object)
 
 
-def _jsonl_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _jsonl_chunks(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
     records: list[dict[str, Any]] = []
-    for record in _jsonl_records(source):
+    for record in _jsonl_records(source, warn):
         records.append(record)
         if len(records) >= chunk_rows:
             yield _records_frame(records)

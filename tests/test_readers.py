@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 
@@ -248,3 +249,89 @@ def test_failed_write_leaves_nothing(tmp_path):
         writer.write(pd.DataFrame({"task": ["a"]}))
         raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- separators, names, odd bytes
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_csv_with_another_separator_is_read_by_its_columns(tmp_path, separator):
+    text = (f"task{separator}owner{separator}hours\n"
+            f"Call customers, then write notes{separator}Ana{separator}2,5\n"
+            f"Order steel{separator}Bo{separator}1\n")
+    frame, column = read_tasks(_write(tmp_path / "export.csv", text))
+    assert list(frame.columns) == ["task", "owner", "hours"]
+    assert frame["task"].tolist() == ["Call customers, then write notes", "Order steel"]
+    assert frame["hours"].tolist() == ["2,5", "1"]
+    assert column == "task"
+
+
+def test_commas_inside_a_semicolon_file_do_not_split_cells(tmp_path):
+    text = "task;owner\n" + "".join(f"Call A, B and C about plan {n};Ana\n" for n in range(30))
+    frame, _ = read_tasks(_write(tmp_path / "eu.csv", text))
+    assert list(frame.columns) == ["task", "owner"]
+    assert frame["task"].iloc[0] == "Call A, B and C about plan 0"
+
+
+def test_duplicate_column_names_are_named_in_a_warning(tmp_path):
+    warnings: list[str] = []
+    path = _write(tmp_path / "dup.csv", "task,owner,task\nCall customers,Ana,again\n")
+    frame, _ = read_tasks(path, warn=warnings.append)
+    assert list(frame.columns) == ["task", "owner", "task.1"]
+    assert warnings == [f"{path}: duplicate column names 'task'; the later ones are read as "
+                        f"task.1 and so on"]
+
+
+@pytest.mark.parametrize(("content", "row"), [
+    ("task\nCall customers\nOrder\x00 steel\nMeet\x00 Bo\n", 2),
+    ("task\n" + "Call customers about renewals\n" * 400 + "Order st\x00eel\n", 401),
+])
+def test_nul_bytes_are_dropped_with_a_warning_naming_the_first_row(tmp_path, content, row):
+    warnings: list[str] = []
+    path = _write(tmp_path / "nul.csv", content.encode("utf-8"))
+    frame, _ = read_tasks(path, warn=warnings.append)
+    assert not frame["task"].str.contains("\x00").any()
+    assert "Order steel" in frame["task"].tolist()
+    assert warnings == [f"{path}: NUL bytes dropped (the first in row {row})"]
+
+
+def test_nul_bytes_in_txt_and_jsonl_name_their_row(tmp_path):
+    for name, content in [("t.txt", "one\ntw\x00o\n"), ("t.jsonl", '{"task": "one"}\n{"task": "tw\x00o"}\n')]:
+        warnings: list[str] = []
+        path = _write(tmp_path / name, content.encode("utf-8"))
+        frame, _ = read_tasks(path, warn=warnings.append)
+        assert frame["task"].tolist() == ["one", "two"]
+        assert warnings == [f"{path}: NUL bytes dropped (the first in row 2)"]
+
+
+@pytest.mark.parametrize("column", ["hours", "id"])
+def test_a_numeric_text_column_is_refused_naming_it(tmp_path, column):
+    path = _write(tmp_path / "t.csv", "id,task,hours\n1,Call customers,2\n2,Order steel,3.5\n")
+    with pytest.raises(TasksError, match=f"column '{column}' holds numbers, not task text"):
+        read_tasks(path, text_column=column)
+
+
+def test_stdin_is_read_in_chunks_never_whole():
+    """An endless stream: reading it whole would never return."""
+    import itertools
+
+    class Endless(io.TextIOBase):
+        def __init__(self) -> None:
+            self.lines = itertools.count()
+
+        def readable(self) -> bool:
+            return True
+
+        def readline(self, size: int | None = -1) -> str:
+            return f"Call customer {next(self.lines)}\n"
+
+        def __iter__(self):
+            return self
+
+        def __next__(self) -> str:
+            return self.readline()
+
+    source = open_tasks("-")
+    source.stream = Endless()
+    first = next(iter_chunks(source, chunk_rows=1000))
+    assert len(first) == 1000 and first["task"].iloc[-1] == "Call customer 999"

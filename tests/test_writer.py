@@ -1,0 +1,143 @@
+"""The one safe writer: every output path with hostile text, atomic files, the umask's mode,
+inputs never overwritten, leftovers of killed runs removed, a full disk in one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from classifier.errors import OutputError
+from classifier.files.atomic import partial_name, remove_leftovers
+from classifier.files.writer import TableWriter, csv_bytes, prepare_output
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1 555 0100", "-2+3", "@SUM(A1:A9)", "\tcmd", "\rcmd",
+           "#N/A", "=1+1"]
+SAFE = ["Call customers", "-3.5", "+12", "a=b"]
+FRAME = pd.DataFrame({"task": HOSTILE + SAFE, "hours": list(range(len(HOSTILE + SAFE))),
+                      "score": [-1.5] * len(HOSTILE + SAFE)})
+
+
+def _write(path: Path, frame: pd.DataFrame = FRAME) -> Path:
+    with TableWriter(path) as writer:
+        writer.write(frame)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_delimited_text_cells_are_neutralised_and_numbers_stay(tmp_path, suffix):
+    path = _write(tmp_path / f"out{suffix}")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ","))
+    tasks = [row[0] for row in rows[1:]]
+    assert tasks[:len(HOSTILE)] == ["'" + text for text in HOSTILE[:6]] + ["#N/A", "'=1+1"]
+    assert tasks[len(HOSTILE):] == SAFE
+    assert {row[2] for row in rows[1:]} == {"-1.5"}  # a number is never quoted
+
+
+def test_xlsx_text_cells_are_strings_with_their_text_intact(tmp_path):
+    sheet = openpyxl.load_workbook(_write(tmp_path / "out.xlsx")).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    # XML turns a bare carriage return into a line feed when read back; the rest is intact.
+    assert [cell.value for cell in cells] == [t.replace("\r", "\n") for t in HOSTILE + SAFE]
+    assert {cell.data_type for cell in cells} == {"s"}
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+    assert sheet.cell(row=2, column=3).value == -1.5
+
+
+def test_jsonl_keeps_text_as_it_is(tmp_path):
+    lines = _write(tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["task"] for line in lines] == HOSTILE + SAFE
+
+
+def test_csv_download_is_neutralised_too():
+    back = pd.read_csv(io.BytesIO(csv_bytes(FRAME)), encoding="utf-8-sig", dtype=str,
+                       keep_default_na=False)
+    assert back["task"].iloc[0] == "'" + HOSTILE[0]
+    assert back["score"].iloc[0] == "-1.5"
+
+
+def test_outputs_get_the_mode_the_umask_gives(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        path = _write(tmp_path / "out.csv")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_the_input_is_never_the_output(tmp_path, link):
+    source = tmp_path / "tasks.csv"
+    source.write_text("task\nCall customers\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    if link == "same":
+        out = source
+    elif link == "symlink":
+        out.symlink_to(source)
+    else:
+        os.link(source, out)
+    with pytest.raises(OutputError, match="is the tasks file"):
+        prepare_output(out, {source: "the tasks file"})
+    assert source.read_text(encoding="utf-8") == "task\nCall customers\n"
+
+
+def test_only_leftovers_of_dead_runs_are_removed(tmp_path):
+    out = tmp_path / "out.csv"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    leftover = tmp_path / f".out.csv.tactics-{dead}.partial"
+    alive = tmp_path / f".out.csv.tactics-{os.getppid()}.partial"  # a live process's file
+    other = tmp_path / ".other.csv.tactics-1.partial"
+    mine = tmp_path / "notes.partial"
+    for path in (leftover, alive, other, mine):
+        path.write_text("x")
+    assert remove_leftovers(out) == [leftover]
+    assert not leftover.exists() and alive.exists() and other.exists() and mine.exists()
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("the previous run's output\n")
+    with pytest.raises(RuntimeError), TableWriter(out) as writer:
+        writer.write(FRAME)
+        assert (tmp_path / partial_name(out)).exists()
+        raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    assert out.read_text() == "the previous run's output\n"
+
+
+FULL_DISK = """
+import resource, signal, sys
+import pandas as pd
+from classifier.files.writer import TableWriter
+from classifier.errors import ClassifierError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit stands in for a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    with TableWriter(sys.argv[1]) as writer:
+        for _ in range(50):
+            writer.write(pd.DataFrame({"task": ["Call the customers about renewals"] * 500}))
+except ClassifierError as error:
+    print(error)
+    sys.exit(2)
+"""
+
+
+def test_a_full_disk_is_one_line_and_nothing_is_left(tmp_path):
+    out = tmp_path / "out.csv"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(out)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.strip().endswith("no space left on the disk (File too large); nothing "
+                                        "was written")
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
