@@ -296,7 +296,8 @@ def test_nul_bytes_are_dropped_with_a_warning_naming_the_first_row(tmp_path, con
 
 
 def test_nul_bytes_in_txt_and_jsonl_name_their_row(tmp_path):
-    for name, content in [("t.txt", "one\ntw\x00o\n"), ("t.jsonl", '{"task": "one"}\n{"task": "tw\x00o"}\n')]:
+    files = [("t.txt", "one\ntw\x00o\n"), ("t.jsonl", '{"task": "one"}\n{"task": "tw\x00o"}\n')]
+    for name, content in files:
         warnings: list[str] = []
         path = _write(tmp_path / name, content.encode("utf-8"))
         frame, _ = read_tasks(path, warn=warnings.append)
