@@ -45,8 +45,8 @@ def test_negative_example_pushes_similar_task_to_misaligned(sample_plan, embedde
     results = taught.classify([NOT_OURS, NOT_OURS_AGAIN, "Run a local radio ad campaign"])
     assert [r.status for r in results[:2]] == ["misaligned", "misaligned"]
     assert all(r.strategy_id in sample_plan.ids for r in results)
-    assert all(r.score >= 0 for r in results)
     assert results[2].strategy_id == "brand-awareness"  # unrelated work is left alone
+    assert results[2].status != "misaligned"
 
 
 def test_removed_examples_are_not_used(sample_plan, embedder):

@@ -111,6 +111,7 @@ class Embedder:
         self.model_name = self.settings.model or DEFAULT_MODEL
         self.precision = self.settings.precision
         path, local = resolve_model(self.settings.model)
+        self.identity = path  # where the weights came from (a folder or a hub name)
         self._model = self._load(path, local)
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length or 512)
@@ -178,6 +179,12 @@ class Embedder:
             vectors = self._model.encode(texts, batch_size=self.settings.batch_size,
                                          convert_to_tensor=True, show_progress_bar=False)
         return to_grid(vectors.double().cpu().numpy())
+
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Put vectors made earlier by this model (a cache file, a store) into the cache."""
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._cache.put(text, vector)
 
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of a text (to warn about truncation)."""

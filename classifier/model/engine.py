@@ -4,6 +4,7 @@ arrays or TaskResults out; files and stores are the pipeline's business)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from .decision import DEFAULT_THRESHOLDS, decide
 from .embedding import Embedder, get_embedder
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
+from .reference import reference_vectors, relative_thresholds
 
 Progress = Callable[[int], None]
 
@@ -38,12 +40,13 @@ class Classifier:
     def __init__(self, plan: Plan, embedder: Embedder | None = None,
                  thresholds: Thresholds | None = None, match: MatchSettings | None = None,
                  top_k: int = 3, learned: Learned | None = None):
-        """`thresholds` default to the plan's, else DEFAULT_THRESHOLDS; `learned` (from review
-        decisions) adds example texts and tasks that serve no strategy."""
+        """`thresholds` default to the plan's, else to cut-offs relative to how generic work
+        scores against this plan (`reference`); `learned` (from review decisions) adds example
+        texts and tasks that serve no strategy."""
         self.plan = plan
         self.embedder = embedder or get_embedder()
         self.learned = (learned or Learned()).for_plan(plan)
-        self.thresholds = thresholds or plan.thresholds or DEFAULT_THRESHOLDS
+        self.match = match or MatchSettings()
         self.top_k = max(2, top_k)
         self.strategy_ids = [strategy.id for strategy in plan.strategies]
         self.strategy_names = [strategy.name for strategy in plan.strategies]
@@ -59,12 +62,33 @@ class Classifier:
                 owners.append(position)
                 examples.append(offset >= heads)
         self.texts = texts
-        negatives = (self.embedder.embed(list(self.learned.negatives))
-                     if self.learned.negatives else None)
+        parts = [self.embedder.embed(list(self.learned.negatives))] if self.learned.negatives \
+            else []
+        reference = reference_vectors(self.embedder) if self.match.reference else None
+        if reference is not None:
+            parts.append(reference)
+        negatives = np.concatenate(parts) if parts else None
         self.index = StrategyIndex(self.embedder.embed(texts), np.array(owners),
-                                   len(plan.strategies), texts, match,
+                                   len(plan.strategies), texts, self.match,
                                    examples=np.array(examples, dtype=bool),
                                    negative_vectors=negatives)
+        # How generic work scores against this plan: each reference task scored as a task,
+        # its own copy among the negatives left out.
+        self.reference_best: np.ndarray | None = None
+        if reference is not None:
+            offset = len(parts[0]) if len(parts) > 1 else 0
+            found = self.index.search(reference, k=self.top_k,
+                                      exclude_negative=offset + np.arange(len(reference)))
+            self.reference_best = np.round(found.score[:, 0], SCORE_DECIMALS)
+        self.default_thresholds = (relative_thresholds(self.reference_best)
+                                   if self.reference_best is not None else DEFAULT_THRESHOLDS)
+        self.thresholds = thresholds or plan.thresholds or self.default_thresholds
+
+    def with_thresholds(self, thresholds: Thresholds) -> Classifier:
+        """The same classifier (index shared, nothing re-embedded) deciding with other cut-offs."""
+        other = copy.copy(self)
+        other.thresholds = thresholds
+        return other
 
     # ------------------------------------------------------------------ arrays
 

@@ -29,6 +29,9 @@ class MatchSettings:
     refine_steps: int = 100  # gradient steps refining prototypes on examples; 0 keeps plain means
     refine_temperature: float = 0.05  # softmax temperature over cosines while refining
     refine_rate: float = 0.15  # step size of the refinement
+    # Generic work shipped with the project (model/reference.py) counts as work that serves no
+    # strategy, and sets the plan's default cut-offs; off: fixed cut-offs, learned negatives only.
+    reference: bool = True
 
 
 @dataclass
@@ -123,8 +126,10 @@ class StrategyIndex:
         for position in range(len(texts) - 1, -1, -1):
             self._head_text[self.text_owner[position]] = position
 
-    def search(self, vectors: np.ndarray, k: int = 3) -> Matches:
-        """The k best strategies for each vector, with scores and the evidence text of each."""
+    def search(self, vectors: np.ndarray, k: int = 3,
+               exclude_negative: np.ndarray | None = None) -> Matches:
+        """The k best strategies for each vector, with scores and the evidence text of each;
+        `exclude_negative[i]` is a negative that row i must not be compared with (itself)."""
         n = len(vectors)
         k = min(k, self.n_strategies)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -155,16 +160,23 @@ class StrategyIndex:
         top = np.argsort(-score, axis=1, kind="stable")[:, :k].astype(np.int32)
         best = np.take_along_axis(score, top, axis=1)
         if self._negatives is not None:
-            best = self._less_near_negatives(best, vectors, hit_score[:, 0])
+            best = self._less_near_negatives(best, vectors, hit_score[:, 0], exclude_negative)
         return Matches(strategy=top, score=best,
                        evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32))
 
     def _less_near_negatives(self, score: np.ndarray, vectors: np.ndarray,
-                             nearest_text: np.ndarray) -> np.ndarray:
+                             nearest_text: np.ndarray,
+                             exclude: np.ndarray | None = None) -> np.ndarray:
         """Scores lowered, for every strategy alike, by how much nearer each task lies to a
-        negative than to any strategy text (order and margins are kept)."""
+        negative than to any strategy text (order and margins are kept). A score may go below
+        zero: the task is nearer to work that serves no strategy than to the plan."""
         assert self._negatives is not None
-        nearest_negative = _inner_products(self._negatives, vectors, 1)[0][:, 0]
+        if exclude is None:
+            nearest_negative = _inner_products(self._negatives, vectors, 1)[0][:, 0]
+        else:
+            found, ids = _inner_products(self._negatives, vectors, min(2, self._negatives.ntotal))
+            own = ids[:, 0] == np.asarray(exclude)
+            nearest_negative = np.where(own, found[:, -1] if found.shape[1] > 1 else -np.inf,
+                                        found[:, 0])
         penalty = np.maximum(nearest_negative - nearest_text, 0.0)
-        # Floored at zero: a negative score reads as a bug to a person, and zero is misaligned.
-        return np.maximum(score - penalty[:, None], np.minimum(score, 0.0))
+        return score - penalty[:, None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plan import Plan, Thresholds
-from .decision import DEFAULT_THRESHOLDS, Scored, calibrate
+from .decision import Scored, calibrate
 from .embedding import Embedder, get_embedder
 from .engine import Classifier
 from .evaluation import score_labeled
@@ -24,12 +24,12 @@ def build_classifier(plan: Plan, embedder: Embedder | None = None,
                      learned: Learned | None = None, match: MatchSettings | None = None
                      ) -> Classifier:
     """A classifier for the plan that knows the decisions in `learned`, with thresholds
-    re-fitted from them once there are enough (else the plan's, else the defaults)."""
+    re-fitted from them once there are enough (else the plan's, else the plan-relative ones)."""
     embedder = embedder or get_embedder()
     learned = (learned or Learned()).for_plan(plan)
-    base = plan.thresholds or DEFAULT_THRESHOLDS
-    fitted = fit_thresholds(plan, embedder, learned, base, match)
-    return Classifier(plan, embedder, thresholds=fitted or base, match=match, learned=learned)
+    classifier = Classifier(plan, embedder, match=match, learned=learned)
+    fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match)
+    return classifier.with_thresholds(fitted) if fitted is not None else classifier
 
 
 def fit_thresholds(plan: Plan, embedder: Embedder, learned: Learned, base: Thresholds,
