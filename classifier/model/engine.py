@@ -3,8 +3,8 @@ arrays or TaskResults out; files and stores are the pipeline's business)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
