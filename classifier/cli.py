@@ -205,6 +205,97 @@ def classify(
     _run(action)
 
 
+DbOption = Annotated[str, typer.Option("--db", help="The store (a file or a database URL).",
+                                       show_default=False)]
+
+
+def _existing_store(db: str) -> Store:
+    from .store import Store
+
+    if "://" not in db and not Path(db).exists():
+        raise ClassifierError(f"{db}: store file not found; classify with --db {db} first")
+    return Store(db if "://" in db else Path(db))
+
+
+@app.command()
+def queue(
+    db: DbOption,
+    plan: PlanOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Queue file (.csv or .xlsx) with an "
+                                      "empty decision column.", show_default=False)],
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="At most this many tasks.")] = None,
+    plan_name: PlanNameOption = "default",
+    reviewer: Annotated[str | None, typer.Option(help="Put the tasks this reviewer skipped "
+                                                 "last, as the Review page does.")] = None,
+) -> None:
+    """Write the next tasks to review, in the order the Review page deals them, with an empty
+    `decision` column to fill: a strategy id, `none` (serves no strategy), or empty (skip).
+
+    Example:
+
+        tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
+    """
+    from .decisions_file import queue_table, write_queue
+    from .model.learned import Learned
+    from .plan import load_plan
+
+    def action() -> None:
+        plan_data = load_plan(plan)
+        with _existing_store(db) as store:
+            run = store.latest_run(plan_name)
+            if run is None:
+                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
+                                      f"--db {db} first")
+            run_plan = store.plan(run.plan_version)
+            if run_plan.strategies != plan_data.strategies:
+                _warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
+                      f"the queue follows run #{run.id} (classify again to use the new plan)")
+            learned = Learned.from_frame(store.learned_examples(plan_name))
+            whole = queue_table(store, run, learned, reviewer=reviewer)
+            table = whole.head(limit) if limit else whole
+            write_queue(table, run_plan, out)
+        _say(f"wrote {len(table)} task{'s' if len(table) != 1 else ''} to review to {out} "
+             f"(run #{run.id}; {len(whole)} left in its queue)")
+
+    _run(action)
+
+
+@app.command()
+def decide(
+    file: Annotated[Path, typer.Argument(help="A queue file with its decision column filled.",
+                                         show_default=False)],
+    db: DbOption,
+    plan: PlanOption,
+    reviewer: Annotated[str, typer.Option(help="Who decided; kept with every decision.",
+                                          show_default=False)],
+    plan_name: PlanNameOption = "default",
+) -> None:
+    """Record a filled queue file's decisions in the store's audit trail, as the Review page
+    would: all of them, or (one bad row named) none.
+
+    Example:
+
+        tactics decide queue.xlsx --db tactics.db --plan data/plan.yaml --reviewer ana
+    """
+    from .decisions_file import read_decisions, record
+    from .plan import load_plan
+
+    def action() -> None:
+        load_plan(plan)
+        if not reviewer.strip():
+            raise ClassifierError("--reviewer: give the name of the person who decided")
+        with _existing_store(db) as store:
+            read = read_decisions(file, store, plan_name)
+            counts = record(store, read, reviewer.strip())
+        total = sum(counts.values())
+        _say(f"recorded {total} decision{'s' if total != 1 else ''} by {reviewer.strip()}: "
+             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
+             f"{counts['misaligned']} serving no strategy; {read.skipped} rows left empty")
+
+    _run(action)
+
+
 def _classifier(plan: Plan, model: str) -> Classifier:
     from .model.embedding import EmbedderSettings, get_embedder
     from .model.engine import Classifier

@@ -20,6 +20,7 @@ from .plan import Thresholds
 from .results import Status
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
+TEACH_IN_SIZE = 20
 
 
 def _reason(score: float, runner_up: float, strategy: str, runner_strategy: str,
@@ -92,3 +93,38 @@ def review_queue(results: pd.DataFrame, thresholds: Thresholds | None = None,
     queue = queue.iloc[final]
     queue["queue_rank"] = np.arange(1, len(queue) + 1)
     return queue
+
+
+def pending(queue: pd.DataFrame, decided: Sequence[int], skipped: Sequence[int] = ()
+            ) -> pd.DataFrame:
+    """The queue without the rows already decided, the reviewer's skipped rows moved last."""
+    left = queue[~queue["row"].isin(list(decided))]
+    later = left["row"].isin(list(skipped))
+    return pd.concat([left[~later], left[later]])
+
+
+def teach_in(results: pd.DataFrame, thresholds: Thresholds | None = None,
+             learned: Learned | None = None, size: int = TEACH_IN_SIZE) -> pd.DataFrame:
+    """A new plan's first round: about `size` tasks dealt one strategy at a time over every
+    status (so each strategy is shown once before any twice), most borderline first."""
+    statuses = (Status.REVIEW.value, Status.MISALIGNED.value, Status.ALIGNED.value)
+    return review_queue(results, thresholds, statuses=statuses, learned=learned).head(size)
+
+
+def changes(before: pd.DataFrame, after: pd.DataFrame, column: str = "final_status"
+            ) -> list[tuple[str, str, int]]:
+    """How many tasks moved from one status to another between two runs of the same tasks
+    (matched by row), most moved first."""
+    moved = pd.DataFrame({"before": before[column].astype(str).to_numpy(),
+                          "after": after[column].astype(str).to_numpy()})
+    moved = moved[moved["before"] != moved["after"]]
+    counts = moved.value_counts().reset_index(name="tasks")
+    return [(str(r.before), str(r.after), int(r.tasks)) for r in counts.itertuples(index=False)]
+
+
+def describe_changes(moved: list[tuple[str, str, int]]) -> str:
+    """The changes in a sentence: "31 tasks moved from misaligned to aligned; ..."."""
+    if not moved:
+        return "No task changed status."
+    return "; ".join(f"{count} task{'s' if count != 1 else ''} moved from {old} to {new}"
+                     for old, new, count in moved) + "."

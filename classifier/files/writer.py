@@ -133,6 +133,14 @@ class SheetWriter:
             self._styles[style] = made
         return self._styles[style]
 
+    def dropdown(self, cells: str, choices: str) -> None:
+        """A list to pick from in `cells` (like "H2:H500"), its values in range `choices`."""
+        from openpyxl.worksheet.datavalidation import DataValidation
+
+        validation = DataValidation(type="list", formula1=f"={choices}", allow_blank=True)
+        validation.add(cells)
+        self._sheet.data_validations.append(validation)
+
     def append(self, values: Sequence[object],
                styles: Sequence[CellStyle | None] | CellStyle | None = None) -> None:
         """One row; text cells are written as strings whatever they start with."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from .answers import AnswerStore
 from .database import default_db_path
-from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionStore
+from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionRequest, DecisionStore
 from .plans import PlanVersion
 from .runs import RunInfo, task_result
 
-__all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "PlanVersion", "RunInfo", "Store",
+__all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest", "PlanVersion",
+           "RunInfo", "Store",
            "default_db_path", "task_result"]
 
 

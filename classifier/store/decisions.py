@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -50,6 +51,18 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class DecisionRequest:
+    """One decision to record with others (`record_decisions`); `where` names it in errors."""
+
+    run_id: int
+    row: int
+    action: str
+    strategy_id: str | None
+    where: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class _Task:
     plan_id: int
     text: str
@@ -68,6 +81,24 @@ class DecisionStore(RunStore):
         confirm with strategy_id None confirms the machine's best strategy (whatever its status);
         reassign needs an id of the run's plan; misaligned and skip take none.
         """
+        with self._connect(write=True) as conn:
+            return self._record(conn, run_id, row, action, strategy_id, reviewer, note)
+
+    def record_decisions(self, items: Sequence[DecisionRequest], reviewer: str) -> list[Decision]:
+        """Append many decisions in one transaction: all are recorded, or (StoreError naming the
+        first bad one by its `where`) none."""
+        with self._connect(write=True) as conn:
+            recorded = []
+            for item in items:
+                try:
+                    recorded.append(self._record(conn, item.run_id, item.row, item.action,
+                                                 item.strategy_id, reviewer, item.note))
+                except StoreError as error:
+                    raise StoreError(f"{item.where}: {error}") from None
+            return recorded
+
+    def _record(self, conn: Connection, run_id: int, row: int, action: str,
+                strategy_id: str | None, reviewer: str, note: str | None) -> Decision:
         row = _as_row(row, run_id, self.label)
         reviewer = (reviewer or "").strip()
         if not reviewer:
@@ -75,27 +106,28 @@ class DecisionStore(RunStore):
         if action not in ACTIONS:
             raise StoreError(f"{self.label}: run {run_id}, row {row}: unknown action {action!r}; "
                              f"use one of {', '.join(ACTIONS)}")
-        with self._connect(write=True) as conn:
-            task = self._task(conn, run_id, row)
-            if action == "confirm" and strategy_id is None:
-                if task.status == "empty" or not task.strategy_id:
-                    raise StoreError(f"{self.label}: run {run_id}, row {row}: the machine "
-                                     f"suggested no strategy, so there is nothing to confirm")
-                strategy_id = task.strategy_id
-            elif action in ("misaligned", "skip"):
-                if strategy_id is not None:
-                    raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} takes "
-                                     f"no strategy id (got {strategy_id!r})")
-            elif strategy_id is None:
-                raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} needs a "
-                                 f"strategy id")
+        task = self._task(conn, run_id, row)
+        if action == "reassign" and strategy_id is not None and strategy_id == task.strategy_id:
+            action = "confirm"  # reassigning to the machine's own first choice confirms it
+        if action == "confirm" and strategy_id is None:
+            if task.status == "empty" or not task.strategy_id:
+                raise StoreError(f"{self.label}: run {run_id}, row {row}: the machine "
+                                 f"suggested no strategy, so there is nothing to confirm")
+            strategy_id = task.strategy_id
+        elif action in ("misaligned", "skip"):
             if strategy_id is not None:
-                known = self._strategy_ids(conn, task.plan_id)
-                if strategy_id not in known:
-                    raise StoreError(f"{self.label}: run {run_id}, row {row}: strategy id "
-                                     f"{strategy_id!r} is not in the run's plan (ids: "
-                                     f"{', '.join(known)})")
-            return self._append(conn, run_id, row, action, strategy_id, reviewer, task, note)
+                raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} takes "
+                                 f"no strategy id (got {strategy_id!r})")
+        elif strategy_id is None:
+            raise StoreError(f"{self.label}: run {run_id}, row {row}: {action} needs a "
+                             f"strategy id")
+        if strategy_id is not None:
+            known = self._strategy_ids(conn, task.plan_id)
+            if strategy_id not in known:
+                raise StoreError(f"{self.label}: run {run_id}, row {row}: strategy id "
+                                 f"{strategy_id!r} is not in the run's plan (ids: "
+                                 f"{', '.join(known)})")
+        return self._append(conn, run_id, row, action, strategy_id, reviewer, task, note)
 
     def _task(self, conn: Connection, run_id: int, row: int) -> _Task:
         run = conn.execute(sa.select(RUNS.c.plan_id, RUNS.c.row_count, RUNS.c.text_column,

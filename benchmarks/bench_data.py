@@ -1,0 +1,102 @@
+"""The accuracy benchmarks' data as product plans and labeled task lists: CLINC150 (zero-shot and
+k-shot), the UN SDG hierarchy (whole, and with goals 3/7/11/14 dropped), and the sample plan.
+Read from ../shared/bench (never copied into the project)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from classifier.files.readers import read_tasks
+from classifier.model.decision import labels_from_column
+from classifier.plan import Plan, Strategy, load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "bench"
+SDG_DROPPED = (3, 7, 11, 14)
+SEED = 0
+
+
+@dataclass
+class Labeled:
+    """Task texts with gold strategy ids (None: serves no strategy)."""
+
+    texts: list[str]
+    gold: list[str | None]
+
+    def __add__(self, other: Labeled) -> Labeled:
+        return Labeled(self.texts + other.texts, self.gold + other.gold)
+
+    @property
+    def none_share(self) -> float:
+        return sum(g is None for g in self.gold) / max(len(self.gold), 1)
+
+
+def clinc() -> dict:
+    path = SHARED / "clinc150" / "data_full.json"
+    if not path.exists():
+        raise SystemExit(f"{path}: CLINC150 not found (see ../shared/bench/README.md)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def clinc_plan(data: dict, shots: int) -> Plan:
+    """One strategy per intent (name = intent with spaces), `shots` train examples each."""
+    by_intent: dict[str, list[str]] = {}
+    for text, intent in data["train"]:
+        by_intent.setdefault(intent, []).append(text)
+    rng = random.Random(SEED)
+    return Plan(vision="CLINC150 intents", strategies=[
+        Strategy(id=intent, name=intent.replace("_", " "),
+                 examples=rng.sample(by_intent[intent], shots) if shots else [])
+        for intent in sorted(by_intent)])
+
+
+def clinc_split(data: dict, which: str) -> Labeled:
+    """`val` or `test` with its out-of-scope queries (gold None)."""
+    rows = [(t, i) for t, i in data[which]] + [(t, None) for t, _ in data[f"oos_{which}"]]
+    return Labeled([t for t, _ in rows], [g for _, g in rows])
+
+
+def _sdg_yaml(name: str) -> dict:
+    return YAML(typ="safe", pure=True).load((SHARED / "sdg" / name).read_text(encoding="utf-8"))
+
+
+def sdg(dropped: tuple[int, ...] = ()) -> tuple[Plan, Labeled]:
+    """Goals as strategies (name = short name, description = title); targets and indicators as
+    tasks of goal N; those of a dropped goal serve no strategy left."""
+    goals = _sdg_yaml("global_goals.yml")
+    numbers = sorted({int(str(k).split("-")[0]) for k in goals})
+    plan = Plan(vision="The Sustainable Development Goals", strategies=[
+        Strategy(id=f"goal-{n}", name=str(goals[f"{n}-short"]).strip(),
+                 description=re.sub(r"\s+", " ", str(goals[f"{n}-title"])).strip())
+        for n in numbers if n not in dropped])
+    texts, gold = [], []
+    for name in ("global_targets.yml", "global_indicators.yml"):
+        for key, value in _sdg_yaml(name).items():
+            if not str(key).endswith("-title"):
+                continue
+            n = int(str(key).split("-")[0])
+            texts.append(re.sub(r"\s+", " ", str(value)).strip())
+            gold.append(None if n in dropped else f"goal-{n}")
+    return plan, Labeled(texts, gold)
+
+
+def halves(tasks: Labeled) -> tuple[Labeled, Labeled]:
+    """Every other task: the first half is reviewed, the second classified."""
+    return (Labeled(tasks.texts[0::2], tasks.gold[0::2]),
+            Labeled(tasks.texts[1::2], tasks.gold[1::2]))
+
+
+def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
+    """data/plan.yaml (without thresholds; examples optional) and data/labeled.csv."""
+    plan = load_plan(ROOT / "data" / "plan.yaml").model_copy(update={"thresholds": None})
+    if not with_examples:
+        plan = plan.model_copy(update={"strategies": [
+            s.model_copy(update={"examples": []}) for s in plan.strategies]})
+    frame, column = read_tasks(ROOT / "data" / "labeled.csv")
+    return plan, Labeled(frame[column].tolist(), labels_from_column(frame["label"].tolist()))

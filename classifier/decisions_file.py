@@ -1,0 +1,158 @@
+"""Review without the app: the queue as a spreadsheet with an empty `decision` column, and the
+filled file read back as decisions, exactly as the Review page would record them.
+
+Each row carries a `task_id` (run and row), so a file that has been through a spreadsheet (text
+neutralised against formulas, rows sorted or filtered) still maps back to exactly its tasks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .cells import cell_text
+from .errors import TasksError
+from .files.atomic import write_bytes
+from .files.readers import read_tasks
+from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
+from .model.learned import Learned
+from .plan import Plan
+from .review import pending, review_queue
+from .store import DecisionRequest, RunInfo, Store
+
+NO_STRATEGY = "none"
+CANDIDATES = 3
+TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
+HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
+TO_FILL = CellStyle(fill="FFF2CC")
+
+
+def task_id(run_id: int, row: int) -> str:
+    """The id a queue file gives a task: plain text no spreadsheet turns into a date or number."""
+    return f"run{run_id}-task{row + 1}"
+
+
+def queue_table(store: Store, run: RunInfo, learned: Learned | None = None,
+                limit: int | None = None, reviewer: str | None = None) -> pd.DataFrame:
+    """The next tasks to review in the Review page's order: id, input columns, what the machine
+    said with its top candidates, why each is in the queue, and an empty `decision`."""
+    results = store.results_with_decisions(run.id)
+    queue = review_queue(results, run.thresholds, learned=learned)
+    decided = results.loc[results["decision"].notna(), "row"].tolist()
+    skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
+    queue = pending(queue, decided, skipped)
+    if limit is not None:
+        queue = queue.head(limit)
+    table = pd.DataFrame({"task_id": [task_id(run.id, int(r)) for r in queue["row"]]})
+    for column in run.columns:
+        table[column] = queue[column].to_numpy()
+    table["machine_status"] = queue["status"].to_numpy()
+    for number in range(1, CANDIDATES + 1):
+        found = [c[number - 1] if isinstance(c, list) and len(c) >= number else {}
+                 for c in queue["candidates"]]
+        table[f"candidate_{number}"] = [c.get("strategy_id", "") for c in found]
+        table[f"candidate_{number}_name"] = [c.get("strategy", "") for c in found]
+        table[f"candidate_{number}_score"] = [c.get("score") for c in found]
+    table["why"] = queue["queue_reason"].to_numpy()
+    table["decision"] = ""
+    return table
+
+
+def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
+    """The queue as CSV (through the safe writer) or as a workbook with a pick list of strategy
+    ids in the decision column and a Strategies sheet."""
+    path = prepare_output(out, types=(".csv", ".xlsx"))
+    if path.suffix.lower() == ".csv":
+        with TableWriter(path) as writer:
+            writer.write(table)
+        return path
+    book = WorkbookWriter()
+    columns = list(table.columns)
+    sheet = book.sheet("Queue", widths=[14.0] + [24.0] * (len(columns) - 1), freeze_header=True,
+                       filter_columns=len(columns), rows=len(table))
+    sheet.append(columns, HEADER)
+    decision = columns.index("decision")
+    letter = _column_letter(decision + 1)
+    sheet.dropdown(f"{letter}2:{letter}{len(table) + 1}",
+                   f"Strategies!$A$2:$A${len(plan.strategies) + 2}")
+    for values in table.itertuples(index=False, name=None):
+        sheet.append(values, [TO_FILL if i == decision else None for i in range(len(columns))])
+    ids = book.sheet("Strategies", widths=(28.0, 60.0))
+    ids.append(["id", "strategy"], HEADER)
+    for strategy in plan.strategies:
+        ids.append([strategy.id, strategy.name])
+    ids.append([NO_STRATEGY, "serves no strategy"])
+    write_bytes(path, book.to_bytes())
+    return path
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+@dataclass
+class DecisionsRead:
+    """A filled queue file, read and checked: the decisions to record and the rows skipped."""
+
+    requests: list[DecisionRequest]
+    skipped: int
+
+
+def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsRead:
+    """Every filled row of a queue file as a decision; TasksError names the first row that is
+    not a task of this plan's runs or whose decision is neither a strategy id nor `none`."""
+    label = str(path)
+    frame, _ = read_tasks(path, text_column="task_id")
+    for column in ("task_id", "decision"):
+        if column not in frame.columns:
+            raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
+                             f"has task_id and decision")
+    runs: dict[int, tuple[RunInfo, Plan]] = {}
+    requests: list[DecisionRequest] = []
+    skipped = 0
+    for number, (raw_id, raw_decision) in enumerate(
+            zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True), start=1):
+        where = f"{label}: row {number}"
+        decision = cell_text(raw_decision).lstrip("'").strip()
+        if not decision:
+            skipped += 1
+            continue
+        match = TASK_ID.match(cell_text(raw_id))
+        if match is None:
+            raise TasksError(f"{where}: task_id {cell_text(raw_id)!r} is not a task of a queue "
+                             f"file (they look like run3-task17)")
+        run_id, row = int(match.group(1)), int(match.group(2)) - 1
+        if run_id not in runs:
+            run = next((r for r in store.runs(limit=10_000, plan_name=plan_name)
+                        if r.id == run_id), None)
+            if run is None:
+                raise TasksError(f"{where}: task {task_id(run_id, row)} is not in a run of plan "
+                                 f"{plan_name!r} in {store.label}")
+            runs[run_id] = (run, store.plan(run.plan_version))
+        run, plan = runs[run_id]
+        if not 0 <= row < run.rows:
+            raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
+                             f"(it has {run.rows} tasks)")
+        if decision.casefold() == NO_STRATEGY:
+            requests.append(DecisionRequest(run_id, row, "misaligned", None, where))
+            continue
+        if decision not in plan.ids:
+            raise TasksError(f"{where}: decision {decision!r} is neither a strategy id of the "
+                             f"plan ({', '.join(plan.ids)}) nor {NO_STRATEGY!r}")
+        requests.append(DecisionRequest(run_id, row, "reassign", decision, where))
+    return DecisionsRead(requests, skipped)
+
+
+def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
+    """Record the decisions read (all or none): a strategy the machine had first is a confirm,
+    another a reassign; how many of each."""
+    recorded = store.record_decisions(read.requests, reviewer)
+    counts = {"confirm": 0, "reassign": 0, "misaligned": 0}
+    for decision in recorded:
+        counts[decision.action] += 1
+    return counts

@@ -1,0 +1,164 @@
+"""Review without the app: `tactics queue` writes the Review page's queue to a spreadsheet,
+`tactics decide` records a filled one, all or nothing, and the next run learns from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from classifier.cli import app
+from classifier.decisions_file import task_id
+from classifier.model.learned import Learned
+from classifier.review import pending, review_queue
+from classifier.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = str(ROOT / "data" / "plan.yaml")
+runner = CliRunner()
+
+
+def _tactics(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def classified(tmp_path_factory) -> Path:
+    """A store holding one run of the sample tasks (made once; tests copy it)."""
+    folder = tmp_path_factory.mktemp("queue")
+    db = folder / "tactics.db"
+    done = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                    str(folder / "out.csv"), "--db", str(db), "-q")
+    assert done.exit_code == 0, done.output
+    return db
+
+
+@pytest.fixture
+def db(classified, tmp_path) -> Path:
+    copy = tmp_path / "tactics.db"
+    copy.write_bytes(classified.read_bytes())
+    return copy
+
+
+def _queue(db: Path, out: Path, *extra: str) -> pd.DataFrame:
+    done = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out", str(out), *extra)
+    assert done.exit_code == 0, done.output
+    if out.suffix == ".xlsx":
+        return pd.read_excel(out, sheet_name="Queue", dtype=str, keep_default_na=False)
+    return pd.read_csv(out, dtype=str, keep_default_na=False)
+
+
+def test_the_queue_file_deals_tasks_as_the_review_page_does(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "10")
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.results_with_decisions(run.id)
+        learned = Learned.from_frame(store.learned_examples())
+    page = review_queue(results, run.thresholds, learned=learned).head(10)
+    assert table["task_id"].tolist() == [task_id(run.id, int(r)) for r in page["row"]]
+    assert table["task"].tolist() == page["task"].tolist()
+    assert (table["decision"] == "").all()
+    assert {"owner", "effort_hours", "due", "machine_status", "candidate_1", "candidate_1_score",
+            "why"} <= set(table.columns)
+
+
+def test_the_xlsx_queue_offers_the_strategy_ids_to_pick(db, tmp_path):
+    out = tmp_path / "queue.xlsx"
+    _queue(db, out, "--limit", "5")
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Queue", "Strategies"]
+    ids = [row[0] for row in book["Strategies"].iter_rows(min_row=2, values_only=True)]
+    assert ids[-1] == "none" and "recurring-revenue" in ids
+    [validation] = book["Queue"].data_validations.dataValidation
+    assert validation.type == "list" and "Strategies" in validation.formula1
+
+
+def test_a_filled_file_through_a_spreadsheet_maps_back_to_its_tasks(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "6")
+    table.loc[0, "decision"] = table.loc[0, "candidate_2"]
+    table.loc[1, "decision"] = "None"
+    table.loc[2, "decision"] = table.loc[2, "candidate_1"]
+    # Sorted and filtered in a spreadsheet, task text neutralised against formulas.
+    filled = table.iloc[[2, 0, 1, 4]].copy()
+    filled["task"] = "'" + filled["task"]
+    filled.to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    assert "recorded 3 decisions by ana: 1 confirmed, 1 reassigned, 1 serving no strategy; " \
+           "1 rows left empty" in done.stderr
+    with Store(db) as store:
+        trail = store.decisions()
+    by_row = {f"run{r.run_id}-task{r.row + 1}": r for r in trail.itertuples()}
+    assert by_row[table.loc[0, "task_id"]].strategy_id == table.loc[0, "candidate_2"]
+    assert by_row[table.loc[0, "task_id"]].action == "reassign"
+    assert by_row[table.loc[1, "task_id"]].action == "misaligned"
+    assert by_row[table.loc[2, "task_id"]].action == "confirm"
+    assert set(trail["reviewer"]) == {"ana"}
+    again = _queue(db, tmp_path / "next.csv")
+    assert not set(again["task_id"]) & set(table["task_id"][:3])  # decided: out of the queue
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.assign(decision=["nonsense"] + [""] * (len(t) - 1)),
+     "row 1: decision 'nonsense' is neither a strategy id of the plan"),
+    (lambda t: t.assign(task_id=["run1-task9999"] + t["task_id"].tolist()[1:],
+                        decision=["none"] * len(t)), "row 1: task run1-task9999 is not in run #1"),
+    (lambda t: t.assign(task_id=["run77-task1"] + t["task_id"].tolist()[1:],
+                        decision=["none"] * len(t)), "row 1: task run77-task1 is not in a run"),
+    (lambda t: t.assign(task_id=["2026-03-02"] + t["task_id"].tolist()[1:],
+                        decision=["none"] * len(t)), "row 1: task_id '2026-03-02' is not a task"),
+    (lambda t: t.drop(columns="decision"), "no column 'decision'"),
+])
+def test_a_bad_row_refuses_the_whole_file_and_records_nothing(db, tmp_path, change, message):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "4")
+    table["decision"] = "none"
+    change(table).to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line
+    with Store(db) as store:
+        assert store.decisions().empty
+
+
+def test_the_next_classify_learns_from_the_file(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv")
+    misaligned = table[table["machine_status"] == "misaligned"].head(1)
+    target = next(s for s in ("strong-team", "lower-costs")
+                  if s != misaligned["candidate_1"].iloc[0])
+    table["decision"] = ""
+    table.loc[misaligned.index, "decision"] = target
+    table.to_csv(tmp_path / "filled.csv", index=False)
+    assert _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana").exit_code == 0
+    task = misaligned["task"].iloc[0]
+    (tmp_path / "one.txt").write_text(task + "\n", encoding="utf-8")
+    done = _tactics("classify", str(tmp_path / "one.txt"), "--plan", PLAN, "--out",
+                    str(tmp_path / "one.csv"), "--db", str(db), "-q")
+    assert done.exit_code == 0, done.output
+    assert pd.read_csv(tmp_path / "one.csv")["strategy_id"].iloc[0] == target
+
+
+def test_pending_puts_skipped_last_and_drops_decided():
+    queue = pd.DataFrame({"row": [5, 3, 8, 1]})
+    assert pending(queue, decided=[3], skipped=[5])["row"].tolist() == [8, 1, 5]
+
+
+@pytest.mark.parametrize("args", [
+    ("queue", "--db", "missing.db", "--plan", PLAN, "--out", "q.csv"),
+    ("decide", "f.csv", "--db", "missing.db", "--plan", PLAN, "--reviewer", "ana"),
+])
+def test_a_missing_store_is_named(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    done = _tactics(*args)
+    assert done.exit_code == 2 and "missing.db: store file not found" in done.stderr
+    assert not (tmp_path / "missing.db").exists()
