@@ -26,7 +26,8 @@ test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
 bench: install
-	$(PY) benchmarks/clinc150.py
+	$(PY) benchmarks/accuracy.py
+	$(PY) benchmarks/teach_in.py
 	$(PY) benchmarks/speed.py
 
 lint: install

@@ -157,7 +157,7 @@ def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
         row = int(results.loc[results["task"] == shown, "row"].iloc[0])
         store.record_decision(run.id, row, "misaligned", None, "Ben in another tab")
 
-    at.button(key="review_confirm").click().run()
+    at.button(key="review_misaligned").click().run()
 
     no_exception(at)
     [warning] = at.warning
@@ -199,11 +199,62 @@ def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
 
 def test_review_actions_have_keyboard_shortcuts(db):
     at = open_page(fresh_app(), "review")
-    shortcuts = {b.key: b.proto.shortcut for b in at.button}
-    assert shortcuts["review_confirm"] and shortcuts["review_misaligned"]
+    shortcuts = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
+    assert shortcuts["review_misaligned"].upper() == "N"
     assert shortcuts["review_skip"] and shortcuts["review_undo"]
     assert shortcuts["review_pick_1"] == "1"
     assert len(set(shortcuts.values())) == len(shortcuts)
+
+
+def _first_task_status(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Machine said")).split("**")[1]
+
+
+def test_a_misaligned_task_has_one_button_that_confirms_it(db):
+    at = open_page(fresh_app(), "review")
+    for _ in range(30):  # skip until a task the machine called misaligned
+        if _first_task_status(at) == "misaligned":
+            break
+        at.button(key="review_skip").click().run()
+    assert _first_task_status(at) == "misaligned"
+    keys = [b.key for b in at.button]
+    assert "review_confirm" not in keys
+    confirm = at.button(key="review_misaligned")
+    assert confirm.label == "Confirm: serves no strategy" and confirm.proto.shortcut.upper() == "N"
+    at.button(key="review_pick_1").click().run()  # the person says it serves its closest
+    no_exception(at)
+    with Store(db) as store:
+        last = store.decisions().iloc[-1]
+    assert last["action"] == "reassign"
+    assert any(t.value.startswith("Assigned to ") for t in at.toast)
+
+
+def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db):
+    at = open_page(fresh_app(), "review")
+    assert any("Teach it." in m.value for m in at.markdown)
+    assert at.get("progress")[0].proto.text.startswith("0 of 20 taught")
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        for row in results["row"].head(19):
+            store.record_decision(run.id, int(row), "misaligned", None, "ana")
+    at = open_page(fresh_app(), "review")
+    assert at.get("progress")[0].proto.text.startswith("19 of 20 taught")
+    at.button(key="review_misaligned").click().run()
+    assert at.get("progress")[0].proto.text.startswith("20 of 20 taught")
+    at.button(key="teach_rescore").click().run()
+    no_exception(at)
+    [message] = [m.value for m in at.success]
+    assert message.startswith(f"Re-scored as run #{run.id + 1} with what you taught.")
+    assert "moved from" in message or "No task changed status" in message
+    assert not any("Teach it." in m.value for m in at.markdown)
+
+
+def test_the_teach_in_can_be_skipped(db):
+    at = open_page(fresh_app(), "review")
+    at.button(key="teach_skip").click().run()
+    assert not any("Teach it." in m.value for m in at.markdown)
+    assert "left to review of" in at.get("progress")[0].proto.text
 
 
 def test_task_text_is_shown_literally_never_as_markup(db):

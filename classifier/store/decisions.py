@@ -107,8 +107,9 @@ class DecisionStore(RunStore):
             raise StoreError(f"{self.label}: run {run_id}, row {row}: unknown action {action!r}; "
                              f"use one of {', '.join(ACTIONS)}")
         task = self._task(conn, run_id, row)
-        if action == "reassign" and strategy_id is not None and strategy_id == task.strategy_id:
-            action = "confirm"  # reassigning to the machine's own first choice confirms it
+        if (action == "reassign" and strategy_id is not None and strategy_id == task.strategy_id
+                and task.status != "misaligned"):
+            action = "confirm"  # the machine's own choice, which it had not ruled out
         if action == "confirm" and strategy_id is None:
             if task.status == "empty" or not task.strategy_id:
                 raise StoreError(f"{self.label}: run {run_id}, row {row}: the machine "

@@ -12,14 +12,18 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError
-from classifier.review import review_queue
+from classifier.pipeline import rerun
+from classifier.review import TEACH_IN_SIZE, changes, describe_changes, pending, review_queue, teach_in
 from classifier.store import task_result
 from classifier.ui import state, widgets
+
+TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
 
 
-def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None:
+def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
+            name: str | None = None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
     db = state.store()
     try:
@@ -36,16 +40,20 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None) -> None
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
             f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
             f"Undo (U) brings it back.")
-    done = {"confirm": "Confirmed", "reassign": "Reassigned", "misaligned": "Marked as serving no "
-            "strategy", "skip": "Skipped"}[action]
+    done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
+            "misaligned": "Marked as serving no strategy", "skip": "Skipped"}[action]
+    if action == "confirm" and name:
+        done = f"Confirmed {name}"
     st.session_state["review_note"] = f"{done}: task {row + 1}."
 
 
-def _reassign(run_id: int, row: int, machine: str, picker_key: str) -> None:
+def _reassign(run_id: int, row: int, machine: str, picker_key: str,
+              names: dict[str, str]) -> None:
     """Button callback: assign the strategy picked in the selectbox (read now, not at render)."""
     chosen = st.session_state.get(picker_key)
     if chosen:
-        _decide(run_id, row, "confirm" if chosen == machine else "reassign", chosen)
+        _decide(run_id, row, "confirm" if chosen == machine else "reassign", chosen,
+                names.get(chosen))
 
 
 def _undo(run_id: int) -> None:
@@ -60,10 +68,9 @@ def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame,
     """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
     # Dealt as the benchmark deals it: strategies that learned least come first in each round.
     queue = review_queue(results, thresholds=run.thresholds, learned=state.learned())
-    pending = queue[~queue["row"].isin(decided)]
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
-    later = pending["row"].isin(state.store().skipped_rows(run.id, state.reviewer_name()))
-    return pd.concat([pending[~later], pending[later]]), len(queue)
+    skipped = state.store().skipped_rows(run.id, state.reviewer_name())
+    return pending(queue, sorted(decided), sorted(skipped)), len(queue)
 
 
 def _candidates(task: pd.Series) -> list[dict]:
@@ -74,7 +81,13 @@ def _candidates(task: pd.Series) -> list[dict]:
 def _task_view(task: pd.Series, run) -> None:
     with st.container(border=True):
         st.caption("Task")
-        st.text(str(task[run.text_column]))  # user text: shown as text, never as Markdown/HTML
+        text = str(task[run.text_column])
+        # User text: shown as text, never as Markdown/HTML; a long one is cut, so the buttons
+        # stay in view.
+        st.text(text if len(text) <= TEXT_SHOWN else text[:TEXT_SHOWN].rstrip() + " …")
+        if len(text) > TEXT_SHOWN:
+            with st.expander(f"Show all {len(text):,} characters"):
+                st.text(text)
         others = [c for c in run.columns if c != run.text_column and c in task.index]
         if others:
             st.dataframe(pd.DataFrame([task[others].astype(str).to_dict()]), hide_index=True)
@@ -98,41 +111,48 @@ def _candidate_bars(candidates: list[dict]) -> None:
 def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
     row = int(task["row"])
     machine = str(task.get("strategy_id") or "")
-    cols = st.columns(4)
-    # "Confirm" agrees with the machine's verdict, which for a misaligned task is "no strategy".
+    names = {s.id: s.name for s in plan.strategies}
+    cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
-        label, action = "Confirm: serves no strategy", "misaligned"
+        # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
+        # no second one that would do the same.
+        cols[0].button("Confirm: serves no strategy", key="review_misaligned",
+                       shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
+                       on_click=_decide, args=(run.id, row, "misaligned", None),
+                       help="The machine is right: this task serves none of the strategies.")
+        rest = cols[1:]
     else:
-        label, action = f"Confirm: {widgets.md_escape(task['strategy'])}", "confirm"
-    cols[0].button(label, key="review_confirm", shortcut=SHORTCUTS["confirm"], type="primary",
-                   width="stretch", on_click=_decide, args=(run.id, row, action, None),
-                   help="The machine is right.")
-    cols[1].button("Serves no strategy", key="review_misaligned",
-                   shortcut=SHORTCUTS["misaligned"], width="stretch",
-                   on_click=_decide, args=(run.id, row, "misaligned", None))
-    cols[2].button("Skip for now", key="review_skip", shortcut=SHORTCUTS["skip"],
+        cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key="review_confirm",
+                       shortcut=SHORTCUTS["confirm"], type="primary", width="stretch",
+                       on_click=_decide, args=(run.id, row, "confirm", None, task["strategy"]),
+                       help="The machine is right.")
+        cols[1].button("Serves no strategy", key="review_misaligned",
+                       shortcut=SHORTCUTS["misaligned"], width="stretch",
+                       on_click=_decide, args=(run.id, row, "misaligned", None))
+        rest = cols[2:]
+    rest[0].button("Skip for now", key="review_skip", shortcut=SHORTCUTS["skip"],
                    width="stretch", on_click=_decide, args=(run.id, row, "skip", None))
-    cols[3].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
+    rest[1].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
                    on_click=_undo, args=(run.id,))
 
     st.write("Or pick the strategy it serves:")
     picks = st.columns(max(len(candidates), 1) + 1)
     for number, candidate in enumerate(candidates, start=1):
-        action = "confirm" if candidate["strategy_id"] == machine else "reassign"
+        same = candidate["strategy_id"] == machine and task["status"] != "misaligned"
         picks[number - 1].button(
             f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
             shortcut=str(number), width="stretch", on_click=_decide,
-            args=(run.id, row, action, candidate["strategy_id"]),
+            args=(run.id, row, "confirm" if same else "reassign", candidate["strategy_id"],
+                  candidate["strategy"]),
             # A long name is cut short on the button; hovering shows it whole.
             help=widgets.md_escape(candidate["strategy"]))
     ids = plan.ids
-    names = {s.id: s.name for s in plan.strategies}
     with picks[-1]:
         picker = f"review_reassign_{run.id}_{row}"
         st.selectbox("Reassign to", ids, key=picker, format_func=lambda sid: names.get(sid, sid),
                      label_visibility="collapsed")
         st.button("Reassign", key="review_reassign", shortcut=SHORTCUTS["reassign"],
-                  width="stretch", on_click=_reassign, args=(run.id, row, machine, picker))
+                  width="stretch", on_click=_reassign, args=(run.id, row, machine, picker, names))
 
 
 def _second_opinion_slot(run, task: pd.Series) -> None:
@@ -191,6 +211,48 @@ def _recent(run_id: int) -> None:
     st.dataframe(recent, hide_index=True, width="stretch")
 
 
+def _rescore(run_id: int) -> None:
+    """Button callback: classify the run's tasks again with what was taught; say what moved."""
+    db = state.store()
+    run = db.run(run_id)
+    version, plan = state.current_plan()
+    before = db.results_with_decisions(run.id)
+    new_id = rerun(db, state.classifier(plan), version, run)
+    after = db.results_with_decisions(new_id)
+    st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
+    st.session_state["review_success"] = (f"Re-scored as run #{new_id} with what you taught. "
+                                          + describe_changes(changes(before, after)))
+    state.use_run(new_id)
+
+
+def _skip_teach_in() -> None:
+    st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
+
+
+def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.DataFrame | None:
+    """A new plan's first round: about 20 tasks covering every strategy and the borderline.
+    The tasks left to show, or None once the round is over (or was skipped)."""
+    if st.session_state.get(f"teach_done_{state.PLAN_NAME}"):
+        return None
+    taught = min(learned.decisions, TEACH_IN_SIZE)
+    round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
+                      size=TEACH_IN_SIZE - taught)
+    with st.container(border=True):
+        st.markdown("**Teach it.** Decide about twenty tasks, picked to cover every strategy "
+                    "and the borderline cases; then the tool re-scores this run with what you "
+                    "taught it.")
+        st.progress(taught / TEACH_IN_SIZE, text=f"{taught} of {TEACH_IN_SIZE} taught")
+        if taught >= TEACH_IN_SIZE or round_.empty:
+            st.button(f"Re-score run #{run.id} with what you taught", key="teach_rescore",
+                      type="primary", on_click=_rescore, args=(run.id,))
+            st.button("Later", key="teach_later", on_click=_skip_teach_in)
+            return round_.iloc[0:0]
+        st.button("Skip the teach-in", key="teach_skip", on_click=_skip_teach_in,
+                  help="Go straight to the review queue.")
+    skipped = state.store().skipped_rows(run.id, state.reviewer_name())
+    return pending(round_, [], sorted(skipped))
+
+
 def render() -> None:
     """The page."""
     st.title("Review")
@@ -201,23 +263,31 @@ def render() -> None:
     widgets.stale_notice(key="rerun_stale_review")
     plan = db.plan(run.plan_version)
     for key, show in (("review_error", st.error), ("review_warning", st.warning),
-                      ("review_note", st.toast)):
+                      ("review_success", st.success), ("review_note", st.toast)):
         if message := st.session_state.pop(key, None):
             show(message)
     results = db.results_with_decisions(run.id)
     decided = set(results.index[results["decision"].notna()])
-    pending, total = _queue(results, run, decided)
-    left = len(pending)
-    st.progress((total - left) / total if total else 1.0,
-                text=f"{left} left to review of {total} · {total - left} decided")
-    st.caption("Keys: **Y** confirm · **1–3** pick a strategy · **A** reassign to the picked one · "
-               "**N** serves no strategy · **S** skip · **U** undo")
+    teaching = _teach_in(run, results, decided, state.learned())
+    if teaching is not None:
+        left = len(teaching)
+    else:
+        queue, total = _queue(results, run, decided)
+        left = len(queue)
+        st.progress((total - left) / total if total else 1.0,
+                    text=f"{left} left to review of {total} · {total - left} decided")
+    keys = "**N** confirm 'serves no strategy'" if left and (
+        (teaching if teaching is not None else queue).iloc[0]["status"] == "misaligned") \
+        else "**Y** confirm · **N** serves no strategy"
+    st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one · "
+               "**S** skip · **U** undo")
     if not left:
-        st.success("Nothing left to review in this run.")
+        if teaching is None:
+            st.success("Nothing left to review in this run.")
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
                   args=(run.id,))
     else:
-        task = pending.iloc[0]
+        task = (teaching if teaching is not None else queue).iloc[0]
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)

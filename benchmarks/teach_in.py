@@ -1,0 +1,130 @@
+"""The teach-in: how fast review decisions teach a new plan, through the product's own path.
+
+A simulated manager works through the review queue (the Review page's order) over half of the
+tasks, in sessions of 25; the gold label stands in for each decision (a strategy, or none). After
+each session the product re-builds its classifier from the decisions (`build_classifier`: the
+decided tasks become examples or negatives, thresholds re-fitted once there are enough), and the
+other half is classified. Plans get no examples and no calibration, as a new user's plan:
+  CLINC 0-shot   intent names; pool val + oos_val, measured on test + oos_test
+  SDG whole      goals (short name + title); every other target/indicator reviewed, the rest
+  SDG-4          measured; the same with goals 3, 7, 11 and 14 dropped (their tasks serve none)
+
+    .venv/bin/python benchmarks/teach_in.py [--checkpoints 0,25,50,100] [--random]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_data as bench
+import pandas as pd
+from bench_data import Labeled
+
+from classifier.model.embedding import get_embedder
+from classifier.model.engine import Classifier
+from classifier.model.evaluation import metrics, score_labeled
+from classifier.model.learned import Learned
+from classifier.model.learning import build_classifier
+from classifier.plan import Plan
+from classifier.review import review_queue
+
+TARGETS = {25: 0.10, 100: 0.18}  # top-1 gain over no decisions
+
+
+def measure(classifier: Classifier, test: Labeled) -> dict:
+    result = metrics(score_labeled(classifier, test.texts, test.gold, "test"),
+                     classifier.thresholds)
+    return {"top1": result["top1_accuracy"], "f1": result["misaligned_f1"],
+            "auroc": result["auroc"],
+            "flagged": round(result["status_counts"]["misaligned"] / result["rows"], 3)}
+
+
+def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], order: str,
+          session: int = 25) -> list[dict]:
+    """Review `pool` in `order` ("queue" or "random"); measure `test` at each checkpoint."""
+    embedder = get_embedder()
+    gold = dict(zip(pool.texts, pool.gold, strict=True))
+    frame = pd.DataFrame({"task": pool.texts})
+    shuffled = list(pool.texts)
+    random.Random(0).shuffle(shuffled)
+    decided: dict[str, str | None] = {}
+    rows = []
+    while True:
+        learned = Learned.from_labels(list(decided), list(decided.values()))
+        classifier = build_classifier(plan, embedder, learned)
+        if len(decided) in checkpoints:
+            rows.append({"order": order, "decisions": len(decided), **measure(classifier, test)})
+        if len(decided) >= max(checkpoints):
+            break
+        step = min(session, min(c for c in checkpoints if c > len(decided)) - len(decided))
+        if order == "random":
+            picked = [t for t in shuffled if t not in decided][:step]
+        else:
+            results = classifier.classify_frame(frame, "task")
+            queue = review_queue(results, classifier.thresholds, exclude_texts=list(decided),
+                                 text_column="task", learned=learned)
+            picked = queue["task"].drop_duplicates().head(step).tolist()
+        if not picked:
+            rows.append({"order": order, "decisions": len(decided), "queue_dry": True,
+                         **measure(classifier, test)})
+            break
+        for text in picked:
+            decided[text] = gold[text]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", default="0,25,50,100")
+    parser.add_argument("--random", action="store_true", help="also review in random order")
+    parser.add_argument("--only", nargs="*", help="CLINC, SDG, SDG-4")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    checkpoints = sorted({0, *(int(c) for c in args.checkpoints.split(","))})
+    data = bench.clinc()
+    sets: dict[str, tuple[Plan, Labeled, Labeled]] = {
+        "CLINC": (bench.clinc_plan(data, 0), bench.clinc_split(data, "val"),
+                  bench.clinc_split(data, "test"))}
+    for name, dropped in (("SDG", ()), ("SDG-4", bench.SDG_DROPPED)):
+        plan, tasks = bench.sdg(dropped)
+        sets[name] = (plan, *bench.halves(tasks))
+    rows: list[dict] = []
+    for name, (plan, pool, test) in sets.items():
+        if args.only and name not in args.only:
+            continue
+        for order in ["queue"] + (["random"] if args.random else []):
+            started = time.perf_counter()
+            for found in curve(plan, pool, test, checkpoints, order):
+                rows.append({"set": name, **found})
+            print(f"{name} {order}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"{'set':7} {'order':7} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
+          f"{'AUROC':>6} {'flagged':>8}  target")
+    base: dict[tuple[str, str], float] = {}
+    for r in rows:
+        key = (r["set"], r["order"])
+        base.setdefault(key, r["top1"])
+        gain = r["top1"] - base[key]
+        target = TARGETS.get(r["decisions"])
+        verdict = "" if target is None else (
+            f"+{target:.2f}: {'met' if gain >= target else 'not reached'}")
+        print(f"{r['set']:7} {r['order']:7} {r['decisions']:>9} {r['top1']:>7.3f} "
+              f"{gain:>+7.3f} {r['f1']:>7.3f} {r['auroc']:>6.3f} {r['flagged']:>8.3f}  {verdict}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
