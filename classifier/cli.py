@@ -182,7 +182,8 @@ def classify(
             classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
                                           learned)
             keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
-                                "stdin" if tasks == "-" else Path(tasks).name)
+                                "stdin" if tasks == "-" else Path(tasks).name,
+                                store.standing_by_text(plan_name))
                     if store is not None else None)
             bars = _Bars(quiet, settings is not None)
             asker = Asker(settings, store) if settings is not None else None

@@ -11,18 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from .errors import TasksError
 from .files.readers import TaskSource, count_rows_estimate, iter_chunks, open_tasks
 from .files.writer import TableWriter
 from .model.engine import Batch, Classifier, join_results, result_of
-from .results import LLM_COLUMNS, RESULT_COLUMNS, Status
+from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status
 
 if TYPE_CHECKING:
     from .llm import Asker, Usage
-    from .store import RunInfo, Store
+    from .store import Decision, RunInfo, Store
 
 Warn = Callable[[str], None]
 Count = Callable[[int], None]
@@ -53,11 +52,13 @@ class RunSummary:
 
 @dataclass
 class StoreTarget:
-    """Keep a file run in a store too: the plan version it was classified against."""
+    """Keep a file run in a store too: the plan version it was classified against, and the
+    decisions people made on tasks of this plan (by task text), which the output carries."""
 
     store: Store
     plan_version: int
     source: str
+    decisions: dict[str, Decision] = field(default_factory=dict)
 
 
 def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSource,
@@ -93,23 +94,33 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 any_text = any_text or any(text.strip() for text in texts)
                 _warn_long(classifier, texts, first_row, source.label, note, long_rows)
                 batch = classifier.classify_batch(texts, progress=progress.rows)
-                frame = join_results(chunk, classifier.result_columns(batch))
+                machine = join_results(chunk, classifier.result_columns(batch))
+                decided = (_decided(texts, keep.decisions, classifier) if keep is not None
+                           else None)
+                frame = machine
                 if asker is not None:
                     asked_before = not asker.gave_up
-                    frame = _with_opinions(frame, classifier, batch, asker, progress.answers)
+                    # A person's decision is not second-guessed: those tasks are not asked.
+                    frame = _with_opinions(frame, classifier, batch, asker, progress.answers,
+                                           [d is not None for d in decided or []])
                     if asked_before and asker.gave_up:
                         note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
+                if decided is not None:
+                    frame = _with_decisions(frame, decided, classifier)
                 if keep is not None:
                     if run_id is None:
                         run_id = keep.store.begin_run(
                             keep.plan_version, [str(c) for c in chunk.columns],
                             source.text_column, keep.source, classifier.embedder.model_name,
                             classifier.thresholds, llm=asker is not None)
-                    keep.store.add_rows(run_id, first_row - 1, frame,
+                    # The store keeps the machine's answer; decisions apply when it is read.
+                    stored = frame.drop(columns=[DECIDED_BY])
+                    for column in RESULT_COLUMNS:
+                        stored[column] = machine[column].to_numpy()
+                    keep.store.add_rows(run_id, first_row - 1, stored,
                                         classifier.candidates(batch))
                 writer.write(frame)
-                for value, count in zip(*np.unique(batch.status, return_counts=True),
-                                        strict=True):
+                for value, count in frame["status"].value_counts().items():
                     counts[str(value)] += int(count)
                 first_row += len(chunk)
                 release_freed_memory()
@@ -134,11 +145,13 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
 
 
 def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,
-                   answered: Count | None) -> pd.DataFrame:
-    """The chunk with `llm_strategy_id` and `rationale` for its doubtful tasks."""
+                   answered: Count | None, decided: list[bool]) -> pd.DataFrame:
+    """The chunk with `llm_strategy_id` and `rationale` for its doubtful tasks (not those a
+    person decided)."""
     from .llm import ASKED_STATUSES, opinion_columns
 
-    chosen = [row for row in range(len(batch)) if batch.status[row] in ASKED_STATUSES]
+    chosen = [row for row in range(len(batch)) if batch.status[row] in ASKED_STATUSES
+              and not (decided and decided[row])]
     found = classifier.candidates(batch)
     opinions: list = [None] * len(batch)
     if chosen and not asker.gave_up:
@@ -151,6 +164,38 @@ def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, as
     frame = frame.drop(columns=[c for c in LLM_COLUMNS if c in frame.columns])
     for column, values in opinion_columns(opinions).items():
         frame[column] = values
+    return frame
+
+
+def _decided(texts: list[str], decisions: dict[str, Decision], classifier: Classifier
+             ) -> list[Decision | None]:
+    """Per task, the standing decision on its text (if its strategy is still in the plan)."""
+    known = set(classifier.strategy_ids)
+    found: list[Decision | None] = []
+    for text in texts:
+        decision = decisions.get(text.strip())
+        if decision is not None and decision.strategy_id is not None \
+                and decision.strategy_id not in known:
+            decision = None  # its strategy left the plan: the machine's answer, back to review
+        found.append(decision)
+    return found
+
+
+def _with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
+                    classifier: Classifier) -> pd.DataFrame:
+    """The chunk with each person's decision as its strategy and status, and `decided_by`."""
+    names = dict(zip(classifier.strategy_ids, classifier.strategy_names, strict=True))
+    frame = frame.copy()
+    for column in ("strategy_id", "strategy", "status"):
+        frame[column] = frame[column].astype(object)
+    for position, decision in enumerate(decided):
+        if decision is None:
+            continue
+        frame.iat[position, frame.columns.get_loc("strategy_id")] = decision.strategy_id or ""
+        frame.iat[position, frame.columns.get_loc("strategy")] = (
+            names.get(decision.strategy_id, "") if decision.strategy_id else "")
+        frame.iat[position, frame.columns.get_loc("status")] = decision.final_status
+    frame[DECIDED_BY] = [d.reviewer if d is not None else "" for d in decided]
     return frame
 
 

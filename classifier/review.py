@@ -89,6 +89,9 @@ def review_queue(results: pd.DataFrame, thresholds: Thresholds | None = None,
                     else pd.Series("", index=queue.index))
     reasons = [_reason(s, r, str(n), str(rn), thresholds) for s, r, n, rn in
                zip(score, runner_up, names.tolist(), runner_names.tolist(), strict=True)]
+    if "decision_note" in queue.columns:  # a decision that no longer holds says why
+        reasons = [note if isinstance(note, str) and note else reason
+                   for note, reason in zip(queue["decision_note"].tolist(), reasons, strict=True)]
     queue["queue_reason"] = reasons
     queue = queue.iloc[final]
     queue["queue_rank"] = np.arange(1, len(queue) + 1)

@@ -162,3 +162,33 @@ def test_a_missing_store_is_named(tmp_path, monkeypatch, args):
     done = _tactics(*args)
     assert done.exit_code == 2 and "missing.db: store file not found" in done.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_classify_with_the_store_carries_each_persons_decision_and_names_them(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table["decision"] = ["none", "strong-team"]
+    table.to_csv(tmp_path / "filled.csv", index=False)
+    assert _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana").exit_code == 0
+
+    done = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                    str(tmp_path / "week2.csv"), "--db", str(db), "-q")
+    assert done.exit_code == 0, done.output
+    out = pd.read_csv(tmp_path / "week2.csv", dtype=str, keep_default_na=False)
+    assert out.columns[-1] == "decided_by"
+    by_task = out.set_index("task")
+    first, second = table["task"].tolist()
+    assert by_task.loc[first, ["strategy_id", "status", "decided_by"]].tolist() == [
+        "", "misaligned", "ana"]
+    assert by_task.loc[second, ["strategy_id", "status", "decided_by"]].tolist() == [
+        "strong-team", "aligned", "ana"]
+    assert (out["decided_by"] == "").sum() == len(out) - 2
+    with Store(db) as store:  # the store keeps the machine's answer; the decision applies on read
+        run = store.latest_run()
+        stored = store.results_with_decisions(run.id).set_index("task")
+    assert stored.loc[second, "final_strategy_id"] == "strong-team"
+    assert stored.loc[second, "decided_by"] == "ana"
+
+    plain = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                     str(tmp_path / "plain.csv"), "-q")
+    assert plain.exit_code == 0 and "decided_by" not in pd.read_csv(tmp_path / "plain.csv")

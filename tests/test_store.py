@@ -562,3 +562,40 @@ def test_a_run_a_killed_process_was_writing_is_removed_later(tmp_path, sample_pl
     with Store(path) as store:
         assert store.remove_abandoned_runs() == 1
         assert store.runs() == []
+
+
+# ------------------------------------------------------------------ the person's word stands
+
+def test_a_decision_stands_for_the_same_task_in_later_runs(db, sample_plan):
+    version = db.save_plan(sample_plan)
+    first = db.create_run(version, synthetic_results(4, sample_plan), "task", "week 1", "m",
+                          _thresholds())
+    db.record_decision(first, 1, "reassign", "strong-team", "ana")
+    db.record_decision(first, 2, "misaligned", None, "ben")
+    week2 = synthetic_results(5, sample_plan).iloc[[4, 2, 1, 0, 3]].reset_index(drop=True)
+    second = db.create_run(version, week2, "task", "week 2", "m", _thresholds())
+
+    carried = db.results_with_decisions(second).set_index("task")
+
+    assert carried.loc["task number 1", "final_strategy_id"] == "strong-team"
+    assert carried.loc["task number 1", "decided_by"] == "ana"
+    assert carried.loc["task number 1", "decision_run"] == first
+    assert carried.loc["task number 2", "final_status"] == "misaligned"
+    assert carried.loc["task number 2", "decided_by"] == "ben"
+    assert carried["decision"].notna().sum() == 2
+    assert pd.isna(carried.loc["task number 4", "decided_by"])
+
+
+def test_a_decision_whose_strategy_left_the_plan_returns_to_review_with_a_note(db, sample_plan):
+    first = db.create_run(db.save_plan(sample_plan), synthetic_results(3, sample_plan), "task",
+                          "week 1", "m", _thresholds())
+    db.record_decision(first, 0, "reassign", "strong-team", "ana")
+    smaller = sample_plan.model_copy(update={"strategies": [
+        s for s in sample_plan.strategies if s.id != "strong-team"]})
+    frame = synthetic_results(3, smaller)
+    second = db.create_run(db.save_plan(smaller), frame, "task", "week 2", "m", _thresholds())
+
+    row = db.results_with_decisions(second).set_index("task").loc["task number 0"]
+
+    assert pd.isna(row["decision"]) and row["final_status"] == "review"
+    assert "'strong-team', which the plan no longer has" in row["decision_note"]

@@ -228,14 +228,31 @@ class DecisionStore(RunStore):
         return {d.row for d in trail
                 if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
 
+    def standing_by_text(self, plan_name: str = "default") -> dict[str, Decision]:
+        """The latest standing decision on each task text, over every run of the named plan:
+        a person's word on a task stands for the same task in later runs."""
+        with self._connect(write=False) as conn:
+            runs = list(conn.execute(
+                sa.select(RUNS.c.id).join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
+                .where(PLANS.c.name == plan_name)).scalars())
+            trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(runs)) if runs else []
+        by_text: dict[str, Decision] = {}
+        for decision in sorted(_standing(trail).values(), key=lambda d: d.id):
+            if decision.text.strip():
+                by_text[decision.text.strip()] = decision
+        return by_text
+
     def results_with_decisions(self, run_id: int) -> pd.DataFrame:
         """run_results plus final_strategy_id, final_strategy, final_status, decision,
-        decision_id, decided_by, decided_at (the machine's answer where nobody decided)."""
+        decision_id, decided_by, decided_at, decision_run, decision_note: the machine's answer
+        where nobody decided; a decision on the same task text in any run of this plan stands
+        (unless its strategy left the plan: then `decision_note` says so and it is undecided)."""
         with self._connect(write=False) as conn:
-            plan_id = self._run(conn, run_id).plan_version
-            plan = self._plan(conn, plan_id)
+            info = self._run(conn, run_id)
+            plan = self._plan(conn, info.plan_version)
         frame = self.run_results(run_id)
         standing = self.current_decisions(run_id)
+        carried = self.standing_by_text(info.plan_name)
         names = {s.id: s.name for s in plan.strategies}
         final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
         final_status = frame["status"].astype(object)
@@ -243,13 +260,23 @@ class DecisionStore(RunStore):
         decision_id: list[int | None] = [None] * len(frame)
         by: list[str | None] = [None] * len(frame)
         at: list[datetime | None] = [None] * len(frame)
+        source: list[int | None] = [None] * len(frame)
+        note: list[str | None] = [None] * len(frame)
         final_id = final_id.tolist()
         final_status = final_status.tolist()
-        for row, decision in standing.items():
+        texts = frame[info.text_column].tolist() if info.text_column in frame else []
+        for row, text in enumerate(texts):
+            decision = standing.get(row) or carried.get(str(text or "").strip())
+            if decision is None:
+                continue
+            if decision.strategy_id is not None and decision.strategy_id not in names:
+                note[row] = (f"{decision.reviewer} had decided it serves {decision.strategy_id!r}"
+                             f", which the plan no longer has: decide again")
+                continue
             final_id[row] = decision.strategy_id
             final_status[row] = decision.final_status
             action[row], decision_id[row] = decision.action, decision.id
-            by[row], at[row] = decision.reviewer, decision.decided_at
+            by[row], at[row], source[row] = decision.reviewer, decision.decided_at, decision.run_id
         frame["final_strategy_id"] = pd.Series(final_id, index=frame.index, dtype=object)
         frame["final_strategy"] = pd.Series([names.get(i) if i else None for i in final_id],
                                             index=frame.index, dtype=object)
@@ -259,6 +286,8 @@ class DecisionStore(RunStore):
         frame["decided_by"] = pd.Series(by, index=frame.index, dtype=object)
         frame["decided_at"] = pd.to_datetime(pd.Series(at, index=frame.index, dtype=object),
                                              utc=True)
+        frame["decision_run"] = pd.Series(source, index=frame.index, dtype="Int64")
+        frame["decision_note"] = pd.Series(note, index=frame.index, dtype=object)
         return frame
 
     def learned_examples(self, plan_name: str = "default") -> pd.DataFrame:
