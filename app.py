@@ -1,4 +1,4 @@
-"""The review app (`make app`): Plan, Classify, Review and Report pages over the library."""
+"""The review app (`make app`): Plan, Classify, Review, Report and Trends pages over the library."""
 
 import os
 
@@ -12,14 +12,26 @@ from classifier.ui import state, widgets
 st.set_page_config(page_title="tactic-classifier", page_icon=":material/track_changes:",
                    layout="wide")
 
+CLASSIFY = st.Page("classifier/ui/classify.py", title="Classify",
+                   icon=":material/playlist_add_check:", url_path="classify")
+
+
+def _home() -> None:
+    # The default page is served at "/" only; every page has its own address (/classify
+    # opened directly works), and "/" leads to Classify.
+    st.switch_page(CLASSIFY)
+
+
 PAGES = [
+    st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"),
     st.Page("classifier/ui/plan.py", title="Plan", icon=":material/flag:", url_path="plan"),
-    st.Page("classifier/ui/classify.py", title="Classify", icon=":material/playlist_add_check:",
-            url_path="classify", default=True),
+    CLASSIFY,
     st.Page("classifier/ui/review.py", title="Review", icon=":material/rule:",
             url_path="review"),
     st.Page("classifier/ui/report.py", title="Report", icon=":material/insert_chart:",
             url_path="report"),
+    st.Page("classifier/ui/trends.py", title="Trends", icon=":material/trending_up:",
+            url_path="trends"),
 ]
 
 page = st.navigation(PAGES)

@@ -180,7 +180,7 @@ def classify(
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
             classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
-                                          learned)
+                                          learned, vectors=store)
             keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
                                 "stdin" if tasks == "-" else Path(tasks).name,
                                 store.standing_by_text(plan_name))
@@ -293,6 +293,46 @@ def decide(
         _say(f"recorded {total} decision{'s' if total != 1 else ''} by {reviewer.strip()}: "
              f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
              f"{counts['misaligned']} serving no strategy; {read.skipped} rows left empty")
+
+    _run(action)
+
+
+@app.command()
+def report(
+    db: DbOption,
+    plan: PlanOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html "
+                                      "(self-contained), .xlsx or .csv.", show_default=False)],
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest of "
+                                            "the plan).")] = None,
+    plan_name: PlanNameOption = "default",
+) -> None:
+    """Write a run's report, the same the app downloads: .html (opens with no network), .xlsx
+    (no live formula on any sheet) or .csv; decisions applied, trends over the plan's runs.
+
+    Example:
+
+        tactics report --db tactics.db --plan data/plan.yaml --out monday.html
+    """
+    from .files.writer import prepare_output
+    from .plan import load_plan
+    from .report.run_report import REPORT_TYPES, run_report, write_report
+
+    def action() -> None:
+        load_plan(plan)
+        prepare_output(out, types=REPORT_TYPES)
+        with _existing_store(db) as store:
+            chosen = store.run(run) if run is not None else store.latest_run(plan_name)
+            if chosen is None:
+                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
+                                      f"--db {db} first")
+            if chosen.plan_name != plan_name:
+                raise ClassifierError(f"{db}: run #{chosen.id} is of plan "
+                                      f"{chosen.plan_name!r}, not {plan_name!r}")
+            made = run_report(store, chosen)
+            write_report(made, out)
+        _say(f"wrote the report on run #{chosen.id} ({made.summary.tasks} tasks, "
+             f"{len(made.trends.periods)} runs in its trends) to {out}")
 
     _run(action)
 

@@ -12,6 +12,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -599,3 +600,30 @@ def test_a_decision_whose_strategy_left_the_plan_returns_to_review_with_a_note(d
 
     assert pd.isna(row["decision"]) and row["final_status"] == "review"
     assert "'strong-team', which the plan no longer has" in row["decision_note"]
+
+
+# ------------------------------------------------------------------ vectors
+
+def test_vectors_are_kept_exactly_per_model_and_text(db, embedder):
+    texts = ["Call customers about renewals", "Order steel", "Call customers about renewals"]
+    vectors = embedder.embed(texts)
+    db.vectors_put("model-a", dict(zip(texts, vectors, strict=False)))
+    db.vectors_put("model-a", {texts[0]: vectors[0]})  # known: left as it is
+    found = db.vectors_get("model-a", texts + ["never seen"], embedder.dimension)
+    assert set(found) == {texts[0], texts[1]}
+    assert np.array_equal(found[texts[1]], vectors[1])
+    assert db.vectors_get("model-b", texts, embedder.dimension) == {}
+    assert db.vectors_count("model-a") == 2
+
+
+def test_an_embedder_with_a_bank_embeds_only_what_it_has_never_seen(db):
+    from classifier.model.embedding import Embedder, EmbedderSettings
+
+    fresh = Embedder(EmbedderSettings(cache_size=0))
+    texts = [f"Visit store number {n} with the new catalogue" for n in range(6)]
+    first = fresh.embed(texts[:4], bank=db)
+    assert db.vectors_count(fresh.fingerprint) == 4
+    before = fresh.encoded
+    again = fresh.embed(texts, bank=db)
+    assert fresh.encoded - before == 2  # only the two new texts went through the model
+    assert np.array_equal(again[:4], first)

@@ -36,16 +36,35 @@ def _as_file(name: str, data: bytes, max_bytes: int) -> Iterator[Path]:
             raise TasksError(str(error).replace(str(path), name)) from None
 
 
-def upload_columns(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES
-                   ) -> tuple[list[str], str]:
-    """The uploaded table's columns and the text column found in it."""
+def upload_sheets(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> list[str]:
+    """The sheets of an uploaded workbook (none for other file types)."""
+    if Path(name).suffix.lower() != ".xlsx":
+        return []
     with _as_file(name, data, max_bytes) as path:
-        source = open_tasks(path)
+        try:
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True)
+        except Exception:
+            raise TasksError(f"{name}: not a readable Excel workbook (.xlsx)") from None
+        try:
+            return list(workbook.sheetnames)
+        finally:
+            workbook.close()
+
+
+def upload_columns(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES,
+                   sheet: str | None = None) -> tuple[list[str], str]:
+    """The uploaded table's columns and the text column found in it (of `sheet` for a
+    workbook, the first by default)."""
+    with _as_file(name, data, max_bytes) as path:
+        source = open_tasks(path, sheet=sheet if sheet is not None else None)
         return source.columns, source.text_column
 
 
 def read_upload(name: str, data: bytes, text_column: str | None = None,
-                max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[pd.DataFrame, str]:
+                max_bytes: int = MAX_UPLOAD_BYTES, sheet: str | None = None
+                ) -> tuple[pd.DataFrame, str]:
     """An uploaded tasks file as a DataFrame of text cells and its text column."""
     with _as_file(name, data, max_bytes) as path:
-        return read_tasks(path, text_column=text_column)
+        return read_tasks(path, text_column=text_column, sheet=sheet)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -63,6 +64,15 @@ class EmbedderSettings:
     device: str = "cpu"
     cache_size: int = 100_000  # vectors kept in memory, keyed by text (1.5 KB each at 384 dims)
     threads: int = 0  # torch CPU threads; 0 leaves torch's choice (one per core)
+
+
+class VectorBank(Protocol):
+    """Where vectors outlive the process (the store): read and kept by model and text."""
+
+    def vectors_get(self, model: str, texts: Sequence[str], dimension: int
+                    ) -> dict[str, np.ndarray]: ...
+
+    def vectors_put(self, model: str, vectors: Mapping[str, np.ndarray]) -> None: ...
 
 
 def bundled_model_path() -> str:
@@ -117,6 +127,7 @@ class Embedder:
         self.max_tokens = int(self._model.max_seq_length or 512)
         self._cache = VectorCache(self.settings.cache_size, self.dimension)
         self._lock = threading.Lock()
+        self.encoded = 0  # texts run through the model so far (not found in a cache or bank)
 
     def _load(self, path: str, local: bool):
         import torch
@@ -145,15 +156,28 @@ class Embedder:
         cap = self.max_tokens * CHARS_PER_TOKEN_CAP
         return text if len(text) <= cap else text[:cap]
 
-    def embed(self, texts: Sequence[str],
-              progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """One grid vector (float32, unit length to 1e-3) per text; repeated texts are encoded once."""
+    @property
+    def fingerprint(self) -> str:
+        """What a stored vector must have been made with to be reused: model, size, precision."""
+        return (f"{self.model_name}|{Path(self.identity).name}|{self.dimension}|"
+                f"{self.max_tokens}|{self.precision}|grid{GRID:g}")
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+              bank: VectorBank | None = None) -> np.ndarray:
+        """One grid vector (float32, unit length to 1e-3) per text; repeated texts are encoded
+        once; with a `bank`, texts it knows are read from it and new vectors kept there."""
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
             for row, text in enumerate(texts):
                 if not self._cache.get_into(text, result, row):
                     missing.setdefault(text, []).append(row)
+        if bank is not None and missing:
+            known = bank.vectors_get(self.fingerprint, list(missing), self.dimension)
+            with self._lock:
+                for text, vector in known.items():
+                    result[missing.pop(text)] = vector
+                    self._cache.put(text, vector)
         found = len(texts) - sum(map(len, missing.values()))
         if progress is not None and found:
             progress(found)
@@ -168,6 +192,9 @@ class Embedder:
                 for i, vector in zip(part, vectors, strict=True):
                     result[missing[unique[i]]] = vector
                     self._cache.put(unique[i], vector)
+            if bank is not None:
+                bank.vectors_put(self.fingerprint, {unique[i]: v for i, v in zip(part, vectors,
+                                                                                strict=True)})
             if progress is not None:
                 progress(sum(len(missing[unique[i]]) for i in part))
         return result
@@ -175,6 +202,7 @@ class Embedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
+        self.encoded += len(texts)
         with torch.inference_mode():
             vectors = self._model.encode(texts, batch_size=self.settings.batch_size,
                                          convert_to_tensor=True, show_progress_bar=False)

@@ -13,7 +13,7 @@ import pandas as pd
 from ..plan import Plan, Thresholds
 from ..results import RESULT_COLUMNS, SCORE_DECIMALS, Candidate, Status, TaskResult
 from .decision import DEFAULT_THRESHOLDS, decide
-from .embedding import Embedder, get_embedder
+from .embedding import Embedder, VectorBank, get_embedder
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
 from .reference import reference_vectors, relative_thresholds
@@ -39,10 +39,12 @@ class Classifier:
 
     def __init__(self, plan: Plan, embedder: Embedder | None = None,
                  thresholds: Thresholds | None = None, match: MatchSettings | None = None,
-                 top_k: int = 3, learned: Learned | None = None):
+                 top_k: int = 3, learned: Learned | None = None,
+                 vectors: VectorBank | None = None):
         """`thresholds` default to the plan's, else to cut-offs relative to how generic work
         scores against this plan (`reference`); `learned` (from review decisions) adds example
-        texts and tasks that serve no strategy."""
+        texts and tasks that serve no strategy; `vectors` (the store) keeps task vectors."""
+        self.vectors = vectors
         self.plan = plan
         self.embedder = embedder or get_embedder()
         self.learned = (learned or Learned()).for_plan(plan)
@@ -100,7 +102,7 @@ class Classifier:
         filled = [text for text, blank in zip(plain, empty, strict=True) if not blank]
         if progress is not None and empty.any():
             progress(int(empty.sum()))
-        vectors = self.embedder.embed(filled, progress=progress)
+        vectors = self.embedder.embed(filled, progress=progress, bank=self.vectors)
         found = self.index.search(vectors, k=self.top_k)
         # Scores are rounded once, here: the status is decided on the number the output shows.
         found.score = np.round(found.score, SCORE_DECIMALS)

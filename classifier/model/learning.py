@@ -11,7 +11,7 @@ import numpy as np
 
 from ..plan import Plan, Thresholds
 from .decision import Scored, calibrate
-from .embedding import Embedder, get_embedder
+from .embedding import Embedder, VectorBank, get_embedder
 from .engine import Classifier
 from .evaluation import score_labeled
 from .index import MatchSettings
@@ -21,13 +21,13 @@ FOLDS = 5
 
 
 def build_classifier(plan: Plan, embedder: Embedder | None = None,
-                     learned: Learned | None = None, match: MatchSettings | None = None
-                     ) -> Classifier:
+                     learned: Learned | None = None, match: MatchSettings | None = None,
+                     vectors: VectorBank | None = None) -> Classifier:
     """A classifier for the plan that knows the decisions in `learned`, with thresholds
     re-fitted from them once there are enough (else the plan's, else the plan-relative ones)."""
     embedder = embedder or get_embedder()
     learned = (learned or Learned()).for_plan(plan)
-    classifier = Classifier(plan, embedder, match=match, learned=learned)
+    classifier = Classifier(plan, embedder, match=match, learned=learned, vectors=vectors)
     fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match)
     return classifier.with_thresholds(fitted) if fitted is not None else classifier
 

@@ -16,6 +16,8 @@ from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from .trends import Trends
+
 STATUS_COLORS = {
     Status.ALIGNED.value: "#2E7D32",
     Status.REVIEW.value: "#F2A900",
@@ -214,3 +216,50 @@ def status_chart(summary: Summary) -> go.Figure:
     title = "Effort by status" if effort_column else "Tasks by status"
     return _layout(fig, title, f"Share of {html.escape(_measure_label(effort_column))}",
                    height=440)
+
+
+def status_trend_chart(trends: Trends) -> go.Figure:
+    """Share of aligned / review / misaligned work per period (of effort when there is an effort
+    column), each point labelled with its percentage."""
+    import plotly.graph_objects as go
+
+    frame = trends.periods
+    use_effort = trends.effort_column is not None and "aligned_effort" in frame.columns
+    fig = go.Figure()
+    for status in (Status.ALIGNED.value, Status.REVIEW.value, Status.MISALIGNED.value):
+        column = f"{status}_effort" if use_effort else status
+        values = frame[column].astype(float) if column in frame.columns else []
+        fig.add_trace(go.Scatter(
+            x=frame["period"], y=values, name=STATUS_LABELS[status], mode="lines+markers+text",
+            line={"color": STATUS_COLORS[status], "width": 3}, marker={"size": 9},
+            text=[percent(v) for v in values], textposition="top center",
+            hovertemplate="%{x}: %{y:.0%}<extra>" + STATUS_LABELS[status] + "</extra>"))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.08], title_text="share of "
+                     + ("effort" if use_effort else "tasks"))
+    fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0.5, "xanchor": "center"})
+    unit = f"effort ({html.escape(trends.effort_column or '')})" if use_effort else "tasks"
+    by = "run" if trends.by == "run" else f"week of {html.escape(trends.by)}"
+    return _layout(fig, "Alignment over time", f"Share of {unit}, by {by}", height=420)
+
+
+def strategy_trend_chart(trends: Trends) -> go.Figure:
+    """Each strategy's share of the work per period, stacked, labelled with its percentage."""
+    import plotly.graph_objects as go
+
+    frame = trends.by_strategy
+    fig = go.Figure()
+    names = list(dict.fromkeys(frame["strategy"].astype(str))) if not frame.empty else []
+    for position, name in enumerate(names):
+        mine = frame[frame["strategy"].astype(str) == name]
+        fig.add_trace(go.Bar(
+            x=mine["period"], y=mine["share"].astype(float), name=_plot_text(name, 40, 60),
+            marker={"color": STRATEGY_PALETTE[position % len(STRATEGY_PALETTE)]},
+            text=[percent(v) if v >= 0.04 else "" for v in mine["share"].astype(float)],
+            textposition="inside",
+            hovertemplate="%{x}: %{y:.0%}<extra>" + _plot_text(name, 60) + "</extra>"))
+    fig.update_layout(barmode="stack", legend={"orientation": "v", "x": 1.02, "y": 1})
+    fig.update_yaxes(tickformat=".0%", title_text="share of work")
+    unit = "effort" if trends.effort_column else "tasks"
+    return _layout(fig, "Work per strategy over time",
+                   f"Each strategy's share of {unit}; what is left serves no strategy",
+                   height=460)

@@ -12,8 +12,16 @@ import pandas as pd
 from ..cells import is_blank
 from ..plan import Plan
 from ..results import STATUS_ORDER
-from .charts import STATUS_COLORS, effort_chart, line_of_sight_chart, status_chart
+from .charts import (
+    STATUS_COLORS,
+    effort_chart,
+    line_of_sight_chart,
+    status_chart,
+    status_trend_chart,
+    strategy_trend_chart,
+)
 from .summary import STATUS_LABELS, Summary, number, percent
+from .trends import Trends
 
 MAX_ROWS = 5000
 
@@ -90,11 +98,31 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
     return cards
 
 
+def trend_numbers(trends: Trends) -> pd.DataFrame:
+    """The trend charts' figures as a table: per period, tasks and each status's share, orphan
+    tasks (and how many are new), neglected strategies."""
+    frame = trends.periods
+    use_effort = trends.effort_column is not None and "aligned_effort" in frame.columns
+    table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
+    for status in ("aligned", "review", "misaligned"):
+        column = f"{status}_effort" if use_effort else status
+        table[STATUS_LABELS[status]] = [percent(v) for v in frame[column]]
+    table["Orphan tasks"] = frame["orphans"]
+    table["New orphans"] = frame.get("new_orphans", 0)
+    table["Neglected strategies"] = frame["neglected"]
+    return table
+
+
 def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report",
-                max_rows: int = MAX_ROWS, generated_at: dt.datetime | None = None) -> str:
-    """A self-contained HTML report: vision, headline figures, charts, neglected strategies,
-    orphan work and the task table; all user text escaped."""
+                max_rows: int = MAX_ROWS, generated_at: dt.datetime | None = None,
+                trends: Trends | None = None) -> str:
+    """A self-contained HTML report: vision, headline figures, charts, trends (with two or more
+    periods), neglected strategies, orphan work and the task table; all user text escaped."""
     figures = [status_chart(summary), effort_chart(summary), line_of_sight_chart(summary, plan)]
+    with_trends = trends is not None and not trends.empty
+    if with_trends:
+        assert trends is not None
+        figures += [status_trend_chart(trends), strategy_trend_chart(trends)]
     config = {"displaylogo": False, "responsive": True}
     charts = [figure.to_html(full_html=False, include_plotlyjs=(i == 0), config=config,
                              default_width="100%")
@@ -135,6 +163,21 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
     meta = (f"{summary.tasks:,} tasks · {len(plan.strategies)} strategies"
             + (f" · {summary.decided:,} decided by a person" if summary.decided else "")
             + f" · generated {generated}")
+    if with_trends and trends is not None:
+        streaks = trends.neglected
+        sections.insert(0, {
+            "title": "Strategies neglected two or more periods in a row",
+            "empty": "None.", "table": None if streaks.empty else _table(
+                streaks, {"strategy": "Strategy", "strategy_id": "Id", "periods": "Periods"},
+                {"periods"})})
+        sections.insert(1, {
+            "title": f"Orphan work new since the last period ({len(trends.new_orphans):,})",
+            "empty": "None.", "table": None if trends.new_orphans.empty else _table(
+                trends.new_orphans, {"task": "Task", "closest_strategy": "Closest strategy"})})
+    numbers = trend_numbers(trends) if with_trends and trends is not None else None
     template = _environment().get_template("report.html.j2")
-    return str(template.render(title=title, vision=plan.vision, meta=meta,
-                               cards=_cards(summary), charts=charts, sections=sections))
+    return str(template.render(
+        title=title, vision=plan.vision, meta=meta, cards=_cards(summary), charts=charts[:3],
+        trend_charts=charts[3:], sections=sections,
+        trend_numbers=_table(numbers, {c: c for c in numbers.columns}) if numbers is not None
+        else None))

@@ -158,17 +158,27 @@ def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.Data
                       float(v) if isinstance(v, _Share) else v for v in values], styles)
 
 
+def _trends_sheet(book: WorkbookWriter, numbers: pd.DataFrame) -> None:
+    sheet = book.sheet("Trends", widths=[24.0] + [14.0] * (len(numbers.columns) - 2) + [48.0],
+                       freeze_header=True)
+    sheet.append(list(numbers.columns), HEADER)
+    for values in numbers.itertuples(index=False, name=None):
+        sheet.append(list(values))
+
+
 def workbook(frame: pd.DataFrame, summary: Summary | None = None,
-             sheet_name: str = "Results") -> WorkbookWriter:
-    """The results sheet (formatted header, frozen, filterable) and a Summary sheet (from
-    `summary`, or status counts of the frame)."""
+             sheet_name: str = "Results", trends: pd.DataFrame | None = None) -> WorkbookWriter:
+    """The results sheet (formatted header, frozen, filterable), a Summary sheet (from
+    `summary`, or status counts of the frame), and a Trends sheet when `trends` is given."""
     book = WorkbookWriter()
     _results_sheet(book, frame, sheet_name)
     _summary_sheet(book, summary, frame)
+    if trends is not None:
+        _trends_sheet(book, trends)
     return book
 
 
 def results_xlsx(frame: pd.DataFrame, summary: Summary | None = None,
-                 sheet_name: str = "Results") -> bytes:
+                 sheet_name: str = "Results", trends: pd.DataFrame | None = None) -> bytes:
     """The workbook as bytes, for a download."""
-    return workbook(frame, summary, sheet_name).to_bytes()
+    return workbook(frame, summary, sheet_name, trends).to_bytes()

@@ -12,12 +12,13 @@ from .database import default_db_path
 from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionRequest, DecisionStore
 from .plans import PlanVersion
 from .runs import RunInfo, task_result
+from .vectors import VectorStore
 
 __all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest", "PlanVersion",
            "RunInfo", "Store",
            "default_db_path", "task_result"]
 
 
-class Store(DecisionStore, AnswerStore):
+class Store(DecisionStore, AnswerStore, VectorStore):
     """One store: plans, runs, decisions, answers. Safe to share between threads; several
     Store objects (tabs, processes) may use one file or server."""

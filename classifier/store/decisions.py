@@ -262,8 +262,11 @@ class DecisionStore(RunStore):
         at: list[datetime | None] = [None] * len(frame)
         source: list[int | None] = [None] * len(frame)
         note: list[str | None] = [None] * len(frame)
-        final_id = final_id.tolist()
         final_status = final_status.tolist()
+        # A task the machine found serving no strategy is assigned none (its closest strategy
+        # stays in strategy_id).
+        final_id = [None if status == "misaligned" else sid
+                    for sid, status in zip(final_id.tolist(), final_status, strict=True)]
         texts = frame[info.text_column].tolist() if info.text_column in frame else []
         for row, text in enumerate(texts):
             decision = standing.get(row) or carried.get(str(text or "").strip())

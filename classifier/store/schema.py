@@ -123,12 +123,25 @@ def _m5_run_state(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE runs ADD COLUMN owner_pid INTEGER"))
 
 
+def _m6_vectors(conn: Connection) -> None:
+    # Vectors of task texts, by model: a re-run embeds only what it has never seen.
+    meta = sa.MetaData()
+    sa.Table(
+        "vectors", meta,
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("text_hash", sa.String(64), primary_key=True),
+        sa.Column("vector", sa.LargeBinary, nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "plans, runs and results", _m1_plans_runs_results),
     (2, "review decisions", _m2_decisions),
     (3, "learned example flags", _m3_example_flags),
     (4, "cache and usage", _m4_cache_usage),
     (5, "run state", _m5_run_state),
+    (6, "vectors", _m6_vectors),
 ]
 
 MIGRATIONS_TABLE = sa.Table(
@@ -155,6 +168,7 @@ DECISIONS = _table("decisions", "id", "run_id", "row", "action", "strategy_id", 
 FLAGS = _table("example_flags", "id", "decision_id", "action", "by", "at", "note")
 CACHE = _table("cache", "kind", "key_hash", "key", "value", "created_at")
 USAGE = _table("usage", "id", "kind", "tokens_in", "tokens_out", "at")
+VECTORS = _table("vectors", "model", "text_hash", ("vector", sa.LargeBinary()))
 
 DECISION_FIELDS = ["id", "run_id", "row", "action", "strategy_id", "reviewer", "decided_at",
                     "machine_strategy_id", "machine_status", "machine_score", "text", "note",

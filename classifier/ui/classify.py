@@ -7,7 +7,7 @@ import streamlit as st
 
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame
-from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns
+from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column
 from classifier.report.summary import summary as summarize
@@ -50,16 +50,23 @@ def _upload_tab() -> None:
         return
     data = upload.getvalue()
     try:
-        columns, detected = upload_columns(upload.name, data)
+        sheets = upload_sheets(upload.name, data)
+        sheet = None
+        if len(sheets) > 1:
+            sheet = st.selectbox(f"Sheet ({len(sheets)} in this workbook)", sheets,
+                                 key=f"upload_sheet_{upload.file_id}")
+        columns, detected = upload_columns(upload.name, data, sheet=sheet)
     except ClassifierError as error:
         st.error(str(error))
         return
     column = st.selectbox("Column holding the task text", columns,
-                          index=columns.index(detected), key=f"upload_column_{upload.file_id}")
+                          index=columns.index(detected),
+                          key=f"upload_column_{upload.file_id}_{sheet}")
     if st.button("Classify file", key="classify_upload", type="primary"):
         try:
-            frame, text_column = read_upload(upload.name, data, text_column=column)
-            _classify(frame, text_column, upload.name)
+            frame, text_column = read_upload(upload.name, data, text_column=column, sheet=sheet)
+            label = upload.name if sheet is None else f"{upload.name} ({sheet})"
+            _classify(frame, text_column, label)
         except ClassifierError as error:
             st.error(str(error))
 
@@ -116,8 +123,12 @@ def _results(run) -> None:
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)
     columns = (["row"] + list(run.columns) + ["final_status", "final_strategy", "score",
-                                              "runner_up_id", "decided_by"])
-    view = widgets.status_chips(shown[columns].assign(row=shown["row"] + 1), "final_status")
+                                              "closest", "decided_by"])
+    # "strategy" is what the task serves (none when misaligned); "closest" what the machine
+    # found nearest, so a misaligned row never reads as assigned.
+    shown = shown.assign(closest=shown["strategy"])
+    view = widgets.status_chips(widgets.for_display(shown[columns].assign(row=shown["row"] + 1)),
+                                "final_status")
     st.caption(f"{len(view):,} of {len(table):,} tasks shown")
     st.dataframe(view, hide_index=True, width="stretch", key="results_table", column_config={
         "row": st.column_config.NumberColumn("#", width="small"),
@@ -125,7 +136,7 @@ def _results(run) -> None:
         "final_strategy": st.column_config.TextColumn("strategy"),
         "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
                                                  format="%.2f", width="small"),
-        "runner_up_id": st.column_config.TextColumn("runner-up"),
+        "closest": st.column_config.TextColumn("closest strategy"),
         "decided_by": st.column_config.TextColumn("decided by"),
     })
 

@@ -5,38 +5,34 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.report import charts, sheets
-from classifier.report.html import report_html
+from classifier.report import charts
+from classifier.report.run_report import run_report
 from classifier.report.summary import summary as summarize
 from classifier.ui import state, widgets
 
 
-def _downloads(run, plan) -> None:
-    """Files are built when clicked (from the store at that moment), not on every redraw."""
+def _downloads(run) -> None:
+    """Files are built when clicked (from the store at that moment), not on every redraw; they
+    are the files `tactics report` writes."""
     db = state.store()
 
-    def results():
-        return sheets.results_table(db.results_with_decisions(run.id), run.columns)
-
-    def found():
-        plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"])
-        return summarize(plain, plan, text_column=run.text_column)
+    def made():
+        return run_report(db, run)
 
     stem = f"tactics-run-{run.id}"
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", lambda: sheets.results_csv(results()),
-                            f"{stem}.csv", mime="text/csv", key="download_csv", width="stretch",
-                            icon=":material/download:", on_click="ignore")
+    cols[0].download_button("Results CSV", lambda: made().csv(), f"{stem}.csv", mime="text/csv",
+                            key="download_csv", width="stretch", icon=":material/download:",
+                            on_click="ignore")
     cols[1].download_button(
-        "Results XLSX",
-        lambda: sheets.results_xlsx(results(), found()),
-        f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Results XLSX", lambda: made().xlsx(), f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="download_xlsx", width="stretch", icon=":material/download:", on_click="ignore")
     cols[2].download_button(
-        "Report (HTML)", lambda: report_html(found(), plan),
-        f"{stem}-report.html", mime="text/html", key="download_html", width="stretch",
-        icon=":material/download:", on_click="ignore")
-    st.caption("Downloads apply every review decision and name who decided.")
+        "Report (HTML)", lambda: made().html(), f"{stem}-report.html", mime="text/html",
+        key="download_html", width="stretch", icon=":material/download:", on_click="ignore")
+    st.caption("Downloads apply every review decision and name who decided. A weekly job can "
+               "write the same files: `tactics report --db STORE --plan PLAN --out FILE`.")
 
 
 def render() -> None:
@@ -57,7 +53,7 @@ def render() -> None:
         return
     st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {summary.tasks:,} tasks · "
                                  f"{summary.decided:,} decided by a person"))
-    _downloads(run, plan)
+    _downloads(run)
 
     st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",
                     width="stretch")
@@ -69,10 +65,12 @@ def render() -> None:
     if summary.neglected.empty:
         st.write("None: every strategy gets a fair share of the work.")
     else:
-        st.dataframe(summary.neglected, hide_index=True, width="stretch", column_config={
+        st.dataframe(widgets.for_display(summary.neglected), hide_index=True, width="stretch",
+                     column_config={
             "share": st.column_config.NumberColumn("share", format="percent")})
     st.subheader(f"Orphan work ({len(summary.orphans):,} tasks serving no strategy)")
-    st.dataframe(summary.orphans, hide_index=True, width="stretch", column_config={
+    st.dataframe(widgets.for_display(summary.orphans), hide_index=True, width="stretch",
+                 column_config={
         "score": st.column_config.NumberColumn("score", format="%.2f")})
 
 

@@ -46,7 +46,7 @@ def embedder() -> Embedder:
 
 @st.cache_resource(show_spinner="Indexing the strategies…", max_entries=8)
 def _classifier(plan_text: str, learned_key: str, _plan: Plan, _learned: Learned) -> Classifier:
-    return build_classifier(_plan, embedder(), _learned)
+    return build_classifier(_plan, embedder(), _learned, vectors=store())
 
 
 def learned() -> Learned:
@@ -132,5 +132,6 @@ def use_run(run_id: int) -> None:
 
 def run_label(run: RunInfo) -> str:
     """A short, plain description of a run for pickers."""
-    when = run.created_at.strftime("%Y-%m-%d %H:%M")
-    return f"#{run.id} · {run.source} · {run.rows} tasks · {when}"
+    when = run.created_at.strftime("%b %d %H:%M")
+    source = run.source if len(run.source) <= 22 else run.source[:21] + "…"
+    return f"#{run.id} · {source} · {run.rows:,} · {when}"

@@ -23,6 +23,16 @@ def column_words(name: str) -> str:
     return " ".join(str(name).replace("_", " ").split())
 
 
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as a person should see it: no column that is empty throughout, and blanks for
+    missing text (st.dataframe shows a grey "None")."""
+    frame = frame.loc[:, [c for c in frame.columns if not frame[c].isna().all()]].copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    return frame
+
+
 def md_escape(text: object) -> str:
     """User text made inert for places that render Markdown (button and widget labels)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
@@ -38,7 +48,7 @@ def status_chips(frame: pd.DataFrame, column: str = "status") -> pd.DataFrame:
 def status_chip_config(label: str = "status") -> Any:
     """Column config that colours the status chips (green, amber, red, grey)."""
     return st.column_config.MultiselectColumn(label, options=STATUS_ORDER, color=STATUS_COLOURS,
-                                              width="small")
+                                              width="medium")
 
 
 def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], Any]:

@@ -1,0 +1,73 @@
+"""A stored run's report as the files a manager forwards, the same from the app's downloads and
+from `tactics report` (a weekly job): HTML (self-contained), XLSX (no live formula), CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..files.atomic import write_bytes, write_text
+from ..files.writer import prepare_output
+from ..plan import Plan
+from .html import report_html, trend_numbers
+from .sheets import results_csv, results_table, results_xlsx
+from .summary import Summary, summary
+from .trends import Trends, run_trends
+
+if TYPE_CHECKING:
+    from ..store import RunInfo, Store
+
+REPORT_TYPES = (".html", ".xlsx", ".csv")
+
+
+@dataclass
+class RunReport:
+    """Everything a report on one run shows, computed once."""
+
+    run: RunInfo
+    plan: Plan
+    results: pd.DataFrame  # one row per task, decisions applied, who decided
+    summary: Summary
+    trends: Trends
+
+    def html(self, generated_at: dt.datetime | None = None) -> str:
+        """The self-contained HTML report."""
+        return report_html(self.summary, self.plan, generated_at=generated_at,
+                           title=f"Line of sight report: run #{self.run.id}", trends=self.trends)
+
+    def xlsx(self) -> bytes:
+        """Results, Summary and (with two or more runs) Trends sheets."""
+        numbers = None if self.trends.empty else trend_numbers(self.trends)
+        return results_xlsx(self.results, self.summary, trends=numbers)
+
+    def csv(self) -> bytes:
+        """The results table as CSV for Excel."""
+        return results_csv(self.results)
+
+
+def run_report(store: Store, run: RunInfo) -> RunReport:
+    """The report on a run, with trends over the plan's runs up to it."""
+    stored = store.results_with_decisions(run.id)
+    plan = store.plan(run.plan_version)
+    plain = stored.drop(columns=["candidates", "row"], errors="ignore")
+    found = summary(plain, plan, text_column=run.text_column)
+    return RunReport(run, plan, results_table(stored, run.columns), found,
+                     run_trends(store, run.plan_name, until=run.id))
+
+
+def write_report(report: RunReport, out: str | os.PathLike[str]) -> Path:
+    """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically."""
+    path = prepare_output(out, types=REPORT_TYPES)
+    suffix = path.suffix.lower()
+    if suffix == ".html":
+        write_text(path, report.html())
+    elif suffix == ".xlsx":
+        write_bytes(path, report.xlsx())
+    else:
+        write_bytes(path, report.csv())
+    return path

@@ -1,0 +1,143 @@
+"""How alignment moves over time: over a plan's runs (or the weeks of a date column in the
+tasks), the share of aligned / review / misaligned work and of effort, effort per strategy,
+strategies neglected two or more periods in a row, and orphan work new since the last period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..results import Status
+from .summary import Summary, summary
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+DATE_COLUMN_NAMES = ("due", "due_date", "created", "created_at", "date", "week", "done",
+                     "completed", "resolved", "start", "started")
+MAX_PERIODS = 12
+STREAK = 2  # periods in a row that make a strategy "neglected for a while"
+
+
+@dataclass
+class Trends:
+    """A plan's periods (oldest first) and what changed across them."""
+
+    by: str  # "run", or the date column the tasks were grouped by
+    periods: pd.DataFrame  # period, date, tasks, shares of tasks (and effort) per status, ...
+    by_strategy: pd.DataFrame  # period, strategy_id, strategy, tasks, effort, share
+    neglected: pd.DataFrame  # strategy_id, strategy, periods (in a row, up to the last)
+    new_orphans: pd.DataFrame  # task, owner?, effort?, closest_strategy: misaligned only now
+    effort_column: str | None = None
+    summaries: list[Summary] = field(default_factory=list, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        """Fewer than two periods: nothing moves yet."""
+        return len(self.periods) < 2
+
+
+def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
+    """A column of dates in the tasks (due, created, ...), if most of its cells read as dates."""
+    by_name = {str(c).strip().lower().replace(" ", "_"): c for c in columns}
+    for name in DATE_COLUMN_NAMES:
+        column = by_name.get(name)
+        if column is None or column not in frame.columns:
+            continue
+        dates = pd.to_datetime(frame[column].astype(str), errors="coerce", format="mixed")
+        if dates.notna().mean() >= 0.8:
+            return str(column)
+    return None
+
+
+def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIODS,
+               until: int | None = None) -> Trends:
+    """One period per run of the plan (the newest `limit` up to run `until`, oldest first),
+    decisions applied."""
+    runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
+            if until is None or run.id <= until][:limit]
+    runs.reverse()
+    periods: list[tuple[str, pd.Timestamp, Summary]] = []
+    for run in runs:
+        results = store.results_with_decisions(run.id).drop(columns=["candidates", "row"],
+                                                            errors="ignore")
+        plan = store.plan(run.plan_version)
+        found = summary(results, plan, text_column=run.text_column)
+        periods.append((f"#{run.id} {run.created_at:%b %d}", pd.Timestamp(run.created_at),
+                        found))
+    return _trends("run", periods)
+
+
+def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: object,
+                column: str, limit: int = MAX_PERIODS) -> Trends:
+    """One period per week of a date column of one run's tasks (the latest `limit` weeks)."""
+    dates = pd.to_datetime(results[column].astype(str), errors="coerce", format="mixed")
+    weeks = dates.dt.to_period("W-SUN").dt.start_time
+    periods = []
+    for week in sorted(weeks.dropna().unique())[-limit:]:
+        part = results[weeks == week]
+        found = summary(part, plan, text_column=text_column)  # type: ignore[arg-type]
+        periods.append((f"week of {pd.Timestamp(week):%b %d}", pd.Timestamp(week), found))
+    return _trends(column, periods)
+
+
+def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends:
+    rows, strategies = [], []
+    for label, when, found in periods:
+        row: dict[str, object] = {"period": label, "date": when, "tasks": found.tasks}
+        for status in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED):
+            row[status.value] = found.shares[status.value]
+            if found.effort_shares is not None:
+                row[f"{status.value}_effort"] = found.effort_shares[status.value]
+        row["orphans"] = len(found.orphans)
+        row["neglected"] = ", ".join(found.neglected["strategy"].astype(str))
+        rows.append(row)
+        share = "effort_share" if found.use_effort else "task_share"
+        for item in found.by_strategy.itertuples(index=False):
+            strategies.append({"period": label, "strategy_id": item.strategy_id,
+                               "strategy": item.strategy, "tasks": item.tasks,
+                               "effort": item.effort, "share": getattr(item, share)})
+    frame = pd.DataFrame(rows)
+    summaries = [found for _, _, found in periods]
+    new_orphans = _new_orphans(summaries)
+    if not frame.empty:
+        frame["new_orphans"] = [0] + [len(_new_orphans(summaries[: i + 1]))
+                                      for i in range(1, len(summaries))]
+    effort_column = next((s.effort_column for s in summaries if s.effort_column), None)
+    return Trends(by=by, periods=frame, by_strategy=pd.DataFrame(strategies),
+                  neglected=_streaks(summaries), new_orphans=new_orphans,
+                  effort_column=effort_column, summaries=summaries)
+
+
+def _streaks(summaries: list[Summary]) -> pd.DataFrame:
+    """Strategies neglected in each of the last STREAK or more periods, longest first."""
+    if not summaries:
+        return pd.DataFrame(columns=["strategy_id", "strategy", "periods"])
+    latest = summaries[-1].neglected
+    rows = []
+    for item in latest.itertuples(index=False):
+        count = 0
+        for found in reversed(summaries):
+            if item.strategy_id in set(found.neglected["strategy_id"]):
+                count += 1
+            else:
+                break
+        if count >= STREAK:
+            rows.append({"strategy_id": item.strategy_id, "strategy": item.strategy,
+                         "periods": count})
+    frame = pd.DataFrame(rows, columns=["strategy_id", "strategy", "periods"])
+    return frame.sort_values("periods", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _new_orphans(summaries: list[Summary]) -> pd.DataFrame:
+    """Orphan tasks of the last period whose text was not orphan work in the one before."""
+    if not summaries:
+        return pd.DataFrame(columns=["task"])
+    latest = summaries[-1].orphans
+    if len(summaries) < 2:
+        return latest.reset_index(drop=True)
+    before = set(summaries[-2].orphans["task"].astype(str).str.strip())
+    fresh = latest[~latest["task"].astype(str).str.strip().isin(before)]
+    return fresh.reset_index(drop=True)
