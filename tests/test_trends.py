@@ -1,0 +1,157 @@
+"""Trends over a plan's runs and `tactics report` for all three formats, with hostile task text."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from classifier.cli import app
+from classifier.model.decision import DEFAULT_THRESHOLDS
+from classifier.plan import plan_from_dict
+from classifier.report.trends import date_trends, find_date_column, run_trends
+from classifier.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN_FILE = ROOT / "data" / "plan.yaml"
+PLAN = plan_from_dict({"vision": "Best widgets", "strategies": [
+    {"id": "revenue", "name": "Grow recurring revenue"},
+    {"id": "retail", "name": "Win the retail channel"},
+    {"id": "team", "name": "Build a strong team"}]})
+HOSTILE = ['=HYPERLINK("http://x","y")', "<img src=x onerror=alert(1)>", "@SUM(A1:A9)",
+           "+1 555 0100", "-2+3"]
+
+
+def week(tasks: list[tuple[str, str, str, float]], due: str = "2026-03-02") -> pd.DataFrame:
+    """A classified week: (task, status, strategy_id, hours) rows in the contract's shape."""
+    return pd.DataFrame({
+        "task": [t[0] for t in tasks], "effort_hours": [t[3] for t in tasks],
+        "due": [due] * len(tasks),
+        "strategy_id": [t[2] for t in tasks], "strategy": [t[2] for t in tasks],
+        "score": [0.6] * len(tasks), "status": [t[1] for t in tasks],
+        "runner_up_id": ["team"] * len(tasks), "runner_up_score": [0.1] * len(tasks),
+        "evidence": ["e"] * len(tasks)})
+
+
+WEEK1 = [("Call lapsed customers", "aligned", "revenue", 8.0),
+         ("Pitch Riverside Hardware", "aligned", "retail", 4.0),
+         ("Repaint the break room", "misaligned", "revenue", 4.0)]
+WEEK2 = [("Call lapsed customers", "aligned", "revenue", 6.0),
+         ("Repaint the break room", "misaligned", "revenue", 2.0),
+         ("Alphabetize the bookshelf", "misaligned", "revenue", 2.0),
+         ("Pitch Riverside Hardware", "review", "retail", 2.0)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "tactics.db") as db:
+        version = db.save_plan(PLAN)
+        for number, tasks in enumerate((WEEK1, WEEK2), start=1):
+            db.create_run(version, week(tasks), "task", f"week {number}", "m", DEFAULT_THRESHOLDS)
+        yield db
+
+
+def test_trends_follow_the_runs_with_decisions_applied(store):
+    first, second = (run.id for run in reversed(store.runs()))
+    store.record_decision(second, 3, "confirm", None, "ana")  # the review task: aligned now
+
+    trends = run_trends(store)
+
+    assert trends.periods["tasks"].tolist() == [3, 4]
+    assert trends.periods["aligned_effort"].round(3).tolist() == [0.75, 0.667]
+    assert trends.periods["misaligned_effort"].round(3).tolist() == [0.25, 0.333]
+    assert trends.periods["new_orphans"].tolist() == [0, 1]
+    assert trends.new_orphans["task"].tolist() == ["Alphabetize the bookshelf"]
+    # "team" got nothing in either run: neglected two runs in a row.
+    assert trends.neglected[["strategy_id", "periods"]].values.tolist() == [["team", 2]]
+    shares = trends.by_strategy.set_index(["period", "strategy_id"])["share"]
+    assert shares.xs("revenue", level=1).round(3).tolist() == [0.5, 0.5]
+
+
+def test_a_single_run_has_no_trend_yet(tmp_path):
+    with Store(tmp_path / "one.db") as db:
+        db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)
+        assert run_trends(db).empty
+
+
+def test_trends_by_the_weeks_of_a_date_column():
+    frame = pd.concat([week(WEEK1, "2026-03-02"), week(WEEK2, "2026-03-10")], ignore_index=True)
+    assert find_date_column(frame, list(frame.columns)) == "due"
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert trends.periods["period"].tolist() == ["week of Mar 02", "week of Mar 09"]
+    assert trends.periods["tasks"].tolist() == [3, 4]
+
+
+# ---------------------------------------------------------------- tactics report
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    tasks = folder / "tasks.csv"
+    pd.DataFrame({"task": HOSTILE + ["Call customers whose service plan expires this month"],
+                  "owner": ["=cmd|' /C calc'!A0"] + ["Ana"] * len(HOSTILE),
+                  "effort_hours": range(1, len(HOSTILE) + 2)}).to_csv(tasks, index=False)
+    db = folder / "tactics.db"
+    for _ in range(2):  # two runs, so the report has trends
+        done = CliRunner().invoke(app, ["classify", str(tasks), "--plan", str(PLAN_FILE),
+                                        "--out", str(folder / "out.csv"), "--db", str(db), "-q"])
+        assert done.exit_code == 0, done.output
+    return db
+
+
+def _report(db: Path, out: Path, *extra: str):
+    return CliRunner().invoke(app, ["report", "--db", str(db), "--plan", str(PLAN_FILE),
+                                    "--out", str(out), *extra])
+
+
+def test_report_html_is_self_contained_and_escapes_task_text(hostile_store, tmp_path):
+    out = tmp_path / "monday.html"
+    done = _report(hostile_store, out)
+    assert done.exit_code == 0, done.output
+    page = out.read_text(encoding="utf-8")
+    assert re.search(r"<script[^>]*\bsrc=", page) is None
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Trends" in page and page.count("Plotly.newPlot") == 5
+    assert "run #2" in page
+
+
+def test_report_xlsx_has_no_live_formula_on_any_sheet(hostile_store, tmp_path):
+    out = tmp_path / "monday.xlsx"
+    assert _report(hostile_store, out).exit_code == 0
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Results", "Summary", "Trends"]
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    texts = {cell.value for cell in cells if isinstance(cell.value, str)}
+    assert set(HOSTILE[:1]) <= texts and "=cmd|' /C calc'!A0" in texts
+
+
+def test_report_csv_is_neutralised_and_names_the_run(hostile_store, tmp_path):
+    out = tmp_path / "monday.csv"
+    done = _report(hostile_store, out, "--run", "1")
+    assert done.exit_code == 0 and "run #1" in done.stderr
+    back = pd.read_csv(io.BytesIO(out.read_bytes()), encoding="utf-8-sig", dtype=str,
+                       keep_default_na=False)
+    assert back["task"].iloc[0] == "'" + HOSTILE[0]
+    assert back["owner"].iloc[0].startswith("'=")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--run", "99"), "no run with id 99"),
+    (("--plan-name", "other"), "no run of plan 'other' yet"),
+])
+def test_report_refusals_name_what_is_wrong(hostile_store, tmp_path, args, message):
+    done = _report(hostile_store, tmp_path / "r.html", *args)
+    assert done.exit_code == 2 and message in done.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_refuses_an_unknown_type(hostile_store, tmp_path):
+    done = _report(hostile_store, tmp_path / "r.pdf")
+    assert done.exit_code == 2 and "unsupported output type .pdf" in done.stderr
