@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -141,6 +142,7 @@ def test_paste_review_reload_and_download(page, app_url):
     _idle(page)
 
     page.get_by_role("link", name="Review").click()
+    page.get_by_role("button", name="Skip the teach-in").click()  # straight to the queue
     page.get_by_text("left to review of").wait_for()
     _idle(page)
     task = page.get_by_test_id("stText").first.inner_text().strip()
@@ -204,7 +206,7 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
 
     page, url = llm_page
     page.goto(f"{url}/review")
-    page.get_by_text("left to review of").wait_for()
+    page.get_by_text("taught").first.wait_for()
     _idle(page)
     task = page.get_by_test_id("stText").first.inner_text().strip()
     page.get_by_text("Second opinion (LLM)").click()
@@ -226,3 +228,70 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
         page.get_by_text(example, exact=True).wait_for()
     page.get_by_text("LLM use in this store so far").scroll_into_view_if_needed()
     _screenshot(page, "6-plan-drafts")
+
+
+def _progress(page) -> str:
+    return page.get_by_test_id("stProgress").first.inner_text()
+
+
+def _decide_no_strategy(page, times: int) -> None:
+    """Mark the next tasks as serving no strategy, one click (and one redraw) at a time."""
+    for _ in range(times):
+        before = _progress(page)
+        page.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).first.click()
+        page.wait_for_function(
+            "before => !document.querySelector('[data-testid=stProgress]').innerText"
+            ".includes(before)", arg=before.split("\n")[0])
+        _idle(page)
+
+
+def test_two_weeks_of_the_loop(page, app_url, tmp_path):
+    """Classify, review some, edit the plan, re-run, review, report, trends: the decided count
+    and the trend are right after each step."""
+    page.goto(f"{app_url}/classify")  # a page's own address opens it directly
+    page.get_by_text("Results of run #1").wait_for()
+
+    # Week 1: the teach-in round, three decisions.
+    page.get_by_role("link", name="Review").click()
+    page.get_by_text("0 of 20 taught").wait_for()
+    _idle(page)
+    _decide_no_strategy(page, 3)
+    assert "3 of 20 taught" in _progress(page)
+    page.get_by_role("link", name="Report").click()
+    page.get_by_text("3 decided by a person").wait_for()
+    page.get_by_role("link", name="Trends").click()
+    page.get_by_text("Trends need two periods").wait_for()
+
+    # Week 2: the plan changes and the same tasks are classified again.
+    edited = (ROOT / "data" / "plan.yaml").read_text(encoding="utf-8").replace(
+        "Hire, train and keep skilled people", "Hire, train, coach and keep skilled people")
+    (tmp_path / "plan-week2.yaml").write_text(edited, encoding="utf-8")
+    page.get_by_role("link", name="Plan").click()
+    page.get_by_role("button", name="Save plan").wait_for()
+    _idle(page)
+    page.locator("input[type=file]").first.set_input_files(str(tmp_path / "plan-week2.yaml"))
+    page.get_by_role("button", name="Use this plan").click()
+    page.get_by_text("its results are stale").wait_for()
+    _idle(page)
+    page.get_by_role("button", name="Re-run with the current plan").click()
+    page.get_by_text("its results are stale").wait_for(state="detached")
+    _idle(page)
+    page.get_by_role("link", name="Report").click()
+    page.get_by_text("Run #2 ·").first.wait_for()
+    page.get_by_text("3 decided by a person").wait_for()  # the person's word stands
+    page.get_by_role("link", name="Review").click()
+    page.get_by_text("3 of 20 taught").wait_for()
+    _idle(page)
+    _decide_no_strategy(page, 2)
+    assert "5 of 20 taught" in _progress(page)
+    page.get_by_role("link", name="Report").click()
+    page.get_by_text("5 decided by a person").wait_for()
+    _screenshot(page, "7-report-week2")
+    page.get_by_role("link", name="Trends").click()
+    page.get_by_text("The figures").wait_for()
+    _idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    labels = chart.inner_text()
+    assert "#1" in labels and "#2" in labels
+    _screenshot(page, "8-trends")

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -122,11 +122,19 @@ class Embedder:
         self.precision = self.settings.precision
         path, local = resolve_model(self.settings.model)
         self.identity = path  # where the weights came from (a folder or a hub name)
-        self._model = self._load(path, local)
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length or 512)
+        self._local = local
+        self._model_object = None
+        # A local model's shape is read from its files: the model itself (torch and all) is
+        # loaded only when a text must be encoded; a re-run of known tasks never needs it.
+        shape = _shape_from_files(Path(path)) if local else None
+        if shape is None:
+            self._model_object = self._load(path, local)
+            shape = (int(self._model_object.get_embedding_dimension()),
+                     int(self._model_object.max_seq_length or 512))
+        self.dimension, self.max_tokens = shape
         self._cache = VectorCache(self.settings.cache_size, self.dimension)
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.encoded = 0  # texts run through the model so far (not found in a cache or bank)
 
     def _load(self, path: str, local: bool):
@@ -151,6 +159,13 @@ class Embedder:
                 f"have network (`hf download {path}`) and pass its folder with --model, "
                 f"or leave --model out to use the bundled all-MiniLM-L6-v2"
             ) from None
+
+    @property
+    def _model(self) -> Any:
+        with self._load_lock:
+            if self._model_object is None:
+                self._model_object = self._load(self.identity, self._local)
+        return self._model_object
 
     def _prepare(self, text: str) -> str:
         cap = self.max_tokens * CHARS_PER_TOKEN_CAP
@@ -250,6 +265,24 @@ class VectorCache:
             _, slot = self._slots.popitem(last=False)
         self._slots[text] = slot
         self._vectors[slot] = vector
+
+
+def _shape_from_files(folder: Path) -> tuple[int, int] | None:
+    """(dimension, max tokens) of a sentence-transformers folder made of Transformer, Pooling and
+    Normalize only; None when anything else is there (then the model is loaded to find out)."""
+    import json
+
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]):
+            return None
+        pooling = next(m for m in modules if str(m["type"]).endswith("Pooling"))
+        pooled = json.loads((folder / pooling["path"] / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(pooled["word_embedding_dimension"]), int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return None
 
 
 def _offline() -> bool:

@@ -64,13 +64,13 @@ class Classifier:
                 owners.append(position)
                 examples.append(offset >= heads)
         self.texts = texts
-        parts = [self.embedder.embed(list(self.learned.negatives))] if self.learned.negatives \
-            else []
+        parts = ([self.embedder.embed(list(self.learned.negatives), bank=vectors)]
+                 if self.learned.negatives else [])
         reference = reference_vectors(self.embedder) if self.match.reference else None
         if reference is not None:
             parts.append(reference)
         negatives = np.concatenate(parts) if parts else None
-        self.index = StrategyIndex(self.embedder.embed(texts), np.array(owners),
+        self.index = StrategyIndex(self.embedder.embed(texts, bank=vectors), np.array(owners),
                                    len(plan.strategies), texts, self.match,
                                    examples=np.array(examples, dtype=bool),
                                    negative_vectors=negatives)

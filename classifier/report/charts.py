@@ -237,7 +237,8 @@ def status_trend_chart(trends: Trends) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", range=[0, 1.08], title_text="share of "
                      + ("effort" if use_effort else "tasks"))
     fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0.5, "xanchor": "center"})
-    unit = f"effort ({html.escape(trends.effort_column or '')})" if use_effort else "tasks"
+    words = " ".join((trends.effort_column or "").replace("_", " ").split())
+    unit = f"effort ({html.escape(words)})" if use_effort else "tasks"
     by = "run" if trends.by == "run" else f"week of {html.escape(trends.by)}"
     return _layout(fig, "Alignment over time", f"Share of {unit}, by {by}", height=420)
 

@@ -228,13 +228,16 @@ class DecisionStore(RunStore):
         return {d.row for d in trail
                 if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
 
-    def standing_by_text(self, plan_name: str = "default") -> dict[str, Decision]:
-        """The latest standing decision on each task text, over every run of the named plan:
-        a person's word on a task stands for the same task in later runs."""
+    def standing_by_text(self, plan_name: str = "default", up_to_run: int | None = None
+                         ) -> dict[str, Decision]:
+        """The latest standing decision on each task text, over the runs of the named plan (up
+        to run `up_to_run`): a person's word on a task stands for the same task in later runs."""
         with self._connect(write=False) as conn:
-            runs = list(conn.execute(
-                sa.select(RUNS.c.id).join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
-                .where(PLANS.c.name == plan_name)).scalars())
+            query = (sa.select(RUNS.c.id).join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
+                     .where(PLANS.c.name == plan_name))
+            if up_to_run is not None:
+                query = query.where(RUNS.c.id <= up_to_run)
+            runs = list(conn.execute(query).scalars())
             trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(runs)) if runs else []
         by_text: dict[str, Decision] = {}
         for decision in sorted(_standing(trail).values(), key=lambda d: d.id):
@@ -252,7 +255,8 @@ class DecisionStore(RunStore):
             plan = self._plan(conn, info.plan_version)
         frame = self.run_results(run_id)
         standing = self.current_decisions(run_id)
-        carried = self.standing_by_text(info.plan_name)
+        # Decisions carry forward: a later run's decisions do not rewrite an earlier run.
+        carried = self.standing_by_text(info.plan_name, up_to_run=run_id)
         names = {s.id: s.name for s in plan.strategies}
         final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
         final_status = frame["status"].astype(object)

@@ -78,6 +78,7 @@ def run_picker() -> None:
     picked = st.sidebar.selectbox("Run", ids, index=ids.index(current.id),
                                   format_func=lambda run_id: labels[run_id],
                                   help="Each classification is kept as a run, with its decisions.")
+    st.sidebar.caption(md_escape(current.source))
     if picked != current.id:
         state.use_run(picked)
         st.rerun()
