@@ -427,3 +427,64 @@ def test_without_an_llm_the_plan_page_says_how_to_configure_one(db, monkeypatch)
     assert not at.error
     assert any("TACTICS_LLM_BASE_URL" in c.value for c in at.caption)
     assert not [b for b in at.button if b.key == "draft_ask"]
+
+
+def _workbook(sheets: dict[str, list[list[object]]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_workbook_with_two_sheets_asks_which_one(db):
+    data = _workbook({"Notes": [["note"], ["not tasks"]],
+                      "This week": [["task", "owner"], ["Call the Henderson account", "Ana"],
+                                    ["Reorganize the shared drive", "Bo"]]})
+    at = fresh_app()
+    at.file_uploader(key="upload_file").set_value(("week.xlsx", data, "application/vnd.ms-excel"))
+    at.run()
+    [picker] = [s for s in at.selectbox if s.label.startswith("Sheet")]
+    assert picker.options == ["Notes", "This week"] and picker.label == "Sheet (2 in this workbook)"
+    picker.set_value("This week").run()
+    at.button(key="classify_upload").click().run()
+    no_exception(at)
+    assert any("Classified 2 rows" in s.value for s in at.success)
+    with Store(db) as store:
+        assert store.latest_run().source == "week.xlsx (This week)"
+
+
+def test_headline_says_effort_shares_in_words_without_arrows(db):
+    at = fresh_app()
+    metrics = {m.label: m for m in at.metric}
+    assert all(not m.proto.delta for m in metrics.values())  # a delta arrow reads as growth
+    captions = [c.value for c in at.caption]
+    assert any(c.endswith("of effort hours") for c in captions)
+    assert not any("effort_hours" in c for c in captions)
+
+
+def test_a_very_long_task_is_cut_so_the_buttons_stay_in_view(db):
+    long_task = "Call the customer about the renewal " * 150
+    at = paste(fresh_app(), [long_task])
+    at = open_page(at, "review")
+    at.button(key="teach_skip").click().run()
+    shown = at.text[0].value
+    assert len(shown) < 700 and shown.endswith("…")
+    assert any(e.label.startswith("Show all 5,400 characters") for e in at.expander)
+
+
+def test_tables_show_blanks_not_none(db):
+    at = fresh_app()
+    table = at.dataframe[0].value
+    assert "decided_by" not in table.columns or not table["decided_by"].isna().any()
+    at = open_page(at, "report")
+    for frame in at.dataframe:
+        assert not frame.value.isna().any().any(), frame.value
