@@ -127,20 +127,20 @@ def test_a_failed_run_leaves_no_output_and_no_temporary_file(classifier, tmp_pat
     assert not list(tmp_path.rglob("*.partial"))
 
 
-def _start(tasks: Path, out: Path) -> subprocess.Popen:
+def _start(tasks: Path, out: Path, log: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "classifier", "classify", str(tasks), "--plan",
-         str(DATA / "plan.yaml"), "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    with log.open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "classifier", "classify", str(tasks), "--plan",
+             str(DATA / "plan.yaml"), "--out", str(out)],
+            stdout=subprocess.DEVNULL, stderr=stderr, text=True, env=env, cwd=ROOT)
 
 
-def _wait_for_partial(process: subprocess.Popen, folder: Path) -> None:
-    """The temporary file appears once classifying has begun."""
+def _wait_for(process: subprocess.Popen, ready, what: str) -> None:
     deadline = time.monotonic() + 300
-    while not list(folder.glob("*.partial")):
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "classify never started writing"
+    while not ready():
+        assert process.poll() is None, f"classify ended before {what}"
+        assert time.monotonic() < deadline, f"classify never got to {what}"
         time.sleep(0.2)
 
 
@@ -150,16 +150,18 @@ def test_an_interrupt_leaves_no_partial_output_and_no_temporary_file(tmp_path, s
     tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
     out_dir = tmp_path / "out"
     out = out_dir / "results.csv"
-    process = _start(tasks, out)
+    log = tmp_path / "stderr.txt"
+    process = _start(tasks, out, log)
     try:
-        _wait_for_partial(process, out_dir)
-        time.sleep(1.5)  # long enough for the progress bar to draw
+        _wait_for(process, lambda: list(out_dir.glob("*.partial")), "writing")
+        _wait_for(process, lambda: "rows/s" in log.read_text(), "drawing its progress bar")
         process.send_signal(sent)
-        _, stderr = process.communicate(timeout=300)
+        process.wait(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    stderr = log.read_text()
     assert process.returncode == code, stderr
     assert "interrupted; no output was written" in stderr
     assert "rows/s" in stderr  # the progress bar was drawing
@@ -171,9 +173,9 @@ def test_an_interrupt_leaves_no_partial_output_and_no_temporary_file(tmp_path, s
 def test_the_next_run_removes_what_a_killed_run_left(tmp_path):
     tasks = write_csv(tmp_path / "tasks.csv", sample_tasks(30_000))
     out = tmp_path / "out" / "results.csv"
-    process = _start(tasks, out)
+    process = _start(tasks, out, tmp_path / "stderr.txt")
     try:
-        _wait_for_partial(process, out.parent)
+        _wait_for(process, lambda: list(out.parent.glob("*.partial")), "writing")
         process.kill()  # kill -9: no chance to clean up
         process.wait()
     finally:

@@ -89,7 +89,8 @@ def test_thresholds_stay_until_enough_decisions_of_both_kinds(sample_plan, embed
     learned = _decisions(positives, negatives)
     assert fit_thresholds(sample_plan, embedder, learned, sample_plan.thresholds) is None
     taught = build_classifier(sample_plan, embedder, learned)
-    assert taught.thresholds == (sample_plan.thresholds or taught.thresholds)
+    untaught = Classifier(sample_plan, embedder, learned=learned)
+    assert taught.thresholds == untaught.thresholds  # the plan's own cut-offs, not re-fitted
     assert taught.thresholds.fitted_on != f"{learned.decisions} review decisions"
 
 

@@ -411,7 +411,9 @@ def test_cli_llm_fills_columns_for_doubtful_rows_only(server, tmp_path, monkeypa
     assert ran.exit_code == 0, ran.output
     rows = pd.read_json(out, lines=True, dtype=False)
     doubtful = rows["status"].isin(["review", "misaligned"])
-    assert list(rows.columns[-2:]) == ["llm_strategy_id", "rationale"]
+    # with a store the output says who decided each row, after the LLM's columns
+    assert list(rows.columns[-3:]) == ["llm_strategy_id", "rationale", "decided_by"]
+    assert (rows["decided_by"].fillna("") == "").all()  # nobody has decided yet
     assert (rows.loc[doubtful, "llm_strategy_id"] == "none").all()
     assert (rows.loc[~doubtful, "rationale"].fillna("") == "").all()
     assert rows["score"].map(type).eq(float).all()  # numbers stay numbers on the second pass

@@ -3,7 +3,6 @@ concurrency between connections, threads and processes, and interrupted writes."
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -504,7 +503,6 @@ def test_missing_db_env_never_read_at_import(monkeypatch, tmp_path):
     with Store() as store:
         assert store.path == Path("tactics.db")
     assert (tmp_path / "tactics.db").exists()
-    assert os.environ.get("TACTICS_DB") is None
 
 
 # ------------------------------------------------------------------ one store, never another's
