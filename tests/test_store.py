@@ -20,7 +20,7 @@ from classifier.errors import StoreError
 from classifier.plan import Strategy
 from classifier.results import RESULT_COLUMNS
 from classifier.store import Store, default_db_path
-from classifier.store.schema import MIGRATIONS
+from classifier.store.schema import revisions
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
 from ..plan import STORED, Plan
-from .database import Database, now, when
+from .database import Database, now
 from .schema import PLANS
 
 
@@ -91,6 +91,6 @@ class PlanStore(Database):
             rows = conn.execute(sa.select(PLANS).where(PLANS.c.name == name)
                                 .order_by(PLANS.c.version)).all()
         return [PlanVersion(id=r.id, name=r.name, version=r.version,
-                            created_at=when(r.created_at),
+                            created_at=r.created_at,
                             strategies=len(json.loads(r.content)["strategies"]),
                             content_hash=r.content_hash) for r in rows]
