@@ -147,7 +147,8 @@ def classify(
         "--llm-key-env", help="Environment variable holding the API key; unset means no key "
         "(a local server).")] = "OPENAI_API_KEY",
     db: Annotated[str | None, typer.Option(
-        "--db", "--llm-cache", help="Store (a file, created when missing, or a database URL): "
+        "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
+        "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "
         "its review decisions teach the classifier, LLM answers are kept there, and the run is "
         "saved for the app.")] = None,
     plan_name: PlanNameOption = "default",
@@ -198,7 +199,9 @@ def classify(
         counts = ", ".join(f"{count} {status}" for status, count in
                            summary.status_counts.items() if count)
         rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
-        saved = f"; saved as run #{summary.run_id} in {db}" if summary.run_id else ""
+        # The store's label, not --db as typed: a URL's password is never printed.
+        saved = (f"; saved as run #{summary.run_id} in {store.label}"
+                 if summary.run_id and store is not None else "")
         _say(f"wrote {rows} to {out} ({counts or 'no tasks'}){saved}")
         if summary.llm is not None:
             _say(summary.llm.line())

@@ -434,30 +434,6 @@ def test_two_tabs_in_two_threads_lose_no_decision(store_target, sample_plan):
         assert sorted(reopened.current_decisions(run)) == list(range(100))
 
 
-@pytest.mark.slow
-def test_two_processes_lose_no_decision(store_target, sample_plan):
-    path = store_target
-    with Store(path) as setup:
-        run = setup.create_run(setup.save_plan(sample_plan), synthetic_results(50, sample_plan),
-                               "task", "x", "m", _thresholds())
-    script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(ROOT)!r})
-        from classifier.store import Store
-        with Store({str(path)!r}) as store:
-            for row in range(50):
-                store.record_decision({run}, row, "misaligned", None, sys.argv[1])
-    """)
-    workers = [subprocess.Popen([sys.executable, "-c", script, name], stderr=subprocess.PIPE,
-                                text=True) for name in ("ann", "bob")]
-    for worker in workers:
-        assert worker.wait() == 0, worker.stderr.read()
-        worker.stderr.close()
-    with Store(path) as reopened:
-        assert reopened.decisions(run)["reviewer"].value_counts().to_dict() == {"ann": 50,
-                                                                                "bob": 50}
-
-
 def test_a_reopened_store_sees_every_decision(store_target, sample_plan):
     path = store_target
     with Store(path) as store:

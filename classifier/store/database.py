@@ -56,7 +56,7 @@ def safe_url(target: str) -> str:
     """A database URL as it may be shown: the password replaced by ***."""
     try:
         return sa.engine.make_url(target).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         scheme = target.split("://", 1)[0]
         return f"{scheme}://***"
 
@@ -259,7 +259,7 @@ def _url(target: str) -> sa.engine.URL:
     is refused without echoing it (it may hold a password)."""
     try:
         url = sa.engine.make_url(target)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         raise StoreError(f"{safe_url(target)}: not a database URL; write it as "
                          f"postgresql://USER@HOST/DATABASE") from None
     if url.drivername in DRIVERS:
