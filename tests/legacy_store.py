@@ -13,7 +13,6 @@ from sqlalchemy.engine import Connection
 from classifier.results import RESULT_COLUMNS
 
 
-
 def _m1_plans_runs_results(conn: Connection) -> None:
     meta = sa.MetaData()
     sa.Table(
@@ -205,5 +204,6 @@ def make_legacy_store(target: str, upto: int = 6) -> None:
                              "VALUES (3, 'remove', 'ann', :t)"), {"t": stamp})
         conn.execute(sa.text("INSERT INTO cache (kind, key_hash, key, value, created_at) "
                              "VALUES ('llm', :h, 'k', :v, :t)"),
-                     {"h": hashlib.sha256(b"k").hexdigest(), "v": json.dumps({"strategy_id": "a"}), "t": stamp})
+                     {"h": hashlib.sha256(b"k").hexdigest(),
+                      "v": json.dumps({"strategy_id": "a"}), "t": stamp})
     engine.dispose()

@@ -23,7 +23,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -141,7 +140,7 @@ def start_postgres() -> tuple[PostgresServer, _Runner]:
         pwfile.unlink()
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
-        for attempt in range(5):
+        for _attempt in range(5):
             port = _free_port()  # a race with other programs is possible: retry
             options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} "
                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "

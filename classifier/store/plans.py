@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..access import Reviewer
 from ..errors import StoreError
 from ..plan import STORED, Plan
 from .database import Database, now
@@ -38,8 +39,12 @@ class PlanStore(Database):
 
     _plan_ids: dict[int, list[str]]
 
-    def save_plan(self, plan: Plan, name: str = "default") -> int:
-        """Store the plan; the id of its version (a new one only if it differs from the latest)."""
+    def save_plan(self, plan: Plan, name: str = "default", *, by: Reviewer | None = None) -> int:
+        """Store the plan; the id of its version (a new one only if it differs from the latest).
+
+        `by`, when given, must be allowed to decide (AccessError otherwise, nothing written)."""
+        if by is not None:
+            by.require_decider("change the plan")
         content = _plan_json(plan)
         digest = hashlib.sha256(content.encode()).hexdigest()
         with self._connect(write=True) as conn:
