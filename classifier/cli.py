@@ -209,8 +209,9 @@ def classify(
     _run(action)
 
 
-DbOption = Annotated[str, typer.Option("--db", help="The store (a file or a database URL).",
-                                       show_default=False)]
+DbOption = Annotated[str, typer.Option(
+    "--db", help="The store: a SQLite file or a database URL such as postgresql://USER@HOST/DB "
+    "(never shown with its password).", show_default=False)]
 
 
 def _existing_store(db: str) -> Store:
@@ -249,8 +250,8 @@ def queue(
         with _existing_store(db) as store:
             run = store.latest_run(plan_name)
             if run is None:
-                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
-                                      f"--db {db} first")
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
             run_plan = store.plan(run.plan_version)
             if run_plan.strategies != plan_data.strategies:
                 _warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
@@ -327,10 +328,10 @@ def report(
         with _existing_store(db) as store:
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
             if chosen is None:
-                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
-                                      f"--db {db} first")
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
             if chosen.plan_name != plan_name:
-                raise ClassifierError(f"{db}: run #{chosen.id} is of plan "
+                raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
             write_report(made, out)
