@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# Without sign-in the app is for this machine only (README, "For a team" to share it).
+ADDRESS ?= 127.0.0.1
 
 .PHONY: install app test test-fast bench lint clean
 
@@ -16,7 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 app: install
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
+		--server.headless true \
 		--browser.gatherUsageStats false
 
 test: install

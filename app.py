@@ -1,4 +1,9 @@
-"""The review app (`make app`): Plan, Classify, Review, Report and Trends pages over the library."""
+"""The review app (`make app`): Plan, Classify, Review, Report and Trends pages over the library.
+
+With sign-in configured in .streamlit/secrets.toml (classifier/ui/auth.py), nothing shows before
+sign-in and decisions are recorded under the signed-in identity; without it, the app is a local
+single-user tool that must not be reachable from other machines.
+"""
 
 import os
 
@@ -7,10 +12,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model never needs th
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.ui import state, widgets
+from classifier.ui import auth, state, widgets
 
 st.set_page_config(page_title="tactic-classifier", page_icon=":material/track_changes:",
                    layout="wide")
+
+auth.require_sign_in()  # before the pages and the store: nothing of them before sign-in
 
 CLASSIFY = st.Page("classifier/ui/classify.py", title="Classify",
                    icon=":material/playlist_add_check:", url_path="classify")
@@ -36,7 +43,11 @@ PAGES = [
 
 page = st.navigation(PAGES)
 try:
-    state.reviewer()
+    reviewer = state.reviewer()
+    if not reviewer.may_decide:
+        st.info(f"Signed in as {widgets.md_escape(reviewer.name)}, a viewer: you may look at "
+                f"every page and download reports; deciding, classifying and changing the plan "
+                f"are for the deciders named in the app's settings.", icon=":material/visibility:")
     state.ensure_first_run()
     widgets.run_picker()
 except ClassifierError as error:

@@ -147,7 +147,8 @@ def classify(
         "--llm-key-env", help="Environment variable holding the API key; unset means no key "
         "(a local server).")] = "OPENAI_API_KEY",
     db: Annotated[str | None, typer.Option(
-        "--db", "--llm-cache", help="Store (a file, created when missing, or a database URL): "
+        "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
+        "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "
         "its review decisions teach the classifier, LLM answers are kept there, and the run is "
         "saved for the app.")] = None,
     plan_name: PlanNameOption = "default",
@@ -198,7 +199,9 @@ def classify(
         counts = ", ".join(f"{count} {status}" for status, count in
                            summary.status_counts.items() if count)
         rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
-        saved = f"; saved as run #{summary.run_id} in {db}" if summary.run_id else ""
+        # The store's label, not --db as typed: a URL's password is never printed.
+        saved = (f"; saved as run #{summary.run_id} in {store.label}"
+                 if summary.run_id and store is not None else "")
         _say(f"wrote {rows} to {out} ({counts or 'no tasks'}){saved}")
         if summary.llm is not None:
             _say(summary.llm.line())
@@ -206,8 +209,9 @@ def classify(
     _run(action)
 
 
-DbOption = Annotated[str, typer.Option("--db", help="The store (a file or a database URL).",
-                                       show_default=False)]
+DbOption = Annotated[str, typer.Option(
+    "--db", help="The store: a SQLite file or a database URL such as postgresql://USER@HOST/DB "
+    "(never shown with its password).", show_default=False)]
 
 
 def _existing_store(db: str) -> Store:
@@ -246,8 +250,8 @@ def queue(
         with _existing_store(db) as store:
             run = store.latest_run(plan_name)
             if run is None:
-                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
-                                      f"--db {db} first")
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
             run_plan = store.plan(run.plan_version)
             if run_plan.strategies != plan_data.strategies:
                 _warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
@@ -324,10 +328,10 @@ def report(
         with _existing_store(db) as store:
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
             if chosen is None:
-                raise ClassifierError(f"{db}: no run of plan {plan_name!r} yet; classify with "
-                                      f"--db {db} first")
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
             if chosen.plan_name != plan_name:
-                raise ClassifierError(f"{db}: run #{chosen.id} is of plan "
+                raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
             write_report(made, out)

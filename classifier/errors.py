@@ -7,7 +7,8 @@
      ├── ResultsError          a results table lacks what a summary or queue needs
      ├── ModelError            the embedding model cannot be had
      ├── StoreError            the store (SQLite file or database server)
-     └── LLMError              the LLM endpoint or its answers
+     ├── LLMError              the LLM endpoint or its answers
+     └── AccessError           a signed-in person who may view but not decide
 """
 
 from __future__ import annotations
@@ -43,3 +44,7 @@ class StoreError(ClassifierError):
 
 class LLMError(ClassifierError):
     """The LLM endpoint is misconfigured or unreachable."""
+
+
+class AccessError(ClassifierError):
+    """The signed-in person may not do this (they may view, not decide)."""

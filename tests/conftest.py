@@ -43,3 +43,33 @@ def scripted_llm():
     server = ScriptedLLM()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the whole run (skipped locally, a failure in CI, without
+    one): started on a free 127.0.0.1 port in a temporary folder, stopped at the end."""
+    from pg_server import start_postgres, stop_postgres
+
+    server, runner = start_postgres()
+    try:
+        yield server
+    finally:
+        stop_postgres(server.folder, runner)
+
+
+@pytest.fixture
+def postgres_db(postgres_server) -> str:
+    """A new, empty database on the session's server: its URL, password included."""
+    from pg_server import new_database
+
+    return new_database(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path) -> str:
+    """Where a test's store lives, once per back end: a new SQLite file's path, or the URL of a
+    new database on the session's PostgreSQL server. A test that asks for it runs on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "tactics.db")
+    return request.getfixturevalue("postgres_db")

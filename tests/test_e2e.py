@@ -42,13 +42,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_healthy(url: str, server: subprocess.Popen, limit_s: float = 240) -> None:
+def _wait_healthy(url: str, server: subprocess.Popen, limit_s: float = 240,
+                  path: str = "/_stcore/health") -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}")
+            raise RuntimeError(f"{server.args[0]} exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            with urllib.request.urlopen(f"{url}{path}", timeout=2) as reply:
                 if reply.status == 200:
                     return
         except OSError:

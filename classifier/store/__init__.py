@@ -1,5 +1,5 @@
 """The store: plans (versioned), runs, results, review decisions and LLM answers, in a SQLite
-file (the embedded default) or a database server named by a SQLAlchemy URL.
+file (the embedded default) or a PostgreSQL server named by a SQLAlchemy URL, shared by a team.
 
 Nothing is overwritten: a decision is a new row, an undo is a new row that cancels an earlier
 one, and hiding a learned example is recorded too. `row` is a task's 0-based position in its run.
@@ -8,15 +8,15 @@ one, and hiding a learned example is recorded too. `row` is a task's 0-based pos
 from __future__ import annotations
 
 from .answers import AnswerStore
-from .database import default_db_path
+from .database import default_db_path, default_db_target, is_url, safe_url
 from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionRequest, DecisionStore
 from .plans import PlanVersion
 from .runs import RunInfo, task_result
 from .vectors import VectorStore
 
 __all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest", "PlanVersion",
-           "RunInfo", "Store",
-           "default_db_path", "task_result"]
+           "RunInfo", "Store", "default_db_path", "default_db_target", "is_url", "safe_url",
+           "task_result"]
 
 
 class Store(DecisionStore, AnswerStore, VectorStore):

@@ -1,11 +1,12 @@
 """The store's connection: a SQLite file (created when missing) or a SQLAlchemy URL; one
-transaction per call; migrations on open; a SQLite file of another application is refused
-before anything touches it."""
+transaction per call; Alembic migrations on open; a SQLite file of another application is refused
+before anything touches it. A password in a URL is never shown: `label` hides it."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,29 +16,60 @@ from pathlib import Path
 from typing import Any, Self
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
-from .schema import MIGRATIONS, MIGRATIONS_TABLE
+from .schema import LEGACY_IDS, MIGRATIONS_TABLE, alembic_config, scripts
 
 BUSY_TIMEOUT_S = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"
+# pg_advisory_xact_lock key (any 64-bit number unlikely to be another application's): every
+# write transaction takes it, so PostgreSQL writers queue as SQLite's BEGIN IMMEDIATE makes
+# them queue, and read-then-write code (plan versions, the cache) behaves the same on both.
+WRITE_LOCK_KEY = 0x7AC71C5_0000_0001
+DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
 def default_db_path() -> Path:
-    """The store's file: $TACTICS_DB if set, else ./tactics.db (read when called, not at import)."""
+    """The store's file: $TACTICS_DB if set, else ./tactics.db (read when called, not at import).
+
+    For a database URL use `default_db_target`; a URL is not a path."""
     return Path(os.environ.get("TACTICS_DB") or "tactics.db")
 
 
-def now() -> str:
-    """The current time as stored: ISO 8601 in UTC, to the microsecond."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+def default_db_target() -> str | Path:
+    """$TACTICS_DB as given when it is a URL (postgresql://...), else `default_db_path()`."""
+    value = os.environ.get("TACTICS_DB") or ""
+    return value if is_url(value) else default_db_path()
 
 
-def when(text: str) -> datetime:
-    """A stored time as a datetime."""
-    return datetime.fromisoformat(text)
+def is_url(target: object) -> bool:
+    """Whether a --db / TACTICS_DB value names a database server rather than a file."""
+    return isinstance(target, str) and "://" in target
+
+
+def safe_url(target: str) -> str:
+    """A database URL as it may be shown: the password replaced by ***."""
+    try:
+        return sa.engine.make_url(target).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        scheme = target.split("://", 1)[0]
+        return f"{scheme}://***"
+
+
+def host_name() -> str:
+    """This machine's name, recorded with a run being written (its process id means nothing
+    on another machine that shares the server)."""
+    return socket.gethostname() or "unknown"
+
+
+def now() -> datetime:
+    """The current time as stored: UTC, to the microsecond."""
+    return datetime.now(UTC)
 
 
 def dumps(value: object) -> str:
@@ -64,7 +96,7 @@ def check_sqlite_file(path: Path) -> None:
             connection.close()
     except sqlite3.Error as error:
         raise StoreError(f"{path}: cannot read the store ({error})") from None
-    if tables and "migrations" not in tables:
+    if tables and not {"migrations", "alembic_version"} & set(tables):
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise StoreError(f"{path}: not a tactic-classifier store (it holds other tables: "
                          f"{shown}); it was left unchanged; give --db a new file name")
@@ -74,14 +106,19 @@ class Database:
     """Connections to one store; safe to share between threads and processes."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
-        """Open (creating and migrating if needed); StoreError names the file if it is unusable."""
-        target = default_db_path() if path is None else path
+        """Open (creating and migrating if needed); StoreError names the file or the server
+        (never its password) if it is unusable."""
+        target = default_db_target() if path is None else path
         self._lock: threading.RLock | None = None
         self.path: Path | None = None
-        if isinstance(target, str) and "://" in target:
-            url = sa.engine.make_url(target)
+        if is_url(target):
+            url = _url(str(target))
             self.label = url.render_as_string(hide_password=True)
-            self._engine = sa.create_engine(url)
+            try:
+                self._engine = sa.create_engine(url, pool_pre_ping=True)
+            except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
+                raise StoreError(f"{self.label}: cannot use this database URL "
+                                 f"({type(error).__name__}: {_scrub(str(error), url)})") from None
         elif str(target) == ":memory:":
             self.label = ":memory:"
             self._lock = threading.RLock()  # one shared connection: serialise its users
@@ -95,8 +132,13 @@ class Database:
             self._engine = sa.create_engine(
                 sa.engine.URL.create("sqlite", database=str(self.path)),
                 connect_args={"timeout": BUSY_TIMEOUT_S})
-        if self._engine.dialect.name == "sqlite":
+        self.dialect = self._engine.dialect.name
+        if self.dialect == "sqlite":
             _sqlite_setup(self._engine)
+        elif self.dialect != "postgresql":
+            self._engine.dispose()
+            raise StoreError(f"{self.label}: a {self.dialect} database is not supported; "
+                             f"use a SQLite file or a postgresql:// URL")
         try:
             self._migrate()
         except BaseException:
@@ -128,10 +170,13 @@ class Database:
 
     @contextmanager
     def _connect(self, write: bool) -> Iterator[Connection]:
-        """One transaction; a write one takes SQLite's write lock at BEGIN so writers queue."""
+        """One transaction; a write one queues behind other writers (SQLite's write lock at
+        BEGIN IMMEDIATE, PostgreSQL's advisory lock), so read-then-write code never races."""
         with self._lock or nullcontext(), self._translate(), self._engine.connect() as conn:
             conn.execution_options(tactics_write=write)
             with conn.begin():
+                if write and self.dialect == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
                 yield conn
 
     @contextmanager
@@ -142,18 +187,64 @@ class Database:
             raise StoreError(f"{self.label}: {_reason(error)}") from None
 
     def _migrate(self) -> None:
-        with self._connect(write=True) as conn:
-            MIGRATIONS_TABLE.create(conn, checkfirst=True)
-            applied = set(conn.execute(sa.select(MIGRATIONS_TABLE.c.id)).scalars())
-            known = {number for number, _, _ in MIGRATIONS}
-            if applied - known:
+        """Bring the store to the newest revision, all in one transaction: a new store is
+        created, a store of the hand-rolled migrations 1-6 is adopted (stamped), a store of a
+        newer tactic-classifier is refused."""
+        sqlite = self.dialect == "sqlite"
+        with self._lock or nullcontext(), self._translate(), self._engine.connect() as conn:
+            if sqlite:
+                # SQLite's table rebuilds (op.batch_alter_table) drop a table that others point
+                # at, which fails with foreign keys on; the pragma is ignored inside a
+                # transaction, so it is set before BEGIN (through the driver: SQLAlchemy would
+                # begin first), and foreign_key_check runs before COMMIT.
+                _driver(conn).execute("PRAGMA foreign_keys = OFF")
+            try:
+                conn.execution_options(tactics_write=True)
+                with conn.begin():
+                    if not sqlite:
+                        # Two processes opening a new store at once: the second waits here,
+                        # then finds the first one's revision and has nothing to do.
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+                    config = alembic_config()
+                    config.attributes["connection"] = conn
+                    self._adopt(conn, config)
+                    try:
+                        command.upgrade(config, "head")
+                    except CommandError as error:
+                        raise StoreError(f"{self.label}: cannot upgrade the store "
+                                         f"({error})") from None
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise StoreError(f"{self.label}: an upgrade would break foreign "
+                                             f"keys ({broken[:3]}); nothing was changed")
+            finally:
+                if sqlite and not conn.closed and not conn.invalidated:
+                    _driver(conn).execute("PRAGMA foreign_keys = ON")
+
+    def _adopt(self, conn: Connection, config: Any) -> None:
+        known = scripts()
+        newest = int(known.get_current_head() or 0)
+        current = MigrationContext.configure(conn).get_current_revision()
+        tables = set(sa.inspect(conn).get_table_names())
+        recorded: set[int] = set()
+        if "migrations" in tables:
+            recorded = set(conn.execute(sa.select(MIGRATIONS_TABLE.c.id)).scalars())
+        if recorded and max(recorded) > newest:
+            raise StoreError(f"{self.label}: made by a newer tactic-classifier (schema "
+                             f"migration {max(recorded)}); upgrade tactic-classifier")
+        if current is not None:
+            try:
+                known.get_revision(current)
+            except CommandError:
                 raise StoreError(f"{self.label}: made by a newer tactic-classifier (schema "
-                                 f"migration {max(applied)}); upgrade tactic-classifier")
-            for number, name, migrate in MIGRATIONS:
-                if number not in applied:
-                    migrate(conn)
-                    conn.execute(sa.insert(MIGRATIONS_TABLE).values(
-                        id=number, name=name, applied_at=now()))
+                                 f"revision {current}); upgrade tactic-classifier") from None
+        elif recorded:
+            if not recorded <= LEGACY_IDS:
+                raise StoreError(f"{self.label}: schema migrations {sorted(recorded)} were "
+                                 f"recorded without Alembic; this store cannot be upgraded")
+            # Made before Alembic: migration N is revision 000N, so stamp and carry on.
+            command.stamp(config, f"{max(recorded):04d}")
 
     def migrations(self) -> list[tuple[int, str]]:
         """The schema migrations applied to this store, in order."""
@@ -161,6 +252,27 @@ class Database:
             rows = conn.execute(sa.select(MIGRATIONS_TABLE.c.id, MIGRATIONS_TABLE.c.name)
                                 .order_by(MIGRATIONS_TABLE.c.id))
             return [(row.id, row.name) for row in rows]
+
+
+def _url(target: str) -> sa.engine.URL:
+    """The URL, with psycopg (3) as the driver when none is named; a URL that cannot be parsed
+    is refused without echoing it (it may hold a password)."""
+    try:
+        url = sa.engine.make_url(target)
+    except (sa.exc.ArgumentError, ValueError):
+        raise StoreError(f"{safe_url(target)}: not a database URL; write it as "
+                         f"postgresql://USER@HOST/DATABASE") from None
+    if url.drivername in DRIVERS:
+        url = url.set(drivername=DRIVERS[url.drivername])
+    return url
+
+
+def _driver(conn: Connection) -> Any:
+    return conn.connection.driver_connection
+
+
+def _scrub(text: str, url: sa.engine.URL) -> str:
+    return text.replace(str(url.password), "***") if url.password else text
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:

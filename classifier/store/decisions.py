@@ -14,8 +14,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..access import Reviewer
 from ..errors import StoreError
-from .database import now, when
+from .database import now
 from .runs import RunStore
 from .schema import DECISION_FIELDS, DECISIONS, FLAGS, PLANS, RESULTS, RUNS
 
@@ -41,6 +42,7 @@ class Decision:
     text: str
     note: str | None = None
     undoes: int | None = None  # for an undo: the id of the decision it cancels
+    reviewer_subject: str | None = None  # signed in: the identity provider's issuer and subject
 
     @property
     def final_status(self) -> str | None:
@@ -75,33 +77,36 @@ class DecisionStore(RunStore):
     """The review decisions' audit trail, and learned examples."""
 
     def record_decision(self, run_id: int, row: int, action: str, strategy_id: str | None,
-                        reviewer: str, *, note: str | None = None) -> Decision:
+                        reviewer: str | Reviewer, *, note: str | None = None) -> Decision:
         """Append a person's decision on one task.
 
         confirm with strategy_id None confirms the machine's best strategy (whatever its status);
-        reassign needs an id of the run's plan; misaligned and skip take none.
+        reassign needs an id of the run's plan; misaligned and skip take none. A Reviewer who
+        may only view is refused (AccessError) and nothing is written.
         """
+        who = _who(reviewer)
         with self._connect(write=True) as conn:
-            return self._record(conn, run_id, row, action, strategy_id, reviewer, note)
+            return self._record(conn, run_id, row, action, strategy_id, who, note)
 
-    def record_decisions(self, items: Sequence[DecisionRequest], reviewer: str) -> list[Decision]:
+    def record_decisions(self, items: Sequence[DecisionRequest], reviewer: str | Reviewer
+                         ) -> list[Decision]:
         """Append many decisions in one transaction: all are recorded, or (StoreError naming the
-        first bad one by its `where`) none."""
+        first bad one by its `where`) none. A viewer is refused as in `record_decision`."""
+        who = _who(reviewer)
         with self._connect(write=True) as conn:
             recorded = []
             for item in items:
                 try:
                     recorded.append(self._record(conn, item.run_id, item.row, item.action,
-                                                 item.strategy_id, reviewer, item.note))
+                                                 item.strategy_id, who, item.note))
                 except StoreError as error:
                     raise StoreError(f"{item.where}: {error}") from None
             return recorded
 
     def _record(self, conn: Connection, run_id: int, row: int, action: str,
-                strategy_id: str | None, reviewer: str, note: str | None) -> Decision:
+                strategy_id: str | None, who: Reviewer, note: str | None) -> Decision:
         row = _as_row(row, run_id, self.label)
-        reviewer = (reviewer or "").strip()
-        if not reviewer:
+        if not who.name:
             raise StoreError(f"{self.label}: run {run_id}, row {row}: a reviewer name is needed")
         if action not in ACTIONS:
             raise StoreError(f"{self.label}: run {run_id}, row {row}: unknown action {action!r}; "
@@ -128,7 +133,7 @@ class DecisionStore(RunStore):
                 raise StoreError(f"{self.label}: run {run_id}, row {row}: strategy id "
                                  f"{strategy_id!r} is not in the run's plan (ids: "
                                  f"{', '.join(known)})")
-        return self._append(conn, run_id, row, action, strategy_id, reviewer, task, note)
+        return self._append(conn, run_id, row, action, strategy_id, who, task, note)
 
     def _task(self, conn: Connection, run_id: int, row: int) -> _Task:
         run = conn.execute(sa.select(RUNS.c.plan_id, RUNS.c.row_count, RUNS.c.text_column,
@@ -147,36 +152,37 @@ class DecisionStore(RunStore):
                      strategy_id=found.strategy_id, status=found.status, score=found.score)
 
     def _append(self, conn: Connection, run_id: int, row: int, action: str,
-                strategy_id: str | None, reviewer: str, task: _Task | Decision,
+                strategy_id: str | None, reviewer: Reviewer, task: _Task | Decision,
                 note: str | None, undoes: int | None = None) -> Decision:
         machine = ((task.machine_strategy_id, task.machine_status, task.machine_score)
                    if isinstance(task, Decision) else (task.strategy_id, task.status, task.score))
         values = {"run_id": run_id, "row": row, "action": action, "strategy_id": strategy_id,
-                  "reviewer": reviewer, "decided_at": now(), "machine_strategy_id": machine[0],
-                  "machine_status": machine[1], "machine_score": machine[2], "text": task.text,
-                  "note": note, "undoes": undoes}
+                  "reviewer": reviewer.name, "decided_at": now(),
+                  "machine_strategy_id": machine[0], "machine_status": machine[1],
+                  "machine_score": machine[2], "text": task.text, "note": note,
+                  "undoes": undoes, "reviewer_subject": reviewer.subject}
         new_id = conn.execute(sa.insert(DECISIONS).values(**values)
                               .returning(DECISIONS.c.id)).scalar_one()
         return _decision({"id": new_id, **values})
 
-    def undo_last_decision(self, run_id: int, reviewer: str) -> Decision | None:
+    def undo_last_decision(self, run_id: int, reviewer: str | Reviewer) -> Decision | None:
         """Append an undo cancelling this reviewer's last standing decision in the run; or None.
 
         The undo row carries the cancelled decision's row, so a view can go back to it.
         """
-        reviewer = (reviewer or "").strip()
+        who = _who(reviewer)
         with self._connect(write=True) as conn:
             self._run(conn, run_id)
             undone = sa.select(DECISIONS.c.undoes).where(DECISIONS.c.undoes.is_not(None))
             last = conn.execute(
                 sa.select(DECISIONS).where(
-                    DECISIONS.c.run_id == run_id, DECISIONS.c.reviewer == reviewer,
+                    DECISIONS.c.run_id == run_id, DECISIONS.c.reviewer == who.name,
                     DECISIONS.c.action != UNDO, DECISIONS.c.id.not_in(undone))
                 .order_by(DECISIONS.c.id.desc()).limit(1)).first()
             if last is None:
                 return None
             target = _decision(last._mapping)
-            return self._append(conn, run_id, target.row, UNDO, None, reviewer, target,
+            return self._append(conn, run_id, target.row, UNDO, None, who, target,
                                 None, undoes=target.id)
 
     def _decision_rows(self, conn: Connection, where: sa.ColumnElement[bool] | None
@@ -218,9 +224,9 @@ class DecisionStore(RunStore):
                 conn, sa.and_(DECISIONS.c.run_id == run_id, DECISIONS.c.row == row))
         return _standing(trail).get((run_id, row))
 
-    def skipped_rows(self, run_id: int, reviewer: str) -> set[int]:
+    def skipped_rows(self, run_id: int, reviewer: str | Reviewer) -> set[int]:
         """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
-        reviewer = (reviewer or "").strip()
+        reviewer = (reviewer.name if isinstance(reviewer, Reviewer) else reviewer or "").strip()
         with self._connect(write=False) as conn:
             self._run(conn, run_id)
             trail = self._decision_rows(conn, DECISIONS.c.run_id == run_id)
@@ -325,25 +331,27 @@ class DecisionStore(RunStore):
         frame["removed"] = frame["removed"].astype(bool)
         return frame.sort_values("decision_id", kind="stable").reset_index(drop=True)
 
-    def remove_learned_example(self, decision_id: int, by: str, note: str | None = None) -> None:
+    def remove_learned_example(self, decision_id: int, by: str | Reviewer,
+                               note: str | None = None) -> None:
         """Hide a decision from the learned examples (recorded, nothing deleted)."""
         self._flag(decision_id, "remove", by, note)
 
-    def restore_learned_example(self, decision_id: int, by: str, note: str | None = None) -> None:
+    def restore_learned_example(self, decision_id: int, by: str | Reviewer,
+                                note: str | None = None) -> None:
         """Show a hidden learned example again (recorded too)."""
         self._flag(decision_id, "restore", by, note)
 
-    def _flag(self, decision_id: int, action: str, by: str, note: str | None) -> None:
-        by = (by or "").strip()
-        if not by:
+    def _flag(self, decision_id: int, action: str, by: str | Reviewer, note: str | None) -> None:
+        who = _who(by, "hide or restore learned examples")
+        if not who.name:
             raise StoreError(f"{self.label}: decision {decision_id}: a reviewer name is needed")
         with self._connect(write=True) as conn:
             exists = conn.execute(sa.select(DECISIONS.c.id)
                                   .where(DECISIONS.c.id == decision_id)).first()
             if exists is None:
                 raise StoreError(f"{self.label}: no decision with id {decision_id}")
-            conn.execute(sa.insert(FLAGS).values(decision_id=decision_id, action=action, by=by,
-                                                  at=now(), note=note))
+            conn.execute(sa.insert(FLAGS).values(decision_id=decision_id, action=action,
+                                                  by=who.name, at=now(), note=note))
 
     def example_flags(self) -> pd.DataFrame:
         """Every remove/restore of a learned example, oldest first."""
@@ -355,8 +363,15 @@ class DecisionStore(RunStore):
 
 def _decision(values: object) -> Decision:
     data = {name: values[name] for name in DECISION_FIELDS}  # type: ignore[index]
-    data["decided_at"] = when(data["decided_at"])
     return Decision(**data)
+
+
+def _who(reviewer: str | Reviewer | None, doing: str = "decide") -> Reviewer:
+    """The person acting, checked: a viewer is refused before anything is read or written."""
+    if isinstance(reviewer, Reviewer):
+        reviewer.require_decider(doing)
+        return Reviewer(reviewer.name.strip(), True, reviewer.subject)
+    return Reviewer((reviewer or "").strip())
 
 
 def _cancelled(trail: list[Decision]) -> set[int]:

@@ -10,9 +10,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..access import Reviewer
 from ..errors import StoreError
 from ..plan import STORED, Plan
-from .database import Database, now, when
+from .database import Database, now
 from .schema import PLANS
 
 
@@ -38,8 +39,12 @@ class PlanStore(Database):
 
     _plan_ids: dict[int, list[str]]
 
-    def save_plan(self, plan: Plan, name: str = "default") -> int:
-        """Store the plan; the id of its version (a new one only if it differs from the latest)."""
+    def save_plan(self, plan: Plan, name: str = "default", *, by: Reviewer | None = None) -> int:
+        """Store the plan; the id of its version (a new one only if it differs from the latest).
+
+        `by`, when given, must be allowed to decide (AccessError otherwise, nothing written)."""
+        if by is not None:
+            by.require_decider("change the plan")
         content = _plan_json(plan)
         digest = hashlib.sha256(content.encode()).hexdigest()
         with self._connect(write=True) as conn:
@@ -91,6 +96,6 @@ class PlanStore(Database):
             rows = conn.execute(sa.select(PLANS).where(PLANS.c.name == name)
                                 .order_by(PLANS.c.version)).all()
         return [PlanVersion(id=r.id, name=r.name, version=r.version,
-                            created_at=when(r.created_at),
+                            created_at=r.created_at,
                             strategies=len(json.loads(r.content)["strategies"]),
                             content_hash=r.content_hash) for r in rows]

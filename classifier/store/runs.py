@@ -8,7 +8,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,12 +18,13 @@ from ..cells import is_blank, plain
 from ..errors import StoreError
 from ..plan import Thresholds
 from ..results import LLM_COLUMNS, RESULT_COLUMNS, Candidate, Status, TaskResult
-from .database import dumps, now, when
+from .database import dumps, host_name, now
 from .plans import PlanStore
 from .schema import PLANS, RESULTS, RUNS
 
 INSERT_CHUNK = 5_000
 WRITING, DONE = "writing", "done"
+ABANDONED_ELSEWHERE = timedelta(days=1)
 Candidates = Sequence[Sequence[Candidate | dict[str, object]] | None]
 
 
@@ -73,7 +74,8 @@ class RunStore(PlanStore):
         with self._connect(write=True) as conn:
             run_id = self._insert_run(conn, plan_version, columns, text_column, source, model,
                                       thresholds, LLM_COLUMNS if llm else [], WRITING)
-            conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(owner_pid=os.getpid()))
+            conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(owner_pid=os.getpid(),
+                                                                    owner_host=host_name()))
             return run_id
 
     def add_rows(self, run_id: int, start: int, frame: pd.DataFrame,
@@ -96,15 +98,23 @@ class RunStore(PlanStore):
     def discard_run(self, run_id: int) -> None:
         """Remove a run that was being written and failed or was interrupted."""
         with self._connect(write=True) as conn:
-            conn.execute(sa.delete(RESULTS).where(RESULTS.c.run_id == run_id))
+            # Only a run still being written: one that finished meanwhile keeps its rows.
+            writing = sa.select(RUNS.c.id).where(RUNS.c.id == run_id, RUNS.c.state == WRITING)
+            conn.execute(sa.delete(RESULTS).where(RESULTS.c.run_id.in_(writing)))
             conn.execute(sa.delete(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == WRITING))
 
     def remove_abandoned_runs(self) -> int:
         """Remove runs whose writing process is gone (killed); how many."""
         with self._connect(write=False) as conn:
-            writing = conn.execute(sa.select(RUNS.c.id, RUNS.c.owner_pid)
+            writing = conn.execute(sa.select(RUNS.c.id, RUNS.c.owner_pid, RUNS.c.owner_host,
+                                             RUNS.c.created_at)
                                    .where(RUNS.c.state == WRITING)).all()
-        gone = [row.id for row in writing if not _alive(row.owner_pid)]
+        here, stale = host_name(), now() - ABANDONED_ELSEWHERE
+        # A process id tells only on its own machine; another machine's run (a laptop that
+        # shares the server) is taken as abandoned once it has been writing for a day.
+        gone = [row.id for row in writing
+                if (row.owner_host in (None, here) and not _alive(row.owner_pid))
+                or (row.owner_host not in (None, here) and row.created_at < stale)]
         for run_id in gone:
             self.discard_run(run_id)
         return len(gone)
@@ -160,7 +170,7 @@ class RunStore(PlanStore):
             for run_id, status, count in grouped:
                 counts[run_id][str(status)] = int(count)
         return [RunInfo(id=r.id, plan_version=r.plan_id, plan_name=r.plan_name,
-                        created_at=when(r.created_at), source=r.source, model=r.model,
+                        created_at=r.created_at, source=r.source, model=r.model,
                         text_column=r.text_column,
                         thresholds=Thresholds.model_validate_json(r.thresholds),
                         rows=r.row_count, columns=json.loads(r.columns),

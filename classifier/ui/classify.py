@@ -19,6 +19,7 @@ STATUS_HEADLINE = [("aligned", "Aligned"), ("review", "In review"), ("misaligned
 
 def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
     """Classify a table into a new run with a progress bar, then show it."""
+    state.who().require_decider("classify tasks")  # a new run in the shared store is a write
     version, plan = state.current_plan()
     clf = state.classifier(plan)
     advance, bar = widgets.progress_bar(len(frame))

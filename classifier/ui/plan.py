@@ -20,9 +20,15 @@ FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the 
 DRAFTS_KEY = "plan_drafts"
 
 
-def _save(plan: Plan) -> None:
-    state.store().save_plan(plan, state.PLAN_NAME)
+def _save(plan: Plan) -> bool:
+    """Save a new plan version; False (the reason shown on the page) when refused."""
+    try:
+        state.store().save_plan(plan, state.PLAN_NAME, by=state.who())
+    except ClassifierError as error:
+        st.session_state["plan_error"] = str(error)
+        return False
     st.session_state["plan_note"] = "Plan saved."
+    return True
 
 
 def _editor(version: int, plan: Plan) -> None:
@@ -102,16 +108,19 @@ def _learned() -> None:
                           on_select="rerun", selection_mode="multi-row")
     rows = picked.selection.rows if picked is not None else []
     if rows:
-        who = state.reviewer_name()
+        who = state.who()
         hide, restore = st.columns(2)
-        if hide.button(f"Hide {len(rows)} selected", key="learned_hide"):
-            for position in rows:
-                db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
-            st.rerun()
-        if restore.button(f"Restore {len(rows)} selected", key="learned_restore"):
-            for position in rows:
-                db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
-            st.rerun()
+        try:
+            if hide.button(f"Hide {len(rows)} selected", key="learned_hide"):
+                for position in rows:
+                    db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
+                st.rerun()
+            if restore.button(f"Restore {len(rows)} selected", key="learned_restore"):
+                for position in rows:
+                    db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
+                st.rerun()
+        except ClassifierError as error:
+            st.error(str(error))
 
 
 def _drop_draft(example: str) -> None:
@@ -128,10 +137,10 @@ def _accept_draft(strategy_id: str, example: str) -> None:
     except PlanError as error:
         st.session_state["plan_error"] = str(error)
         return
-    _drop_draft(example)
-    _save(new)
-    st.session_state["plan_note"] = ("Example added to "
-                                      f"{widgets.md_escape(plan.strategy(strategy_id).name)}.")
+    if _save(new):
+        _drop_draft(example)
+        st.session_state["plan_note"] = ("Example added to "
+                                          f"{widgets.md_escape(plan.strategy(strategy_id).name)}.")
 
 
 def _drafts(plan: Plan) -> None:
@@ -157,6 +166,7 @@ def _drafts(plan: Plan) -> None:
                                    help="The one with the fewest examples is picked first.")
         if st.button(f"Draft {DRAFT_COUNT} examples", key="draft_ask"):
             try:
+                state.who().require_decider("draft examples")  # spends the team's LLM tokens
                 with st.spinner("Asking the LLM…"):
                     drafted = llm.draft_examples(settings, plan, strategy_id, n=DRAFT_COUNT,
                                                  cache=state.store())

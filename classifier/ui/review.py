@@ -30,7 +30,8 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # The queue shows only undecided tasks, so a standing decision here was made elsewhere
         # (another tab or reviewer) after this page was drawn.
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
-        db.record_decision(run_id, row, action, strategy_id, state.reviewer_name())
+        # The store refuses a viewer: the check is at the write, not in which buttons show.
+        db.record_decision(run_id, row, action, strategy_id, state.who())
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
@@ -57,7 +58,11 @@ def _reassign(run_id: int, row: int, machine: str, picker_key: str,
 
 
 def _undo(run_id: int) -> None:
-    undone = state.store().undo_last_decision(run_id, state.reviewer_name())
+    try:
+        undone = state.store().undo_last_decision(run_id, state.who())
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
+        return
     if undone is None:
         st.session_state["review_note"] = "Nothing of yours to undo in this run."
     else:
@@ -69,7 +74,7 @@ def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame,
     # Dealt as the benchmark deals it: strategies that learned least come first in each round.
     queue = review_queue(results, thresholds=run.thresholds, learned=state.learned())
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
-    skipped = state.store().skipped_rows(run.id, state.reviewer_name())
+    skipped = state.store().skipped_rows(run.id, state.who())
     return pending(queue, sorted(decided), sorted(skipped)), len(queue)
 
 
@@ -169,6 +174,7 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
         if st.button("Ask the LLM", key="review_llm_ask"):
             plan = state.store().plan(run.plan_version)
             try:
+                state.who().require_decider("ask the LLM")  # spends the team's LLM tokens
                 st.session_state[key] = llm.ask(
                     settings, plan, [task_result(task, run.text_column)],
                     cache=state.store())[0]  # the Store also counts the tokens
@@ -213,6 +219,11 @@ def _recent(run_id: int) -> None:
 
 def _rescore(run_id: int) -> None:
     """Button callback: classify the run's tasks again with what was taught; say what moved."""
+    try:
+        state.who().require_decider("re-score the run")  # a new run in the shared store
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
+        return
     db = state.store()
     run = db.run(run_id)
     version, plan = state.current_plan()
@@ -249,7 +260,7 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.Data
             return round_.iloc[0:0]
         st.button("Skip the teach-in", key="teach_skip", on_click=_skip_teach_in,
                   help="Go straight to the review queue.")
-    skipped = state.store().skipped_rows(run.id, state.reviewer_name())
+    skipped = state.store().skipped_rows(run.id, state.who())
     return pending(round_, [], sorted(skipped))
 
 

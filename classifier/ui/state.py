@@ -1,5 +1,6 @@
 """What every page shares: the store, the model and classifiers (cached once per process),
-the reviewer's name, the current run, and the sample run made on first launch."""
+who is reviewing (signed in, or named in the sidebar), the current run, and the sample run made
+on first launch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from classifier.access import Reviewer
 from classifier.errors import StoreError
 from classifier.files.readers import read_tasks
 from classifier.model.embedding import Embedder, get_embedder
@@ -18,7 +20,8 @@ from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.pipeline import classify_into_store
 from classifier.plan import Plan, dump_plan, load_plan
-from classifier.store import RunInfo, Store, default_db_path
+from classifier.store import RunInfo, Store, default_db_target
+from classifier.ui import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
@@ -29,13 +32,15 @@ _first_launch = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
-    return Store(path)
+def _store(target: str) -> Store:
+    return Store(target)
 
 
 def store() -> Store:
-    """The store at $TACTICS_DB (default ./tactics.db), opened once per process and path."""
-    return _store(str(Path(default_db_path()).resolve()))
+    """The store at $TACTICS_DB (a file, default ./tactics.db, or a postgresql:// URL), opened
+    once per process and target."""
+    target = default_db_target()
+    return _store(target if isinstance(target, str) else str(target.resolve()))
 
 
 @st.cache_resource(show_spinner="Loading the language model…")
@@ -66,17 +71,32 @@ def _default_reviewer() -> str:
     return os.environ.get("USER") or "manager"
 
 
-def reviewer() -> str:
-    """The reviewer's name from the sidebar (default $USER or "manager"), kept for the session."""
+def reviewer() -> Reviewer:
+    """Who is reviewing, shown in the sidebar: the signed-in person (with sign-in configured),
+    else the name typed in the sidebar's box (default $USER or "manager"), kept for the session."""
+    signed_in = auth.signed_in_reviewer()
+    if signed_in is not None:
+        auth.sidebar(signed_in)
+        return signed_in
+    auth.local_only_warning()
     if "reviewer" not in st.session_state:
         st.session_state["reviewer"] = _default_reviewer()
     st.sidebar.text_input("Reviewer", key="reviewer", help="Saved with every decision you make.")
-    return reviewer_name()
+    return who()
+
+
+def who() -> Reviewer:
+    """Who is acting now (safe to call from widget callbacks): the signed-in person, whose
+    allow-list standing the store checks at every write; else the name last entered."""
+    signed_in = auth.signed_in_reviewer()
+    if signed_in is not None:
+        return signed_in
+    return Reviewer(str(st.session_state.get("reviewer") or "").strip() or _default_reviewer())
 
 
 def reviewer_name() -> str:
-    """The reviewer's name as last entered (safe to call from widget callbacks)."""
-    return str(st.session_state.get("reviewer") or "").strip() or _default_reviewer()
+    """The reviewer's name (safe to call from widget callbacks)."""
+    return who().name
 
 
 def current_plan() -> tuple[int, Plan]:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from classifier.errors import ClassifierError
 from classifier.pipeline import is_stale, rerun
 from classifier.results import STATUS_ORDER
 from classifier.ui import state
@@ -92,6 +93,11 @@ def stale_notice(key: str = "rerun_stale") -> None:
         return
     st.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
     if st.button("Re-run with the current plan", key=key, type="primary"):
+        try:
+            state.who().require_decider("classify tasks")
+        except ClassifierError as error:
+            st.error(str(error))
+            return
         version, plan = state.current_plan()
         advance, bar = progress_bar(run.rows)
         new_id = rerun(db, state.classifier(plan), version, run, progress=advance)

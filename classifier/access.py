@@ -1,0 +1,51 @@
+"""Who acts on the store, and whether they may decide: words the store and the UI share.
+
+A `Reviewer` is recorded with every decision. With sign-in, the name is the identity the
+provider vouched for and `may_decide` comes from the allow-list; without it, the name is
+typed by the person at the keyboard of a local app, who may decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import AccessError
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """A person acting on the store."""
+
+    name: str  # recorded as `reviewer`: the signed-in email (or username), or a typed name
+    may_decide: bool = True
+    subject: str | None = None  # the identity provider's issuer and subject, when signed in
+
+    def require_decider(self, doing: str = "decide") -> None:
+        """AccessError unless this person may change the store's decisions, plans or runs."""
+        if not self.may_decide:
+            raise AccessError(f"{self.name or 'this account'} may view, not {doing}: ask "
+                              f"whoever runs the app to add you to the deciders")
+
+
+def normal_identity(value: object) -> str:
+    """An identity as compared with the allow-list: trimmed, lower case (emails are not
+    case-sensitive in practice, and providers differ in what case they send)."""
+    return str(value or "").strip().lower()
+
+
+def may_decide(identity: str, deciders: Iterable[str]) -> bool:
+    """Whether an identity is on the allow-list.
+
+    An entry is an identity (`alice@example.com`) or a whole domain (`@example.com`); an empty
+    identity matches nothing.
+    """
+    who = normal_identity(identity)
+    if not who:
+        return False
+    domain = "@" + who.rsplit("@", 1)[1] if "@" in who else None
+    for entry in deciders:
+        allowed = normal_identity(entry)
+        if allowed and (allowed == who or (allowed.startswith("@") and allowed == domain)):
+            return True
+    return False

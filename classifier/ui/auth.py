@@ -1,0 +1,140 @@
+"""Sign-in for a team: Streamlit's st.login against the company's OpenID Connect provider
+(Microsoft Entra ID, Google, Okta, ...), configured in .streamlit/secrets.toml, and the
+allow-list of who may decide.
+
+    [auth]                          # absent: no sign-in, a local single-user app
+    redirect_uri = "https://tactics.example.com/oauth2callback"
+    cookie_secret = "..."
+    client_id = "..."               # one provider here, or named ones: [auth.microsoft], ...
+    client_secret = "..."
+    server_metadata_url = "https://.../.well-known/openid-configuration"
+    [tactics]
+    deciders = ["alice@example.com", "@team.example.com"]   # everyone else signed in: viewer
+
+The functions that read claims and settings are pure (plain mappings in), so tests need no app.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from classifier.access import Reviewer, may_decide, normal_identity
+
+# The claims an identity is taken from, in order: Google and Okta send `email`; Microsoft
+# Entra ID sends `preferred_username` (the sign-in name) and `email` only when it is set.
+IDENTITY_CLAIMS = ("email", "preferred_username", "upn", "sub")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Whether sign-in is configured, with which providers, and who may decide."""
+
+    providers: tuple[str | None, ...] = ()  # None: the one unnamed provider in [auth] itself
+    deciders: tuple[str, ...] = ()
+
+    @property
+    def configured(self) -> bool:
+        """Sign-in is on: the app shows nothing before it."""
+        return bool(self.providers)
+
+
+def auth_settings(secrets: Mapping[str, Any]) -> AuthSettings:
+    """The settings from a secrets mapping (st.secrets, or a dict in tests)."""
+    section = secrets.get("auth") or {}
+    providers: list[str | None] = [None] if "client_id" in section else []
+    providers += [name for name, value in section.items()
+                  if isinstance(value, Mapping) and "client_id" in value]
+    tactics = secrets.get("tactics") or {}
+    deciders = tactics.get("deciders") or []
+    if isinstance(deciders, str):
+        deciders = [deciders]  # one address written without brackets
+    return AuthSettings(tuple(providers), tuple(str(entry) for entry in deciders))
+
+
+def reviewer_from_claims(claims: Mapping[str, Any], deciders: tuple[str, ...]) -> Reviewer:
+    """The signed-in person as the store records them: the identity the provider vouched for
+    (an email where there is one), whether the allow-list lets them decide, and their subject."""
+    identity = next((normal_identity(claims[c]) for c in IDENTITY_CLAIMS
+                     if normal_identity(claims.get(c))), "")
+    subject = claims.get("sub")
+    issuer = claims.get("iss")
+    return Reviewer(name=identity, may_decide=may_decide(identity, deciders),
+                    subject=f"{issuer or ''} {subject}".strip() if subject else None)
+
+
+def display_name(claims: Mapping[str, Any]) -> str:
+    """The person's name as their provider gives it (for the sidebar only; never recorded)."""
+    return str(claims.get("name") or "").strip()
+
+
+def settings() -> AuthSettings:
+    """The app's sign-in settings (none when there is no secrets file)."""
+    try:
+        return auth_settings(st.secrets.to_dict())
+    except FileNotFoundError:
+        return AuthSettings()
+
+
+def _claims() -> dict[str, Any]:
+    return {key: value for key, value in st.user.to_dict().items() if key != "tokens"}
+
+
+def signed_in_reviewer() -> Reviewer | None:
+    """With sign-in configured, the signed-in person, read from the session's identity cookie
+    on every call (never from a widget); nobody signed in is a viewer with no name, whom every
+    write refuses. Without sign-in, None."""
+    config = settings()
+    if not config.configured:
+        return None
+    if not st.user.is_logged_in:
+        return Reviewer(name="", may_decide=False)
+    return reviewer_from_claims(_claims(), config.deciders)
+
+
+def require_sign_in() -> None:
+    """With sign-in configured and nobody signed in: only the sign-in button(s), then stop."""
+    config = settings()
+    if not config.configured or st.user.is_logged_in:
+        return
+    st.title("tactic-classifier")
+    st.write("Sign in to see your team's tasks.")
+    for provider in config.providers:
+        label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
+        st.button(label, key=f"sign_in_{provider or 'default'}", type="primary",
+                  on_click=st.login, args=(provider,) if provider else ())
+    st.stop()
+
+
+def sidebar(reviewer: Reviewer) -> None:
+    """Who is signed in, what they may do, and the way out."""
+    name = display_name(_claims())
+    shown = f"{name} ({reviewer.name})" if name and name != reviewer.name else reviewer.name
+    st.sidebar.text(f"Signed in as {shown}")  # the provider's text: shown as text, never markup
+    st.sidebar.caption("Decider: your decisions are recorded under this name."
+                       if reviewer.may_decide else
+                       "Viewer: you may look and download reports, not decide.")
+    st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
+
+
+def local_only_warning() -> None:
+    """Without sign-in, warn when the browser came from another machine: anyone who reaches
+    the port could then read every task and decide under any name."""
+    host = (st.context.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+    if host and not _loopback(host):
+        st.warning("This app has no sign-in, and it is reached over the network: anyone who "
+                   "can reach it sees every task and may decide under any name. Configure "
+                   "sign-in (README, \"For a team\") or serve it on 127.0.0.1 only.")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,180 @@
+"""Who may decide: the allow-list, the claims an identity comes from, and the app with sign-in
+configured (signed out: nothing shown; a decider's decision signed; a viewer refused at the
+write), through AppTest. The real browser and identity provider are in test_e2e_signin.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from classifier.access import Reviewer, may_decide
+from classifier.errors import AccessError
+from classifier.store import Store
+from classifier.ui.auth import AuthSettings, auth_settings, reviewer_from_claims
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 300
+CLIENT_SECRET = "client-secret-never-shown-7f3a"
+SECRETS = {
+    "auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+             "cookie_secret": "cookie-secret-never-shown", "client_id": "tactics",
+             "client_secret": CLIENT_SECRET,
+             "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"},
+    "tactics": {"deciders": ["alice@example.com"]},
+}
+ALICE = {"is_logged_in": True, "email": "Alice@Example.com", "name": "Alice Example",
+         "sub": "alice-sub", "iss": "http://127.0.0.1:9"}
+BOB = {"is_logged_in": True, "email": "bob@example.com", "name": "Bob Viewer", "sub": "bob-sub",
+       "iss": "http://127.0.0.1:9"}
+
+
+# ------------------------------------------------------------------ pure rules
+
+@pytest.mark.parametrize("identity, deciders, allowed", [
+    ("alice@example.com", ["alice@example.com"], True),
+    (" Alice@Example.COM ", ["alice@example.com"], True),  # case and spaces do not matter
+    ("bob@example.com", ["alice@example.com"], False),
+    ("bob@example.com", ["@example.com"], True),  # a whole domain
+    ("bob@example.com.evil.test", ["@example.com"], False),
+    ("bob@sub.example.com", ["@example.com"], False),  # exactly that domain, not below it
+    ("alice@example.com", [], False),  # no allow-list: nobody decides
+    ("", ["", "@"], False),  # no identity: never
+    ("alice", ["alice"], True),  # a username without a domain (an `sub` or a UPN)
+])
+def test_the_allow_list(identity, deciders, allowed):
+    assert may_decide(identity, deciders) is allowed
+
+
+def test_settings_from_the_secrets_file():
+    assert not auth_settings({}).configured
+    assert not auth_settings({"tactics": {"deciders": ["a@b.c"]}}).configured
+    one = auth_settings(SECRETS)
+    assert one == AuthSettings(providers=(None,), deciders=("alice@example.com",))
+    named = auth_settings({"auth": {"redirect_uri": "x", "cookie_secret": "y",
+                                    "microsoft": {"client_id": "m"}, "okta": {"client_id": "o"}},
+                           "tactics": {"deciders": "alice@example.com"}})
+    assert named.providers == ("microsoft", "okta") and named.deciders == ("alice@example.com",)
+
+
+@pytest.mark.parametrize("claims, name", [
+    ({"email": "Alice@Example.com", "preferred_username": "x", "sub": "s"}, "alice@example.com"),
+    ({"preferred_username": "alice@corp.example", "sub": "s"}, "alice@corp.example"),  # Entra
+    ({"sub": "opaque-subject"}, "opaque-subject"),
+])
+def test_the_identity_comes_from_the_providers_claims(claims, name):
+    reviewer = reviewer_from_claims({**claims, "iss": "https://idp"}, ("alice@example.com",))
+    assert reviewer.name == name
+    assert reviewer.subject == "https://idp s" if claims.get("sub") == "s" else True
+    assert reviewer.may_decide is (name == "alice@example.com")
+
+
+def test_a_viewer_is_refused_by_the_library():
+    with pytest.raises(AccessError, match="bob may view, not decide"):
+        Reviewer("bob", may_decide=False).require_decider()
+    Reviewer("alice").require_decider()
+
+
+# ------------------------------------------------------------------ the app, signed in or not
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "tactics.db"
+    monkeypatch.setenv("TACTICS_DB", str(path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return path
+
+
+def app_as(user: dict | None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets.update(SECRETS)
+    at.user = dict(user) if user else {"is_logged_in": False}
+    at.run()
+    if page is not None:
+        at.switch_page(f"classifier/ui/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def everything_shown(at: AppTest) -> str:
+    return "\n".join(str(element.value) for kind in ("title", "markdown", "text", "caption",
+                                                     "info", "error", "warning", "metric")
+                     for element in getattr(at, kind))
+
+
+def test_signed_out_the_app_shows_only_the_sign_in_button(db):
+    at = app_as(None)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.text_input and not at.metric and not at.dataframe and not at.sidebar.button
+    assert "Results of run" not in everything_shown(at)
+    assert not db.exists()  # the store is not even opened before sign-in
+    at = app_as(None, "review")  # asking for a page directly changes nothing
+    assert [b.label for b in at.button] == ["Sign in"] and not db.exists()
+    assert CLIENT_SECRET not in everything_shown(at)
+
+
+def test_a_decider_decides_under_the_signed_in_identity(db):
+    at = app_as(ALICE, "review")
+    assert not at.sidebar.text_input  # no free-text reviewer box with sign-in
+    sidebar = "\n".join(str(t.value) for t in at.sidebar.text)
+    assert "Signed in as Alice Example (alice@example.com)" in sidebar
+    assert [b.label for b in at.sidebar.button] == ["Sign out"]
+    shown = at.text[0].value
+    at.button(key="review_misaligned").click().run()
+    assert not at.exception and not at.error
+    with Store(db) as store:
+        [decision] = store.decisions(store.latest_run().id).itertuples()
+    assert (decision.text, decision.reviewer, decision.reviewer_subject) == (
+        shown, "alice@example.com", "http://127.0.0.1:9 alice-sub")
+
+
+def test_a_viewer_may_look_and_download_but_is_refused_when_deciding(db):
+    app_as(ALICE)  # the first visit classifies the sample tasks
+    at = app_as(BOB, "review")
+    assert any("a viewer" in i.value for i in at.info)
+    assert any("Viewer: you may look" in c.value for c in at.sidebar.caption)
+    at.button(key="review_confirm").click().run()
+    assert any("bob@example.com may view, not decide" in e.value for e in at.error)
+    at.button(key="review_undo").click().run()
+    assert any("bob@example.com may view, not decide" in e.value for e in at.error)
+    with Store(db) as store:
+        assert store.decisions().empty
+    report = app_as(BOB, "report")
+    assert not report.error and report.get("download_button")  # downloads are for viewers too
+    plan = app_as(BOB, "plan")
+    plan.button(key="plan_save").click().run()
+    assert any("bob@example.com may view, not change the plan" in e.value
+               for e in plan.error)
+    classify = app_as(BOB)
+    classify.text_area(key="paste_text").set_value("Call the customers about renewals")
+    classify.button(key="classify_paste").click().run()
+    assert any("may view, not classify tasks" in e.value for e in classify.error)
+    with Store(db) as store:
+        assert len(store.runs()) == 1 and len(store.plan_versions()) == 1
+
+
+def test_a_decision_from_another_app_instance_shows_on_the_next_redraw(postgres_db,
+                                                                       monkeypatch):
+    """Two app instances on one PostgreSQL store: this one (AppTest), and another process
+    deciding through its own Store, as a second `streamlit run` on another laptop would."""
+    monkeypatch.setenv("TACTICS_DB", postgres_db)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = app_as(ALICE, "review")
+    shown = at.text[0].value
+    with Store(postgres_db) as store:
+        run = store.latest_run()
+        row = int(store.run_results(run.id).query("task == @shown")["row"].iloc[0])
+    script = ("import sys\nfrom classifier.store import Store\n"
+              "with Store(sys.argv[1]) as s:\n"
+              "    s.record_decision(int(sys.argv[2]), int(sys.argv[3]), 'misaligned', None,"
+              " 'carol@example.com')\n")
+    subprocess.run([sys.executable, "-c", script, postgres_db, str(run.id), str(row)],
+                   cwd=ROOT, check=True, timeout=120)
+    at.run()  # the next redraw
+    assert at.text[0].value != shown  # the task decided elsewhere left this queue
+    assert any(f"Last: misaligned → no strategy by carol@example.com · task {row + 1}"
+               in t.value for t in at.text)
