@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -151,12 +152,18 @@ def classify(
         "its review decisions teach the classifier, LLM answers are kept there, and the run is "
         "saved for the app.")] = None,
     plan_name: PlanNameOption = "default",
+    ray: Annotated[bool, typer.Option("--ray", help="Classify on Ray: the cluster at "
+                                      "RAY_ADDRESS, else a local one; same output.")] = False,
+    workers: Annotated[int | None, typer.Option(help="With --ray: classifier workers (default: "
+                                                "one per CPU of the cluster, less one).",
+                                                show_default=False)] = None,
 ) -> None:
     """Classify every task and write it with its strategy, score and status.
 
     Example:
 
         tactics classify data/tasks.csv --plan data/plan.yaml --out results.csv
+        RAY_ADDRESS=head:6379 tactics classify tasks.csv --plan plan.yaml --out out.csv --ray
     """
     from .files.readers import open_tasks
     from .files.writer import prepare_output
@@ -169,6 +176,10 @@ def classify(
     def action() -> None:
         from .llm import Asker, llm_settings
 
+        if ray:
+            from .distributed import require_ray
+
+            require_ray()  # without the extra: one line saying how to get it
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
         protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
         if db is not None and "://" not in db:
@@ -188,9 +199,13 @@ def classify(
             bars = _Bars(quiet, settings is not None)
             asker = Asker(settings, store) if settings is not None else None
             try:
-                summary = classify_file(classifier, source, out, warn=_warn, asker=asker,
-                                        keep=keep, progress=Progress(bars.rows, bars.answers,
-                                                                     bars.total))
+                run = classify_file
+                if ray:
+                    from .distributed import classify_on_ray
+
+                    run = partial(classify_on_ray, workers=workers)
+                summary = run(classifier, source, out, warn=_warn, asker=asker, keep=keep,
+                              progress=Progress(bars.rows, bars.answers, bars.total))
             finally:
                 bars.close()
                 if asker is not None:

@@ -7,7 +7,8 @@
      ├── ResultsError          a results table lacks what a summary or queue needs
      ├── ModelError            the embedding model cannot be had
      ├── StoreError            the store (SQLite file or database server)
-     └── LLMError              the LLM endpoint or its answers
+     ├── LLMError              the LLM endpoint or its answers
+     └── ClusterError          the Ray cluster a `--ray` run works on
 """
 
 from __future__ import annotations
@@ -43,3 +44,7 @@ class StoreError(ClassifierError):
 
 class LLMError(ClassifierError):
     """The LLM endpoint is misconfigured or unreachable."""
+
+
+class ClusterError(ClassifierError):
+    """The Ray cluster cannot be started or reached, or lost the run's work."""
