@@ -127,10 +127,12 @@ class _Bars:
 @app.command()
 def classify(
     tasks: Annotated[str, typer.Argument(help="Tasks file (.csv .tsv .xlsx .jsonl .txt) or - "
-                                         "for lines on stdin.", show_default=False)],
+                                         "for lines on stdin; with --ray also a folder, a "
+                                         "glob or Parquet.", show_default=False)],
     plan: PlanOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv .tsv .xlsx "
-                                      ".jsonl); written only when complete.",
+                                      ".jsonl); written only when complete. With --ray also "
+                                      "a folder of parts: results.parquet, 'results/*.csv'.",
                                       show_default=False)],
     text_column: TextColumnOption = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name or number (default: "
@@ -176,17 +178,21 @@ def classify(
     def action() -> None:
         from .llm import Asker, llm_settings
 
+        many = False  # with --ray: files Ray Data reads (a folder, a glob, Parquet) or parts
         if ray:
-            from .distributed import require_ray
+            from .distributed import is_dataset_run, require_ray
 
             require_ray()  # without the extra: one line saying how to get it
+            many = is_dataset_run(tasks, out)
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
         protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
         if db is not None and "://" not in db:
             protected[Path(db)] = "the store"
-        prepare_output(out, protected)  # before anything is read: the input is never replaced
+        if not many:
+            prepare_output(out, protected)  # before anything is read: the input never replaced
         plan_data = load_plan(plan)
-        source = open_tasks(tasks, text_column=text_column, sheet=sheet, warn=_warn)
+        source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
+                                               warn=_warn)
         with _open_store(db) as store:
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
@@ -203,7 +209,7 @@ def classify(
                 if ray:
                     from .distributed import classify_on_ray
 
-                    run = partial(classify_on_ray, workers=workers)
+                    run = partial(classify_on_ray, workers=workers, text_column=text_column)
                 summary = run(classifier, source, out, warn=_warn, asker=asker, keep=keep,
                               progress=Progress(bars.rows, bars.answers, bars.total))
             finally:

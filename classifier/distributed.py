@@ -12,14 +12,19 @@ second opinion, store, the one safe writer), so OUT is byte-identical to the run
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import importlib.util
+import json
 import logging
 import math
 import os
 import secrets
+import shutil
 import signal
 import sys
+import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import ClassifierError, ClusterError
+from .cells import is_blank, plain
+from .errors import ClassifierError, ClusterError, TasksError
 from .files.readers import TaskSource, count_rows_estimate, iter_chunks
 from .files.sniffing import ignore
 from .model.embedding import Embedder, EmbedderSettings, get_embedder
@@ -182,6 +188,8 @@ def _quiet_ray(ray: ModuleType) -> None:
     """No Ray progress bars, execution banners or tracebacks on our stderr (its logs keep them)."""
     from ray.data import DataContext
 
+    # Advice meant for pipeline authors ("increase override_num_blocks"), not for our users.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.data")
     for handler in logging.getLogger("ray.data").handlers:
         if type(handler).__name__ != "SessionFileHandler":
             handler.setLevel(logging.CRITICAL)
@@ -203,53 +211,81 @@ def cluster(workers: int | None = None) -> Iterator[Cluster]:
     if workers is not None and workers < 1:
         raise ClassifierError(f"--workers {workers}: give at least 1")
     address = os.environ.get("RAY_ADDRESS", "").strip()
-    saved_env: dict[str, str | None] = {}
-    if not address and "ray" not in sys.modules and not os.environ.get("RAY_AUTH_TOKEN"):
+    settings = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1",
+                # Ray's C++ core writes below sys.stderr: a line for each actor pool ("constructor
+                # arguments in the object store"), and for each worker lost; errors reach us anyway.
+                "RAY_BACKEND_LOG_LEVEL": "fatal"}
+    if not address and "ray" not in sys.modules:
         # A local head listens on every interface: a token of this run guards it. Ray reads it
         # when imported, and, given in the environment, writes nothing to ~/.ray.
-        for name, setting in (("RAY_AUTH_MODE", "token"),
-                              ("RAY_AUTH_TOKEN", secrets.token_hex(32))):
-            saved_env[name] = os.environ.get(name)
-            os.environ[name] = setting
-    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
-    ray = import_ray()
-    quiet = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    handler = signal.getsignal(signal.SIGTERM)
-    started = False
-    ours = not ray.is_initialized()  # a caller's own connection is left as it was
-    if ours:
+        settings.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}):
+        ray = import_ray()
+        ours = not ray.is_initialized()  # a caller's own connection is left as it was
+        if ours:
+            _init(ray, address, workers)
         try:
+            _quiet_ray(ray)
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            yield Cluster(workers=workers or max(1, cpus - 1), started=ours and not address,
+                          address=address or "local")
+        finally:
+            if ours:
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+
+
+def _init(ray: ModuleType, address: str, workers: int | None) -> None:
+    """ray.init, quiet; its failure as one ClusterError line."""
+    handler = signal.getsignal(signal.SIGTERM)
+    quiet: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.ERROR,
+                                 log_to_driver=False)
+    try:
+        with _stderr_silenced():  # the core's "Set ray log level" line, retries while it waits
             if address:
                 ray.init(address=address, **quiet)
             else:
                 local = workers or max(1, (os.cpu_count() or 1))
                 # One CPU more than workers, for Ray Data's own small tasks beside the pool.
                 ray.init(num_cpus=local + 1, _node_ip_address="127.0.0.1", **quiet)
-                started = True
-        except ClassifierError:
-            raise
-        except Exception as error:
-            where = f"at {address}" if address else "(a local one)"
-            raise ClusterError(f"cannot start or reach the Ray cluster {where}: "
-                               f"{_first_line(error)}") from None
-        finally:
-            # ray.init installs its own SIGTERM handler; `kill` must still end the run cleanly.
-            if signal.getsignal(signal.SIGTERM) is not handler and handler is not None:
-                signal.signal(signal.SIGTERM, handler)
-    try:
-        _quiet_ray(ray)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        size = workers or max(1, cpus - 1)
-        yield Cluster(workers=size, started=started, address=address or "local")
+    except Exception as error:
+        where = f"at {address}" if address else "(a local one)"
+        raise ClusterError(f"cannot start or reach the Ray cluster {where}: "
+                           f"{_first_line(error)}") from None
     finally:
-        if ours:
-            with contextlib.suppress(Exception):
-                ray.shutdown()
-        for name, value in saved_env.items():
+        # ray.init installs its own SIGTERM handler; `kill` must still end the run cleanly.
+        if handler is not None and signal.getsignal(signal.SIGTERM) is not handler:
+            signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set for the block, then put back as they were."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null for the block (C++ code writes there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _first_line(error: BaseException) -> str:
@@ -302,7 +338,7 @@ class RayBatches:
             # One block in flight per actor: otherwise the first actor up queues several blocks
             # while the others sit idle. Killed actors are restarted and their block retried
             # (Ray Data's defaults for actor pools).
-            compute=ray.data.ActorPoolStrategy(size=self.workers,
+            compute=ray.data.ActorPoolStrategy(size=min(self.workers, len(refs)),
                                                max_tasks_in_flight_per_actor=1),
             num_cpus=1)
         expected = 0
@@ -329,11 +365,8 @@ class RayBatches:
                 refs[position] = None  # its texts are no longer needed in the object store
                 expected += len(chunk)
                 yield chunk, batch
-        except ClassifierError as error:
-            raise plain_error(error) or error from None
-        except Exception as error:  # Ray's own failures: one line, never a traceback
-            raise plain_error(error) or ClusterError(
-                f"Ray: {type(error).__name__}: {_first_line(error)}") from None
+        except Exception as error:  # Ray's own failures too: one line, never a traceback
+            raise _ray_failure(error) from None
         if expected != first:
             raise ClusterError(f"Ray returned {expected:,} of {first:,} rows")
 
@@ -345,15 +378,294 @@ def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | Task
                     keep: StoreTarget | None = None, workers: int | None = None,
                     block_rows: int | None = None) -> RunSummary:
     """`pipeline.classify_file` with the classifying done by Ray Data workers (RAY_ADDRESS's
-    cluster, or a local one for the run): the same OUT, byte for byte, the same messages."""
+    cluster, or a local one for the run): the same OUT, byte for byte, the same messages.
+
+    TASKS may also be a folder, a glob or a Parquet dataset, read by Ray Data, and OUT a folder
+    of parts (`results.parquet`, `results/*.csv`) that the workers write."""
     require_ray()
+    progress = progress or Progress()
+    parts = folder_output(out)
+    many = not isinstance(tasks, TaskSource) and is_dataset_run(str(tasks), out)
+    if parts is not None and asker is not None:
+        raise ClassifierError(f"{out}: --llm needs one output file (its answers are asked "
+                              f"from the driver); write a .csv, .tsv, .jsonl or .xlsx")
     with cluster(workers) as ray_cluster:
-        return classify_file(classifier, tasks, out, text_column=text_column, sheet=sheet,
-                             progress=progress, warn=warn, asker=asker, keep=keep,
-                             batches=RayBatches(ray_cluster.workers, block_rows))
+        if not many:
+            return classify_file(classifier, tasks, out, text_column=text_column, sheet=sheet,
+                                 progress=progress, warn=warn, asker=asker, keep=keep,
+                                 batches=RayBatches(ray_cluster.workers, block_rows))
+        dataset, source = open_dataset(import_ray(), str(tasks), text_column)
+        if parts is None:
+            return classify_file(classifier, source, out, progress=progress, warn=warn,
+                                 asker=asker, keep=keep,
+                                 batches=DatasetBatches(dataset, ray_cluster.workers))
+        summary = write_parts(classifier, dataset, source, parts[0], parts[1],
+                              ray_cluster.workers, progress)
+        if keep is not None:
+            message = (f"{parts[0]}: a folder of parts is not saved as a run in the store "
+                       f"(the store still taught the classifier)")
+            summary.warnings.append(message)
+            if warn is not None:
+                warn(message)
+        return summary
 
 
-def is_dataset(tasks: str) -> bool:
-    """Whether TASKS names files for Ray Data to read (a folder, a glob, Parquet)."""
-    return (Path(tasks).is_dir() or any(c in tasks for c in "*?[")
-            or Path(tasks).suffix.lower() == ".parquet")
+# ---------------------------------------------------------------------- many files
+
+DATASET_KINDS = ("parquet", "csv", "tsv", "jsonl", "txt")
+PART_KINDS = ("parquet", "csv", "tsv", "jsonl")
+DATASET_BATCH_ROWS = 10_000
+
+
+def is_dataset(tasks: str | os.PathLike[str]) -> bool:
+    """Whether TASKS names files for Ray Data to read: a folder, a glob, or Parquet."""
+    text = str(tasks)
+    return (Path(text).is_dir() or any(c in text for c in "*?[")
+            or Path(text).suffix.lower() == ".parquet")
+
+
+def folder_output(out: str | os.PathLike[str]) -> tuple[Path, str] | None:
+    """Where a folder of parts goes, and their kind: `results/*.csv` (parts named like that),
+    `results.parquet`, a name without a suffix, or an existing folder; None for one file."""
+    path = Path(out)
+    if "*" in path.name:
+        kind = path.suffix.lower().lstrip(".")
+        if kind not in PART_KINDS:
+            raise ClassifierError(f"{out}: parts can be "
+                                  f"{', '.join('*.' + k for k in PART_KINDS)}")
+        return path.parent, kind
+    if path.is_dir() or not path.suffix or path.suffix.lower() == ".parquet":
+        return path, "parquet"
+    return None
+
+
+def is_dataset_run(tasks: str, out: str | os.PathLike[str]) -> bool:
+    """Whether a --ray run reads with Ray Data's readers: many files in, or parts out."""
+    return tasks != "-" and (is_dataset(tasks) or folder_output(out) is not None)
+
+
+def dataset_files(tasks: str) -> tuple[list[str], str]:
+    """The files TASKS names, sorted, and their one kind; TasksError when none or mixed."""
+    path = Path(tasks)
+    if path.is_dir():
+        found = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    elif any(c in tasks for c in "*?["):
+        anchor = Path(path.anchor) if path.is_absolute() else Path()
+        found = [p for p in anchor.glob(str(path.relative_to(anchor)) if path.is_absolute()
+                                        else tasks) if p.is_file()]
+    elif path.exists():
+        found = [path]
+    else:
+        raise TasksError(f"{tasks}: no such file or folder")
+    files = sorted(str(p) for p in found)
+    if not files:
+        raise TasksError(f"{tasks}: no files")
+    kinds = sorted({Path(f).suffix.lower().lstrip(".") for f in files})
+    if len(kinds) > 1:
+        raise TasksError(f"{tasks}: files of several kinds ({', '.join(kinds)}); give one kind")
+    if kinds[0] not in DATASET_KINDS:
+        raise TasksError(f"{tasks}: with --ray, many files can be "
+                         f"{', '.join(DATASET_KINDS)}, not {kinds[0] or 'without a suffix'}")
+    return files, kinds[0]
+
+
+def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
+    """The files as a Ray Dataset, read by Ray's readers in parallel; CSV cells stay text and
+    blank lines stay rows, as the project's reader keeps them."""
+    # Read tasks take no CPU slot: the classifier workers may hold every one.
+    if kind == "parquet":
+        return ray.data.read_parquet(files, num_cpus=0)
+    if kind == "jsonl":
+        return ray.data.read_json(files, lines=True, num_cpus=0, file_extensions=None)
+    if kind == "txt":
+        return ray.data.read_text(files, drop_empty_lines=False, num_cpus=0).rename_columns(
+            {"text": "task"})
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if kind == "tsv" else ","
+    with open(files[0], encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle, delimiter=delimiter), None)
+    if not names:
+        raise TasksError(f"{files[0]}: the file is empty")
+    return ray.data.read_csv(
+        files, num_cpus=0, file_extensions=None,
+        read_options=pacsv.ReadOptions(use_threads=False, encoding="utf8"),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                         ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False, null_values=[]))
+
+
+def texts_of(values: pd.Series) -> list[str]:
+    """A text column's cells as the project reads them: blank for missing, JSON for lists."""
+    texts = []
+    for value in values.tolist():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict | list | bool):
+            texts.append(json.dumps(plain(value), ensure_ascii=False))
+        else:
+            texts.append("" if is_blank(value) else str(value))
+    return texts
+
+
+class ClassifyRows(ClassifyBlock):
+    """A worker for rows Ray read: every input column kept, the result arrays after them."""
+
+    def __init__(self, spec: ClassifierSpec, text_column: str):
+        super().__init__(spec)
+        self.text_column = text_column
+
+    def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
+        block = block.reset_index(drop=True)
+        try:
+            batch = self.classifier.classify_batch(texts_of(block[self.text_column]))
+        except ClassifierError as error:
+            raise _carried(error) from None
+        arrays = batch_frame(np.zeros(len(block), dtype=np.int64), batch).drop(columns=[ROW])
+        return pd.concat([block, arrays], axis=1)
+
+
+class WriteParts(ClassifyRows):
+    """A worker that writes its block's results as one part in the staging folder (text kinds
+    through the one safe writer) and returns only the part's name, rows and statuses."""
+
+    def __init__(self, spec: ClassifierSpec, text_column: str, folder: str, kind: str):
+        super().__init__(spec, text_column)
+        self.folder = Path(folder)
+        self.kind = kind
+
+    def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
+        from .files.writer import TableWriter
+        from .model.engine import join_results
+
+        rows = super().__call__(block)
+        batch = frame_batch(rows, texts_of(rows[self.text_column]))
+        frame = join_results(rows[list(block.columns)], self.classifier.result_columns(batch))
+        name = f"block-{uuid.uuid4().hex}.{self.kind}"  # numbered in order by the driver
+        if self.kind == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), self.folder / name)
+        else:
+            with TableWriter(self.folder / name) as writer:
+                writer.write(frame)
+        statuses = {str(k): int(v) for k, v in pd.Series(batch.status).value_counts().items()}
+        return pd.DataFrame({"part": [name], "rows": [len(frame)],
+                             "statuses": [json.dumps(statuses)]})
+
+
+def open_dataset(ray: ModuleType, tasks: str, text_column: str | None) -> tuple[Any, TaskSource]:
+    """TASKS as a Ray Dataset, and a TaskSource that names it and its text column."""
+    from .files.columns import choose_text_column, refuse_numbers
+
+    files, kind = dataset_files(tasks)
+    try:
+        dataset = read_dataset(ray, files, kind)
+        head = dataset.limit(200).to_pandas()
+    except ClassifierError:
+        raise
+    except Exception as error:  # Arrow's parse errors and the like, in one line
+        raise TasksError(f"{tasks}: cannot read as {kind}: "
+                         f"{_first_line(_innermost(error))}") from None
+    columns = [str(c) for c in head.columns]
+    if not len(head):
+        raise TasksError(f"{tasks}: no task rows")
+    column = choose_text_column(columns, tasks, text_column, head)
+    refuse_numbers(head[column], column, tasks, columns)
+    return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
+                               columns=columns)
+
+
+def _innermost(error: BaseException) -> BaseException:
+    while (cause := getattr(error, "cause", None) or error.__cause__) is not None:
+        error = cause
+    return error
+
+
+def _ray_failure(error: Exception) -> ClassifierError:
+    """What Ray raised on the driver, as one line: the project's error, or Ray's."""
+    return plain_error(error) or ClusterError(
+        f"Ray: {type(error).__name__}: {_first_line(_innermost(error))}")
+
+
+@dataclass
+class DatasetBatches:
+    """`pipeline.Batches` over a Dataset Ray read: blocks classified by the workers, taken in
+    input order on the driver (for one output file, the LLM and the store)."""
+
+    dataset: Any
+    workers: int
+
+    def __call__(self, classifier: Classifier, source: TaskSource, chunk_rows: int,
+                 progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
+        ray = import_ray()
+        classified = self.dataset.map_batches(
+            ClassifyRows, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column),
+            batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=self.workers,
+                                               max_tasks_in_flight_per_actor=1))
+        try:
+            for result in classified.iter_batches(batch_size=None, batch_format="pandas"):
+                result = result.reset_index(drop=True)
+                chunk = result[source.columns]
+                batch = frame_batch(result, texts_of(chunk[source.text_column]))
+                if progress is not None:
+                    progress(len(chunk))
+                yield chunk.assign(**{source.text_column: batch.texts}), batch
+        except Exception as error:  # one line, never a traceback
+            raise _ray_failure(error) from None
+
+
+def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder: Path,
+                kind: str, workers: int, progress: Progress) -> RunSummary:
+    """Workers classify the Dataset and write a part each into a hidden folder beside FOLDER,
+    which takes FOLDER's place once every part is there (parts numbered in input order)."""
+    from .files.atomic import partial_name
+    from .results import Status
+
+    ray = import_ray()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / partial_name(folder)
+    staging.mkdir()
+    counts = {s.value: 0 for s in Status}
+    total = 0
+    try:
+        written = dataset.map_batches(
+            WriteParts, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column,
+                                             str(staging), kind),
+            batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1))
+        kept: list[str] = []
+        try:
+            for result in written.iter_batches(batch_size=None, batch_format="pandas"):
+                for name, rows, statuses in zip(result["part"], result["rows"],
+                                                result["statuses"], strict=True):
+                    part = f"part-{len(kept):06d}.{kind}"
+                    (staging / name).rename(staging / part)  # input order, whoever wrote it
+                    kept.append(part)
+                    total += int(rows)
+                    for status, count in json.loads(statuses).items():
+                        counts[status] = counts.get(status, 0) + count
+                    if progress.rows is not None:
+                        progress.rows(int(rows))
+        except Exception as error:  # one line, never a traceback
+            raise _ray_failure(error) from None
+        for leftover in staging.iterdir():  # a part of an attempt Ray retried
+            if leftover.name not in kept:
+                leftover.unlink()
+        if folder.exists():
+            old = folder.parent / partial_name(folder.with_name(folder.name + ".old"))
+            folder.rename(old)
+            staging.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RunSummary(rows=total, status_counts=counts, out=str(folder))
