@@ -220,7 +220,7 @@ def classify(
                            summary.status_counts.items() if count)
         rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
         saved = f"; saved as run #{summary.run_id} in {db}" if summary.run_id else ""
-        _say(f"wrote {rows} to {out} ({counts or 'no tasks'}){saved}")
+        _say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
         if summary.llm is not None:
             _say(summary.llm.line())
 

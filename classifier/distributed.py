@@ -23,6 +23,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from .plan import Plan, Thresholds
 
 if TYPE_CHECKING:
     from .llm import Asker
+    from .store import Decision
 
 RAY_HINT = "--ray needs Ray: pip install 'tactic-classifier[ray]'"
 ROW = "__row"  # the input row (from 0) a result belongs to: order is checked on the driver
@@ -99,10 +101,11 @@ class ClassifierSpec:
                                   f"{type(classifier.embedder).__name__}; use the project's "
                                   f"Embedder")
         return cls(classifier.plan, classifier.embedder.settings, classifier.thresholds,
-                   classifier.index.settings, classifier.top_k, classifier.learned)
+                   classifier.match, classifier.top_k, classifier.learned)
 
     def build(self) -> Classifier:
-        """The classifier, its model loaded once for this process."""
+        """The classifier, its model loaded once for this process (task vectors are not kept
+        in the store from a worker: they are the same wherever computed)."""
         return Classifier(self.plan, get_embedder(self.embedder), thresholds=self.thresholds,
                           match=self.match, top_k=self.top_k, learned=self.learned)
 
@@ -219,7 +222,8 @@ def cluster(workers: int | None = None) -> Iterator[Cluster]:
         # A local head listens on every interface: a token of this run guards it. Ray reads it
         # when imported, and, given in the environment, writes nothing to ~/.ray.
         settings.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}):
+    with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}), \
+            _ray_threads_quiet():
         ray = import_ray()
         ours = not ray.is_initialized()  # a caller's own connection is left as it was
         if ours:
@@ -256,6 +260,24 @@ def _init(ray: ModuleType, address: str, workers: int | None) -> None:
         # ray.init installs its own SIGTERM handler; `kill` must still end the run cleanly.
         if handler is not None and signal.getsignal(signal.SIGTERM) is not handler:
             signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def _ray_threads_quiet() -> Iterator[None]:
+    """Ray's own threads may end with a traceback when a run stops early (an error, Ctrl-C): the
+    run reports its one line; the threads' stack traces stay out of our stderr."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        target = getattr(args.thread, "_target", None)
+        if not str(getattr(target, "__module__", "") or "").startswith("ray."):
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 @contextlib.contextmanager
@@ -400,7 +422,8 @@ def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | Task
                                  asker=asker, keep=keep,
                                  batches=DatasetBatches(dataset, ray_cluster.workers))
         summary = write_parts(classifier, dataset, source, parts[0], parts[1],
-                              ray_cluster.workers, progress)
+                              ray_cluster.workers, progress,
+                              keep.decisions if keep is not None else None)
         if keep is not None:
             message = (f"{parts[0]}: a folder of parts is not saved as a run in the store "
                        f"(the store still taught the classifier)")
@@ -534,18 +557,24 @@ class WriteParts(ClassifyRows):
     """A worker that writes its block's results as one part in the staging folder (text kinds
     through the one safe writer) and returns only the part's name, rows and statuses."""
 
-    def __init__(self, spec: ClassifierSpec, text_column: str, folder: str, kind: str):
+    def __init__(self, spec: ClassifierSpec, text_column: str, folder: str, kind: str,
+                 decisions: dict[str, Decision] | None):
         super().__init__(spec, text_column)
         self.folder = Path(folder)
         self.kind = kind
+        self.decisions = decisions
 
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
         from .files.writer import TableWriter
         from .model.engine import join_results
+        from .pipeline import _decided, _with_decisions
 
         rows = super().__call__(block)
         batch = frame_batch(rows, texts_of(rows[self.text_column]))
         frame = join_results(rows[list(block.columns)], self.classifier.result_columns(batch))
+        if self.decisions is not None:  # a person's word stands, as in one output file
+            frame = _with_decisions(frame, _decided(batch.texts, self.decisions,
+                                                    self.classifier), self.classifier)
         name = f"block-{uuid.uuid4().hex}.{self.kind}"  # numbered in order by the driver
         if self.kind == "parquet":
             import pyarrow as pa
@@ -555,7 +584,7 @@ class WriteParts(ClassifyRows):
         else:
             with TableWriter(self.folder / name) as writer:
                 writer.write(frame)
-        statuses = {str(k): int(v) for k, v in pd.Series(batch.status).value_counts().items()}
+        statuses = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
         return pd.DataFrame({"part": [name], "rows": [len(frame)],
                              "statuses": [json.dumps(statuses)]})
 
@@ -623,7 +652,8 @@ class DatasetBatches:
 
 
 def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder: Path,
-                kind: str, workers: int, progress: Progress) -> RunSummary:
+                kind: str, workers: int, progress: Progress,
+                decisions: dict[str, Decision] | None = None) -> RunSummary:
     """Workers classify the Dataset and write a part each into a hidden folder beside FOLDER,
     which takes FOLDER's place once every part is there (parts numbered in input order)."""
     from .files.atomic import partial_name
@@ -638,7 +668,7 @@ def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder
     try:
         written = dataset.map_batches(
             WriteParts, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column,
-                                             str(staging), kind),
+                                             str(staging), kind, decisions),
             batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1))
         kept: list[str] = []

@@ -277,7 +277,7 @@ def test_store_and_llm_work_the_same_on_ray(ray_env, scripted_llm, tmp_path, sam
         args = ["classify", ROOT / "data/tasks.csv", "--plan", PLAN, "--out", out, "-q",
                 "--db", db, "--llm", "--llm-key-env", ""]
         if name == "ray":
-            done = tactics(*args, "--ray", env=env)
+            done = tactics(*args, "--ray", "--workers", "1", env=env)
             assert done.returncode == 0, done.stderr
         else:
             done = local_cli(*args, env={"TACTICS_LLM_BASE_URL": scripted_llm.base_url,
@@ -319,7 +319,7 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path):
     assert local.exit_code == 0, local.output
 
     one = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "one.csv", "-q",
-                  "--ray", env=ray_env)
+                  "--ray", "--workers", "1", env=ray_env)
     assert one.returncode == 0, one.stderr
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
 
@@ -329,7 +329,7 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path):
         pd.DataFrame(rows[part * 100:(part + 1) * 100], columns=header).to_parquet(
             parquet / f"tasks-{part}.parquet", index=False)
     parts = tactics("classify", f"{parquet}/tasks-*.parquet", "--plan", PLAN, "--out",
-                    tmp_path / "parts" / "*.csv", "-q", "--ray", env=ray_env)
+                    tmp_path / "parts" / "*.csv", "-q", "--ray", "--workers", "1", env=ray_env)
     assert parts.returncode == 0, parts.stderr
     assert parts.stderr.startswith(f"wrote 300 rows to {tmp_path / 'parts'} (")
     names = sorted(p.name for p in (tmp_path / "parts").iterdir())
