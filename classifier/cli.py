@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -126,10 +127,12 @@ class _Bars:
 @app.command()
 def classify(
     tasks: Annotated[str, typer.Argument(help="Tasks file (.csv .tsv .xlsx .jsonl .txt) or - "
-                                         "for lines on stdin.", show_default=False)],
+                                         "for lines on stdin; with --ray also a folder, a "
+                                         "glob or Parquet.", show_default=False)],
     plan: PlanOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv .tsv .xlsx "
-                                      ".jsonl); written only when complete.",
+                                      ".jsonl); written only when complete. With --ray also "
+                                      "a folder of parts: results.parquet, 'results/*.csv'.",
                                       show_default=False)],
     text_column: TextColumnOption = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name or number (default: "
@@ -152,12 +155,18 @@ def classify(
         "its review decisions teach the classifier, LLM answers are kept there, and the run is "
         "saved for the app.")] = None,
     plan_name: PlanNameOption = "default",
+    ray: Annotated[bool, typer.Option("--ray", help="Classify on Ray: the cluster at "
+                                      "RAY_ADDRESS, else a local one; same output.")] = False,
+    workers: Annotated[int | None, typer.Option(help="With --ray: classifier workers (default: "
+                                                "one per CPU of the cluster, less one).",
+                                                show_default=False)] = None,
 ) -> None:
     """Classify every task and write it with its strategy, score and status.
 
     Example:
 
         tactics classify data/tasks.csv --plan data/plan.yaml --out results.csv
+        RAY_ADDRESS=head:6379 tactics classify tasks.csv --plan plan.yaml --out out.csv --ray
     """
     from .files.readers import open_tasks
     from .files.writer import prepare_output
@@ -170,13 +179,21 @@ def classify(
     def action() -> None:
         from .llm import Asker, llm_settings
 
+        many = False  # with --ray: files Ray Data reads (a folder, a glob, Parquet) or parts
+        if ray:
+            from .distributed import is_dataset_run, require_ray
+
+            require_ray()  # without the extra: one line saying how to get it
+            many = is_dataset_run(tasks, out)
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
         protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
         if db is not None and "://" not in db:
             protected[Path(db)] = "the store"
-        prepare_output(out, protected)  # before anything is read: the input is never replaced
+        if not many:
+            prepare_output(out, protected)  # before anything is read: the input never replaced
         plan_data = load_plan(plan)
-        source = open_tasks(tasks, text_column=text_column, sheet=sheet, warn=_warn)
+        source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
+                                               warn=_warn)
         with _open_store(db) as store:
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
@@ -189,9 +206,13 @@ def classify(
             bars = _Bars(quiet, settings is not None)
             asker = Asker(settings, store) if settings is not None else None
             try:
-                summary = classify_file(classifier, source, out, warn=_warn, asker=asker,
-                                        keep=keep, progress=Progress(bars.rows, bars.answers,
-                                                                     bars.total))
+                run = classify_file
+                if ray:
+                    from .distributed import classify_on_ray
+
+                    run = partial(classify_on_ray, workers=workers, text_column=text_column)
+                summary = run(classifier, source, out, warn=_warn, asker=asker, keep=keep,
+                              progress=Progress(bars.rows, bars.answers, bars.total))
             finally:
                 bars.close()
                 if asker is not None:
@@ -202,7 +223,7 @@ def classify(
         # The store's label, not --db as typed: a URL's password is never printed.
         saved = (f"; saved as run #{summary.run_id} in {store.label}"
                  if summary.run_id and store is not None else "")
-        _say(f"wrote {rows} to {out} ({counts or 'no tasks'}){saved}")
+        _say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
         if summary.llm is not None:
             _say(summary.llm.line())
 

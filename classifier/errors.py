@@ -8,7 +8,8 @@
      ├── ModelError            the embedding model cannot be had
      ├── StoreError            the store (SQLite file or database server)
      ├── LLMError              the LLM endpoint or its answers
-     └── AccessError           a signed-in person who may view but not decide
+     ├── AccessError           a signed-in person who may view but not decide
+     └── ClusterError          the Ray cluster a `--ray` run works on
 """
 
 from __future__ import annotations
@@ -48,3 +49,7 @@ class LLMError(ClassifierError):
 
 class AccessError(ClassifierError):
     """The signed-in person may not do this (they may view, not decide)."""
+
+
+class ClusterError(ClassifierError):
+    """The Ray cluster cannot be started or reached, or lost the run's work."""

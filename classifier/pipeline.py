@@ -7,7 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 Warn = Callable[[str], None]
 Count = Callable[[int], None]
 LONG_ROWS_NAMED = 5  # a file of long descriptions would otherwise print a warning per row
+
+
+# Classifies a source's chunks, in order, each with its batch of results: here, or on Ray.
+Batches = Callable[[Classifier, TaskSource, int, Count | None],
+                   Iterator[tuple[pd.DataFrame, Batch]]]
+
+
+def local_batches(classifier: Classifier, source: TaskSource, chunk_rows: int,
+                  progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
+    """The source's chunks, in order, each with its batch of results, classified here."""
+    for chunk in iter_chunks(source, chunk_rows):
+        texts = [str(t) for t in chunk[source.text_column].tolist()]
+        yield chunk, classifier.classify_batch(texts, progress=progress)
 
 
 @dataclass
@@ -65,9 +78,11 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                   out: str | os.PathLike[str], *, text_column: str | None = None,
                   sheet: str | int | None = None, chunk_rows: int = 20_000,
                   progress: Progress | None = None, warn: Warn | None = None,
-                  asker: Asker | None = None, keep: StoreTarget | None = None) -> RunSummary:
+                  asker: Asker | None = None, keep: StoreTarget | None = None,
+                  batches: Batches | None = None) -> RunSummary:
     """Stream tasks through the classifier into OUT, which appears only when complete (and a
-    stored run only then too); with `asker`, doubtful tasks get the LLM's opinion."""
+    stored run only then too); with `asker`, doubtful tasks get the LLM's opinion; `batches`
+    classifies the chunks elsewhere (on a Ray cluster), the rest of the run being the same."""
     summary = RunSummary(out=str(out))
     progress = progress or Progress()
 
@@ -89,11 +104,11 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     run_id: int | None = None
     try:
         with TableWriter(out, inputs=source.inputs) as writer:
-            for chunk in iter_chunks(source, chunk_rows):
+            classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
+            for chunk, batch in classified:
                 texts = [str(t) for t in chunk[source.text_column].tolist()]
                 any_text = any_text or any(text.strip() for text in texts)
                 _warn_long(classifier, texts, first_row, source.label, note, long_rows)
-                batch = classifier.classify_batch(texts, progress=progress.rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
                 decided = (_decided(texts, keep.decisions, classifier) if keep is not None
                            else None)

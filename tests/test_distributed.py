@@ -1,0 +1,341 @@
+"""`tactics classify --ray` on a real local Ray cluster, started by the tests on 127.0.0.1 and
+stopped afterwards: the same bytes as the run without Ray, even when a worker is killed mid-run;
+a bad row reported the same way; the store and the LLM second opinion the same; and without Ray
+installed, one line saying how to get it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from llm_server import answer
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = ROOT / "data" / "plan.yaml"
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from make_tasks import rows as generated_rows  # noqa: E402
+
+WORKER_TITLE = b"ray::MapWorker(MapBatches(ClassifyBlock))"
+
+
+def tactics(*args: str | Path, env: dict[str, str] | None = None,
+            timeout: float = 900) -> subprocess.CompletedProcess:
+    """The command line, as a user runs it."""
+    return subprocess.run([str(BIN / "tactics"), *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_nothing_but_the_ray_module_imports_ray():
+    code = ("import sys, classifier, classifier.cli, classifier.pipeline, classifier.distributed, "
+            "classifier.store, classifier.llm, classifier.report, classifier.review; "
+            "print('ray' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_without_ray_the_option_says_how_to_get_it(tmp_path):
+    out = tmp_path / "out.csv"
+    code = ("import sys; sys.modules['ray'] = None; from classifier.cli import main; "
+            f"sys.argv = ['tactics', 'classify', {str(ROOT / 'data/tasks.csv')!r}, '--plan', "
+            f"{str(PLAN)!r}, '--out', {str(out)!r}, '--ray']; main()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == "error: --ray needs Ray: pip install 'tactic-classifier[ray]'\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- a real cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _processes_with(token: str) -> list[int]:
+    """Processes whose environment holds this cluster's token: the cluster's, and only them."""
+    needle = f"RAY_AUTH_TOKEN={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if needle in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _workers(token: str) -> list[int]:
+    """This cluster's classifier workers (Ray titles their processes by the worker class)."""
+    found = []
+    for pid in _processes_with(token):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(WORKER_TITLE):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def ray_env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """The environment of a client of a Ray head started here on 127.0.0.1 (3 logical CPUs: two
+    workers and Ray Data's own tasks), with a token of its own; stopped afterwards."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("Ray is not installed: `make install` installs the ray extra")
+        pytest.skip("Ray is not installed (pip install -e '.[ray]')")
+    port = _free_port()
+    token = secrets.token_hex(32)
+    # Ray 2.60 turns token authentication on (its head listens on every interface); given in the
+    # environment, the token is neither read from nor written to ~/.ray.
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token,
+           "RAY_ADDRESS": f"127.0.0.1:{port}", "HF_HUB_OFFLINE": "1"}
+    temp = Path(f"/tmp/tactics-ray-{port}")  # Ray's socket paths must stay short
+    log = tmp_path_factory.mktemp("ray") / "head.log"
+    head_env = {k: v for k, v in env.items() if k != "RAY_ADDRESS"}
+    # --block keeps `ray start` in the foreground: stopping it stops exactly this cluster (a
+    # plain `ray stop` would stop every Ray process of the user on the machine).
+    head = subprocess.Popen(
+        [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
+         "--port", str(port), "--num-cpus", "3", "--include-dashboard", "false",
+         "--disable-usage-stats", "--temp-dir", str(temp),
+         "--object-store-memory", str(512 * 1024 * 1024)],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, env=head_env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            if head.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Ray head did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield env
+    finally:
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        for pid in _processes_with(token):  # a worker the head left behind
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tasks_20k(tmp_path_factory) -> Path:
+    """20,000 rows made of 300 distinct task texts, repeated with other owners: each process
+    encodes a text once (the vector cache), so the test pays for matching and moving 20,000
+    rows, not for encoding 20,000 texts on 2 cores."""
+    path = tmp_path_factory.mktemp("tasks") / "tasks.csv"
+    base = list(generated_rows(300, seed=11))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["task", "owner", "effort_hours", "due"])
+        for number in range(20_000):
+            task, _, effort, due = base[number % len(base)]
+            writer.writerow([task, base[number * 7 % len(base)][1], effort, due])
+    return path
+
+
+def local_cli(*args: str | Path, env: dict[str, str] | None = None):
+    """The command line without --ray, in this process (its model is loaded already)."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    return CliRunner().invoke(app, [str(arg) for arg in args], env=env)
+
+
+@pytest.fixture(scope="module")
+def local_20k(tasks_20k, tmp_path_factory) -> bytes:
+    out = tmp_path_factory.mktemp("local") / "out.csv"
+    done = local_cli("classify", tasks_20k, "--plan", PLAN, "--out", out, "-q")
+    assert done.exit_code == 0, done.output
+    return out.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_writes_the_same_bytes_as_the_local_run(ray_env, tasks_20k, local_20k, tmp_path):
+    out = tmp_path / "out.csv"
+    done = tactics("classify", tasks_20k, "--plan", PLAN, "--out", out, "--ray", env=ray_env)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == local_20k
+    assert done.stderr.strip().splitlines()[-1].startswith("wrote 20000 rows to ")
+    assert "Traceback" not in done.stderr and "core_worker" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_worker_killed_mid_run_still_gives_the_same_bytes(ray_env, tasks_20k, local_20k,
+                                                            tmp_path):
+    out = tmp_path / "out.csv"
+    token = ray_env["RAY_AUTH_TOKEN"]
+    killed: list[int] = []
+    seen: set[int] = set()
+    done_event = threading.Event()
+    finished_before_kill: list[bool] = []
+
+    def kill_one_once_results_come_in() -> None:
+        # The driver writes results in input order: once the first block is written, both
+        # workers are busy with later blocks (4 blocks of 5,000 rows, 2 workers).
+        while not done_event.is_set():
+            seen.update(_workers(token))
+            written = [p for p in tmp_path.glob(".out.csv.*.partial") if p.stat().st_size > 0]
+            if written and not killed:
+                victims = _workers(token)
+                if victims:
+                    finished_before_kill.append(out.exists())
+                    os.kill(victims[0], signal.SIGKILL)
+                    killed.append(victims[0])
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=kill_one_once_results_come_in, daemon=True)
+    watcher.start()
+    try:
+        done = tactics("classify", tasks_20k, "--plan", PLAN, "--out", out, "--ray", "-q",
+                       env=ray_env)
+    finally:
+        done_event.set()
+        watcher.join()
+    assert killed, "no worker was killed"
+    assert finished_before_kill == [False]
+    assert done.returncode == 0, done.stderr
+    assert seen - set(killed), "no worker"
+    assert out.read_bytes() == local_20k
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_bad_row_is_reported_as_without_ray(ray_env, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    lines = [json.dumps({"task": task, "owner": owner}) for task, owner, _, _ in
+             generated_rows(400, seed=3)]
+    lines[299] = '{"task": "Call Bob about the'  # row 300: past what opening the file reads
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local = local_cli("classify", bad, "--plan", PLAN, "--out", tmp_path / "a" / "out.csv", "-q")
+    remote = tactics("classify", bad, "--plan", PLAN, "--out", tmp_path / "b" / "out.csv", "-q",
+                     "--ray", env=ray_env)
+    assert local.exit_code == remote.returncode == 2
+    assert local.stderr.startswith(f"error: {bad}: row 300: not valid JSON")
+    assert remote.stderr == local.stderr
+    assert not any((tmp_path / "b").iterdir())  # nothing written, not even a partial file
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_store_and_llm_work_the_same_on_ray(ray_env, scripted_llm, tmp_path, sample_plan,
+                                            classifier):
+    from classifier.store import Store
+
+    # A store with review decisions, so both runs learn from it.
+    seed = tmp_path / "seed.db"
+    frame = classifier.classify_frame(
+        pd.DataFrame({"task": ["Fix the coffee machine in the break room",
+                               "Pitch the W-200 to Riverside Hardware"]}), "task")
+    with Store(seed) as store:
+        run = store.create_run(store.save_plan(sample_plan), frame, "task", "seed", "default",
+                               classifier.thresholds)
+        first = int(store.run_results(run)["row"].min())
+        store.record_decision(run, first, "misaligned", None, "ana")
+        store.record_decision(run, first + 1, "confirm", None, "ana")
+
+    def asked(request) -> object:
+        # The answer depends on the question only, as a model's would with temperature 0.
+        return answer("none", f"Not a fit ({len(request.user_text)}).")
+
+    scripted_llm.responder = asked
+    env = {**ray_env, "TACTICS_LLM_BASE_URL": scripted_llm.base_url, "TACTICS_LLM_MODEL": "m"}
+    outputs = {}
+    for name in ("local", "ray"):
+        db = tmp_path / f"{name}.db"
+        shutil.copy(seed, db)
+        out = tmp_path / f"{name}.jsonl"
+        args = ["classify", ROOT / "data/tasks.csv", "--plan", PLAN, "--out", out, "-q",
+                "--db", db, "--llm", "--llm-key-env", ""]
+        if name == "ray":
+            done = tactics(*args, "--ray", "--workers", "1", env=env)
+            assert done.returncode == 0, done.stderr
+        else:
+            done = local_cli(*args, env={"TACTICS_LLM_BASE_URL": scripted_llm.base_url,
+                                         "TACTICS_LLM_MODEL": "m"})
+            assert done.exit_code == 0, done.output
+        with Store(db) as store:
+            latest = store.latest_run()
+            assert latest is not None
+            stored = store.run_results(latest.id)
+        outputs[name] = (out.read_bytes(), done.stderr.splitlines()[-2:], stored)
+    local, remote = outputs["local"], outputs["ray"]
+    assert remote[0] == local[0]
+    assert b'"llm_strategy_id": "none"' in remote[0]
+    assert remote[1][0] == local[1][0].replace("local", "ray")  # wrote 108 rows ... run #2 in
+    assert remote[1][1] == local[1][1]  # the same questions, asked once each
+    assert len(remote[2]) == 108
+    assert remote[2].drop(columns=["run_id"], errors="ignore").equals(
+        local[2].drop(columns=["run_id"], errors="ignore"))
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_many_files_in_and_parts_out(ray_env, tmp_path):
+    """A folder of CSV files gives what the local run gives on them joined into one; a glob of
+    Parquet files gives CSV parts that, joined, are that same output."""
+    header = ["task", "owner", "effort_hours", "due"]
+    rows = [list(row) for row in generated_rows(300, seed=5)]
+    rows[7][0] = ""  # a blank task stays a row
+    rows[8][0] = "=HYPERLINK(\"http://example.com\")"  # stays text, made safe in CSV
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for part in range(3):
+        with (folder / f"tasks-{part}.csv").open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([header, *rows[part * 100:(part + 1) * 100]])
+    joined = tmp_path / "joined.csv"
+    with joined.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    local = local_cli("classify", joined, "--plan", PLAN, "--out", tmp_path / "local.csv", "-q")
+    assert local.exit_code == 0, local.output
+
+    one = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "one.csv", "-q",
+                  "--ray", "--workers", "1", env=ray_env)
+    assert one.returncode == 0, one.stderr
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    for part in range(3):
+        pd.DataFrame(rows[part * 100:(part + 1) * 100], columns=header).to_parquet(
+            parquet / f"tasks-{part}.parquet", index=False)
+    parts = tactics("classify", f"{parquet}/tasks-*.parquet", "--plan", PLAN, "--out",
+                    tmp_path / "parts" / "*.csv", "-q", "--ray", "--workers", "1", env=ray_env)
+    assert parts.returncode == 0, parts.stderr
+    assert parts.stderr.startswith(f"wrote 300 rows to {tmp_path / 'parts'} (")
+    names = sorted(p.name for p in (tmp_path / "parts").iterdir())
+    assert names[0] == "part-000000.csv" and all(n.startswith("part-") for n in names)
+    lines = (tmp_path / "local.csv").read_bytes().splitlines(keepends=True)
+    joined_parts = [line for name in names
+                    for line in (tmp_path / "parts" / name).read_bytes().splitlines(keepends=True)[1:]]
+    assert joined_parts == lines[1:]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
