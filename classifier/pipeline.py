@@ -18,6 +18,7 @@ from .files.readers import TaskSource, count_rows_estimate, iter_chunks, open_ta
 from .files.writer import TableWriter
 from .model.engine import Batch, Classifier, join_results, result_of
 from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status
+from .standing import standing_for, with_decisions
 
 if TYPE_CHECKING:
     from .llm import Asker, Usage
@@ -110,7 +111,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 any_text = any_text or any(text.strip() for text in texts)
                 _warn_long(classifier, texts, first_row, source.label, note, long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
-                decided = (_decided(texts, keep.decisions, classifier) if keep is not None
+                decided = (standing_for(texts, keep.decisions, classifier) if keep is not None
                            else None)
                 frame = machine
                 if asker is not None:
@@ -121,7 +122,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                     if asked_before and asker.gave_up:
                         note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
                 if decided is not None:
-                    frame = _with_decisions(frame, decided, classifier)
+                    frame = with_decisions(frame, decided, classifier)
                 if keep is not None:
                     if run_id is None:
                         run_id = keep.store.begin_run(
@@ -179,38 +180,6 @@ def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, as
     frame = frame.drop(columns=[c for c in LLM_COLUMNS if c in frame.columns])
     for column, values in opinion_columns(opinions).items():
         frame[column] = values
-    return frame
-
-
-def _decided(texts: list[str], decisions: dict[str, Decision], classifier: Classifier
-             ) -> list[Decision | None]:
-    """Per task, the standing decision on its text (if its strategy is still in the plan)."""
-    known = set(classifier.strategy_ids)
-    found: list[Decision | None] = []
-    for text in texts:
-        decision = decisions.get(text.strip())
-        if decision is not None and decision.strategy_id is not None \
-                and decision.strategy_id not in known:
-            decision = None  # its strategy left the plan: the machine's answer, back to review
-        found.append(decision)
-    return found
-
-
-def _with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
-                    classifier: Classifier) -> pd.DataFrame:
-    """The chunk with each person's decision as its strategy and status, and `decided_by`."""
-    names = dict(zip(classifier.strategy_ids, classifier.strategy_names, strict=True))
-    frame = frame.copy()
-    for column in ("strategy_id", "strategy", "status"):
-        frame[column] = frame[column].astype(object)
-    for position, decision in enumerate(decided):
-        if decision is None:
-            continue
-        frame.iat[position, frame.columns.get_loc("strategy_id")] = decision.strategy_id or ""
-        frame.iat[position, frame.columns.get_loc("strategy")] = (
-            names.get(decision.strategy_id, "") if decision.strategy_id else "")
-        frame.iat[position, frame.columns.get_loc("status")] = decision.final_status
-    frame[DECIDED_BY] = [d.reviewer if d is not None else "" for d in decided]
     return frame
 
 

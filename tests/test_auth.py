@@ -137,7 +137,7 @@ def test_a_viewer_may_look_and_download_but_is_refused_when_deciding(db):
     at = app_as(BOB, "review")
     assert any("a viewer" in i.value for i in at.info)
     assert any("Viewer: you may look" in c.value for c in at.sidebar.caption)
-    at.button(key="review_confirm").click().run()
+    at.button(key="review_misaligned").click().run()
     assert any("bob@example.com may view, not decide" in e.value for e in at.error)
     at.button(key="review_undo").click().run()
     assert any("bob@example.com may view, not decide" in e.value for e in at.error)

@@ -180,11 +180,12 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         alice.get_by_text("Results of run #1").wait_for()  # the sample, classified at once
         _idle(alice)
         alice.get_by_role("link", name="Review").click()
+        alice.get_by_role("button", name="Skip the teach-in").click()  # straight to the queue
         alice.get_by_text("left to review of").wait_for()
         _idle(alice)
         task = alice.locator("[data-testid='stMain'] [data-testid='stText']").first \
             .inner_text().strip()
-        alice.get_by_role("button", name=re.compile("^Serves no strategy")).click()
+        alice.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).click()
         alice.get_by_text("Last: misaligned → no strategy by alice@example.com").wait_for()
         _screenshot(alice, "signin-1-alice-decided")
         with Store(postgres_db) as store:
@@ -204,7 +205,7 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         # Alice's decision, made on the other instance, is here
         bob.get_by_text("Last: misaligned → no strategy by alice@example.com").wait_for()
         _idle(bob)
-        bob.get_by_role("button", name=re.compile("^Serves no strategy")).click()
+        bob.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).click()
         bob.get_by_text("bob@example.com may view, not decide").wait_for()
         _screenshot(bob, "signin-2-bob-refused")
         with Store(postgres_db) as store:

@@ -7,7 +7,6 @@ rows match input rows one to one.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ import pandas as pd
 from ..cells import is_blank
 from ..errors import TasksError
 from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, refuse_numbers
+from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .sniffing import (
     SUPPORTED,
     Warn,
@@ -33,9 +33,6 @@ from .sniffing import (
 )
 
 SNIFF_BYTES = 256 * 1024
-# NUL bytes in a text file are dropped; while parsing they stand in as this character, so the
-# first row that held one can be named.
-_NUL_MARK = "\ue000"
 
 
 @dataclass
@@ -185,46 +182,10 @@ def _open_xlsx(path: Path, text_column: str | None, sheet: str | int | None,
     return source
 
 
-class _NulFilter(io.TextIOBase):
-    """A text stream with NUL characters replaced (by `mark`), remembering the line of the first."""
-
-    def __init__(self, inner: TextIO, mark: str):
-        self._inner = inner
-        self._mark = mark
-        self._lines = 0  # line breaks passed before the first NUL
-        self.first_line: int | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
-
-    def _clean(self, text: str) -> str:
-        if self.first_line is None:
-            position = text.find("\x00")
-            if position < 0:
-                self._lines += text.count("\n")
-                return text
-            self.first_line = self._lines + text.count("\n", 0, position) + 1
-        return text.replace("\x00", self._mark)
-
-    def read(self, size: int | None = -1) -> str:
-        return self._clean(self._inner.read(-1 if size is None else size))
-
-    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
-        return self._clean(self._inner.readline(-1 if size is None else size))
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        for line in self._inner:
-            yield self._clean(line)
-
-
-def _text_stream(source: TaskSource, mark: str, newline: str | None) -> _NulFilter:
+def _text_stream(source: TaskSource, mark: str, newline: str | None) -> NulFilter:
     assert source.path is not None
     handle = open(source.path, encoding=source.encoding, errors="replace", newline=newline)
-    return _NulFilter(handle, mark)
+    return NulFilter(handle, mark)
 
 
 def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
@@ -236,14 +197,14 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
     named = False
     try:
         for chunk in _parse(source, chunk_rows, ignore if quiet else source.warn):
-            if not named and _has_mark(chunk):
+            if not named and has_mark(chunk):
                 named = True
-                row = first_row + _first_marked(chunk)
+                row = first_row + first_marked(chunk)
                 if not quiet:
                     source.warn(f"{label}: NUL bytes dropped (the first in row {row})")
-                chunk = _unmarked(chunk)
+                chunk = unmarked(chunk)
             elif named:
-                chunk = _unmarked(chunk)
+                chunk = unmarked(chunk)
             first_row += len(chunk)
             yield chunk
     except TasksError:
@@ -261,7 +222,7 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
     if source.kind == "txt":
         yield from _txt_chunks(source, chunk_rows)
     elif source.kind in ("csv", "tsv"):
-        with _text_stream(source, _NUL_MARK, newline="") as handle:
+        with _text_stream(source, NUL_MARK, newline="") as handle:
             reader = pd.read_csv(
                 handle, sep=source.separator, dtype=str, keep_default_na=False, na_filter=False,
                 chunksize=chunk_rows, skip_blank_lines=False,
@@ -279,47 +240,15 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
             yield frame.iloc[start:start + chunk_rows]
 
 
-def _texts(chunk: pd.DataFrame) -> list[int]:
-    """Positions of the columns that can hold text."""
-    return [position for position in range(chunk.shape[1])
-            if pd.api.types.is_object_dtype(chunk.dtypes.iloc[position])
-            or pd.api.types.is_string_dtype(chunk.dtypes.iloc[position])]
-
-
-def _has_mark(chunk: pd.DataFrame) -> bool:
-    if any(_NUL_MARK in str(column) for column in chunk.columns):
-        return True
-    return any(chunk.iloc[:, p].astype(str).str.contains(_NUL_MARK, regex=False).any()
-               for p in _texts(chunk))
-
-
-def _first_marked(chunk: pd.DataFrame) -> int:
-    hits = pd.Series(False, index=chunk.index)
-    for position in _texts(chunk):
-        hits |= chunk.iloc[:, position].astype(str).str.contains(_NUL_MARK, regex=False)
-    positions = [i for i, hit in enumerate(hits.tolist()) if hit]
-    return positions[0] if positions else 0
-
-
-def _unmarked(chunk: pd.DataFrame) -> pd.DataFrame:
-    chunk = chunk.copy()
-    chunk.columns = [str(c).replace(_NUL_MARK, "") for c in chunk.columns]
-    for position in _texts(chunk):
-        column = chunk.iloc[:, position]
-        chunk.isetitem(position, column.map(
-            lambda v: v.replace(_NUL_MARK, "") if isinstance(v, str) else v))
-    return chunk
-
-
 def _txt_lines(source: TaskSource) -> Iterator[str]:
     if source.raw is not None:
-        yield from source.raw.replace("\x00", _NUL_MARK).splitlines()
+        yield from source.raw.replace("\x00", NUL_MARK).splitlines()
         return
     if source.stream is not None:
-        for line in _NulFilter(source.stream, _NUL_MARK):
+        for line in NulFilter(source.stream, NUL_MARK):
             yield line.rstrip("\r\n")
         return
-    with _text_stream(source, _NUL_MARK, newline=None) as handle:
+    with _text_stream(source, NUL_MARK, newline=None) as handle:
         for line in handle:
             yield line.rstrip("\r\n")
 

@@ -243,8 +243,8 @@ def _skip_teach_in() -> None:
 def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.DataFrame | None:
     """A new plan's first round: about 20 tasks covering every strategy and the borderline.
     The tasks left to show, or None once the round is over (or was skipped)."""
-    if st.session_state.get(f"teach_done_{state.PLAN_NAME}"):
-        return None
+    if st.session_state.get(f"teach_done_{state.PLAN_NAME}") or not state.who().may_decide:
+        return None  # a viewer cannot teach: the queue is what they look at
     taught = min(learned.decisions, TEACH_IN_SIZE)
     round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
                       size=TEACH_IN_SIZE - taught)

@@ -1,0 +1,129 @@
+"""`tactics classify`: a tasks file (or stdin, or with --ray many files) through the classifier
+into one output file, written only when complete."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (
+    Bars,
+    ModelOption,
+    PlanNameOption,
+    PlanOption,
+    TextColumnOption,
+    app,
+    open_store,
+    run_command,
+    say,
+    warn,
+)
+
+
+@app.command()
+def classify(
+    tasks: Annotated[str, typer.Argument(help="Tasks file (.csv .tsv .xlsx .jsonl .txt) or - "
+                                         "for lines on stdin; with --ray also a folder, a "
+                                         "glob or Parquet.", show_default=False)],
+    plan: PlanOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv .tsv .xlsx "
+                                      ".jsonl); written only when complete. With --ray also "
+                                      "a folder of parts: results.parquet, 'results/*.csv'.",
+                                      show_default=False)],
+    text_column: TextColumnOption = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name or number (default: "
+                                              "the first).")] = None,
+    model: ModelOption = "default",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="Ask an LLM about tasks in review or "
+                                      "misaligned; adds llm_strategy_id and rationale.")] = False,
+    llm_base_url: Annotated[str | None, typer.Option(
+        "--llm-base-url", envvar="TACTICS_LLM_BASE_URL",
+        help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1.")] = None,
+    llm_model: Annotated[str | None, typer.Option(
+        "--llm-model", envvar="TACTICS_LLM_MODEL", help="LLM model, e.g. llama3.1.")] = None,
+    llm_key_env: Annotated[str, typer.Option(
+        "--llm-key-env", help="Environment variable holding the API key; unset means no key "
+        "(a local server).")] = "OPENAI_API_KEY",
+    db: Annotated[str | None, typer.Option(
+        "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
+        "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "
+        "its review decisions teach the classifier, LLM answers are kept there, and the run is "
+        "saved for the app.")] = None,
+    plan_name: PlanNameOption = "default",
+    ray: Annotated[bool, typer.Option("--ray", help="Classify on Ray: the cluster at "
+                                      "RAY_ADDRESS, else a local one; same output.")] = False,
+    workers: Annotated[int | None, typer.Option(help="With --ray: classifier workers (default: "
+                                                "one per CPU of the cluster, less one).",
+                                                show_default=False)] = None,
+) -> None:
+    """Classify every task and write it with its strategy, score and status.
+
+    Example:
+
+        tactics classify data/tasks.csv --plan data/plan.yaml --out results.csv
+        RAY_ADDRESS=head:6379 tactics classify tasks.csv --plan plan.yaml --out out.csv --ray
+    """
+    from ..files.readers import open_tasks
+    from ..files.writer import prepare_output
+    from ..model.embedding import EmbedderSettings, get_embedder
+    from ..model.learned import Learned
+    from ..model.learning import build_classifier
+    from ..pipeline import Progress, StoreTarget, classify_file
+    from ..plan import load_plan
+
+    def action() -> None:
+        from ..llm import Asker, llm_settings
+
+        many = False  # with --ray: files Ray Data reads (a folder, a glob, Parquet) or parts
+        if ray:
+            from ..distributed import is_dataset_run, require_ray
+
+            require_ray()  # without the extra: one line saying how to get it
+            many = is_dataset_run(tasks, out)
+        settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
+        protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
+        if db is not None and "://" not in db:
+            protected[Path(db)] = "the store"
+        if not many:
+            prepare_output(out, protected)  # before anything is read: the input never replaced
+        plan_data = load_plan(plan)
+        source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
+                                               warn=warn)
+        with open_store(db) as store:
+            learned = (Learned.from_frame(store.learned_examples(plan_name))
+                       if store is not None else None)
+            classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
+                                          learned, vectors=store)
+            keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
+                                "stdin" if tasks == "-" else Path(tasks).name,
+                                store.standing_by_text(plan_name))
+                    if store is not None else None)
+            bars = Bars(quiet, settings is not None)
+            asker = Asker(settings, store) if settings is not None else None
+            try:
+                run = classify_file
+                if ray:
+                    from ..distributed import classify_on_ray
+
+                    run = partial(classify_on_ray, workers=workers, text_column=text_column)
+                summary = run(classifier, source, out, warn=warn, asker=asker, keep=keep,
+                              progress=Progress(bars.rows, bars.answers, bars.total))
+            finally:
+                bars.close()
+                if asker is not None:
+                    asker.close()
+        counts = ", ".join(f"{count} {status}" for status, count in
+                           summary.status_counts.items() if count)
+        rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
+        # The store's label, not --db as typed: a URL's password is never printed.
+        saved = (f"; saved as run #{summary.run_id} in {store.label}"
+                 if summary.run_id and store is not None else "")
+        say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
+        if summary.llm is not None:
+            say(summary.llm.line())
+
+    run_command(action)

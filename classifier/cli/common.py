@@ -1,0 +1,133 @@
+"""What every `tactics` command shares: the app, its options, one-line errors, progress bars
+and the store."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from ..errors import ClassifierError
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+T = TypeVar("T")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Match a team's tasks to the strategies of a plan.\n\n"
+                       "Example:\n\n"
+                       "    tactics classify data/tasks.csv --plan data/plan.yaml "
+                       "--out results.csv")
+
+PlanOption = Annotated[Path, typer.Option("--plan", "-p", help="Plan file (.yaml, .json or "
+                                          "strategies .csv).", show_default=False)]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="sentence-transformers name or "
+                                          "local folder; 'default' is the bundled "
+                                          "all-MiniLM-L6-v2.")]
+TextColumnOption = Annotated[str | None, typer.Option("--text-column", "-c",
+                                                      help="Column holding the task text.")]
+LabelColumnOption = Annotated[str, typer.Option("--label-column",
+                                                help="Column with the strategy id; empty "
+                                                "means 'serves no strategy'.")]
+PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the plan in the "
+                                             "store.")]
+
+
+DbOption = Annotated[str, typer.Option(
+    "--db", help="The store: a SQLite file or a database URL such as postgresql://USER@HOST/DB "
+    "(never shown with its password).", show_default=False)]
+
+
+def warn(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    # One line, even when a library below wrote its reason over several.
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt(signum)
+
+
+def run_command(action: Callable[[], T]) -> T:
+    """Run a command: library errors and interrupts become one line and an exit code."""
+    previous = signal.signal(signal.SIGTERM, _terminated)  # SIGTERM behaves like Ctrl-C
+    try:
+        return action()
+    except ClassifierError as error:
+        raise fail(str(error)) from None
+    except KeyboardInterrupt as interrupt:
+        code = 128 + (interrupt.args[0] if interrupt.args else signal.SIGINT)
+        raise fail("interrupted; no output was written", code) from None
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        raise fail(f"{where}{error.strerror or error}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def open_store(db: Path | str | None) -> Iterator[Store | None]:
+    if db is None:
+        yield None
+        return
+    from ..store import Store
+
+    with Store(str(db) if "://" in str(db) else Path(db)) as store:
+        yield store
+
+
+class Bars:
+    """Progress on stderr: rows classified, and doubtful tasks answered by the LLM."""
+
+    def __init__(self, quiet: bool, llm: bool):
+        from tqdm import tqdm
+
+        self._bars: list[Any] = []
+        self.rows = self.answers = self.total = None
+        if quiet:
+            return
+        # Shown after a second: a quick run (or a quick refusal) prints no bar at all.
+        rows = tqdm(total=None, unit=" rows", file=sys.stderr, dynamic_ncols=True,
+                    desc="classifying", smoothing=0.1, mininterval=0.5, delay=1.0)
+        self._bars.append(rows)
+        self.rows = rows.update
+
+        def total(count: int) -> None:
+            rows.total = count
+            rows.refresh()
+
+        self.total = total
+        if llm:
+            answers = tqdm(total=None, unit=" tasks", file=sys.stderr, dynamic_ncols=True,
+                           desc="asking the LLM", mininterval=0.2, delay=1.0)
+            self._bars.append(answers)
+            self.answers = answers.update
+
+    def close(self) -> None:
+        for bar in self._bars:
+            bar.close()
+
+
+def existing_store(db: str) -> Store:
+    from ..store import Store
+
+    if "://" not in db and not Path(db).exists():
+        raise ClassifierError(f"{db}: store file not found; classify with --db {db} first")
+    return Store(db if "://" in db else Path(db))

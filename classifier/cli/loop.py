@@ -1,0 +1,131 @@
+"""The weekly loop over a store without the app: `tactics queue` (the next tasks to review),
+`tactics decide` (a filled queue's decisions recorded) and `tactics report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ClassifierError
+from .common import DbOption, PlanNameOption, PlanOption, app, existing_store, run_command, say, warn
+
+
+@app.command(short_help="Write the next tasks to review, with a decision column to fill.")
+def queue(
+    db: DbOption,
+    plan: PlanOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Queue file (.csv or .xlsx) with an "
+                                      "empty decision column.", show_default=False)],
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="At most this many tasks.")] = None,
+    plan_name: PlanNameOption = "default",
+    reviewer: Annotated[str | None, typer.Option(help="Put the tasks this reviewer skipped "
+                                                 "last, as the Review page does.")] = None,
+) -> None:
+    """Write the next tasks to review, in the order the Review page deals them, with an empty
+    `decision` column to fill: a strategy id, `none` (serves no strategy), or empty (skip).
+
+    Example:
+
+        tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
+    """
+    from ..decisions_file import queue_table, write_queue
+    from ..model.learned import Learned
+    from ..plan import load_plan
+
+    def action() -> None:
+        plan_data = load_plan(plan)
+        with existing_store(db) as store:
+            run = store.latest_run(plan_name)
+            if run is None:
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
+            run_plan = store.plan(run.plan_version)
+            if run_plan.strategies != plan_data.strategies:
+                warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
+                      f"the queue follows run #{run.id} (classify again to use the new plan)")
+            learned = Learned.from_frame(store.learned_examples(plan_name))
+            whole = queue_table(store, run, learned, reviewer=reviewer)
+            table = whole.head(limit) if limit else whole
+            write_queue(table, run_plan, out)
+        say(f"wrote {len(table)} task{'s' if len(table) != 1 else ''} to review to {out} "
+             f"(run #{run.id}; {len(whole)} left in its queue)")
+
+    run_command(action)
+
+
+@app.command(short_help="Record a filled queue file's decisions in the store.")
+def decide(
+    file: Annotated[Path, typer.Argument(help="A queue file with its decision column filled.",
+                                         show_default=False)],
+    db: DbOption,
+    plan: PlanOption,
+    reviewer: Annotated[str, typer.Option(help="Who decided; kept with every decision.",
+                                          show_default=False)],
+    plan_name: PlanNameOption = "default",
+) -> None:
+    """Record a filled queue file's decisions in the store's audit trail, as the Review page
+    would: all of them, or (one bad row named) none.
+
+    Example:
+
+        tactics decide queue.xlsx --db tactics.db --plan data/plan.yaml --reviewer ana
+    """
+    from ..decisions_file import read_decisions, record
+    from ..plan import load_plan
+
+    def action() -> None:
+        load_plan(plan)
+        if not reviewer.strip():
+            raise ClassifierError("--reviewer: give the name of the person who decided")
+        with existing_store(db) as store:
+            read = read_decisions(file, store, plan_name)
+            counts = record(store, read, reviewer.strip())
+        total = sum(counts.values())
+        say(f"recorded {total} decision{'s' if total != 1 else ''} by {reviewer.strip()}: "
+             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
+             f"{counts['misaligned']} serving no strategy; {read.skipped} rows left empty")
+
+    run_command(action)
+
+
+@app.command(short_help="Write a run's report (.html, .xlsx or .csv), as the app downloads it.")
+def report(
+    db: DbOption,
+    plan: PlanOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html "
+                                      "(self-contained), .xlsx or .csv.", show_default=False)],
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest of "
+                                            "the plan).")] = None,
+    plan_name: PlanNameOption = "default",
+) -> None:
+    """Write a run's report, the same the app downloads: .html (opens with no network), .xlsx
+    (no live formula on any sheet) or .csv; decisions applied, trends over the plan's runs.
+
+    Example:
+
+        tactics report --db tactics.db --plan data/plan.yaml --out monday.html
+    """
+    from ..files.writer import prepare_output
+    from ..plan import load_plan
+    from ..report.run_report import REPORT_TYPES, run_report, write_report
+
+    def action() -> None:
+        load_plan(plan)
+        prepare_output(out, types=REPORT_TYPES)
+        with existing_store(db) as store:
+            chosen = store.run(run) if run is not None else store.latest_run(plan_name)
+            if chosen is None:
+                raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
+                                      f"classify with --db first")
+            if chosen.plan_name != plan_name:
+                raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
+                                      f"{chosen.plan_name!r}, not {plan_name!r}")
+            made = run_report(store, chosen)
+            write_report(made, out)
+        say(f"wrote the report on run #{chosen.id} ({made.summary.tasks} tasks, "
+             f"{len(made.trends.periods)} runs in its trends) to {out}")
+
+    run_command(action)

@@ -1,0 +1,120 @@
+"""Measuring a plan on labeled tasks: `tactics evaluate` prints the figures, `tactics calibrate`
+fits the thresholds and writes them into the plan file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import ClassifierError
+from .common import (
+    LabelColumnOption,
+    ModelOption,
+    PlanOption,
+    TextColumnOption,
+    app,
+    run_command,
+    say,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from ..model.decision import Scored
+    from ..model.engine import Classifier
+    from ..plan import Plan
+
+
+def _classifier(plan: Plan, model: str) -> Classifier:
+    from ..model.embedding import EmbedderSettings, get_embedder
+    from ..model.engine import Classifier
+
+    return Classifier(plan, get_embedder(EmbedderSettings(model=model)))
+
+
+def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str | None,
+            model: str) -> tuple[Classifier, Scored]:
+    from ..files.readers import read_tasks
+    from ..model.decision import labels_from_column
+    from ..model.evaluation import score_labeled
+    from ..plan import load_plan
+
+    plan = load_plan(plan_path)
+    frame, column = read_tasks(labeled, text_column=text_column, warn=warn)
+    if label_column not in frame.columns:
+        raise ClassifierError(f"{labeled}: no label column {label_column!r}; columns are: "
+                              f"{', '.join(frame.columns)}; pass --label-column NAME")
+    classifier = _classifier(plan, model)
+    labels = labels_from_column(frame[label_column].tolist())
+    return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled)
+
+
+@app.command()
+def evaluate(
+    labeled: Annotated[str, typer.Argument(help="Tasks with a label column.",
+                                           show_default=False)],
+    plan: PlanOption,
+    label_column: LabelColumnOption = "label",
+    text_column: TextColumnOption = None,
+    model: ModelOption = "default",
+) -> None:
+    """Print accuracy, misaligned precision/recall/F1 and AUROC as JSON.
+
+    Example:
+
+        tactics evaluate data/labeled.csv --plan data/plan.yaml
+    """
+    from ..model.evaluation import metrics
+
+    def action() -> None:
+        classifier, scored = _scored(labeled, plan, label_column, text_column, model)
+        typer.echo(json.dumps(metrics(scored, classifier.thresholds), indent=2))
+
+    run_command(action)
+
+
+@app.command(short_help="Fit the thresholds on labeled tasks and write them into the plan file.")
+def calibrate(
+    labeled: Annotated[str, typer.Argument(help="Tasks with a label column.",
+                                           show_default=False)],
+    plan: PlanOption,
+    label_column: LabelColumnOption = "label",
+    text_column: TextColumnOption = None,
+    model: ModelOption = "default",
+) -> None:
+    """Fit the thresholds on labeled tasks and write them into the plan file (its comments and
+    key order are kept).
+
+    Example:
+
+        tactics calibrate data/labeled.csv --plan data/plan.yaml
+    """
+    from ..model.decision import calibrate as fit
+    from ..model.evaluation import metrics
+    from ..plan import save_plan
+
+    def action() -> None:
+        if plan.suffix.lower() == ".csv":
+            raise ClassifierError(f"{plan}: a strategies CSV cannot hold thresholds; "
+                                  f"save the plan as YAML first")
+        classifier, scored = _scored(labeled, plan, label_column, text_column, model)
+        before = metrics(scored, classifier.thresholds)
+        thresholds = fit(scored, classifier.thresholds,
+                         fitted_on=f"{Path(labeled).name}, {len(scored.gold)} rows, "
+                                   f"model {model}")
+        after = metrics(scored, thresholds)
+        updated = classifier.plan.model_copy(update={"thresholds": thresholds})
+        save_plan(updated, plan)
+        typer.echo(json.dumps({"thresholds": thresholds.model_dump(exclude_none=True),
+                               "before": _headline(before), "after": _headline(after)},
+                              indent=2))
+        say(f"wrote thresholds to {plan}")
+
+    run_command(action)
+
+
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
+    keys = ("top1_accuracy", "decision_accuracy", "misaligned_f1", "status_counts")
+    return {key: result[key] for key in keys}

@@ -1,0 +1,152 @@
+"""The Ray cluster of a run: RAY_ADDRESS's, or a local one on 127.0.0.1 guarded by a token,
+with Ray's banners, progress bars and thread tracebacks kept off our stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..errors import ClassifierError, ClusterError
+from .runtime import first_line, import_ray
+
+
+@dataclass
+class Cluster:
+    """The Ray cluster of a run: RAY_ADDRESS's, or a local one started for the run."""
+
+    workers: int
+    started: bool  # a local cluster this run started (and stops)
+    address: str
+
+
+def _quiet_ray(ray: ModuleType) -> None:
+    """No Ray progress bars, execution banners or tracebacks on our stderr (its logs keep them)."""
+    from ray.data import DataContext
+
+    # Advice meant for pipeline authors ("increase override_num_blocks"), not for our users.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.data")
+    for handler in logging.getLogger("ray.data").handlers:
+        if type(handler).__name__ != "SessionFileHandler":
+            handler.setLevel(logging.CRITICAL)
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    context.enable_auto_log_stats = False
+    context.execution_options.verbose_progress = False
+    # Results come back in input order, whichever worker finishes first.
+    context.execution_options.preserve_order = True
+    # A ClassifierError raised in a worker reaches the driver as itself, not as Ray's wrapper.
+    context.raise_original_map_exception = True
+
+
+@contextlib.contextmanager
+def cluster(workers: int | None = None) -> Iterator[Cluster]:
+    """Connect to the cluster at RAY_ADDRESS, or start a local one on 127.0.0.1 for the block;
+    `workers` defaults to one per CPU of the cluster, less one for Ray's own tasks."""
+    if workers is not None and workers < 1:
+        raise ClassifierError(f"--workers {workers}: give at least 1")
+    address = os.environ.get("RAY_ADDRESS", "").strip()
+    settings = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1",
+                # Ray's C++ core writes below sys.stderr: a line for each actor pool ("constructor
+                # arguments in the object store"), and for each worker lost; errors reach us anyway.
+                "RAY_BACKEND_LOG_LEVEL": "fatal"}
+    if not address and "ray" not in sys.modules:
+        # A local head listens on every interface: a token of this run guards it. Ray reads it
+        # when imported, and, given in the environment, writes nothing to ~/.ray.
+        settings.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}), \
+            _ray_threads_quiet():
+        ray = import_ray()
+        ours = not ray.is_initialized()  # a caller's own connection is left as it was
+        if ours:
+            _init(ray, address, workers)
+        try:
+            _quiet_ray(ray)
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            yield Cluster(workers=workers or max(1, cpus - 1), started=ours and not address,
+                          address=address or "local")
+        finally:
+            if ours:
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+
+
+def _init(ray: ModuleType, address: str, workers: int | None) -> None:
+    """ray.init, quiet; its failure as one ClusterError line."""
+    handler = signal.getsignal(signal.SIGTERM)
+    quiet: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.ERROR,
+                                 log_to_driver=False)
+    try:
+        with _stderr_silenced():  # the core's "Set ray log level" line, retries while it waits
+            if address:
+                ray.init(address=address, **quiet)
+            else:
+                local = workers or max(1, (os.cpu_count() or 1))
+                # One CPU more than workers, for Ray Data's own small tasks beside the pool.
+                ray.init(num_cpus=local + 1, _node_ip_address="127.0.0.1", **quiet)
+    except Exception as error:
+        where = f"at {address}" if address else "(a local one)"
+        raise ClusterError(f"cannot start or reach the Ray cluster {where}: "
+                           f"{first_line(error)}") from None
+    finally:
+        # ray.init installs its own SIGTERM handler; `kill` must still end the run cleanly.
+        if handler is not None and signal.getsignal(signal.SIGTERM) is not handler:
+            signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def _ray_threads_quiet() -> Iterator[None]:
+    """Ray's own threads may end with a traceback when a run stops early (an error, Ctrl-C): the
+    run reports its one line; the threads' stack traces stay out of our stderr."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        target = getattr(args.thread, "_target", None)
+        if not str(getattr(target, "__module__", "") or "").startswith("ray."):
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set for the block, then put back as they were."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null for the block (C++ code writes there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -1,0 +1,191 @@
+"""Many files on Ray: a folder, a glob or Parquet read by Ray Data's own readers (cells kept as
+the project's reader keeps them), classified by workers that keep every input column."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..cells import is_blank, plain
+from ..errors import ClassifierError, TasksError
+from ..files.readers import TaskSource
+from ..model.engine import Batch, Classifier
+from ..pipeline import Count
+from .runtime import carried, first_line, import_ray, innermost, ray_failure
+from .workers import ROW, ClassifierSpec, ClassifyBlock, batch_frame, frame_batch
+
+DATASET_KINDS = ("parquet", "csv", "tsv", "jsonl", "txt")
+PART_KINDS = ("parquet", "csv", "tsv", "jsonl")
+DATASET_BATCH_ROWS = 10_000
+
+
+def is_dataset(tasks: str | os.PathLike[str]) -> bool:
+    """Whether TASKS names files for Ray Data to read: a folder, a glob, or Parquet."""
+    text = str(tasks)
+    return (Path(text).is_dir() or any(c in text for c in "*?[")
+            or Path(text).suffix.lower() == ".parquet")
+
+
+def folder_output(out: str | os.PathLike[str]) -> tuple[Path, str] | None:
+    """Where a folder of parts goes, and their kind: `results/*.csv` (parts named like that),
+    `results.parquet`, a name without a suffix, or an existing folder; None for one file."""
+    path = Path(out)
+    if "*" in path.name:
+        kind = path.suffix.lower().lstrip(".")
+        if kind not in PART_KINDS:
+            raise ClassifierError(f"{out}: parts can be "
+                                  f"{', '.join('*.' + k for k in PART_KINDS)}")
+        return path.parent, kind
+    if path.is_dir() or not path.suffix or path.suffix.lower() == ".parquet":
+        return path, "parquet"
+    return None
+
+
+def is_dataset_run(tasks: str, out: str | os.PathLike[str]) -> bool:
+    """Whether a --ray run reads with Ray Data's readers: many files in, or parts out."""
+    return tasks != "-" and (is_dataset(tasks) or folder_output(out) is not None)
+
+
+def dataset_files(tasks: str) -> tuple[list[str], str]:
+    """The files TASKS names, sorted, and their one kind; TasksError when none or mixed."""
+    path = Path(tasks)
+    if path.is_dir():
+        found = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    elif any(c in tasks for c in "*?["):
+        anchor = Path(path.anchor) if path.is_absolute() else Path()
+        found = [p for p in anchor.glob(str(path.relative_to(anchor)) if path.is_absolute()
+                                        else tasks) if p.is_file()]
+    elif path.exists():
+        found = [path]
+    else:
+        raise TasksError(f"{tasks}: no such file or folder")
+    files = sorted(str(p) for p in found)
+    if not files:
+        raise TasksError(f"{tasks}: no files")
+    kinds = sorted({Path(f).suffix.lower().lstrip(".") for f in files})
+    if len(kinds) > 1:
+        raise TasksError(f"{tasks}: files of several kinds ({', '.join(kinds)}); give one kind")
+    if kinds[0] not in DATASET_KINDS:
+        raise TasksError(f"{tasks}: with --ray, many files can be "
+                         f"{', '.join(DATASET_KINDS)}, not {kinds[0] or 'without a suffix'}")
+    return files, kinds[0]
+
+
+def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
+    """The files as a Ray Dataset, read by Ray's readers in parallel; CSV cells stay text and
+    blank lines stay rows, as the project's reader keeps them."""
+    # Read tasks take no CPU slot: the classifier workers may hold every one.
+    if kind == "parquet":
+        return ray.data.read_parquet(files, num_cpus=0)
+    if kind == "jsonl":
+        return ray.data.read_json(files, lines=True, num_cpus=0, file_extensions=None)
+    if kind == "txt":
+        return ray.data.read_text(files, drop_empty_lines=False, num_cpus=0).rename_columns(
+            {"text": "task"})
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if kind == "tsv" else ","
+    with open(files[0], encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle, delimiter=delimiter), None)
+    if not names:
+        raise TasksError(f"{files[0]}: the file is empty")
+    return ray.data.read_csv(
+        files, num_cpus=0, file_extensions=None,
+        read_options=pacsv.ReadOptions(use_threads=False, encoding="utf8"),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                         ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False, null_values=[]))
+
+
+def texts_of(values: pd.Series) -> list[str]:
+    """A text column's cells as the project reads them: blank for missing, JSON for lists."""
+    texts = []
+    for value in values.tolist():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict | list | bool):
+            texts.append(json.dumps(plain(value), ensure_ascii=False))
+        else:
+            texts.append("" if is_blank(value) else str(value))
+    return texts
+
+
+class ClassifyRows(ClassifyBlock):
+    """A worker for rows Ray read: every input column kept, the result arrays after them."""
+
+    def __init__(self, spec: ClassifierSpec, text_column: str):
+        super().__init__(spec)
+        self.text_column = text_column
+
+    def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
+        block = block.reset_index(drop=True)
+        try:
+            batch = self.classifier.classify_batch(texts_of(block[self.text_column]))
+        except ClassifierError as error:
+            raise carried(error) from None
+        arrays = batch_frame(np.zeros(len(block), dtype=np.int64), batch).drop(columns=[ROW])
+        return pd.concat([block, arrays], axis=1)
+
+
+def open_dataset(ray: ModuleType, tasks: str, text_column: str | None) -> tuple[Any, TaskSource]:
+    """TASKS as a Ray Dataset, and a TaskSource that names it and its text column."""
+    from ..files.columns import choose_text_column, refuse_numbers
+
+    files, kind = dataset_files(tasks)
+    try:
+        dataset = read_dataset(ray, files, kind)
+        head = dataset.limit(200).to_pandas()
+    except ClassifierError:
+        raise
+    except Exception as error:  # Arrow's parse errors and the like, in one line
+        raise TasksError(f"{tasks}: cannot read as {kind}: "
+                         f"{first_line(innermost(error))}") from None
+    columns = [str(c) for c in head.columns]
+    if not len(head):
+        raise TasksError(f"{tasks}: no task rows")
+    column = choose_text_column(columns, tasks, text_column, head)
+    refuse_numbers(head[column], column, tasks, columns)
+    return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
+                               columns=columns)
+
+
+@dataclass
+class DatasetBatches:
+    """`pipeline.Batches` over a Dataset Ray read: blocks classified by the workers, taken in
+    input order on the driver (for one output file, the LLM and the store)."""
+
+    dataset: Any
+    workers: int
+
+    def __call__(self, classifier: Classifier, source: TaskSource, chunk_rows: int,
+                 progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
+        ray = import_ray()
+        classified = self.dataset.map_batches(
+            ClassifyRows, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column),
+            batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=self.workers,
+                                               max_tasks_in_flight_per_actor=1))
+        try:
+            for result in classified.iter_batches(batch_size=None, batch_format="pandas"):
+                result = result.reset_index(drop=True)
+                chunk = result[source.columns]
+                batch = frame_batch(result, texts_of(chunk[source.text_column]))
+                if progress is not None:
+                    progress(len(chunk))
+                yield chunk.assign(**{source.text_column: batch.texts}), batch
+        except Exception as error:  # one line, never a traceback
+            raise ray_failure(error) from None
