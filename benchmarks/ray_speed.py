@@ -32,11 +32,11 @@ from make_tasks import write_tasks
 RUN = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from classifier.model.engine import Classifier
+from classifier.model.learning import build_classifier
 from classifier.pipeline import Progress, classify_file
 from classifier.plan import load_plan
 mode, tasks, plan, out, workers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-classifier = Classifier(load_plan(plan))
+classifier = build_classifier(load_plan(plan))  # as `tactics classify` builds it
 marks = {"model_s": time.perf_counter() - t0}
 def rows(count):
     marks.setdefault("first_rows_s", time.perf_counter() - start)

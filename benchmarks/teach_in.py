@@ -118,8 +118,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         target = TARGETS.get(r["decisions"])
         verdict = "" if target is None else (
             f"+{target:.2f}: {'met' if gain >= target else 'not reached'}")
+        # A plan where every task serves a strategy has no misaligned F1 or AUROC.
+        f1, auroc = (f"{v:.3f}" if v is not None else "-" for v in (r["f1"], r["auroc"]))
         print(f"{r['set']:7} {r['order']:7} {r['decisions']:>9} {r['top1']:>7.3f} "
-              f"{gain:>+7.3f} {r['f1']:>7.3f} {r['auroc']:>6.3f} {r['flagged']:>8.3f}  {verdict}")
+              f"{gain:>+7.3f} {f1:>7} {auroc:>6} {r['flagged']:>8.3f}  {verdict}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
