@@ -153,7 +153,8 @@ class Usage:
 
     def line(self) -> str:
         """One line for a person."""
-        text = (f"asked the LLM about {self.questions} tasks: {self.answered} answered "
+        tasks = "task" if self.questions == 1 else "tasks"
+        text = (f"asked the LLM about {self.questions} {tasks}: {self.answered} answered "
                 f"({self.cached} from cache), {self.no_answer} no answer; {self.requests} "
                 f"requests, {self.prompt_tokens} prompt + {self.completion_tokens} "
                 f"completion tokens")
