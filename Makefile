@@ -29,10 +29,14 @@ test: install
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
+# The figures of benchmarks/README.md, one script after another (about an hour on 2 cores).
 bench: install
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/teach_in.py
-	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/speed.py --rows 20000 --memory-rows 100000
+	$(PY) benchmarks/rerun.py --rows 10000
+	$(PY) benchmarks/llm_failure.py
+	$(PY) benchmarks/ray_speed.py --rows 20000
 
 lint: install
 	$(VENV)/bin/ruff check classifier tests benchmarks app.py
