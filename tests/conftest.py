@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,10 @@ def store_target(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "tactics.db")
     return request.getfixturevalue("postgres_db")
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """For a child process that the test interrupts: Ctrl-C as a terminal delivers it, even when
+    the tests themselves run in the background of a shell (which starts them with SIGINT ignored,
+    and an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

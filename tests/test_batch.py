@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ctrl_c_as_in_a_terminal
 
 from classifier.pipeline import classify_file
 
@@ -133,7 +134,8 @@ def _start(tasks: Path, out: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "classifier", "classify", str(tasks), "--plan",
              str(DATA / "plan.yaml"), "--out", str(out)],
-            stdout=subprocess.DEVNULL, stderr=stderr, text=True, env=env, cwd=ROOT)
+            stdout=subprocess.DEVNULL, stderr=stderr, text=True, env=env, cwd=ROOT,
+            preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def _wait_for(process: subprocess.Popen, ready, what: str) -> None:
