@@ -204,9 +204,11 @@ def _recent(run_id: int) -> None:
         return
     st.subheader("Recent decisions")
     last = trail.iloc[-1]
-    target = last.get("strategy_id") or "no strategy"
+    # A skip chooses nothing: it names no target.
+    target = ("" if last["action"] == "skip"
+              else f" → {last.get('strategy_id') or 'no strategy'}")
     # Plain text: the task is user data.
-    st.text(f"Last: {last['action']} → {target} by {last['reviewer']} · task {last['row'] + 1}: "
+    st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
             f"{last['text']}")
     shown = [c for c in ("decided_at", "reviewer", "action", "strategy_id", "row", "text",
                                     "undone")
