@@ -12,10 +12,12 @@ ADDRESS ?= 127.0.0.1
 install: $(STAMP)
 
 # Re-installs only when the dependency list changes; torch comes pinned from constraints.txt.
-# The ray extra too: its tests run a real local Ray cluster.
+# The ray extra too: its tests run a real local Ray cluster. --no-compile: byte-compiling every
+# installed file (torch, ray, pyarrow) costs minutes; Python compiles what it imports, once.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,ray]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt \
+		-e '.[dev,ray]'
 	@touch $(STAMP)
 
 app: install
