@@ -51,10 +51,13 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str |
     return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled)
 
 
+LabeledArgument = Annotated[str, typer.Argument(help="Tasks with a label column.",
+                                               show_default=False)]
+
+
 @app.command()
 def evaluate(
-    labeled: Annotated[str, typer.Argument(help="Tasks with a label column.",
-                                           show_default=False)],
+    labeled: LabeledArgument,
     plan: PlanOption,
     label_column: LabelColumnOption = "label",
     text_column: TextColumnOption = None,
@@ -77,8 +80,7 @@ def evaluate(
 
 @app.command(short_help="Fit the thresholds on labeled tasks and write them into the plan file.")
 def calibrate(
-    labeled: Annotated[str, typer.Argument(help="Tasks with a label column.",
-                                           show_default=False)],
+    labeled: LabeledArgument,
     plan: PlanOption,
     label_column: LabelColumnOption = "label",
     text_column: TextColumnOption = None,
