@@ -96,7 +96,7 @@ def test_other_cpu_code_paths_give_the_same_bytes(tmp_path):
     import numpy as np
 
     tasks = tmp_path / "tasks.csv"
-    write_tasks(tasks, 150, seed=5)
+    write_tasks(tasks, 60, seed=5)
     _classify(tasks, tmp_path / "native.csv", tmp_path / "native.npy")
     _classify(tasks, tmp_path / "portable.csv", tmp_path / "portable.npy",
               MKL_CBWR="COMPATIBLE", ATEN_CPU_CAPABILITY="default")
