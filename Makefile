@@ -9,6 +9,11 @@ ADDRESS ?= 127.0.0.1
 
 .PHONY: install app test test-fast bench lint clean
 
+# Python keeps compiled modules in .venv and the checkout (both ignored by git). Some machines set
+# PYTHONDONTWRITEBYTECODE: then each of the suite's hundreds of child processes (the CLI, the app,
+# Ray workers) compiles torch, transformers and Ray from source again, doubling the suite's time.
+unexport PYTHONDONTWRITEBYTECODE
+
 install: $(STAMP)
 
 # Re-installs only when the dependency list changes; torch comes pinned from constraints.txt.
@@ -25,13 +30,14 @@ app: install
 		--server.headless true \
 		--browser.gatherUsageStats false
 
-# Two test processes, each test file in one of them (a file's servers and clusters are shared by
-# its tests): most tests wait on servers, browsers and child processes, so on 2 cores the suite
-# takes about two thirds of the time of one process. TEST_WORKERS=0 runs it in this process.
+# Two test processes, each test file in one of them (a file's servers and clusters are shared
+# by its tests), the longest files first (tests/conftest.py): most tests wait on servers,
+# browsers and child processes, so on 2 cores this takes about 60% of the time of one process.
+# TEST_WORKERS=0 runs the suite in this process.
 TEST_WORKERS ?= 2
 
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"

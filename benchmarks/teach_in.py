@@ -1,15 +1,17 @@
 """The teach-in: how fast review decisions teach a new plan, through the product's own path.
 
-A simulated manager works through the review queue (the Review page's order) over half of the
-tasks, in sessions of 25; the gold label stands in for each decision (a strategy, or none). After
-each session the product re-builds its classifier from the decisions (`build_classifier`: the
-decided tasks become examples or negatives, thresholds re-fitted once there are enough), and the
-other half is classified. Plans get no examples and no calibration, as a new user's plan:
+A simulated manager works through the Review page (its teach-in round of 20 tasks, then its
+queue) over half of the tasks, in sessions of 25; the gold label stands in for each decision (a
+strategy, or none). After each session the product re-builds its classifier from the decisions
+(`build_classifier`: the decided tasks become examples or negatives, thresholds re-fitted once
+there are enough), and the other half is classified. Plans get no examples and no calibration,
+as a new user's plan:
   CLINC 0-shot   intent names; pool val + oos_val, measured on test + oos_test
   SDG whole      goals (short name + title); every other target/indicator reviewed, the rest
   SDG-4          measured; the same with goals 3, 7, 11 and 14 dropped (their tasks serve none)
 
-    .venv/bin/python benchmarks/teach_in.py [--checkpoints 0,25,50,100] [--random]
+    .venv/bin/python benchmarks/teach_in.py [--checkpoints 0,25,50,100]
+        [--orders teach-in,queue,random]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from classifier.model.evaluation import metrics, score_labeled
 from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.plan import Plan
-from classifier.review import review_queue
+from classifier.review import TEACH_IN_SIZE, review_queue, teach_in
 
 TARGETS = {25: 0.10, 100: 0.18}  # top-1 gain over no decisions
 
@@ -50,9 +52,29 @@ def measure(classifier: Classifier, test: Labeled) -> dict:
             "flagged": round(result["status_counts"]["misaligned"] / result["rows"], 3)}
 
 
+def teach_in_round(results: pd.DataFrame, classifier: Classifier, decided: dict[str, str | None],
+                   gold: dict[str, str | None]) -> list[str]:
+    """The Review page's first round on a new plan: TEACH_IN_SIZE tasks dealt one at a time
+    from the untaught run's results, each deal seeing the decisions made so far (as the page
+    re-deals after each decision; the run is re-scored once the round is over)."""
+    taught: dict[str, str | None] = dict(decided)
+    picked: list[str] = []
+    while len(picked) < TEACH_IN_SIZE:
+        left = results[~results["task"].isin(list(taught))]
+        learned = Learned.from_labels(list(taught), list(taught.values()))
+        dealt = teach_in(left, classifier.thresholds, learned, size=1)
+        if dealt.empty:
+            break
+        text = str(dealt["task"].iloc[0])
+        picked.append(text)
+        taught[text] = gold[text]
+    return picked
+
+
 def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], order: str,
           session: int = 25) -> list[dict]:
-    """Review `pool` in `order` ("queue" or "random"); measure `test` at each checkpoint."""
+    """Review `pool` in `order` ("teach-in": the Review page's first round then its queue;
+    "queue": the queue only; "random"); measure `test` at each checkpoint."""
     embedder = get_embedder()
     gold = dict(zip(pool.texts, pool.gold, strict=True))
     frame = pd.DataFrame({"task": pool.texts})
@@ -72,9 +94,13 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
             picked = [t for t in shuffled if t not in decided][:step]
         else:
             results = classifier.classify_frame(frame, "task")
-            queue = review_queue(results, classifier.thresholds, exclude_texts=list(decided),
-                                 text_column="task", learned=learned)
-            picked = queue["task"].drop_duplicates().head(step).tolist()
+            picked = []
+            if not decided and order == "teach-in":
+                picked = teach_in_round(results, classifier, decided, gold)
+            queue = review_queue(results, classifier.thresholds,
+                                 exclude_texts=[*decided, *picked], text_column="task",
+                                 learned=learned)
+            picked += queue["task"].drop_duplicates().head(step - len(picked)).tolist()
         if not picked:
             rows.append({"order": order, "decisions": len(decided), "queue_dry": True,
                          **measure(classifier, test)})
@@ -87,7 +113,8 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", default="0,25,50,100")
-    parser.add_argument("--random", action="store_true", help="also review in random order")
+    parser.add_argument("--orders", default="teach-in",
+                        help="comma-separated: teach-in (the Review page), queue, random")
     parser.add_argument("--only", nargs="*", help="CLINC, SDG, SDG-4")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -103,7 +130,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for name, (plan, pool, test) in sets.items():
         if args.only and name not in args.only:
             continue
-        for order in ["queue"] + (["random"] if args.random else []):
+        for order in args.orders.split(","):
             started = time.perf_counter()
             for found in curve(plan, pool, test, checkpoints, order):
                 rows.append({"set": name, **found})

@@ -203,11 +203,11 @@ def test_a_failing_endpoint_is_given_up_and_the_rest_is_not_asked(server, settin
     assert len(not_asked) > 20 and all(o.rationale == "" for o in not_asked)
     # Bounded: the requests in flight when it gave up, each with its retries, and no more.
     bound = settings.max_concurrency * (settings.max_retries + 1) + settings.give_up_after
-    # A request cut off at the give-up may still be on its way into the server's thread.
-    deadline = time.monotonic() + 10
-    while len(server.requests) < asker.usage.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert asker.usage.requests == len(server.requests) <= bound
+    # A request cut off at the give-up is counted as sent; it may reach the server's thread a
+    # little later, or never (its connection closed first): never more than were in flight.
+    time.sleep(0.5)
+    assert 0 <= asker.usage.requests - len(server.requests) <= settings.max_concurrency
+    assert asker.usage.requests <= bound
     assert sum(seen) == len(tasks)  # progress reached the end all the same
 
 
@@ -475,11 +475,10 @@ def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path):
     assert (rows["llm_strategy_id"] == "").all()
     closing = ran.stderr.strip().splitlines()[-1]
     reported = int(re.search(r"; (\d+) requests, 0 prompt \+ 0 completion tokens", closing)[1])
-    # A request cut off at the give-up may still be on its way into the server's thread.
-    deadline = time.monotonic() + 10
-    while len(server.requests) < reported and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert reported == len(server.requests)
+    # Requests cut off at the give-up are counted as sent, whether or not they reached the
+    # server (see test_a_failing_endpoint_is_given_up_and_the_rest_is_not_asked).
+    time.sleep(0.5)
+    assert 0 <= reported - len(server.requests) <= 4  # the default concurrency limit
     assert "not asked" in closing
 
 
