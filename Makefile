@@ -17,12 +17,16 @@ unexport PYTHONDONTWRITEBYTECODE
 install: $(STAMP)
 
 # Re-installs only when the dependency list changes; torch comes pinned from constraints.txt.
-# The ray extra too: its tests run a real local Ray cluster. --no-compile: byte-compiling every
-# installed file (torch, ray, pyarrow) costs minutes; Python compiles what it imports, once.
+# The ray extra too: its tests run a real local Ray cluster. pip compiles installed files one by
+# one (minutes for torch, ray, pyarrow); compileall does it on every core (about a minute on 2),
+# so no process of the app or the tests compiles them again. A few files written for newer
+# Pythons (torch's own tests) do not compile, and are never imported: compileall's status is
+# ignored for them.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt \
 		-e '.[dev,ray]'
+	@$(PY) -m compileall -qq -j 0 $(VENV)/lib || true
 	@touch $(STAMP)
 
 app: install
