@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for found in curve(plan, pool, test, checkpoints, order):
                 rows.append({"set": name, **found})
             print(f"{name} {order}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(f"{'set':7} {'order':7} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
+    print(f"{'set':7} {'order':8} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
           f"{'AUROC':>6} {'flagged':>8}  target")
     base: dict[tuple[str, str], float] = {}
     for r in rows:
@@ -146,8 +146,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         verdict = "" if target is None else (
             f"+{target:.2f}: {'met' if gain >= target else 'not reached'}")
         # A plan where every task serves a strategy has no misaligned F1 or AUROC.
-        f1, auroc = (f"{v:.3f}" if v is not None else "-" for v in (r["f1"], r["auroc"]))
-        print(f"{r['set']:7} {r['order']:7} {r['decisions']:>9} {r['top1']:>7.3f} "
+        none_true = r["auroc"] is None  # AUROC needs tasks of both kinds; so does the F1
+        f1, auroc = ("-" if none_true else f"{v:.3f}" for v in (r["f1"], r["auroc"]))
+        print(f"{r['set']:7} {r['order']:8} {r['decisions']:>9} {r['top1']:>7.3f} "
               f"{gain:>+7.3f} {f1:>7} {auroc:>6} {r['flagged']:>8.3f}  {verdict}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
