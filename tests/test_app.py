@@ -240,8 +240,10 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
             store.record_decision(run.id, int(row), "misaligned", None, "ana")
     at = open_page(fresh_app(), "review")
     assert at.get("progress")[0].proto.text.startswith("19 of 20 taught")
+    assert any(c.value.startswith("Keys:") for c in at.caption)
     at.button(key="review_misaligned").click().run()
     assert at.get("progress")[0].proto.text.startswith("20 of 20 taught")
+    assert not any(c.value.startswith("Keys:") for c in at.caption)  # no task on screen
     at.button(key="teach_rescore").click().run()
     no_exception(at)
     [message] = [m.value for m in at.success]

@@ -289,11 +289,12 @@ def render() -> None:
         left = len(queue)
         st.progress((total - left) / total if total else 1.0,
                     text=f"{left} left to review of {total} · {total - left} decided")
-    keys = "**N** confirm 'serves no strategy'" if left and (
-        (teaching if teaching is not None else queue).iloc[0]["status"] == "misaligned") \
-        else "**Y** confirm · **N** serves no strategy"
-    st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one · "
-               "**S** skip · **U** undo")
+    if left:  # the keys of the task on screen; none is, once a round or the queue is done
+        keys = ("**N** confirm 'serves no strategy'" if
+                (teaching if teaching is not None else queue).iloc[0]["status"] == "misaligned"
+                else "**Y** confirm · **N** serves no strategy")
+        st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one "
+                   "· **S** skip · **U** undo")
     if not left:
         if teaching is None:
             st.success("Nothing left to review in this run.")
