@@ -52,12 +52,12 @@ def measure(classifier: Classifier, test: Labeled) -> dict:
             "flagged": round(result["status_counts"]["misaligned"] / result["rows"], 3)}
 
 
-def teach_in_round(results: pd.DataFrame, classifier: Classifier, decided: dict[str, str | None],
+def teach_in_round(results: pd.DataFrame, classifier: Classifier,
                    gold: dict[str, str | None]) -> list[str]:
     """The Review page's first round on a new plan: TEACH_IN_SIZE tasks dealt one at a time
     from the untaught run's results, each deal seeing the decisions made so far (as the page
     re-deals after each decision; the run is re-scored once the round is over)."""
-    taught: dict[str, str | None] = dict(decided)
+    taught: dict[str, str | None] = {}
     picked: list[str] = []
     while len(picked) < TEACH_IN_SIZE:
         left = results[~results["task"].isin(list(taught))]
@@ -96,7 +96,7 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
             results = classifier.classify_frame(frame, "task")
             picked = []
             if not decided and order == "teach-in":
-                picked = teach_in_round(results, classifier, decided, gold)
+                picked = teach_in_round(results, classifier, gold)
             queue = review_queue(results, classifier.thresholds,
                                  exclude_texts=[*decided, *picked], text_column="task",
                                  learned=learned)

@@ -289,19 +289,17 @@ def render() -> None:
         left = len(queue)
         st.progress((total - left) / total if total else 1.0,
                     text=f"{left} left to review of {total} · {total - left} decided")
-    if left:  # the keys of the task on screen; none is, once a round or the queue is done
-        keys = ("**N** confirm 'serves no strategy'" if
-                (teaching if teaching is not None else queue).iloc[0]["status"] == "misaligned"
-                else "**Y** confirm · **N** serves no strategy")
-        st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one "
-                   "· **S** skip · **U** undo")
-    if not left:
+    if not left:  # no task on screen, so no key legend either
         if teaching is None:
             st.success("Nothing left to review in this run.")
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
                   args=(run.id,))
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
+        keys = ("**N** confirm 'serves no strategy'" if task["status"] == "misaligned"
+                else "**Y** confirm · **N** serves no strategy")
+        st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one "
+                   "· **S** skip · **U** undo")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
