@@ -205,9 +205,10 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         # Alice's decision, made on the other instance, is here
         bob.get_by_text("Last: misaligned → no strategy by alice@example.com").wait_for()
         _idle(bob)
-        bob.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).click()
-        bob.get_by_text("bob@example.com may view, not decide").wait_for()
-        _screenshot(bob, "signin-2-bob-refused")
+        # A viewer's decision buttons are greyed out (the store would refuse the write too).
+        button = bob.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE))
+        assert button.is_disabled()
+        _screenshot(bob, "signin-2-bob-greyed-out")
         with Store(postgres_db) as store:
             assert store.decisions()["reviewer"].tolist() == ["alice@example.com"]
         html = bob.content() + alice.content()

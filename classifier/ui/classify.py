@@ -34,7 +34,8 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
 def _paste_tab() -> None:
     text = st.text_area("Tasks, one per line", key="paste_text", height=160,
                         placeholder="Call the 12 customers whose service plans expire this month")
-    if st.button("Classify pasted tasks", key="classify_paste", type="primary"):
+    if st.button("Classify pasted tasks", key="classify_paste", type="primary",
+                 disabled=state.viewing_only()):
         try:
             frame, text_column = paste_frame(text)  # the rule files follow: a line, a row
             _classify(frame, text_column, f"pasted: {len(frame)} tasks")
@@ -63,7 +64,8 @@ def _upload_tab() -> None:
     column = st.selectbox("Column holding the task text", columns,
                           index=columns.index(detected),
                           key=f"upload_column_{upload.file_id}_{sheet}")
-    if st.button("Classify file", key="classify_upload", type="primary"):
+    if st.button("Classify file", key="classify_upload", type="primary",
+                 disabled=state.viewing_only()):
         try:
             frame, text_column = read_upload(upload.name, data, text_column=column, sheet=sheet)
             label = upload.name if sheet is None else f"{upload.name} ({sheet})"
@@ -136,7 +138,8 @@ def _results(run) -> None:
         "final_status": widgets.status_chip_config("status"),
         "final_strategy": st.column_config.TextColumn("strategy"),
         "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
-                                                 format="%.2f", width="small"),
+                                                 format="%.2f", width="small",
+                                                 help=widgets.SCORE_HELP),
         "closest": st.column_config.TextColumn("closest strategy"),
         "decided_by": st.column_config.TextColumn("decided by"),
     })

@@ -44,7 +44,8 @@ def _editor(version: int, plan: Plan) -> None:
             "description": st.column_config.TextColumn("description", width="large"),
             "examples": st.column_config.TextColumn("examples", width="large"),
         })
-    if st.button("Save plan", key="plan_save", type="primary"):
+    if st.button("Save plan", key="plan_save", type="primary",
+                 disabled=state.viewing_only()):
         try:
             new = plan_from_table(vision, edited, plan)
         except PlanError as error:
@@ -76,7 +77,8 @@ def _import_export(plan: Plan) -> None:
     with left:
         upload = st.file_uploader("Import a plan (YAML, JSON or strategies CSV)", type=PLAN_TYPES,
                                   key="plan_upload")
-        if upload is not None and st.button("Use this plan", key="plan_import"):
+        if upload is not None and st.button("Use this plan", key="plan_import",
+                                            disabled=state.viewing_only()):
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / Path(upload.name).name
                 path.write_bytes(upload.getvalue())
@@ -164,7 +166,8 @@ def _drafts(plan: Plan) -> None:
         strategy_id = st.selectbox("Strategy", plan.ids, index=plan.ids.index(fewest),
                                    format_func=label, key="draft_strategy",
                                    help="The one with the fewest examples is picked first.")
-        if st.button(f"Draft {DRAFT_COUNT} examples", key="draft_ask"):
+        if st.button(f"Draft {DRAFT_COUNT} examples", key="draft_ask",
+                     disabled=state.viewing_only()):
             try:
                 state.who().require_decider("draft examples")  # spends the team's LLM tokens
                 with st.spinner("Asking the LLM…"):

@@ -109,7 +109,7 @@ def _candidate_bars(candidates: list[dict]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         "key": st.column_config.TextColumn("key", width="small"),
         "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
-                                                 format="%.2f"),
+                                                 format="%.2f", help=widgets.SCORE_HELP),
     })
 
 
@@ -117,28 +117,31 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
     row = int(task["row"])
     machine = str(task.get("strategy_id") or "")
     names = {s.id: s.name for s in plan.strategies}
+    locked = state.viewing_only()  # app.py says why, at the top of every page
     cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
         # no second one that would do the same.
         cols[0].button("Confirm: serves no strategy", key="review_misaligned",
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
-                       on_click=_decide, args=(run.id, row, "misaligned", None),
+                       disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
                        help="The machine is right: this task serves none of the strategies.")
         rest = cols[1:]
     else:
         cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key="review_confirm",
                        shortcut=SHORTCUTS["confirm"], type="primary", width="stretch",
-                       on_click=_decide, args=(run.id, row, "confirm", None, task["strategy"]),
+                       disabled=locked, on_click=_decide,
+                       args=(run.id, row, "confirm", None, task["strategy"]),
                        help="The machine is right.")
         cols[1].button("Serves no strategy", key="review_misaligned",
-                       shortcut=SHORTCUTS["misaligned"], width="stretch",
+                       shortcut=SHORTCUTS["misaligned"], width="stretch", disabled=locked,
                        on_click=_decide, args=(run.id, row, "misaligned", None))
         rest = cols[2:]
     rest[0].button("Skip for now", key="review_skip", shortcut=SHORTCUTS["skip"],
-                   width="stretch", on_click=_decide, args=(run.id, row, "skip", None))
+                   width="stretch", disabled=locked, on_click=_decide,
+                   args=(run.id, row, "skip", None))
     rest[1].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
-                   on_click=_undo, args=(run.id,))
+                   disabled=locked, on_click=_undo, args=(run.id,))
 
     st.write("Or pick the strategy it serves:")
     picks = st.columns(max(len(candidates), 1) + 1)
@@ -146,7 +149,7 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
         same = candidate["strategy_id"] == machine and task["status"] != "misaligned"
         picks[number - 1].button(
             f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
-            shortcut=str(number), width="stretch", on_click=_decide,
+            shortcut=str(number), width="stretch", disabled=locked, on_click=_decide,
             args=(run.id, row, "confirm" if same else "reassign", candidate["strategy_id"],
                   candidate["strategy"]),
             # A long name is cut short on the button; hovering shows it whole.
@@ -155,9 +158,10 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
     with picks[-1]:
         picker = f"review_reassign_{run.id}_{row}"
         st.selectbox("Reassign to", ids, key=picker, format_func=lambda sid: names.get(sid, sid),
-                     label_visibility="collapsed")
+                     label_visibility="collapsed", disabled=locked)
         st.button("Reassign", key="review_reassign", shortcut=SHORTCUTS["reassign"],
-                  width="stretch", on_click=_reassign, args=(run.id, row, machine, picker, names))
+                  width="stretch", disabled=locked, on_click=_reassign,
+                  args=(run.id, row, machine, picker, names))
 
 
 def _second_opinion_slot(run, task: pd.Series) -> None:
@@ -171,7 +175,7 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
             return
         row = int(task["row"])
         key = f"llm_opinion_{run.id}_{row}"
-        if st.button("Ask the LLM", key="review_llm_ask"):
+        if st.button("Ask the LLM", key="review_llm_ask", disabled=state.viewing_only()):
             plan = state.store().plan(run.plan_version)
             try:
                 state.who().require_decider("ask the LLM")  # spends the team's LLM tokens
@@ -195,6 +199,7 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
         action = ("misaligned" if none else
                   "confirm" if opinion.strategy_id == machine else "reassign")
         st.button("Accept the suggestion", key="review_llm_accept", on_click=_decide,
+                  disabled=state.viewing_only(),
                   args=(run.id, row, action, None if none else opinion.strategy_id))
 
 
@@ -293,7 +298,7 @@ def render() -> None:
         if teaching is None:
             st.success("Nothing left to review in this run.")
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
-                  args=(run.id,))
+                  args=(run.id,), disabled=state.viewing_only())
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
         keys = ("**N** confirm 'serves no strategy'" if task["status"] == "misaligned"

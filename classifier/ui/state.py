@@ -94,6 +94,12 @@ def who() -> Reviewer:
     return Reviewer(str(st.session_state.get("reviewer") or "").strip() or _default_reviewer())
 
 
+def viewing_only() -> bool:
+    """True for a signed-in viewer: the pages grey out what would write (the store still refuses
+    such a write, whatever a page shows)."""
+    return not who().may_decide
+
+
 def reviewer_name() -> str:
     """The reviewer's name (safe to call from widget callbacks)."""
     return who().name

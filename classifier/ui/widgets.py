@@ -52,6 +52,11 @@ def status_chip_config(label: str = "status") -> Any:
                                               width="medium")
 
 
+# Scores are cosines less the generic-work penalty, so they can fall below zero (empty bar).
+SCORE_HELP = ("How near the task lies to the strategy (cosine similarity, up to 1). Below 0: "
+              "the task lies nearer to generic work than to anything in the plan.")
+
+
 def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], Any]:
     """A Streamlit progress bar and the callback the classifier reports done rows to."""
     bar = st.progress(0.0, text=f"{label}… 0 of {total}")
@@ -92,7 +97,8 @@ def stale_notice(key: str = "rerun_stale") -> None:
     if run is None or not is_stale(db, run):
         return
     st.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
-    if st.button("Re-run with the current plan", key=key, type="primary"):
+    if st.button("Re-run with the current plan", key=key, type="primary",
+                 disabled=state.viewing_only()):
         try:
             state.who().require_decider("classify tasks")
         except ClassifierError as error:
