@@ -86,10 +86,16 @@ def sdg(dropped: tuple[int, ...] = ()) -> tuple[Plan, Labeled]:
     return plan, Labeled(texts, gold)
 
 
-def halves(tasks: Labeled) -> tuple[Labeled, Labeled]:
-    """Every other task: the first half is reviewed, the second classified."""
-    return (Labeled(tasks.texts[0::2], tasks.gold[0::2]),
-            Labeled(tasks.texts[1::2], tasks.gold[1::2]))
+def halves(tasks: Labeled, fold: int = 0) -> tuple[Labeled, Labeled]:
+    """Half the tasks to review, the other half to classify. Fold 0: every other task (even
+    positions reviewed); fold 1 the other way round; folds 2 and 3: positions 1-2 and 0-3 of
+    every four reviewed, and the other way round."""
+    pattern = [(0, 2), (1, 3), (1, 2), (0, 3)][fold % 4]
+    reviewed = [i % 4 in pattern for i in range(len(tasks.texts))]
+    pick = [[i for i, r in enumerate(reviewed) if r == want] for want in (True, False)]
+    first, second = ([tasks.texts[i] for i in rows] for rows in pick)
+    gold_first, gold_second = ([tasks.gold[i] for i in rows] for rows in pick)
+    return Labeled(first, gold_first), Labeled(second, gold_second)
 
 
 def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:

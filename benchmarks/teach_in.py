@@ -7,8 +7,11 @@ strategy, or none). After each session the product re-builds its classifier from
 there are enough), and the other half is classified. Plans get no examples and no calibration,
 as a new user's plan:
   CLINC 0-shot   intent names; pool val + oos_val, measured on test + oos_test
-  SDG whole      goals (short name + title); every other target/indicator reviewed, the rest
-  SDG-4          measured; the same with goals 3, 7, 11 and 14 dropped (their tasks serve none)
+  SDG whole      goals (short name + title); half the targets and indicators reviewed, the
+                 other half measured, four ways of halving (`bench_data.halves`), figures
+                 their mean: one halving's 210 tasks swing by several points with which tasks
+                 the round happens to deal
+  SDG-4          the same with goals 3, 7, 11 and 14 dropped (their tasks serve none)
 
     .venv/bin/python benchmarks/teach_in.py [--checkpoints 0,25,50,100]
         [--orders teach-in,queue,random]
@@ -41,7 +44,8 @@ from classifier.model.learning import build_classifier
 from classifier.plan import Plan
 from classifier.review import TEACH_IN_SIZE, review_queue, teach_in
 
-TARGETS = {25: 0.10, 100: 0.18}  # top-1 gain over no decisions
+TARGETS = {25: 0.10, 100: 0.18}
+FOLDS = 4  # SDG: four ways of halving its tasks (bench_data.halves)  # top-1 gain over no decisions
 
 
 def measure(classifier: Classifier, test: Labeled) -> dict:
@@ -110,6 +114,22 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
     return rows
 
 
+def mean_of_folds(runs: list[list[dict]]) -> list[dict]:
+    """Checkpoint by checkpoint, the mean of each figure over the folds (each fold kept too)."""
+    out = []
+    for at_checkpoint in zip(*runs, strict=False):
+        row = dict(at_checkpoint[0])
+        for key in ("top1", "f1", "auroc", "flagged"):
+            values = [r[key] for r in at_checkpoint]
+            row[key] = (None if any(v is None for v in values)
+                        else round(sum(values) / len(values), 4))
+        if len(at_checkpoint) > 1:
+            row["folds"] = [{k: r[k] for k in ("top1", "f1", "auroc", "flagged")}
+                            for r in at_checkpoint]
+        out.append(row)
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", default="0,25,50,100")
@@ -120,19 +140,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     checkpoints = sorted({0, *(int(c) for c in args.checkpoints.split(","))})
     data = bench.clinc()
-    sets: dict[str, tuple[Plan, Labeled, Labeled]] = {
-        "CLINC": (bench.clinc_plan(data, 0), bench.clinc_split(data, "val"),
-                  bench.clinc_split(data, "test"))}
+    # Each set: its plan and (reviewed pool, measured tasks) per fold.
+    sets: dict[str, tuple[Plan, list[tuple[Labeled, Labeled]]]] = {
+        "CLINC": (bench.clinc_plan(data, 0), [(bench.clinc_split(data, "val"),
+                                               bench.clinc_split(data, "test"))])}
     for name, dropped in (("SDG", ()), ("SDG-4", bench.SDG_DROPPED)):
         plan, tasks = bench.sdg(dropped)
-        sets[name] = (plan, *bench.halves(tasks))
+        sets[name] = (plan, [bench.halves(tasks, fold) for fold in range(FOLDS)])
     rows: list[dict] = []
-    for name, (plan, pool, test) in sets.items():
+    for name, (plan, folds) in sets.items():
         if args.only and name not in args.only:
             continue
         for order in args.orders.split(","):
             started = time.perf_counter()
-            for found in curve(plan, pool, test, checkpoints, order):
+            runs = [curve(plan, pool, test, checkpoints, order)
+                    for pool, test in folds]
+            for found in mean_of_folds(runs):
                 rows.append({"set": name, **found})
             print(f"{name} {order}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     print(f"{'set':7} {'order':8} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
