@@ -10,6 +10,7 @@ top-1 after 300 reviews from 0.78 (random or worst-score-first) to about 0.80.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -112,6 +113,15 @@ def teach_in(results: pd.DataFrame, thresholds: Thresholds | None = None,
     status (so each strategy is shown once before any twice), most borderline first."""
     statuses = (Status.REVIEW.value, Status.MISALIGNED.value, Status.ALIGNED.value)
     return review_queue(results, thresholds, statuses=statuses, learned=learned).head(size)
+
+
+def teach_in_over(decided_at: Sequence[datetime] | pd.Series, run_made: datetime,
+                  size: int = TEACH_IN_SIZE) -> bool:
+    """True once a plan's teach-in round is behind it: `size` decisions taken (their times in
+    `decided_at`), and the run was classified after the last of them, so it already knows them;
+    a manager who comes back then goes straight to the queue."""
+    times = sorted(pd.to_datetime(pd.Series(list(decided_at), dtype=object), utc=True))
+    return len(times) >= size and pd.Timestamp(run_made) > times[size - 1]
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame, column: str = "final_status"

@@ -250,6 +250,11 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert message.startswith(f"Re-scored as run #{run.id + 1} with what you taught.")
     assert "moved from" in message or "No task changed status" in message
     assert not any("Teach it." in m.value for m in at.markdown)
+    # Coming back later (a new session): the round is behind this plan, the queue is next.
+    again = open_page(fresh_app(), "review")
+    assert not any("Teach it." in m.value for m in again.markdown)
+    assert "left to review of" in again.get("progress")[0].proto.text
+    assert any(c.value.startswith("Keys:") for c in again.caption)
 
 
 def test_the_teach_in_can_be_skipped(db):

@@ -8,7 +8,7 @@ import pytest
 
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
-from classifier.review import review_queue
+from classifier.review import review_queue, teach_in_over
 
 THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
 
@@ -86,3 +86,19 @@ def test_queue_over_a_real_run(classifier):
     queue = review_queue(results, classifier.thresholds)
     assert "Call last quarter's one-time buyers about a service plan" not in set(queue["task"])
     assert queue["queue_reason"].str.len().gt(0).all()
+
+
+DECIDED = pd.date_range("2026-03-02 09:00", periods=25, freq="min", tz="UTC")
+
+
+@pytest.mark.parametrize(("decisions", "run_made", "over"), [
+    (19, "2026-03-02 12:00", False),  # the round is not finished
+    (20, "2026-03-02 12:00", True),  # finished, and the run knows every decision
+    (20, "2026-03-02 09:19", False),  # finished, but the run was made before the 20th
+    (25, "2026-03-02 09:21", True),  # later decisions are the queue's, not the round's
+    (0, "2026-03-02 12:00", False),
+])
+def test_the_teach_in_is_over_once_a_run_knows_its_twenty_decisions(decisions, run_made, over):
+    made = pd.Timestamp(run_made, tz="UTC").to_pydatetime()
+    shuffled = list(DECIDED[:decisions])[::-1]  # in whatever order the store returns them
+    assert teach_in_over(shuffled, made) is over

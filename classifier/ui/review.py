@@ -13,7 +13,15 @@ import streamlit as st
 from classifier import llm
 from classifier.errors import ClassifierError
 from classifier.pipeline import rerun
-from classifier.review import TEACH_IN_SIZE, changes, describe_changes, pending, review_queue, teach_in
+from classifier.review import (
+    TEACH_IN_SIZE,
+    changes,
+    describe_changes,
+    pending,
+    review_queue,
+    teach_in,
+    teach_in_over,
+)
 from classifier.store import task_result
 from classifier.ui import state, widgets
 
@@ -252,6 +260,11 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.Data
     The tasks left to show, or None once the round is over (or was skipped)."""
     if st.session_state.get(f"teach_done_{state.PLAN_NAME}") or not state.who().may_decide:
         return None  # a viewer cannot teach: the queue is what they look at
+    # Over for good once a run knows the round's decisions (not only in the session that
+    # re-scored: a manager who comes back goes to the queue).
+    if teach_in_over(state.store().learned_examples(state.PLAN_NAME)["decided_at"],
+                     run.created_at):
+        return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
     round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
                       size=TEACH_IN_SIZE - taught)
