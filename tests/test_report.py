@@ -224,3 +224,15 @@ def test_report_on_the_sample_tasks_classified_by_the_real_model(classifier, sam
     assert found.total_effort == pytest.approx(tasks["effort_hours"].sum())
     assert set(found.by_strategy["strategy_id"]) == set(sample_plan.ids)
     assert len(found.orphans) == found.counts["misaligned"]
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    # aligned 47%, review 41%, misaligned 12%: review's label goes below, away from aligned's
+    ([[0.47], [0.41], [0.12]], [["top center"], ["bottom center"], ["bottom center"]]),
+    # review nearer misaligned than aligned: its label goes above
+    ([[0.80], [0.15], [0.05]], [["top center"], ["top center"], ["bottom center"]]),
+    # two lines at the same value still part
+    ([[0.5], [0.5], [0.0]], [["top center"], ["bottom center"], ["bottom center"]]),
+])
+def test_trend_labels_go_away_from_the_nearest_line(lines, expected):
+    assert charts.label_sides(lines) == expected

@@ -7,6 +7,7 @@ import html
 import textwrap
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..plan import Plan
@@ -218,6 +219,22 @@ def status_chart(summary: Summary) -> go.Figure:
                    height=440)
 
 
+def label_sides(lines: list[list[float]]) -> list[list[str]]:
+    """For lines drawn over the same periods, where each point's label goes ("top center" or
+    "bottom center"): away from the nearest other line at that period, so close lines do not
+    print their figures on top of each other."""
+    # Equal values: the earlier line counts as the higher one, so the two labels part.
+    values = np.asarray(lines, dtype=np.float64) - np.arange(len(lines))[:, None] * 1e-9
+    sides = []
+    for line in range(len(values)):
+        gap = np.delete(values, line, axis=0) - values[line]
+        nearest_above = np.where(gap > 0, gap, np.inf).min(axis=0)
+        nearest_below = np.where(gap < 0, -gap, np.inf).min(axis=0)
+        sides.append(["bottom center" if up < down else "top center"
+                      for up, down in zip(nearest_above, nearest_below, strict=True)])
+    return sides
+
+
 def status_trend_chart(trends: Trends) -> go.Figure:
     """Share of aligned / review / misaligned work per period (of effort when there is an effort
     column), each point labelled with its percentage."""
@@ -226,13 +243,15 @@ def status_trend_chart(trends: Trends) -> go.Figure:
     frame = trends.periods
     use_effort = trends.effort_column is not None and "aligned_effort" in frame.columns
     fig = go.Figure()
-    for status in (Status.ALIGNED.value, Status.REVIEW.value, Status.MISALIGNED.value):
-        column = f"{status}_effort" if use_effort else status
-        values = frame[column].astype(float) if column in frame.columns else []
+    statuses = (Status.ALIGNED.value, Status.REVIEW.value, Status.MISALIGNED.value)
+    columns = [f"{status}_effort" if use_effort else status for status in statuses]
+    lines = [frame[c].astype(float).tolist() if c in frame.columns else [0.0] * len(frame)
+             for c in columns]
+    for status, values, sides in zip(statuses, lines, label_sides(lines), strict=True):
         fig.add_trace(go.Scatter(
             x=frame["period"], y=values, name=STATUS_LABELS[status], mode="lines+markers+text",
             line={"color": STATUS_COLORS[status], "width": 3}, marker={"size": 9},
-            text=[percent(v) for v in values], textposition="top center",
+            text=[percent(v) for v in values], textposition=sides,
             hovertemplate="%{x}: %{y:.0%}<extra>" + STATUS_LABELS[status] + "</extra>"))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.08], title_text="share of "
                      + ("effort" if use_effort else "tasks"))
