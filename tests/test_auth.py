@@ -125,6 +125,7 @@ def test_a_decider_decides_under_the_signed_in_identity(db):
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     shown = at.text[0].value
     assert not any(b.disabled for b in at.button)  # a decider's buttons all work
+    assert any(c.value.startswith("Keys:") for c in at.caption)
     at.button(key="review_misaligned").click().run()
     assert not at.exception and not at.error
     with Store(db) as store:
@@ -144,6 +145,7 @@ def test_a_viewer_may_look_and_download_but_finds_every_write_greyed_out(db):
     deciding = [b for b in at.button if b.key.startswith("review_")]
     assert {"review_misaligned", "review_skip", "review_undo"} <= {b.key for b in deciding}
     assert all(b.disabled for b in deciding)
+    assert not any(c.value.startswith("Keys:") for c in at.caption)  # no keys to press
     with Store(db) as store:
         assert store.decisions().empty
     report = app_as(BOB, "report")

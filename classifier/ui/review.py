@@ -316,8 +316,9 @@ def render() -> None:
         task = (teaching if teaching is not None else queue).iloc[0]
         keys = ("**N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
-        st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked one "
-                   "· **S** skip · **U** undo")
+        if not state.viewing_only():  # a viewer's buttons are greyed out, keys included
+            st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
+                       "one · **S** skip · **U** undo")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
