@@ -38,7 +38,8 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # The queue shows only undecided tasks, so a standing decision here was made elsewhere
         # (another tab or reviewer) after this page was drawn.
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
-        # The store refuses a viewer: the check is at the write, not in which buttons show.
+        # The store refuses a viewer: the check is at the write (greyed-out buttons are only
+        # what the page shows).
         db.record_decision(run_id, row, action, strategy_id, state.who())
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
@@ -258,7 +259,7 @@ def _skip_teach_in() -> None:
 def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.DataFrame | None:
     """A new plan's first round: about 20 tasks covering every strategy and the borderline.
     The tasks left to show, or None once the round is over (or was skipped)."""
-    if st.session_state.get(f"teach_done_{state.PLAN_NAME}") or not state.who().may_decide:
+    if st.session_state.get(f"teach_done_{state.PLAN_NAME}") or state.viewing_only():
         return None  # a viewer cannot teach: the queue is what they look at
     # Over for good once a run knows the round's decisions (not only in the session that
     # re-scored: a manager who comes back goes to the queue).
