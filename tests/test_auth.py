@@ -150,7 +150,8 @@ def test_a_viewer_may_look_and_download_but_finds_every_write_greyed_out(db):
         assert store.decisions().empty
     report = app_as(BOB, "report")
     assert not report.error and report.get("download_button")  # downloads are for viewers too
-    assert app_as(BOB, "plan").button(key="plan_save").disabled
+    plan = app_as(BOB, "plan")
+    assert plan.button(key="plan_save").disabled and plan.text_area[0].disabled
     assert app_as(BOB).button(key="classify_paste").disabled
     assert not app_as(ALICE).button(key="classify_paste").disabled
     with Store(db) as store:

@@ -32,20 +32,21 @@ def _save(plan: Plan) -> bool:
 
 
 def _editor(version: int, plan: Plan) -> None:
-    vision = st.text_area("Vision", plan.vision, key=f"plan_vision_{version}", height=68)
+    locked = state.viewing_only()  # a viewer reads the plan; nothing to edit
+    vision = st.text_area("Vision", plan.vision, key=f"plan_vision_{version}", height=68,
+                          disabled=locked)
     st.caption("One row per strategy. Examples are tasks known to serve it, separated by `|`. "
                "Add a row at the bottom; select rows and press Delete to remove them.")
     edited = st.data_editor(
-        plan_table(plan), key=f"plan_editor_{version}", num_rows="dynamic", hide_index=True,
-        width="stretch", column_config={
+        plan_table(plan), key=f"plan_editor_{version}", num_rows="fixed" if locked else "dynamic",
+        hide_index=True, width="stretch", disabled=locked, column_config={
             "id": st.column_config.TextColumn("id", required=True, width="medium",
                                               help="Stable label used in outputs"),
             "name": st.column_config.TextColumn("name", required=True),
             "description": st.column_config.TextColumn("description", width="large"),
             "examples": st.column_config.TextColumn("examples", width="large"),
         })
-    if st.button("Save plan", key="plan_save", type="primary",
-                 disabled=state.viewing_only()):
+    if st.button("Save plan", key="plan_save", type="primary", disabled=locked):
         try:
             new = plan_from_table(vision, edited, plan)
         except PlanError as error:
@@ -113,11 +114,13 @@ def _learned() -> None:
         who = state.who()
         hide, restore = st.columns(2)
         try:
-            if hide.button(f"Hide {len(rows)} selected", key="learned_hide"):
+            if hide.button(f"Hide {len(rows)} selected", key="learned_hide",
+                           disabled=state.viewing_only()):
                 for position in rows:
                     db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
                 st.rerun()
-            if restore.button(f"Restore {len(rows)} selected", key="learned_restore"):
+            if restore.button(f"Restore {len(rows)} selected", key="learned_restore",
+                              disabled=state.viewing_only()):
                 for position in rows:
                     db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
                 st.rerun()
