@@ -115,12 +115,12 @@ def _learned() -> None:
         hide, restore = st.columns(2)
         try:
             if hide.button(f"Hide {len(rows)} selected", key="learned_hide",
-                           disabled=state.viewing_only()):
+                           disabled=not who.may_decide):
                 for position in rows:
                     db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
                 st.rerun()
             if restore.button(f"Restore {len(rows)} selected", key="learned_restore",
-                              disabled=state.viewing_only()):
+                              disabled=not who.may_decide):
                 for position in rows:
                     db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
                 st.rerun()

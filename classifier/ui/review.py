@@ -12,6 +12,7 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError
+from classifier.model.learned import Learned
 from classifier.pipeline import rerun
 from classifier.review import (
     TEACH_IN_SIZE,
@@ -78,10 +79,11 @@ def _undo(run_id: int) -> None:
         st.session_state["review_note"] = f"Undid your last decision on task {undone.row + 1}."
 
 
-def _queue(results: pd.DataFrame, run, decided: set[int]) -> tuple[pd.DataFrame, int]:
+def _queue(results: pd.DataFrame, run, decided: set[int], learned: Learned
+           ) -> tuple[pd.DataFrame, int]:
     """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
     # Dealt as the benchmark deals it: strategies that learned least come first in each round.
-    queue = review_queue(results, thresholds=run.thresholds, learned=state.learned())
+    queue = review_queue(results, thresholds=run.thresholds, learned=learned)
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
     skipped = state.store().skipped_rows(run.id, state.who())
     return pending(queue, sorted(decided), sorted(skipped)), len(queue)
@@ -122,11 +124,10 @@ def _candidate_bars(candidates: list[dict]) -> None:
     })
 
 
-def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
+def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
     machine = str(task.get("strategy_id") or "")
     names = {s.id: s.name for s in plan.strategies}
-    locked = state.viewing_only()  # app.py says why, at the top of every page
     cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
@@ -173,7 +174,7 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan) -> None:
                   args=(run.id, row, machine, picker, names))
 
 
-def _second_opinion_slot(run, task: pd.Series) -> None:
+def _second_opinion_slot(run, task: pd.Series, locked: bool) -> None:
     """The LLM's suggestion and an "accept" button, when an endpoint is configured."""
     with st.expander("Second opinion (LLM)", expanded=False):
         try:
@@ -184,7 +185,7 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
             return
         row = int(task["row"])
         key = f"llm_opinion_{run.id}_{row}"
-        if st.button("Ask the LLM", key="review_llm_ask", disabled=state.viewing_only()):
+        if st.button("Ask the LLM", key="review_llm_ask", disabled=locked):
             plan = state.store().plan(run.plan_version)
             try:
                 state.who().require_decider("ask the LLM")  # spends the team's LLM tokens
@@ -208,8 +209,7 @@ def _second_opinion_slot(run, task: pd.Series) -> None:
         action = ("misaligned" if none else
                   "confirm" if opinion.strategy_id == machine else "reassign")
         st.button("Accept the suggestion", key="review_llm_accept", on_click=_decide,
-                  disabled=state.viewing_only(),
-                  args=(run.id, row, action, None if none else opinion.strategy_id))
+                  disabled=locked, args=(run.id, row, action, None if none else opinion.strategy_id))
 
 
 def _recent(run_id: int) -> None:
@@ -256,15 +256,16 @@ def _skip_teach_in() -> None:
     st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
 
 
-def _teach_in(run, results: pd.DataFrame, decided: set[int], learned) -> pd.DataFrame | None:
+def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
+              decided_at: pd.Series) -> pd.DataFrame | None:
     """A new plan's first round: about 20 tasks covering every strategy and the borderline.
-    The tasks left to show, or None once the round is over (or was skipped)."""
-    if st.session_state.get(f"teach_done_{state.PLAN_NAME}") or state.viewing_only():
-        return None  # a viewer cannot teach: the queue is what they look at
+    The tasks left to show, or None once the round is over (or was skipped); `decided_at`: when
+    each of the plan's decisions was taken."""
+    if st.session_state.get(f"teach_done_{state.PLAN_NAME}"):
+        return None
     # Over for good once a run knows the round's decisions (not only in the session that
     # re-scored: a manager who comes back goes to the queue).
-    if teach_in_over(state.store().learned_examples(state.PLAN_NAME)["decided_at"],
-                     run.created_at):
+    if teach_in_over(decided_at, run.created_at):
         return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
     round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
@@ -300,11 +301,17 @@ def render() -> None:
             show(message)
     results = db.results_with_decisions(run.id)
     decided = set(results.index[results["decision"].notna()])
-    teaching = _teach_in(run, results, decided, state.learned())
+    locked = state.viewing_only()  # app.py says why, at the top of every page
+    # The plan's decisions, read once per redraw: the teach-in and the queue both need them.
+    decisions = db.learned_examples(state.PLAN_NAME)
+    learned = Learned.from_frame(decisions)
+    # A viewer cannot teach: the queue is what they look at.
+    teaching = (None if locked
+                else _teach_in(run, results, decided, learned, decisions["decided_at"]))
     if teaching is not None:
         left = len(teaching)
     else:
-        queue, total = _queue(results, run, decided)
+        queue, total = _queue(results, run, decided, learned)
         left = len(queue)
         st.progress((total - left) / total if total else 1.0,
                     text=f"{left} left to review of {total} · {total - left} decided")
@@ -312,19 +319,19 @@ def render() -> None:
         if teaching is None:
             st.success("Nothing left to review in this run.")
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
-                  args=(run.id,), disabled=state.viewing_only())
+                  args=(run.id,), disabled=locked)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
         keys = ("**N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
-        if not state.viewing_only():  # a viewer's buttons are greyed out, keys included
+        if not locked:  # a viewer's buttons are greyed out, keys included
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
                        "one · **S** skip · **U** undo")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
-        _actions(run, task, candidates, plan)
-        _second_opinion_slot(run, task)
+        _actions(run, task, candidates, plan, locked)
+        _second_opinion_slot(run, task, locked)
     _recent(run.id)
 
 

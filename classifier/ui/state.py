@@ -54,11 +54,6 @@ def _classifier(plan_text: str, learned_key: str, _plan: Plan, _learned: Learned
     return build_classifier(_plan, embedder(), _learned, vectors=store())
 
 
-def learned() -> Learned:
-    """What the store's review decisions on this plan teach (hidden examples left out)."""
-    return Learned.from_frame(store().learned_examples(PLAN_NAME))
-
-
 def classifier(plan: Plan) -> Classifier:
     """A classifier for this plan and the decisions learned so far (rebuilt when either changes)."""
     frame = store().learned_examples(PLAN_NAME)
