@@ -241,12 +241,10 @@ def status_trend_chart(trends: Trends) -> go.Figure:
     import plotly.graph_objects as go
 
     frame = trends.periods
-    use_effort = trends.effort_column is not None and "aligned_effort" in frame.columns
+    use_effort = trends.shares_of_effort
     fig = go.Figure()
     statuses = (Status.ALIGNED.value, Status.REVIEW.value, Status.MISALIGNED.value)
-    columns = [f"{status}_effort" if use_effort else status for status in statuses]
-    lines = [frame[c].astype(float).tolist() if c in frame.columns else [0.0] * len(frame)
-             for c in columns]
+    lines = [frame[trends.share_column(status)].astype(float).tolist() for status in statuses]
     for status, values, sides in zip(statuses, lines, label_sides(lines), strict=True):
         fig.add_trace(go.Scatter(
             x=frame["period"], y=values, name=STATUS_LABELS[status], mode="lines+markers+text",

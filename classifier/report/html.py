@@ -102,11 +102,9 @@ def trend_numbers(trends: Trends) -> pd.DataFrame:
     """The trend charts' figures as a table: per period, tasks and each status's share, orphan
     tasks (and how many are new), neglected strategies."""
     frame = trends.periods
-    use_effort = trends.effort_column is not None and "aligned_effort" in frame.columns
     table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
     for status in ("aligned", "review", "misaligned"):
-        column = f"{status}_effort" if use_effort else status
-        table[STATUS_LABELS[status]] = [percent(v) for v in frame[column]]
+        table[STATUS_LABELS[status]] = [percent(v) for v in frame[trends.share_column(status)]]
     table["Orphan tasks"] = frame["orphans"]
     table["New orphans"] = frame.get("new_orphans", 0)
     table["Neglected strategies"] = frame["neglected"]

@@ -38,6 +38,15 @@ class Trends:
         """Fewer than two periods: nothing moves yet."""
         return len(self.periods) < 2
 
+    @property
+    def shares_of_effort(self) -> bool:
+        """True when the status shares per period are of effort, else of tasks."""
+        return self.effort_column is not None and "aligned_effort" in self.periods.columns
+
+    def share_column(self, status: str) -> str:
+        """The `periods` column holding a status's share of each period."""
+        return f"{status}_effort" if self.shares_of_effort else status
+
 
 def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
     """A column of dates in the tasks (due, created, ...), if most of its cells read as dates."""
