@@ -63,6 +63,30 @@ def test_without_ray_the_option_says_how_to_get_it(tmp_path):
 # ---------------------------------------------------------------------- a real cluster
 
 
+def test_a_ray_threads_traceback_stays_out_of_stderr_and_ours_does_not():
+    """Ray Data's own threads may die on their way out (its "completion-signaler" puts to a
+    queue already shut): no traceback for the user. A thread of anyone else still reports."""
+    from classifier.distributed.cluster import _ray_threads_quiet
+
+    def code_of(module: str):
+        scope = {"__name__": module}
+        exec("def target():\n    raise InterruptedError('queue shut')", scope)
+        return scope["target"]
+
+    reported: list[str] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: reported.append(str(args.exc_value))
+    try:
+        with _ray_threads_quiet():
+            for module in ("ray.data._internal.dynamic_work_queue", "classifier.elsewhere"):
+                thread = threading.Thread(target=code_of(module))
+                thread.start()
+                thread.join()
+    finally:
+        threading.excepthook = previous
+    assert reported == ["queue shut"]  # the second thread's, not Ray's
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
+from types import ModuleType, TracebackType
 from typing import Any
 
 from ..errors import ClassifierError, ClusterError
@@ -104,6 +104,18 @@ def _init(ray: ModuleType, address: str, workers: int | None) -> None:
             signal.signal(signal.SIGTERM, handler)
 
 
+def _raised_in_ray_thread(trace: TracebackType | None) -> bool:
+    """Whether a thread's exception came from a thread running Ray's code: the first frame past
+    `threading` belongs to a `ray.` module. (The thread's `_target` cannot tell: `Thread.run`
+    deletes it before the hook runs; seen as Ray Data's "completion-signaler" traceback.)"""
+    while trace is not None:
+        module = str(trace.tb_frame.f_globals.get("__name__", ""))
+        if module != "threading":
+            return module.startswith("ray.")
+        trace = trace.tb_next
+    return False
+
+
 @contextlib.contextmanager
 def _ray_threads_quiet() -> Iterator[None]:
     """Ray's own threads may end with a traceback when a run stops early (an error, Ctrl-C): the
@@ -111,8 +123,7 @@ def _ray_threads_quiet() -> Iterator[None]:
     previous = threading.excepthook
 
     def hook(args: threading.ExceptHookArgs) -> None:
-        target = getattr(args.thread, "_target", None)
-        if not str(getattr(target, "__module__", "") or "").startswith("ray."):
+        if not _raised_in_ray_thread(args.exc_traceback):
             previous(args)
 
     threading.excepthook = hook
