@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from classifier.model.engine import Classifier
-from classifier.model.learned import MIN_DECISIONS, Learned
+from classifier.model.learned import MIN_DECISIONS, Learned, counted
 from classifier.model.learning import build_classifier, fit_thresholds, youden_cut
 from classifier.plan import save_plan
 
@@ -64,6 +64,17 @@ def test_latest_decision_on_a_text_wins_and_unknown_strategies_are_dropped(sampl
                                          ("  ", "strong-team", False)]))
     assert learned.examples == {"strong-team": [MISFILED], "retired-strategy": ["Old work"]}
     assert learned.for_plan(sample_plan).examples == {"strong-team": [MISFILED]}
+
+
+def test_the_teach_in_counts_the_decisions_that_teach():
+    # A removed example, a blank text and an earlier decision on a re-decided text teach
+    # nothing: the teach-in's "over" check must not count them either.
+    frame = _frame([(MISFILED, "recurring-revenue", False), ("  ", "strong-team", False),
+                    (NOT_OURS, None, True), (MISFILED, "strong-team", False),
+                    (PARAPHRASE, "strong-team", False)])
+    rows = counted(frame)
+    assert len(rows) == Learned.from_frame(frame).decisions == 2
+    assert list(rows["decided_at"]) == list(frame["decided_at"].iloc[[3, 4]])
 
 
 @pytest.mark.parametrize("frame", [None, pd.DataFrame(columns=["text", "strategy_id", "removed"])])

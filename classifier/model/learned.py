@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..cells import is_blank
@@ -28,22 +29,9 @@ class Learned:
     def from_frame(cls, frame: pd.DataFrame | None) -> Learned:
         """From `Store.learned_examples`: removed rows are skipped; a text decided twice keeps
         its latest decision; an empty strategy id means "serves no strategy"."""
-        if frame is None or frame.empty:
-            return cls()
-        rows = frame
-        if "removed" in rows.columns:
-            rows = rows[~rows["removed"].fillna(False).astype(bool)]
-        if "decided_at" in rows.columns:
-            rows = rows.sort_values("decided_at", kind="stable")
-        latest: dict[str, str | None] = {}
-        for text, strategy_id in zip(rows["text"].tolist(), rows["strategy_id"].tolist(),
-                                     strict=True):
-            if is_blank(text):
-                continue
-            key = str(text).strip()
-            latest.pop(key, None)  # re-insert so order follows the latest decision
-            latest[key] = None if is_blank(strategy_id) else str(strategy_id).strip()
-        return cls.from_labels(list(latest), list(latest.values()))
+        rows = counted(frame)
+        labels = [None if is_blank(sid) else str(sid).strip() for sid in rows["strategy_id"]]
+        return cls.from_labels([str(t).strip() for t in rows["text"]], labels)
 
     @classmethod
     def from_labels(cls, texts: Sequence[str], labels: Sequence[str | None]) -> Learned:
@@ -76,3 +64,18 @@ class Learned:
         positives = sum(map(len, self.examples.values()))
         return (self.decisions >= MIN_DECISIONS and positives >= MIN_EACH_KIND
                 and len(self.negatives) >= MIN_EACH_KIND)
+
+
+def counted(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of `Store.learned_examples` that teach (what `Learned.from_frame` counts): not
+    removed, not blank, each text's latest decision only, ordered by when it was taken."""
+    if frame is None or frame.empty:
+        return pd.DataFrame({"text": [], "strategy_id": [], "decided_at": []})
+    rows = frame
+    if "removed" in rows.columns:
+        rows = rows[~rows["removed"].fillna(False).astype(bool)]
+    if "decided_at" in rows.columns:
+        rows = rows.sort_values("decided_at", kind="stable")
+    rows = rows[np.array([not is_blank(text) for text in rows["text"]], dtype=bool)]
+    key = rows["text"].astype(str).str.strip()
+    return rows[~key.duplicated(keep="last")]

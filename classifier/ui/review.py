@@ -12,7 +12,7 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError
-from classifier.model.learned import Learned
+from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
 from classifier.review import (
     TEACH_IN_SIZE,
@@ -307,7 +307,8 @@ def render() -> None:
     learned = Learned.from_frame(decisions)
     # A viewer cannot teach: the queue is what they look at.
     teaching = (None if locked
-                else _teach_in(run, results, decided, learned, decisions["decided_at"]))
+                else _teach_in(run, results, decided, learned,
+                               counted(decisions)["decided_at"]))
     if teaching is not None:
         left = len(teaching)
     else:
