@@ -257,11 +257,19 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert any(c.value.startswith("Keys:") for c in again.caption)
 
 
-def test_the_teach_in_can_be_skipped(db):
+def test_the_teach_in_can_be_skipped_for_good_and_taken_up_again(db):
     at = open_page(fresh_app(), "review")
     at.button(key="teach_skip").click().run()
     assert not any("Teach it." in m.value for m in at.markdown)
     assert "left to review of" in at.get("progress")[0].proto.text
+    # The skip is the reviewer's choice in the store: tomorrow's session opens on the queue.
+    again = open_page(fresh_app(), "review")
+    no_exception(again)
+    assert not any("Teach it." in m.value for m in again.markdown)
+    assert "left to review of" in again.get("progress")[0].proto.text
+    again.button(key="teach_resume").click().run()
+    assert any("Teach it." in m.value for m in again.markdown)
+    assert again.get("progress")[0].proto.text.startswith("0 of 20 taught")
 
 
 def test_task_text_is_shown_literally_never_as_markup(db):

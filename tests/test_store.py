@@ -727,6 +727,24 @@ def test_a_viewer_is_refused_at_the_write_and_nothing_is_recorded(db, sample_pla
     assert db.example_flags().empty
 
 
+def test_a_skipped_teach_in_is_each_reviewers_latest_choice(store_target):
+    alice = Reviewer("alice@example.com", may_decide=True)
+    with Store(store_target) as store:
+        assert not store.teach_in_skipped("default", alice)
+        store.choose_teach_in("default", alice, "skip")
+    with Store(store_target) as store:  # another session, another process: still skipped
+        assert store.teach_in_skipped("default", alice)
+        assert not store.teach_in_skipped("default", "ben")  # ben has not chosen
+        assert not store.teach_in_skipped("other plan", alice)
+        store.choose_teach_in("default", alice, "resume")
+        assert not store.teach_in_skipped("default", alice)
+        with pytest.raises(AccessError, match="bob may view, not skip the teach-in"):
+            store.choose_teach_in("default", Reviewer("bob", may_decide=False), "skip")
+        with pytest.raises(StoreError, match="unknown teach-in choice 'maybe'"):
+            store.choose_teach_in("default", alice, "maybe")
+        assert not store.teach_in_skipped("default", "bob")
+
+
 # ------------------------------------------------------------------ two processes, one store
 
 DECISIONS_EACH = 500

@@ -12,6 +12,7 @@ from .database import default_db_path, default_db_target, is_url, safe_url
 from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionRequest, DecisionStore
 from .plans import PlanVersion
 from .runs import RunInfo, task_result
+from .teach_in import TeachInStore
 from .vectors import VectorStore
 
 __all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest", "PlanVersion",
@@ -19,6 +20,6 @@ __all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest",
            "task_result"]
 
 
-class Store(DecisionStore, AnswerStore, VectorStore):
+class Store(DecisionStore, AnswerStore, VectorStore, TeachInStore):
     """One store: plans, runs, decisions, answers. Safe to share between threads; several
     Store objects (tabs, processes) may use one file or server."""

@@ -252,8 +252,16 @@ def _rescore(run_id: int) -> None:
     state.use_run(new_id)
 
 
-def _skip_teach_in() -> None:
+def _later() -> None:
     st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
+
+
+def _choose_teach_in(choice: str) -> None:
+    """Button callback: skip the round, or take it up again, in every later session too."""
+    try:
+        state.store().choose_teach_in(state.PLAN_NAME, state.who(), choice)
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
 
 
 def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
@@ -267,6 +275,11 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     # re-scored: a manager who comes back goes to the queue).
     if teach_in_over(decided_at, run.created_at):
         return None
+    if state.store().teach_in_skipped(state.PLAN_NAME, state.who()):
+        st.button("Back to the teach-in", key="teach_resume", on_click=_choose_teach_in,
+                  args=("resume",), help="The round of about twenty tasks that teaches a new "
+                  "plan fastest; you skipped it.")
+        return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
     round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
                       size=TEACH_IN_SIZE - taught)
@@ -278,10 +291,10 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
         if taught >= TEACH_IN_SIZE or round_.empty:
             st.button(f"Re-score run #{run.id} with what you taught", key="teach_rescore",
                       type="primary", on_click=_rescore, args=(run.id,))
-            st.button("Later", key="teach_later", on_click=_skip_teach_in)
+            st.button("Later", key="teach_later", on_click=_later)
             return round_.iloc[0:0]
-        st.button("Skip the teach-in", key="teach_skip", on_click=_skip_teach_in,
-                  help="Go straight to the review queue.")
+        st.button("Skip the teach-in", key="teach_skip", on_click=_choose_teach_in,
+                  args=("skip",), help="Go straight to the review queue, now and next time.")
     skipped = state.store().skipped_rows(run.id, state.who())
     return pending(round_, [], sorted(skipped))
 
