@@ -1,8 +1,9 @@
 """The teach-in: how fast review decisions teach a new plan, through the product's own path.
 
-A simulated manager works through the Review page (its teach-in round of 20 tasks, then its
-queue) over half of the tasks, in sessions of 25; the gold label stands in for each decision (a
-strategy, or none). After each session the product re-builds its classifier from the decisions
+A simulated manager works through the Review page (its teach-in round of 20 tasks, the run
+re-scored, then the re-scored run's queue) over half of the tasks, in sessions of 25; the gold
+label stands in for each decision (a strategy, or none). After each session the product
+re-builds its classifier from the decisions
 (`build_classifier`: the decided tasks become examples or negatives, thresholds re-fitted once
 there are enough), and the other half is classified. Plans get no examples and no calibration,
 as a new user's plan:
@@ -101,6 +102,12 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
             picked = []
             if not decided and order == "teach-in":
                 picked = teach_in_round(results, classifier, gold)
+                # The page re-scores the run once the round is over: the queue that follows
+                # deals from the run that knows the round's decisions.
+                round_taught = Learned.from_labels(picked, [gold[t] for t in picked])
+                classifier = build_classifier(plan, embedder, round_taught)
+                results = classifier.classify_frame(frame, "task")
+                learned = round_taught
             queue = review_queue(results, classifier.thresholds,
                                  exclude_texts=[*decided, *picked], text_column="task",
                                  learned=learned)
