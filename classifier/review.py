@@ -124,6 +124,13 @@ def teach_in_over(decided_at: Sequence[datetime] | pd.Series, run_made: datetime
     return len(times) >= size and pd.Timestamp(run_made) > times[size - 1]
 
 
+def teach_in_due(decided_at: Sequence[datetime] | pd.Series, skipped: bool,
+                 size: int = TEACH_IN_SIZE) -> bool:
+    """True while a plan's teach-in round lies ahead of a reviewer: fewer than `size` decisions
+    taken (their times in `decided_at`) and the reviewer has not skipped it."""
+    return not skipped and len(decided_at) < size
+
+
 def changes(before: pd.DataFrame, after: pd.DataFrame, column: str = "final_status"
             ) -> list[tuple[str, str, int]]:
     """How many tasks moved from one status to another between two runs of the same tasks

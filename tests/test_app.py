@@ -251,6 +251,7 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert "moved from" in message or "No task changed status" in message
     assert not any("Teach it." in m.value for m in at.markdown)
     # Coming back later (a new session): the round is behind this plan, the queue is next.
+    assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)
     again = open_page(fresh_app(), "review")
     assert not any("Teach it." in m.value for m in again.markdown)
     assert "left to review of" in again.get("progress")[0].proto.text
@@ -258,6 +259,8 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
 
 
 def test_the_teach_in_can_be_skipped_for_good_and_taken_up_again(db):
+    # A plan nobody has taught: the Classify page points to the teach-in.
+    assert any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)
     at = open_page(fresh_app(), "review")
     at.button(key="teach_skip").click().run()
     assert not any("Teach it." in m.value for m in at.markdown)
@@ -267,6 +270,7 @@ def test_the_teach_in_can_be_skipped_for_good_and_taken_up_again(db):
     no_exception(again)
     assert not any("Teach it." in m.value for m in again.markdown)
     assert "left to review of" in again.get("progress")[0].proto.text
+    assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)
     again.button(key="teach_resume").click().run()
     assert any("Teach it." in m.value for m in again.markdown)
     assert again.get("progress")[0].proto.text.startswith("0 of 20 taught")

@@ -135,7 +135,10 @@ def test_a_decider_decides_under_the_signed_in_identity(db):
 
 
 def test_a_viewer_may_look_and_download_but_finds_every_write_greyed_out(db):
-    app_as(ALICE)  # the first visit classifies the sample tasks
+    first = app_as(ALICE)  # the first visit classifies the sample tasks
+    assert any(m.value.startswith("**Teach this plan.**") for m in first.markdown)
+    assert not any(m.value.startswith("**Teach this plan.**")  # a viewer cannot teach
+                   for m in app_as(BOB).markdown)
     at = app_as(BOB, "review")
     assert any("a viewer" in i.value for i in at.info)
     assert any("Viewer: you may look" in c.value for c in at.sidebar.caption)

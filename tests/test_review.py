@@ -8,7 +8,7 @@ import pytest
 
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
-from classifier.review import review_queue, teach_in_over
+from classifier.review import review_queue, teach_in_due, teach_in_over
 
 THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
 
@@ -102,3 +102,9 @@ def test_the_teach_in_is_over_once_a_run_knows_its_twenty_decisions(decisions, r
     made = pd.Timestamp(run_made, tz="UTC").to_pydatetime()
     shuffled = list(DECIDED[:decisions])[::-1]  # in whatever order the store returns them
     assert teach_in_over(shuffled, made) is over
+
+
+@pytest.mark.parametrize(("decisions", "skipped", "due"), [
+    (0, False, True), (19, False, True), (20, False, False), (0, True, False)])
+def test_the_teach_in_is_due_until_twenty_decisions_or_a_skip(decisions, skipped, due):
+    assert teach_in_due(list(DECIDED[:decisions]), skipped) is due

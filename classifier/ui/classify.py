@@ -8,9 +8,11 @@ import streamlit as st
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
+from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column
 from classifier.report.summary import summary as summarize
+from classifier.review import TEACH_IN_SIZE, teach_in_due
 from classifier.ui import state, widgets
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
@@ -112,6 +114,22 @@ def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFram
     return table[keep]
 
 
+def _teach_in_hint() -> None:
+    """A plan nobody has taught yet: the teach-in is the fastest way to better answers."""
+    if state.viewing_only() or st.session_state.get(state.TEACH_IN_DONE):
+        return
+    db = state.store()
+    taught = counted(db.learned_examples(state.PLAN_NAME))["decided_at"]
+    if not teach_in_due(taught, db.teach_in_skipped(state.PLAN_NAME, state.who())):
+        return
+    with st.container(border=True):
+        st.markdown(f"**Teach this plan.** A new plan's answers are cautious: doubt goes to "
+                    f"review. Deciding about {TEACH_IN_SIZE} tasks, picked to cover every "
+                    f"strategy, teaches it fastest ({len(taught)} of {TEACH_IN_SIZE} so far).")
+        st.page_link("classifier/ui/review.py", label="Start the teach-in",
+                     icon=":material/school:")
+
+
 def _results(run) -> None:
     db = state.store()
     plan = db.plan(run.plan_version)
@@ -122,6 +140,7 @@ def _results(run) -> None:
     st.caption(widgets.md_escape(f"{run.source} · {run.rows:,} tasks · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
+    _teach_in_hint()
     owner_column = find_owner_column(plain[run.columns])
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)

@@ -246,14 +246,14 @@ def _rescore(run_id: int) -> None:
     before = db.results_with_decisions(run.id)
     new_id = rerun(db, state.classifier(plan), version, run)
     after = db.results_with_decisions(new_id)
-    st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
+    st.session_state[state.TEACH_IN_DONE] = True
     st.session_state["review_success"] = (f"Re-scored as run #{new_id} with what you taught. "
                                           + describe_changes(changes(before, after)))
     state.use_run(new_id)
 
 
 def _later() -> None:
-    st.session_state[f"teach_done_{state.PLAN_NAME}"] = True
+    st.session_state[state.TEACH_IN_DONE] = True
 
 
 def _choose_teach_in(choice: str) -> None:
@@ -269,7 +269,7 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     """A new plan's first round: about 20 tasks covering every strategy and the borderline.
     The tasks left to show, or None once the round is over (or was skipped); `decided_at`: when
     each of the plan's decisions was taken."""
-    if st.session_state.get(f"teach_done_{state.PLAN_NAME}"):
+    if st.session_state.get(state.TEACH_IN_DONE):
         return None
     # Over for good once a run knows the round's decisions (not only in the session that
     # re-scored: a manager who comes back goes to the queue).

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
 SAMPLE_TASKS = ROOT / "data" / "tasks.csv"
 PLAN_NAME = "default"
+# Set once the teach-in is behind this browser session (re-scored, or put off with "Later").
+TEACH_IN_DONE = f"teach_done_{PLAN_NAME}"
 
 _first_launch = threading.Lock()
 
