@@ -178,6 +178,16 @@ def test_paste_review_reload_and_download(page, app_url):
     page.get_by_role("button", name="Save plan").wait_for()
     _screenshot(page, "0-plan")
 
+    # Another morning, another tab, off to Review before the landing page has finished: the
+    # reviewer box must still say who decides (it came up empty when the first run was cut short).
+    tomorrow = page.context.browser.new_context().new_page()
+    tomorrow.set_default_timeout(WAIT_MS)
+    tomorrow.goto(app_url)
+    tomorrow.get_by_role("link", name="Review").click()
+    tomorrow.get_by_text("left to review of").wait_for()  # the skipped teach-in stays skipped
+    _idle(tomorrow)
+    assert tomorrow.get_by_role("textbox", name="Reviewer").input_value() == REVIEWER
+
 
 LLM_REASON = "Office chores serve no strategy."
 DRAFTED = ["Audit energy use on the paint line", "Renegotiate the steel supply contract",

@@ -76,9 +76,10 @@ def reviewer() -> Reviewer:
         auth.sidebar(signed_in)
         return signed_in
     auth.local_only_warning()
-    if "reviewer" not in st.session_state:
-        st.session_state["reviewer"] = _default_reviewer()
-    st.sidebar.text_input("Reviewer", key="reviewer", help="Saved with every decision you make.")
+    # The default is the widget's own, not set into session state first: a page switched before
+    # the first run finished showed an empty box (while decisions still went to the default).
+    st.sidebar.text_input("Reviewer", value=_default_reviewer(), key="reviewer",
+                          help="Saved with every decision you make.")
     return who()
 
 
