@@ -10,6 +10,7 @@ from llm_server import answer, error, text
 from streamlit.testing.v1 import AppTest
 
 from classifier.pipeline import is_stale
+from classifier.plan import Plan, Strategy
 from classifier.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,6 +257,27 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert not any("Teach it." in m.value for m in again.markdown)
     assert "left to review of" in again.get("progress")[0].proto.text
     assert any(c.value.startswith("Keys:") for c in again.caption)
+
+
+def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
+    fresh_app()  # the sample plan, its tasks classified
+    with Store(db) as store:
+        run = store.latest_run()
+        rows = [int(r) for r in store.run_results(run.id)["row"].head(22)]
+        for row in rows[:20]:  # twenty tasks confirmed: the sample plan is taught
+            store.record_decision(run.id, row, "confirm", None, "ana")
+        for row in rows[20:]:  # two say "serves no strategy": that teaches any plan
+            store.record_decision(run.id, row, "misaligned", None, "ana")
+        # The manager's own plan, in other words, replaces the sample.
+        store.save_plan(Plan(vision="A library every resident uses", strategies=[
+            Strategy(id="young-readers", name="Grow young readers"),
+            Strategy(id="digital-access", name="Close the digital gap")]))
+    at = fresh_app()
+    assert any("(2 of 20 so far)" in m.value for m in at.markdown)  # the Classify page's hint
+    at = open_page(paste(at, ["Run the Saturday story time", "Lend laptops to residents"]),
+                   "review")
+    no_exception(at)
+    assert at.get("progress")[0].proto.text.startswith("2 of 20 taught")
 
 
 def test_the_teach_in_can_be_skipped_for_good_and_taken_up_again(db):

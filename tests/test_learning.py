@@ -77,6 +77,14 @@ def test_the_teach_in_counts_the_decisions_that_teach():
     assert list(rows["decided_at"]) == list(frame["decided_at"].iloc[[3, 4]])
 
 
+def test_a_plan_counts_only_what_teaches_it(sample_plan):
+    frame = _frame([(MISFILED, "strong-team", False), ("Old work", "retired-strategy", False),
+                    (NOT_OURS, None, False)])
+    rows = counted(frame, sample_plan)
+    assert list(rows["text"]) == [MISFILED, NOT_OURS]  # the retired strategy's example is out
+    assert len(rows) == Learned.from_frame(frame).for_plan(sample_plan).decisions
+
+
 @pytest.mark.parametrize("frame", [None, pd.DataFrame(columns=["text", "strategy_id", "removed"])])
 def test_nothing_learned(frame):
     assert Learned.from_frame(frame) == Learned()

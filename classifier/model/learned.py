@@ -66,9 +66,10 @@ class Learned:
                 and len(self.negatives) >= MIN_EACH_KIND)
 
 
-def counted(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """The rows of `Store.learned_examples` that teach (what `Learned.from_frame` counts): not
-    removed, not blank, each text's latest decision only, ordered by when it was taken."""
+def counted(frame: pd.DataFrame | None, plan: Plan | None = None) -> pd.DataFrame:
+    """The rows of `Store.learned_examples` that teach (what `Learned.from_frame` counts, and
+    with `plan` what `.for_plan(plan)` keeps): not removed, not blank, each text's latest
+    decision only, ordered by when it was taken; examples of strategies the plan lacks left out."""
     if frame is None or frame.empty:
         return pd.DataFrame({"text": [], "strategy_id": [], "decided_at": []})
     rows = frame
@@ -78,4 +79,9 @@ def counted(frame: pd.DataFrame | None) -> pd.DataFrame:
         rows = rows.sort_values("decided_at", kind="stable")
     rows = rows[np.array([not is_blank(text) for text in rows["text"]], dtype=bool)]
     key = rows["text"].astype(str).str.strip()
-    return rows[~key.duplicated(keep="last")]
+    rows = rows[~key.duplicated(keep="last")]
+    if plan is None:
+        return rows
+    ids = set(plan.ids)
+    return rows[np.array([is_blank(sid) or str(sid).strip() in ids
+                          for sid in rows["strategy_id"]], dtype=bool)]

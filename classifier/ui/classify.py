@@ -119,7 +119,7 @@ def _teach_in_hint() -> None:
     if state.viewing_only() or st.session_state.get(state.TEACH_IN_DONE):
         return
     db = state.store()
-    taught = counted(db.learned_examples(state.PLAN_NAME))["decided_at"]
+    taught = counted(db.learned_examples(state.PLAN_NAME), state.current_plan()[1])["decided_at"]
     if not teach_in_due(taught, db.teach_in_skipped(state.PLAN_NAME, state.who())):
         return
     with st.container(border=True):

@@ -317,11 +317,12 @@ def render() -> None:
     locked = state.viewing_only()  # app.py says why, at the top of every page
     # The plan's decisions, read once per redraw: the teach-in and the queue both need them.
     decisions = db.learned_examples(state.PLAN_NAME)
-    learned = Learned.from_frame(decisions)
+    # What teaches this plan: a new plan that replaced another starts its own teach-in.
+    learned = Learned.from_frame(decisions).for_plan(plan)
     # A viewer cannot teach: the queue is what they look at.
     teaching = (None if locked
                 else _teach_in(run, results, decided, learned,
-                               counted(decisions)["decided_at"]))
+                               counted(decisions, plan)["decided_at"]))
     if teaching is not None:
         left = len(teaching)
     else:
