@@ -9,6 +9,7 @@ import pytest
 from llm_server import answer, error, text
 from streamlit.testing.v1 import AppTest
 
+from classifier.access import Reviewer
 from classifier.pipeline import is_stale
 from classifier.plan import Plan, Strategy
 from classifier.store import Store
@@ -268,6 +269,7 @@ def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
             store.record_decision(run.id, row, "confirm", None, "ana")
         for row in rows[20:]:  # two say "serves no strategy": that teaches any plan
             store.record_decision(run.id, row, "misaligned", None, "ana")
+        store.choose_teach_in(run.plan_version, Reviewer("manager"), "skip")  # the sample's round
         # The manager's own plan, in other words, replaces the sample.
         store.save_plan(Plan(vision="A library every resident uses", strategies=[
             Strategy(id="young-readers", name="Grow young readers"),

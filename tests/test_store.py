@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from classifier.access import Reviewer
 from classifier.errors import AccessError, StoreError
-from classifier.plan import Strategy
+from classifier.plan import Plan, Strategy
 from classifier.results import RESULT_COLUMNS
 from classifier.store import Store, default_db_path
 from classifier.store.schema import revisions
@@ -727,22 +727,30 @@ def test_a_viewer_is_refused_at_the_write_and_nothing_is_recorded(db, sample_pla
     assert db.example_flags().empty
 
 
-def test_a_skipped_teach_in_is_each_reviewers_latest_choice(store_target):
+def test_a_skipped_teach_in_is_each_reviewers_latest_choice(store_target, sample_plan):
     alice = Reviewer("alice@example.com", may_decide=True)
     with Store(store_target) as store:
-        assert not store.teach_in_skipped("default", alice)
-        store.choose_teach_in("default", alice, "skip")
+        version = store.save_plan(sample_plan)
+        assert not store.teach_in_skipped(version, alice)
+        store.choose_teach_in(version, alice, "skip")
     with Store(store_target) as store:  # another session, another process: still skipped
-        assert store.teach_in_skipped("default", alice)
-        assert not store.teach_in_skipped("default", "ben")  # ben has not chosen
-        assert not store.teach_in_skipped("other plan", alice)
-        store.choose_teach_in("default", alice, "resume")
-        assert not store.teach_in_skipped("default", alice)
+        assert store.teach_in_skipped(version, alice)
+        assert not store.teach_in_skipped(version, "ben")  # ben has not chosen
+        assert not store.teach_in_skipped(version, alice, plan_name="other plan")
+        edited = sample_plan.model_copy(update={"vision": "Widgets for the whole state"})
+        assert store.teach_in_skipped(store.save_plan(edited), alice)  # an edit keeps it
+        replaced = store.save_plan(Plan(strategies=[Strategy(id="young-readers",
+                                                             name="Grow young readers")]))
+        assert not store.teach_in_skipped(replaced, alice)  # a new plan gets its own round
+        store.choose_teach_in(version, alice, "resume")
+        assert not store.teach_in_skipped(version, alice)
         with pytest.raises(AccessError, match="bob may view, not skip the teach-in"):
-            store.choose_teach_in("default", Reviewer("bob", may_decide=False), "skip")
+            store.choose_teach_in(version, Reviewer("bob", may_decide=False), "skip")
         with pytest.raises(StoreError, match="unknown teach-in choice 'maybe'"):
-            store.choose_teach_in("default", alice, "maybe")
-        assert not store.teach_in_skipped("default", "bob")
+            store.choose_teach_in(version, alice, "maybe")
+        with pytest.raises(StoreError, match="no plan version with id 999"):
+            store.choose_teach_in(999, alice, "skip")
+        assert not store.teach_in_skipped(version, "bob")
 
 
 # ------------------------------------------------------------------ two processes, one store

@@ -56,8 +56,8 @@ FLAGS = _table("example_flags", "id", "decision_id", "action", "by", ("at", TIME
 CACHE = _table("cache", "kind", "key_hash", "key", ("value", JSON), ("created_at", TIME))
 USAGE = _table("usage", "id", "kind", "tokens_in", "tokens_out", ("at", TIME))
 VECTORS = _table("vectors", "model", "text_hash", ("vector", sa.LargeBinary()))
-TEACH_IN_CHOICES = _table("teach_in_choices", "id", "plan_name", "reviewer", "choice",
-                          ("at", TIME))
+TEACH_IN_CHOICES = _table("teach_in_choices", "id", "plan_name", "plan_version", "reviewer",
+                          "choice", ("at", TIME))
 
 DECISION_FIELDS = ["id", "run_id", "row", "action", "strategy_id", "reviewer", "decided_at",
                    "machine_strategy_id", "machine_status", "machine_score", "text", "note",

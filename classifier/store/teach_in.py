@@ -1,5 +1,6 @@
 """Each reviewer's choice about a plan's teach-in round: skipped, or taken up again. Appended,
-like decisions; the latest choice stands."""
+like decisions; the latest choice stands, for the plan it was made on and its later versions,
+not for a plan that replaced it (no strategy in common)."""
 
 from __future__ import annotations
 
@@ -7,31 +8,41 @@ import sqlalchemy as sa
 
 from ..access import Reviewer
 from ..errors import StoreError
-from .database import Database, now
+from .database import now
+from .plans import PlanStore
 from .schema import TEACH_IN_CHOICES
 
 CHOICES = ("skip", "resume")
 
 
-class TeachInStore(Database):
+class TeachInStore(PlanStore):
     """Teach-in choices per plan name and reviewer."""
 
-    def choose_teach_in(self, plan_name: str, reviewer: Reviewer, choice: str) -> None:
-        """Record that `reviewer` skips ("skip") or takes up again ("resume") the plan's round."""
+    def choose_teach_in(self, plan_version: int, reviewer: Reviewer, choice: str,
+                        plan_name: str = "default") -> None:
+        """Record that `reviewer` skips ("skip") or takes up again ("resume") the round of the
+        named plan, at version `plan_version`."""
         if choice not in CHOICES:
             raise StoreError(f"unknown teach-in choice {choice!r}: expected one of {CHOICES}")
         reviewer.require_decider(f"{choice} the teach-in")
         with self._connect(write=True) as conn:
+            self._plan(conn, plan_version)  # a plan version that exists, or StoreError
             conn.execute(sa.insert(TEACH_IN_CHOICES).values(
-                plan_name=plan_name, reviewer=reviewer.name.strip(), choice=choice, at=now()))
+                plan_name=plan_name, plan_version=plan_version, reviewer=reviewer.name.strip(),
+                choice=choice, at=now()))
 
-    def teach_in_skipped(self, plan_name: str, reviewer: Reviewer | str) -> bool:
-        """True if this reviewer's latest choice on the plan's teach-in was to skip it."""
+    def teach_in_skipped(self, plan_version: int, reviewer: Reviewer | str,
+                         plan_name: str = "default") -> bool:
+        """True if this reviewer's latest choice on the named plan's teach-in was to skip it,
+        made on a version sharing a strategy with `plan_version`."""
         name = (reviewer.name if isinstance(reviewer, Reviewer) else reviewer).strip()
         with self._connect(write=False) as conn:
             latest = conn.execute(
-                sa.select(TEACH_IN_CHOICES.c.choice)
+                sa.select(TEACH_IN_CHOICES.c.choice, TEACH_IN_CHOICES.c.plan_version)
                 .where(TEACH_IN_CHOICES.c.plan_name == plan_name,
                        TEACH_IN_CHOICES.c.reviewer == name)
-                .order_by(TEACH_IN_CHOICES.c.id.desc()).limit(1)).scalar()
-        return latest == "skip"
+                .order_by(TEACH_IN_CHOICES.c.id.desc()).limit(1)).first()
+            if latest is None or latest.choice != "skip":
+                return False
+            then = set(self._strategy_ids(conn, int(latest.plan_version)))
+            return bool(then & set(self._strategy_ids(conn, plan_version)))

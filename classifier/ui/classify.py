@@ -119,8 +119,9 @@ def _teach_in_hint() -> None:
     if state.viewing_only() or st.session_state.get(state.TEACH_IN_DONE):
         return
     db = state.store()
-    taught = counted(db.learned_examples(state.PLAN_NAME), state.current_plan()[1])["decided_at"]
-    if not teach_in_due(taught, db.teach_in_skipped(state.PLAN_NAME, state.who())):
+    version, plan = state.current_plan()
+    taught = counted(db.learned_examples(state.PLAN_NAME), plan)["decided_at"]
+    if not teach_in_due(taught, db.teach_in_skipped(version, state.who(), state.PLAN_NAME)):
         return
     with st.container(border=True):
         st.markdown(f"**Teach this plan.** A new plan's answers are cautious: doubt goes to "

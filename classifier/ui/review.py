@@ -256,10 +256,10 @@ def _later() -> None:
     st.session_state[state.TEACH_IN_DONE] = True
 
 
-def _choose_teach_in(choice: str) -> None:
+def _choose_teach_in(plan_version: int, choice: str) -> None:
     """Button callback: skip the round, or take it up again, in every later session too."""
     try:
-        state.store().choose_teach_in(state.PLAN_NAME, state.who(), choice)
+        state.store().choose_teach_in(plan_version, state.who(), choice, state.PLAN_NAME)
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
 
@@ -275,10 +275,11 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     # re-scored: a manager who comes back goes to the queue).
     if teach_in_over(decided_at, run.created_at):
         return None
-    if state.store().teach_in_skipped(state.PLAN_NAME, state.who()):
+    if state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME):
         st.button("Back to the teach-in", key="teach_resume", on_click=_choose_teach_in,
-                  args=("resume",), help="The round of about twenty tasks that teaches a new "
-                  "plan fastest; you skipped it.")
+                  args=(run.plan_version, "resume"),
+                  help="The round of about twenty tasks that teaches a new plan fastest; you "
+                  "skipped it.")
         return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
     round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
@@ -294,7 +295,8 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
             st.button("Later", key="teach_later", on_click=_later)
             return round_.iloc[0:0]
         st.button("Skip the teach-in", key="teach_skip", on_click=_choose_teach_in,
-                  args=("skip",), help="Go straight to the review queue, now and next time.")
+                  args=(run.plan_version, "skip"),
+                  help="Go straight to the review queue, now and next time.")
     skipped = state.store().skipped_rows(run.id, state.who())
     return pending(round_, [], sorted(skipped))
 

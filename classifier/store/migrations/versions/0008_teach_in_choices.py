@@ -1,7 +1,8 @@
 """teach-in choices
 
 A reviewer who skips a plan's teach-in round (or takes it up again) is remembered in the store,
-not only in one browser session: the round does not come back every morning.
+not only in one browser session: the round does not come back every morning. The plan version is
+kept, so a plan that replaces another (no strategy in common) gets its own round.
 """
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ def upgrade() -> None:
         "teach_in_choices",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("plan_name", sa.String(200), nullable=False),
+        sa.Column("plan_version", sa.Integer, nullable=False),
         sa.Column("reviewer", sa.String(200), nullable=False),
         sa.Column("choice", sa.String(20), nullable=False),
         sa.Column("at", Timestamp(), nullable=False),
