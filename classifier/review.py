@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from .cells import is_blank
 from .model.decision import DEFAULT_THRESHOLDS
 from .model.learned import Learned
 from .plan import Thresholds
@@ -148,3 +149,21 @@ def describe_changes(moved: list[tuple[str, str, int]]) -> str:
         return "No task changed status."
     return "; ".join(f"{count} task{'s' if count != 1 else ''} moved from {old} to {new}"
                      for old, new, count in moved) + "."
+
+
+def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
+    """What a re-score changed, in words: status moves, then tasks that now point to another
+    strategy (a change the status alone does not show)."""
+    moved = changes(before, after)
+    # A task that gained or lost its strategy is a status move, already said.
+    was = before["final_strategy_id"].to_numpy(dtype=object)
+    now = after["final_strategy_id"].to_numpy(dtype=object)
+    turned = sum(1 for old, new in zip(was, now, strict=True)
+                 if not is_blank(old) and not is_blank(new) and old != new)
+    if not moved and not turned:
+        return "No task changed status or strategy."
+    said = describe_changes(moved) if moved else "No task changed status"
+    if turned:
+        said = (said.rstrip(".") + f"; {turned} task{'s' if turned != 1 else ''} now "
+                f"point{'s' if turned == 1 else ''} to another strategy.")
+    return said if said.endswith(".") else said + "."

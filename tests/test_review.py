@@ -8,7 +8,7 @@ import pytest
 
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
-from classifier.review import review_queue, teach_in_due, teach_in_over
+from classifier.review import describe_rescore, review_queue, teach_in_due, teach_in_over
 
 THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
 
@@ -108,3 +108,23 @@ def test_the_teach_in_is_over_once_a_run_knows_its_twenty_decisions(decisions, r
     (0, False, True), (19, False, True), (20, False, False), (0, True, False)])
 def test_the_teach_in_is_due_until_twenty_decisions_or_a_skip(decisions, skipped, due):
     assert teach_in_due(list(DECIDED[:decisions]), skipped) is due
+
+
+def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame({"final_status": statuses,
+                         "final_strategy_id": pd.Series(strategies, dtype=object)})
+
+
+@pytest.mark.parametrize(("after", "said"), [
+    (_run(["aligned", "review", "misaligned"], ["a", "b", None]),
+     "No task changed status or strategy."),
+    (_run(["aligned", "aligned", "aligned"], ["a", "b", "a"]),
+     "1 task moved from review to aligned; 1 task moved from misaligned to aligned."),
+    (_run(["aligned", "review", "misaligned"], ["a", "a", None]),
+     "No task changed status; 1 task now points to another strategy."),
+    (_run(["review", "review", "misaligned"], ["b", "a", None]),
+     "1 task moved from aligned to review; 2 tasks now point to another strategy."),
+])
+def test_a_rescore_says_what_moved_in_words(after, said):
+    before = _run(["aligned", "review", "misaligned"], ["a", "b", None])
+    assert describe_rescore(before, after) == said

@@ -16,8 +16,7 @@ from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
 from classifier.review import (
     TEACH_IN_SIZE,
-    changes,
-    describe_changes,
+    describe_rescore,
     pending,
     review_queue,
     teach_in,
@@ -248,7 +247,7 @@ def _rescore(run_id: int) -> None:
     after = db.results_with_decisions(new_id)
     st.session_state[state.TEACH_IN_DONE] = True
     st.session_state["review_success"] = (f"Re-scored as run #{new_id} with what you taught. "
-                                          + describe_changes(changes(before, after)))
+                                          + describe_rescore(before, after))
     state.use_run(new_id)
 
 
