@@ -152,8 +152,18 @@ def describe_changes(moved: list[tuple[str, str, int]]) -> str:
 
 
 def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
-    """What a re-score changed, in words: status moves, then tasks that now point to another
-    strategy (a change the status alone does not show)."""
+    """What a re-score changed, in words: status moves, tasks that now point to another
+    strategy (a change the status alone does not show), and the aligned share from the first
+    answers (the machine's, before anyone decided) to now (decisions applied)."""
+    said = _moves(before, after)
+    first = float(np.mean(before["status"].astype(str).to_numpy() == Status.ALIGNED.value))
+    now = float(np.mean(after["final_status"].astype(str).to_numpy() == Status.ALIGNED.value))
+    if len(before) and round(first * 100) != round(now * 100):
+        said += f" Aligned: {first:.0%} of tasks as first classified, {now:.0%} now."
+    return said
+
+
+def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
     moved = changes(before, after)
     # A task that gained or lost its strategy is a status move, already said.
     was = before["final_strategy_id"].to_numpy(dtype=object)

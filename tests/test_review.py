@@ -111,7 +111,7 @@ def test_the_teach_in_is_due_until_twenty_decisions_or_a_skip(decisions, skipped
 
 
 def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
-    return pd.DataFrame({"final_status": statuses,
+    return pd.DataFrame({"status": statuses, "final_status": statuses,
                          "final_strategy_id": pd.Series(strategies, dtype=object)})
 
 
@@ -119,12 +119,24 @@ def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
     (_run(["aligned", "review", "misaligned"], ["a", "b", None]),
      "No task changed status or strategy."),
     (_run(["aligned", "aligned", "aligned"], ["a", "b", "a"]),
-     "1 task moved from review to aligned; 1 task moved from misaligned to aligned."),
+     "1 task moved from review to aligned; 1 task moved from misaligned to aligned. "
+     "Aligned: 33% of tasks as first classified, 100% now."),
     (_run(["aligned", "review", "misaligned"], ["a", "a", None]),
      "No task changed status; 1 task now points to another strategy."),
     (_run(["review", "review", "misaligned"], ["b", "a", None]),
-     "1 task moved from aligned to review; 2 tasks now point to another strategy."),
+     "1 task moved from aligned to review; 2 tasks now point to another strategy. "
+     "Aligned: 33% of tasks as first classified, 0% now."),
 ])
 def test_a_rescore_says_what_moved_in_words(after, said):
     before = _run(["aligned", "review", "misaligned"], ["a", "b", None])
     assert describe_rescore(before, after) == said
+
+
+def test_a_rescore_counts_the_first_answers_against_the_decisions_now():
+    # Before the re-score the reviewer had confirmed two doubtful tasks: the machine first said
+    # review for them; with the decisions they are aligned, in the old run and the new alike.
+    before = _run(["aligned", "review", "review", "misaligned"], ["a", "b", "a", None])
+    before["final_status"] = ["aligned", "aligned", "aligned", "misaligned"]
+    after = before.copy()
+    assert describe_rescore(before, after) == (
+        "No task changed status or strategy. Aligned: 25% of tasks as first classified, 75% now.")
