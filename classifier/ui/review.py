@@ -318,12 +318,13 @@ def render() -> None:
     locked = state.viewing_only()  # app.py says why, at the top of every page
     # The plan's decisions, read once per redraw: the teach-in and the queue both need them.
     decisions = db.learned_examples(state.PLAN_NAME)
-    # What teaches this plan: a new plan that replaced another starts its own teach-in.
-    learned = Learned.from_frame(decisions).for_plan(plan)
+    # What teaches this plan (a new plan that replaced another starts its own teach-in): one
+    # selection, so the round's progress and its "over" check count the same decisions.
+    taught = counted(decisions, plan)
+    learned = Learned.from_frame(taught)
     # A viewer cannot teach: the queue is what they look at.
     teaching = (None if locked
-                else _teach_in(run, results, decided, learned,
-                               counted(decisions, plan)["decided_at"]))
+                else _teach_in(run, results, decided, learned, taught["decided_at"]))
     if teaching is not None:
         left = len(teaching)
     else:
