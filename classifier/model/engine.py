@@ -4,6 +4,7 @@ arrays or TaskResults out; files and stores are the pipeline's business)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from ..plan import Plan, Thresholds
 from ..results import RESULT_COLUMNS, SCORE_DECIMALS, Candidate, Status, TaskResult
 from .decision import DEFAULT_THRESHOLDS, decide
 from .embedding import Embedder, VectorBank, get_embedder
+from .history import Earlier, EarlierUse
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
 from .reference import reference_vectors, relative_thresholds
@@ -40,10 +42,12 @@ class Classifier:
     def __init__(self, plan: Plan, embedder: Embedder | None = None,
                  thresholds: Thresholds | None = None, match: MatchSettings | None = None,
                  top_k: int = 3, learned: Learned | None = None,
-                 vectors: VectorBank | None = None):
+                 vectors: VectorBank | None = None, earlier: Earlier | None = None):
         """`thresholds` default to the plan's, else to cut-offs relative to how generic work
         scores against this plan (`reference`); `learned` (from review decisions) adds example
-        texts and tasks that serve no strategy; `vectors` (the store) keeps task vectors."""
+        texts and tasks that serve no strategy; `vectors` (the store) keeps task vectors;
+        `earlier` are the plan's earlier runs' tasks (the store's), see `history`."""
+        self.earlier = earlier or Earlier()
         self.vectors = vectors
         self.plan = plan
         self.embedder = embedder or get_embedder()
@@ -73,7 +77,8 @@ class Classifier:
         self.index = StrategyIndex(self.embedder.embed(texts, bank=vectors), np.array(owners),
                                    len(plan.strategies), texts, self.match,
                                    examples=np.array(examples, dtype=bool),
-                                   negative_vectors=negatives)
+                                   negative_vectors=negatives,
+                                   earlier_vectors=self._earlier_vectors(vectors))
         # How generic work scores against this plan: each reference task scored as a task,
         # its own copy among the negatives left out.
         self.reference_best: np.ndarray | None = None
@@ -85,6 +90,20 @@ class Classifier:
         self.default_thresholds = (relative_thresholds(self.reference_best)
                                    if self.reference_best is not None else DEFAULT_THRESHOLDS)
         self.thresholds = thresholds or plan.thresholds or self.default_thresholds
+
+    def _earlier_vectors(self, bank: VectorBank | None) -> np.ndarray | None:
+        if not self.earlier:
+            return None
+        if self.earlier.vectors is None:
+            self.earlier = dataclasses.replace(
+                self.earlier, vectors=self.embedder.embed(list(self.earlier.texts), bank=bank))
+        return self.earlier.vectors
+
+    @property
+    def earlier_use(self) -> EarlierUse:
+        """What this classifier learned from earlier runs (recorded with the run it makes)."""
+        return EarlierUse(self.earlier.runs, len(self.earlier.texts),
+                          self.index.taught_by_earlier)
 
     def with_thresholds(self, thresholds: Thresholds) -> Classifier:
         """The same classifier (index shared, nothing re-embedded) deciding with other cut-offs."""

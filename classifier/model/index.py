@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 
 from .embedding import to_grid
+from .history import adapt_prototypes
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,13 @@ class StrategyIndex:
     def __init__(self, text_vectors: np.ndarray, text_owner: np.ndarray, n_strategies: int,
                  texts: list[str], settings: MatchSettings | None = None,
                  centroid_members: np.ndarray | None = None, examples: np.ndarray | None = None,
-                 negative_vectors: np.ndarray | None = None):
+                 negative_vectors: np.ndarray | None = None,
+                 earlier_vectors: np.ndarray | None = None):
         """`text_owner[i]` is the strategy position of text i; `centroid_members` masks which
         texts shape a prototype (all by default); `examples` masks texts that are examples,
         and prototypes are refined only when there is at least one; `negative_vectors` are
-        tasks that serve no strategy (grid vectors, like the texts)."""
+        tasks that serve no strategy (grid vectors, like the texts); `earlier_vectors` are the
+        plan's earlier tasks, which move the prototypes toward those each clearly wins."""
         self.settings = settings or MatchSettings()
         self.texts = texts
         self.text_owner = np.asarray(text_owner, dtype=np.int32)
@@ -107,6 +110,9 @@ class StrategyIndex:
         if empty.any():  # a strategy whose texts are all excluded still needs a centroid
             np.add.at(centroids, self.text_owner, text_vectors.astype(np.float64))
         centroids = _unit_rows(centroids)
+        self.taught_by_earlier = 0
+        if earlier_vectors is not None and len(earlier_vectors):
+            centroids, self.taught_by_earlier = adapt_prototypes(centroids, earlier_vectors)
         self.refined = bool(examples is not None and np.any(examples)
                             and self.settings.refine_steps > 0 and n_strategies > 1)
         if self.refined:

@@ -14,6 +14,7 @@ from .decision import Scored, calibrate
 from .embedding import Embedder, VectorBank, get_embedder
 from .engine import Classifier
 from .evaluation import score_labeled
+from .history import Earlier
 from .index import MatchSettings
 from .learned import Learned
 
@@ -22,18 +23,22 @@ FOLDS = 5
 
 def build_classifier(plan: Plan, embedder: Embedder | None = None,
                      learned: Learned | None = None, match: MatchSettings | None = None,
-                     vectors: VectorBank | None = None) -> Classifier:
-    """A classifier for the plan that knows the decisions in `learned`, with thresholds
-    re-fitted from them once there are enough (else the plan's, else the plan-relative ones)."""
+                     vectors: VectorBank | None = None, earlier: Earlier | None = None
+                     ) -> Classifier:
+    """A classifier for the plan that knows the decisions in `learned` and the plan's `earlier`
+    tasks, with thresholds re-fitted from the decisions once there are enough (else the plan's,
+    else the plan-relative ones)."""
     embedder = embedder or get_embedder()
     learned = (learned or Learned()).for_plan(plan)
-    classifier = Classifier(plan, embedder, match=match, learned=learned, vectors=vectors)
-    fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match)
+    classifier = Classifier(plan, embedder, match=match, learned=learned, vectors=vectors,
+                            earlier=earlier)
+    fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match, earlier=earlier)
     return classifier.with_thresholds(fitted) if fitted is not None else classifier
 
 
 def fit_thresholds(plan: Plan, embedder: Embedder, learned: Learned, base: Thresholds,
-                   match: MatchSettings | None = None, folds: int = FOLDS) -> Thresholds | None:
+                   match: MatchSettings | None = None, folds: int = FOLDS,
+                   earlier: Earlier | None = None) -> Thresholds | None:
     """Thresholds re-fitted from review decisions, or None while there are too few.
 
     The rule: once there are at least MIN_DECISIONS decisions, with at least MIN_EACH_KIND tasks
@@ -53,7 +58,8 @@ def fit_thresholds(plan: Plan, embedder: Embedder, learned: Learned, base: Thres
         held_set = set(held)
         rest = [i for i in range(len(texts)) if i not in held_set]
         training = Learned.from_labels([texts[i] for i in rest], [labels[i] for i in rest])
-        classifier = Classifier(plan, embedder, thresholds=base, match=match, learned=training)
+        classifier = Classifier(plan, embedder, thresholds=base, match=match, learned=training,
+                                earlier=earlier)
         parts.append(score_labeled(classifier, [texts[i] for i in held],
                                    [labels[i] for i in held], source="review decisions"))
     scored = Scored(best=np.concatenate([p.best for p in parts]),
