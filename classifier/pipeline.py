@@ -128,7 +128,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                         run_id = keep.store.begin_run(
                             keep.plan_version, [str(c) for c in chunk.columns],
                             source.text_column, keep.source, classifier.embedder.model_name,
-                            classifier.thresholds, llm=asker is not None)
+                            classifier.thresholds, llm=asker is not None,
+                            earlier=classifier.earlier_use)
                     # The store keeps the machine's answer; decisions apply when it is read.
                     stored = frame.drop(columns=[DECIDED_BY])
                     for column in RESULT_COLUMNS:
@@ -223,7 +224,8 @@ def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
     classified = join_results(frame.reset_index(drop=True), classifier.result_columns(batch))
     return store.create_run(plan_version, classified, text_column, source,
                             classifier.embedder.model_name, classifier.thresholds,
-                            candidates=classifier.candidates(batch))
+                            candidates=classifier.candidates(batch),
+                            earlier=classifier.earlier_use)
 
 
 def input_frame(store: Store, run: RunInfo) -> pd.DataFrame:

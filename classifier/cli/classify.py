@@ -54,6 +54,10 @@ def classify(
         "its review decisions teach the classifier, LLM answers are kept there, and the run is "
         "saved for the app.")] = None,
     plan_name: PlanNameOption = "default",
+    history: Annotated[bool, typer.Option(
+        "--history/--no-history", help="With --db: learn the team's wording from the plan's "
+        "earlier runs in the store (their tasks, no decisions needed); the run records which."
+        )] = True,
     ray: Annotated[bool, typer.Option("--ray", help="Classify on Ray: the cluster at "
                                       "RAY_ADDRESS, else a local one; same output.")] = False,
     workers: Annotated[int | None, typer.Option(help="With --ray: classifier workers (default: "
@@ -70,6 +74,7 @@ def classify(
     from ..files.readers import open_tasks
     from ..files.writer import prepare_output
     from ..model.embedding import EmbedderSettings, get_embedder
+    from ..model.history import describe_earlier
     from ..model.learned import Learned
     from ..model.learning import build_classifier
     from ..pipeline import Progress, StoreTarget, classify_file
@@ -96,8 +101,10 @@ def classify(
         with open_store(db) as store:
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
+            earlier = (store.earlier_tasks(plan_name, plan_data) if store is not None and history
+                       else None)
             classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
-                                          learned, vectors=store)
+                                          learned, vectors=store, earlier=earlier)
             keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
                                 "stdin" if tasks == "-" else Path(tasks).name,
                                 store.standing_by_text(plan_name))
@@ -123,6 +130,8 @@ def classify(
         saved = (f"; saved as run #{summary.run_id} in {store.label}"
                  if summary.run_id and store is not None else "")
         say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
+        if classifier.earlier:
+            say(describe_earlier(classifier.earlier_use))
         if summary.llm is not None:
             say(summary.llm.line())
 

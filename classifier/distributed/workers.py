@@ -12,6 +12,7 @@ import pandas as pd
 from ..errors import ClassifierError
 from ..model.embedding import Embedder, EmbedderSettings, get_embedder
 from ..model.engine import Batch, Classifier
+from ..model.history import Earlier
 from ..model.index import Matches, MatchSettings
 from ..model.learned import Learned
 from ..plan import Plan, Thresholds
@@ -33,6 +34,7 @@ class ClassifierSpec:
     match: MatchSettings
     top_k: int
     learned: Learned
+    earlier: Earlier
 
     @classmethod
     def of(cls, classifier: Classifier) -> ClassifierSpec:
@@ -42,13 +44,14 @@ class ClassifierSpec:
                                   f"{type(classifier.embedder).__name__}; use the project's "
                                   f"Embedder")
         return cls(classifier.plan, classifier.embedder.settings, classifier.thresholds,
-                   classifier.match, classifier.top_k, classifier.learned)
+                   classifier.match, classifier.top_k, classifier.learned, classifier.earlier)
 
     def build(self) -> Classifier:
         """The classifier, its model loaded once for this process (task vectors are not kept
         in the store from a worker: they are the same wherever computed)."""
         return Classifier(self.plan, get_embedder(self.embedder), thresholds=self.thresholds,
-                          match=self.match, top_k=self.top_k, learned=self.learned)
+                          match=self.match, top_k=self.top_k, learned=self.learned,
+                          earlier=self.earlier)
 
 
 class ClassifyBlock:

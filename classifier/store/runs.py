@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from ..cells import is_blank, plain
 from ..errors import StoreError
-from ..plan import Thresholds
+from ..model.history import MOST_TASKS, Earlier, EarlierUse
+from ..plan import Plan, Thresholds
 from ..results import LLM_COLUMNS, RESULT_COLUMNS, Candidate, Status, TaskResult
 from .database import dumps, host_name, now
 from .plans import PlanStore
@@ -43,29 +44,33 @@ class RunInfo:
     rows: int
     columns: list[str]
     status_counts: dict[str, int]
+    earlier: EarlierUse | None = None  # what it learned from the plan's earlier runs
 
 
 class RunStore(PlanStore):
     """Classified runs and their rows."""
 
     def create_run(self, plan_version: int, frame: pd.DataFrame, text_column: str, source: str,
-                   model: str, thresholds: Thresholds, candidates: Candidates | None = None
-                   ) -> int:
+                   model: str, thresholds: Thresholds, candidates: Candidates | None = None,
+                   earlier: EarlierUse | None = None) -> int:
         """Store a classified frame (input + result columns) as one run, all or nothing; its id.
 
-        `candidates`, if given, holds per row the top-k matches (Candidate objects or dicts).
+        `candidates`, if given, holds per row the top-k matches (Candidate objects or dicts);
+        `earlier` what the classifier learned from earlier runs.
         """
         self._check_frame(frame, text_column, source, candidates)
         columns = [str(c) for c in frame.columns if c not in RESULT_COLUMNS + LLM_COLUMNS]
         with self._connect(write=True) as conn:
             run_id = self._insert_run(conn, plan_version, columns, text_column, source, model,
-                                      thresholds, LLM_COLUMNS if _has_llm(frame) else [], DONE)
+                                      thresholds, LLM_COLUMNS if _has_llm(frame) else [], DONE,
+                                      earlier)
             self._insert_rows(conn, run_id, 0, frame, columns, candidates)
             conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(row_count=len(frame)))
         return run_id
 
     def begin_run(self, plan_version: int, columns: list[str], text_column: str, source: str,
-                  model: str, thresholds: Thresholds, llm: bool = False) -> int:
+                  model: str, thresholds: Thresholds, llm: bool = False,
+                  earlier: EarlierUse | None = None) -> int:
         """A run to be written chunk by chunk (`add_rows`); nobody sees it until `finish_run`.
 
         Runs that a killed process left half-written are removed first.
@@ -73,7 +78,7 @@ class RunStore(PlanStore):
         self.remove_abandoned_runs()
         with self._connect(write=True) as conn:
             run_id = self._insert_run(conn, plan_version, columns, text_column, source, model,
-                                      thresholds, LLM_COLUMNS if llm else [], WRITING)
+                                      thresholds, LLM_COLUMNS if llm else [], WRITING, earlier)
             conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(owner_pid=os.getpid(),
                                                                     owner_host=host_name()))
             return run_id
@@ -134,13 +139,17 @@ class RunStore(PlanStore):
 
     def _insert_run(self, conn: Connection, plan_version: int, columns: list[str],
                     text_column: str, source: str, model: str, thresholds: Thresholds,
-                    llm_columns: list[str], state: str) -> int:
+                    llm_columns: list[str], state: str, earlier: EarlierUse | None = None
+                    ) -> int:
         self._plan(conn, plan_version)
+        used = (json.dumps({"runs": list(earlier.runs), "tasks": earlier.tasks,
+                            "taught": earlier.taught}) if earlier is not None and earlier.runs
+                else None)
         return int(conn.execute(sa.insert(RUNS).values(
             plan_id=plan_version, created_at=now(), source=str(source), model=str(model),
             text_column=str(text_column), thresholds=dumps(thresholds.model_dump()),
             columns=dumps(columns), result_columns=dumps(RESULT_COLUMNS + llm_columns),
-            row_count=0, state=state).returning(RUNS.c.id)).scalar_one())
+            row_count=0, state=state, earlier=used).returning(RUNS.c.id)).scalar_one())
 
     def _insert_rows(self, conn: Connection, run_id: int, start: int, frame: pd.DataFrame,
                      columns: list[str], candidates: Candidates | None) -> None:
@@ -170,6 +179,7 @@ class RunStore(PlanStore):
             for run_id, status, count in grouped:
                 counts[run_id][str(status)] = int(count)
         return [RunInfo(id=r.id, plan_version=r.plan_id, plan_name=r.plan_name,
+                        earlier=_earlier_use(r.earlier),
                         created_at=r.created_at, source=r.source, model=r.model,
                         text_column=r.text_column,
                         thresholds=Thresholds.model_validate_json(r.thresholds),
@@ -192,6 +202,42 @@ class RunStore(PlanStore):
         if not found:
             raise StoreError(f"{self.label}: no run with id {run_id}")
         return found[0]
+
+    def earlier_tasks(self, plan_name: str = "default", plan: Plan | None = None,
+                      runs: Sequence[int] | None = None, most: int = MOST_TASKS) -> Earlier:
+        """The distinct task texts of the named plan's finished runs, the newest runs' first, at
+        most `most` (returned oldest run first). With `plan`, only runs of versions that share a
+        strategy with it (a plan that replaced another learns nothing from the other's tasks);
+        with `runs`, those runs' (to rebuild what a run learned from)."""
+        with self._connect(write=False) as conn:
+            query = (sa.select(RUNS.c.id, RUNS.c.text_column, RUNS.c.columns, RUNS.c.plan_id)
+                     .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
+                     .where(RUNS.c.state == DONE).order_by(RUNS.c.id.desc()))
+            query = (query.where(RUNS.c.id.in_(list(runs))) if runs is not None
+                     else query.where(PLANS.c.name == plan_name))
+            seen: dict[str, None] = {}
+            used: list[tuple[int, list[str]]] = []
+            ids = set(plan.ids) if plan is not None else None
+            for run_id, text_column, columns, version in conn.execute(query).all():
+                if len(seen) >= most:
+                    break
+                if ids is not None and not ids & set(self._strategy_ids(conn, version)):
+                    continue
+                position = json.loads(columns).index(text_column)
+                texts = []
+                for (document,) in conn.execute(sa.select(RESULTS.c.input)
+                                                .where(RESULTS.c.run_id == run_id)
+                                                .order_by(RESULTS.c.row)):
+                    value = json.loads(document)[position]
+                    text = "" if is_blank(value) else str(value)
+                    if text and text not in seen and len(seen) < most:
+                        seen[text] = None
+                        texts.append(text)
+                if texts:
+                    used.append((run_id, texts))
+        used.reverse()
+        return Earlier(texts=tuple(t for _, texts in used for t in texts),
+                       runs=tuple(run_id for run_id, _ in used))
 
     def latest_run(self, plan_name: str = "default") -> RunInfo | None:
         """The newest run made with any version of the named plan, or None."""
@@ -236,6 +282,14 @@ def task_result(row: pd.Series, text_column: str) -> TaskResult:
         runner_up_id=text_or_none(row.get("runner_up_id")),
         runner_up_score=number_or_none(row.get("runner_up_score")),
         evidence=text_or_none(row.get("evidence")), candidates=candidates)
+
+
+def _earlier_use(stored: str | None) -> EarlierUse | None:
+    if not stored:
+        return None
+    used = json.loads(stored)
+    return EarlierUse(runs=tuple(int(r) for r in used.get("runs", [])),
+                      tasks=int(used.get("tasks", 0)), taught=int(used.get("taught", 0)))
 
 
 def _alive(pid: object) -> bool:

@@ -1,0 +1,130 @@
+"""Learning a team's wording from the plan's earlier runs: prototypes move toward the earlier
+tasks each strategy clearly wins; the store keeps which runs taught a run; pages and the CLI
+say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifier.files.readers import read_tasks
+from classifier.model.decision import labels_from_column
+from classifier.model.engine import Classifier
+from classifier.model.history import (
+    MIN_TASKS,
+    Earlier,
+    EarlierUse,
+    adapt_prototypes,
+    describe_earlier,
+    rerun_note,
+)
+from classifier.plan import Plan, Strategy
+from classifier.store import Store
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+AXES = np.eye(4)
+
+
+def _tasks(direction: np.ndarray, count: int) -> np.ndarray:
+    return np.tile(direction / np.linalg.norm(direction), (count, 1))
+
+
+def test_a_prototype_moves_toward_the_tasks_it_clearly_wins():
+    prototypes = AXES[:2]
+    # Tasks written in the team's words: near strategy 0, with a part (axis 2) its name lacks.
+    moved, taught = adapt_prototypes(prototypes, _tasks(AXES[0] + AXES[2], MIN_TASKS))
+    assert taught == MIN_TASKS
+    assert moved[0] @ AXES[2] > 0.3  # strategy 0 now recognises that wording
+    np.testing.assert_allclose(moved[1], AXES[1])  # strategy 1 won nothing and stays
+
+
+@pytest.mark.parametrize("tasks", [
+    _tasks(AXES[0] + AXES[1] + AXES[2], MIN_TASKS),  # between two strategies: teaches neither
+    _tasks(AXES[0] + AXES[2], MIN_TASKS - 1),  # too few earlier tasks to say anything
+])
+def test_ties_and_too_few_tasks_teach_nothing(tasks):
+    moved, taught = adapt_prototypes(AXES[:2], tasks)
+    assert taught == 0
+    np.testing.assert_allclose(moved, AXES[:2])
+
+
+def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
+    used = EarlierUse(runs=(1, 2), tasks=150, taught=120)
+    assert describe_earlier(used) == ("Learned the team's wording from 150 tasks of earlier "
+                                      "runs #1, #2 (120 clearly matched a strategy)")
+    assert describe_earlier(None) == ""
+    assert rerun_note(3, used, Earlier(("a",), (1, 2))) == ""
+    assert rerun_note(3, used, Earlier(("a",), (1, 2, 3))) == (
+        "A re-run would also learn the team's wording from run #3 (its own tasks), so some "
+        "answers may change.")
+    assert "runs #1, #2" in rerun_note(3, None, Earlier(("a",), (1, 2)))
+
+
+def _top1(classifier: Classifier, frame: pd.DataFrame) -> float:
+    gold = labels_from_column(frame["label"].tolist())
+    found = [r.strategy_id for r in classifier.classify(frame["task"].tolist())]
+    pairs = [(f, g) for f, g in zip(found, gold, strict=True) if g is not None]
+    return sum(f == g for f, g in pairs) / len(pairs)
+
+
+def test_an_earlier_week_of_tasks_gives_better_answers_on_the_next(sample_plan, embedder):
+    labeled, _ = read_tasks(DATA / "labeled.csv")
+    earlier, column = read_tasks(DATA / "tasks.csv")  # another week, no task in common
+    plain = Classifier(sample_plan, embedder)
+    taught = Classifier(sample_plan, embedder,
+                        earlier=Earlier(tuple(earlier[column]), (1,)))
+    assert taught.earlier_use.taught > len(earlier) // 2
+    assert _top1(taught, labeled) > _top1(plain, labeled)
+    # Without earlier tasks, nothing changes.
+    same = Classifier(sample_plan, embedder, earlier=Earlier())
+    np.testing.assert_array_equal(same.index.prototypes, plain.index.prototypes)
+
+
+def test_the_store_gives_earlier_tasks_and_keeps_what_a_run_learned(store_target, sample_plan,
+                                                                     classifier):
+    frame = classifier.classify_frame(pd.DataFrame({"task": ["Call lapsed buyers", "  ", "x",
+                                                             "Call lapsed buyers"]}), "task")
+    with Store(store_target) as store:
+        version = store.save_plan(sample_plan)
+        first = store.create_run(version, frame, "task", "a.csv", "m", classifier.thresholds)
+        again = frame.assign(task=["Pitch to dealers", "x", None, "Fix the lathe"])
+        second = store.create_run(version, again, "task", "b.csv", "m", classifier.thresholds,
+                                  earlier=EarlierUse((first,), 2, 1))
+        # Distinct (a text counts with the newest run that has it), non-blank, oldest run
+        # first; a run records what it learned from.
+        assert store.earlier_tasks(plan=sample_plan) == Earlier(
+            ("Call lapsed buyers", "Pitch to dealers", "x", "Fix the lathe"), (first, second))
+        assert store.earlier_tasks(most=2).texts == ("Pitch to dealers", "x")
+        assert store.earlier_tasks(runs=[first]).runs == (first,)
+        assert store.run(second).earlier == EarlierUse((first,), 2, 1)
+        assert store.run(first).earlier is None
+        # A plan that replaced this one (no strategy in common) learns nothing from its runs.
+        other = Plan(strategies=[Strategy(id="new", name="Something else")])
+        assert not store.earlier_tasks(plan=other)
+
+
+def test_the_second_classify_learns_from_the_first_and_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    db, plan = str(tmp_path / "tactics.db"), str(DATA / "plan.yaml")
+
+    def classify(*extra: str):
+        result = CliRunner().invoke(app, ["classify", str(DATA / "tasks.csv"), "--plan", plan,
+                                          "--out", str(tmp_path / "out.csv"), "--db", db, "-q",
+                                          *extra])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert "Learned" not in classify()  # the first run has nothing earlier to learn from
+    said = classify()
+    assert "Learned the team's wording from 108 tasks of earlier run #1 (" in said
+    assert "Learned" not in classify("--no-history")
+    with Store(db) as store:
+        first, second, third = sorted(store.runs(), key=lambda run: run.id)
+        assert second.earlier is not None and second.earlier.runs == (first.id,)
+        assert first.earlier is None and third.earlier is None
