@@ -375,6 +375,20 @@ def test_report_page_shows_charts_gaps_and_downloads(db):
     assert any("Orphan work" in s.value for s in at.subheader)
 
 
+def test_report_says_what_a_run_learned_from_earlier_runs_and_what_a_rerun_would_add(db):
+    at = open_page(fresh_app(), "report")
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
+    assert "Learned" not in captions  # the sample run is the plan's first
+    assert "A re-run would also learn the team's wording from run #1 (its own tasks)" in captions
+    at = paste(open_page(at, "classify"), ["Call customers whose service plan expires"])
+    assert any("as run #2. Learned the team's wording from 108 tasks of earlier run #1"
+               in s.value for s in at.success)
+    at = open_page(at, "report")
+    no_exception(at)
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
+    assert "Learned the team's wording from 108 tasks of earlier run #1" in captions
+
+
 DRAFTED = ["Audit energy use on the paint line", "Renegotiate the steel supply contract",
            "Switch the warehouse lights to LED", "Cut scrap on the lathe cell by a tenth",
            "Consolidate freight to two carriers"]

@@ -8,6 +8,7 @@ import streamlit as st
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
+from classifier.model.history import describe_earlier
 from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column
@@ -29,7 +30,9 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
                                  progress=advance)
     bar.empty()
     state.use_run(run_id)
-    st.session_state["classify_note"] = f"Classified {len(frame):,} rows as run #{run_id}."
+    learned = describe_earlier(clf.earlier_use)
+    st.session_state["classify_note"] = (f"Classified {len(frame):,} rows as run #{run_id}."
+                                         + (f" {learned}." if learned else ""))
     st.rerun()
 
 

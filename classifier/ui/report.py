@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.errors import ClassifierError
+from classifier.model.history import describe_earlier, rerun_note
 from classifier.report import charts
 from classifier.report.run_report import run_report
 from classifier.report.summary import summary as summarize
@@ -53,6 +54,11 @@ def render() -> None:
         return
     st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {summary.tasks:,} tasks · "
                                  f"{summary.decided:,} decided by a person"))
+    learned = " ".join(part for part in (
+        describe_earlier(run.earlier),
+        rerun_note(run.id, run.earlier, db.earlier_tasks(run.plan_name, plan))) if part)
+    if learned:
+        st.caption(widgets.md_escape(learned))
     _downloads(run)
 
     st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",

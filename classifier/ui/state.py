@@ -16,6 +16,7 @@ from classifier.errors import StoreError
 from classifier.files.readers import read_tasks
 from classifier.model.embedding import Embedder, get_embedder
 from classifier.model.engine import Classifier
+from classifier.model.history import Earlier
 from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.pipeline import classify_into_store
@@ -52,16 +53,21 @@ def embedder() -> Embedder:
 
 
 @st.cache_resource(show_spinner="Indexing the strategies…", max_entries=8)
-def _classifier(plan_text: str, learned_key: str, _plan: Plan, _learned: Learned) -> Classifier:
-    return build_classifier(_plan, embedder(), _learned, vectors=store())
+def _classifier(plan_text: str, learned_key: str, earlier_runs: tuple[int, ...], _plan: Plan,
+                _learned: Learned, _earlier: Earlier) -> Classifier:
+    return build_classifier(_plan, embedder(), _learned, vectors=store(), earlier=_earlier)
 
 
 def classifier(plan: Plan) -> Classifier:
-    """A classifier for this plan and the decisions learned so far (rebuilt when either changes)."""
-    frame = store().learned_examples(PLAN_NAME)
+    """A classifier for this plan, the decisions learned so far and the plan's earlier runs
+    (rebuilt when any of them changes)."""
+    db = store()
+    frame = db.learned_examples(PLAN_NAME)
     learned_key = hashlib.sha256(
         frame.to_csv(index=False).encode("utf-8")).hexdigest() if len(frame) else ""
-    return _classifier(dump_plan(plan, "json"), learned_key, plan, Learned.from_frame(frame))
+    earlier = db.earlier_tasks(PLAN_NAME, plan)
+    return _classifier(dump_plan(plan, "json"), learned_key, earlier.runs, plan,
+                       Learned.from_frame(frame), earlier)
 
 
 def _default_reviewer() -> str:
