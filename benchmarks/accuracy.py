@@ -9,6 +9,11 @@ plan. Two protocols:
 naive = the nearest strategy text (name, or name and description) by cosine, no reference work,
 no prototype refinement: what one writes first. Nothing is fitted on a test split or on SDG.
 
+"history" rows: the same plan after one earlier run in the store (unlabeled tasks, no decisions),
+which the classifier learns the team's wording from (classifier/model/history.py). CLINC150:
+3,000 train + oos_train queries drawn with a fixed seed; SDG: the other half of the tasks (two
+folds, the mean shown); the sample plan: data/tasks.csv (108 other tasks of the same team).
+
     .venv/bin/python benchmarks/accuracy.py [--quick] [--json out/accuracy.json]
 """
 
@@ -30,10 +35,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_data as bench
 from bench_data import Labeled
 
+from classifier.files.readers import read_tasks
 from classifier.model.decision import DEFAULT_THRESHOLDS, calibrate
 from classifier.model.embedding import get_embedder
 from classifier.model.engine import Classifier
 from classifier.model.evaluation import metrics, score_labeled
+from classifier.model.history import Earlier
 from classifier.model.index import MatchSettings
 from classifier.plan import Plan, Thresholds
 
@@ -45,7 +52,10 @@ TARGETS = {
     ("CLINC 5-shot", "fitted"): "top-1 >= 0.88, F1 >= 0.75",
     ("SDG whole", "defaults"): "top-1 >= 0.58",
     ("SDG-4", "defaults"): "share <= true + 0.10, P >= 0.40, AUROC >= 0.70",
+    ("CLINC 0-shot", "history"): "top-1 >= 0.71",
+    ("SDG whole", "history"): "top-1 >= 0.58",
 }
+HISTORY_QUERIES = 3_000
 
 
 def row(name: str, protocol: str, method: str, classifier: Classifier, tasks: Labeled,
@@ -73,10 +83,49 @@ def evaluate(name: str, plan: Plan, tasks: Labeled, fit_on: Labeled | None) -> l
     return rows
 
 
+def with_history(name: str, plan: Plan, folds: list[tuple[list[str], Labeled]],
+                 fit_on: Labeled | None) -> dict:
+    """The classifier after an earlier run of `earlier` tasks, measured on `tasks` (thresholds
+    fitted on `fit_on` when given, else the plan's own); the mean over (earlier, tasks) folds."""
+    rows = []
+    for earlier, tasks in folds:
+        classifier = Classifier(plan, get_embedder(), earlier=Earlier(tuple(earlier), (1,)))
+        thresholds = classifier.thresholds
+        if fit_on is not None:
+            thresholds = calibrate(score_labeled(classifier, fit_on.texts, fit_on.gold), START,
+                                   fitted_on="CLINC150 val+oos_val")
+        rows.append(row(name, "history", "classifier", classifier, tasks, thresholds))
+    mean = dict(rows[0])
+    for key in ("top1", "share", "true_share", "P", "R", "F1", "auroc"):
+        values = [r[key] for r in rows if r[key] is not None]
+        mean[key] = round(sum(values) / len(values), 4) if values else None
+    return mean
+
+
 def _subsample(tasks: Labeled, share: float) -> Labeled:
     rng = random.Random(0)
     keep = sorted(rng.sample(range(len(tasks.texts)), int(len(tasks.texts) * share)))
     return Labeled([tasks.texts[i] for i in keep], [tasks.gold[i] for i in keep])
+
+
+def history_rows(data: dict, val: Labeled, test: Labeled) -> list[dict]:
+    """Every set again, after one earlier run of unlabeled tasks (see the module's notes)."""
+    train = [t for t, _ in data["train"]] + [t for t, _ in data["oos_train"]]
+    queries = sorted(random.Random(bench.SEED).sample(train, HISTORY_QUERIES))
+    rows = [with_history(f"CLINC {shots}-shot", bench.clinc_plan(data, shots),
+                         [(queries, test)], val) for shots in (0, 5)]
+    for name, dropped in (("SDG whole", ()), ("SDG-4", bench.SDG_DROPPED)):
+        plan, tasks = bench.sdg(dropped)
+        folds = []
+        for fold in (0, 1):
+            first, second = bench.halves(tasks, fold)
+            folds.append((first.texts, second))
+        rows.append(with_history(name, plan, folds, None))
+    earlier = read_tasks(ROOT / "data" / "tasks.csv")
+    for name, with_examples in (("sample", True), ("sample, bare", False)):
+        plan, tasks = bench.sample(with_examples)
+        rows.append(with_history(name, plan, [(earlier[0][earlier[1]].tolist(), tasks)], None))
+    return rows
 
 
 def table(rows: list[dict]) -> str:
@@ -100,6 +149,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of CLINC150 val/test")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-history", action="store_true", help="leave the history rows out")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     data = bench.clinc()
@@ -115,6 +165,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for name, with_examples in (("sample", True), ("sample, bare", False)):
         plan, tasks = bench.sample(with_examples)
         rows += evaluate(name, plan, tasks, None)
+    if not args.no_history:
+        rows += history_rows(data, val, test)
     print(table(rows))
     print(f"\nflagged: share called misaligned; true: share that serves no strategy. "
           f"{time.perf_counter() - started:.0f} s, model {get_embedder().model_name}.")

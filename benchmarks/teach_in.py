@@ -15,7 +15,7 @@ as a new user's plan:
   SDG-4          the same with goals 3, 7, 11 and 14 dropped (their tasks serve none)
 
     .venv/bin/python benchmarks/teach_in.py [--checkpoints 0,25,50,100]
-        [--orders teach-in,queue,random]
+        [--orders teach-in,queue,random,teach-in+history]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bench_data import Labeled
 from classifier.model.embedding import get_embedder
 from classifier.model.engine import Classifier
 from classifier.model.evaluation import metrics, score_labeled
+from classifier.model.history import Earlier
 from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.plan import Plan
@@ -77,10 +78,13 @@ def teach_in_round(results: pd.DataFrame, classifier: Classifier,
 
 
 def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], order: str,
-          session: int = 25) -> list[dict]:
+          session: int = 25, history: bool = False) -> list[dict]:
     """Review `pool` in `order` ("teach-in": the Review page's first round then its queue;
-    "queue": the queue only; "random"); measure `test` at each checkpoint."""
+    "queue": the queue only; "random"); measure `test` at each checkpoint. With `history`, every
+    re-score also learns from the run's own tasks (the store's earlier run), as the product
+    does; the first run, before any decision, has no earlier run."""
     embedder = get_embedder()
+    earlier = Earlier(tuple(pool.texts), (1,)) if history else None
     gold = dict(zip(pool.texts, pool.gold, strict=True))
     frame = pd.DataFrame({"task": pool.texts})
     shuffled = list(pool.texts)
@@ -89,7 +93,8 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
     rows = []
     while True:
         learned = Learned.from_labels(list(decided), list(decided.values()))
-        classifier = build_classifier(plan, embedder, learned)
+        classifier = build_classifier(plan, embedder, learned,
+                                      earlier=earlier if decided else None)
         if len(decided) in checkpoints:
             rows.append({"order": order, "decisions": len(decided), **measure(classifier, test)})
         if len(decided) >= max(checkpoints):
@@ -105,7 +110,7 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
                 # The page re-scores the run once the round is over: the queue that follows
                 # deals from the run that knows the round's decisions.
                 round_taught = Learned.from_labels(picked, [gold[t] for t in picked])
-                classifier = build_classifier(plan, embedder, round_taught)
+                classifier = build_classifier(plan, embedder, round_taught, earlier=earlier)
                 results = classifier.classify_frame(frame, "task")
                 learned = round_taught
             queue = review_queue(results, classifier.thresholds,
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", default="0,25,50,100")
     parser.add_argument("--orders", default="teach-in",
-                        help="comma-separated: teach-in (the Review page), queue, random")
+                        help="comma-separated: teach-in (the Review page), queue, random; "
+                        "each with +history: re-scores also learn from the run's own tasks")
     parser.add_argument("--only", nargs="*", help="CLINC, SDG, SDG-4")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -160,12 +166,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             continue
         for order in args.orders.split(","):
             started = time.perf_counter()
-            runs = [curve(plan, pool, test, checkpoints, order)
+            runs = [curve(plan, pool, test, checkpoints, order.removesuffix("+history"),
+                          history=order.endswith("+history"))
                     for pool, test in folds]
             for found in mean_of_folds(runs):
-                rows.append({"set": name, **found})
+                rows.append({"set": name, **found, "order": order})
             print(f"{name} {order}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(f"{'set':7} {'order':8} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
+    print(f"{'set':7} {'order':16} {'decisions':>9} {'top-1':>7} {'gain':>7} {'mis F1':>7} "
           f"{'AUROC':>6} {'flagged':>8}  target")
     base: dict[tuple[str, str], float] = {}
     for r in rows:
@@ -178,7 +185,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         # A plan where every task serves a strategy has no misaligned F1 or AUROC.
         none_true = r["auroc"] is None  # AUROC needs tasks of both kinds; so does the F1
         f1, auroc = ("-" if none_true else f"{v:.3f}" for v in (r["f1"], r["auroc"]))
-        print(f"{r['set']:7} {r['order']:8} {r['decisions']:>9} {r['top1']:>7.3f} "
+        print(f"{r['set']:7} {r['order']:16} {r['decisions']:>9} {r['top1']:>7.3f} "
               f"{gain:>+7.3f} {f1:>7} {auroc:>6} {r['flagged']:>8.3f}  {verdict}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
