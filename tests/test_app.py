@@ -376,17 +376,24 @@ def test_report_page_shows_charts_gaps_and_downloads(db):
 
 
 def test_report_says_what_a_run_learned_from_earlier_runs_and_what_a_rerun_would_add(db):
+    def captions(at: AppTest) -> str:
+        return " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
+
     at = open_page(fresh_app(), "report")
-    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
-    assert "Learned" not in captions  # the sample run is the plan's first
-    assert "A re-run would also learn the team's wording from run #1 (its own tasks)" in captions
+    assert "Learned" not in captions(at)  # the sample run is the plan's first
+    assert "would also learn the team's wording from 108 more tasks" in captions(at)
     at = paste(open_page(at, "classify"), ["Call customers whose service plan expires"])
     assert any("as run #2. Learned the team's wording from 108 tasks of earlier run #1"
                in s.value for s in at.success)
     at = open_page(at, "report")
     no_exception(at)
-    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes
-    assert "Learned the team's wording from 108 tasks of earlier run #1" in captions
+    assert "Learned the team's wording from 108 tasks of earlier run #1" in captions(at)
+    assert "would also learn the team's wording from 1 more task " in captions(at)
+    # Re-run: the new run learns from run #2's task too, and has nothing more to learn.
+    at = at.button(key="rerun_learn").click().run()
+    no_exception(at)
+    assert "Run #3" in captions(at) and "earlier runs #1, #2" in captions(at)
+    assert "would also learn" not in captions(at)
 
 
 DRAFTED = ["Audit energy use on the paint line", "Renegotiate the steel supply contract",

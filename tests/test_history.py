@@ -56,11 +56,13 @@ def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
     assert describe_earlier(used) == ("Learned the team's wording from 150 tasks of earlier "
                                       "runs #1, #2 (120 clearly matched a strategy)")
     assert describe_earlier(None) == ""
-    assert rerun_note(3, used, Earlier(("a",), (1, 2))) == ""
-    assert rerun_note(3, used, Earlier(("a",), (1, 2, 3))) == (
-        "A re-run would also learn the team's wording from run #3 (its own tasks), so some "
-        "answers may change.")
-    assert "runs #1, #2" in rerun_note(3, None, Earlier(("a",), (1, 2)))
+    # A re-run would change answers only if it would learn from tasks the run did not see.
+    seen = Earlier(("a", "b"), (1, 2))
+    assert rerun_note(seen, Earlier(("b", "a"), (1, 3))) == ""  # run 3 re-ran run 2's tasks
+    assert rerun_note(seen, Earlier(("a", "b", "c"), (1, 2, 3))) == (
+        "A re-run would also learn the team's wording from 1 more task of this plan's runs, so "
+        "some answers may change.")
+    assert "from 2 more tasks" in rerun_note(Earlier(), seen)
 
 
 def _top1(classifier: Classifier, frame: pd.DataFrame) -> float:

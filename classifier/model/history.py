@@ -90,14 +90,12 @@ def describe_earlier(use: EarlierUse | None) -> str:
             f"({use.taught} clearly matched a strategy)")
 
 
-def rerun_note(run_id: int, used: EarlierUse | None, available: Earlier) -> str:
-    """What a re-run of run `run_id` would learn from that it did not ("" when nothing new):
-    the answers it gave may then change."""
-    new = [run for run in available.runs if run not in set(used.runs if used else ())]
+def rerun_note(used: Earlier, available: Earlier) -> str:
+    """What a re-run would learn from that the run did not (`used`: the earlier tasks it learned
+    from; `available`: the store's now), or "" when nothing: its answers may then change."""
+    new = len(set(available.texts) - set(used.texts))
     if not new:
         return ""
-    named = ", ".join(f"#{run}" + (" (its own tasks)" if run == run_id else "")
-                      for run in new[:5]) + (" ..." if len(new) > 5 else "")
-    plural = "" if len(new) == 1 else "s"
-    return (f"A re-run would also learn the team's wording from run{plural} {named}, so some "
-            f"answers may change.")
+    plural = "" if new == 1 else "s"
+    return (f"A re-run would also learn the team's wording from {new} more task{plural} of this "
+            f"plan's runs, so some answers may change.")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.model.history import describe_earlier, rerun_note
+from classifier.model.history import Earlier, describe_earlier, rerun_note
+from classifier.plan import Plan
 from classifier.report import charts
 from classifier.report.run_report import run_report
 from classifier.report.summary import summary as summarize
+from classifier.store import RunInfo
 from classifier.ui import state, widgets
 
 
@@ -36,6 +38,19 @@ def _downloads(run) -> None:
                "write the same files: `tactics report --db STORE --plan PLAN --out FILE`.")
 
 
+def _earlier_runs(run: RunInfo, plan: Plan) -> None:
+    """What the run learned from the plan's earlier runs, and whether a re-run would learn more."""
+    db = state.store()
+    used = db.earlier_tasks(runs=run.earlier.runs) if run.earlier else Earlier()
+    more = rerun_note(used, db.earlier_tasks(run.plan_name, plan))
+    learned = describe_earlier(run.earlier)
+    if learned:
+        st.caption(widgets.md_escape(f"{learned}."))
+    if more:
+        st.caption(widgets.md_escape(more))
+        widgets.rerun_button(run, "Re-run to learn from them", "rerun_learn", primary=False)
+
+
 def render() -> None:
     """The page."""
     st.title("Report")
@@ -54,11 +69,7 @@ def render() -> None:
         return
     st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {summary.tasks:,} tasks · "
                                  f"{summary.decided:,} decided by a person"))
-    learned = " ".join(part for part in (
-        describe_earlier(run.earlier),
-        rerun_note(run.id, run.earlier, db.earlier_tasks(run.plan_name, plan))) if part)
-    if learned:
-        st.caption(widgets.md_escape(learned))
+    _earlier_runs(run, plan)
     _downloads(run)
 
     st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",

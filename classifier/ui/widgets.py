@@ -13,6 +13,7 @@ import streamlit as st
 from classifier.errors import ClassifierError
 from classifier.pipeline import is_stale, rerun
 from classifier.results import STATUS_ORDER
+from classifier.store import RunInfo
 from classifier.ui import state
 
 STATUS_COLOURS = ["#1a7f37", "#bf8700", "#cf222e", "#8c959f"]
@@ -97,7 +98,13 @@ def stale_notice(key: str = "rerun_stale") -> None:
     if run is None or not is_stale(db, run):
         return
     st.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
-    if st.button("Re-run with the current plan", key=key, type="primary",
+    rerun_button(run, "Re-run with the current plan", key)
+
+
+def rerun_button(run: RunInfo, label: str, key: str, primary: bool = True) -> None:
+    """A button that classifies the run's tasks again (current plan, decisions and earlier
+    runs) as a new run, and shows it."""
+    if st.button(label, key=key, type="primary" if primary else "secondary",
                  disabled=state.viewing_only()):
         try:
             state.who().require_decider("classify tasks")
@@ -106,7 +113,7 @@ def stale_notice(key: str = "rerun_stale") -> None:
             return
         version, plan = state.current_plan()
         advance, bar = progress_bar(run.rows)
-        new_id = rerun(db, state.classifier(plan), version, run, progress=advance)
+        new_id = rerun(state.store(), state.classifier(plan), version, run, progress=advance)
         bar.empty()
         state.use_run(new_id)
         st.rerun()
