@@ -12,6 +12,7 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError
+from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
 from classifier.review import (
@@ -243,11 +244,14 @@ def _rescore(run_id: int) -> None:
     run = db.run(run_id)
     version, plan = state.current_plan()
     before = db.results_with_decisions(run.id)
-    new_id = rerun(db, state.classifier(plan), version, run)
+    classifier = state.classifier(plan)
+    new_id = rerun(db, classifier, version, run)
     after = db.results_with_decisions(new_id)
     st.session_state[state.TEACH_IN_DONE] = True
+    learned = describe_earlier(classifier.earlier_use)
     st.session_state["review_success"] = (f"Re-scored as run #{new_id} with what you taught. "
-                                          + describe_rescore(before, after))
+                                          + describe_rescore(before, after)
+                                          + (f" {learned}." if learned else ""))
     state.use_run(new_id)
 
 
