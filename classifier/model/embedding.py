@@ -40,6 +40,11 @@ SLICE = 512
 PRECISIONS = ("float64", "float32")
 
 
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its length (a zero row stays zero)."""
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
 def to_grid(vectors: np.ndarray) -> np.ndarray:
     """Rows normalised (in float64) and rounded to multiples of 1/GRID, as float32.
 
@@ -48,7 +53,7 @@ def to_grid(vectors: np.ndarray) -> np.ndarray:
     rows = np.asarray(vectors, dtype=np.float64)
     if rows.ndim != 2:
         raise ValueError(f"expected a 2-D array of vectors, got shape {rows.shape}")
-    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    rows = unit_rows(rows)
     return (np.rint(rows * GRID) / GRID).astype(np.float32)
 
 

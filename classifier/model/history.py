@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .embedding import unit_rows
+
 # A task teaches only when its best strategy beats the runner-up by this much (cosine):
 # ties between two strategies are where self-training teaches the wrong one.
 MARGIN = 0.02
@@ -53,15 +55,11 @@ class EarlierUse:
     taught: int
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-
-
 def adapt_prototypes(prototypes: np.ndarray, earlier: np.ndarray, margin: float = MARGIN,
                      rounds: int = ROUNDS) -> tuple[np.ndarray, int]:
     """Unit prototypes moved toward the earlier task vectors each clearly wins, and how many
     earlier tasks taught (0: the prototypes are returned unchanged)."""
-    own = _unit_rows(np.asarray(prototypes, dtype=np.float64))
+    own = unit_rows(np.asarray(prototypes, dtype=np.float64))
     tasks = np.ascontiguousarray(earlier, dtype=np.float64)
     if len(tasks) < MIN_TASKS or len(own) < 2:
         return own, 0
@@ -75,7 +73,7 @@ def adapt_prototypes(prototypes: np.ndarray, earlier: np.ndarray, margin: float 
         sums = np.zeros_like(own)
         np.add.at(sums, winner, tasks[keep])
         won = np.bincount(winner, minlength=len(own)) > 0
-        current = _unit_rows(own + np.where(won[:, None], _unit_rows(sums), 0.0))
+        current = unit_rows(own + np.where(won[:, None], unit_rows(sums), 0.0))
         taught = int(keep.sum())
     return current, taught
 

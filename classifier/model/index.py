@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from .embedding import to_grid
+from .embedding import to_grid, unit_rows
 from .history import adapt_prototypes
 
 
@@ -42,10 +42,6 @@ class Matches:
     strategy: np.ndarray  # (n, k) int32, strategy positions, best first
     score: np.ndarray  # (n, k) float64
     evidence: np.ndarray  # (n, k) int32, text positions (the text each strategy matched best)
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def _inner_products(index: faiss.IndexFlatIP, vectors: np.ndarray, k: int
@@ -78,7 +74,7 @@ def refine_prototypes(prototypes: np.ndarray, text_vectors: np.ndarray, text_own
         gradient = ((probability - target).T @ texts) * scale
         # Only the part of the gradient along the sphere moves a unit prototype.
         gradient -= np.sum(gradient * weights, axis=1, keepdims=True) * weights
-        weights = _unit_rows(weights - rate * gradient)
+        weights = unit_rows(weights - rate * gradient)
     return weights
 
 
@@ -109,7 +105,7 @@ class StrategyIndex:
         empty = ~np.any(centroids, axis=1)
         if empty.any():  # a strategy whose texts are all excluded still needs a centroid
             np.add.at(centroids, self.text_owner, text_vectors.astype(np.float64))
-        centroids = _unit_rows(centroids)
+        centroids = unit_rows(centroids)
         self.taught_by_earlier = 0
         if earlier_vectors is not None and len(earlier_vectors):
             centroids, self.taught_by_earlier = adapt_prototypes(centroids, earlier_vectors)
