@@ -32,7 +32,9 @@ def build_classifier(plan: Plan, embedder: Embedder | None = None,
     learned = (learned or Learned()).for_plan(plan)
     classifier = Classifier(plan, embedder, match=match, learned=learned, vectors=vectors,
                             earlier=earlier)
-    fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match, earlier=earlier)
+    # The classifier's own `earlier` carries the vectors it embedded: the folds reuse them.
+    fitted = fit_thresholds(plan, embedder, learned, classifier.thresholds, match,
+                            earlier=classifier.earlier)
     return classifier.with_thresholds(fitted) if fitted is not None else classifier
 
 

@@ -228,9 +228,11 @@ class RunStore(PlanStore):
                 for (document,) in conn.execute(sa.select(RESULTS.c.input)
                                                 .where(RESULTS.c.run_id == run_id)
                                                 .order_by(RESULTS.c.row)):
+                    if len(seen) >= most:  # a big run is not read past what is needed
+                        break
                     value = json.loads(document)[position]
                     text = "" if is_blank(value) else str(value)
-                    if text and text not in seen and len(seen) < most:
+                    if text and text not in seen:
                         seen[text] = None
                         texts.append(text)
                 if texts:
