@@ -90,6 +90,11 @@ class PlanStore(Database):
             self._plan_ids[plan_version] = self._plan(conn, plan_version).ids
         return self._plan_ids[plan_version]
 
+    def _shares_strategy(self, conn: Connection, plan_version: int, ids: set[str]) -> bool:
+        # The rule that tells an edit of a plan (some strategy kept) from a plan that replaced
+        # it (none kept): the teach-in and the earlier runs a run learns from follow it.
+        return bool(ids & set(self._strategy_ids(conn, plan_version)))
+
     def plan_versions(self, name: str = "default") -> list[PlanVersion]:
         """Every version of the named plan, oldest first."""
         with self._connect(write=False) as conn:

@@ -221,7 +221,7 @@ class RunStore(PlanStore):
             for run_id, text_column, columns, version in conn.execute(query).all():
                 if len(seen) >= most:
                     break
-                if ids is not None and not ids & set(self._strategy_ids(conn, version)):
+                if ids is not None and not self._shares_strategy(conn, version, ids):
                     continue
                 position = json.loads(columns).index(text_column)
                 texts = []

@@ -44,5 +44,5 @@ class TeachInStore(PlanStore):
                 .order_by(TEACH_IN_CHOICES.c.id.desc()).limit(1)).first()
             if latest is None or latest.choice != "skip":
                 return False
-            then = set(self._strategy_ids(conn, int(latest.plan_version)))
-            return bool(then & set(self._strategy_ids(conn, plan_version)))
+            return self._shares_strategy(conn, int(latest.plan_version),
+                                         set(self._strategy_ids(conn, plan_version)))
