@@ -44,7 +44,8 @@ from classifier.model.history import Earlier
 from classifier.model.index import MatchSettings
 from classifier.plan import Plan, Thresholds
 
-METHODS = {"naive": MatchSettings(centroid_weight=0.0, refine_steps=0, reference=False),
+METHODS = {"naive": MatchSettings(centroid_weight=0.0, refine_steps=0, reference=False,
+                                   word_weight=0.0),
            "classifier": MatchSettings()}
 START = Thresholds(aligned=0.5, misaligned=0.4, margin=0.03)
 TARGETS = {

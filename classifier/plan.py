@@ -95,10 +95,13 @@ class Strategy(BaseModel):
     def _drop_blank_examples(cls, value: list[str]) -> list[str]:
         return [example.strip() for example in value if example and example.strip()]
 
+    def statement(self) -> str:
+        """The strategy in one text: its name, and its description when it has one."""
+        return f"{self.name}: {self.description}" if self.description else self.name
+
     def texts(self) -> list[str]:
-        """The texts this strategy is matched on: its name (with description) and each example."""
-        head = f"{self.name}: {self.description}" if self.description else self.name
-        texts = [head]
+        """The texts this strategy is matched on: its statement, its bare name, each example."""
+        texts = [self.statement()]
         if self.description:
             texts.append(self.name)
         return texts + list(self.examples)

@@ -18,7 +18,8 @@ from .embedding import Embedder, VectorBank, get_embedder
 from .history import Earlier, EarlierUse
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
-from .reference import reference_vectors, relative_thresholds
+from .reference import reference_texts, reference_vectors, relative_thresholds
+from .words import WordMatch
 
 Progress = Callable[[int], None]
 
@@ -78,18 +79,28 @@ class Classifier:
                                    len(plan.strategies), texts, self.match,
                                    examples=np.array(examples, dtype=bool),
                                    negative_vectors=negatives,
-                                   earlier_vectors=self._earlier_vectors(vectors))
+                                   earlier_vectors=self._earlier_vectors(vectors),
+                                   words=self._words(plan))
         # How generic work scores against this plan: each reference task scored as a task,
         # its own copy among the negatives left out.
         self.reference_best: np.ndarray | None = None
         if reference is not None:
             offset = len(parts[0]) if len(parts) > 1 else 0
             found = self.index.search(reference, k=self.top_k,
-                                      exclude_negative=offset + np.arange(len(reference)))
+                                      exclude_negative=offset + np.arange(len(reference)),
+                                      texts=reference_texts())
             self.reference_best = np.round(found.score[:, 0], SCORE_DECIMALS)
         self.default_thresholds = (relative_thresholds(self.reference_best)
                                    if self.reference_best is not None else DEFAULT_THRESHOLDS)
         self.thresholds = thresholds or plan.thresholds or self.default_thresholds
+
+    def _words(self, plan: Plan) -> WordMatch | None:
+        if self.match.word_weight <= 0:
+            return None
+        # The statement only, not examples: a strategy's examples already speak through the
+        # index's best-text score, and with them here CLINC150's teach-in learned more slowly.
+        return WordMatch([strategy.statement() for strategy in plan.strategies],
+                         reference_texts())
 
     def _earlier_vectors(self, bank: VectorBank | None) -> np.ndarray | None:
         if not self.earlier:
@@ -122,7 +133,7 @@ class Classifier:
         if progress is not None and empty.any():
             progress(int(empty.sum()))
         vectors = self.embedder.embed(filled, progress=progress, bank=self.vectors)
-        found = self.index.search(vectors, k=self.top_k)
+        found = self.index.search(vectors, k=self.top_k, texts=filled)
         # Scores are rounded once, here: the status is decided on the number the output shows.
         found.score = np.round(found.score, SCORE_DECIMALS)
         k = found.strategy.shape[1]
