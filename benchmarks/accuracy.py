@@ -7,7 +7,8 @@ plan. Two protocols:
             classifier; the old fixed cut-offs, fitted on CLINC150 val, for the naive script)
 
 naive = the nearest strategy text (name, or name and description) by cosine, no reference work,
-no prototype refinement: what one writes first. Nothing is fitted on a test split or on SDG.
+no shared words (model/words.py), no prototype refinement: what one writes first. Nothing is
+fitted on a test split or on SDG.
 
 "history" rows: the same plan after one earlier run in the store (unlabeled tasks, no decisions),
 which the classifier learns the team's wording from (classifier/model/history.py). CLINC150:
