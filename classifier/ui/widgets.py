@@ -53,9 +53,11 @@ def status_chip_config(label: str = "status") -> Any:
                                               width="medium")
 
 
-# Scores are cosines less the generic-work penalty, so they can fall below zero (empty bar).
-SCORE_HELP = ("How near the task lies to the strategy (cosine similarity, up to 1). Below 0: "
-              "the task lies nearer to generic work than to anything in the plan.")
+# Scores are cosines plus a share of shared words, less the generic-work penalty: they can fall
+# below zero (empty bar) and, for a task that repeats a statement word for word, pass 1 (full).
+SCORE_HELP = ("How near the task lies to the strategy in meaning (cosine similarity), plus a "
+              "little for the strategy's own words it repeats; 1 or more: the same thing. "
+              "Below 0: the task lies nearer to generic work than to anything in the plan.")
 
 
 def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], Any]:
