@@ -250,9 +250,11 @@ def _decide_no_strategy(page, times: int) -> None:
     for _ in range(times):
         before = _progress(page)
         page.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).first.click()
+        # the bar is briefly absent while Streamlit redraws the page: keep waiting then
         page.wait_for_function(
-            "before => !document.querySelector('[data-testid=stProgress]').innerText"
-            ".includes(before)", arg=before.split("\n")[0])
+            "before => { const bar = document.querySelector('[data-testid=stProgress]');"
+            " return bar !== null && !bar.innerText.includes(before); }",
+            arg=before.split("\n")[0])
         _idle(page)
 
 
