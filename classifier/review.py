@@ -159,7 +159,8 @@ def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
     first = float(np.mean(before["status"].astype(str).to_numpy() == Status.ALIGNED.value))
     now = float(np.mean(after["final_status"].astype(str).to_numpy() == Status.ALIGNED.value))
     if len(before) and round(first * 100) != round(now * 100):
-        said += f" Aligned: {first:.0%} of tasks as first classified, {now:.0%} now."
+        said += (f" Aligned: {first:.0%} of tasks as first classified, {now:.0%} now, "
+                 "your decisions included.")
     return said
 
 

@@ -120,12 +120,12 @@ def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
      "No task changed status or strategy."),
     (_run(["aligned", "aligned", "aligned"], ["a", "b", "a"]),
      "1 task moved from review to aligned; 1 task moved from misaligned to aligned. "
-     "Aligned: 33% of tasks as first classified, 100% now."),
+     "Aligned: 33% of tasks as first classified, 100% now, your decisions included."),
     (_run(["aligned", "review", "misaligned"], ["a", "a", None]),
      "No task changed status; 1 task now points to another strategy."),
     (_run(["review", "review", "misaligned"], ["b", "a", None]),
      "1 task moved from aligned to review; 2 tasks now point to another strategy. "
-     "Aligned: 33% of tasks as first classified, 0% now."),
+     "Aligned: 33% of tasks as first classified, 0% now, your decisions included."),
 ])
 def test_a_rescore_says_what_moved_in_words(after, said):
     before = _run(["aligned", "review", "misaligned"], ["a", "b", None])
@@ -139,4 +139,5 @@ def test_a_rescore_counts_the_first_answers_against_the_decisions_now():
     before["final_status"] = ["aligned", "aligned", "aligned", "misaligned"]
     after = before.copy()
     assert describe_rescore(before, after) == (
-        "No task changed status or strategy. Aligned: 25% of tasks as first classified, 75% now.")
+        "No task changed status or strategy. Aligned: 25% of tasks as first classified, 75% now, "
+        "your decisions included.")
