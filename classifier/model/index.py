@@ -101,7 +101,7 @@ class StrategyIndex:
         `words` scores the words a task shares with each strategy (used when `search` gets
         the tasks' texts)."""
         self.settings = settings or MatchSettings()
-        self.words = words if self.settings.word_weight > 0 else None
+        self.words = words
         self.texts = texts
         self.text_owner = np.asarray(text_owner, dtype=np.int32)
         self.n_strategies = n_strategies
