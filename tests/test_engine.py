@@ -97,3 +97,14 @@ def test_classify_file_one_row_per_input_row_in_order(classifier, tmp_path):
     assert written["code"].tolist()[:4] == ["000", "001", "002", "blank"]
     assert written["status"].tolist().count("empty") == summary.status_counts["empty"] == 1
     assert not list(out.parent.glob(".*partial"))
+
+
+def test_a_task_about_one_phrase_of_a_description_shows_that_phrase_as_evidence(embedder):
+    plan = plan_from_dict({"strategies": [
+        {"id": "food", "name": "Zero hunger",
+         "description": "End hunger, achieve food security and promote sustainable agriculture"},
+        {"id": "water", "name": "Clean water",
+         "description": "Safe drinking water for every village, sanitation in every school"},
+    ]})
+    [result] = Classifier(plan, embedder).classify(["Train farmers in sustainable agriculture"])
+    assert (result.strategy_id, result.evidence) == ("food", "promote sustainable agriculture")

@@ -7,7 +7,15 @@ import json
 import pytest
 
 from classifier.errors import PlanError
-from classifier.plan import Plan, Thresholds, dump_plan, load_plan, plan_from_dict, save_plan
+from classifier.plan import (
+    Plan,
+    Strategy,
+    Thresholds,
+    dump_plan,
+    load_plan,
+    plan_from_dict,
+    save_plan,
+)
 
 GOOD_YAML = """\
 vision: Be the widget people's first call
@@ -120,3 +128,21 @@ def test_negative_margin_is_refused():
     with pytest.raises(PlanError, match="thresholds.margin"):
         plan_from_dict({"strategies": [{"id": "a", "name": "A"}],
                         "thresholds": {"aligned": 0.5, "misaligned": 0.4, "margin": -1}})
+
+
+@pytest.mark.parametrize(("description", "expected"), [
+    ("End hunger, achieve food security and improved nutrition and promote sustainable "
+     "agriculture", ["achieve food security", "promote sustainable agriculture"]),
+    ("Get our widgets onto shop shelves; sign three new regional dealers",
+     ["Get our widgets onto shop shelves", "sign three new regional dealers"]),
+    # one thing named (or pieces too short to stand alone): nothing beside the statement
+    ("End poverty in all its forms everywhere", []),
+    ("Protect, restore and renew", []),
+    ("", []),
+])
+def test_a_description_naming_several_things_gives_each_its_phrase(description, expected):
+    strategy = Strategy(id="s", name="Strategy", description=description)
+    assert strategy.phrases() == expected
+    texts = strategy.texts()
+    assert texts[len(texts) - len(expected):] == expected
+    assert strategy.texts(phrases=False) == texts[:len(texts) - len(expected)]

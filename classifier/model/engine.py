@@ -61,7 +61,7 @@ class Classifier:
         owners: list[int] = []
         examples: list[bool] = []  # texts that are examples refine the strategy prototypes
         for position, strategy in enumerate(plan.strategies):
-            own = strategy.texts()
+            own = strategy.texts(phrases=self.match.phrases)
             learned_texts = [t for t in self.learned.examples.get(strategy.id, []) if t not in own]
             heads = len(own) - len(strategy.examples)
             for offset, text in enumerate(own + learned_texts):

@@ -40,6 +40,8 @@ class MatchSettings:
     # Share of the shared-words score (model/words.py) added to every strategy's score; chosen on
     # CLINC150 val zero-shot (top-1 0.700 at 0, 0.704 at 0.1, 0.706 at 0.15, 0.704 at 0.2).
     word_weight: float = 0.15
+    # Each phrase of a strategy's description is one more text of it (plan.Strategy.phrases).
+    phrases: bool = True
 
 
 @dataclass
