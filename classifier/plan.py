@@ -49,13 +49,13 @@ class Thresholds(BaseModel):
         return self
 
 
-# Where a description goes from one thing it names to the next: a comma, a semicolon, or an
-# "and" that joins two phrases (two words or more follow it). One vector per phrase beside the
-# whole statement lets a task about one of them (a single target of a broad goal) meet the
-# strategy without being outvoted by the rest of its description. Measured without examples
-# (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the sample plan without examples 0.610 ->
-# 0.662; as separate texts only (outside the prototype) they changed nothing.
-PHRASE_BREAK = re.compile(r"[,;]| and (?=[a-z]+ )")
+# Where a description goes from one thing it names to the next: a comma, a semicolon, the end
+# of a sentence, or an "and" that joins two phrases (two words or more follow it). One vector per
+# phrase beside the whole statement lets a task about one of them (a single target of a broad
+# goal) meet the strategy without being outvoted by the rest of its description. Measured without
+# examples (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the sample plan without examples
+# 0.610 -> 0.662; as separate texts only (outside the prototype) they changed nothing.
+PHRASE_BREAK = re.compile(r"[,;]|(?<=[.!?])\s+| and (?=[a-z]+ )")
 
 
 class Strategy(BaseModel):

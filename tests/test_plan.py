@@ -135,6 +135,8 @@ def test_negative_margin_is_refused():
      "agriculture", ["achieve food security", "promote sustainable agriculture"]),
     ("Get our widgets onto shop shelves; sign three new regional dealers",
      ["Get our widgets onto shop shelves", "sign three new regional dealers"]),
+    ("Keep every customer we win. Sell renewals before the plan runs out",
+     ["Keep every customer we win.", "Sell renewals before the plan runs out"]),
     # one thing named (or pieces too short to stand alone): nothing beside the statement
     ("End poverty in all its forms everywhere", []),
     ("Protect, restore and renew", []),
