@@ -20,7 +20,7 @@ from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned
 from .plan import Plan
-from .review import pending, review_queue
+from .review import pending, review_queue, spot_check
 from .store import DecisionRequest, RunInfo, Store
 
 NO_STRATEGY = "none"
@@ -36,11 +36,14 @@ def task_id(run_id: int, row: int) -> str:
 
 
 def queue_table(store: Store, run: RunInfo, learned: Learned | None = None,
-                limit: int | None = None, reviewer: str | None = None) -> pd.DataFrame:
-    """The next tasks to review in the Review page's order: id, input columns, what the machine
-    said with its top candidates, why each is in the queue, and an empty `decision`."""
+                limit: int | None = None, reviewer: str | None = None,
+                aligned: bool = False) -> pd.DataFrame:
+    """The next tasks to review in the Review page's order (with `aligned`, its spot check of
+    aligned tasks): id, input columns, what the machine said with its top candidates, why each
+    is in the queue, and an empty `decision`."""
     results = store.results_with_decisions(run.id)
-    queue = review_queue(results, run.thresholds, learned=learned)
+    queue = (spot_check(results, run.thresholds, learned) if aligned
+             else review_queue(results, run.thresholds, learned=learned))
     decided = results.loc[results["decision"].notna(), "row"].tolist()
     skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
     queue = pending(queue, decided, skipped)

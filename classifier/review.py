@@ -34,6 +34,8 @@ def _reason(score: float, runner_up: float, strategy: str, runner_strategy: str,
     if np.isfinite(runner_up) and score - runner_up < thresholds.margin:
         return (f"two strategies too close: {score:.2f} vs {runner_up:.2f} "
                 f"({strategy} / {runner_strategy})")
+    if score >= thresholds.aligned:
+        return f"score {score:.2f}: aligned with {strategy}, checked to teach"
     return f"score {score:.2f}: weak match to {strategy}"
 
 
@@ -106,6 +108,13 @@ def pending(queue: pd.DataFrame, decided: Sequence[int], skipped: Sequence[int] 
     left = queue[~queue["row"].isin(list(decided))]
     later = left["row"].isin(list(skipped))
     return pd.concat([left[~later], left[later]])
+
+
+def spot_check(results: pd.DataFrame, thresholds: Thresholds | None = None,
+               learned: Learned | None = None) -> pd.DataFrame:
+    """Aligned tasks in review order, for once the queue is empty: a manager who wants to teach
+    more checks the machine's answers, the least sure of each strategy first."""
+    return review_queue(results, thresholds, statuses=(Status.ALIGNED.value,), learned=learned)
 
 
 def teach_in(results: pd.DataFrame, thresholds: Thresholds | None = None,

@@ -231,6 +231,30 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
     assert any(t.value.startswith("Assigned to ") for t in at.toast)
 
 
+def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
+    at = open_page(fresh_app(), "review")
+    at.button(key="teach_skip").click().run()
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        doubtful = results[results["status"].isin(["review", "misaligned"])]
+        for row in doubtful["row"]:
+            store.record_decision(run.id, int(row), "misaligned", None, "ana")
+        aligned = int((results["status"] == "aligned").sum())
+    at = open_page(fresh_app(), "review")
+    assert [m.value for m in at.success] == ["Nothing left to review in this run."]
+    check = at.button(key="review_spot_check")
+    assert check.label == f"Check the {aligned} aligned tasks too"
+    check.click().run()
+    no_exception(at)
+    assert at.get("progress")[0].proto.text.startswith(f"{aligned} aligned left to check of")
+    assert _first_task_status(at) == "aligned"
+    at.button(key="review_confirm").click().run()
+    assert at.get("progress")[0].proto.text.startswith(f"{aligned - 1} aligned left to check")
+    with Store(db) as store:
+        assert store.decisions().iloc[-1]["action"] == "confirm"
+
+
 def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db):
     at = open_page(fresh_app(), "review")
     assert any("Teach it." in m.value for m in at.markdown)

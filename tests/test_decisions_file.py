@@ -65,6 +65,19 @@ def test_the_queue_file_deals_tasks_as_the_review_page_does(db, tmp_path):
             "why"} <= set(table.columns)
 
 
+def test_the_aligned_spot_check_is_a_queue_file_too(db, tmp_path):
+    table = _queue(db, tmp_path / "check.csv", "--aligned", "--limit", "4")
+    assert len(table) == 4 and (table["machine_status"] == "aligned").all()
+    assert table["why"].str.contains("aligned with").all()
+    table.loc[0, "decision"] = table.loc[0, "candidate_1"]
+    table.to_csv(tmp_path / "check.csv", index=False)
+    done = _tactics("decide", str(tmp_path / "check.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+    assert "recorded 1 decision by ana: 1 confirmed" in done.stderr
+    assert table.loc[0, "task_id"] not in set(_queue(db, tmp_path / "next.csv",
+                                                     "--aligned")["task_id"])
+
+
 def test_the_xlsx_queue_offers_the_strategy_ids_to_pick(db, tmp_path):
     out = tmp_path / "queue.xlsx"
     _queue(db, out, "--limit", "5")

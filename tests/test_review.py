@@ -8,7 +8,13 @@ import pytest
 
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
-from classifier.review import describe_rescore, review_queue, teach_in_due, teach_in_over
+from classifier.review import (
+    describe_rescore,
+    review_queue,
+    spot_check,
+    teach_in_due,
+    teach_in_over,
+)
 
 THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
 
@@ -54,10 +60,21 @@ def test_strategies_with_fewer_learned_examples_come_first():
     ("a2 far", "score 0.21: far from every strategy"),
     ("b1 close", "two strategies too close: 0.48 vs 0.46 (b / a)"),
     ("c1 weak", "score 0.45: weak match to c"),
+    ("a3 sure", "score 0.80: aligned with a, checked to teach"),
 ])
 def test_reasons_say_why(task, reason):
-    queue = review_queue(RESULTS, THRESHOLDS)
+    queue = review_queue(RESULTS, THRESHOLDS, statuses=("review", "misaligned", "aligned"))
     assert queue.set_index("task").loc[task, "queue_reason"] == reason
+
+
+def test_the_spot_check_deals_aligned_tasks_least_sure_first():
+    more = pd.concat([RESULTS, _results([("a4 surer", "a", 0.90, "b", 0.20, "aligned"),
+                                         ("b3 sure", "b", 0.70, "a", 0.60, "aligned")])],
+                     ignore_index=True)
+    check = spot_check(more, THRESHOLDS)
+    assert (check["status"] == "aligned").all()
+    # each strategy's least sure first, lowest score first within a round
+    assert check["task"].tolist() == ["b3 sure", "a3 sure", "a4 surer"]
 
 
 def test_decided_tasks_leave_the_queue():

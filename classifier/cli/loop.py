@@ -23,6 +23,9 @@ def queue(
     plan_name: PlanNameOption = "default",
     reviewer: Annotated[str | None, typer.Option(help="Put the tasks this reviewer skipped "
                                                  "last, as the Review page does.")] = None,
+    aligned: Annotated[bool, typer.Option("--aligned", help="The aligned tasks instead, the "
+                                          "least sure of each strategy first: a spot check "
+                                          "once the queue is empty.")] = False,
 ) -> None:
     """Write the next tasks to review, in the order the Review page deals them, with an empty
     `decision` column to fill: a strategy id, `none` (serves no strategy), or empty (skip).
@@ -47,11 +50,12 @@ def queue(
                 warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
                       f"the queue follows run #{run.id} (classify again to use the new plan)")
             learned = Learned.from_frame(store.learned_examples(plan_name))
-            whole = queue_table(store, run, learned, reviewer=reviewer)
+            whole = queue_table(store, run, learned, reviewer=reviewer, aligned=aligned)
             table = whole.head(limit) if limit else whole
             write_queue(table, run_plan, out)
-        say(f"wrote {len(table)} task{'s' if len(table) != 1 else ''} to review to {out} "
-             f"(run #{run.id}; {len(whole)} left in its queue)")
+        tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
+        say(f"wrote {tasks} to {'check' if aligned else 'review'} to {out} (run #{run.id}; "
+            f"{len(whole)} left in its {'spot check' if aligned else 'queue'})")
 
     run_command(action)
 

@@ -20,6 +20,7 @@ from classifier.review import (
     describe_rescore,
     pending,
     review_queue,
+    spot_check,
     teach_in,
     teach_in_over,
 )
@@ -29,6 +30,7 @@ from classifier.ui import state, widgets
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
+SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
 
 
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
@@ -79,11 +81,13 @@ def _undo(run_id: int) -> None:
         st.session_state["review_note"] = f"Undid your last decision on task {undone.row + 1}."
 
 
-def _queue(results: pd.DataFrame, run, decided: set[int], learned: Learned
-           ) -> tuple[pd.DataFrame, int]:
-    """Undecided doubtful tasks, worst first, skipped ones last; and the whole queue's size."""
+def _queue(results: pd.DataFrame, run, decided: set[int], learned: Learned,
+           aligned: bool = False) -> tuple[pd.DataFrame, int]:
+    """Undecided doubtful tasks (or, with `aligned`, aligned ones), worst first, skipped ones
+    last; and the whole queue's size."""
     # Dealt as the benchmark deals it: strategies that learned least come first in each round.
-    queue = review_queue(results, thresholds=run.thresholds, learned=learned)
+    queue = (spot_check(results, run.thresholds, learned) if aligned
+             else review_queue(results, thresholds=run.thresholds, learned=learned))
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
     skipped = state.store().skipped_rows(run.id, state.who())
     return pending(queue, sorted(decided), sorted(skipped)), len(queue)
@@ -304,6 +308,21 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     return pending(round_, [], sorted(skipped))
 
 
+def _nothing_left(run, results: pd.DataFrame, decided: set[int], learned: Learned,
+                  locked: bool) -> None:
+    """The queue is empty: say so, and offer the aligned tasks to whoever wants to teach more."""
+    if st.session_state.get(SPOT_CHECK) == run.id:
+        st.success("Every aligned task of this run is checked too.")
+        return
+    st.success("Nothing left to review in this run.")
+    aligned, _ = _queue(results, run, decided, learned, aligned=True)
+    if len(aligned) and not locked:
+        st.button(f"Check the {len(aligned)} aligned tasks too", key="review_spot_check",
+                  on_click=st.session_state.__setitem__, args=(SPOT_CHECK, run.id),
+                  help="The machine's surest answers, the least sure of each strategy first: "
+                  "each one you confirm or correct teaches the next run.")
+
+
 def render() -> None:
     """The page."""
     st.title("Review")
@@ -332,13 +351,16 @@ def render() -> None:
     if teaching is not None:
         left = len(teaching)
     else:
-        queue, total = _queue(results, run, decided, learned)
+        checking = st.session_state.get(SPOT_CHECK) == run.id
+        queue, total = _queue(results, run, decided, learned, aligned=checking)
         left = len(queue)
         st.progress((total - left) / total if total else 1.0,
-                    text=f"{left} left to review of {total} · {total - left} decided")
+                    text=(f"{left} aligned left to check of {total} · {total - left} checked"
+                          if checking else
+                          f"{left} left to review of {total} · {total - left} decided"))
     if not left:  # no task on screen, so no key legend either
         if teaching is None:
-            st.success("Nothing left to review in this run.")
+            _nothing_left(run, results, decided, learned, locked)
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
                   args=(run.id,), disabled=locked)
     else:
