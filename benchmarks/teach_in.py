@@ -1,7 +1,8 @@
 """The teach-in: how fast review decisions teach a new plan, through the product's own path.
 
 A simulated manager works through the Review page (its teach-in round of 20 tasks, the run
-re-scored, then the re-scored run's queue) over half of the tasks, in sessions of 25; the gold
+re-scored, then the re-scored run's queue, then, once the queue is empty, its aligned tasks as
+the page offers them) over half of the tasks, in sessions of 25; the gold
 label stands in for each decision (a strategy, or none). After each session the product
 re-builds its classifier from the decisions
 (`build_classifier`: the decided tasks become examples or negatives, thresholds re-fitted once
@@ -44,7 +45,7 @@ from classifier.model.history import Earlier
 from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.plan import Plan
-from classifier.review import TEACH_IN_SIZE, review_queue, teach_in
+from classifier.review import TEACH_IN_SIZE, review_queue, spot_check, teach_in
 
 TARGETS = {25: 0.10, 100: 0.18}  # top-1 gain over no decisions
 FOLDS = 4  # SDG: four ways of halving its tasks (bench_data.halves)
@@ -117,6 +118,10 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
                                  exclude_texts=[*decided, *picked], text_column="task",
                                  learned=learned)
             picked += queue["task"].drop_duplicates().head(step - len(picked)).tolist()
+            if len(picked) < step:  # the queue ran dry: the page offers the aligned tasks next
+                check = spot_check(results, classifier.thresholds, learned)
+                check = check[~check["task"].isin([*decided, *picked])]
+                picked += check["task"].drop_duplicates().head(step - len(picked)).tolist()
         if not picked:
             rows.append({"order": order, "decisions": len(decided), "queue_dry": True,
                          **measure(classifier, test)})
