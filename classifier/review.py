@@ -35,7 +35,7 @@ def _reason(score: float, runner_up: float, strategy: str, runner_strategy: str,
         return (f"two strategies too close: {score:.2f} vs {runner_up:.2f} "
                 f"({strategy} / {runner_strategy})")
     if score >= thresholds.aligned:
-        return f"score {score:.2f}: aligned with {strategy}, checked to teach"
+        return f"score {score:.2f}: aligned with {strategy} (a spot check)"
     return f"score {score:.2f}: weak match to {strategy}"
 
 

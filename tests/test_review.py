@@ -60,7 +60,7 @@ def test_strategies_with_fewer_learned_examples_come_first():
     ("a2 far", "score 0.21: far from every strategy"),
     ("b1 close", "two strategies too close: 0.48 vs 0.46 (b / a)"),
     ("c1 weak", "score 0.45: weak match to c"),
-    ("a3 sure", "score 0.80: aligned with a, checked to teach"),
+    ("a3 sure", "score 0.80: aligned with a (a spot check)"),
 ])
 def test_reasons_say_why(task, reason):
     queue = review_queue(RESULTS, THRESHOLDS, statuses=("review", "misaligned", "aligned"))

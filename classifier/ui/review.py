@@ -308,6 +308,10 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     return pending(round_, [], sorted(skipped))
 
 
+def _check_aligned(run_id: int) -> None:
+    st.session_state[SPOT_CHECK] = run_id
+
+
 def _nothing_left(run, results: pd.DataFrame, decided: set[int], learned: Learned,
                   locked: bool) -> None:
     """The queue is empty: say so, and offer the aligned tasks to whoever wants to teach more."""
@@ -318,7 +322,7 @@ def _nothing_left(run, results: pd.DataFrame, decided: set[int], learned: Learne
     aligned, _ = _queue(results, run, decided, learned, aligned=True)
     if len(aligned) and not locked:
         st.button(f"Check the {len(aligned)} aligned tasks too", key="review_spot_check",
-                  on_click=st.session_state.__setitem__, args=(SPOT_CHECK, run.id),
+                  on_click=_check_aligned, args=(run.id,),
                   help="The machine's surest answers, the least sure of each strategy first: "
                   "each one you confirm or correct teaches the next run.")
 
