@@ -25,6 +25,17 @@ def plan_table(plan: Plan) -> pd.DataFrame:
     }, dtype=object)
 
 
+def reading_table(plan: Plan) -> pd.DataFrame:
+    """How the classifier reads each strategy: its statement, the phrases of its description
+    that count as texts of their own, and how many examples it has."""
+    return pd.DataFrame({
+        "strategy": [s.name for s in plan.strategies],
+        "statement": [s.statement() for s in plan.strategies],
+        "phrases": [" · ".join(s.phrases()) for s in plan.strategies],
+        "examples": [len(s.examples) for s in plan.strategies],
+    })
+
+
 def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
     """The plan the table describes (thresholds kept); PlanError names the row and field.
 

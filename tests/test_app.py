@@ -339,6 +339,16 @@ def test_task_text_is_shown_literally_never_as_markup(db):
     assert shown[0] in XSS_TASKS
 
 
+def test_the_plan_page_shows_how_each_strategy_is_read(db):
+    at = open_page(fresh_app(), "plan")
+    no_exception(at)
+    [expander] = [e for e in at.expander if e.label == "How the tool reads your strategies"]
+    reading = expander.dataframe[0].value.set_index("strategy")
+    assert reading.loc["Deliver on time with top quality", "phrases"] == (
+        "Ship every order complete · with widgets that pass inspection the first time.")
+    assert reading.loc["Build brand awareness in the Tri-City area", "phrases"] == ""
+
+
 def test_plan_edit_marks_results_stale_and_rerun_fixes_it(db):
     at = open_page(fresh_app(), "plan")
     no_exception(at)

@@ -11,7 +11,7 @@ import streamlit as st
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
 from classifier.plan import Plan, dump_plan, load_plan
-from classifier.plan_table import plan_from_table, plan_table, with_example
+from classifier.plan_table import plan_from_table, plan_table, reading_table, with_example
 from classifier.ui import state, widgets
 
 PLAN_TYPES = ["yaml", "yml", "json", "csv"]
@@ -207,6 +207,12 @@ def render() -> None:
     version, plan = state.current_plan()
     widgets.stale_notice(key="rerun_stale_plan")
     _editor(version, plan)
+    with st.expander("How the tool reads your strategies"):
+        st.caption("A task is matched on each strategy's statement (name: description), its "
+                   "name, each phrase of a description that names several things, and its "
+                   "examples. A task about one phrase finds its strategy, and the phrase shows "
+                   "as what it matched on.")
+        st.dataframe(reading_table(plan), hide_index=True, width="stretch")
     st.divider()
     _import_export(plan)
     st.divider()
