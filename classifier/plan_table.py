@@ -26,11 +26,10 @@ def plan_table(plan: Plan) -> pd.DataFrame:
 
 
 def reading_table(plan: Plan) -> pd.DataFrame:
-    """How the classifier reads each strategy: its statement, the phrases of its description
-    that count as texts of their own, and how many examples it has."""
+    """How the classifier reads each strategy beside its statement: the phrases of its
+    description that count as texts of their own, and how many examples it has."""
     return pd.DataFrame({
         "strategy": [s.name for s in plan.strategies],
-        "statement": [s.statement() for s in plan.strategies],
         "phrases": [" · ".join(s.phrases()) for s in plan.strategies],
         "examples": [len(s.examples) for s in plan.strategies],
     })

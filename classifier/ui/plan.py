@@ -212,7 +212,9 @@ def render() -> None:
                    "name, each phrase of a description that names several things, and its "
                    "examples. A task about one phrase finds its strategy, and the phrase shows "
                    "as what it matched on.")
-        st.dataframe(reading_table(plan), hide_index=True, width="stretch")
+        st.dataframe(reading_table(plan), hide_index=True, width="stretch", column_config={
+            "phrases": st.column_config.TextColumn("phrases read on their own", width="large"),
+        })
     st.divider()
     _import_export(plan)
     st.divider()
