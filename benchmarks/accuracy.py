@@ -7,8 +7,9 @@ plan. Two protocols:
             classifier; the old fixed cut-offs, fitted on CLINC150 val, for the naive script)
 
 naive = the nearest strategy text (name, or name and description) by cosine, no reference work,
-no shared words (model/words.py), no description phrases (plan.Strategy.phrases), no prototype
-refinement: what one writes first. Nothing is fitted on a test split or on SDG.
+no shared words (model/words.py), no description phrases (plan.Strategy.phrases), no task
+pieces (model/pieces.py), no prototype refinement: what one writes first. Nothing is fitted
+on a test split or on SDG.
 
 "history" rows: the same plan after one earlier run in the store (unlabeled tasks, no decisions),
 which the classifier learns the team's wording from (classifier/model/history.py). CLINC150:
@@ -46,7 +47,7 @@ from classifier.model.index import MatchSettings
 from classifier.plan import Plan, Thresholds
 
 METHODS = {"naive": MatchSettings(centroid_weight=0.0, refine_steps=0, reference=False,
-                                   word_weight=0.0, phrases=False),
+                                   word_weight=0.0, phrases=False, pieces=False),
            "classifier": MatchSettings()}
 START = Thresholds(aligned=0.5, misaligned=0.4, margin=0.03)
 TARGETS = {

@@ -18,6 +18,7 @@ from .embedding import Embedder, VectorBank, get_embedder
 from .history import Earlier, EarlierUse
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
+from .pieces import Pieces
 from .reference import reference_texts, reference_vectors, relative_thresholds
 from .words import WordMatch
 
@@ -86,9 +87,8 @@ class Classifier:
         self.reference_best: np.ndarray | None = None
         if reference is not None:
             offset = len(parts[0]) if len(parts) > 1 else 0
-            found = self.index.search(reference, k=self.top_k,
-                                      exclude_negative=offset + np.arange(len(reference)),
-                                      texts=reference_texts())
+            found = self._search(reference, reference_texts(),
+                                 exclude_negative=offset + np.arange(len(reference)))
             self.reference_best = np.round(found.score[:, 0], SCORE_DECIMALS)
         self.default_thresholds = (relative_thresholds(self.reference_best)
                                    if self.reference_best is not None else DEFAULT_THRESHOLDS)
@@ -109,6 +109,16 @@ class Classifier:
             self.earlier = dataclasses.replace(
                 self.earlier, vectors=self.embedder.embed(list(self.earlier.texts), bank=bank))
         return self.earlier.vectors
+
+    def _search(self, vectors: np.ndarray, texts: Sequence[str],
+                exclude_negative: np.ndarray | None = None) -> Matches:
+        """The index's matches for embedded tasks, their long ones' pieces embedded too."""
+        pieces = Pieces.of(texts) if self.match.pieces else None
+        if pieces is not None and len(pieces):
+            pieces = dataclasses.replace(
+                pieces, vectors=self.embedder.embed(pieces.texts, bank=self.vectors))
+        return self.index.search(vectors, k=self.top_k, exclude_negative=exclude_negative,
+                                 texts=texts, pieces=pieces)
 
     @property
     def earlier_use(self) -> EarlierUse:
@@ -133,7 +143,7 @@ class Classifier:
         if progress is not None and empty.any():
             progress(int(empty.sum()))
         vectors = self.embedder.embed(filled, progress=progress, bank=self.vectors)
-        found = self.index.search(vectors, k=self.top_k, texts=filled)
+        found = self._search(vectors, filled)
         # Scores are rounded once, here: the status is decided on the number the output shows.
         found.score = np.round(found.score, SCORE_DECIMALS)
         k = found.strategy.shape[1]

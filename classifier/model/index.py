@@ -6,7 +6,8 @@ the prototypes are first refined so each example lies nearer its own strategy th
 (a softmax over cosines, a few gradient steps).
 Tasks a person said serve no strategy ("negatives") lower every score of a task that lies nearer
 to one of them than to any strategy text. A share of the words a task shares with each
-strategy's statement (words.py) is added to its scores when the tasks' texts are given.
+strategy's statement (words.py) is added to its scores when the tasks' texts are given; a long
+task's pieces (pieces.py), when given, count half of its scores.
 Measured in benchmarks/accuracy.py.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from .embedding import to_grid, unit_rows
 from .history import adapt_prototypes
+from .pieces import Pieces, with_pieces
 from .words import WordMatch
 
 
@@ -42,6 +44,8 @@ class MatchSettings:
     word_weight: float = 0.15
     # Each phrase of a strategy's description is one more text of it (plan.Strategy.phrases).
     phrases: bool = True
+    # A long task is also scored on its best piece (model/pieces.py).
+    pieces: bool = True
 
 
 @dataclass
@@ -142,16 +146,34 @@ class StrategyIndex:
 
     def search(self, vectors: np.ndarray, k: int = 3,
                exclude_negative: np.ndarray | None = None,
-               texts: Sequence[str] | None = None) -> Matches:
+               texts: Sequence[str] | None = None, pieces: Pieces | None = None) -> Matches:
         """The k best strategies for each vector, with scores and the evidence text of each;
         `exclude_negative[i]` is a negative that row i must not be compared with (itself);
-        `texts` (the vectors' texts) add the words each task shares with each strategy."""
+        `texts` (the vectors' texts) add the words each task shares with each strategy;
+        `pieces` (embedded) of long tasks count half of their tasks' scores (`pieces`)."""
         n = len(vectors)
         k = min(k, self.n_strategies)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if n == 0:
             empty = np.zeros((0, k), dtype=np.int32)
             return Matches(empty, np.zeros((0, k), np.float64), empty.copy())
+        score, evidence, nearest_text = self._scores(vectors, texts)
+        if pieces is not None and len(pieces) and pieces.vectors is not None:
+            piece_score = self._scores(np.ascontiguousarray(pieces.vectors, dtype=np.float32),
+                                       pieces.texts if texts is not None else None)[0]
+            score = with_pieces(score, piece_score, pieces.row)
+        top = np.argsort(-score, axis=1, kind="stable")[:, :k].astype(np.int32)
+        best = np.take_along_axis(score, top, axis=1)
+        if self._negatives is not None:
+            best = self._less_near_negatives(best, vectors, nearest_text, exclude_negative)
+        return Matches(strategy=top, score=best,
+                       evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32))
+
+    def _scores(self, vectors: np.ndarray, texts: Sequence[str] | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every strategy's score for each vector (n, s), the text each matched best (n, s),
+        and each vector's nearest strategy text (n,)."""
+        n = len(vectors)
         text_k = min(self.settings.top_k_texts, self._texts.ntotal)
         hit_score, hit_text = _inner_products(self._texts, vectors, text_k)
         centroid_score, centroid_id = _inner_products(self._centroids, vectors, self.n_strategies)
@@ -175,12 +197,7 @@ class StrategyIndex:
         score = weight * centroid + (1.0 - weight) * best_text
         if self.words is not None and texts is not None:
             score = score + self.settings.word_weight * self.words.scores(texts)
-        top = np.argsort(-score, axis=1, kind="stable")[:, :k].astype(np.int32)
-        best = np.take_along_axis(score, top, axis=1)
-        if self._negatives is not None:
-            best = self._less_near_negatives(best, vectors, hit_score[:, 0], exclude_negative)
-        return Matches(strategy=top, score=best,
-                       evidence=np.take_along_axis(evidence, top, axis=1).astype(np.int32))
+        return score, evidence, hit_score[:, 0]
 
     def _less_near_negatives(self, score: np.ndarray, vectors: np.ndarray,
                              nearest_text: np.ndarray,
