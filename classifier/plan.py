@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from .errors import PlanError
+from .phrases import PHRASE_BREAK, phrases_of
 
 # Ids go into CSV cells, file names and decision files: letters, digits, "-", "_" and "." only.
 ID_PATTERN = re.compile(r"^[\w.-]+$")
@@ -49,13 +50,6 @@ class Thresholds(BaseModel):
         return self
 
 
-# Where a description goes from one thing it names to the next: a comma, a semicolon, the end
-# of a sentence, or an "and" that joins two phrases (two words or more follow it). One vector per
-# phrase beside the whole statement lets a task about one of them (a single target of a broad
-# goal) meet the strategy without being outvoted by the rest of its description. Measured without
-# examples (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the sample plan without examples
-# 0.610 -> 0.662; as separate texts only (outside the prototype) they changed nothing.
-PHRASE_BREAK = re.compile(r"[,;]|(?<=[.!?])\s+| and (?=[a-z]+ )")
 
 
 class Strategy(BaseModel):
@@ -111,9 +105,7 @@ class Strategy(BaseModel):
     def phrases(self) -> list[str]:
         """The description's phrases of three words or more, when it names two things or more
         ("End hunger, achieve food security and ..." -> "achieve food security", ...)."""
-        found = [part.strip() for part in PHRASE_BREAK.split(self.description)]
-        found = [part for part in found if len(part.split()) >= 3 and part != self.name]
-        return found if len(found) > 1 else []
+        return phrases_of(self.description, PHRASE_BREAK, skip=self.name)
 
     def texts(self, phrases: bool = True) -> list[str]:
         """The texts this strategy is matched on: its statement, its bare name, the

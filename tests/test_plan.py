@@ -137,6 +137,11 @@ def test_negative_margin_is_refused():
      ["Get our widgets onto shop shelves", "sign three new regional dealers"]),
     ("Keep every customer we win. Sell renewals before the plan runs out",
      ["Keep every customer we win.", "Sell renewals before the plan runs out"]),
+    # a bulleted list names one thing per line, markers off
+    ("Turn buyers into repeat customers:\n- renew every service plan before it lapses\n"
+     "* sell extended warranties\n2) launch a loyalty programme",
+     ["Turn buyers into repeat customers:", "renew every service plan before it lapses",
+      "sell extended warranties", "launch a loyalty programme"]),
     # one thing named (or pieces too short to stand alone): nothing beside the statement
     ("End poverty in all its forms everywhere", []),
     ("Protect, restore and renew", []),

@@ -6,24 +6,20 @@ answer still depends on nothing but the plan and the task.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-# Commas, semicolons and sentence ends; not "and", which in a task mostly joins the things one
-# piece of work is about ("Order logo stickers and pens").
-PIECE_BREAK = re.compile(r"[,;]|(?<=[.!?])\s+")
-MIN_WORDS = 3  # "find the delays" is a piece of work; "Rooms" or "badge" is not
+from ..phrases import PIECE_BREAK, phrases_of
+
 PIECE_WEIGHT = 0.5  # a long task's score: half its whole text, half its best piece
 
 
 def pieces(text: str) -> list[str]:
-    """The pieces of three words or more of a task's text, when it has two or more."""
-    found = [part.strip() for part in PIECE_BREAK.split(text)]
-    found = [part for part in found if len(part.split()) >= MIN_WORDS]
-    return found if len(found) > 1 else []
+    """The pieces of three words or more of a task's text (split at commas, semicolons, line
+    breaks and sentence ends), when it has two or more."""
+    return phrases_of(text, PIECE_BREAK)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+"""Splitting a text into the phrases that can stand on their own: the things a strategy's
+description names (plan.Strategy.phrases) and the pieces of work a long task names
+(model/pieces.py). Both read line breaks and list markers as a writer means them: a
+description written as a bulleted list names one thing per bullet.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Where a description goes from one thing it names to the next: a comma, a semicolon, a line
+# break, the end of a sentence, or an "and" that joins two phrases (two words or more follow
+# it). One vector per phrase beside the whole statement lets a task about one of them (a single
+# target of a broad goal) meet the strategy without being outvoted by the rest of its
+# description. Measured without examples (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the
+# sample plan without examples 0.610 -> 0.662; as separate texts only (outside the prototype)
+# they changed nothing.
+PHRASE_BREAK = re.compile(r"[,;\n\r]|(?<=[.!?])\s+| and (?=[a-z]+ )")
+# A task's pieces: not at "and", which in a task mostly joins the things one piece of work is
+# about ("Order logo stickers and pens for event giveaways").
+PIECE_BREAK = re.compile(r"[,;\n\r]|(?<=[.!?])\s+")
+# "- ", "* ", "• ", "1. ", "2) ", "a) " at the start of a line of a list.
+LIST_MARKER = re.compile(r"^(?:[-*•·–—]+|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
+MIN_WORDS = 3  # "achieve food security" stands alone; "Promote peaceful" or "Rooms" does not
+
+
+def phrases_of(text: str, breaks: re.Pattern[str], skip: str = "") -> list[str]:
+    """The phrases of `text` between `breaks`, list markers off, of MIN_WORDS words or more and
+    not equal to `skip`, when there are two or more (one alone says nothing new)."""
+    found = [LIST_MARKER.sub("", part.strip()).strip() for part in breaks.split(text)]
+    found = [part for part in found if len(part.split()) >= MIN_WORDS and part != skip]
+    return found if len(found) > 1 else []
