@@ -20,6 +20,7 @@ from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
 from .pieces import Pieces
 from .reference import reference_texts, reference_vectors, relative_thresholds
+from .ticket_keys import without_ticket_keys
 from .words import WordMatch
 
 Progress = Callable[[int], None]
@@ -70,17 +71,20 @@ class Classifier:
                 owners.append(position)
                 examples.append(offset >= heads)
         self.texts = texts
-        parts = ([self.embedder.embed(list(self.learned.negatives), bank=vectors)]
+        parts = ([self._embed_tasks(list(self.learned.negatives))]
                  if self.learned.negatives else [])
         reference = reference_vectors(self.embedder) if self.match.reference else None
         if reference is not None:
             parts.append(reference)
         negatives = np.concatenate(parts) if parts else None
-        self.index = StrategyIndex(self.embedder.embed(texts, bank=vectors), np.array(owners),
+        # Examples are tasks (a reviewer's, or pasted from a tracker): read without ticket keys.
+        read = [without_ticket_keys(text) if example else text
+                for text, example in zip(texts, examples, strict=True)]
+        self.index = StrategyIndex(self.embedder.embed(read, bank=vectors), np.array(owners),
                                    len(plan.strategies), texts, self.match,
                                    examples=np.array(examples, dtype=bool),
                                    negative_vectors=negatives,
-                                   earlier_vectors=self._earlier_vectors(vectors),
+                                   earlier_vectors=self._earlier_vectors(),
                                    words=self._words(plan))
         # How generic work scores against this plan: each reference task scored as a task,
         # its own copy among the negatives left out.
@@ -102,12 +106,12 @@ class Classifier:
         return WordMatch([strategy.statement() for strategy in plan.strategies],
                          reference_texts())
 
-    def _earlier_vectors(self, bank: VectorBank | None) -> np.ndarray | None:
+    def _earlier_vectors(self) -> np.ndarray | None:
         if not self.earlier:
             return None
         if self.earlier.vectors is None:
             self.earlier = dataclasses.replace(
-                self.earlier, vectors=self.embedder.embed(list(self.earlier.texts), bank=bank))
+                self.earlier, vectors=self._embed_tasks(list(self.earlier.texts)))
         return self.earlier.vectors
 
     def _search(self, vectors: np.ndarray, texts: Sequence[str],
@@ -119,6 +123,11 @@ class Classifier:
                 pieces, vectors=self.embedder.embed(pieces.texts, bank=self.vectors))
         return self.index.search(vectors, k=self.top_k, exclude_negative=exclude_negative,
                                  texts=texts, pieces=pieces)
+
+    def _embed_tasks(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Grid vectors of tasks, read without their ticket keys (model/ticket_keys.py)."""
+        return self.embedder.embed([without_ticket_keys(text) for text in texts],
+                                   progress=progress, bank=self.vectors)
 
     @property
     def earlier_use(self) -> EarlierUse:
@@ -142,8 +151,9 @@ class Classifier:
         filled = [text for text, blank in zip(plain, empty, strict=True) if not blank]
         if progress is not None and empty.any():
             progress(int(empty.sum()))
-        vectors = self.embedder.embed(filled, progress=progress, bank=self.vectors)
-        found = self._search(vectors, filled)
+        read = [without_ticket_keys(text) for text in filled]
+        vectors = self.embedder.embed(read, progress=progress, bank=self.vectors)
+        found = self._search(vectors, read)
         # Scores are rounded once, here: the status is decided on the number the output shows.
         found.score = np.round(found.score, SCORE_DECIMALS)
         k = found.strategy.shape[1]
