@@ -8,8 +8,11 @@ plan. Two protocols:
 
 naive = the nearest strategy text (name, or name and description) by cosine, no reference work,
 no shared words (model/words.py), no description phrases (plan.Strategy.phrases), no task
-pieces (model/pieces.py), no prototype refinement: what one writes first. Nothing is fitted
-on a test split or on SDG.
+pieces (model/pieces.py), no prototype refinement, ticket keys read as text: what one writes
+first. Nothing is fitted on a test split or on SDG.
+
+"sample, keyed": the sample's tasks as pasted from a tracker, each with a ticket key
+("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 ").
 
 "history" rows: the same plan after one earlier run in the store (unlabeled tasks, no decisions),
 which the classifier learns the team's wording from (classifier/model/history.py). CLINC150:
@@ -47,7 +50,8 @@ from classifier.model.index import MatchSettings
 from classifier.plan import Plan, Thresholds
 
 METHODS = {"naive": MatchSettings(centroid_weight=0.0, refine_steps=0, reference=False,
-                                   word_weight=0.0, phrases=False, pieces=False),
+                                   word_weight=0.0, phrases=False, pieces=False,
+                                   drop_ticket_keys=False),
            "classifier": MatchSettings()}
 START = Thresholds(aligned=0.5, misaligned=0.4, margin=0.03)
 TARGETS = {
@@ -168,6 +172,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for name, with_examples in (("sample", True), ("sample, bare", False)):
         plan, tasks = bench.sample(with_examples)
         rows += evaluate(name, plan, tasks, None)
+    plan, tasks = bench.sample(True)
+    rows += evaluate("sample, keyed", plan, bench.with_ticket_keys(tasks), None)
     if not args.no_history:
         rows += history_rows(data, val, test)
     print(table(rows))

@@ -98,6 +98,15 @@ def halves(tasks: Labeled, fold: int = 0) -> tuple[Labeled, Labeled]:
     return Labeled(first, gold_first), Labeled(second, gold_second)
 
 
+def with_ticket_keys(tasks: Labeled) -> Labeled:
+    """The same tasks as pasted from a tracker: each with a key in one of four common forms
+    ("OPS-123: ...", "[WID-123] ...", "... (JIRA-123)", "#123 ..."), fixed seed."""
+    rng = random.Random(SEED)
+    forms = ["OPS-{n}: {t}", "[WID-{n}] {t}", "{t} (JIRA-{n})", "#{n} {t}"]
+    return Labeled([rng.choice(forms).format(t=text, n=rng.randint(100, 9999))
+                    for text in tasks.texts], list(tasks.gold))
+
+
 def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
     """data/plan.yaml (without thresholds; examples optional) and data/labeled.csv."""
     plan = load_plan(ROOT / "data" / "plan.yaml").model_copy(update={"thresholds": None})

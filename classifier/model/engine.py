@@ -78,7 +78,7 @@ class Classifier:
             parts.append(reference)
         negatives = np.concatenate(parts) if parts else None
         # Examples are tasks (a reviewer's, or pasted from a tracker): read without ticket keys.
-        read = [without_ticket_keys(text) if example else text
+        read = [self._read(text) if example else text
                 for text, example in zip(texts, examples, strict=True)]
         self.index = StrategyIndex(self.embedder.embed(read, bank=vectors), np.array(owners),
                                    len(plan.strategies), texts, self.match,
@@ -126,8 +126,12 @@ class Classifier:
 
     def _embed_tasks(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """Grid vectors of tasks, read without their ticket keys (model/ticket_keys.py)."""
-        return self.embedder.embed([without_ticket_keys(text) for text in texts],
+        return self.embedder.embed([self._read(text) for text in texts],
                                    progress=progress, bank=self.vectors)
+
+    def _read(self, task: str) -> str:
+        """A task's text as it is matched."""
+        return without_ticket_keys(task) if self.match.drop_ticket_keys else task
 
     @property
     def earlier_use(self) -> EarlierUse:
@@ -151,7 +155,7 @@ class Classifier:
         filled = [text for text, blank in zip(plain, empty, strict=True) if not blank]
         if progress is not None and empty.any():
             progress(int(empty.sum()))
-        read = [without_ticket_keys(text) for text in filled]
+        read = [self._read(text) for text in filled]
         vectors = self.embedder.embed(read, progress=progress, bank=self.vectors)
         found = self._search(vectors, read)
         # Scores are rounded once, here: the status is decided on the number the output shows.
