@@ -51,7 +51,7 @@ from classifier.plan import Plan, Thresholds
 
 METHODS = {"naive": MatchSettings(centroid_weight=0.0, refine_steps=0, reference=False,
                                    word_weight=0.0, phrases=False, pieces=False,
-                                   drop_ticket_keys=False),
+                                   work_text=False),
            "classifier": MatchSettings()}
 START = Thresholds(aligned=0.5, misaligned=0.4, margin=0.03)
 TARGETS = {

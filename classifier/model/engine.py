@@ -20,8 +20,8 @@ from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
 from .pieces import Pieces
 from .reference import reference_texts, reference_vectors, relative_thresholds
-from .ticket_keys import without_ticket_keys
 from .words import WordMatch
+from .work_text import work_text
 
 Progress = Callable[[int], None]
 
@@ -77,7 +77,7 @@ class Classifier:
         if reference is not None:
             parts.append(reference)
         negatives = np.concatenate(parts) if parts else None
-        # Examples are tasks (a reviewer's, or pasted from a tracker): read without ticket keys.
+        # Examples are tasks (a reviewer's, or pasted from a tracker): read as their work.
         read = [self._read(text) if example else text
                 for text, example in zip(texts, examples, strict=True)]
         self.index = StrategyIndex(self.embedder.embed(read, bank=vectors), np.array(owners),
@@ -125,13 +125,13 @@ class Classifier:
                                  texts=texts, pieces=pieces)
 
     def _embed_tasks(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
-        """Grid vectors of tasks, read without their ticket keys (model/ticket_keys.py)."""
+        """Grid vectors of tasks, read as their work (model/work_text.py: no ticket keys, links)."""
         return self.embedder.embed([self._read(text) for text in texts],
                                    progress=progress, bank=self.vectors)
 
     def _read(self, task: str) -> str:
         """A task's text as it is matched."""
-        return without_ticket_keys(task) if self.match.drop_ticket_keys else task
+        return work_text(task) if self.match.work_text else task
 
     @property
     def earlier_use(self) -> EarlierUse:

@@ -46,8 +46,8 @@ class MatchSettings:
     phrases: bool = True
     # A long task is also scored on its best piece (model/pieces.py).
     pieces: bool = True
-    # Tasks are read without their ticket keys (model/ticket_keys.py).
-    drop_ticket_keys: bool = True
+    # Tasks are read without ticket keys, links, e-mail addresses, @mentions (model/work_text.py).
+    work_text: bool = True
 
 
 @dataclass

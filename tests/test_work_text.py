@@ -1,10 +1,10 @@
-"""Ticket keys: a task pasted from a tracker is matched on its work, not on its key."""
+"""A task pasted from a tracker or a chat is matched on its work, not on its key, link or mention."""
 
 from __future__ import annotations
 
 import pytest
 
-from classifier.model.ticket_keys import without_ticket_keys
+from classifier.model.work_text import work_text
 
 TASK = "Call the 12 customers whose service plans expire this month"
 
@@ -18,17 +18,22 @@ TASK = "Call the 12 customers whose service plans expire this month"
     ("Fix the printer - OPS-9", "Fix the printer"),
     ("#42 Fix the roof", "Fix the roof"),
     ("OPS-1: map the process,\nfind the delays", "map the process,\nfind the delays"),
+    ("Fix the login page https://intranet.example.com/login?x=1", "Fix the login page"),
+    ("Send the price list to buyer@northgate.example.com today", "Send the price list to today"),
+    ("@maria please renew the service plans", "please renew the service plans"),
+    ("Check www.example.com/pricing, update our prices", "Check , update our prices"),
     # keys that are the work's meaning, and texts with no key, stay as they are
     ("COVID-19 booster clinic", "COVID-19 booster clinic"),
     ("ISO-9001 audit prep (SOC-2 too)", "ISO-9001 audit prep (SOC-2 too)"),
     ("Buy 3-4 chairs for room B-2", "Buy 3-4 chairs for room B-2"),
     ("OPS-12", "OPS-12"),
 ])
-def test_a_tasks_ticket_key_is_not_read_as_its_work(text, expected):
-    assert without_ticket_keys(text) == expected
+def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
+    assert work_text(text) == expected
 
 
-@pytest.mark.parametrize("keyed", [f"OPS-4411: {TASK}", f"[WID-1554] {TASK}", f"{TASK} (JIRA-7)"])
+@pytest.mark.parametrize("keyed", [f"OPS-4411: {TASK}", f"[WID-1554] {TASK}", f"{TASK} (JIRA-7)",
+                                   f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom"])
 def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier, keyed):
     plain, with_key = classifier.classify([TASK, keyed])
     assert with_key.text == keyed
