@@ -20,7 +20,7 @@ from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned
 from .plan import Plan
-from .review import pending, review_queue, spot_check
+from .review import deal
 from .store import DecisionRequest, RunInfo, Store
 
 NO_STRATEGY = "none"
@@ -42,11 +42,9 @@ def queue_table(store: Store, run: RunInfo, learned: Learned | None = None,
     aligned tasks): id, input columns, what the machine said with its top candidates, why each
     is in the queue, and an empty `decision`."""
     results = store.results_with_decisions(run.id)
-    queue = (spot_check(results, run.thresholds, learned) if aligned
-             else review_queue(results, run.thresholds, learned=learned))
     decided = results.loc[results["decision"].notna(), "row"].tolist()
     skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
-    queue = pending(queue, decided, skipped)
+    queue, _ = deal(results, run.thresholds, learned, decided, skipped, aligned=aligned)
     if limit is not None:
         queue = queue.head(limit)
     table = pd.DataFrame({"task_id": [task_id(run.id, int(r)) for r in queue["row"]]})

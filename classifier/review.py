@@ -117,6 +117,16 @@ def spot_check(results: pd.DataFrame, thresholds: Thresholds | None = None,
     return review_queue(results, thresholds, statuses=(Status.ALIGNED.value,), learned=learned)
 
 
+def deal(results: pd.DataFrame, thresholds: Thresholds | None = None,
+         learned: Learned | None = None, decided: Sequence[int] = (),
+         skipped: Sequence[int] = (), aligned: bool = False) -> tuple[pd.DataFrame, int]:
+    """What the Review page (and `tactics queue`) deals next: the queue, or with `aligned` the
+    spot check, without the `decided` rows and with the `skipped` ones last; and its whole size."""
+    queue = (spot_check(results, thresholds, learned) if aligned
+             else review_queue(results, thresholds, learned=learned))
+    return pending(queue, decided, skipped), len(queue)
+
+
 def teach_in(results: pd.DataFrame, thresholds: Thresholds | None = None,
              learned: Learned | None = None, size: int = TEACH_IN_SIZE) -> pd.DataFrame:
     """A new plan's first round: about `size` tasks dealt one strategy at a time over every

@@ -9,6 +9,7 @@ import pytest
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
 from classifier.review import (
+    deal,
     describe_rescore,
     review_queue,
     spot_check,
@@ -158,3 +159,16 @@ def test_a_rescore_counts_the_first_answers_against_the_decisions_now():
     assert describe_rescore(before, after) == (
         "No task changed status or strategy. Aligned: 25% of tasks as first classified, 75% now, "
         "your decisions included.")
+
+
+def test_deal_leaves_decided_out_and_skipped_last_and_counts_the_whole_queue():
+    results = pd.DataFrame({
+        "row": [0, 1, 2, 3], "task": ["a", "b", "c", "d"],
+        "status": ["review", "misaligned", "review", "aligned"],
+        "score": [0.30, 0.10, 0.32, 0.60], "strategy_id": ["x", "y", "z", "x"],
+        "runner_up_id": ["y", "x", "x", "y"], "runner_up_score": [0.29, 0.05, 0.20, 0.30]})
+    dealt, size = deal(results, THRESHOLDS, decided=[1], skipped=[0])
+    assert size == 3
+    assert dealt["row"].tolist() == [2, 0]
+    checked, size = deal(results, THRESHOLDS, aligned=True)
+    assert (checked["row"].tolist(), size) == ([3], 1)

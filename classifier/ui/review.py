@@ -17,10 +17,9 @@ from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
 from classifier.review import (
     TEACH_IN_SIZE,
+    deal,
     describe_rescore,
     pending,
-    review_queue,
-    spot_check,
     teach_in,
     teach_in_over,
 )
@@ -85,12 +84,10 @@ def _queue(results: pd.DataFrame, run, decided: set[int], learned: Learned,
            aligned: bool = False) -> tuple[pd.DataFrame, int]:
     """Undecided doubtful tasks (or, with `aligned`, aligned ones), worst first, skipped ones
     last; and the whole queue's size."""
-    # Dealt as the benchmark deals it: strategies that learned least come first in each round.
-    queue = (spot_check(results, run.thresholds, learned) if aligned
-             else review_queue(results, thresholds=run.thresholds, learned=learned))
     # Skips are in the store, so a new session keeps this reviewer's skipped tasks at the end.
     skipped = state.store().skipped_rows(run.id, state.who())
-    return pending(queue, sorted(decided), sorted(skipped)), len(queue)
+    return deal(results, run.thresholds, learned, sorted(decided), sorted(skipped),
+                aligned=aligned)
 
 
 def _candidates(task: pd.Series) -> list[dict]:
