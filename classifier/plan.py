@@ -50,8 +50,6 @@ class Thresholds(BaseModel):
         return self
 
 
-
-
 class Strategy(BaseModel):
     """One strategy of the plan, with optional examples of tactics known to serve it."""
 
