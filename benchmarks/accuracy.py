@@ -11,6 +11,11 @@ no shared words (model/words.py), no description phrases (plan.Strategy.phrases)
 pieces (model/pieces.py), no prototype refinement, ticket keys read as text: what one writes
 first. Nothing is fitted on a test split or on SDG.
 
+"CLINC domains": a plan of a third shape, nobody tuned on: CLINC150's 10 domains as broad
+strategies (name, and its intents' names as the description), travel, kitchen and dining, and
+auto and commute dropped; test + oos_test as tasks (43% serve none: those of a dropped domain
+and every out-of-scope query).
+
 "sample, keyed": the sample's tasks as pasted from a tracker, each with a ticket key
 ("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 ").
 
@@ -59,6 +64,8 @@ TARGETS = {
     ("CLINC 5-shot", "fitted"): "top-1 >= 0.88, F1 >= 0.75",
     ("SDG whole", "defaults"): "top-1 >= 0.58",
     ("SDG-4", "defaults"): "share <= true + 0.10, P >= 0.40, AUROC >= 0.70",
+    # The issue's bar for honest defaults holds for any plan: this is one more it was not tuned on.
+    ("CLINC domains", "defaults"): "share <= true + 0.10, P >= 0.40, AUROC >= 0.70",
     ("CLINC 0-shot", "history"): "top-1 >= 0.71",
     ("SDG whole", "history"): "top-1 >= 0.58",
 }
@@ -172,6 +179,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for name, with_examples in (("sample", True), ("sample, bare", False)):
         plan, tasks = bench.sample(with_examples)
         rows += evaluate(name, plan, tasks, None)
+    plan, tasks = bench.clinc_domains(data)
+    if args.quick:
+        tasks = _subsample(tasks, 0.25)
+    rows += evaluate("CLINC domains", plan, tasks, None)
     plan, tasks = bench.sample(True)
     rows += evaluate("sample, keyed", plan, bench.with_ticket_keys(tasks), None)
     if not args.no_history:

@@ -1,5 +1,6 @@
 """The accuracy benchmarks' data as product plans and labeled task lists: CLINC150 (zero-shot and
-k-shot), the UN SDG hierarchy (whole, and with goals 3/7/11/14 dropped), and the sample plan.
+k-shot, and its domains as broad strategies), the UN SDG hierarchy (whole, and with goals
+3/7/11/14 dropped), and the sample plan.
 Read from ../shared/bench (never copied into the project)."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from classifier.plan import Plan, Strategy, load_plan
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"
 SDG_DROPPED = (3, 7, 11, 14)
+# Chosen before any run: the first three domains that came to mind as unlike the rest.
+DOMAINS_DROPPED = ("travel", "kitchen_and_dining", "auto_and_commute")
 SEED = 0
 
 
@@ -60,6 +63,21 @@ def clinc_split(data: dict, which: str) -> Labeled:
     """`val` or `test` with its out-of-scope queries (gold None)."""
     rows = [(t, i) for t, i in data[which]] + [(t, None) for t, _ in data[f"oos_{which}"]]
     return Labeled([t for t, _ in rows], [g for _, g in rows])
+
+
+def clinc_domains(data: dict, dropped: tuple[str, ...] = DOMAINS_DROPPED) -> tuple[Plan, Labeled]:
+    """A plan of a third shape: CLINC150's domains as broad strategies, each described by its
+    intents' names; `test` and `oos_test` as tasks, those of a dropped domain serving none."""
+    path = SHARED / "clinc150" / "domains.json"
+    domains = json.loads(path.read_text(encoding="utf-8"))
+    plan = Plan(vision="CLINC150 domains", strategies=[
+        Strategy(id=domain, name=domain.replace("_", " "),
+                 description=", ".join(intent.replace("_", " ") for intent in intents))
+        for domain, intents in domains.items() if domain not in dropped])
+    owner = {intent: domain for domain, intents in domains.items() for intent in intents}
+    gold = [None if owner[intent] in dropped else owner[intent] for _, intent in data["test"]]
+    return plan, Labeled([text for text, _ in data["test"]] + [t for t, _ in data["oos_test"]],
+                         gold + [None] * len(data["oos_test"]))
 
 
 def _sdg_yaml(name: str) -> dict:
