@@ -11,10 +11,13 @@ no shared words (model/words.py), no description phrases (plan.Strategy.phrases)
 pieces (model/pieces.py), no prototype refinement, ticket keys read as text: what one writes
 first. Nothing is fitted on a test split or on SDG.
 
-"CLINC domains": a plan of a third shape, nobody tuned on: CLINC150's 10 domains as broad
-strategies (name, and its intents' names as the description), travel, kitchen and dining, and
-auto and commute dropped; test + oos_test as tasks (43% serve none: those of a dropped domain
-and every out-of-scope query).
+"CLINC domains": a plan of a third shape: CLINC150's 10 domains as broad strategies (name, and
+its intents' names as the description, a list), travel, kitchen and dining, and auto and commute
+dropped; test + oos_test as tasks (43% serve none: those of a dropped domain and every
+out-of-scope query). Added to check the defaults on a plan nobody had tuned on; it showed that a
+description written as a list of short items was read only through its few long items (top-1
+0.624), which phrases.description_phrases now reads item by item (0.874). So it is no longer
+a plan nothing was changed for.
 
 "sample, keyed": the sample's tasks as pasted from a tracker, each with a ticket key
 ("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 ").
@@ -64,7 +67,7 @@ TARGETS = {
     ("CLINC 5-shot", "fitted"): "top-1 >= 0.88, F1 >= 0.75",
     ("SDG whole", "defaults"): "top-1 >= 0.58",
     ("SDG-4", "defaults"): "share <= true + 0.10, P >= 0.40, AUROC >= 0.70",
-    # The issue's bar for honest defaults holds for any plan: this is one more it was not tuned on.
+    # The issue's bar for honest defaults holds for any plan, this one too.
     ("CLINC domains", "defaults"): "share <= true + 0.10, P >= 0.40, AUROC >= 0.70",
     ("CLINC 0-shot", "history"): "top-1 >= 0.71",
     ("SDG whole", "history"): "top-1 >= 0.58",

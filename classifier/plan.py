@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from .errors import PlanError
-from .phrases import PHRASE_BREAK, phrases_of
+from .phrases import description_phrases
 
 # Ids go into CSV cells, file names and decision files: letters, digits, "-", "_" and "." only.
 ID_PATTERN = re.compile(r"^[\w.-]+$")
@@ -101,9 +101,10 @@ class Strategy(BaseModel):
         return f"{self.name}: {self.description}" if self.description else self.name
 
     def phrases(self) -> list[str]:
-        """The description's phrases of three words or more, when it names two things or more
-        ("End hunger, achieve food security and ..." -> "achieve food security", ...)."""
-        return phrases_of(self.description, PHRASE_BREAK, skip=self.name)
+        """The things the description names, when two or more: its phrases of three words or
+        more ("End hunger, achieve food security and ..." -> "achieve food security", ...), or
+        each item of a list ("freeze account, routing, pin change" -> "routing", ...)."""
+        return description_phrases(self.description, skip=self.name)
 
     def texts(self, phrases: bool = True) -> list[str]:
         """The texts this strategy is matched on: its statement, its bare name, the

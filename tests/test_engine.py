@@ -108,3 +108,22 @@ def test_a_task_about_one_phrase_of_a_description_shows_that_phrase_as_evidence(
     ]})
     [result] = Classifier(plan, embedder).classify(["Train farmers in sustainable agriculture"])
     assert (result.strategy_id, result.evidence) == ("food", "promote sustainable agriculture")
+
+
+def test_a_strategy_described_as_a_list_is_met_through_any_of_its_items(embedder):
+    # CLINC150's domains, described as their intents: "lost my phone" is "find phone" of
+    # utility, which the whole list (or the name) does not make clear.
+    plan = plan_from_dict({"strategies": [
+        {"id": "utility", "name": "utility", "description": "weather, alarm, date, find phone, "
+         "share location, timer, make call, calculator, definition, measurement conversion, "
+         "flip coin, spelling, time, roll dice, text"},
+        {"id": "banking", "name": "banking", "description": "freeze account, routing, pin "
+         "change, bill due, pay bill, account blocked, interest rate, min payment, bill "
+         "balance, transfer, order checks, balance, spending history, transactions, report "
+         "fraud"},
+        {"id": "work", "name": "work", "description": "pto request status, next holiday, "
+         "insurance change, insurance, meeting schedule, payday, taxes, income, rollover 401k, "
+         "pto balance, pto request, w2, schedule meeting, direct deposit, pto used"}]})
+    tasks = ["i have lost my phone", "what does idiosyncratic mean", "tell me what time it is"]
+    found = [r.strategy_id for r in Classifier(plan, embedder).classify(tasks)]
+    assert found == ["utility"] * 3

@@ -142,6 +142,16 @@ def test_negative_margin_is_refused():
      "* sell extended warranties\n2) launch a loyalty programme",
      ["Turn buyers into repeat customers:", "renew every service plan before it lapses",
       "sell extended warranties", "launch a loyalty programme"]),
+    # a list of short items names one thing per item, however short
+    ("freeze account, routing, pin change, balance; report fraud",
+     ["freeze account", "routing", "pin change", "balance", "report fraud"]),
+    ("- SEO\n- email campaigns\n- marketplace listings", ["SEO", "email campaigns",
+                                                          "marketplace listings"]),
+    # a sentence whose short pieces are fragments of it is not a list
+    ("Design, test and launch new widget models and accessories that customers ask for.",
+     ["launch new widget models", "accessories that customers ask for."]),
+    ("Ensure access to affordable, reliable, sustainable and modern energy for all",
+     ["Ensure access to affordable", "modern energy for all"]),
     # one thing named (or pieces too short to stand alone): nothing beside the statement
     ("End poverty in all its forms everywhere", []),
     ("Protect, restore and renew", []),
