@@ -25,6 +25,9 @@ TASK = "Call the 12 customers whose service plans expire this month"
     # keys that are the work's meaning, and texts with no key, stay as they are
     ("COVID-19 booster clinic", "COVID-19 booster clinic"),
     ("ISO-9001 audit prep (SOC-2 too)", "ISO-9001 audit prep (SOC-2 too)"),
+    ("AS-9100 audit of the machining line", "AS-9100 audit of the machining line"),
+    ("FY-2026 budget: first draft", "FY-2026 budget: first draft"),
+    ("Q3-2026 review with the dealers", "Q3-2026 review with the dealers"),
     ("Buy 3-4 chairs for room B-2", "Buy 3-4 chairs for room B-2"),
     ("OPS-12", "OPS-12"),
 ])

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 
 # Prefixes that name a thing rather than a tracker project ("COVID-19 booster clinic",
-# "ISO-9001 audit", "SOC-2 report"): a key with one of them is part of the work's meaning.
+# "ISO-9001 audit", "SOC-2 report", "AS-9100 audit") or a time ("FY-2026 budget", "Q3-2026
+# review"): a key with one of them is part of the work's meaning.
 MEANINGFUL = frozenset({"COVID", "SARS", "MERS", "ISO", "IEC", "EN", "IEEE", "ASTM", "DIN", "BS",
-                        "NIST", "SOC", "PCI", "GPT", "HL", "FHIR", "IPV"})
+                        "NIST", "SOC", "PCI", "GPT", "HL", "FHIR", "IPV", "AS", "ANSI", "SAE",
+                        "IATF", "UL", "MIL", "FY", "Q1", "Q2", "Q3", "Q4", "H1", "H2"})
 _KEY = r"[A-Z][A-Z0-9]{1,9}-\d+"
 _PREFIX = re.compile(r"([A-Z][A-Z0-9]{1,9})-\d")
 _SEPARATOR = r"[:|\-\u2013\u2014]"
