@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 
 # Where a description goes from one thing it names to the next: a comma, a semicolon, a line
-# break, the end of a sentence, or an "and" that joins two phrases (two words or more follow
-# it). One vector per phrase beside the whole statement lets a task about one of them (a single
-# target of a broad goal) meet the strategy without being outvoted by the rest of its
-# description. Measured without examples (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the
-# sample plan without examples 0.610 -> 0.662; as separate texts only (outside the prototype)
-# they changed nothing.
-PHRASE_BREAK = re.compile(r"[,;\n\r]|(?<=[.!?])\s+| and (?=[a-z]+ )")
+# break, a spaced bar, slash or dot ("shops | dealers", "Basic / Pro"), the end of a sentence,
+# or an "and" that joins two phrases (two words or more follow it). One vector per phrase beside
+# the whole statement lets a task about one of them (a single target of a broad goal) meet the
+# strategy without being outvoted by the rest of its description. Measured without examples
+# (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the sample plan without examples 0.610 ->
+# 0.662; as separate texts only (outside the prototype) they changed nothing.
+PHRASE_BREAK = re.compile(r"[,;\n\r]|\s[|/·•]\s|(?<=[.!?])\s+| and (?=[a-z]+ )")
 # A task's pieces: not at "and", which in a task mostly joins the things one piece of work is
 # about ("Order logo stickers and pens for event giveaways").
-PIECE_BREAK = re.compile(r"[,;\n\r]|(?<=[.!?])\s+")
+PIECE_BREAK = re.compile(r"[,;\n\r]|\s[|/·•]\s|(?<=[.!?])\s+")
 # "- ", "* ", "• ", "1. ", "2) ", "a) " at the start of a line of a list.
 LIST_MARKER = re.compile(r"^(?:[-*•·–—]+|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
 MIN_WORDS = 3  # "achieve food security" stands alone; "Promote peaceful" or "Rooms" does not

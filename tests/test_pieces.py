@@ -21,6 +21,8 @@ LONG_TASK = ("Answer the backlog of internal emails about the parking rota, pitc
      ["Clean the vans", "service the forklift before Monday"]),
     ("Dealer visit\n- pitch the widget line to Northgate\n- collect the signed order form",
      ["pitch the widget line to Northgate", "collect the signed order form"]),
+    ("Print the event flyers / call the printer about the invoice",
+     ["Print the event flyers", "call the printer about the invoice"]),
     # "and" joins what one piece of work is about; short pieces do not stand alone
     ("Order logo stickers and pens for event giveaways", []),
     ("Prepare the room, catering", []),

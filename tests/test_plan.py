@@ -145,6 +145,8 @@ def test_negative_margin_is_refused():
     # a list of short items names one thing per item, however short
     ("freeze account, routing, pin change, balance; report fraud",
      ["freeze account", "routing", "pin change", "balance", "report fraud"]),
+    ("own shops · dealers | marketplaces / catalogue", ["own shops", "dealers", "marketplaces",
+                                                        "catalogue"]),
     ("- SEO\n- email campaigns\n- marketplace listings", ["SEO", "email campaigns",
                                                           "marketplace listings"]),
     # a sentence whose short pieces are fragments of it is not a list
