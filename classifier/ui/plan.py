@@ -209,9 +209,9 @@ def render() -> None:
     _editor(version, plan)
     with st.expander("How the tool reads your strategies"):
         st.caption("A task is matched on each strategy's statement (name: description), its "
-                   "name, each phrase of a description that names several things, and its "
-                   "examples. A task about one phrase finds its strategy, and the phrase shows "
-                   "as what it matched on.")
+                   "name, each phrase of a description that names several things (each item "
+                   "of a list, however short), and its examples. A task about one phrase finds "
+                   "its strategy, and the phrase shows as what it matched on.")
         st.dataframe(reading_table(plan), hide_index=True, width="stretch", column_config={
             "phrases": st.column_config.TextColumn("phrases read on their own", width="large"),
         })
