@@ -57,12 +57,15 @@ def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
                                       "runs #1, #2 (120 clearly matched a strategy)")
     assert describe_earlier(None) == ""
     # A re-run would change answers only if it would learn from tasks the run did not see.
-    seen = Earlier(("a", "b"), (1, 2))
-    assert rerun_note(seen, Earlier(("b", "a"), (1, 3))) == ""  # run 3 re-ran run 2's tasks
-    assert rerun_note(seen, Earlier(("a", "b", "c"), (1, 2, 3))) == (
+    texts = tuple(f"task {i}" for i in range(MIN_TASKS))
+    seen = Earlier(texts, (1, 2))
+    assert rerun_note(seen, Earlier(texts[::-1], (1, 3))) == ""  # run 3 re-ran run 2's tasks
+    assert rerun_note(seen, Earlier(texts + ("new",), (1, 2, 3))) == (
         "A re-run would also learn the team's wording from 1 more task of this plan's runs, so "
         "some answers may change.")
-    assert "from 2 more tasks" in rerun_note(Earlier(), seen)
+    assert f"from {MIN_TASKS} more tasks" in rerun_note(Earlier(), seen)
+    # Too few tasks in all to learn from (a first paste of ten): a re-run changes nothing.
+    assert rerun_note(Earlier(), Earlier(texts[:MIN_TASKS - 1], (1,))) == ""
 
 
 def _top1(classifier: Classifier, frame: pd.DataFrame) -> float:

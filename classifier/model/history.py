@@ -90,9 +90,10 @@ def describe_earlier(use: EarlierUse | None) -> str:
 
 def rerun_note(used: Earlier, available: Earlier) -> str:
     """What a re-run would learn from that the run did not (`used`: the earlier tasks it learned
-    from; `available`: the store's now), or "" when nothing: its answers may then change."""
+    from; `available`: the store's now), or "" when nothing (or too few tasks to learn from:
+    then a re-run gives the same answers)."""
     new = len(set(available.texts) - set(used.texts))
-    if not new:
+    if not new or len(available.texts) < MIN_TASKS:
         return ""
     plural = "" if new == 1 else "s"
     return (f"A re-run would also learn the team's wording from {new} more task{plural} of this "
