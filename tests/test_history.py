@@ -56,6 +56,8 @@ def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
     assert describe_earlier(used) == ("Learned the team's wording from 150 tasks of earlier "
                                       "runs #1, #2 (120 clearly matched a strategy)")
     assert describe_earlier(None) == ""
+    # Ten tasks of a first paste (fewer than history needs) teach nothing: no claim that they did.
+    assert describe_earlier(EarlierUse(runs=(2,), tasks=10, taught=0)) == ""
     # A re-run would change answers only if it would learn from tasks the run did not see.
     texts = tuple(f"task {i}" for i in range(MIN_TASKS))
     seen = Earlier(texts, (1, 2))
