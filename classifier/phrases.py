@@ -15,10 +15,10 @@ import re
 # strategy without being outvoted by the rest of its description. Measured without examples
 # (benchmarks/accuracy.py): SDG top-1 0.534 -> 0.565, the sample plan without examples 0.610 ->
 # 0.662; as separate texts only (outside the prototype) they changed nothing.
-PHRASE_BREAK = re.compile(r"[,;\n\r]|\s[|/·•]\s|(?<=[.!?])\s+| and (?=[a-z]+ )")
-# A task's pieces: not at "and", which in a task mostly joins the things one piece of work is
-# about ("Order logo stickers and pens for event giveaways").
+# A task's pieces split at the same places but not at "and", which in a task mostly joins the
+# things one piece of work is about ("Order logo stickers and pens for event giveaways").
 PIECE_BREAK = re.compile(r"[,;\n\r]|\s[|/·•]\s|(?<=[.!?])\s+")
+PHRASE_BREAK = re.compile(PIECE_BREAK.pattern + r"| and (?=[a-z]+ )")
 # "- ", "* ", "• ", "1. ", "2) ", "a) " at the start of a line of a list.
 LIST_MARKER = re.compile(r"^(?:[-*•·–—]+|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
 MIN_WORDS = 3  # "achieve food security" stands alone; "Promote peaceful" or "Rooms" does not

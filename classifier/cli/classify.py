@@ -130,7 +130,7 @@ def classify(
         saved = (f"; saved as run #{summary.run_id} in {store.label}"
                  if summary.run_id and store is not None else "")
         say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
-        if classifier.earlier and (learned_line := describe_earlier(classifier.earlier_use)):
+        if learned_line := describe_earlier(classifier.earlier_use):
             say(learned_line)
         if summary.llm is not None:
             say(summary.llm.line())

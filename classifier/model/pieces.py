@@ -17,8 +17,9 @@ PIECE_WEIGHT = 0.5  # a long task's score: half its whole text, half its best pi
 
 
 def pieces(text: str) -> list[str]:
-    """The pieces of three words or more of a task's text (split at commas, semicolons, line
-    breaks and sentence ends), when it has two or more."""
+    """The pieces of three words or more of a task's text (split where `PIECE_BREAK` says:
+    commas, semicolons, line breaks, spaced bars or slashes, sentence ends), when it has two
+    or more."""
     return phrases_of(text, PIECE_BREAK)
 
 
