@@ -19,7 +19,7 @@ from .history import Earlier, EarlierUse
 from .index import Matches, MatchSettings, StrategyIndex
 from .learned import Learned
 from .pieces import Pieces
-from .reference import reference_texts, reference_vectors, relative_thresholds
+from .reference import disowned, reference_texts, reference_vectors, relative_thresholds
 from .words import WordMatch
 from .work_text import work_text
 
@@ -96,6 +96,11 @@ class Classifier:
             self.reference_best = np.round(found.score[:, 0], SCORE_DECIMALS)
         self.default_thresholds = (relative_thresholds(self.reference_best)
                                    if self.reference_best is not None else DEFAULT_THRESHOLDS)
+        if self.reference_best is not None:
+            # Generic work this plan would not call misaligned ("Answer support tickets" for a
+            # support team's plan) is no evidence that a task like it serves none.
+            self.index.negative_weight[offset:] = disowned(self.reference_best,
+                                                           self.default_thresholds)
         self.thresholds = thresholds or plan.thresholds or self.default_thresholds
 
     def _words(self, plan: Plan) -> WordMatch | None:

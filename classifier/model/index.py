@@ -4,8 +4,9 @@ A strategy's score is the cosine between the task and the strategy's prototype (
 texts), optionally mixed with the task's best single-text match. When strategies carry examples,
 the prototypes are first refined so each example lies nearer its own strategy than any other
 (a softmax over cosines, a few gradient steps).
-Tasks a person said serve no strategy ("negatives") lower every score of a task that lies nearer
-to one of them than to any strategy text. A share of the words a task shares with each
+Tasks a person said serve no strategy, and the shipped generic work as far as the plan disowns
+it ("negatives"), lower every score of a task that lies nearer to one of them than to any
+strategy text. A share of the words a task shares with each
 strategy's statement (words.py) is added to its scores when the tasks' texts are given; a long
 task's pieces (pieces.py), when given, count half of its scores.
 Measured in benchmarks/accuracy.py.
@@ -23,6 +24,8 @@ from .embedding import to_grid, unit_rows
 from .history import adapt_prototypes
 from .pieces import Pieces, with_pieces
 from .words import WordMatch
+
+NEGATIVE_BLOCK = 2048  # tasks compared with the negatives at once (bounds the memory it takes)
 
 
 @dataclass(frozen=True)
@@ -137,10 +140,14 @@ class StrategyIndex:
         self.prototypes = to_grid(centroids)
         self._centroids = faiss.IndexFlatIP(dimension)
         self._centroids.add(self.prototypes)
-        self._negatives: faiss.IndexFlatIP | None = None
+        # Every task is compared with every negative (a few hundred): a plain product, exact
+        # for grid vectors like FAISS's, and no ranking to cut short the weighed comparison.
+        self._negatives: np.ndarray | None = None
         if negative_vectors is not None and len(negative_vectors):
-            self._negatives = faiss.IndexFlatIP(dimension)
-            self._negatives.add(np.ascontiguousarray(negative_vectors, dtype=np.float32))
+            self._negatives = np.ascontiguousarray(negative_vectors, dtype=np.float32)
+        # How much each negative counts (0-1): the caller may weigh them after building
+        # (engine.Classifier weighs the reference work by how far the plan disowns it).
+        self.negative_weight = np.ones(0 if self._negatives is None else len(self._negatives))
         # The text that speaks for a strategy when none of its texts is among a task's hits.
         self._head_text = np.full(n_strategies, -1, dtype=np.int32)
         for position in range(len(texts) - 1, -1, -1):
@@ -205,15 +212,16 @@ class StrategyIndex:
                              nearest_text: np.ndarray,
                              exclude: np.ndarray | None = None) -> np.ndarray:
         """Scores lowered, for every strategy alike, by how much nearer each task lies to a
-        negative than to any strategy text (order and margins are kept). A score may go below
-        zero: the task is nearer to work that serves no strategy than to the plan."""
+        negative than to any strategy text, times that negative's weight (the largest such
+        gap counts; order and margins are kept). A score may go below zero: the task is
+        nearer to work that serves no strategy than to the plan."""
         assert self._negatives is not None
-        if exclude is None:
-            nearest_negative = _inner_products(self._negatives, vectors, 1)[0][:, 0]
-        else:
-            found, ids = _inner_products(self._negatives, vectors, min(2, self._negatives.ntotal))
-            own = ids[:, 0] == np.asarray(exclude)
-            nearest_negative = np.where(own, found[:, -1] if found.shape[1] > 1 else -np.inf,
-                                        found[:, 0])
-        penalty = np.maximum(nearest_negative - nearest_text, 0.0)
+        penalty = np.empty(len(vectors), dtype=np.float64)
+        for start in range(0, len(vectors), NEGATIVE_BLOCK):
+            rows = slice(start, start + NEGATIVE_BLOCK)
+            similarity = (vectors[rows] @ self._negatives.T).astype(np.float64)
+            if exclude is not None:
+                similarity[np.arange(len(similarity)), np.asarray(exclude)[rows]] = -np.inf
+            gap = np.maximum(similarity - nearest_text[rows, None], 0.0) * self.negative_weight
+            penalty[rows] = gap.max(axis=1)
         return score - penalty[:, None]

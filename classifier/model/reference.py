@@ -1,10 +1,12 @@
 """Generic work that serves no business strategy, written for this project and shipped with it:
 what makes a score mean the same on every plan.
 
-Its texts act as examples of work that serves no strategy (a task nearer to one of them than to
-any strategy text loses score), and how they score against a plan sets that plan's cut-offs: a
-task is misaligned when it matches the plan no better than the typical generic chore does (the
-median), and aligned when it matches better than almost all of them (the 95th percentile).
+How they score against a plan sets that plan's cut-offs: a task is misaligned when it matches
+the plan no better than the typical generic chore does (the median), and aligned when it
+matches better than almost all of them (the 95th percentile). Its texts also act as examples of
+work that serves no strategy (a task nearer to one of them than to any strategy text loses
+score), each as far as the plan disowns it: fully below the misaligned cut-off, not at all from
+the aligned one, so a support team's plan is not argued against by "Answer support tickets".
 """
 
 from __future__ import annotations
@@ -77,3 +79,11 @@ def relative_thresholds(reference_best: np.ndarray) -> Thresholds:
     aligned = round(max(float(np.quantile(best, Q_ALIGNED)), misaligned), 4)
     return Thresholds(aligned=aligned, misaligned=misaligned, margin=MARGIN,
                       fitted_on=f"this plan against {len(best)} reference tasks of generic work")
+
+
+def disowned(reference_best: np.ndarray, cutoffs: Thresholds) -> np.ndarray:
+    """How far this plan disowns each reference task, its weight as work that serves none: 1 at
+    or below the misaligned cut-off, 0 at or above the aligned one, in proportion between."""
+    best = np.asarray(reference_best, dtype=np.float64)
+    width = max(cutoffs.aligned - cutoffs.misaligned, 1e-9)
+    return np.clip((cutoffs.aligned - best) / width, 0.0, 1.0)

@@ -57,7 +57,8 @@ def status_chip_config(label: str = "status") -> Any:
 # below zero (empty bar) and, for a task that repeats a statement word for word, pass 1 (full).
 SCORE_HELP = ("How near the task lies to the strategy in meaning (cosine similarity), plus a "
               "little for the strategy's own words it repeats; 1 or more: the same thing. "
-              "Below 0: the task lies nearer to generic work than to anything in the plan.")
+              "Below 0: the task lies nearer to generic work your plan does not claim than to "
+              "anything in the plan.")
 
 
 def progress_bar(total: int, label: str = "Classifying") -> tuple[Callable[[int], None], Any]:
