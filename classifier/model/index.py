@@ -6,9 +6,9 @@ the prototypes are first refined so each example lies nearer its own strategy th
 (a softmax over cosines, a few gradient steps).
 Tasks a person said serve no strategy, and the shipped generic work as far as the plan disowns
 it ("negatives"), lower every score of a task that lies nearer to one of them than to any
-strategy text. A share of the words a task shares with each
-strategy's statement (words.py) is added to its scores when the tasks' texts are given; a long
-task's pieces (pieces.py), when given, count half of its scores.
+strategy text. A share of the words a task shares with each strategy's statement (words.py) is
+added to its scores when the tasks' texts are given; a long task's pieces (pieces.py), when
+given, count half of its scores.
 Measured in benchmarks/accuracy.py.
 """
 
