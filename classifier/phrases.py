@@ -36,10 +36,11 @@ def _parts(text: str, breaks: re.Pattern[str]) -> list[str]:
     return [part for part in parts if part]
 
 
-def phrases_of(text: str, breaks: re.Pattern[str], skip: str = "") -> list[str]:
-    """The phrases of `text` between `breaks`, list markers off, of MIN_WORDS words or more and
-    not equal to `skip`, when there are two or more (one alone says nothing new)."""
-    found = [part for part in _parts(text, breaks) if len(part.split()) >= MIN_WORDS
+def phrases_of(text: str, breaks: re.Pattern[str], skip: str = "",
+               min_words: int = MIN_WORDS) -> list[str]:
+    """The phrases of `text` between `breaks`, list markers off, of `min_words` words or more
+    and not equal to `skip`, when there are two or more (one alone says nothing new)."""
+    found = [part for part in _parts(text, breaks) if len(part.split()) >= min_words
              and part != skip]
     return found if len(found) > 1 else []
 
@@ -50,6 +51,5 @@ def description_phrases(text: str, skip: str = "") -> list[str]:
     items = _parts(text, PIECE_BREAK)
     short = sum(len(item.split()) < MIN_WORDS for item in items)
     if len(items) >= MIN_ITEMS and 2 * short > len(items):
-        found = [item for item in items if item != skip]
-        return found if len(found) > 1 else []
+        return phrases_of(text, PIECE_BREAK, skip, min_words=1)
     return phrases_of(text, PHRASE_BREAK, skip)

@@ -89,14 +89,13 @@ class Classifier:
         # How generic work scores against this plan: each reference task scored as a task,
         # its own copy among the negatives left out.
         self.reference_best: np.ndarray | None = None
+        self.default_thresholds = DEFAULT_THRESHOLDS
         if reference is not None:
             offset = len(parts[0]) if len(parts) > 1 else 0
             found = self._search(reference, reference_texts(),
                                  exclude_negative=offset + np.arange(len(reference)))
             self.reference_best = np.round(found.score[:, 0], SCORE_DECIMALS)
-        self.default_thresholds = (relative_thresholds(self.reference_best)
-                                   if self.reference_best is not None else DEFAULT_THRESHOLDS)
-        if self.reference_best is not None:
+            self.default_thresholds = relative_thresholds(self.reference_best)
             # Generic work this plan would not call misaligned ("Answer support tickets" for a
             # support team's plan) is no evidence that a task like it serves none.
             self.index.negative_weight[offset:] = disowned(self.reference_best,
