@@ -60,6 +60,44 @@ def test_without_ray_the_option_says_how_to_get_it(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_worker_sends_back_what_it_embedded_and_the_driver_keeps_it(classifier, tmp_path):
+    """A worker cannot reach the driver's store: the vectors it embeds for a block (tasks and
+    a long task's pieces) come back with the block's results and go into the store, so the
+    next run of these tasks needs no model (without Ray, `embed` keeps them there itself)."""
+    import copy
+    import uuid
+
+    import numpy as np
+
+    from classifier.distributed import workers
+    from classifier.model.pieces import Pieces
+    from classifier.model.work_text import work_text
+    from classifier.store import Store
+
+    tag = uuid.uuid4().hex[:8]  # texts no other test embedded (the model's cache is shared)
+    texts = [f"Pitch the W-{tag} to Riverside Hardware (OPS-12)", f"Fix the {tag} coffee machine",
+             f"Pitch the W-{tag} to Riverside Hardware (OPS-12)",
+             f"Renew the {tag} audit, book the external auditor, send the checklist to QA", ""]
+    read = sorted({work_text(text) for text in texts if text})
+    pieces = Pieces.of(read).texts
+    assert pieces  # the long task is also embedded in pieces
+    with Store(tmp_path / "store.db") as store:
+        driver = copy.copy(classifier)
+        driver.vectors = store
+        worker = workers.ClassifyBlock(workers.ClassifierSpec.of(driver))
+        result = worker(pd.DataFrame({workers.ROW: np.arange(len(texts)), workers.TEXT: texts}))
+        before = store.vectors_count()
+        workers.keep_vectors(driver, result)
+        kept = store.vectors_get(classifier.embedder.fingerprint, read + pieces,
+                                 classifier.embedder.dimension)
+        assert store.vectors_count() - before == len(read) + len(pieces) == len(kept)
+        for text, vector in kept.items():
+            assert np.array_equal(vector, classifier.embedder.embed([text])[0])
+        again = worker(pd.DataFrame({workers.ROW: [0], workers.TEXT: texts[:1]}))
+        assert again[workers.VECTOR].isna().all()  # nothing new embedded, nothing sent again
+    assert workers.ClassifierSpec.of(classifier).keep_vectors is False
+
+
 # ---------------------------------------------------------------------- a real cluster
 
 
@@ -267,6 +305,7 @@ def test_a_bad_row_is_reported_as_without_ray(ray_env, tmp_path):
 @pytest.mark.ray
 def test_store_and_llm_work_the_same_on_ray(ray_env, scripted_llm, tmp_path, sample_plan,
                                             classifier):
+    from classifier.model.work_text import work_text
     from classifier.store import Store
 
     # A store with review decisions, so both runs learn from it.
@@ -305,6 +344,11 @@ def test_store_and_llm_work_the_same_on_ray(ray_env, scripted_llm, tmp_path, sam
             latest = store.latest_run()
             assert latest is not None
             stored = store.run_results(latest.id)
+            if name == "ray":  # the workers' vectors are kept too: a re-run needs no model
+                read = {work_text(text) for text in pd.read_csv(ROOT / "data/tasks.csv")["task"]}
+                kept = store.vectors_get(classifier.embedder.fingerprint, sorted(read),
+                                         classifier.embedder.dimension)
+                assert len(kept) == len(read)
         outputs[name] = (out.read_bytes(), done.stderr.splitlines()[-2:], stored)
     local, remote = outputs["local"], outputs["ray"]
     assert remote[0] == local[0]
@@ -318,9 +362,14 @@ def test_store_and_llm_work_the_same_on_ray(ray_env, scripted_llm, tmp_path, sam
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_many_files_in_and_parts_out(ray_env, tmp_path):
-    """A folder of CSV files gives what the local run gives on them joined into one; a glob of
-    Parquet files gives CSV parts that, joined, are that same output."""
+def test_many_files_in_and_parts_out(ray_env, tmp_path, embedder):
+    """A folder of CSV files gives what the local run gives on them joined into one (and the
+    store keeps the run and the workers' vectors); a glob of Parquet files gives CSV parts
+    that, joined, are that same output."""
+    from classifier.model.reference import reference_texts
+    from classifier.model.work_text import work_text
+    from classifier.store import Store
+
     header = ["task", "owner", "effort_hours", "due"]
     rows = [list(row) for row in generated_rows(300, seed=5)]
     rows[7][0] = ""  # a blank task stays a row
@@ -337,9 +386,18 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path):
     assert local.exit_code == 0, local.output
 
     one = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "one.csv", "-q",
-                  "--ray", "--workers", "1", env=ray_env)
+                  "--ray", "--workers", "1", "--db", tmp_path / "one.db", env=ray_env)
     assert one.returncode == 0, one.stderr
-    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    kept = local_cli("classify", joined, "--plan", PLAN, "--out", tmp_path / "local-db.csv",
+                     "-q", "--db", tmp_path / "local.db")  # a store adds the decision columns
+    assert kept.exit_code == 0, kept.output
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "local-db.csv").read_bytes()
+    with Store(tmp_path / "one.db") as store:  # the run, and every task's vector, kept
+        assert len(store.run_results(store.latest_run().id)) == 300
+        # ("1:1 with manager" is also generic work, whose vectors are cached apart)
+        read = {work_text(row[0]) for row in rows if row[0]} - set(reference_texts())
+        assert len(store.vectors_get(embedder.fingerprint, sorted(read),
+                                     embedder.dimension)) == len(read) > 200
 
     parquet = tmp_path / "parquet"
     parquet.mkdir()

@@ -18,7 +18,7 @@ from ..files.sniffing import ignore
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
 from .runtime import import_ray, ray_failure
-from .workers import ROW, TEXT, ClassifierSpec, ClassifyBlock, frame_batch
+from .workers import ROW, TEXT, ClassifierSpec, ClassifyBlock, frame_batch, keep_vectors
 
 # Blocks smaller than this pad the model's batches (a length group's last batch is filled to
 # 16/32/64 rows): 500-row blocks encoded 1.46 texts per row, 5,000-row blocks 0.74.
@@ -91,6 +91,7 @@ class RayBatches:
                     raise ClusterError(f"Ray returned rows out of order at row {expected + 1}")
                 result = result.reset_index(drop=True)
                 batch = frame_batch(result, chunk[source.text_column].tolist())
+                keep_vectors(classifier, result)
                 if progress is not None:
                     progress(len(chunk))
                 refs[position] = None  # its texts are no longer needed in the object store

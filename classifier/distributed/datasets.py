@@ -20,8 +20,8 @@ from ..errors import ClassifierError, TasksError
 from ..files.readers import TaskSource
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
-from .runtime import carried, first_line, import_ray, innermost, ray_failure
-from .workers import ROW, ClassifierSpec, ClassifyBlock, batch_frame, frame_batch
+from .runtime import first_line, import_ray, innermost, ray_failure
+from .workers import ROW, ClassifierSpec, ClassifyBlock, batch_frame, frame_batch, keep_vectors
 
 DATASET_KINDS = ("parquet", "csv", "tsv", "jsonl", "txt")
 PART_KINDS = ("parquet", "csv", "tsv", "jsonl")
@@ -133,12 +133,9 @@ class ClassifyRows(ClassifyBlock):
 
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
         block = block.reset_index(drop=True)
-        try:
-            batch = self.classifier.classify_batch(texts_of(block[self.text_column]))
-        except ClassifierError as error:
-            raise carried(error) from None
+        batch = self.classify(texts_of(block[self.text_column]))
         arrays = batch_frame(np.zeros(len(block), dtype=np.int64), batch).drop(columns=[ROW])
-        return pd.concat([block, arrays], axis=1)
+        return self.with_vectors(pd.concat([block, arrays], axis=1))
 
 
 def open_dataset(ray: ModuleType, tasks: str, text_column: str | None) -> tuple[Any, TaskSource]:
@@ -184,6 +181,7 @@ class DatasetBatches:
                 result = result.reset_index(drop=True)
                 chunk = result[source.columns]
                 batch = frame_batch(result, texts_of(chunk[source.text_column]))
+                keep_vectors(classifier, result)
                 if progress is not None:
                     progress(len(chunk))
                 yield chunk.assign(**{source.text_column: batch.texts}), batch

@@ -1,16 +1,19 @@
 """The workers' side: what a worker needs to build the driver's classifier, and the result
-arrays of a block as a flat table that travels back through Ray's object store."""
+arrays of a block as a flat table that travels back through Ray's object store (with the
+vectors of the texts the worker embedded, when the driver keeps them in a store)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ClassifierError
-from ..model.embedding import Embedder, EmbedderSettings, get_embedder
+from ..model.embedding import Embedder, EmbedderSettings, VectorBank, get_embedder
 from ..model.engine import Batch, Classifier
 from ..model.history import Earlier
 from ..model.index import Matches, MatchSettings
@@ -22,6 +25,10 @@ ROW = "__row"  # the input row (from 0) a result belongs to: order is checked on
 TEXT = "__text"
 EMPTY = "__empty"
 STATUS = "__status"
+# The texts a worker embedded for a block and their vectors (see ClassifyBlock.with_vectors):
+# the driver keeps them in its store, as a local run does.
+VECTOR_TEXT = "__vector_text"
+VECTOR = "__vector"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class ClassifierSpec:
     top_k: int
     learned: Learned
     earlier: Earlier
+    keep_vectors: bool = False  # the driver keeps task vectors (a store): send them back
 
     @classmethod
     def of(cls, classifier: Classifier) -> ClassifierSpec:
@@ -44,14 +52,34 @@ class ClassifierSpec:
                                   f"{type(classifier.embedder).__name__}; use the project's "
                                   f"Embedder")
         return cls(classifier.plan, classifier.embedder.settings, classifier.thresholds,
-                   classifier.match, classifier.top_k, classifier.learned, classifier.earlier)
+                   classifier.match, classifier.top_k, classifier.learned, classifier.earlier,
+                   keep_vectors=classifier.vectors is not None)
 
     def build(self) -> Classifier:
-        """The classifier, its model loaded once for this process (task vectors are not kept
-        in the store from a worker: they are the same wherever computed)."""
+        """The classifier, its model loaded once for this process."""
         return Classifier(self.plan, get_embedder(self.embedder), thresholds=self.thresholds,
                           match=self.match, top_k=self.top_k, learned=self.learned,
                           earlier=self.earlier)
+
+
+@dataclass
+class Collected:
+    """A VectorBank that knows nothing and gathers what is put in it: a worker cannot reach
+    the driver's store, so the vectors it embeds travel back with its results."""
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def vectors_get(self, model: str, texts: Sequence[str], dimension: int
+                    ) -> dict[str, np.ndarray]:
+        return {}
+
+    def vectors_put(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        self.vectors.update(vectors)
+
+    def take(self) -> dict[str, np.ndarray]:
+        """What was gathered since the last take."""
+        taken, self.vectors = self.vectors, {}
+        return taken
 
 
 class ClassifyBlock:
@@ -63,13 +91,45 @@ class ClassifyBlock:
             self.classifier = spec.build()
         except ClassifierError as error:
             raise carried(error) from None
+        self.collected = Collected() if spec.keep_vectors else None
+        self.classifier.vectors = self.collected
 
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
+        batch = self.classify(block[TEXT].tolist())
+        return self.with_vectors(batch_frame(block[ROW].to_numpy(dtype=np.int64), batch))
+
+    def classify(self, texts: list[str]) -> Batch:
+        """The block's result arrays; a failure as the project's one line."""
         try:
-            batch = self.classifier.classify_batch(block[TEXT].tolist())
+            return self.classifier.classify_batch(texts)
         except ClassifierError as error:
             raise carried(error) from None
-        return batch_frame(block[ROW].to_numpy(dtype=np.int64), batch)
+
+    def with_vectors(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The block's results with the vectors embedded for it (when the driver keeps them):
+        all in the first row, as a JSON list of texts and their float32 vectors' bytes."""
+        if self.collected is None or not len(frame):
+            return frame
+        taken = self.collected.take()
+        texts: list[str | None] = [None] * len(frame)
+        vectors: list[bytes | None] = [None] * len(frame)
+        if taken:
+            texts[0] = json.dumps(list(taken), ensure_ascii=False)
+            vectors[0] = np.asarray(list(taken.values()), dtype=np.float32).tobytes()
+        return frame.assign(**{VECTOR_TEXT: pd.Series(texts, dtype=object),
+                               VECTOR: pd.Series(vectors, dtype=object)})
+
+
+def keep_vectors(classifier: Classifier, frame: pd.DataFrame) -> None:
+    """The vectors a worker sent back with a block, kept in the driver's store (if any)."""
+    bank: VectorBank | None = classifier.vectors
+    if bank is None or VECTOR not in frame.columns:
+        return
+    for texts, vectors in zip(frame[VECTOR_TEXT], frame[VECTOR], strict=True):
+        if isinstance(texts, str) and isinstance(vectors, bytes | bytearray):
+            names = json.loads(texts)
+            matrix = np.frombuffer(vectors, dtype=np.float32).reshape(len(names), -1)
+            bank.vectors_put(classifier.embedder.fingerprint, dict(zip(names, matrix, strict=True)))
 
 
 def batch_frame(rows: np.ndarray, batch: Batch) -> pd.DataFrame:
