@@ -3,6 +3,7 @@ which takes the output's place once every part is there, numbered in input order
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import uuid
@@ -72,10 +73,13 @@ def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder
     staging.mkdir()
     counts = {s.value: 0 for s in Status}
     total = 0
+    # A part's worker returns only the part's name and counts: vectors would be gathered and
+    # packed for nothing.
+    spec = dataclasses.replace(ClassifierSpec.of(classifier), keep_vectors=False)
     try:
         written = dataset.map_batches(
-            WriteParts, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column,
-                                             str(staging), kind, decisions),
+            WriteParts, fn_constructor_args=(spec, source.text_column, str(staging), kind,
+                                             decisions),
             batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1))
         kept: list[str] = []
