@@ -634,6 +634,17 @@ def test_an_embedder_with_a_bank_embeds_only_what_it_has_never_seen(db):
     assert np.array_equal(again[:4], first)
 
 
+def test_a_text_the_embedder_already_cached_is_still_kept_in_a_new_bank(db, embedder):
+    texts = ["Renew the fleet insurance before March", "Pack the trade fair stand"]
+    first = embedder.embed(texts)  # cached in this process, kept in no bank
+    before = embedder.encoded
+    again = embedder.embed(texts, bank=db)
+    assert embedder.encoded == before  # from the cache, no model run
+    assert np.array_equal(again, first)
+    kept = db.vectors_get(embedder.fingerprint, texts, embedder.dimension)
+    assert set(kept) == set(texts) and np.array_equal(kept[texts[1]], first[1])
+
+
 def db_target(store: Store) -> str:
     """The target a test's store was opened on (its password included, for a plain engine)."""
     return str(store.path) if store.path is not None else \

@@ -68,17 +68,21 @@ class Collected:
     the driver's store, so the vectors it embeds travel back with its results."""
 
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
 
     def vectors_get(self, model: str, texts: Sequence[str], dimension: int
                     ) -> dict[str, np.ndarray]:
         return {}
 
     def vectors_put(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
-        self.vectors.update(vectors)
+        # The embedder also puts what it found in its cache; a worker sends a text once.
+        self.vectors.update((text, vector) for text, vector in vectors.items()
+                            if text not in self.sent)
 
     def take(self) -> dict[str, np.ndarray]:
         """What was gathered since the last take."""
         taken, self.vectors = self.vectors, {}
+        self.sent.update(taken)
         return taken
 
 

@@ -48,16 +48,26 @@ class VectorStore(Database):
         rows = [{"model": model, "text_hash": _hash(text),
                  "vector": np.rint(np.asarray(vector, dtype=np.float64) * GRID)
                  .astype("<i2").tobytes()} for text, vector in vectors.items()]
+        # Looked up first without the write lock: mostly every vector is known already.
+        with self._connect(write=False) as conn:
+            rows = self._unknown(conn, model, rows)
+        if not rows:
+            return
         with self._connect(write=True) as conn:
-            existing: set[str] = set()
-            hashes = [row["text_hash"] for row in rows]
-            for start in range(0, len(hashes), LOOKUP_CHUNK):
-                existing.update(conn.execute(sa.select(VECTORS.c.text_hash).where(
-                    VECTORS.c.model == model,
-                    VECTORS.c.text_hash.in_(hashes[start:start + LOOKUP_CHUNK]))).scalars())
-            fresh = {row["text_hash"]: row for row in rows if row["text_hash"] not in existing}
+            fresh = self._unknown(conn, model, rows)
             if fresh:
-                conn.execute(sa.insert(VECTORS), list(fresh.values()))
+                conn.execute(sa.insert(VECTORS), fresh)
+
+    @staticmethod
+    def _unknown(conn: sa.Connection, model: str, rows: list[dict]) -> list[dict]:
+        existing: set[str] = set()
+        hashes = [row["text_hash"] for row in rows]
+        for start in range(0, len(hashes), LOOKUP_CHUNK):
+            existing.update(conn.execute(sa.select(VECTORS.c.text_hash).where(
+                VECTORS.c.model == model,
+                VECTORS.c.text_hash.in_(hashes[start:start + LOOKUP_CHUNK]))).scalars())
+        return list({row["text_hash"]: row for row in rows
+                     if row["text_hash"] not in existing}.values())
 
     def vectors_count(self, model: str | None = None) -> int:
         """How many vectors are kept (for one model, or all)."""
