@@ -133,3 +133,15 @@ def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
             s.model_copy(update={"examples": []}) for s in plan.strategies]})
     frame, column = read_tasks(ROOT / "data" / "labeled.csv")
     return plan, Labeled(frame[column].tolist(), labels_from_column(frame["label"].tolist()))
+
+
+WRITTEN = ("ward", "saas", "admissions", "nonprofit", "parks")
+
+
+def written(name: str) -> tuple[Plan, Labeled]:
+    """One of the hand-written plans of other domains (benchmarks/plans/README.md)."""
+    folder = Path(__file__).resolve().parent / "plans"
+    frame, column = read_tasks(folder / f"{name}.csv")
+    return load_plan(folder / f"{name}.yaml"), Labeled(
+        frame[column].tolist(), [None if g == "none" else g for g in frame["gold"]])
+
