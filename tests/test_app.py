@@ -277,7 +277,7 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert "moved from" in message or "No task changed status" in message
     # The re-score also learned from the run itself (the store's earlier run), and says so.
     assert message.endswith(f"Learned the team's wording from 108 tasks of earlier run #{run.id} "
-                            f"(100 clearly matched a strategy).")
+                            f"(100 leaned clearly to one strategy).")
     assert not any("Teach it." in m.value for m in at.markdown)
     # Coming back later (a new session): the round is behind this plan, the queue is next.
     assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)

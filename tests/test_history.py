@@ -54,7 +54,7 @@ def test_ties_and_too_few_tasks_teach_nothing(tasks):
 def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
     used = EarlierUse(runs=(1, 2), tasks=150, taught=120)
     assert describe_earlier(used) == ("Learned the team's wording from 150 tasks of earlier "
-                                      "runs #1, #2 (120 clearly matched a strategy)")
+                                      "runs #1, #2 (120 leaned clearly to one strategy)")
     assert describe_earlier(None) == ""
     # Ten tasks of a first paste (fewer than history needs) teach nothing: no claim that they did.
     assert describe_earlier(EarlierUse(runs=(2,), tasks=10, taught=0)) == ""

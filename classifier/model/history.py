@@ -80,13 +80,13 @@ def adapt_prototypes(prototypes: np.ndarray, earlier: np.ndarray, margin: float 
 
 def describe_earlier(use: EarlierUse | None) -> str:
     """One line on what a run learned from earlier runs ("" when it learned nothing: no earlier
-    runs, too few tasks, or none that clearly matched a strategy)."""
+    runs, too few tasks, or none that leaned clearly to one strategy)."""
     if use is None or not use.runs or not use.taught:
         return ""
     runs = ", ".join(f"#{run}" for run in use.runs[:5]) + (" ..." if len(use.runs) > 5 else "")
     plural = "" if len(use.runs) == 1 else "s"
     return (f"Learned the team's wording from {use.tasks} tasks of earlier run{plural} {runs} "
-            f"({use.taught} clearly matched a strategy)")
+            f"({use.taught} leaned clearly to one strategy)")
 
 
 def rerun_note(used: Earlier, available: Earlier) -> str:
