@@ -150,6 +150,31 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
         ("reassign", target, first_task)]
 
 
+def test_picking_the_machines_strategy_is_a_confirm_unless_it_had_ruled_the_task_out(db):
+    # The same rule as `tactics decide`: the machine said "misaligned" of a task, so naming its
+    # nearest strategy corrects the machine (a reassign), where elsewhere it agrees (a confirm).
+    at = open_page(fresh_app(), "review")
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id).set_index("task")
+    seen: dict[str, str] = {}
+    for _ in range(15):
+        task = results.loc[at.text[0].value]
+        next(box for box in at.selectbox if box.label == "Reassign to").set_value(
+            task["strategy_id"])
+        at.button(key="review_reassign").click().run()
+        no_exception(at)
+        with Store(db) as store:
+            decision = store.standing_decision(run.id, int(task["row"]))
+        expected = "reassign" if task["status"] == "misaligned" else "confirm"
+        assert decision is not None and decision.action == expected, task["status"]
+        assert decision.strategy_id == task["strategy_id"]
+        seen[task["status"]] = decision.action
+        if "misaligned" in seen and "review" in seen:
+            break
+    assert seen == {"misaligned": "reassign", "review": "confirm"}
+
+
 def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
     at = open_page(fresh_app(), "review")
     shown = at.text[0].value

@@ -81,7 +81,8 @@ class DecisionStore(RunStore):
         """Append a person's decision on one task.
 
         confirm with strategy_id None confirms the machine's best strategy (whatever its status);
-        reassign needs an id of the run's plan; misaligned and skip take none. A Reviewer who
+        reassign needs an id of the run's plan, and is kept as a confirm when it is the machine's
+        own strategy and status is not misaligned; misaligned and skip take none. A Reviewer who
         may only view is refused (AccessError) and nothing is written.
         """
         who = _who(reviewer)

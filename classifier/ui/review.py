@@ -42,7 +42,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
         # The store refuses a viewer: the check is at the write (greyed-out buttons are only
         # what the page shows).
-        db.record_decision(run_id, row, action, strategy_id, state.who())
+        recorded = db.record_decision(run_id, row, action, strategy_id, state.who())
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
@@ -52,6 +52,8 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
             f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
             f"Undo (U) brings it back.")
+    # The store says whether a picked strategy confirms the machine's (see record_decision).
+    action = recorded.action
     done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
             "misaligned": "Marked as serving no strategy", "skip": "Skipped"}[action]
     if action == "confirm" and name:
@@ -59,13 +61,11 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
     st.session_state["review_note"] = f"{done}: task {row + 1}."
 
 
-def _reassign(run_id: int, row: int, machine: str, picker_key: str,
-              names: dict[str, str]) -> None:
+def _reassign(run_id: int, row: int, picker_key: str, names: dict[str, str]) -> None:
     """Button callback: assign the strategy picked in the selectbox (read now, not at render)."""
     chosen = st.session_state.get(picker_key)
     if chosen:
-        _decide(run_id, row, "confirm" if chosen == machine else "reassign", chosen,
-                names.get(chosen))
+        _decide(run_id, row, "reassign", chosen, names.get(chosen))
 
 
 def _undo(run_id: int) -> None:
@@ -127,7 +127,6 @@ def _candidate_bars(candidates: list[dict]) -> None:
 
 def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
-    machine = str(task.get("strategy_id") or "")
     names = {s.id: s.name for s in plan.strategies}
     cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
@@ -157,12 +156,10 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
     st.write("Or pick the strategy it serves:")
     picks = st.columns(max(len(candidates), 1) + 1)
     for number, candidate in enumerate(candidates, start=1):
-        same = candidate["strategy_id"] == machine and task["status"] != "misaligned"
         picks[number - 1].button(
             f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
             shortcut=str(number), width="stretch", disabled=locked, on_click=_decide,
-            args=(run.id, row, "confirm" if same else "reassign", candidate["strategy_id"],
-                  candidate["strategy"]),
+            args=(run.id, row, "reassign", candidate["strategy_id"], candidate["strategy"]),
             # A long name is cut short on the button; hovering shows it whole.
             help=widgets.md_escape(candidate["strategy"]))
     ids = plan.ids
@@ -172,7 +169,7 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
                      label_visibility="collapsed", disabled=locked)
         st.button("Reassign", key="review_reassign", shortcut=SHORTCUTS["reassign"],
                   width="stretch", disabled=locked, on_click=_reassign,
-                  args=(run.id, row, machine, picker, names))
+                  args=(run.id, row, picker, names))
 
 
 def _second_opinion_slot(run, task: pd.Series, locked: bool) -> None:
@@ -206,9 +203,7 @@ def _second_opinion_slot(run, task: pd.Series, locked: bool) -> None:
             return
         none = opinion.strategy_id == llm.NONE_ID
         st.text(f"Suggests: {'no strategy' if none else opinion.strategy_id}. {opinion.reason}")
-        machine = str(task.get("strategy_id") or "")
-        action = ("misaligned" if none else
-                  "confirm" if opinion.strategy_id == machine else "reassign")
+        action = "misaligned" if none else "reassign"
         st.button("Accept the suggestion", key="review_llm_accept", on_click=_decide,
                   disabled=locked, args=(run.id, row, action, None if none else opinion.strategy_id))
 
