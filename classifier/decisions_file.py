@@ -19,11 +19,11 @@ from .files.atomic import write_bytes
 from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned
-from .plan import Plan
+from .plan import NO_STRATEGY_ID, Plan
 from .review import deal
 from .store import DecisionRequest, RunInfo, Store
 
-NO_STRATEGY = "none"
+NO_STRATEGY = NO_STRATEGY_ID
 CANDIDATES = 3
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)

@@ -25,8 +25,10 @@ from .phrases import description_phrases
 
 # Ids go into CSV cells, file names and decision files: letters, digits, "-", "_" and "." only.
 ID_PATTERN = re.compile(r"^[\w.-]+$")
-# In a decisions file `none` means "serves no strategy", so no strategy may be called that.
-RESERVED_IDS = {"none"}
+# In a decisions file or a label column `none` means "serves no strategy", so no strategy may
+# be called that.
+NO_STRATEGY_ID = "none"
+RESERVED_IDS = {NO_STRATEGY_ID}
 # Validation context for plans read back from a store: saved before the id rule, they stay readable.
 STORED = {"stored": True}
 

@@ -369,6 +369,15 @@ def test_evaluate_unknown_label_names_the_row(tmp_path):
         "strong-team, lower-costs, brand-awareness)")
 
 
+@pytest.mark.parametrize("none", ["", "none", "None", " NONE "])
+def test_evaluate_reads_none_as_serving_no_strategy_as_a_decisions_file_does(tmp_path, none):
+    labeled = _write(tmp_path / "labeled.csv", "task,label\nCall the customers,recurring-revenue"
+                     f"\nPlan the office party,{none}\n")
+    result = _invoke("evaluate", labeled, "--plan", PLAN)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["rows"] == 2
+
+
 def test_evaluate_missing_label_column(tmp_path):
     labeled = _write(tmp_path / "labeled.csv", "task,gold\nCall the customers,x\n")
     result = _invoke("evaluate", labeled, "--plan", PLAN)

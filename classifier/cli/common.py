@@ -33,8 +33,8 @@ ModelOption = Annotated[str, typer.Option("--model", "-m", help="sentence-transf
 TextColumnOption = Annotated[str | None, typer.Option("--text-column", "-c",
                                                       help="Column holding the task text.")]
 LabelColumnOption = Annotated[str, typer.Option("--label-column",
-                                                help="Column with the strategy id; empty "
-                                                "means 'serves no strategy'.")]
+                                                help="Column with the strategy id; empty or "
+                                                "'none' means 'serves no strategy'.")]
 PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the plan in the "
                                              "store.")]
 
