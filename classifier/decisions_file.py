@@ -18,9 +18,9 @@ from .errors import TasksError
 from .files.atomic import write_bytes
 from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
-from .model.learned import Learned
+from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, Plan
-from .review import deal
+from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
 from .store import DecisionRequest, RunInfo, Store
 
 NO_STRATEGY = NO_STRATEGY_ID
@@ -35,29 +35,55 @@ def task_id(run_id: int, row: int) -> str:
     return f"run{run_id}-task{row + 1}"
 
 
-def queue_table(store: Store, run: RunInfo, learned: Learned | None = None,
-                limit: int | None = None, reviewer: str | None = None,
-                aligned: bool = False) -> pd.DataFrame:
-    """The next tasks to review in the Review page's order (with `aligned`, its spot check of
-    aligned tasks): id, input columns, what the machine said with its top candidates, why each
-    is in the queue, and an empty `decision`."""
+@dataclass
+class Queue:
+    """The tasks a queue file deals next; `teach_in`: they are a new plan's teach-in round
+    (`taught` of its decisions taken so far), as the Review page would show them first."""
+
+    tasks: pd.DataFrame
+    teach_in: bool = False
+    taught: int = 0
+
+
+def next_tasks(store: Store, run: RunInfo, plan_name: str = "default",
+               reviewer: str | None = None, aligned: bool = False) -> Queue:
+    """What the Review page deals next on this run: the teach-in round while it lies ahead (the
+    plan's first decisions; unless `reviewer` skipped it), else the queue, or with `aligned`
+    its spot check of aligned tasks; decided rows left out, the reviewer's skipped ones last."""
     results = store.results_with_decisions(run.id)
     decided = results.loc[results["decision"].notna(), "row"].tolist()
     skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
+    # The page's selection: the decisions that teach this run's plan.
+    taught = counted(store.learned_examples(plan_name), store.plan(run.plan_version))
+    learned = Learned.from_frame(taught)
+    if not aligned:
+        skipped_round = reviewer is not None and store.teach_in_skipped(
+            run.plan_version, reviewer, plan_name)
+        round_ = teach_in_round(results, decided, run.thresholds, learned,
+                                taught["decided_at"], run.created_at, skipped=skipped_round)
+        if round_ is not None and len(round_):
+            return Queue(pending(round_, [], skipped), teach_in=True,
+                         taught=min(learned.decisions, TEACH_IN_SIZE))
     queue, _ = deal(results, run.thresholds, learned, decided, skipped, aligned=aligned)
-    if limit is not None:
-        queue = queue.head(limit)
-    table = pd.DataFrame({"task_id": [task_id(run.id, int(r)) for r in queue["row"]]})
+    return Queue(queue)
+
+
+def queue_table(dealt: Queue, run: RunInfo) -> pd.DataFrame:
+    """A queue file's rows: id, the run's input columns, what the machine said with its top
+    candidates, why each task is dealt, and an empty `decision`."""
+    tasks = dealt.tasks
+    table = pd.DataFrame({"task_id": [task_id(run.id, int(r)) for r in tasks["row"]]})
     for column in run.columns:
-        table[column] = queue[column].to_numpy()
-    table["machine_status"] = queue["status"].to_numpy()
+        table[column] = tasks[column].to_numpy()
+    table["machine_status"] = tasks["status"].to_numpy()
     for number in range(1, CANDIDATES + 1):
         found = [c[number - 1] if isinstance(c, list) and len(c) >= number else {}
-                 for c in queue["candidates"]]
+                 for c in tasks["candidates"]]
         table[f"candidate_{number}"] = [c.get("strategy_id", "") for c in found]
         table[f"candidate_{number}_name"] = [c.get("strategy", "") for c in found]
         table[f"candidate_{number}_score"] = [c.get("score") for c in found]
-    table["why"] = queue["queue_reason"].to_numpy()
+    reasons = tasks["queue_reason"].astype(str)
+    table["why"] = ("teach-in round: " + reasons if dealt.teach_in else reasons).to_numpy()
     table["decision"] = ""
     return table
 

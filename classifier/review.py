@@ -135,6 +135,23 @@ def teach_in(results: pd.DataFrame, thresholds: Thresholds | None = None,
     return review_queue(results, thresholds, statuses=statuses, learned=learned).head(size)
 
 
+def teach_in_round(results: pd.DataFrame, decided: Sequence[int], thresholds: Thresholds | None,
+                   learned: Learned, decided_at: Sequence[datetime] | pd.Series,
+                   run_made: datetime, skipped: bool = False,
+                   size: int = TEACH_IN_SIZE) -> pd.DataFrame | None:
+    """What is left of a new plan's teach-in round on this run (the Review page and `tactics
+    queue` deal it first): None once the round is over (or the reviewer skipped it), empty once
+    `size` decisions are taken but no run knows them yet; `decided_at`: when each of the plan's
+    teaching decisions was taken, `decided`: this run's decided rows."""
+    if skipped or teach_in_over(decided_at, run_made, size):
+        return None
+    taught = min(learned.decisions, size)
+    if taught >= size:
+        return results.iloc[0:0]
+    return teach_in(results[~results.index.isin(list(decided))], thresholds, learned,
+                    size=size - taught)
+
+
 def teach_in_over(decided_at: Sequence[datetime] | pd.Series, run_made: datetime,
                   size: int = TEACH_IN_SIZE) -> bool:
     """True once a plan's teach-in round is behind it: `size` decisions taken (their times in

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from classifier.access import Reviewer
 from classifier.cli import app
 from classifier.decisions_file import task_id
 from classifier.model.learned import Learned
-from classifier.review import pending, review_queue
+from classifier.plan import load_plan
+from classifier.review import pending, review_queue, teach_in
 from classifier.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,18 +53,61 @@ def _queue(db: Path, out: Path, *extra: str) -> pd.DataFrame:
     return pd.read_csv(out, dtype=str, keep_default_na=False)
 
 
-def test_the_queue_file_deals_tasks_as_the_review_page_does(db, tmp_path):
-    table = _queue(db, tmp_path / "queue.csv", "--limit", "10")
+def _first_on_the_page(db: Path, monkeypatch) -> str:
+    """The task the Review page shows first on this store."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TACTICS_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at = at.switch_page("classifier/ui/review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at.text[0].value
+
+
+def test_a_new_plans_queue_file_is_the_teach_in_round_the_review_page_deals(
+        db, tmp_path, monkeypatch):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "5")
+    assert table["why"].str.startswith("teach-in round: ").all()
+    assert table["task"].iloc[0] == _first_on_the_page(db, monkeypatch)
+    # The rest as the page would deal them with no decision taken (the page deals again
+    # after each one, seeing it; a file is dealt at once).
     with Store(db) as store:
+        run = store.latest_run()
+        round_ = teach_in(store.results_with_decisions(run.id), run.thresholds, Learned())
+    assert table["task_id"].tolist() == [task_id(run.id, int(r)) for r in round_["row"][:5]]
+    assert {"owner", "effort_hours", "due", "machine_status", "candidate_1", "candidate_1_score",
+            "why", "decision"} <= set(table.columns)
+    assert (table["decision"] == "").all()
+
+
+def test_the_teach_in_round_covers_every_strategy_and_then_gives_way_to_the_queue(db, tmp_path):
+    first = _queue(db, tmp_path / "round.csv")
+    assert len(first) == 20 and "aligned" in set(first["machine_status"])
+    plan_ids = {s.id for s in load_plan(PLAN).strategies}
+    assert set(first["candidate_1"]) == plan_ids
+    first["decision"] = first["candidate_1"]
+    first.to_csv(tmp_path / "round.csv", index=False)
+    done = _tactics("decide", str(tmp_path / "round.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    after = _queue(db, tmp_path / "queue.csv")
+    assert not after["why"].str.startswith("teach-in").any()
+    assert set(after["machine_status"]) <= {"review", "misaligned"}
+    assert not set(after["task_id"]) & set(first["task_id"])
+
+
+def test_a_reviewer_who_skipped_the_teach_in_gets_the_queue(db, tmp_path):
+    with Store(db) as store:
+        store.choose_teach_in(store.latest_run().plan_version, Reviewer("ana"), "skip")
         run = store.latest_run()
         results = store.results_with_decisions(run.id)
         learned = Learned.from_frame(store.learned_examples())
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "10", "--reviewer", "ana")
     page = review_queue(results, run.thresholds, learned=learned).head(10)
     assert table["task_id"].tolist() == [task_id(run.id, int(r)) for r in page["row"]]
-    assert table["task"].tolist() == page["task"].tolist()
-    assert (table["decision"] == "").all()
-    assert {"owner", "effort_hours", "due", "machine_status", "candidate_1", "candidate_1_score",
-            "why"} <= set(table.columns)
+    assert not table["why"].str.startswith("teach-in").any()
+    assert _queue(db, tmp_path / "other.csv", "--limit", "1", "--reviewer", "ben")[
+        "why"].str.startswith("teach-in round: ").all()
 
 
 def test_the_aligned_spot_check_is_a_queue_file_too(db, tmp_path):

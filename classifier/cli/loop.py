@@ -27,16 +27,17 @@ def queue(
                                           "least sure of each strategy first: a spot check "
                                           "once the queue is empty.")] = False,
 ) -> None:
-    """Write the next tasks to review, in the order the Review page deals them, with an empty
-    `decision` column to fill: a strategy id, `none` (serves no strategy), or empty (skip).
+    """Write the next tasks to review, in the order the Review page deals them (a new plan's
+    teach-in round of about 20 tasks first), with an empty `decision` column to fill: a strategy
+    id, `none` (serves no strategy), or empty (skip).
 
     Example:
 
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
-    from ..decisions_file import queue_table, write_queue
-    from ..model.learned import Learned
+    from ..decisions_file import next_tasks, queue_table, write_queue
     from ..plan import load_plan
+    from ..review import TEACH_IN_SIZE
 
     def action() -> None:
         plan_data = load_plan(plan)
@@ -49,13 +50,20 @@ def queue(
             if run_plan.strategies != plan_data.strategies:
                 warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
                       f"the queue follows run #{run.id} (classify again to use the new plan)")
-            learned = Learned.from_frame(store.learned_examples(plan_name))
-            whole = queue_table(store, run, learned, reviewer=reviewer, aligned=aligned)
-            table = whole.head(limit) if limit else whole
+            dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
+            table = queue_table(dealt, run)
+            if limit:
+                table = table.head(limit)
             write_queue(table, run_plan, out)
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
-        say(f"wrote {tasks} to {'check' if aligned else 'review'} to {out} (run #{run.id}; "
-            f"{len(whole)} left in its {'spot check' if aligned else 'queue'})")
+        if dealt.teach_in:
+            say(f"wrote {tasks} of the teach-in round to {out} (run #{run.id}; "
+                f"{len(dealt.tasks)} left in it, {dealt.taught} of {TEACH_IN_SIZE} taught): a new "
+                f"plan's first decisions, picked to cover every strategy and the borderline; "
+                f"the queue follows")
+        else:
+            say(f"wrote {tasks} to {'check' if aligned else 'review'} to {out} (run #{run.id}; "
+                f"{len(dealt.tasks)} left in its {'spot check' if aligned else 'queue'})")
 
     run_command(action)
 

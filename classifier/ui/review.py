@@ -20,8 +20,8 @@ from classifier.review import (
     deal,
     describe_rescore,
     pending,
-    teach_in,
     teach_in_over,
+    teach_in_round,
 )
 from classifier.store import task_result
 from classifier.ui import state, widgets
@@ -274,15 +274,16 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     # re-scored: a manager who comes back goes to the queue).
     if teach_in_over(decided_at, run.created_at):
         return None
-    if state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME):
+    round_ = teach_in_round(
+        results, sorted(decided), run.thresholds, learned, decided_at, run.created_at,
+        skipped=state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME))
+    if round_ is None:
         st.button("Back to the teach-in", key="teach_resume", on_click=_choose_teach_in,
                   args=(run.plan_version, "resume"),
                   help="The round of about twenty tasks that teaches a new plan fastest; you "
                   "skipped it.")
         return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
-    round_ = teach_in(results[~results.index.isin(sorted(decided))], run.thresholds, learned,
-                      size=TEACH_IN_SIZE - taught)
     with st.container(border=True):
         st.markdown("**Teach it.** Decide about twenty tasks, picked to cover every strategy "
                     "and the borderline cases; then the tool re-scores this run with what you "
