@@ -73,6 +73,21 @@ def test_trends_follow_the_runs_with_decisions_applied(store):
     assert shares.xs("revenue", level=1).round(3).tolist() == [0.5, 0.5]
 
 
+def test_runs_without_effort_beside_runs_with_it_trend_in_shares_of_tasks(store):
+    version = store.latest_run().plan_version
+    pasted = week(WEEK1).drop(columns=["effort_hours"])  # a list pasted in the app: no hours
+    store.create_run(version, pasted, "task", "pasted", "m", DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store)
+
+    assert not trends.shares_of_effort and trends.effort_column is None
+    assert trends.share_column("aligned") == "aligned"
+    assert trends.periods["aligned"].round(3).tolist() == [0.667, 0.25, 0.667]
+    shares = trends.by_strategy.set_index(["period", "strategy_id"])["share"]
+    # One task of three, of four, of three: not hours in two periods and tasks in one.
+    assert shares.xs("revenue", level=1).round(3).tolist() == [0.333, 0.25, 0.333]
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

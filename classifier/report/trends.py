@@ -94,16 +94,19 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
 
 def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends:
     rows, strategies = [], []
+    # Shares of effort only where every period has effort: a week pasted without hours next to
+    # exported ones would otherwise have no share at all, or shares of another measure.
+    effort = bool(periods) and all(found.use_effort for _, _, found in periods)
     for label, when, found in periods:
         row: dict[str, object] = {"period": label, "date": when, "tasks": found.tasks}
         for status in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED):
             row[status.value] = found.shares[status.value]
-            if found.effort_shares is not None:
+            if effort and found.effort_shares is not None:
                 row[f"{status.value}_effort"] = found.effort_shares[status.value]
         row["orphans"] = len(found.orphans)
         row["neglected"] = ", ".join(found.neglected["strategy"].astype(str))
         rows.append(row)
-        share = "effort_share" if found.use_effort else "task_share"
+        share = "effort_share" if effort else "task_share"
         for item in found.by_strategy.itertuples(index=False):
             strategies.append({"period": label, "strategy_id": item.strategy_id,
                                "strategy": item.strategy, "tasks": item.tasks,
@@ -114,7 +117,7 @@ def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends
     if not frame.empty:
         frame["new_orphans"] = [0] + [len(_new_orphans(summaries[: i + 1]))
                                       for i in range(1, len(summaries))]
-    effort_column = next((s.effort_column for s in summaries if s.effort_column), None)
+    effort_column = summaries[-1].effort_column if effort else None
     return Trends(by=by, periods=frame, by_strategy=pd.DataFrame(strategies),
                   neglected=_streaks(summaries), new_orphans=new_orphans,
                   effort_column=effort_column, summaries=summaries)
