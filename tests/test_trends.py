@@ -88,6 +88,27 @@ def test_runs_without_effort_beside_runs_with_it_trend_in_shares_of_tasks(store)
     assert shares.xs("revenue", level=1).round(3).tolist() == [0.333, 0.25, 0.333]
 
 
+def test_runs_of_a_plan_that_was_replaced_outright_are_not_in_the_trend(store):
+    other = plan_from_dict({"vision": "Fast invoicing", "strategies": [
+        {"id": "mobile", "name": "Launch the mobile app"},
+        {"id": "referrals", "name": "Grow through referrals"}]})
+    version = store.save_plan(other)
+    for number in (1, 2):
+        store.create_run(version, week([("Ship the beta", "aligned", "mobile", 1.0)]), "task",
+                         f"app week {number}", "m", DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store)
+
+    assert trends.periods["tasks"].tolist() == [1, 1]
+    assert set(trends.by_strategy["strategy_id"]) == {"mobile", "referrals"}
+    # Keeping one strategy is a change of plan, not a new one: its runs stay in.
+    kept = plan_from_dict({"vision": "Best widgets", "strategies": [
+        {"id": "revenue", "name": "Grow recurring revenue"},
+        {"id": "mobile", "name": "Launch the mobile app"}]})
+    store.create_run(store.save_plan(kept), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)
+    assert run_trends(store).periods["tasks"].tolist() == [3, 4, 1, 1, 3]
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

@@ -64,16 +64,20 @@ def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
 def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIODS,
                until: int | None = None) -> Trends:
     """One period per run of the plan (the newest `limit` up to run `until`, oldest first),
-    decisions applied."""
+    decisions applied; runs of a plan that shares no strategy with the newest run's (one it
+    replaced outright) are left out, as the history a run learns from leaves them out."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
             if until is None or run.id <= until][:limit]
+    plans = {run.plan_version: store.plan(run.plan_version) for run in runs}
+    if runs:
+        current = set(plans[runs[0].plan_version].ids)
+        runs = [run for run in runs if current & set(plans[run.plan_version].ids)]
     runs.reverse()
     periods: list[tuple[str, pd.Timestamp, Summary]] = []
     for run in runs:
         results = store.results_with_decisions(run.id).drop(columns=["candidates", "row"],
                                                             errors="ignore")
-        plan = store.plan(run.plan_version)
-        found = summary(results, plan, text_column=run.text_column)
+        found = summary(results, plans[run.plan_version], text_column=run.text_column)
         periods.append((f"#{run.id} {run.created_at:%b %d}", pd.Timestamp(run.created_at),
                         found))
     return _trends("run", periods)
