@@ -45,7 +45,8 @@ def local_batches(classifier: Classifier, source: TaskSource, chunk_rows: int,
 @dataclass
 class Progress:
     """Where a run reports what it has done: rows classified, doubtful tasks asked about
-    (each call gives a count; `total` is called once when the row count is known)."""
+    (each call gives a count; `total` gets an estimate when the run starts, from the file's
+    line count, and the rows read when it ends)."""
 
     rows: Count | None = None
     answers: Count | None = None
@@ -155,6 +156,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
              f"than the model's window (rows {long_rows[LONG_ROWS_NAMED]}..{long_rows[-1]}); "
              f"only their first {classifier.embedder.max_tokens} tokens are read")
     summary.rows = first_row - 1
+    if progress.total is not None:
+        # The estimate counts lines; a CSV cell can hold several (a tracker's description).
+        progress.total(summary.rows)
     summary.status_counts = counts
     summary.run_id = run_id
     summary.llm = asker.usage if asker is not None else None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
 
-from classifier.pipeline import classify_file
+from classifier.pipeline import Progress, classify_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -58,6 +58,18 @@ def test_every_input_row_comes_out_once_in_order(classifier, tmp_path, suffix):
 
         texts = [json.loads(line)["task"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert texts == [row[0] for row in rows]
+
+
+def test_the_progress_total_ends_at_the_rows_read(classifier, tmp_path):
+    # A tracker's export: descriptions over several lines, so the line count overshoots.
+    rows = [["Pitch a dealer", "Ana", "1", "line one\nline two\nline three"],
+            ["Hire a machinist", "Ben", "2", "one\ntwo"]]
+    tasks = write_csv(tmp_path / "tasks.csv", rows)
+    totals: list[int] = []
+    done: list[int] = []
+    summary = classify_file(classifier, tasks, tmp_path / "out.csv",
+                            progress=Progress(rows=done.append, total=totals.append))
+    assert totals[0] > 2 and totals[-1] == sum(done) == summary.rows == 2
 
 
 def test_duplicate_texts_get_identical_results(classifier, tmp_path):
