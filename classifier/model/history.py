@@ -6,7 +6,7 @@ tasks the plan has already seen say a lot. Each earlier task goes to its nearest
 it wins by a clear margin, and a strategy's prototype becomes its own texts' mean plus the mean
 of the tasks it won (equal weight), repeated a few times. Tasks near no strategy or between two
 teach nothing. Measured in benchmarks/accuracy.py ("history" rows): CLINC150 zero-shot top-1
-0.684 -> 0.762 after an earlier run of 3,000 unlabeled queries; SDG 0.522 -> 0.582 with the other
+0.688 -> 0.759 after an earlier run of 3,000 unlabeled queries; SDG 0.575 -> 0.596 with the other
 half of its tasks as the earlier run; nothing gained where a quarter of them serve no strategy.
 """
 
