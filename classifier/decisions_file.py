@@ -68,10 +68,10 @@ def next_tasks(store: Store, run: RunInfo, plan_name: str = "default",
     return Queue(queue)
 
 
-def queue_table(dealt: Queue, run: RunInfo) -> pd.DataFrame:
-    """A queue file's rows: id, the run's input columns, what the machine said with its top
-    candidates, why each task is dealt, and an empty `decision`."""
-    tasks = dealt.tasks
+def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.DataFrame:
+    """A queue file's rows (the first `limit`): id, the run's input columns, what the machine
+    said with its top candidates, why each task is dealt, and an empty `decision`."""
+    tasks = dealt.tasks if limit is None else dealt.tasks.head(limit)
     table = pd.DataFrame({"task_id": [task_id(run.id, int(r)) for r in tasks["row"]]})
     for column in run.columns:
         table[column] = tasks[column].to_numpy()

@@ -51,9 +51,7 @@ def queue(
                 warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
                       f"the queue follows run #{run.id} (classify again to use the new plan)")
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
-            table = queue_table(dealt, run)
-            if limit:
-                table = table.head(limit)
+            table = queue_table(dealt, run, limit)
             write_queue(table, run_plan, out)
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
         if dealt.teach_in:
