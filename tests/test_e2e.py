@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,26 @@ def _idle(page) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached")
 
 
+def _wait_for_text(page, text: str, link: str) -> None:
+    """Wait for `text`; if it has not come after half the wait and the page is not `link`'s,
+    click `link` once more (in fresh-clone CI runs a click made while the landing page was still
+    running was seen lost: 240 s on the landing page). Fails with what the page shows."""
+    try:
+        page.get_by_text(text).wait_for(timeout=WAIT_MS // 2)
+        return
+    except Exception:
+        # Said in the run's warnings summary: evidence for whoever finds the cause.
+        warnings.warn(f"{text!r} not shown after {WAIT_MS // 2000} s at {page.url}; the page "
+                      f"shows: {page.inner_text('body')[:600]!r}", stacklevel=2)
+        if f"/{link.lower()}" not in page.url:
+            page.get_by_role("link", name=link).click()
+    try:
+        page.get_by_text(text).wait_for(timeout=WAIT_MS // 2)
+    except Exception:
+        shown = page.inner_text("body")[:1500]
+        raise AssertionError(f"{text!r} not shown at {page.url}; the page shows: {shown}") from None
+
+
 def test_paste_review_reload_and_download(page, app_url):
     page.goto(app_url)  # Classify is the default page
     page.get_by_text("Results of run #1").wait_for()  # the sample, classified on first launch
@@ -184,7 +205,7 @@ def test_paste_review_reload_and_download(page, app_url):
     tomorrow.set_default_timeout(WAIT_MS)
     tomorrow.goto(app_url)
     tomorrow.get_by_role("link", name="Review").click()
-    tomorrow.get_by_text("left to review of").wait_for()  # the skipped teach-in stays skipped
+    _wait_for_text(tomorrow, "left to review of", "Review")  # the skipped teach-in stays skipped
     _idle(tomorrow)
     assert tomorrow.get_by_role("textbox", name="Reviewer").input_value() == REVIEWER
 
