@@ -22,7 +22,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_e2e import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _free_port, _idle, _screenshot, _wait_healthy
+from test_e2e import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    _free_port,
+    _idle,
+    _screenshot,
+    _wait_for_text,
+    _wait_healthy,
+)
 
 from classifier.store import Store
 
@@ -203,7 +212,7 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         bob.get_by_text("Viewer: you may look and download reports, not decide.").wait_for()
         bob.get_by_role("link", name="Review").click()
         # Alice's decision, made on the other instance, is here
-        bob.get_by_text("Last: misaligned → no strategy by alice@example.com").wait_for()
+        _wait_for_text(bob, "Last: misaligned → no strategy by alice@example.com", "Review")
         _idle(bob)
         # A viewer's decision buttons are greyed out (the store would refuse the write too).
         button = bob.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE))
