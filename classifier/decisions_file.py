@@ -23,7 +23,6 @@ from .plan import NO_STRATEGY_ID, Plan
 from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
 from .store import DecisionRequest, RunInfo, Store
 
-NO_STRATEGY = NO_STRATEGY_ID
 CANDIDATES = 3
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
@@ -111,7 +110,7 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
     ids.append(["id", "strategy"], HEADER)
     for strategy in plan.strategies:
         ids.append([strategy.id, strategy.name])
-    ids.append([NO_STRATEGY, "serves no strategy"])
+    ids.append([NO_STRATEGY_ID, "serves no strategy"])
     write_bytes(path, book.to_bytes())
     return path
 
@@ -165,12 +164,12 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         if not 0 <= row < run.rows:
             raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
                              f"(it has {run.rows} tasks)")
-        if decision.casefold() == NO_STRATEGY:
+        if decision.casefold() == NO_STRATEGY_ID:
             requests.append(DecisionRequest(run_id, row, "misaligned", None, where))
             continue
         if decision not in plan.ids:
             raise TasksError(f"{where}: decision {decision!r} is neither a strategy id of the "
-                             f"plan ({', '.join(plan.ids)}) nor {NO_STRATEGY!r}")
+                             f"plan ({', '.join(plan.ids)}) nor {NO_STRATEGY_ID!r}")
         requests.append(DecisionRequest(run_id, row, "reassign", decision, where))
     return DecisionsRead(requests, skipped)
 
