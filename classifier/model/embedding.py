@@ -192,11 +192,12 @@ class Embedder:
             for row, text in enumerate(texts):
                 if not self._cache.get_into(text, result, row):
                     missing.setdefault(text, []).append(row)
-        if bank is not None and len(missing) < len(texts):
+        if bank is not None:
             # A long-lived process may have cached a text for another bank, or for none: the
             # bank must still get it, or its next run (another process) embeds it again.
-            bank.vectors_put(self.fingerprint, {text: result[row] for row, text
-                                                in enumerate(texts) if text not in missing})
+            cached = {text: result[row] for row, text in enumerate(texts) if text not in missing}
+            if cached:
+                bank.vectors_put(self.fingerprint, cached)
         if bank is not None and missing:
             known = bank.vectors_get(self.fingerprint, list(missing), self.dimension)
             with self._lock:
