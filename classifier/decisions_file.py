@@ -21,7 +21,7 @@ from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, Plan
 from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
-from .store import DecisionRequest, RunInfo, Store
+from .store import Decision, DecisionRequest, RunInfo, Store
 
 CANDIDATES = 3
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
@@ -140,6 +140,7 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
                              f"has task_id and decision")
     runs: dict[int, tuple[RunInfo, Plan]] = {}
     requests: list[DecisionRequest] = []
+    seen: dict[tuple[int, int], DecisionRequest] = {}
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True), start=1):
@@ -165,20 +166,44 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
             raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
                              f"(it has {run.rows} tasks)")
         if decision.casefold() == NO_STRATEGY_ID:
-            requests.append(DecisionRequest(run_id, row, "misaligned", None, where))
-            continue
-        if decision not in plan.ids:
+            request = DecisionRequest(run_id, row, "misaligned", None, where)
+        elif decision in plan.ids:
+            request = DecisionRequest(run_id, row, "reassign", decision, where)
+        else:
             raise TasksError(f"{where}: decision {decision!r} is neither a strategy id of the "
                              f"plan ({', '.join(plan.ids)}) nor {NO_STRATEGY_ID!r}")
-        requests.append(DecisionRequest(run_id, row, "reassign", decision, where))
+        # A row copied in a spreadsheet: the same answer twice is one decision; two answers
+        # for one task cannot both stand, and which one the person meant is theirs to say.
+        earlier = seen.get((run_id, row))
+        if earlier is not None:
+            if earlier.strategy_id != request.strategy_id:
+                raise TasksError(f"{where}: task {task_id(run_id, row)} is decided differently "
+                                 f"in {earlier.where.removeprefix(label + ': ')}; keep one")
+            continue
+        seen[(run_id, row)] = request
+        requests.append(request)
     return DecisionsRead(requests, skipped)
 
 
 def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     """Record the decisions read (all or none): a strategy the machine had first is a confirm,
-    another a reassign; how many of each."""
-    recorded = store.record_decisions(read.requests, reviewer)
-    counts = {"confirm": 0, "reassign": 0, "misaligned": 0}
+    another a reassign; how many of each, and how many this reviewer's standing decision
+    already says (`already`: not recorded again, so a file sent twice is recorded once)."""
+    standing = {run_id: store.current_decisions(run_id)
+                for run_id in {request.run_id for request in read.requests}}
+    new = [request for request in read.requests
+           if not _already_standing(standing[request.run_id].get(request.row), request,
+                                    reviewer)]
+    recorded = store.record_decisions(new, reviewer)
+    counts = {"confirm": 0, "reassign": 0, "misaligned": 0,
+              "already": len(read.requests) - len(new)}
     for decision in recorded:
         counts[decision.action] += 1
     return counts
+
+
+def _already_standing(decision: Decision | None, request: DecisionRequest,
+                      reviewer: str) -> bool:
+    """Whether the task's standing decision is this reviewer's, with the same answer."""
+    return (decision is not None and decision.reviewer == reviewer
+            and decision.strategy_id == request.strategy_id)

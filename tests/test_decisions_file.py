@@ -192,6 +192,42 @@ def test_a_bad_row_refuses_the_whole_file_and_records_nothing(db, tmp_path, chan
         assert store.decisions().empty
 
 
+def test_a_file_sent_twice_or_with_a_row_copied_is_recorded_once(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
+    table["decision"] = "none"
+    # one row copied in the spreadsheet, with the same answer
+    pd.concat([table, table.head(1)]).to_csv(tmp_path / "filled.csv", index=False)
+    decide = ("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN)
+
+    first = _tactics(*decide, "--reviewer", "ana")
+    again = _tactics(*decide, "--reviewer", "ana")
+    other = _tactics(*decide, "--reviewer", "ben")
+
+    assert "recorded 3 decisions by ana" in first.stderr
+    assert ("recorded 0 decisions by ana: 0 confirmed, 0 reassigned, 0 serving no strategy; "
+            "3 already recorded as ana's decision; 0 rows left empty") in again.stderr
+    assert again.exit_code == 0
+    assert "recorded 3 decisions by ben" in other.stderr  # ben's word is his own
+    with Store(db) as store:
+        trail = store.decisions()
+    assert sorted(trail["reviewer"]) == ["ana"] * 3 + ["ben"] * 3
+
+
+def test_a_task_decided_differently_in_two_rows_names_both(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
+    table["decision"] = ["none", "", ""]
+    copied = table.head(1).assign(decision=table["candidate_1"].iloc[0])
+    pd.concat([table, copied]).to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 2
+    assert done.stderr.strip() == (
+        f"error: {tmp_path / 'filled.csv'}: row 4: task {table['task_id'].iloc[0]} is decided "
+        f"differently in row 1; keep one")
+
+
 def test_the_next_classify_learns_from_the_file(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv")
     misaligned = table[table["machine_status"] == "misaligned"].head(1)

@@ -93,10 +93,14 @@ def decide(
         with existing_store(db) as store:
             read = read_decisions(file, store, plan_name)
             counts = record(store, read, reviewer.strip())
-        total = sum(counts.values())
-        say(f"recorded {total} decision{'s' if total != 1 else ''} by {reviewer.strip()}: "
-             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
-             f"{counts['misaligned']} serving no strategy; {read.skipped} rows left empty")
+        name = reviewer.strip()
+        total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
+        already = (f"; {counts['already']} already recorded as {name}'s decision"
+                   if counts["already"] else "")
+        say(f"recorded {total} decision{'s' if total != 1 else ''} by {name}: "
+            f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
+            f"{counts['misaligned']} serving no strategy{already}; {read.skipped} rows left "
+            f"empty")
 
     run_command(action)
 
