@@ -71,6 +71,8 @@ def test_pasting_tasks_gives_results(db):
     no_exception(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tasks"] == "3"  # the blank line is not a task...
+    shares = [int(metrics[label].rstrip("%")) for label in ("Aligned", "In review", "Misaligned")]
+    assert sum(shares) in (99, 100, 101)  # ...nor a share of the work (rounding aside)
     table = at.dataframe[0].value
     assert len(table) == 4  # ...but a row, by the rule files follow: a line, a row
     assert table["final_status"].iloc[1] == ["empty"]

@@ -80,6 +80,16 @@ def test_summary_counts_and_shares_of_tasks_and_effort():
     assert labels["Aligned"].startswith("2 (40%)")
 
 
+def test_shares_of_work_leave_blank_rows_out_and_add_up_to_the_whole():
+    found = report.summary(results(ROWS[:3] + [("", "empty", "", 4)]), PLAN)
+    assert found.shares_of_work() == pytest.approx(
+        {"aligned": 2 / 3, "review": 1 / 3, "misaligned": 0.0})
+    assert found.shares_of_work(by_effort=True) == pytest.approx(
+        {"aligned": 16 / 19, "review": 3 / 19, "misaligned": 0.0})
+    assert report.summary(results(ROWS, effort=False), PLAN).shares_of_work(
+        by_effort=True)["aligned"] == pytest.approx(0.5)  # no effort column: tasks
+
+
 def test_summary_without_effort_counts_tasks_only():
     found = report.summary(results(ROWS, effort=False), PLAN)
     assert found.effort_column is None and found.effort is None

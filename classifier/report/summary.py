@@ -304,6 +304,17 @@ class Summary:
             served = self.shares[Status.ALIGNED.value] + self.shares[Status.REVIEW.value]
         return served / filled if filled > 0 else 0.0
 
+    def shares_of_work(self, by_effort: bool = False) -> dict[str, float]:
+        """Each status's share of the non-blank work (tasks, or effort), so that aligned, review
+        and misaligned add up to the whole a manager is shown (blank rows are not work)."""
+        if by_effort and self.effort is not None:
+            amounts = self.effort
+        else:
+            amounts = {s: float(n) for s, n in self.counts.items()}
+        work = sum(v for s, v in amounts.items() if s != Status.EMPTY.value)
+        return {s: v / work if work else 0.0 for s, v in amounts.items()
+                if s != Status.EMPTY.value}
+
     def headline(self) -> list[tuple[str, str]]:
         """The figures a manager reads first, as (label, value) text pairs."""
         rows = [("Tasks", f"{self.tasks:,}")]

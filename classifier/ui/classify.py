@@ -87,12 +87,14 @@ def _headline(summary: Summary) -> None:
     if blank:
         cols[0].caption(f"+ {blank:,} blank row{'s' if blank != 1 else ''}")
     unit = widgets.column_words(summary.effort_column) if summary.effort_column else ""
+    shares, effort_shares = summary.shares_of_work(), summary.shares_of_work(by_effort=True)
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
-        col.metric(label, f"{summary.shares[status]:.0%}", border=False,
-                   help=f"{summary.counts[status]:,} tasks, as a share of all rows")
-        if summary.effort_shares is not None:
+        col.metric(label, f"{shares[status]:.0%}", border=False,
+                   help=f"{summary.counts[status]:,} tasks, as a share of the "
+                        f"{summary.tasks - blank:,} tasks")
+        if summary.effort_column is not None:
             # Plain words under the figure: a metric's delta arrow would read as growth.
-            col.caption(f"{summary.effort_shares[status]:.0%} of {unit}")
+            col.caption(f"{effort_shares[status]:.0%} of {unit}")
 
 
 def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFrame:
