@@ -207,9 +207,14 @@ def test_review_undo_brings_the_task_back(db):
     first_task = at.text[0].value
     at.button(key="review_misaligned").click().run()
     assert at.text[0].value != first_task
+    # The toast names the task decided, not only its number.
+    assert any(first_task in toast.value and "serving no strategy" in toast.value
+               for toast in at.toast)
     at.button(key="review_undo").click().run()
     no_exception(at)
     assert at.text[0].value == first_task
+    assert any(first_task in toast.value and toast.value.startswith("Undid")
+               for toast in at.toast)
     with Store(db) as store:
         assert store.current_decisions(store.latest_run().id) == {}
 

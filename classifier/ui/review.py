@@ -58,7 +58,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             "misaligned": "Marked as serving no strategy", "skip": "Skipped"}[action]
     if action == "confirm" and name:
         done = f"Confirmed {name}"
-    st.session_state["review_note"] = f"{done}: task {row + 1}."
+    st.session_state["review_note"] = f"{done}: task {row + 1}, {_quoted(recorded.text)}."
 
 
 def _reassign(run_id: int, row: int, picker_key: str, names: dict[str, str]) -> None:
@@ -77,7 +77,15 @@ def _undo(run_id: int) -> None:
     if undone is None:
         st.session_state["review_note"] = "Nothing of yours to undo in this run."
     else:
-        st.session_state["review_note"] = f"Undid your last decision on task {undone.row + 1}."
+        st.session_state["review_note"] = (f"Undid your last decision on task {undone.row + 1}, "
+                                           f"{_quoted(undone.text)}.")
+
+
+def _quoted(task: str, limit: int = 70) -> str:
+    """A task's text for a toast: which task it was, at a glance (markdown-escaped)."""
+    text = " ".join(task.split())
+    short = text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return f"“{widgets.md_escape(short)}”"
 
 
 def _queue(results: pd.DataFrame, run, decided: set[int], learned: Learned,
