@@ -152,6 +152,12 @@ def test_html_report_is_self_contained_and_complete():
     assert page.count("Plotly.newPlot") == 3
 
 
+def test_html_report_counts_one_task_as_one_task():
+    one = results().head(1)
+    page = report_html(summarize(one, PLAN), PLAN, generated_at=dt.datetime(2026, 3, 6, 9, 0))
+    assert "1 task · 3 strategies" in page and "1 tasks" not in page
+
+
 def test_html_report_escapes_every_piece_of_user_text():
     page = report_html(summarize(results(), PLAN), PLAN)
     assert XSS_IMG not in page and "<img" not in page.split("<script", 1)[0]

@@ -125,6 +125,7 @@ def report(
     from ..files.writer import prepare_output
     from ..plan import load_plan
     from ..report.run_report import REPORT_TYPES, run_report, write_report
+    from ..report.summary import task_count
 
     def action() -> None:
         load_plan(plan)
@@ -139,7 +140,8 @@ def report(
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
             write_report(made, out)
-        say(f"wrote the report on run #{chosen.id} ({made.summary.tasks} tasks, "
-             f"{len(made.trends.periods)} runs in its trends) to {out}")
+        periods = len(made.trends.periods)
+        say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "
+            f"{periods} run{'' if periods == 1 else 's'} in its trends) to {out}")
 
     run_command(action)

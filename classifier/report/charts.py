@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..plan import Plan
 from ..results import STATUS_ORDER, Status
-from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent
+from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent, task_count
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -101,7 +101,7 @@ def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go
             continue
         branch_id = f"s{position}"
         node(branch_id, _plot_text(name, 16, 48), "vision", 0.0, color,
-             f"<b>{_plot_text(name, 60)}</b><br>{len(mine):,} tasks · {number(weight)} {unit}"
+             f"<b>{_plot_text(name, 60)}</b><br>{task_count(len(mine))} · {number(weight)} {unit}"
              f" ({percent(weight / total if total else 0)})")
         mine = mine[mine["value"] > 0].sort_values("value", ascending=False, kind="stable")
         for row in mine.head(max_tasks).itertuples(index=False):
@@ -153,7 +153,7 @@ def effort_chart(summary: Summary) -> go.Figure:
     colors = ["#B8B8B8" if (tasks == 0 or share < neglect_threshold) else STRATEGY_PALETTE[0]
               for tasks, share in zip(by_strategy["tasks"], shares, strict=True)]
     texts = [f"{number(v)} ({percent(s)})" for v, s in zip(values, shares, strict=True)]
-    hovers = [f"<b>{_plot_text(name, 60)}</b><br>{tasks:,} tasks, {review:,} in review"
+    hovers = [f"<b>{_plot_text(name, 60)}</b><br>{task_count(tasks)}, {review:,} in review"
               + (f"<br>{number(effort)} {effort_column}" if use_effort else "")
               for name, tasks, review, effort in zip(
                   by_strategy["strategy"], by_strategy["tasks"], by_strategy["review_tasks"],
@@ -205,8 +205,8 @@ def status_chart(summary: Summary) -> go.Figure:
         marker={"colors": [STATUS_COLORS[s] for s in shown], "line": {"color": "#FFFFFF", "width": 2}},
         hole=0.58, sort=False, direction="clockwise", texttemplate="%{percent:.0%}",
         textposition="inside", insidetextorientation="horizontal",
-        customdata=[counts[s] for s in shown],
-        hovertemplate="<b>%{label}</b><br>%{customdata:,} tasks · %{value:,.4~g} "
+        customdata=[task_count(counts[s]) for s in shown],
+        hovertemplate="<b>%{label}</b><br>%{customdata} · %{value:,.4~g} "
                       + html.escape(_measure_label(effort_column)) + "<extra></extra>",
     ))
     fig.update_layout(

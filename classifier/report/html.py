@@ -20,7 +20,7 @@ from .charts import (
     status_trend_chart,
     strategy_trend_chart,
 )
-from .summary import STATUS_LABELS, Summary, number, percent
+from .summary import STATUS_LABELS, Summary, number, percent, task_count
 from .trends import Trends
 
 MAX_ROWS = 5000
@@ -84,7 +84,7 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
         if status == "empty" and summary.counts[status] == 0:
             continue
         share = (summary.effort_shares or {})[status] if use_effort else summary.shares[status]
-        sub = f"{summary.counts[status]:,} tasks"
+        sub = task_count(summary.counts[status])
         if use_effort and summary.effort is not None:
             sub += f" · {number(summary.effort[status])} {summary.effort_column}"
         cards.append({"color": STATUS_COLORS[status], "value": percent(share),
@@ -158,7 +158,7 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
                      "table": _table(shown, task_headers, {"row"}), "note": note})
 
     generated = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    meta = (f"{summary.tasks:,} tasks · {len(plan.strategies)} strategies"
+    meta = (f"{task_count(summary.tasks)} · {len(plan.strategies)} strategies"
             + (f" · {summary.decided:,} decided by a person" if summary.decided else "")
             + f" · generated {generated}")
     if with_trends and trends is not None:

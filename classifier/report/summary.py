@@ -383,6 +383,11 @@ def percent(share: float) -> str:
     return f"{value:.0f}%"
 
 
+def task_count(count: int) -> str:
+    """"1 task", "1,204 tasks"."""
+    return f"{count:,} task{'' if count == 1 else 's'}"
+
+
 def number(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "-"

@@ -11,7 +11,7 @@ from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_colum
 from classifier.model.history import describe_earlier
 from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
-from classifier.report.summary import Summary, find_owner_column
+from classifier.report.summary import Summary, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
 from classifier.review import TEACH_IN_SIZE, teach_in_due
 from classifier.ui import state, widgets
@@ -143,7 +143,7 @@ def _results(run) -> None:
     plain = results.drop(columns=["candidates"], errors="ignore")
     summary = summarize(plain.drop(columns=["row"]), plan, text_column=run.text_column)
     st.subheader(f"Results of run #{run.id}")
-    st.caption(widgets.md_escape(f"{run.source} · {run.rows:,} tasks · plan version "
+    st.caption(widgets.md_escape(f"{run.source} · {task_count(run.rows)} · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
     _teach_in_hint()

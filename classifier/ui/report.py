@@ -10,6 +10,7 @@ from classifier.plan import Plan
 from classifier.report import charts
 from classifier.report.run_report import run_report
 from classifier.report.summary import summary as summarize
+from classifier.report.summary import task_count
 from classifier.store import RunInfo
 from classifier.ui import state, widgets
 
@@ -67,7 +68,7 @@ def render() -> None:
     except ClassifierError as error:
         st.error(str(error))
         return
-    st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {summary.tasks:,} tasks · "
+    st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {task_count(summary.tasks)} · "
                                  f"{summary.decided:,} decided by a person"))
     _earlier_runs(run, plan)
     _downloads(run)

@@ -21,6 +21,7 @@ from classifier.model.learned import Learned
 from classifier.model.learning import build_classifier
 from classifier.pipeline import classify_into_store
 from classifier.plan import Plan, dump_plan, load_plan
+from classifier.report.summary import task_count
 from classifier.store import RunInfo, Store, default_db_target
 from classifier.ui import auth
 
@@ -163,4 +164,4 @@ def use_run(run_id: int) -> None:
 def run_label(run: RunInfo) -> str:
     """A short, plain description of a run for pickers."""
     # Short enough for the sidebar; where the tasks came from is shown under the picker.
-    return f"#{run.id} · {run.created_at:%b %d %H:%M} · {run.rows:,} tasks"
+    return f"#{run.id} · {run.created_at:%b %d %H:%M} · {task_count(run.rows)}"
