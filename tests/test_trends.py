@@ -88,6 +88,18 @@ def test_runs_without_effort_beside_runs_with_it_trend_in_shares_of_tasks(store)
     assert shares.xs("revenue", level=1).round(3).tolist() == [0.333, 0.25, 0.333]
 
 
+def test_a_blank_row_is_not_work_in_the_trend(store):
+    version = store.latest_run().plan_version
+    store.create_run(version, week(WEEK1 + [("", "empty", "", 4.0)]), "task", "w3", "m",
+                     DEFAULT_THRESHOLDS)
+
+    last = run_trends(store).periods.iloc[-1]
+
+    assert last["tasks"] == 3  # as the Classify page counts them
+    assert (last["aligned_effort"], last["misaligned_effort"]) == pytest.approx((0.75, 0.25))
+    assert last[["aligned", "review", "misaligned"]].sum() == pytest.approx(1.0)
+
+
 def test_runs_of_a_plan_that_was_replaced_outright_are_not_in_the_trend(store):
     other = plan_from_dict({"vision": "Fast invoicing", "strategies": [
         {"id": "mobile", "name": "Launch the mobile app"},

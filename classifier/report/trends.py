@@ -102,11 +102,15 @@ def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends
     # exported ones would otherwise have no share at all, or shares of another measure.
     effort = bool(periods) and all(found.use_effort for _, _, found in periods)
     for label, when, found in periods:
-        row: dict[str, object] = {"period": label, "date": when, "tasks": found.tasks}
+        # Blank rows are not work: a period's shares add up to its tasks (as on the Classify
+        # page, and as the shares per strategy already do).
+        row: dict[str, object] = {"period": label, "date": when,
+                                  "tasks": found.tasks - found.counts[Status.EMPTY.value]}
+        shares, effort_shares = found.shares_of_work(), found.shares_of_work(by_effort=True)
         for status in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED):
-            row[status.value] = found.shares[status.value]
-            if effort and found.effort_shares is not None:
-                row[f"{status.value}_effort"] = found.effort_shares[status.value]
+            row[status.value] = shares[status.value]
+            if effort:
+                row[f"{status.value}_effort"] = effort_shares[status.value]
         row["orphans"] = len(found.orphans)
         row["neglected"] = ", ".join(found.neglected["strategy"].astype(str))
         rows.append(row)
