@@ -400,6 +400,30 @@ def test_calibrate_writes_thresholds_the_plan_still_loads(tmp_path, suffix):
     assert fitted.strategies == original.strategies
 
 
+@pytest.mark.parametrize(("rows", "told"), [
+    (10, "10 labeled tasks (8 with a strategy, 2 serving none) are too few"),
+    (29, "29 labeled tasks (24 with a strategy, 5 serving none) are too few"),
+])
+def test_calibrate_refuses_too_few_labels_and_leaves_the_plan_as_it_was(tmp_path, rows, told):
+    lines = (DATA / "labeled.csv").read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    none = [line for line in body if line.rstrip().endswith(",")]
+    some = [line for line in body if not line.rstrip().endswith(",")]
+    taken = none[:max(2, rows // 5)] + some[:rows - max(2, rows // 5)]
+    labeled = _write(tmp_path / "few.csv", "\n".join([header] + taken) + "\n")
+    plan_path = tmp_path / "plan.yaml"
+    save_plan(load_plan(PLAN), plan_path)
+    before = plan_path.read_text()
+
+    result = _invoke("calibrate", labeled, "--plan", str(plan_path))
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {labeled}: {told} to fit cut-offs on: label at least 30, with 3 or more of "
+        f"each kind (the rule review decisions follow); {plan_path} is unchanged")
+    assert plan_path.read_text() == before
+
+
 def test_calibrate_refuses_a_strategies_csv(tmp_path):
     plan_path = _write(tmp_path / "plan.csv", "id,name\na,Grow revenue\n")
     before = (tmp_path / "plan.csv").read_text()

@@ -35,10 +35,14 @@ def _classifier(plan: Plan, model: str) -> Classifier:
 
 
 def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str | None,
-            model: str) -> tuple[Classifier, Scored]:
+            model: str, enough: bool = False) -> tuple[Classifier, Scored]:
+    """The labeled file scored by the plan's classifier; `enough`: refuse (before loading
+    the model) a file with too few labels to fit cut-offs on."""
+    from ..cells import is_blank
     from ..files.readers import read_tasks
     from ..model.decision import labels_from_column
     from ..model.evaluation import score_labeled
+    from ..model.learned import MIN_DECISIONS, MIN_EACH_KIND, enough_to_fit
     from ..plan import load_plan
 
     plan = load_plan(plan_path)
@@ -46,8 +50,18 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str |
     if label_column not in frame.columns:
         raise ClassifierError(f"{labeled}: no label column {label_column!r}; columns are: "
                               f"{', '.join(frame.columns)}; pass --label-column NAME")
-    classifier = _classifier(plan, model)
     labels = labels_from_column(frame[label_column].tolist())
+    if enough:
+        kept = [label for text, label in zip(frame[column], labels, strict=True)
+                if not is_blank(text)]
+        none = sum(label is None for label in kept)
+        if not enough_to_fit(len(kept), len(kept) - none, none):
+            raise ClassifierError(
+                f"{labeled}: {len(kept)} labeled tasks ({len(kept) - none} with a strategy, "
+                f"{none} serving none) are too few to fit cut-offs on: label at least "
+                f"{MIN_DECISIONS}, with {MIN_EACH_KIND} or more of each kind (the rule review "
+                f"decisions follow); {plan_path} is unchanged")
+    classifier = _classifier(plan, model)
     return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled)
 
 
@@ -101,7 +115,8 @@ def calibrate(
         if plan.suffix.lower() == ".csv":
             raise ClassifierError(f"{plan}: a strategies CSV cannot hold thresholds; "
                                   f"save the plan as YAML first")
-        classifier, scored = _scored(labeled, plan, label_column, text_column, model)
+        classifier, scored = _scored(labeled, plan, label_column, text_column, model,
+                                     enough=True)
         before = metrics(scored, classifier.thresholds)
         thresholds = fit(scored, classifier.thresholds,
                          fitted_on=f"{Path(labeled).name}, {len(scored.gold)} rows, "

@@ -62,8 +62,14 @@ class Learned:
     def enough_for_thresholds(self) -> bool:
         """True once thresholds may be re-fitted from these decisions (see `learning`)."""
         positives = sum(map(len, self.examples.values()))
-        return (self.decisions >= MIN_DECISIONS and positives >= MIN_EACH_KIND
-                and len(self.negatives) >= MIN_EACH_KIND)
+        return enough_to_fit(self.decisions, positives, len(self.negatives))
+
+
+def enough_to_fit(labeled: int, with_strategy: int, serving_none: int) -> bool:
+    """Whether this many labeled tasks may set cut-offs: review decisions and a labeled file
+    (`tactics calibrate`) follow the same rule."""
+    return (labeled >= MIN_DECISIONS and with_strategy >= MIN_EACH_KIND
+            and serving_none >= MIN_EACH_KIND)
 
 
 def counted(frame: pd.DataFrame | None, plan: Plan | None = None) -> pd.DataFrame:
