@@ -192,9 +192,13 @@ def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
     strategy (a change the status alone does not show), and the aligned share from the first
     answers (the machine's, before anyone decided) to now (decisions applied)."""
     said = _moves(before, after)
-    first = float(np.mean(before["status"].astype(str).to_numpy() == Status.ALIGNED.value))
-    now = float(np.mean(after["final_status"].astype(str).to_numpy() == Status.ALIGNED.value))
-    if len(before) and round(first * 100) != round(now * 100):
+    # Shares of the tasks, as the Classify page gives them: blank rows are not work.
+    first_status = before["status"].astype(str).to_numpy()
+    now_status = after["final_status"].astype(str).to_numpy()
+    work = first_status != Status.EMPTY.value
+    first = float(np.mean(first_status[work] == Status.ALIGNED.value)) if work.any() else 0.0
+    now = float(np.mean(now_status[work] == Status.ALIGNED.value)) if work.any() else 0.0
+    if work.any() and round(first * 100) != round(now * 100):
         said += (f" Aligned: {first:.0%} of tasks as first classified, {now:.0%} now, "
                  "your decisions included.")
     return said

@@ -161,6 +161,13 @@ def test_a_rescore_counts_the_first_answers_against_the_decisions_now():
         "your decisions included.")
 
 
+def test_a_rescore_gives_shares_of_the_tasks_leaving_blank_rows_out():
+    before = _run(["aligned", "review", "empty"], ["a", "b", None])
+    after = _run(["aligned", "aligned", "empty"], ["a", "b", None])
+    assert describe_rescore(before, after).endswith(
+        "Aligned: 50% of tasks as first classified, 100% now, your decisions included.")
+
+
 def test_deal_leaves_decided_out_and_skipped_last_and_counts_the_whole_queue():
     results = pd.DataFrame({
         "row": [0, 1, 2, 3], "task": ["a", "b", "c", "d"],
