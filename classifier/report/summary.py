@@ -295,14 +295,8 @@ class Summary:
     @property
     def serving_share(self) -> float:
         """Share of non-empty work (effort if known, else tasks) that serves some strategy."""
-        if self.effort_shares is not None and self.total_effort:
-            filled = 1.0 - self.effort_shares[Status.EMPTY.value]
-            served = self.effort_shares[Status.ALIGNED.value] + self.effort_shares[
-                Status.REVIEW.value]
-        else:
-            filled = 1.0 - self.shares[Status.EMPTY.value]
-            served = self.shares[Status.ALIGNED.value] + self.shares[Status.REVIEW.value]
-        return served / filled if filled > 0 else 0.0
+        shares = self.shares_of_work(by_effort=bool(self.total_effort))
+        return shares[Status.ALIGNED.value] + shares[Status.REVIEW.value]
 
     def shares_of_work(self, by_effort: bool = False) -> dict[str, float]:
         """Each status's share of the non-blank work (tasks, or effort), so that aligned, review
