@@ -90,8 +90,8 @@ def _headline(summary: Summary) -> None:
     shares, effort_shares = summary.shares_of_work(), summary.shares_of_work(by_effort=True)
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
         col.metric(label, f"{shares[status]:.0%}", border=False,
-                   help=f"{summary.counts[status]:,} tasks, as a share of the "
-                        f"{summary.tasks - blank:,} tasks")
+                   help=f"{task_count(summary.counts[status])}, as a share of the "
+                        f"{task_count(summary.tasks - blank)}")
         if summary.effort_column is not None:
             # Plain words under the figure: a metric's delta arrow would read as growth.
             col.caption(f"{effort_shares[status]:.0%} of {unit}")
