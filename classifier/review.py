@@ -218,3 +218,25 @@ def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
         said = (said.rstrip(".") + f"; {turned} task{'s' if turned != 1 else ''} now "
                 f"point{'s' if turned == 1 else ''} to another strategy.")
     return said if said.endswith(".") else said + "."
+
+
+def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
+                     ) -> pd.DataFrame:
+    """The latest rows of a run's audit trail, newest first, as a reviewer reads them: the
+    strategy by its name ("serves no strategy" for none; nothing for a skip or an undo) and
+    the task by its number in the run."""
+    recent = trail.tail(limit).iloc[::-1]
+    chosen = [("" if action in ("skip", "undo")
+               else "serves no strategy" if is_blank(strategy_id)
+               else names.get(str(strategy_id), str(strategy_id)))
+              for action, strategy_id in zip(recent["action"], recent["strategy_id"],
+                                             strict=True)]
+    return pd.DataFrame({
+        "when": pd.to_datetime(recent["decided_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        "reviewer": recent["reviewer"].astype(str),
+        "decision": recent["action"].astype(str),
+        "strategy": chosen,
+        "task #": recent["row"].astype(int) + 1,
+        "task": recent["text"].astype(str),
+        "undone": recent["undone"].astype(bool),
+    })

@@ -143,8 +143,10 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
     no_exception(later)
     assert later.text[0].value != first_task
     assert later.get("progress")[0].proto.text != left_before
-    trail = later.dataframe[-1].value
-    assert trail["text"].iloc[0] == first_task and trail["strategy_id"].iloc[0] == target
+    trail = later.dataframe[-1].value  # newest first, the strategy by its name
+    names = {"strong-team": "Build a strong team",
+             "lower-costs": "Lower manufacturing and supply-chain costs"}
+    assert trail["task"].iloc[0] == first_task and trail["strategy"].iloc[0] == names[target]
     with Store(db) as store:
         run = store.latest_run()
         standing = list(store.current_decisions(run.id).values())

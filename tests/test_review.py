@@ -11,6 +11,7 @@ from classifier.plan import Thresholds
 from classifier.review import (
     deal,
     describe_rescore,
+    recent_decisions,
     review_queue,
     spot_check,
     teach_in_due,
@@ -179,3 +180,21 @@ def test_deal_leaves_decided_out_and_skipped_last_and_counts_the_whole_queue():
     assert dealt["row"].tolist() == [2, 0]
     checked, size = deal(results, THRESHOLDS, aligned=True)
     assert (checked["row"].tolist(), size) == ([3], 1)
+
+
+def test_recent_decisions_name_the_strategy_and_say_none_in_words():
+    trail = pd.DataFrame({
+        "decided_at": pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:01",
+                                      "2026-03-02 09:02", "2026-03-02 09:03"], utc=True),
+        "reviewer": ["ana"] * 4, "action": ["reassign", "misaligned", "skip", "undo"],
+        "strategy_id": pd.Series(["team", None, None, None], dtype=object),
+        "row": [4, 0, 2, 0], "text": ["Hire a welder", "Plan the party", "Tidy", "Plan the party"],
+        "undone": [False, True, False, False]})
+
+    recent = recent_decisions(trail, {"team": "Build a strong team"}, limit=3)
+
+    assert recent["strategy"].tolist() == ["", "", "serves no strategy"]  # newest first
+    assert recent["task #"].tolist() == [1, 3, 1]
+    assert recent["when"].iloc[-1] == "2026-03-02 09:01"
+    assert recent_decisions(trail, {"team": "Build a strong team"})["strategy"].iloc[-1] == (
+        "Build a strong team")

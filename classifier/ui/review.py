@@ -20,6 +20,7 @@ from classifier.review import (
     deal,
     describe_rescore,
     pending,
+    recent_decisions,
     teach_in_over,
     teach_in_round,
 )
@@ -216,7 +217,7 @@ def _second_opinion_slot(run, task: pd.Series, locked: bool) -> None:
                   disabled=locked, args=(run.id, row, action, None if none else opinion.strategy_id))
 
 
-def _recent(run_id: int) -> None:
+def _recent(run_id: int, plan) -> None:
     trail = state.store().decisions(run_id)
     if trail.empty:
         return
@@ -228,13 +229,8 @@ def _recent(run_id: int) -> None:
     # Plain text: the task is user data.
     st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
             f"{last['text']}")
-    shown = [c for c in ("decided_at", "reviewer", "action", "strategy_id", "row", "text",
-                                    "undone")
-             if c in trail.columns]
-    recent = trail[shown].tail(10).iloc[::-1].copy()
-    if "row" in recent.columns:
-        recent["row"] = recent["row"] + 1
-    st.dataframe(recent, hide_index=True, width="stretch")
+    st.dataframe(recent_decisions(trail, {s.id: s.name for s in plan.strategies}),
+                 hide_index=True, width="stretch")
 
 
 def _rescore(run_id: int) -> None:
@@ -380,7 +376,7 @@ def render() -> None:
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
         _second_opinion_slot(run, task, locked)
-    _recent(run.id)
+    _recent(run.id, plan)
 
 
 if __name__ == "__main__":
