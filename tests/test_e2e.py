@@ -173,11 +173,11 @@ def test_paste_review_reload_and_download(page, app_url):
     page.get_by_role("option", name="Build a strong team").click()
     _idle(page)
     page.get_by_role("button", name="Reassign").click()
-    page.get_by_text(f"Last: reassign → strong-team by {REVIEWER}").wait_for()
+    page.get_by_text(f"Last: reassign → Build a strong team by {REVIEWER}").wait_for()
     _screenshot(page, "3-review")
 
     page.reload()
-    page.get_by_text(f"Last: reassign → strong-team by {REVIEWER}").wait_for()
+    page.get_by_text(f"Last: reassign → Build a strong team by {REVIEWER}").wait_for()
     assert task in page.get_by_text("Last: reassign").inner_text()
 
     page.get_by_role("link", name="Report").click()

@@ -223,14 +223,15 @@ def _recent(run_id: int, plan) -> None:
         return
     st.subheader("Recent decisions")
     last = trail.iloc[-1]
+    names = {s.id: s.name for s in plan.strategies}
     # A skip chooses nothing: it names no target.
+    chosen = last.get("strategy_id")
     target = ("" if last["action"] == "skip"
-              else f" → {last.get('strategy_id') or 'no strategy'}")
+              else f" → {names.get(chosen, chosen) if chosen else 'no strategy'}")
     # Plain text: the task is user data.
     st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
             f"{last['text']}")
-    st.dataframe(recent_decisions(trail, {s.id: s.name for s in plan.strategies}),
-                 hide_index=True, width="stretch")
+    st.dataframe(recent_decisions(trail, names), hide_index=True, width="stretch")
 
 
 def _rescore(run_id: int) -> None:
