@@ -321,6 +321,18 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert any(c.value.startswith("Keys:") for c in again.caption)
 
 
+def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):
+    at = open_page(paste(fresh_app(), ["Call customers whose service plan expires this month",
+                                       "Post the job opening for a night-shift machinist",
+                                       "Reorganize the shared drive folder colors"]), "review")
+    for _ in range(3):
+        at.button(key="review_misaligned").click().run()
+    no_exception(at)
+    assert at.get("progress")[0].proto.text.startswith("3 of 20 taught")
+    assert any("the round could deal is decided" in c.value for c in at.caption)
+    assert at.button(key="teach_rescore").label.startswith("Re-score run #2")
+
+
 def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
     fresh_app()  # the sample plan, its tasks classified
     with Store(db) as store:

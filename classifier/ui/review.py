@@ -295,6 +295,8 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
                     "taught it.")
         st.progress(taught / TEACH_IN_SIZE, text=f"{taught} of {TEACH_IN_SIZE} taught")
         if taught >= TEACH_IN_SIZE or round_.empty:
+            if taught < TEACH_IN_SIZE:  # a short list: the round ran out of tasks first
+                st.caption(f"Every task of run #{run.id} the round could deal is decided.")
             st.button(f"Re-score run #{run.id} with what you taught", key="teach_rescore",
                       type="primary", on_click=_rescore, args=(run.id,))
             st.button("Later", key="teach_later", on_click=_later)
