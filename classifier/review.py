@@ -148,8 +148,20 @@ def teach_in_round(results: pd.DataFrame, decided: Sequence[int], thresholds: Th
     taught = min(learned.decisions, size)
     if taught >= size:
         return results.iloc[0:0]
-    return teach_in(results[~results.index.isin(list(decided))], thresholds, learned,
+    left = teach_in(results[~results.index.isin(list(decided))], thresholds, learned,
                     size=size - taught)
+    if left.empty and teach_in_rests(decided_at, run_made, undecided=0):
+        return None  # a short list, taught and re-scored: the round goes on with new tasks
+    return left
+
+
+def teach_in_rests(decided_at: Sequence[datetime] | pd.Series, run_made: datetime,
+                   undecided: int) -> bool:
+    """True when a round short of its twenty decisions has nothing left on this run (no task
+    `undecided`) and the run already knows every decision (it was made after the last): the
+    round waits for a run with new tasks, and the page goes to the queue."""
+    times = pd.to_datetime(pd.Series(list(decided_at), dtype=object), utc=True)
+    return undecided == 0 and not times.empty and pd.Timestamp(run_made) > times.max()
 
 
 def teach_in_over(decided_at: Sequence[datetime] | pd.Series, run_made: datetime,

@@ -331,6 +331,14 @@ def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):
     assert at.get("progress")[0].proto.text.startswith("3 of 20 taught")
     assert any("the round could deal is decided" in c.value for c in at.caption)
     assert at.button(key="teach_rescore").label.startswith("Re-score run #2")
+    at.button(key="teach_rescore").click().run()
+    no_exception(at)
+    # Another day: the re-scored run knows the three decisions and has nothing left to teach,
+    # so neither page offers the round again (it goes on when a run brings new tasks).
+    later = open_page(fresh_app(), "review")
+    assert not any("Teach it." in m.value for m in later.markdown)
+    assert not [b for b in later.button if b.key == "teach_resume"]
+    assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)
 
 
 def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):

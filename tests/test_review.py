@@ -16,6 +16,7 @@ from classifier.review import (
     spot_check,
     teach_in_due,
     teach_in_over,
+    teach_in_rests,
 )
 
 THRESHOLDS = Thresholds(aligned=0.55, misaligned=0.40, margin=0.03)
@@ -198,3 +199,15 @@ def test_recent_decisions_name_the_strategy_and_say_none_in_words():
     assert recent["when"].iloc[-1] == "2026-03-02 09:01"
     assert recent_decisions(trail, {"team": "Build a strong team"})["strategy"].iloc[-1] == (
         "Build a strong team")
+
+
+@pytest.mark.parametrize(("made", "undecided", "rests"), [
+    ("2026-03-02 10:00", 0, True),   # re-scored after the last decision, nothing left
+    ("2026-03-02 08:00", 0, False),  # the run does not know the decisions yet: re-score it
+    ("2026-03-02 10:00", 4, False),  # tasks left to teach on this run
+])
+def test_a_short_rounds_teach_in_rests_once_its_run_knows_it_and_has_nothing_left(
+        made, undecided, rests):
+    decided_at = pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:05"], utc=True)
+    assert teach_in_rests(decided_at, pd.Timestamp(made, tz="UTC"), undecided) is rests
+    assert teach_in_rests([], pd.Timestamp(made, tz="UTC"), 0) is False

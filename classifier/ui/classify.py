@@ -13,7 +13,7 @@ from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
-from classifier.review import TEACH_IN_SIZE, teach_in_due
+from classifier.review import TEACH_IN_SIZE, teach_in_due, teach_in_rests
 from classifier.ui import state, widgets
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
@@ -119,7 +119,7 @@ def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFram
     return table[keep]
 
 
-def _teach_in_hint() -> None:
+def _teach_in_hint(run, summary: Summary) -> None:
     """A plan nobody has taught yet: the teach-in is the fastest way to better answers."""
     if state.viewing_only() or st.session_state.get(state.TEACH_IN_DONE):
         return
@@ -127,6 +127,9 @@ def _teach_in_hint() -> None:
     version, plan = state.current_plan()
     taught = counted(db.learned_examples(state.PLAN_NAME), plan)["decided_at"]
     if not teach_in_due(taught, db.teach_in_skipped(version, state.who(), state.PLAN_NAME)):
+        return
+    undecided = summary.tasks - summary.counts["empty"] - summary.decided
+    if teach_in_rests(taught, run.created_at, undecided):
         return
     with st.container(border=True):
         st.markdown(f"**Teach this plan.** A new plan's answers are cautious: doubt goes to "
@@ -146,7 +149,7 @@ def _results(run) -> None:
     st.caption(widgets.md_escape(f"{run.source} · {task_count(run.rows)} · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
-    _teach_in_hint()
+    _teach_in_hint(run, summary)
     owner_column = find_owner_column(plain[run.columns])
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)

@@ -279,10 +279,12 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     # re-scored: a manager who comes back goes to the queue).
     if teach_in_over(decided_at, run.created_at):
         return None
-    round_ = teach_in_round(
-        results, sorted(decided), run.thresholds, learned, decided_at, run.created_at,
-        skipped=state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME))
+    skipped_round = state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME)
+    round_ = teach_in_round(results, sorted(decided), run.thresholds, learned, decided_at,
+                            run.created_at, skipped=skipped_round)
     if round_ is None:
+        if not skipped_round:  # a short list, taught and re-scored: it goes on with new tasks
+            return None
         st.button("Back to the teach-in", key="teach_resume", on_click=_choose_teach_in,
                   args=(run.plan_version, "resume"),
                   help="The round of about twenty tasks that teaches a new plan fastest; you "
