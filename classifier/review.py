@@ -208,9 +208,11 @@ def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
     first_status = before["status"].astype(str).to_numpy()
     now_status = after["final_status"].astype(str).to_numpy()
     work = first_status != Status.EMPTY.value
-    first = float(np.mean(first_status[work] == Status.ALIGNED.value)) if work.any() else 0.0
-    now = float(np.mean(now_status[work] == Status.ALIGNED.value)) if work.any() else 0.0
-    if work.any() and round(first * 100) != round(now * 100):
+    if not work.any():
+        return said
+    first = float(np.mean(first_status[work] == Status.ALIGNED.value))
+    now = float(np.mean(now_status[work] == Status.ALIGNED.value))
+    if round(first * 100) != round(now * 100):
         said += (f" Aligned: {first:.0%} of tasks as first classified, {now:.0%} now, "
                  "your decisions included.")
     return said

@@ -138,7 +138,7 @@ def work_table(results: pd.DataFrame, plan: Plan, effort_column: str | None = No
     strategy_id = strategy_id.where(
         ~status.isin([Status.MISALIGNED.value, Status.EMPTY.value]), "")
 
-    names = {strategy.id: strategy.name for strategy in plan.strategies}
+    names = plan.names
     machine_names = column("strategy")
     strategy = strategy_id.map(names)
     # A strategy the plan no longer has keeps the name the results carry, or its id.

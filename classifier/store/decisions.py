@@ -264,7 +264,7 @@ class DecisionStore(RunStore):
         standing = self.current_decisions(run_id)
         # Decisions carry forward: a later run's decisions do not rewrite an earlier run.
         carried = self.standing_by_text(info.plan_name, up_to_run=run_id)
-        names = {s.id: s.name for s in plan.strategies}
+        names = plan.names
         final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
         final_status = frame["status"].astype(object)
         action: list[str | None] = [None] * len(frame)

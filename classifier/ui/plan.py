@@ -159,7 +159,7 @@ def _drafts(plan: Plan) -> None:
                        "the endpoint needs one) to draft examples with an LLM.")
             return
         counts = {s.id: len(s.examples) for s in plan.strategies}
-        names = {s.id: s.name for s in plan.strategies}
+        names = plan.names
         fewest = min(plan.ids, key=counts.__getitem__)
 
         def label(strategy_id: str) -> str:

@@ -136,7 +136,7 @@ def _candidate_bars(candidates: list[dict]) -> None:
 
 def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
-    names = {s.id: s.name for s in plan.strategies}
+    names = plan.names
     cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
@@ -223,7 +223,7 @@ def _recent(run_id: int, plan) -> None:
         return
     st.subheader("Recent decisions")
     last = trail.iloc[-1]
-    names = {s.id: s.name for s in plan.strategies}
+    names = plan.names
     # A skip chooses nothing: it names no target.
     chosen = last.get("strategy_id")
     target = ("" if last["action"] == "skip"
