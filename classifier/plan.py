@@ -199,11 +199,53 @@ def _describe_validation_error(source: str, error: ValidationError, data: object
     return f"{source}: " + "; ".join(problems)
 
 
+def id_from_name(name: str, taken: set[str]) -> str:
+    """A strategy id made from its name ("Grow recurring revenue" -> grow-recurring-revenue),
+    unlike any in `taken`: its first words up to about 32 characters, as a person would type it."""
+    slug = ""
+    for word in re.findall(r"\w+", name.casefold()):
+        if slug and len(slug) + 1 + len(word) > 32:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    slug = slug or "strategy"
+    if slug in RESERVED_IDS:
+        slug = f"{slug}-strategy"
+    candidate, number = slug, 2
+    while candidate in taken:
+        candidate, number = f"{slug}-{number}", number + 1
+    return candidate
+
+
+def _lacks_id(item: object) -> bool:
+    return (isinstance(item, dict) and isinstance(item.get("name"), str)
+            and bool(item["name"].strip()) and str(item.get("id") or "").strip() == "")
+
+
+def _with_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with an id made from the name for each strategy that has a name but no id: a
+    manager writes names and descriptions; ids are for files and the store."""
+    strategies = data.get("strategies")
+    if not isinstance(strategies, list) or not any(_lacks_id(item) for item in strategies):
+        return data
+    taken = {str(item["id"]).strip() for item in strategies
+             if isinstance(item, dict) and not _lacks_id(item) and item.get("id") is not None}
+    filled = []
+    for item in strategies:
+        if _lacks_id(item):
+            made = id_from_name(item["name"], taken)
+            taken.add(made)
+            item = {"id": made, **{k: v for k, v in item.items() if k != "id"}}
+        filled.append(item)
+    return {**data, "strategies": filled}
+
+
 def plan_from_dict(data: object, source: str = "plan") -> Plan:
-    """Validate a plan from already-parsed data; errors name `source`, the strategy and field."""
+    """Validate a plan from already-parsed data; errors name `source`, the strategy and field.
+    A strategy without an id gets one made from its name (`id_from_name`)."""
     if not isinstance(data, dict):
         raise PlanError(f"{source}: expected a mapping with `vision` and `strategies`, "
                         f"found {type(data).__name__}")
+    data = _with_ids(data)
     try:
         return Plan.model_validate(data)
     except ValidationError as error:
@@ -231,13 +273,13 @@ def _plan_from_csv(path: Path) -> Plan:
     except Exception as error:  # pandas raises many kinds for a bad CSV
         raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
     columns = {column.strip().lower(): column for column in frame.columns}
-    missing = [name for name in ("id", "name") if name not in columns]
-    if missing:
-        raise PlanError(f"{path}: strategies CSV needs columns id,name[,description]; "
-                        f"missing {', '.join(missing)} (found {', '.join(frame.columns)})")
+    if "name" not in columns:
+        raise PlanError(f"{path}: strategies CSV needs a column name (and optionally id, "
+                        f"description, examples); found {', '.join(frame.columns)}")
     strategies = []
     for _, row in frame.iterrows():
-        entry = {"id": row[columns["id"]], "name": row[columns["name"]]}
+        entry = {"id": row[columns["id"]] if "id" in columns else "",
+                 "name": row[columns["name"]]}
         if "description" in columns:
             entry["description"] = row[columns["description"]]
         if "examples" in columns and row[columns["examples"]].strip():

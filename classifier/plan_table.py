@@ -39,7 +39,7 @@ def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
     """The plan the table describes (thresholds kept); PlanError names the row and field.
 
     Wholly blank rows (the editor's new row) are skipped; a row with a description but no name
-    is refused, never saved half-filled.
+    is refused, never saved half-filled; a row without an id gets one made from its name.
     """
     strategies: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -48,9 +48,8 @@ def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
         cells = {column: cell_text(row.get(column)) for column in COLUMNS}
         if not any(cells.values()):
             continue
-        for column in ("id", "name"):
-            if not cells[column]:
-                problems.append(f"row {position}: {column} is empty")
+        if not cells["name"]:
+            problems.append(f"row {position}: name is empty")
         strategy_id = cells["id"]
         if strategy_id and not ID_PATTERN.match(strategy_id):
             problems.append(f"row {position}: id {strategy_id!r} may hold only letters, digits, "

@@ -427,6 +427,21 @@ def test_plan_edit_marks_results_stale_and_rerun_fixes_it(db):
         assert newest.id != run.id and newest.rows == run.rows and not is_stale(store, newest)
 
 
+def test_a_row_added_with_a_name_only_is_saved_with_an_id_made_from_it(db):
+    at = open_page(fresh_app(), "plan")
+    key = at.data_editor[0].key
+    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"name": "Open a second workshop", "description": "A new site in the north"}]}
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    assert not at.error
+    with Store(db) as store:
+        plan = store.latest_plan()[1]
+    assert plan.ids[-1] == "open-a-second-workshop"
+    assert plan.strategy("open-a-second-workshop").description == "A new site in the north"
+    assert list(at.data_editor[0].value["id"])[-1] == "open-a-second-workshop"
+
+
 def test_deleting_a_strategy_asks_for_confirmation(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

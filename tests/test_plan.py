@@ -52,7 +52,8 @@ def test_sample_plan_loads(sample_plan):
     ("no-name.yaml", "strategies:\n  - {id: a}\n", "strategy 1 (id 'a').name: required field"),
     ("blank-name.yaml", "strategies:\n  - {id: a, name: '  '}\n",
      "strategy 1 (id 'a').name: is empty"),
-    ("no-id.yaml", "strategies:\n  - {name: A}\n", "strategy 1.id: required field"),
+    ("no-id-no-name.yaml", "strategies:\n  - {description: D}\n",
+     "strategy 1.id: required field"),
     ("unknown.yaml", "strategies:\n  - {id: a, name: A, colour: red}\nowner: me\n",
      "strategy 1 (id 'a'): unknown key 'colour'; unknown key 'owner'"),
     ("list.yaml", "- a\n- b\n", "expected a mapping"),
@@ -102,8 +103,31 @@ def test_strategies_csv(tmp_path):
 def test_strategies_csv_without_name_column(tmp_path):
     path = tmp_path / "strategies.csv"
     path.write_text("id,title\nrev,Grow revenue\n")
-    with pytest.raises(PlanError, match="missing name"):
+    with pytest.raises(PlanError, match="needs a column name"):
         load_plan(path)
+
+
+def test_strategies_csv_of_names_and_descriptions_gets_ids_from_the_names(tmp_path):
+    # What a manager exports from the spreadsheet the plan was written in: no ids.
+    path = tmp_path / "strategies.csv"
+    path.write_text("Name,Description\nResolve customer issues on first contact,Answer fully\n"
+                    "Cut incoming ticket volume,Self-service\n")
+    plan = load_plan(path)
+    assert plan.ids == ["resolve-customer-issues-on-first", "cut-incoming-ticket-volume"]
+    assert plan.strategy("cut-incoming-ticket-volume").description == "Self-service"
+
+
+def test_a_strategy_without_an_id_gets_one_from_its_name_unlike_the_others():
+    plan = plan_from_dict({"vision": "", "strategies": [
+        {"name": "Grow recurring revenue"},
+        {"id": "win-retail", "name": "Win retail"},
+        {"id": "", "name": "Win retail!"},
+        {"name": "None"},
+        {"id": None, "name": "Qualität zuerst, immer"},
+        {"name": "???"},
+    ]})
+    assert plan.ids == ["grow-recurring-revenue", "win-retail", "win-retail-2",
+                        "none-strategy", "qualität-zuerst-immer", "strategy"]
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])

@@ -35,13 +35,15 @@ def _editor(version: int, plan: Plan) -> None:
     locked = state.viewing_only()  # a viewer reads the plan; nothing to edit
     vision = st.text_area("Vision", plan.vision, key=f"plan_vision_{version}", height=68,
                           disabled=locked)
-    st.caption("One row per strategy. Examples are tasks known to serve it, separated by `|`. "
+    st.caption("One row per strategy: a name and a line of description are enough (the id is "
+               "made from the name). Examples are tasks known to serve it, separated by `|`. "
                "Add a row at the bottom; select rows and press Delete to remove them.")
     edited = st.data_editor(
         plan_table(plan), key=f"plan_editor_{version}", num_rows="fixed" if locked else "dynamic",
         hide_index=True, width="stretch", disabled=locked, column_config={
-            "id": st.column_config.TextColumn("id", required=True, width="medium",
-                                              help="Stable label used in outputs"),
+            "id": st.column_config.TextColumn(
+                "id", width="medium", help="Stable label used in outputs and decision files; "
+                "left empty, one is made from the name when you save"),
             "name": st.column_config.TextColumn("name", required=True),
             "description": st.column_config.TextColumn("description", width="large"),
             "examples": st.column_config.TextColumn("examples", width="large"),
