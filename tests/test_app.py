@@ -78,6 +78,8 @@ def test_pasting_tasks_gives_results(db):
     assert table["final_status"].iloc[1] == ["empty"]
     assert table["final_strategy"].iloc[0] == "Grow recurring revenue"
     assert table["final_strategy"].iloc[2] == "Build a strong team"
+    with Store(db) as store:  # named among the runs by what it holds, as a file by its name
+        assert store.latest_run().source == "pasted: Call customers whose service plan… and 2 more"
     assert any("Classified 4 rows" in s.value for s in at.success)
 
 

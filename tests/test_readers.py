@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from classifier.errors import OutputError, TasksError
-from classifier.files.readers import iter_chunks, open_tasks, read_tasks
+from classifier.files.readers import iter_chunks, open_tasks, paste_label, read_tasks
 from classifier.files.sniffing import detect_encoding
 from classifier.files.writer import TableWriter, prepare_output
 
@@ -336,3 +336,16 @@ def test_stdin_is_read_in_chunks_never_whole():
     source.stream = Endless()
     first = next(iter_chunks(source, chunk_rows=1000))
     assert len(first) == 1000 and first["task"].iloc[-1] == "Call customer 999"
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["", "Call the 12 customers whose service plans expire this month", "Hire a welder", ""],
+     "pasted: Call the 12 customers whose service… and 1 more"),
+    (["Hire  a\twelder"], "pasted: Hire a welder"),
+    (["Renew-the-fire-extinguisher-inspection-contract-for-2027"],
+     "pasted: Renew-the-fire-extinguisher-inspection-…"),
+    (["", " "], "pasted"),
+])
+def test_a_pasted_list_is_named_by_its_first_task(texts, expected):
+    # Among the runs (sidebar, run picker, report) a paste reads like a file: by what it holds.
+    assert paste_label(texts) == expected

@@ -135,6 +135,20 @@ def paste_source(text: str, label: str = "pasted text") -> TaskSource:
                       columns=[DEFAULT_TEXT_COLUMN], raw=text)
 
 
+def paste_label(texts: list[str], width: int = 40) -> str:
+    """What a pasted list is called among the runs: its first task, as a file is by its name
+    ("pasted: Call the 12 customers whose service… and 14 more")."""
+    filled = [" ".join(str(text).split()) for text in texts if str(text).strip()]
+    if not filled:
+        return "pasted"
+    first = filled[0]
+    if len(first) > width:
+        cut = first[:width]
+        first = (cut.rsplit(" ", 1)[0] if " " in cut[width // 2:] else cut[:-1]) + "…"
+    more = len(filled) - 1
+    return f"pasted: {first}" + (f" and {more} more" if more else "")
+
+
 def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str]:
     """Pasted lines as a one-column table, by the same rule as files; and its text column."""
     return read_source(paste_source(text, label))

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.files.readers import paste_frame
+from classifier.files.readers import paste_frame, paste_label
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
 from classifier.model.history import describe_earlier
 from classifier.model.learned import counted
@@ -43,7 +43,7 @@ def _paste_tab() -> None:
                  disabled=state.viewing_only()):
         try:
             frame, text_column = paste_frame(text)  # the rule files follow: a line, a row
-            _classify(frame, text_column, f"pasted: {len(frame)} tasks")
+            _classify(frame, text_column, paste_label(frame[text_column].tolist()))
         except ClassifierError as error:
             st.error(str(error))
 
