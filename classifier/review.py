@@ -155,6 +155,12 @@ def teach_in_round(results: pd.DataFrame, decided: Sequence[int], thresholds: Th
     return left
 
 
+def teach_in_goal(taught: int, undecided: int, size: int = TEACH_IN_SIZE) -> int:
+    """How many decisions the round asks for on this run: `size`, or fewer on a short list
+    (`undecided` tasks left to deal), so that its progress can reach its end."""
+    return max(min(size, taught + undecided), 1)
+
+
 def teach_in_rests(decided_at: Sequence[datetime] | pd.Series, run_made: datetime,
                    undecided: int) -> bool:
     """True when a round short of its twenty decisions has nothing left on this run (no task

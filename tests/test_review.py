@@ -15,6 +15,7 @@ from classifier.review import (
     review_queue,
     spot_check,
     teach_in_due,
+    teach_in_goal,
     teach_in_over,
     teach_in_rests,
 )
@@ -211,3 +212,16 @@ def test_a_short_rounds_teach_in_rests_once_its_run_knows_it_and_has_nothing_lef
     decided_at = pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:05"], utc=True)
     assert teach_in_rests(decided_at, pd.Timestamp(made, tz="UTC"), undecided) is rests
     assert teach_in_rests([], pd.Timestamp(made, tz="UTC"), 0) is False
+
+
+@pytest.mark.parametrize(("taught", "undecided", "goal"), [
+    (0, 108, 20),  # a tracker's week: the round's twenty
+    (0, 15, 15),  # a short list: what it holds, so the progress can end
+    (12, 3, 15),  # part taught; three left to deal
+    (15, 30, 20),  # taught on an earlier short list; the next run brings the rest
+    (20, 0, 20),
+    (0, 0, 1),
+])
+def test_the_round_asks_for_twenty_decisions_or_what_a_short_list_holds(taught, undecided,
+                                                                         goal):
+    assert teach_in_goal(taught, undecided) == goal

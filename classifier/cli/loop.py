@@ -37,7 +37,7 @@ def queue(
     """
     from ..decisions_file import next_tasks, queue_table, write_queue
     from ..plan import load_plan
-    from ..review import TEACH_IN_SIZE
+    from ..review import teach_in_goal
 
     def action() -> None:
         plan_data = load_plan(plan)
@@ -56,7 +56,8 @@ def queue(
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
         if dealt.teach_in:
             say(f"wrote {tasks} of the teach-in round to {out} (run #{run.id}; "
-                f"{len(dealt.tasks)} left in it, {dealt.taught} of {TEACH_IN_SIZE} taught): a new "
+                f"{len(dealt.tasks)} left in it, {dealt.taught} of "
+                f"{teach_in_goal(dealt.taught, len(dealt.tasks))} taught): a new "
                 f"plan's first decisions, picked to cover every strategy and the borderline; "
                 f"the queue follows")
         else:

@@ -13,7 +13,7 @@ from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
-from classifier.review import TEACH_IN_SIZE, teach_in_due, teach_in_rests
+from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
 from classifier.ui import state, widgets
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
@@ -131,10 +131,11 @@ def _teach_in_hint(run, summary: Summary) -> None:
     undecided = summary.tasks - summary.counts["empty"] - summary.decided
     if teach_in_rests(taught, run.created_at, undecided):
         return
+    goal = teach_in_goal(len(taught), undecided)
     with st.container(border=True):
         st.markdown(f"**Teach this plan.** A new plan's answers are cautious: doubt goes to "
-                    f"review. Deciding about {TEACH_IN_SIZE} tasks, picked to cover every "
-                    f"strategy, teaches it fastest ({len(taught)} of {TEACH_IN_SIZE} so far).")
+                    f"review. Deciding about {goal} tasks, picked to cover every strategy, "
+                    f"teaches it fastest ({min(len(taught), goal)} of {goal} so far).")
         st.page_link("classifier/ui/review.py", label="Start the teach-in",
                      icon=":material/school:")
 

@@ -21,6 +21,7 @@ from classifier.review import (
     describe_rescore,
     pending,
     recent_decisions,
+    teach_in_goal,
     teach_in_over,
     teach_in_round,
 )
@@ -291,11 +292,14 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
                   "skipped it.")
         return None
     taught = min(learned.decisions, TEACH_IN_SIZE)
+    goal = teach_in_goal(taught, len(round_))
     with st.container(border=True):
-        st.markdown("**Teach it.** Decide about twenty tasks, picked to cover every strategy "
-                    "and the borderline cases; then the tool re-scores this run with what you "
-                    "taught it.")
-        st.progress(taught / TEACH_IN_SIZE, text=f"{taught} of {TEACH_IN_SIZE} taught")
+        about = ("about twenty tasks, picked" if goal == TEACH_IN_SIZE
+                 else "every task of this short list, dealt")
+        st.markdown(f"**Teach it.** Decide about {about} to cover every strategy and the "
+                    f"borderline cases; then the tool re-scores this run with what you taught "
+                    f"it.")
+        st.progress(min(taught / goal, 1.0), text=f"{taught} of {goal} taught")
         if taught >= TEACH_IN_SIZE or round_.empty:
             if taught < TEACH_IN_SIZE:  # a short list: the round ran out of tasks first
                 st.caption(f"Every task of run #{run.id} the round could deal is decided.")
