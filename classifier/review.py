@@ -25,15 +25,13 @@ QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
 TEACH_IN_SIZE = 20
 
 
-def _reason(score: float, runner_up: float, strategy: str, runner_strategy: str,
-            thresholds: Thresholds) -> str:
+def _reason(score: float, runner_up: float, strategy: str, thresholds: Thresholds) -> str:
     if not np.isfinite(score):
         return "no score"
     if score < thresholds.misaligned:
         return f"score {score:.2f}: far from every strategy"
     if np.isfinite(runner_up) and score - runner_up < thresholds.margin:
-        return (f"two strategies too close: {score:.2f} vs {runner_up:.2f} "
-                f"({strategy} / {runner_strategy})")
+        return f"two strategies too close: {score:.2f} vs {runner_up:.2f}"
     if score >= thresholds.aligned:
         return f"score {score:.2f}: aligned with {strategy} (a spot check)"
     return f"score {score:.2f}: weak match to {strategy}"
@@ -88,11 +86,11 @@ def review_queue(results: pd.DataFrame, thresholds: Thresholds | None = None,
     known = np.array([len(taught.get(strategy, ())) for strategy in lane])
     final = np.lexsort((np.arange(len(queue)), score, known, round_of))
 
-    names = queue["strategy_id"].fillna("")
-    runner_names = (queue["runner_up_id"].fillna("") if "runner_up_id" in queue.columns
-                    else pd.Series("", index=queue.index))
-    reasons = [_reason(s, r, str(n), str(rn), thresholds) for s, r, n, rn in
-               zip(score, runner_up, names.tolist(), runner_names.tolist(), strict=True)]
+    # The strategy's name where the results carry it, as everywhere else a person reads;
+    # which two strategies are too close, the candidates beside the reason say.
+    names = queue["strategy"] if "strategy" in queue.columns else queue["strategy_id"]
+    reasons = [_reason(s, r, str(n), thresholds) for s, r, n in
+               zip(score, runner_up, names.fillna("").tolist(), strict=True)]
     if "decision_note" in queue.columns:  # a decision that no longer holds says why
         reasons = [note if isinstance(note, str) and note else reason
                    for note, reason in zip(queue["decision_note"].tolist(), reasons, strict=True)]

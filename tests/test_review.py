@@ -62,13 +62,22 @@ def test_strategies_with_fewer_learned_examples_come_first():
 
 @pytest.mark.parametrize("task,reason", [
     ("a2 far", "score 0.21: far from every strategy"),
-    ("b1 close", "two strategies too close: 0.48 vs 0.46 (b / a)"),
+    ("b1 close", "two strategies too close: 0.48 vs 0.46"),
     ("c1 weak", "score 0.45: weak match to c"),
     ("a3 sure", "score 0.80: aligned with a (a spot check)"),
 ])
 def test_reasons_say_why(task, reason):
     queue = review_queue(RESULTS, THRESHOLDS, statuses=("review", "misaligned", "aligned"))
     assert queue.set_index("task").loc[task, "queue_reason"] == reason
+
+
+def test_reasons_name_the_strategy_where_the_results_carry_its_name():
+    named = RESULTS.assign(strategy=RESULTS["strategy_id"].map(
+        {"a": "Grow recurring revenue", "b": "Win retail", "c": "Hire well"}))
+    queue = review_queue(named, THRESHOLDS, statuses=("review", "aligned")).set_index("task")
+    assert queue.loc["c1 weak", "queue_reason"] == "score 0.45: weak match to Hire well"
+    assert queue.loc["a3 sure", "queue_reason"] == (
+        "score 0.80: aligned with Grow recurring revenue (a spot check)")
 
 
 def test_the_spot_check_deals_aligned_tasks_least_sure_first():
