@@ -259,6 +259,13 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
     assert "review_confirm" not in keys
     confirm = at.button(key="review_misaligned")
     assert confirm.label == "Confirm: serves no strategy" and confirm.proto.shortcut.upper() == "N"
+    # Y confirms the machine here too, through a twin kept out of sight (the browser test
+    # presses the key).
+    twin = at.button(key="review_confirm_by_y")
+    assert twin.label == confirm.label and twin.proto.shortcut.upper() == "Y"
+    assert any(".st-key-review_confirm_by_y {display: none;}" in h.proto.body
+               for h in at.get("html"))
+    assert any("**Y** or **N** confirm 'serves no strategy'" in c.value for c in at.caption)
     at.button(key="review_pick_1").click().run()  # the person says it serves its closest
     no_exception(at)
     with Store(db) as store:

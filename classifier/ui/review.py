@@ -31,6 +31,7 @@ from classifier.ui import state, widgets
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
+CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
 
 
@@ -141,11 +142,16 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
     cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
-        # no second one that would do the same.
+        # no second one that would do the same on screen. Y, which confirms the machine on
+        # every other task, does it here too: a button takes one key, so a second one with Y
+        # is kept out of sight (a hidden button's key still works).
         cols[0].button("Confirm: serves no strategy", key="review_misaligned",
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
                        disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
                        help="The machine is right: this task serves none of the strategies.")
+        st.html(f"<style>.st-key-{CONFIRM_BY_Y} {{display: none;}}</style>")
+        st.button("Confirm: serves no strategy", key=CONFIRM_BY_Y, shortcut=SHORTCUTS["confirm"],
+                  disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
         rest = cols[1:]
     else:
         cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key="review_confirm",
@@ -375,7 +381,7 @@ def render() -> None:
                   args=(run.id,), disabled=locked)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
-        keys = ("**N** confirm 'serves no strategy'" if task["status"] == "misaligned"
+        keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
