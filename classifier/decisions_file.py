@@ -27,6 +27,7 @@ CANDIDATES = 3
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 TO_FILL = CellStyle(fill="FFF2CC")
+NO_STRATEGY_WORDS = "serves no strategy"  # what `none` means, as the Strategies sheet says
 
 
 def task_id(run_id: int, row: int) -> str:
@@ -110,7 +111,7 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
     ids.append(["id", "strategy"], HEADER)
     for strategy in plan.strategies:
         ids.append([strategy.id, strategy.name])
-    ids.append([NO_STRATEGY_ID, "serves no strategy"])
+    ids.append([NO_STRATEGY_ID, NO_STRATEGY_WORDS])
     write_bytes(path, book.to_bytes())
     return path
 
@@ -165,13 +166,15 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         if not 0 <= row < run.rows:
             raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
                              f"(it has {run.rows} tasks)")
-        if decision.casefold() == NO_STRATEGY_ID:
+        chosen = _strategy_meant(decision, plan)
+        if chosen == NO_STRATEGY_ID:
             request = DecisionRequest(run_id, row, "misaligned", None, where)
-        elif decision in plan.ids:
-            request = DecisionRequest(run_id, row, "reassign", decision, where)
+        elif chosen is not None:
+            request = DecisionRequest(run_id, row, "reassign", chosen, where)
         else:
             raise TasksError(f"{where}: decision {decision!r} is neither a strategy id of the "
-                             f"plan ({', '.join(plan.ids)}) nor {NO_STRATEGY_ID!r}")
+                             f"plan ({', '.join(plan.ids)}), nor a strategy's name, nor "
+                             f"{NO_STRATEGY_ID!r}")
         # A row copied in a spreadsheet: the same answer twice is one decision; two answers
         # for one task cannot both stand, and which one the person meant is theirs to say.
         earlier = seen.get((run_id, row))
@@ -183,6 +186,19 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         seen[(run_id, row)] = request
         requests.append(request)
     return DecisionsRead(requests, skipped)
+
+
+def _strategy_meant(decision: str, plan: Plan) -> str | None:
+    """The strategy id a decision cell names: an id, a strategy's name (the queue file shows
+    names beside ids; case and spacing aside, when no other strategy has it), or `none` (also
+    written "serves no strategy", as the Strategies sheet says); None if it names nothing."""
+    if decision in plan.ids:
+        return decision
+    words = " ".join(decision.split()).casefold()
+    if words in (NO_STRATEGY_ID, NO_STRATEGY_WORDS):
+        return NO_STRATEGY_ID
+    named = [s.id for s in plan.strategies if " ".join(s.name.split()).casefold() == words]
+    return named[0] if len(named) == 1 else None
 
 
 def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:

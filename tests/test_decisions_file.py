@@ -153,7 +153,7 @@ def test_a_filled_file_through_a_spreadsheet_maps_back_to_its_tasks(db, tmp_path
 
     assert done.exit_code == 0, done.output
     assert "recorded 3 decisions by ana: 1 confirmed, 1 reassigned, 1 serving no strategy; " \
-           "1 rows left empty" in done.stderr
+           "1 row left empty" in done.stderr
     with Store(db) as store:
         trail = store.decisions()
     by_row = {f"run{r.run_id}-task{r.row + 1}": r for r in trail.itertuples()}
@@ -166,9 +166,29 @@ def test_a_filled_file_through_a_spreadsheet_maps_back_to_its_tasks(db, tmp_path
     assert not set(again["task_id"]) & set(table["task_id"][:3])  # decided: out of the queue
 
 
+def test_a_decision_may_name_the_strategy_as_the_file_shows_it(db, tmp_path):
+    # A spreadsheet user copies what they read: the strategy's name, or the words for `none`.
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
+    table["decision"] = ["  build a STRONG team ", "Serves no strategy", "strong-team"]
+    table.to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    with Store(db) as store:
+        trail = store.decisions().set_index("row")
+    by_task = {f"run{r.run_id}-task{row + 1}": r for row, r in trail.iterrows()}
+    first, second, third = (by_task[t] for t in table["task_id"])
+    assert first.strategy_id == third.strategy_id == "strong-team"
+    assert second.action == "misaligned" and second.strategy_id is None
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.assign(decision=["nonsense"] + [""] * (len(t) - 1)),
      "row 1: decision 'nonsense' is neither a strategy id of the plan"),
+    (lambda t: t.assign(decision=[""] * (len(t) - 1) + ["Grow revenue"]),
+     "row 4: decision 'Grow revenue' is neither a strategy id of the plan"),
     (lambda t: t.assign(task_id=["run1-task9999"] + t["task_id"].tolist()[1:],
                         decision=["none"] * len(t)), "row 1: task run1-task9999 is not in run #1"),
     (lambda t: t.assign(task_id=["run77-task1"] + t["task_id"].tolist()[1:],

@@ -29,7 +29,7 @@ def queue(
 ) -> None:
     """Write the next tasks to review, in the order the Review page deals them (a new plan's
     teach-in round of about 20 tasks first), with an empty `decision` column to fill: a strategy
-    id, `none` (serves no strategy), or empty (skip).
+    id or name, `none` (serves no strategy), or empty (skip).
 
     Example:
 
@@ -100,8 +100,8 @@ def decide(
                    if counts["already"] else "")
         say(f"recorded {total} decision{'s' if total != 1 else ''} by {name}: "
             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
-            f"{counts['misaligned']} serving no strategy{already}; {read.skipped} rows left "
-            f"empty")
+            f"{counts['misaligned']} serving no strategy{already}; {read.skipped} "
+            f"row{'s' if read.skipped != 1 else ''} left empty")
 
     run_command(action)
 
