@@ -248,6 +248,16 @@ def rerun(store: Store, classifier: Classifier, plan_version: int, run: RunInfo,
                                run.text_column, run.source, progress=progress)
 
 
+def plan_replaced(store: Store, run: RunInfo) -> bool:
+    """True when the plan now keeps none of the strategies the run was classified against:
+    not an edit but another plan (the manager's own after the sample), whose work is other
+    tasks, so the pages point to classifying those rather than to a re-run."""
+    latest = store.latest_plan(run.plan_name)
+    if latest is None or latest[0] == run.plan_version:
+        return False
+    return not set(store.plan(run.plan_version).ids) & set(latest[1].ids)
+
+
 def is_stale(store: Store, run: RunInfo) -> bool:
     """True when the plan's strategies or thresholds changed after the run was made
     (a reworded vision alone does not change any result)."""

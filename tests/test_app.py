@@ -456,6 +456,21 @@ def test_a_row_added_with_a_name_only_is_saved_with_an_id_made_from_it(db):
     assert list(at.data_editor[0].value["id"])[-1] == "open-a-second-workshop"
 
 
+def test_a_plan_that_replaces_the_sample_points_to_classifying_its_own_tasks(db):
+    at = open_page(fresh_app(), "plan")  # the sample's run, then the manager's own plan
+    with Store(db) as store:
+        store.save_plan(Plan(vision="", strategies=[
+            Strategy(id="first-contact", name="Resolve customer issues on first contact")]))
+    at = open_page(at, "plan")
+    no_exception(at)
+    # Not "stale" with a re-run first: the sample's tasks are not this plan's work.
+    assert not any("stale" in w.value for w in at.warning)
+    assert any("was classified against another plan" in i.value for i in at.info)
+    assert at.button(key="rerun_stale_plan").label == "Run the tasks of run #1 against this plan"
+    at = open_page(at, "classify")
+    assert any("was classified against another plan" in i.value for i in at.info)
+
+
 def test_deleting_a_strategy_asks_for_confirmation(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from classifier.errors import TasksError
-from classifier.pipeline import classify_into_store, input_frame, is_stale, rerun
+from classifier.pipeline import classify_into_store, input_frame, is_stale, plan_replaced, rerun
 from classifier.report.sheets import results_table
 from classifier.store import Store
 
@@ -57,6 +57,16 @@ def test_only_strategy_edits_make_a_run_stale(store, run, sample_plan, change, s
     assert not is_stale(store, run)
     store.save_plan(change(sample_plan))
     assert is_stale(store, run) is stale
+
+
+def test_a_plan_that_keeps_no_strategy_of_the_run_replaced_it(store, run, sample_plan):
+    from classifier.plan import Plan, Strategy
+
+    store.save_plan(sample_plan.model_copy(update={"strategies": sample_plan.strategies[1:]}))
+    assert is_stale(store, run) and not plan_replaced(store, run)  # an edit: some kept
+    store.save_plan(Plan(vision="", strategies=[Strategy(id="first-contact",
+                                                         name="Resolve issues on first contact")]))
+    assert is_stale(store, run) and plan_replaced(store, run)
 
 
 def test_rerun_classifies_the_same_tasks_with_the_new_plan(store, run, sample_plan, embedder):

@@ -184,7 +184,7 @@ def render() -> None:
         _paste_tab()
     with upload:
         _upload_tab()
-    widgets.stale_notice(key="rerun_stale_classify")
+    widgets.stale_notice(key="rerun_stale_classify", link_to_classify=False)
     run = state.current_run()
     if run is None:
         st.info("Paste some tasks above to classify them.")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.pipeline import is_stale, rerun
+from classifier.pipeline import is_stale, plan_replaced, rerun
 from classifier.results import STATUS_ORDER
 from classifier.store import RunInfo
 from classifier.ui import state
@@ -94,11 +94,23 @@ def run_picker() -> None:
         st.rerun()
 
 
-def stale_notice(key: str = "rerun_stale") -> None:
-    """If the plan changed after the current run, say so and offer to classify again."""
+def stale_notice(key: str = "rerun_stale", link_to_classify: bool = True) -> None:
+    """If the plan changed after the current run, say so and offer to classify again; if it was
+    replaced by another plan, point to classifying that plan's tasks."""
     db = state.store()
     run = state.current_run()
     if run is None or not is_stale(db, run):
+        return
+    if plan_replaced(db, run):
+        st.info(f"Run #{run.id} ({md_escape(run.source)}) was classified against another plan: "
+                f"the current one keeps none of its strategies. Classify this plan's tasks "
+                f"(paste or upload them on the Classify page), or run these tasks against it.",
+                icon=":material/swap_horiz:")
+        if link_to_classify:
+            st.page_link("classifier/ui/classify.py", label="Classify this plan's tasks",
+                         icon=":material/playlist_add_check:")
+        rerun_button(run, f"Run the tasks of run #{run.id} against this plan", key,
+                     primary=False)
         return
     st.warning(f"The plan changed after run #{run.id}: its results are stale.", icon="⚠️")
     rerun_button(run, "Re-run with the current plan", key)
