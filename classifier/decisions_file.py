@@ -19,7 +19,7 @@ from .files.atomic import write_bytes
 from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned, counted
-from .plan import NO_STRATEGY_ID, Plan
+from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
 from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
 from .store import Decision, DecisionRequest, RunInfo, Store
 
@@ -27,7 +27,6 @@ CANDIDATES = 3
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 TO_FILL = CellStyle(fill="FFF2CC")
-NO_STRATEGY_WORDS = "serves no strategy"  # what `none` means, as the Strategies sheet says
 
 
 def task_id(run_id: int, row: int) -> str:
@@ -166,7 +165,7 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         if not 0 <= row < run.rows:
             raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
                              f"(it has {run.rows} tasks)")
-        chosen = _strategy_meant(decision, plan)
+        chosen = plan.meant(decision)
         if chosen == NO_STRATEGY_ID:
             request = DecisionRequest(run_id, row, "misaligned", None, where)
         elif chosen is not None:
@@ -186,19 +185,6 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         seen[(run_id, row)] = request
         requests.append(request)
     return DecisionsRead(requests, skipped)
-
-
-def _strategy_meant(decision: str, plan: Plan) -> str | None:
-    """The strategy id a decision cell names: an id, a strategy's name (the queue file shows
-    names beside ids; case and spacing aside, when no other strategy has it), or `none` (also
-    written "serves no strategy", as the Strategies sheet says); None if it names nothing."""
-    if decision in plan.ids:
-        return decision
-    words = " ".join(decision.split()).casefold()
-    if words in (NO_STRATEGY_ID, NO_STRATEGY_WORDS):
-        return NO_STRATEGY_ID
-    named = [s.id for s in plan.strategies if " ".join(s.name.split()).casefold() == words]
-    return named[0] if len(named) == 1 else None
 
 
 def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:

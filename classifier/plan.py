@@ -29,6 +29,7 @@ ID_PATTERN = re.compile(r"^[\w.-]+$")
 # be called that.
 NO_STRATEGY_ID = "none"
 RESERVED_IDS = {NO_STRATEGY_ID}
+NO_STRATEGY_WORDS = "serves no strategy"  # what `none` means, in a person's words
 # Validation context for plans read back from a store: saved before the id rule, they stay readable.
 STORED = {"stored": True}
 
@@ -161,6 +162,19 @@ class Plan(BaseModel):
     def names(self) -> dict[str, str]:
         """Strategy name by id."""
         return {strategy.id: strategy.name for strategy in self.strategies}
+
+    def meant(self, answer: str) -> str | None:
+        """The strategy id a person's answer names (a decision or label cell): an id, a
+        strategy's name (case and spacing aside, when no other strategy has it), or `none`
+        (also "serves no strategy"); None when it names nothing of this plan."""
+        answer = answer.strip()
+        if answer in self.ids:
+            return answer
+        words = " ".join(answer.split()).casefold()
+        if words in (NO_STRATEGY_ID, NO_STRATEGY_WORDS):
+            return NO_STRATEGY_ID
+        named = [s.id for s in self.strategies if " ".join(s.name.split()).casefold() == words]
+        return named[0] if len(named) == 1 else None
 
 
 def _where(loc: tuple[int | str, ...], data: object) -> str:

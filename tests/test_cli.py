@@ -364,12 +364,25 @@ def test_evaluate_unknown_label_names_the_row(tmp_path):
     result = _invoke("evaluate", labeled, "--plan", PLAN)
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        f"error: {labeled}: row 2: label 'retail' is not a strategy id of the plan "
+        f"error: {labeled}: row 2: label 'retail' is neither a strategy id of the plan "
         "(recurring-revenue, retail-channel, operational-excellence, product-expansion, "
-        "strong-team, lower-costs, brand-awareness)")
+        "strong-team, lower-costs, brand-awareness) nor a strategy's name")
 
 
-@pytest.mark.parametrize("none", ["", "none", "None", " NONE "])
+def test_evaluate_takes_a_strategy_name_as_a_label(tmp_path):
+    # A manager labels in a spreadsheet with the names they read, as in a decisions file.
+    by_id = _write(tmp_path / "by_id.csv", "task,label\nCall the customers,recurring-revenue"
+                   "\nPitch a dealer,retail-channel\nPlan the office party,none\n")
+    by_name = _write(tmp_path / "by_name.csv", "task,label\nCall the customers,grow recurring "
+                     "revenue\nPitch a dealer,Win the Tri-City retail channel\n"
+                     "Plan the office party,Serves no strategy\n")
+    first = _invoke("evaluate", by_id, "--plan", PLAN)
+    second = _invoke("evaluate", by_name, "--plan", PLAN)
+    assert first.exit_code == second.exit_code == 0, second.output
+    assert json.loads(first.stdout) == json.loads(second.stdout)
+
+
+@pytest.mark.parametrize("none", ["", "none", "None", " NONE ", "serves no strategy"])
 def test_evaluate_reads_none_as_serving_no_strategy_as_a_decisions_file_does(tmp_path, none):
     labeled = _write(tmp_path / "labeled.csv", "task,label\nCall the customers,recurring-revenue"
                      f"\nPlan the office party,{none}\n")

@@ -189,3 +189,18 @@ def test_a_description_naming_several_things_gives_each_its_phrase(description, 
     texts = strategy.texts()
     assert texts[len(texts) - len(expected):] == expected
     assert strategy.texts(phrases=False) == texts[:len(texts) - len(expected)]
+
+
+@pytest.mark.parametrize(("answer", "meant"), [
+    ("win-retail", "win-retail"),
+    ("  win   RETAIL ", "win-retail"),  # a name, case and spacing aside
+    ("None", "none"),
+    ("Serves no strategy", "none"),
+    ("Hire", None),  # two strategies are called that: which one is the person's to say
+    ("Win", None),  # part of a name names nothing
+])
+def test_an_answer_names_a_strategy_by_id_or_by_its_name(answer, meant):
+    plan = plan_from_dict({"vision": "", "strategies": [
+        {"id": "win-retail", "name": "Win retail"}, {"id": "hire-a", "name": "Hire"},
+        {"id": "hire-b", "name": "hire"}]})
+    assert plan.meant(answer) == meant

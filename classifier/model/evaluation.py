@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ClassifierError
-from ..plan import Thresholds
+from ..plan import NO_STRATEGY_ID, Thresholds
 from ..results import Status
 from .decision import Scored, decide
 from .engine import Classifier
@@ -16,12 +16,17 @@ from .engine import Classifier
 
 def score_labeled(classifier: Classifier, texts: Sequence[str], labels: Sequence[str | None],
                   source: str = "labeled rows") -> Scored:
-    """Match labeled texts; unknown labels are refused with their row; blank texts are skipped."""
-    known = set(classifier.strategy_ids)
+    """Match labeled texts; a label is a strategy id or name (`Plan.meant`), an unknown one is
+    refused with its row; blank texts are skipped."""
+    meant: list[str | None] = []
     for row, label in enumerate(labels, start=1):
-        if label is not None and label not in known:
-            raise ClassifierError(f"{source}: row {row}: label {label!r} is not a strategy id "
-                                  f"of the plan ({', '.join(classifier.strategy_ids)})")
+        strategy = None if label is None else classifier.plan.meant(label)
+        if label is not None and strategy is None:
+            raise ClassifierError(f"{source}: row {row}: label {label!r} is neither a strategy "
+                                  f"id of the plan ({', '.join(classifier.strategy_ids)}) nor "
+                                  f"a strategy's name")
+        meant.append(None if strategy in (None, NO_STRATEGY_ID) else strategy)
+    labels = meant
     keep = [i for i, text in enumerate(texts) if text is not None and str(text).strip()]
     if not keep:
         raise ClassifierError(f"{source}: no labeled tasks to score")
