@@ -197,7 +197,13 @@ def _where(loc: tuple[int | str, ...], data: object) -> str:
 
 def _describe_validation_error(source: str, error: ValidationError, data: object) -> str:
     problems = []
-    for item in error.errors():
+    items = error.errors()
+    # A strategy without a name cannot have an id made from it: its name is the problem.
+    nameless = {tuple(item["loc"][:-1]) for item in items if item["loc"][-1:] == ("name",)}
+    for item in items:
+        if item["loc"][-1:] == ("id",) and tuple(item["loc"][:-1]) in nameless and item[
+                "type"] in ("missing", "string_too_short"):
+            continue
         where = _where(tuple(item["loc"]), data)
         if item["type"] == "extra_forbidden":
             container = _where(tuple(item["loc"][:-1]), data)

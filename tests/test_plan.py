@@ -52,8 +52,6 @@ def test_sample_plan_loads(sample_plan):
     ("no-name.yaml", "strategies:\n  - {id: a}\n", "strategy 1 (id 'a').name: required field"),
     ("blank-name.yaml", "strategies:\n  - {id: a, name: '  '}\n",
      "strategy 1 (id 'a').name: is empty"),
-    ("no-id-no-name.yaml", "strategies:\n  - {description: D}\n",
-     "strategy 1.id: required field"),
     ("unknown.yaml", "strategies:\n  - {id: a, name: A, colour: red}\nowner: me\n",
      "strategy 1 (id 'a'): unknown key 'colour'; unknown key 'owner'"),
     ("list.yaml", "- a\n- b\n", "expected a mapping"),
@@ -204,3 +202,16 @@ def test_an_answer_names_a_strategy_by_id_or_by_its_name(answer, meant):
         {"id": "win-retail", "name": "Win retail"}, {"id": "hire-a", "name": "Hire"},
         {"id": "hire-b", "name": "hire"}]})
     assert plan.meant(answer) == meant
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("strategies:\n  - {description: D}\n", "strategy 1.name: required field is missing"),
+    ("strategies:\n  - {id: '', name: ''}\n", "strategy 1.name: is empty"),
+])
+def test_a_strategy_without_a_name_is_refused_for_its_name_alone(tmp_path, text, expected):
+    # Its id would be made from its name: a missing id is no second problem to name.
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"{path}: {expected}"
