@@ -1,5 +1,6 @@
-"""The plan: a vision and its strategies, loaded from YAML, JSON or a strategies CSV, and saved
-back with the YAML file's comments and key order kept (ruamel.yaml round trip)."""
+"""The plan: a vision and its strategies, loaded from YAML, JSON or a strategies table (CSV,
+XLSX), and saved back with the YAML file's comments and key order kept (ruamel.yaml round
+trip)."""
 
 from __future__ import annotations
 
@@ -283,28 +284,48 @@ def _read_text(path: Path) -> str:
         raise PlanError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
-def _plan_from_csv(path: Path) -> Plan:
+def _strategies_frame(path: Path) -> Any:
+    """The strategies table of a .csv, or of an .xlsx's first sheet with a `name` column."""
     import pandas as pd
 
     if not path.exists():
         raise PlanError(f"{path}: plan file not found")
+    if path.suffix.lower() != ".xlsx":
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except Exception as error:  # pandas raises many kinds for a bad CSV
+            raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as error:  # pandas raises many kinds for a bad CSV
-        raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
-    columns = {column.strip().lower(): column for column in frame.columns}
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except Exception as error:  # openpyxl raises many kinds for a file that is no workbook
+        raise PlanError(f"{path}: cannot read the workbook: {error}") from None
+    for frame in sheets.values():
+        if "name" in {str(column).strip().lower() for column in frame.columns}:
+            return frame
+    first = next(iter(sheets.values()), pd.DataFrame())
+    return first  # its columns are named in the error
+
+
+def _plan_from_table_file(path: Path) -> Plan:
+    frame = _strategies_frame(path)
+    columns = {str(column).strip().lower(): column for column in frame.columns}
     if "name" not in columns:
-        raise PlanError(f"{path}: strategies CSV needs a column name (and optionally id, "
-                        f"description, examples); found {', '.join(frame.columns)}")
+        raise PlanError(f"{path}: a strategies table needs a column name (and optionally id, "
+                        f"description, examples); found "
+                        f"{', '.join(map(str, frame.columns)) or 'no columns'}")
     strategies = []
     for _, row in frame.iterrows():
-        entry = {"id": row[columns["id"]] if "id" in columns else "",
-                 "name": row[columns["name"]]}
-        if "description" in columns:
-            entry["description"] = row[columns["description"]]
-        if "examples" in columns and row[columns["examples"]].strip():
-            entry["examples"] = [e for e in row[columns["examples"]].split("|") if e.strip()]
+        cells = {key: str(row[column]).strip() for key, column in columns.items()}
+        if not any(cells.values()):
+            continue  # a spreadsheet's blank row
+        entry: dict[str, Any] = {"id": cells.get("id", ""), "name": cells["name"]}
+        if "description" in cells:
+            entry["description"] = cells["description"]
+        if cells.get("examples"):
+            entry["examples"] = [e for e in cells["examples"].split("|") if e.strip()]
         strategies.append(entry)
+    if not strategies:
+        raise PlanError(f"{path}: no strategies in the table; add a row with a name")
     return plan_from_dict({"vision": "", "strategies": strategies}, str(path))
 
 
@@ -367,11 +388,13 @@ def parse_plan_text(text: str, source: str, fmt: str = "yaml") -> Plan:
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan from .yaml/.yml, .json or a strategies .csv; PlanError names file and field."""
+    """Read a plan from .yaml/.yml, .json or a strategies table (.csv, .xlsx: a row per
+    strategy, columns name and optionally id, description, examples); PlanError names file and
+    field."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _plan_from_csv(path)
+    if suffix in (".csv", ".xlsx"):
+        return _plan_from_table_file(path)
     return parse_plan_text(_read_text(path), str(path), "json" if suffix == ".json" else "yaml")
 
 

@@ -442,5 +442,5 @@ def test_calibrate_refuses_a_strategies_csv(tmp_path):
     before = (tmp_path / "plan.csv").read_text()
     result = _invoke("calibrate", str(DATA / "labeled.csv"), "--plan", plan_path)
     assert result.exit_code == 2
-    assert "a strategies CSV cannot hold thresholds" in result.stderr
+    assert "a strategies table cannot hold thresholds" in result.stderr
     assert (tmp_path / "plan.csv").read_text() == before

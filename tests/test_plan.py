@@ -215,3 +215,37 @@ def test_a_strategy_without_a_name_is_refused_for_its_name_alone(tmp_path, text,
     with pytest.raises(PlanError) as caught:
         load_plan(path)
     assert str(caught.value) == f"{path}: {expected}"
+
+
+def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_path):
+    # A plan kept in Excel: a cover sheet first, the strategies on another, a blank row inside.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.active.append(["Support plan 2027"])
+    sheet = book.create_sheet("Strategies")
+    for row in (["Name", "Description", "Examples"],
+                ["Cut incoming ticket volume", "Self-service", "Write a help article | Fix a bug"],
+                [None, None, None],
+                ["Keep our biggest accounts happy", "Quarterly check-ins", None]):
+        sheet.append(row)
+    path = tmp_path / "plan.xlsx"
+    book.save(path)
+    plan = load_plan(path)
+    assert plan.ids == ["cut-incoming-ticket-volume", "keep-our-biggest-accounts-happy"]
+    assert plan.strategies[0].examples == ["Write a help article", "Fix a bug"]
+    assert plan.strategies[1].description == "Quarterly check-ins"
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("plan.xlsx", b"not a workbook", "cannot read the workbook"),
+    ("plan.csv", b"title,text\nA,B\n", "needs a column name"),
+    ("plan.csv", b"name,description\n,\n\n", "no strategies in the table; add a row with a name"),
+])
+def test_a_strategies_table_without_names_is_refused(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(PlanError, match=expected) as caught:
+        load_plan(path)
+    assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)

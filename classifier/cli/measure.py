@@ -112,9 +112,9 @@ def calibrate(
     from ..plan import save_plan
 
     def action() -> None:
-        if plan.suffix.lower() == ".csv":
-            raise ClassifierError(f"{plan}: a strategies CSV cannot hold thresholds; "
-                                  f"save the plan as YAML first")
+        if plan.suffix.lower() in (".csv", ".xlsx"):
+            raise ClassifierError(f"{plan}: a strategies table cannot hold thresholds; "
+                                  f"save the plan as YAML first (the app's Plan page exports it)")
         classifier, scored = _scored(labeled, plan, label_column, text_column, model,
                                      enough=True)
         before = metrics(scored, classifier.thresholds)

@@ -14,7 +14,7 @@ from classifier.plan import Plan, dump_plan, load_plan
 from classifier.plan_table import plan_from_table, plan_table, reading_table, with_example
 from classifier.ui import state, widgets
 
-PLAN_TYPES = ["yaml", "yml", "json", "csv"]
+PLAN_TYPES = ["yaml", "yml", "json", "csv", "xlsx"]
 DRAFT_COUNT = 5
 FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
 DRAFTS_KEY = "plan_drafts"
@@ -78,8 +78,10 @@ def _editor(version: int, plan: Plan) -> None:
 def _import_export(plan: Plan) -> None:
     left, right = st.columns(2)
     with left:
-        upload = st.file_uploader("Import a plan (YAML, JSON or strategies CSV)", type=PLAN_TYPES,
-                                  key="plan_upload")
+        upload = st.file_uploader("Import a plan (YAML, JSON, or a strategies table: CSV or XLSX)",
+                                  type=PLAN_TYPES, key="plan_upload",
+                                  help="A table: a row per strategy with a name, a description "
+                                       "and, if you have them, an id and examples.")
         if upload is not None and st.button("Use this plan", key="plan_import",
                                             disabled=state.viewing_only()):
             with tempfile.TemporaryDirectory() as folder:
