@@ -310,3 +310,23 @@ def test_classify_with_the_store_carries_each_persons_decision_and_names_them(db
     plain = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
                      str(tmp_path / "plain.csv"), "-q")
     assert plain.exit_code == 0 and "decided_by" not in pd.read_csv(tmp_path / "plain.csv")
+
+
+def test_runs_lists_the_store_s_runs_newest_first(db, tmp_path):
+    again = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                     str(tmp_path / "again.csv"), "--db", str(db), "-q")
+    assert again.exit_code == 0, again.output
+
+    done = _tactics("runs", "--db", str(db))
+
+    assert done.exit_code == 0, done.output
+    header, newest, oldest = done.stdout.splitlines()
+    assert header.split() == ["run", "made", "(UTC)", "plan", "tasks", "aligned", "review",
+                              "misaligned", "source"]
+    assert newest.split()[0] == "#2" and oldest.split()[0] == "#1"
+    with Store(db) as store:
+        counts = store.run(1).status_counts
+    assert oldest.split()[4:9] == ["108", str(counts["aligned"]), str(counts["review"]),
+                                   str(counts["misaligned"]), "tasks.csv"]
+    other = _tactics("runs", "--db", str(db), "--plan-name", "other")
+    assert other.exit_code == 0 and "no run of plan 'other'" in other.stderr

@@ -25,16 +25,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "    tactics classify data/tasks.csv --plan data/plan.yaml "
                        "--out results.csv")
 
-PlanOption = Annotated[Path, typer.Option("--plan", "-p", help="Plan file (.yaml, .json or "
-                                          "strategies .csv).", show_default=False)]
+PlanOption = Annotated[Path, typer.Option("--plan", "-p", help="Plan file (.yaml, .json, or a "
+                                          "strategies table .csv or .xlsx).",
+                                          show_default=False)]
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="sentence-transformers name or "
                                           "local folder; 'default' is the bundled "
                                           "all-MiniLM-L6-v2.")]
 TextColumnOption = Annotated[str | None, typer.Option("--text-column", "-c",
                                                       help="Column holding the task text.")]
 LabelColumnOption = Annotated[str, typer.Option("--label-column",
-                                                help="Column with the strategy id; empty or "
-                                                "'none' means 'serves no strategy'.")]
+                                                help="Column with the strategy id or name; "
+                                                "empty or 'none' means 'serves no strategy'.")]
 PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the plan in the "
                                              "store.")]
 

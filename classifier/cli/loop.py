@@ -146,3 +146,34 @@ def report(
             f"{periods} run{'' if periods == 1 else 's'} in its trends) to {out}")
 
     run_command(action)
+
+
+@app.command(short_help="List the runs in a store, newest first.")
+def runs(
+    db: DbOption,
+    plan_name: PlanNameOption = "default",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many runs.")]
+    = 20,
+) -> None:
+    """List a plan's runs in the store, newest first: the id that `tactics report --run` takes,
+    when it was made, against which plan version, its tasks and the machine's statuses, and
+    where its tasks came from.
+
+    Example:
+
+        tactics runs --db tactics.db
+    """
+    from ..report.summary import runs_table
+
+    def action() -> None:
+        with existing_store(db) as store:
+            table = runs_table(store.runs(limit=limit, plan_name=plan_name))
+        if table.empty:
+            say(f"no run of plan {plan_name!r} in {db} yet; classify with --db first")
+            return
+        width = int(table["source"].str.len().max())
+        text = table.to_string(index=False, justify="left",
+                               formatters={"source": lambda cell: f"{cell:<{width}}"})
+        typer.echo("\n".join(line.rstrip() for line in text.splitlines()))
+
+    run_command(action)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +19,9 @@ from ..errors import ResultsError, TasksError
 from ..files.columns import choose_text_column
 from ..plan import Plan
 from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER, Status
+
+if TYPE_CHECKING:
+    from ..store import RunInfo
 
 FINAL_COLUMNS = ["final_strategy_id", "final_status", "decided_by", "decided_at"]
 # Columns the store adds beside the contract's; never task text, effort or owner.
@@ -396,3 +401,17 @@ def _final_statuses(results: pd.DataFrame) -> list[str]:
         final = _clean(results["final_status"]).str.lower()
         statuses = final.where(final != "", statuses)
     return statuses.tolist()
+
+
+def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
+    """Runs as a person scans them, one row each: id, when (UTC), plan version, tasks, the
+    machine's statuses and the source."""
+    return pd.DataFrame({
+        "run": [f"#{run.id}" for run in runs],
+        "made (UTC)": [f"{run.created_at:%Y-%m-%d %H:%M}" for run in runs],
+        "plan": [f"v{run.plan_version}" for run in runs],
+        "tasks": [run.rows for run in runs],
+        **{status: [run.status_counts.get(status, 0) for run in runs]
+           for status in ("aligned", "review", "misaligned")},
+        "source": [run.source for run in runs],
+    })
