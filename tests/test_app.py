@@ -64,6 +64,41 @@ def test_first_launch_classifies_the_sample_tasks(db):
         assert len(store.runs()) == 1
 
 
+def test_a_run_is_set_aside_after_a_yes_and_brought_back(db):
+    at = paste(fresh_app(), ["Call customers whose service plan expires this month"])
+    assert at.subheader[0].value == "Results of run #2"
+    at.button(key="set_aside").click().run()
+    assert any("Set run #2 aside?" in w.value for w in at.warning)
+    at.button(key="set_aside_cancel").click().run()  # "Keep it": nothing changes
+    with Store(db) as store:
+        assert [r.id for r in store.runs()] == [2, 1]
+    at.button(key="set_aside").click().run()
+    at.button(key="set_aside_confirm").click().run()
+    no_exception(at)
+    assert any("Run #2 is set aside" in s.value for s in at.success)
+    assert at.subheader[0].value == "Results of run #1"  # the pages go to the newest left
+    [aside] = [e for e in at.expander if e.label == "Runs set aside (1)"]
+    assert "set aside by" in aside.caption[0].value
+    with Store(db) as store:
+        assert [r.id for r in store.runs()] == [1]
+    at.button(key="bring_back_2").click().run()
+    no_exception(at)
+    assert at.subheader[0].value == "Results of run #2"
+    with Store(db) as store:
+        assert [r.id for r in store.runs()] == [2, 1] and not store.set_aside_runs()
+
+
+def test_the_sample_s_run_set_aside_is_not_made_again(db):
+    at = fresh_app()
+    at.button(key="set_aside").click().run()
+    at.button(key="set_aside_confirm").click().run()
+    no_exception(at)
+    assert any("Paste some tasks above" in i.value for i in at.info)
+    fresh_app()  # another session on the same store: the sample is not classified again
+    with Store(db) as store:
+        assert not store.runs() and len(store.set_aside_runs()) == 1
+
+
 def test_pasting_tasks_gives_results(db):
     at = paste(fresh_app(), ["Call customers whose service plan expires this month", "",
                              "Post the job opening for a night-shift machinist",

@@ -330,3 +330,8 @@ def test_runs_lists_the_store_s_runs_newest_first(db, tmp_path):
                                    str(counts["misaligned"]), "tasks.csv"]
     other = _tactics("runs", "--db", str(db), "--plan-name", "other")
     assert other.exit_code == 0 and "no run of plan 'other'" in other.stderr
+    with Store(db) as store:
+        store.set_aside(1, "ana")
+    after = _tactics("runs", "--db", str(db))
+    assert [line.split()[0] for line in after.stdout.splitlines()[1:]] == ["#2"]
+    assert "set aside (not listed; the app's Classify page brings them back): #1" in after.stderr

@@ -93,3 +93,34 @@ def test_download_frame_applies_decisions_and_names_who_decided(store, run):
     assert decided["machine_strategy_id"] != "strong-team"
     untouched = frame.iloc[0]
     assert untouched["decided_by"] == "" and untouched["strategy_id"] == "recurring-revenue"
+
+
+def test_a_run_set_aside_leaves_the_lists_but_nothing_of_it_is_lost(store, run, sample_plan,
+                                                                    classifier):
+    from classifier.access import Reviewer
+    from classifier.errors import AccessError
+    from classifier.report.trends import run_trends
+
+    store.record_decision(run.id, 2, "reassign", "strong-team", "ann")
+    second = store.run(classify_into_store(store, classifier, run.plan_version, TASKS, "task",
+                                           "week 2"))
+    learned_before = store.learned_examples()
+    with pytest.raises(AccessError):
+        store.set_aside(second.id, Reviewer("viewer", may_decide=False))
+
+    store.set_aside(second.id, Reviewer("ann", may_decide=True))
+
+    assert [r.id for r in store.runs()] == [run.id]
+    assert store.latest_run().id == run.id
+    assert len(run_trends(store).periods) == 1
+    assert store.earlier_tasks(plan=sample_plan).runs == (run.id,)
+    aside = store.set_aside_runs()
+    assert [r.id for r in aside] == [second.id] and aside[0].set_aside_by == "ann"
+    # Nothing of it is lost: read whole by id, what a run learned from it rebuilt, decisions.
+    assert len(store.run_results(second.id)) == len(TASKS)
+    assert store.earlier_tasks(runs=[second.id]).runs == (second.id,)
+    pd.testing.assert_frame_equal(store.learned_examples(), learned_before)
+
+    store.bring_back(second.id, "ann")
+    assert [r.id for r in store.runs()] == [second.id, run.id] and not store.set_aside_runs()
+    assert store.run(second.id).set_aside_by is None

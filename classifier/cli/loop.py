@@ -168,6 +168,10 @@ def runs(
     def action() -> None:
         with existing_store(db) as store:
             table = runs_table(store.runs(limit=limit, plan_name=plan_name))
+            aside = store.set_aside_runs(plan_name)
+        if aside:
+            say(f"set aside (not listed; the app's Classify page brings them back): "
+                f"{', '.join(f'#{run.id}' for run in aside)}")
         if table.empty:
             say(f"no run of plan {plan_name!r} in {db} yet; classify with --db first")
             return

@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..access import Reviewer
 from ..cells import is_blank, plain
 from ..errors import StoreError
 from ..model.history import MOST_TASKS, Earlier, EarlierUse
@@ -24,7 +25,9 @@ from .plans import PlanStore
 from .schema import PLANS, RESULTS, RUNS
 
 INSERT_CHUNK = 5_000
-WRITING, DONE = "writing", "done"
+# A run set aside (uploaded by mistake, the sample's) is kept whole but left out of the run
+# list, the trends and what later runs learn from; its decisions stand and keep teaching.
+WRITING, DONE, SET_ASIDE = "writing", "done", "set_aside"
 ABANDONED_ELSEWHERE = timedelta(days=1)
 Candidates = Sequence[Sequence[Candidate | dict[str, object]] | None]
 
@@ -45,6 +48,8 @@ class RunInfo:
     columns: list[str]
     status_counts: dict[str, int]
     earlier: EarlierUse | None = None  # what it learned from the plan's earlier runs
+    set_aside_by: str | None = None  # who set it aside (see RunStore.set_aside), else None
+    set_aside_at: datetime | None = None
 
 
 class RunStore(PlanStore):
@@ -160,10 +165,10 @@ class RunStore(PlanStore):
                                                           found))
 
     def _run_infos(self, conn: Connection, where: sa.ColumnElement[bool] | None,
-                   limit: int | None) -> list[RunInfo]:
+                   limit: int | None, states: Sequence[str] = (DONE,)) -> list[RunInfo]:
         query = (sa.select(RUNS, PLANS.c.name.label("plan_name"))
                  .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
-                 .where(RUNS.c.state == DONE)
+                 .where(RUNS.c.state.in_(list(states)))
                  .order_by(RUNS.c.id.desc()))
         if where is not None:
             query = query.where(where)
@@ -184,7 +189,8 @@ class RunStore(PlanStore):
                         text_column=r.text_column,
                         thresholds=Thresholds.model_validate_json(r.thresholds),
                         rows=r.row_count, columns=json.loads(r.columns),
-                        status_counts=counts[r.id]) for r in rows]
+                        status_counts=counts[r.id], set_aside_by=r.set_aside_by,
+                        set_aside_at=r.set_aside_at) for r in rows]
 
     def runs(self, limit: int = 50, plan_name: str | None = None) -> list[RunInfo]:
         """The most recent runs (of one named plan, or all), newest first."""
@@ -198,10 +204,37 @@ class RunStore(PlanStore):
             return self._run(conn, run_id)
 
     def _run(self, conn: Connection, run_id: int) -> RunInfo:
-        found = self._run_infos(conn, RUNS.c.id == run_id, 1)
+        # A run set aside is still read whole (its results, a report on it): only the lists
+        # of runs leave it out.
+        found = self._run_infos(conn, RUNS.c.id == run_id, 1, states=(DONE, SET_ASIDE))
         if not found:
             raise StoreError(f"{self.label}: no run with id {run_id}")
         return found[0]
+
+    def set_aside(self, run_id: int, by: str | Reviewer) -> None:
+        """Leave a run out of the run list, the trends and what later runs learn from; nothing
+        of it is deleted, its decisions stand, and `bring_back` undoes it. A viewer is refused."""
+        if isinstance(by, Reviewer):
+            by.require_decider("set runs aside")
+            by = by.name
+        with self._connect(write=True) as conn:
+            self._run(conn, run_id)
+            conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == DONE)
+                         .values(state=SET_ASIDE, set_aside_by=by.strip(), set_aside_at=now()))
+
+    def bring_back(self, run_id: int, by: str | Reviewer) -> None:
+        """Put a run set aside back among the runs. A viewer is refused."""
+        if isinstance(by, Reviewer):
+            by.require_decider("bring runs back")
+        with self._connect(write=True) as conn:
+            self._run(conn, run_id)
+            conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == SET_ASIDE)
+                         .values(state=DONE, set_aside_by=None, set_aside_at=None))
+
+    def set_aside_runs(self, plan_name: str = "default") -> list[RunInfo]:
+        """The named plan's runs set aside, newest first."""
+        with self._connect(write=False) as conn:
+            return self._run_infos(conn, PLANS.c.name == plan_name, None, states=(SET_ASIDE,))
 
     def earlier_tasks(self, plan_name: str = "default", plan: Plan | None = None,
                       runs: Sequence[int] | None = None, most: int = MOST_TASKS) -> Earlier:
@@ -212,9 +245,11 @@ class RunStore(PlanStore):
         with self._connect(write=False) as conn:
             query = (sa.select(RUNS.c.id, RUNS.c.text_column, RUNS.c.columns, RUNS.c.plan_id)
                      .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
-                     .where(RUNS.c.state == DONE).order_by(RUNS.c.id.desc()))
-            query = (query.where(RUNS.c.id.in_(list(runs))) if runs is not None
-                     else query.where(PLANS.c.name == plan_name))
+                     .order_by(RUNS.c.id.desc()))
+            # What a run learned from is rebuilt whole, from runs set aside since too.
+            query = (query.where(RUNS.c.id.in_(list(runs)),
+                                 RUNS.c.state.in_([DONE, SET_ASIDE])) if runs is not None
+                     else query.where(PLANS.c.name == plan_name, RUNS.c.state == DONE))
             seen: dict[str, None] = {}
             used: list[tuple[int, list[str]]] = []
             ids = set(plan.ids) if plan is not None else None

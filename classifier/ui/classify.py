@@ -174,11 +174,75 @@ def _results(run) -> None:
     })
 
 
+def _ask_set_aside(run_id: int) -> None:
+    st.session_state["set_aside_asked"] = run_id
+
+
+def _set_aside(run_id: int | None) -> None:
+    """The person's answer to "set this run aside?": a run id to set aside, or None (keep)."""
+    st.session_state.pop("set_aside_asked", None)
+    if run_id is None:
+        return
+    try:
+        state.store().set_aside(run_id, state.who())
+    except ClassifierError as error:
+        st.session_state["classify_error"] = str(error)
+        return
+    st.session_state.pop("run_id", None)
+    st.session_state["classify_note"] = (f"Run #{run_id} is set aside; it can be brought back "
+                                         f"below, under “Runs set aside”.")
+
+
+def _bring_back(run_id: int) -> None:
+    try:
+        state.store().bring_back(run_id, state.who())
+    except ClassifierError as error:
+        st.session_state["classify_error"] = str(error)
+        return
+    state.use_run(run_id)
+    st.session_state["classify_note"] = f"Run #{run_id} is back among the runs."
+
+
+def _set_aside_button(run) -> None:
+    """Set the shown run aside (a wrong upload, the sample's), after a yes."""
+    locked = state.viewing_only()
+    if st.session_state.get("set_aside_asked") == run.id:
+        st.warning(f"Set run #{run.id} aside? It leaves the run list, the trends and what later "
+                   f"runs learn from; nothing of it is deleted, and the decisions taken on its "
+                   f"tasks stand and keep teaching.", icon=":material/inventory_2:")
+        yes, no = st.columns(2)
+        yes.button(f"Set run #{run.id} aside", key="set_aside_confirm", type="primary",
+                   on_click=_set_aside, args=(run.id,), disabled=locked)
+        no.button("Keep it", key="set_aside_cancel", on_click=_set_aside, args=(None,))
+        return
+    st.button(f"Set run #{run.id} aside", key="set_aside", on_click=_ask_set_aside,
+              args=(run.id,), disabled=locked, icon=":material/inventory_2:",
+              help="For a file uploaded by mistake, or the sample's run once you have your "
+                   "own: out of the run list and the trends, nothing deleted.")
+
+
+def _runs_set_aside() -> None:
+    """The plan's runs set aside, each with a button that brings it back."""
+    aside = state.store().set_aside_runs(state.PLAN_NAME)
+    if not aside:
+        return
+    with st.expander(f"Runs set aside ({len(aside)})"):
+        for gone in aside:
+            left, right = st.columns([3, 1])
+            when = f" {gone.set_aside_at:%b %d %H:%M}" if gone.set_aside_at else ""
+            left.caption(widgets.md_escape(f"#{gone.id} · {gone.source} · {task_count(gone.rows)}"
+                                           f" · set aside by {gone.set_aside_by}{when}"))
+            right.button(f"Bring back #{gone.id}", key=f"bring_back_{gone.id}",
+                         on_click=_bring_back, args=(gone.id,), disabled=state.viewing_only())
+
+
 def render() -> None:
     """The page."""
     st.title("Classify")
     if message := st.session_state.pop("classify_note", None):
         st.success(message)
+    if message := st.session_state.pop("classify_error", None):
+        st.error(message)
     paste, upload = st.tabs(["Paste tasks", "Upload a file"])
     with paste:
         _paste_tab()
@@ -188,9 +252,12 @@ def render() -> None:
     run = state.current_run()
     if run is None:
         st.info("Paste some tasks above to classify them.")
+        _runs_set_aside()
         return
     try:
         _results(run)
+        _set_aside_button(run)
+        _runs_set_aside()
     except ClassifierError as error:
         st.error(str(error))
 

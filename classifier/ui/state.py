@@ -120,14 +120,19 @@ def current_plan() -> tuple[int, Plan]:
     return latest
 
 
+def _has_runs(db: Store) -> bool:
+    # Runs set aside count: a manager who set the sample's aside does not get it again.
+    return db.latest_run(PLAN_NAME) is not None or bool(db.set_aside_runs(PLAN_NAME))
+
+
 def ensure_first_run() -> None:
     """On an empty store, classify the sample tasks against the sample plan so a new user
     sees results at once."""
     db = store()
-    if db.latest_run(PLAN_NAME) is not None:
+    if _has_runs(db):
         return
     with _first_launch:  # two tabs opening at once make one sample run, not two
-        if db.latest_run(PLAN_NAME) is not None:
+        if _has_runs(db):
             return
         version, plan = current_plan()
         frame, column = read_tasks(SAMPLE_TASKS)
@@ -142,9 +147,12 @@ def current_run() -> RunInfo | None:
     chosen = st.session_state.get("run_id")
     if chosen is not None:
         try:
-            return db.run(int(chosen))
+            run = db.run(int(chosen))
+            if run.set_aside_at is None:
+                return run
         except StoreError:  # a run id from another database: fall back to the newest
-            st.session_state.pop("run_id", None)
+            pass
+        st.session_state.pop("run_id", None)  # ...or one set aside since it was picked
     return db.latest_run(PLAN_NAME)
 
 
