@@ -231,6 +231,17 @@ def test_a_frame_that_is_not_classified_is_refused(db, sample_plan, change, mess
     assert db.runs() == []
 
 
+def test_a_run_set_aside_and_brought_back_keeps_who_and_when(db, run_id):
+    db.set_aside(run_id, " ana ")
+    [aside] = db.set_aside_runs()
+    assert (aside.id, aside.set_aside_by) == (run_id, "ana")
+    assert aside.set_aside_at is not None and aside.set_aside_at.tzinfo is not None
+    assert db.runs() == [] and db.latest_run() is None
+    assert db.run(run_id).set_aside_by == "ana"  # still read whole by its id
+    db.bring_back(run_id, "ana")
+    assert [r.id for r in db.runs()] == [run_id] and db.set_aside_runs() == []
+
+
 def test_a_run_for_an_unknown_plan_version_is_refused(db, sample_plan):
     with pytest.raises(StoreError, match="no plan version with id 42"):
         db.create_run(42, synthetic_results(2, sample_plan), "task", "x", "m", _thresholds())
@@ -687,7 +698,7 @@ def test_postgresql_keeps_times_and_json_in_native_types(postgres_db, sample_pla
                          "task", "x", "m", _thresholds())
     types = dict(sql(postgres_db, "SELECT table_name || '.' || column_name, data_type "
                                   "FROM information_schema.columns WHERE table_schema = 'public'"))
-    for column in ("plans.created_at", "runs.created_at", "decisions.decided_at",
+    for column in ("plans.created_at", "runs.created_at", "runs.set_aside_at", "decisions.decided_at",
                    "example_flags.at", "cache.created_at", "usage.at", "migrations.applied_at"):
         assert types[column] == "timestamp with time zone", column
     for column in ("plans.content", "runs.thresholds", "runs.columns", "results.input",
