@@ -104,7 +104,8 @@ def stale_notice(key: str = "rerun_stale", link_to_classify: bool = True) -> Non
     if plan_replaced(db, run):
         st.info(f"Run #{run.id} ({md_escape(run.source)}) was classified against another plan: "
                 f"the current one keeps none of its strategies. Classify this plan's tasks "
-                f"(paste or upload them on the Classify page), or run these tasks against it.",
+                f"(paste or upload them on the Classify page, where run #{run.id} can be set "
+                f"aside), or run these tasks against it.",
                 icon=":material/swap_horiz:")
         if link_to_classify:
             st.page_link("classifier/ui/classify.py", label="Classify this plan's tasks",
