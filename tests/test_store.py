@@ -826,3 +826,23 @@ def test_two_processes_deciding_500_tasks_each_at_once_lose_nothing(store_target
     print(f"\n{back_end}: 2 processes x {DECISIONS_EACH} decisions in {wall:.2f} s "
           f"({2 * DECISIONS_EACH / wall:.0f} decisions/s; ann {spent['ann']:.2f} s, "
           f"bob {spent['bob']:.2f} s); nothing lost")
+
+
+def test_tactics_runs_on_a_database_url_never_prints_its_password(postgres_db, sample_plan):
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    password = sa.engine.make_url(postgres_db).password
+    assert password
+    empty = CliRunner().invoke(app, ["runs", "--db", postgres_db])
+    with Store(postgres_db) as store:
+        store.create_run(store.save_plan(sample_plan), synthetic_results(2, sample_plan),
+                         "task", "x", "m", _thresholds())
+        store.set_aside(1, "ana")
+    aside = CliRunner().invoke(app, ["runs", "--db", postgres_db])
+    for done in (empty, aside):
+        assert done.exit_code == 0, done.output
+        assert password not in done.output
+    assert "no run of plan 'default' in postgresql+psycopg://" in empty.stderr
+    assert "set aside (not listed" in aside.stderr

@@ -169,11 +169,12 @@ def runs(
         with existing_store(db) as store:
             table = runs_table(store.runs(limit=limit, plan_name=plan_name))
             aside = store.set_aside_runs(plan_name)
+            label = store.label  # never the password of a database URL
         if aside:
             say(f"set aside (not listed; the app's Classify page brings them back): "
                 f"{', '.join(f'#{run.id}' for run in aside)}")
         if table.empty:
-            say(f"no run of plan {plan_name!r} in {db} yet; classify with --db first")
+            say(f"no run of plan {plan_name!r} in {label} yet; classify with --db first")
             return
         width = int(table["source"].str.len().max())
         text = table.to_string(index=False, justify="left",
