@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import cell_text
-from .errors import TasksError
+from .errors import StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
@@ -155,8 +155,8 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
                              f"file (they look like run3-task17)")
         run_id, row = int(match.group(1)), int(match.group(2)) - 1
         if run_id not in runs:
-            run = next((r for r in store.runs(limit=10_000, plan_name=plan_name)
-                        if r.id == run_id), None)
+            # A run set aside after its queue file was written still takes its decisions.
+            run = _run_of_plan(store, run_id, plan_name)
             if run is None:
                 raise TasksError(f"{where}: task {task_id(run_id, row)} is not in a run of plan "
                                  f"{plan_name!r} in {store.label}")
@@ -185,6 +185,14 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         seen[(run_id, row)] = request
         requests.append(request)
     return DecisionsRead(requests, skipped)
+
+
+def _run_of_plan(store: Store, run_id: int, plan_name: str) -> RunInfo | None:
+    try:
+        run = store.run(run_id)
+    except StoreError:
+        return None
+    return run if run.plan_name == plan_name else None
 
 
 def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:

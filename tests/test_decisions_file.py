@@ -312,6 +312,22 @@ def test_classify_with_the_store_carries_each_persons_decision_and_names_them(db
     assert plain.exit_code == 0 and "decided_by" not in pd.read_csv(tmp_path / "plain.csv")
 
 
+def test_a_queue_file_of_a_run_set_aside_since_is_still_recorded(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table["decision"] = "none"
+    table.to_csv(tmp_path / "filled.csv", index=False)
+    with Store(db) as store:
+        store.set_aside(1, "ana")  # nothing of a run set aside is lost, decisions included
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    assert "recorded 2 decisions by ana" in done.stderr
+    with Store(db) as store:
+        assert len(store.decisions(1)) == 2
+
+
 def test_runs_lists_the_store_s_runs_newest_first(db, tmp_path):
     again = _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
                      str(tmp_path / "again.csv"), "--db", str(db), "-q")
