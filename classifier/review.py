@@ -238,6 +238,23 @@ def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
     return said if said.endswith(".") else said + "."
 
 
+def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """What the plan learned from decisions (`Store.learned_examples`), one row each in the same
+    order, as a manager reads it: the task, the strategy it teaches by name ("serves no
+    strategy" for none), the decision, who and when, and whether it is hidden."""
+    teaches = ["serves no strategy" if is_blank(strategy_id)
+               else names.get(str(strategy_id), f"{strategy_id} (no longer in the plan)")
+               for strategy_id in learned["strategy_id"]]
+    return pd.DataFrame({
+        "task": learned["text"].astype(str),
+        "teaches": teaches,
+        "decision": learned["action"].astype(str),
+        "reviewer": learned["reviewer"].astype(str),
+        "when": pd.to_datetime(learned["decided_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        "hidden": learned["removed"].astype(bool),
+    }, index=learned.index)
+
+
 def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
                      ) -> pd.DataFrame:
     """The latest rows of a run's audit trail, newest first, as a reviewer reads them: the

@@ -506,6 +506,20 @@ def test_a_plan_that_replaces_the_sample_points_to_classifying_its_own_tasks(db)
     assert any("was classified against another plan" in i.value for i in at.info)
 
 
+def test_learned_examples_read_in_the_plan_s_words(db):
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        store.record_decision(run.id, 0, "reassign", "strong-team", "ana")
+        store.record_decision(run.id, 1, "misaligned", None, "ana")
+    at = open_page(fresh_app(), "plan")
+    no_exception(at)
+    table = at.dataframe(key="learned_table").value
+    assert list(table.columns) == ["task", "teaches", "decision", "reviewer", "when", "hidden"]
+    assert table["teaches"].tolist() == ["Build a strong team", "serves no strategy"]
+    assert table["when"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+
+
 def test_deleting_a_strategy_asks_for_confirmation(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

@@ -11,6 +11,7 @@ from classifier.plan import Thresholds
 from classifier.review import (
     deal,
     describe_rescore,
+    learned_view,
     recent_decisions,
     review_queue,
     spot_check,
@@ -234,3 +235,14 @@ def test_a_short_rounds_teach_in_rests_once_its_run_knows_it_and_has_nothing_lef
 def test_the_round_asks_for_twenty_decisions_or_what_a_short_list_holds(taught, undecided,
                                                                          goal):
     assert teach_in_goal(taught, undecided) == goal
+
+
+def test_what_was_learned_names_a_strategy_gone_from_the_plan():
+    learned = pd.DataFrame({
+        "text": ["Hire a welder", "Plan the party"], "strategy_id": ["old-team", None],
+        "action": ["reassign", "misaligned"], "reviewer": ["ana", "bo"],
+        "decided_at": pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:01"], utc=True),
+        "removed": [False, True]}, index=[7, 9])
+    view = learned_view(learned, {"team": "Build a strong team"})
+    assert view["teaches"].tolist() == ["old-team (no longer in the plan)", "serves no strategy"]
+    assert view.index.tolist() == [7, 9] and view["hidden"].tolist() == [False, True]

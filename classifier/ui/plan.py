@@ -12,6 +12,7 @@ from classifier import llm
 from classifier.errors import ClassifierError, PlanError
 from classifier.plan import Plan, dump_plan, load_plan
 from classifier.plan_table import plan_from_table, plan_table, reading_table, with_example
+from classifier.review import learned_view
 from classifier.ui import state, widgets
 
 PLAN_TYPES = ["yaml", "yml", "json", "csv", "xlsx"]
@@ -109,10 +110,9 @@ def _learned() -> None:
         return
     st.caption("Every confirmed or reassigned task teaches its strategy; tasks marked as serving "
                "no strategy teach what is not part of the plan. Select rows to hide or restore.")
-    shown = [c for c in ("text", "strategy_id", "action", "reviewer", "decided_at", "removed")
-             if c in learned.columns]
-    picked = st.dataframe(learned[shown], hide_index=True, width="stretch", key="learned_table",
-                          on_select="rerun", selection_mode="multi-row")
+    _, plan = state.current_plan()
+    picked = st.dataframe(learned_view(learned, plan.names), hide_index=True, width="stretch",
+                          key="learned_table", on_select="rerun", selection_mode="multi-row")
     rows = picked.selection.rows if picked is not None else []
     if rows:
         who = state.who()
