@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .errors import TasksError
-from .files.readers import TaskSource, count_rows_estimate, iter_chunks, open_tasks
+from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
 from .files.writer import TableWriter
 from .model.engine import Batch, Classifier, join_results, result_of
 from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status
@@ -77,7 +77,7 @@ class StoreTarget:
 
 
 def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSource,
-                  out: str | os.PathLike[str], *, text_column: str | None = None,
+                  out: str | os.PathLike[str], *, text_column: TextColumns = None,
                   sheet: str | int | None = None, chunk_rows: int = 20_000,
                   progress: Progress | None = None, warn: Warn | None = None,
                   asker: Asker | None = None, keep: StoreTarget | None = None,

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from classifier.cli import app
 from classifier.plan import load_plan, save_plan
 from classifier.results import RESULT_COLUMNS
+from classifier.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -444,3 +445,25 @@ def test_calibrate_refuses_a_strategies_csv(tmp_path):
     assert result.exit_code == 2
     assert "a strategies table cannot hold thresholds" in result.stderr
     assert (tmp_path / "plan.csv").read_text() == before
+
+
+def test_classify_reads_a_task_from_its_summary_and_description(tmp_path):
+    tasks = _write(tmp_path / "jira.csv",
+                   "key,Summary,Description\nW-1,Dealer call,Pitch the service plan to dealers\n"
+                   "W-2,Party,\n")
+    out, db = tmp_path / "out.csv", tmp_path / "tactics.db"
+    done = _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "--db", str(db),
+                   "-c", "Summary", "-c", "Description", "-q")
+    assert done.exit_code == 0, done.output
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    # The file's columns untouched, the text the tool read beside them, then the results.
+    assert list(written.columns[:4]) == ["key", "Summary", "Description",
+                                         "Summary + Description"]
+    assert written["Summary + Description"].tolist() == [
+        "Dealer call\nPitch the service plan to dealers", "Party"]
+    with Store(db) as store:
+        run = store.latest_run()
+    assert run.text_column == "Summary + Description"  # what the Review page shows
+    again = _invoke("classify", tasks, "--plan", PLAN, "--out", str(tmp_path / "one.csv"),
+                    "-c", "Description", "-q")
+    assert again.exit_code == 0, again.output  # one column, as before

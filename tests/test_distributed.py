@@ -415,3 +415,14 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path, embedder):
                     for line in (tmp_path / "parts" / name).read_bytes().splitlines(keepends=True)[1:]]
     assert joined_parts == lines[1:]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_folder_of_files_is_read_from_one_text_column(tmp_path):
+    # Ray Data's readers hand the workers their blocks as the files hold them: a folder's
+    # tasks cannot be joined from several columns, and are refused before anything is read.
+    from classifier.distributed.datasets import open_dataset
+    from classifier.errors import TasksError
+
+    with pytest.raises(TasksError, match="a folder of files is read from one text column; "
+                                         "join 'Summary', 'Description' into one first"):
+        open_dataset(None, str(tmp_path), ["Summary", "Description"])  # type: ignore[arg-type]

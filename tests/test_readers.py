@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import random
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 
@@ -349,3 +351,47 @@ def test_stdin_is_read_in_chunks_never_whole():
 def test_a_pasted_list_is_named_by_its_first_task(texts, expected):
     # Among the runs (sidebar, run picker, report) a paste reads like a file: by what it holds.
     assert paste_label(texts) == expected
+
+
+JIRA = ("Issue key,Summary,Description\n"
+        "SUP-1,Acme renewal call,\"Acme's admin raised concerns about price; call their CFO\"\n"
+        "SUP-2,Shared drive cleanup,\n"
+        "SUP-3,,Answer the 40 chats left from the weekend\n"
+        "SUP-4,,\n")
+
+
+def _jira(tmp_path, kind: str) -> Path:
+    frame = pd.read_csv(io.StringIO(JIRA), dtype=str, keep_default_na=False)
+    path = tmp_path / f"jira.{kind}"
+    if kind == "csv":
+        path.write_text(JIRA, encoding="utf-8")
+    elif kind == "xlsx":
+        frame.replace("", None).to_excel(path, index=False)
+    else:
+        frame.replace("", None).to_json(path, orient="records", lines=True)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "jsonl"])
+def test_a_task_read_from_two_columns_is_their_text_a_line_each(tmp_path, kind):
+    # A tracker's summary is terse ("Acme renewal call"); its description says the work.
+    frame, column = read_tasks(_jira(tmp_path, kind), text_column=["Summary", "Description"])
+    assert column == "Summary + Description"
+    assert list(frame.columns) == ["Issue key", "Summary", "Description", column]
+    assert frame[column].tolist() == [
+        "Acme renewal call\nAcme's admin raised concerns about price; call their CFO",
+        "Shared drive cleanup", "Answer the 40 chats left from the weekend", ""]
+
+
+@pytest.mark.parametrize(("columns", "expected"), [
+    (["Summary", "Body"], "no column 'Body'; columns are: Issue key, Summary, Description"),
+    (["Summary", "Summary"], None),  # the same column twice is that column
+])
+def test_text_columns_are_checked_by_name(tmp_path, columns, expected):
+    path = _jira(tmp_path, "csv")
+    if expected is None:
+        assert read_tasks(path, text_column=columns)[1] == "Summary"
+        return
+    with pytest.raises(TasksError) as caught:
+        read_tasks(path, text_column=columns)
+    assert str(caught.value) == f"{path}: {expected}"

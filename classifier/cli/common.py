@@ -31,8 +31,9 @@ PlanOption = Annotated[Path, typer.Option("--plan", "-p", help="Plan file (.yaml
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="sentence-transformers name or "
                                           "local folder; 'default' is the bundled "
                                           "all-MiniLM-L6-v2.")]
-TextColumnOption = Annotated[str | None, typer.Option("--text-column", "-c",
-                                                      help="Column holding the task text.")]
+TextColumnOption = Annotated[list[str] | None, typer.Option(
+    "--text-column", "-c", help="Column holding the task text; give it again to join more "
+    "(-c Summary -c Description: each task read as its summary, then its description).")]
 LabelColumnOption = Annotated[str, typer.Option("--label-column",
                                                 help="Column with the strategy id or name; "
                                                 "empty or 'none' means 'serves no strategy'.")]

@@ -34,7 +34,7 @@ def _classifier(plan: Plan, model: str) -> Classifier:
     return Classifier(plan, get_embedder(EmbedderSettings(model=model)))
 
 
-def _scored(labeled: str, plan_path: Path, label_column: str, text_column: str | None,
+def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[str] | None,
             model: str, enough: bool = False) -> tuple[Classifier, Scored]:
     """The labeled file scored by the plan's classifier; `enough`: refuse (before loading
     the model) a file with too few labels to fit cut-offs on."""

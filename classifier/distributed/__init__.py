@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import ClassifierError
-from ..files.readers import TaskSource
+from ..files.readers import TaskSource, TextColumns
 from ..pipeline import Progress, RunSummary, StoreTarget, Warn, classify_file
 from .blocks import RayBatches, block_size
 from .cluster import Cluster, cluster
@@ -33,7 +33,7 @@ __all__ = ["Cluster", "RayBatches", "batch_frame", "block_size", "classify_on_ra
 
 
 def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSource,
-                    out: str | os.PathLike[str], *, text_column: str | None = None,
+                    out: str | os.PathLike[str], *, text_column: TextColumns = None,
                     sheet: str | int | None = None, progress: Progress | None = None,
                     warn: Warn | None = None, asker: Asker | None = None,
                     keep: StoreTarget | None = None, workers: int | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,6 +33,10 @@ from .sniffing import (
 )
 
 SNIFF_BYTES = 256 * 1024
+# A task read from several columns (a tracker's summary and description): their cells, each on
+# a line of its own, in a column of this name's making ("Summary + Description").
+PART_JOIN = " + "
+TextColumns = str | Sequence[str] | None
 
 
 @dataclass
@@ -51,6 +55,9 @@ class TaskSource:
     stream: TextIO | None = None  # stdin: read once, in chunks, never whole
     warn: Warn = ignore
     warnings: list[str] = field(default_factory=list)
+    # The columns a task's text is read from when more than one (`text_column` is then a
+    # column of their joined cells, added after the file's own).
+    text_parts: list[str] = field(default_factory=list)
 
     @property
     def inputs(self) -> dict[Path, str]:
@@ -66,10 +73,39 @@ def _kind_of(path: Path) -> str:
     return suffix[1:]
 
 
-def open_tasks(path: str | os.PathLike[str], text_column: str | None = None,
+def _one_or_many(text_column: TextColumns) -> str | list[str] | None:
+    """A column name, or two or more distinct names (the same name twice counts once)."""
+    if text_column is None or isinstance(text_column, str):
+        return text_column
+    names = list(dict.fromkeys(str(name) for name in text_column))
+    return None if not names else names[0] if len(names) == 1 else names
+
+
+def _choose_text(source: TaskSource, text_column: str | list[str] | None,
+                 head: pd.DataFrame) -> None:
+    """Set the source's text column: one column (asked for, or found), or several joined."""
+    label = source.label
+    if not isinstance(text_column, list):
+        source.text_column = choose_text_column(source.columns, label, text_column, head)
+        refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+        return
+    for name in text_column:
+        if name not in source.columns:
+            raise TasksError(f"{label}: no column {name!r}; columns are: "
+                             f"{', '.join(map(str, source.columns))}")
+    joined = PART_JOIN.join(text_column)
+    if joined in source.columns:
+        raise TasksError(f"{label}: a column is already called {joined!r}; rename it to read "
+                         f"the task text from {', '.join(map(repr, text_column))}")
+    refuse_numbers(head[text_column[0]], text_column[0], label, source.columns)
+    source.text_parts, source.text_column = list(text_column), joined
+
+
+def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
                sheet: str | int | None = None, warn: Warn = ignore) -> TaskSource:
     """Check a tasks file (or `-` for lines on stdin) and find its encoding, separator and text
-    column; nothing but a sample is read."""
+    column (or the columns a task's text is joined from); nothing but a sample is read."""
+    text_column = _one_or_many(text_column)
     if str(path) == "-":
         if text_column not in (None, DEFAULT_TEXT_COLUMN):
             raise TasksError(f"stdin: lines on stdin have one column, {DEFAULT_TEXT_COLUMN!r}; "
@@ -122,8 +158,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: str | None = None,
         # Any row may bring a new key; the output needs them all from the first row on.
         source.columns = _jsonl_columns(source)
         head = head.reindex(columns=source.columns)
-    source.text_column = choose_text_column(source.columns, label, text_column, head)
-    refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+    _choose_text(source, text_column, head)
     return source
 
 
@@ -154,7 +189,7 @@ def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, st
     return read_source(paste_source(text, label))
 
 
-def _open_xlsx(path: Path, text_column: str | None, sheet: str | int | None,
+def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int | None,
                warn: Warn) -> TaskSource:
     label = str(path)
     try:
@@ -191,8 +226,7 @@ def _open_xlsx(path: Path, text_column: str | None, sheet: str | int | None,
     if len(head) == 0:
         raise TasksError(f"{label}: sheet {sheet!r} has no task rows, only a header")
     source.columns = [str(column) for column in head.columns]
-    source.text_column = choose_text_column(source.columns, label, text_column, head)
-    refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+    _choose_text(source, text_column, head)
     return source
 
 
@@ -337,9 +371,18 @@ def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.Dat
             if column not in chunk.columns:
                 chunk[column] = ""
             chunk = chunk.fillna("")
-        if source.kind in ("jsonl", "xlsx"):
+        if source.text_parts:
+            chunk[column] = joined_text(chunk, source.text_parts)
+        elif source.kind in ("jsonl", "xlsx"):
             chunk[column] = chunk[column].map(_as_text)
         yield chunk
+
+
+def joined_text(chunk: pd.DataFrame, parts: Sequence[str]) -> list[str]:
+    """Each row's text from several columns: its filled cells, each on a line of its own (a
+    title, then its description), so a row is blank only when all of them are."""
+    cells = [[_as_text(value).strip() for value in chunk[part].tolist()] for part in parts]
+    return ["\n".join(cell for cell in row if cell) for row in zip(*cells, strict=True)]
 
 
 def _as_text(value: object) -> str:
@@ -359,7 +402,7 @@ def read_source(source: TaskSource) -> tuple[pd.DataFrame, str]:
     return frame, source.text_column
 
 
-def read_tasks(path: str | os.PathLike[str], text_column: str | None = None,
+def read_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
                sheet: str | int | None = None, warn: Warn = ignore) -> tuple[pd.DataFrame, str]:
     """A whole tasks file as one DataFrame, and the name of its text column."""
     return read_source(open_tasks(path, text_column=text_column, sheet=sheet, warn=warn))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import TasksError
-from .readers import open_tasks, read_tasks
+from .readers import TextColumns, open_tasks, read_tasks
 from .sniffing import SUPPORTED
 
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
@@ -62,7 +62,7 @@ def upload_columns(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES,
         return source.columns, source.text_column
 
 
-def read_upload(name: str, data: bytes, text_column: str | None = None,
+def read_upload(name: str, data: bytes, text_column: TextColumns = None,
                 max_bytes: int = MAX_UPLOAD_BYTES, sheet: str | None = None
                 ) -> tuple[pd.DataFrame, str]:
     """An uploaded tasks file as a DataFrame of text cells and its text column."""

@@ -66,13 +66,19 @@ def _upload_tab() -> None:
     except ClassifierError as error:
         st.error(str(error))
         return
-    column = st.selectbox("Column holding the task text", columns,
-                          index=columns.index(detected),
-                          key=f"upload_column_{upload.file_id}_{sheet}")
+    left, right = st.columns(2)
+    column = left.selectbox("Column holding the task text", columns,
+                            index=columns.index(detected),
+                            key=f"upload_column_{upload.file_id}_{sheet}")
+    more = right.multiselect("Also read (optional)", [c for c in columns if c != column],
+                             key=f"upload_more_{upload.file_id}_{sheet}",
+                             help="A tracker's description beside its summary: each task is "
+                                  "read as the first column's text, then these, each on a line.")
     if st.button("Classify file", key="classify_upload", type="primary",
                  disabled=state.viewing_only()):
         try:
-            frame, text_column = read_upload(upload.name, data, text_column=column, sheet=sheet)
+            frame, text_column = read_upload(upload.name, data, text_column=[column, *more],
+                                             sheet=sheet)
             label = upload.name if sheet is None else f"{upload.name} ({sheet})"
             _classify(frame, text_column, label)
         except ClassifierError as error:
