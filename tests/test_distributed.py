@@ -426,3 +426,15 @@ def test_a_folder_of_files_is_read_from_one_text_column(tmp_path):
     with pytest.raises(TasksError, match="a folder of files is read from one text column; "
                                          "join 'Summary', 'Description' into one first"):
         open_dataset(None, str(tmp_path), ["Summary", "Description"])  # type: ignore[arg-type]
+
+
+def test_ray_reports_nothing_home_and_a_local_head_is_guarded_by_a_token():
+    # Offline by default: no usage report to Ray's makers (nor the metric queries behind it,
+    # whose failure after a lost worker was logged below a run's last line).
+    from classifier.distributed.cluster import ray_settings
+
+    local, remote = ray_settings(local=True), ray_settings(local=False)
+    assert local["RAY_USAGE_STATS_ENABLED"] == remote["RAY_USAGE_STATS_ENABLED"] == "0"
+    assert local["RAY_AUTH_MODE"] == "token" and len(local["RAY_AUTH_TOKEN"]) == 64
+    assert "RAY_AUTH_TOKEN" not in remote
+    assert ray_settings(local=True)["RAY_AUTH_TOKEN"] != local["RAY_AUTH_TOKEN"]

@@ -49,6 +49,24 @@ def _quiet_ray(ray: ModuleType) -> None:
     context.raise_original_map_exception = True
 
 
+def ray_settings(local: bool) -> dict[str, str]:
+    """The environment a run gives Ray where the user set none of it; `local`: a cluster this
+    run starts."""
+    settings = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1",
+                # Ray's C++ core writes below sys.stderr: a line for each actor pool ("constructor
+                # arguments in the object store"), and for each worker lost; errors reach us anyway.
+                "RAY_BACKEND_LOG_LEVEL": "fatal",
+                # Offline by default: Ray would report usage to its makers every hour, and Ray
+                # Data queries its metrics for that report; after a lost worker the query's failure
+                # was logged to our stderr after the run's last line.
+                "RAY_USAGE_STATS_ENABLED": "0"}
+    if local:
+        # A local head listens on every interface: a token of this run guards it. Ray reads it
+        # when imported, and, given in the environment, writes nothing to ~/.ray.
+        settings.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    return settings
+
+
 @contextlib.contextmanager
 def cluster(workers: int | None = None) -> Iterator[Cluster]:
     """Connect to the cluster at RAY_ADDRESS, or start a local one on 127.0.0.1 for the block;
@@ -56,14 +74,7 @@ def cluster(workers: int | None = None) -> Iterator[Cluster]:
     if workers is not None and workers < 1:
         raise ClassifierError(f"--workers {workers}: give at least 1")
     address = os.environ.get("RAY_ADDRESS", "").strip()
-    settings = {"RAY_DATA_DISABLE_PROGRESS_BARS": "1",
-                # Ray's C++ core writes below sys.stderr: a line for each actor pool ("constructor
-                # arguments in the object store"), and for each worker lost; errors reach us anyway.
-                "RAY_BACKEND_LOG_LEVEL": "fatal"}
-    if not address and "ray" not in sys.modules:
-        # A local head listens on every interface: a token of this run guards it. Ray reads it
-        # when imported, and, given in the environment, writes nothing to ~/.ray.
-        settings.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    settings = ray_settings(local=not address and "ray" not in sys.modules)
     with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}), \
             _ray_threads_quiet():
         ray = import_ray()
