@@ -297,10 +297,17 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
     # Y confirms the machine here too, through a twin kept out of sight (the browser test
     # presses the key).
     twin = at.button(key="review_confirm_by_y")
-    assert twin.label == confirm.label and twin.proto.shortcut.upper() == "Y"
+    assert twin.label == "Agree with the machine" and twin.proto.shortcut.upper() == "Y"
     assert any(".st-key-review_confirm_by_y {display: none;}" in h.proto.body
                for h in at.get("html"))
     assert any("**Y** or **N** confirm 'serves no strategy'" in c.value for c in at.caption)
+    with Store(db) as store:
+        run_id = store.latest_run().id
+    twin.click().run()  # what Y presses
+    with Store(db) as store:
+        [(row, decision)] = store.current_decisions(run_id).items()
+    assert decision.action == "misaligned"
+    at.button(key="review_undo").click().run()
     at.button(key="review_pick_1").click().run()  # the person says it serves its closest
     no_exception(at)
     with Store(db) as store:

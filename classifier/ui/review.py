@@ -139,19 +139,21 @@ def _candidate_bars(candidates: list[dict]) -> None:
 def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
     names = plan.names
-    cols = st.columns(3 if task["status"] == "misaligned" else 4)
     if task["status"] == "misaligned":
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
         # no second one that would do the same on screen. Y, which confirms the machine on
         # every other task, does it here too: a button takes one key, so a second one with Y
-        # is kept out of sight (a hidden button's key still works).
+        # is kept out of sight (a hidden button's key still works). The style comes first, so
+        # the twin is hidden as it is drawn, and its name is not the visible button's.
+        st.html(f"<style>.st-key-{CONFIRM_BY_Y} {{display: none;}}</style>")
+        st.button("Agree with the machine", key=CONFIRM_BY_Y, shortcut=SHORTCUTS["confirm"],
+                  disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
+    cols = st.columns(3 if task["status"] == "misaligned" else 4)
+    if task["status"] == "misaligned":
         cols[0].button("Confirm: serves no strategy", key="review_misaligned",
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
                        disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
                        help="The machine is right: this task serves none of the strategies.")
-        st.html(f"<style>.st-key-{CONFIRM_BY_Y} {{display: none;}}</style>")
-        st.button("Confirm: serves no strategy", key=CONFIRM_BY_Y, shortcut=SHORTCUTS["confirm"],
-                  disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
         rest = cols[1:]
     else:
         cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key="review_confirm",
