@@ -171,11 +171,21 @@ class Plan(BaseModel):
         answer = answer.strip()
         if answer in self.ids:
             return answer
-        words = " ".join(answer.split()).casefold()
-        if words in (NO_STRATEGY_ID, NO_STRATEGY_WORDS):
+        if means_no_strategy(answer):
             return NO_STRATEGY_ID
-        named = [s.id for s in self.strategies if " ".join(s.name.split()).casefold() == words]
+        words = _plain_words(answer)
+        named = [s.id for s in self.strategies if _plain_words(s.name) == words]
         return named[0] if len(named) == 1 else None
+
+
+def _plain_words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def means_no_strategy(answer: str) -> bool:
+    """Whether a person's answer says "serves no strategy": `none` or those words, case and
+    spacing aside (decision and label cells alike)."""
+    return _plain_words(answer) in (NO_STRATEGY_ID, NO_STRATEGY_WORDS)
 
 
 def _where(loc: tuple[int | str, ...], data: object) -> str:

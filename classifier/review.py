@@ -18,7 +18,7 @@ import pandas as pd
 from .cells import is_blank
 from .model.decision import DEFAULT_THRESHOLDS
 from .model.learned import Learned
-from .plan import Thresholds
+from .plan import NO_STRATEGY_WORDS, Thresholds
 from .results import Status
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
@@ -238,19 +238,30 @@ def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
     return said if said.endswith(".") else said + "."
 
 
+def _strategy_said(strategy_id: object, names: dict[str, str], gone: str = "{}") -> str:
+    """A decision's strategy as a person reads it: its name, the words for none, or (a strategy
+    the plan no longer has) its id in `gone`."""
+    if is_blank(strategy_id):
+        return NO_STRATEGY_WORDS
+    return names.get(str(strategy_id), gone.format(strategy_id))
+
+
+def _to_the_minute(times: pd.Series) -> pd.Series:
+    return pd.to_datetime(times, utc=True).dt.strftime("%Y-%m-%d %H:%M")
+
+
 def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """What the plan learned from decisions (`Store.learned_examples`), one row each in the same
     order, as a manager reads it: the task, the strategy it teaches by name ("serves no
     strategy" for none), the decision, who and when, and whether it is hidden."""
-    teaches = ["serves no strategy" if is_blank(strategy_id)
-               else names.get(str(strategy_id), f"{strategy_id} (no longer in the plan)")
+    teaches = [_strategy_said(strategy_id, names, gone="{} (no longer in the plan)")
                for strategy_id in learned["strategy_id"]]
     return pd.DataFrame({
         "task": learned["text"].astype(str),
         "teaches": teaches,
         "decision": learned["action"].astype(str),
         "reviewer": learned["reviewer"].astype(str),
-        "when": pd.to_datetime(learned["decided_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        "when": _to_the_minute(learned["decided_at"]),
         "hidden": learned["removed"].astype(bool),
     }, index=learned.index)
 
@@ -261,13 +272,11 @@ def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
     strategy by its name ("serves no strategy" for none; nothing for a skip or an undo) and
     the task by its number in the run."""
     recent = trail.tail(limit).iloc[::-1]
-    chosen = [("" if action in ("skip", "undo")
-               else "serves no strategy" if is_blank(strategy_id)
-               else names.get(str(strategy_id), str(strategy_id)))
+    chosen = ["" if action in ("skip", "undo") else _strategy_said(strategy_id, names)
               for action, strategy_id in zip(recent["action"], recent["strategy_id"],
                                              strict=True)]
     return pd.DataFrame({
-        "when": pd.to_datetime(recent["decided_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        "when": _to_the_minute(recent["decided_at"]),
         "reviewer": recent["reviewer"].astype(str),
         "decision": recent["action"].astype(str),
         "strategy": chosen,

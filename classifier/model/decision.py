@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cells import is_blank
-from ..plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Thresholds
+from ..plan import Thresholds, means_no_strategy
 from ..results import Status
 
 # What calibrate() fits for the bundled all-MiniLM-L6-v2 on CLINC150 val + oos_val with a
@@ -105,6 +105,5 @@ def calibrate(scored: Scored, current: Thresholds = DEFAULT_THRESHOLDS,
 def labels_from_column(values: Sequence[object]) -> list[str | None]:
     """Gold labels from a label column: an empty cell, `none` or "serves no strategy" (as in a
     decisions file) means the task serves no strategy."""
-    return [None if is_blank(value) or " ".join(str(value).split()).casefold() in (
-                NO_STRATEGY_ID, NO_STRATEGY_WORDS)
-            else str(value).strip() for value in values]
+    return [None if is_blank(value) or means_no_strategy(str(value)) else str(value).strip()
+            for value in values]
