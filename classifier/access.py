@@ -49,3 +49,12 @@ def may_decide(identity: str, deciders: Iterable[str]) -> bool:
         if allowed and (allowed == who or (allowed.startswith("@") and allowed == domain)):
             return True
     return False
+
+
+def acting(reviewer: str | Reviewer | None, doing: str = "decide") -> Reviewer:
+    """The person changing the store, checked: a viewer is refused before anything is read or
+    written; a plain name (the command line, a script) is taken as given."""
+    if isinstance(reviewer, Reviewer):
+        reviewer.require_decider(doing)
+        return Reviewer(reviewer.name.strip(), True, reviewer.subject)
+    return Reviewer((reviewer or "").strip())

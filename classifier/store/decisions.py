@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..access import Reviewer
+from ..access import Reviewer, acting
 from ..errors import StoreError
 from .database import now
 from .runs import RunStore
@@ -85,7 +85,7 @@ class DecisionStore(RunStore):
         own strategy and status is not misaligned; misaligned and skip take none. A Reviewer who
         may only view is refused (AccessError) and nothing is written.
         """
-        who = _who(reviewer)
+        who = acting(reviewer)
         with self._connect(write=True) as conn:
             return self._record(conn, run_id, row, action, strategy_id, who, note)
 
@@ -93,7 +93,7 @@ class DecisionStore(RunStore):
                          ) -> list[Decision]:
         """Append many decisions in one transaction: all are recorded, or (StoreError naming the
         first bad one by its `where`) none. A viewer is refused as in `record_decision`."""
-        who = _who(reviewer)
+        who = acting(reviewer)
         with self._connect(write=True) as conn:
             recorded = []
             for item in items:
@@ -171,7 +171,7 @@ class DecisionStore(RunStore):
 
         The undo row carries the cancelled decision's row, so a view can go back to it.
         """
-        who = _who(reviewer)
+        who = acting(reviewer)
         with self._connect(write=True) as conn:
             self._run(conn, run_id)
             undone = sa.select(DECISIONS.c.undoes).where(DECISIONS.c.undoes.is_not(None))
@@ -343,7 +343,7 @@ class DecisionStore(RunStore):
         self._flag(decision_id, "restore", by, note)
 
     def _flag(self, decision_id: int, action: str, by: str | Reviewer, note: str | None) -> None:
-        who = _who(by, "hide or restore learned examples")
+        who = acting(by, "hide or restore learned examples")
         if not who.name:
             raise StoreError(f"{self.label}: decision {decision_id}: a reviewer name is needed")
         with self._connect(write=True) as conn:
@@ -365,14 +365,6 @@ class DecisionStore(RunStore):
 def _decision(values: object) -> Decision:
     data = {name: values[name] for name in DECISION_FIELDS}  # type: ignore[index]
     return Decision(**data)
-
-
-def _who(reviewer: str | Reviewer | None, doing: str = "decide") -> Reviewer:
-    """The person acting, checked: a viewer is refused before anything is read or written."""
-    if isinstance(reviewer, Reviewer):
-        reviewer.require_decider(doing)
-        return Reviewer(reviewer.name.strip(), True, reviewer.subject)
-    return Reviewer((reviewer or "").strip())
 
 
 def _cancelled(trail: list[Decision]) -> set[int]:

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..access import Reviewer
+from ..access import Reviewer, acting
 from ..cells import is_blank, plain
 from ..errors import StoreError
 from ..model.history import MOST_TASKS, Earlier, EarlierUse
@@ -214,18 +214,15 @@ class RunStore(PlanStore):
     def set_aside(self, run_id: int, by: str | Reviewer) -> None:
         """Leave a run out of the run list, the trends and what later runs learn from; nothing
         of it is deleted, its decisions stand, and `bring_back` undoes it. A viewer is refused."""
-        if isinstance(by, Reviewer):
-            by.require_decider("set runs aside")
-            by = by.name
+        who = acting(by, "set runs aside")
         with self._connect(write=True) as conn:
             self._run(conn, run_id)
             conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == DONE)
-                         .values(state=SET_ASIDE, set_aside_by=by.strip(), set_aside_at=now()))
+                         .values(state=SET_ASIDE, set_aside_by=who.name, set_aside_at=now()))
 
     def bring_back(self, run_id: int, by: str | Reviewer) -> None:
         """Put a run set aside back among the runs. A viewer is refused."""
-        if isinstance(by, Reviewer):
-            by.require_decider("bring runs back")
+        acting(by, "bring runs back")
         with self._connect(write=True) as conn:
             self._run(conn, run_id)
             conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == SET_ASIDE)
