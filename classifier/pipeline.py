@@ -248,21 +248,27 @@ def rerun(store: Store, classifier: Classifier, plan_version: int, run: RunInfo,
                                run.text_column, run.source, progress=progress)
 
 
-def plan_replaced(store: Store, run: RunInfo) -> bool:
-    """True when the plan now keeps none of the strategies the run was classified against:
-    not an edit but another plan (the manager's own after the sample), whose work is other
-    tasks, so the pages point to classifying those rather than to a re-run."""
+def plan_change(store: Store, run: RunInfo) -> str | None:
+    """How the plan changed after the run was made, as its results read: "replaced" when it
+    keeps none of the run's strategies (another plan, the manager's own after the sample, whose
+    work is other tasks), "edited" when its strategies or thresholds changed, None when the
+    results still hold (a reworded vision alone changes no result)."""
     latest = store.latest_plan(run.plan_name)
     if latest is None or latest[0] == run.plan_version:
-        return False
-    return not set(store.plan(run.plan_version).ids) & set(latest[1].ids)
+        return None
+    before, now = store.plan(run.plan_version), latest[1]
+    if not set(before.ids) & set(now.ids):
+        return "replaced"
+    if before.strategies != now.strategies or before.thresholds != now.thresholds:
+        return "edited"
+    return None
 
 
 def is_stale(store: Store, run: RunInfo) -> bool:
-    """True when the plan's strategies or thresholds changed after the run was made
-    (a reworded vision alone does not change any result)."""
-    latest = store.latest_plan(run.plan_name)
-    if latest is None or latest[0] == run.plan_version:
-        return False
-    before, now = store.plan(run.plan_version), latest[1]
-    return before.strategies != now.strategies or before.thresholds != now.thresholds
+    """True when the plan's strategies or thresholds changed after the run was made."""
+    return plan_change(store, run) is not None
+
+
+def plan_replaced(store: Store, run: RunInfo) -> bool:
+    """True when the plan now keeps none of the strategies the run was classified against."""
+    return plan_change(store, run) == "replaced"

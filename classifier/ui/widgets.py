@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier.errors import ClassifierError
-from classifier.pipeline import is_stale, plan_replaced, rerun
+from classifier.pipeline import plan_change, rerun
 from classifier.results import STATUS_ORDER
 from classifier.store import RunInfo
 from classifier.ui import state
@@ -99,9 +99,9 @@ def stale_notice(key: str = "rerun_stale", link_to_classify: bool = True) -> Non
     replaced by another plan, point to classifying that plan's tasks."""
     db = state.store()
     run = state.current_run()
-    if run is None or not is_stale(db, run):
+    if run is None or (change := plan_change(db, run)) is None:
         return
-    if plan_replaced(db, run):
+    if change == "replaced":
         st.info(f"Run #{run.id} ({md_escape(run.source)}) was classified against another plan: "
                 f"the current one keeps none of its strategies. Classify this plan's tasks "
                 f"(paste or upload them on the Classify page, where run #{run.id} can be set "
