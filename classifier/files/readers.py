@@ -89,10 +89,8 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
         source.text_column = choose_text_column(source.columns, label, text_column, head)
         refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
         return
-    for name in text_column:
-        if name not in source.columns:
-            raise TasksError(f"{label}: no column {name!r}; columns are: "
-                             f"{', '.join(map(str, source.columns))}")
+    for name in text_column:  # each one named, as one column asked for is
+        choose_text_column(source.columns, label, name)
     joined = PART_JOIN.join(text_column)
     if joined in source.columns:
         raise TasksError(f"{label}: a column is already called {joined!r}; rename it to read "
