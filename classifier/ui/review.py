@@ -139,7 +139,8 @@ def _candidate_bars(candidates: list[dict]) -> None:
 def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
     names = plan.names
-    if task["status"] == "misaligned":
+    misaligned = task["status"] == "misaligned"
+    if misaligned:
         # The machine's verdict is "serves no strategy": one button (N) confirms it; there is
         # no second one that would do the same on screen. Y, which confirms the machine on
         # every other task, does it here too: a button takes one key, so a second one with Y
@@ -148,8 +149,8 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
         st.html(f"<style>.st-key-{CONFIRM_BY_Y} {{display: none;}}</style>")
         st.button("Agree with the machine", key=CONFIRM_BY_Y, shortcut=SHORTCUTS["confirm"],
                   disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
-    cols = st.columns(3 if task["status"] == "misaligned" else 4)
-    if task["status"] == "misaligned":
+    cols = st.columns(3 if misaligned else 4)
+    if misaligned:
         cols[0].button("Confirm: serves no strategy", key="review_misaligned",
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
                        disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
