@@ -20,6 +20,7 @@ from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
+from .results import LLM_COLUMNS
 from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
 from .store import Decision, DecisionRequest, RunInfo, Store
 
@@ -83,6 +84,9 @@ def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.Data
         table[f"candidate_{number}_score"] = [c.get("score") for c in found]
     reasons = tasks["queue_reason"].astype(str)
     table["why"] = ("teach-in round: " + reasons if dealt.teach_in else reasons).to_numpy()
+    if "llm_strategy_id" in tasks:  # the LLM was asked about this run (--llm, or the app)
+        for column in LLM_COLUMNS:
+            table[column] = tasks[column].map(cell_text).to_numpy()
     table["decision"] = ""
     return table
 

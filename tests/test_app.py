@@ -617,15 +617,45 @@ def test_llm_second_opinion_can_be_accepted(llm_env, db):
     task = at.text[0].value
     at.button(key="review_llm_ask").click().run()
     no_exception(at)
-    assert any("Suggests: no strategy. Office chores serve no strategy." == t.value
-               for t in at.text)
+    said = "Serves no strategy. Office chores serve no strategy."
+    assert said in [t.value for t in at.text]
     assert task in llm_env.requests[0].user_text
     assert any("1 requests, 50 prompt + 10 completion tokens" in c.value for c in at.caption)
+    # The answer is kept with the run: another session shows it without asking again.
+    again = open_page(fresh_app(), "review")
+    assert again.text[0].value == task and said in [t.value for t in again.text]
+    assert len(llm_env.requests) == 1
+    assert any("**L** accept the LLM's answer" in c.value for c in at.caption)
     at.button(key="review_llm_accept").click().run()
     no_exception(at)
     with Store(db) as store:
         standing = list(store.current_decisions(store.latest_run().id).values())
     assert [(d.action, d.text) for d in standing] == [("misaligned", task)]
+
+
+def test_the_llm_is_asked_about_a_run_s_doubtful_tasks_at_once(llm_env, db):
+    at = paste(fresh_app(), ["Water the office plants", "Reorganise the stationery cupboard",
+                             "Call last quarter's one-time buyers about a service plan"])
+    with Store(db) as store:
+        results = store.results_with_decisions(store.latest_run().id)
+    doubtful = results.loc[results["status"] != "aligned", "task"].tolist()
+    assert len(doubtful) == 2
+    ask = at.button(key="classify_ask_llm")
+    assert ask.label == "Ask the LLM about 2 doubtful tasks"
+    ask.click().run()
+    no_exception(at)
+    assert any(s.value.startswith("Asked the LLM about 2 tasks: 2 answered (0 from cache)")
+               for s in at.success)
+    assert not [b for b in at.button if b.key == "classify_ask_llm"]  # nothing left to ask
+    table = at.dataframe[0].value
+    said = dict(zip(table["task"], table["second_opinion"], strict=True))
+    assert [said[task] for task in doubtful] == ["Serves no strategy. Office chores serve no "
+                                                 "strategy."] * 2
+    # The Review page shows the kept answers and asks nothing more; L accepts.
+    review = open_page(at, "review")
+    no_exception(review)
+    assert "Serves no strategy. Office chores serve no strategy." in [t.value for t in review.text]
+    assert len(llm_env.requests) == 2
 
 
 def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):

@@ -351,3 +351,21 @@ def test_runs_lists_the_store_s_runs_newest_first(db, tmp_path):
     after = _tactics("runs", "--db", str(db))
     assert [line.split()[0] for line in after.stdout.splitlines()[1:]] == ["#2"]
     assert "set aside (not listed; the app's Classify page brings them back): #1" in after.stderr
+
+
+def test_the_llm_s_answers_kept_with_the_run_come_in_the_queue_file(db, tmp_path):
+    plain = _queue(db, tmp_path / "plain.csv", "--limit", "3")
+    assert "llm_strategy_id" not in plain.columns  # a run nobody asked the LLM about
+    with Store(db) as store:
+        run = store.latest_run()
+        first = int(plain["task_id"].iloc[0].rsplit("task", 1)[1]) - 1
+        store.keep_opinions(run.id, {first: ("none", "Office upkeep.")}, "maria")
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
+    assert list(table.columns[-3:]) == ["llm_strategy_id", "rationale", "decision"]
+    assert table.loc[0, ["llm_strategy_id", "rationale"]].tolist() == ["none", "Office upkeep."]
+    assert (table.loc[1:, "llm_strategy_id"] == "").all()
+    table.loc[0, "decision"] = "none"
+    table.to_csv(tmp_path / "queue.csv", index=False)
+    done = _tactics("decide", str(tmp_path / "queue.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "maria")
+    assert done.exit_code == 0, done.output

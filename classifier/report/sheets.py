@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cells import cell_text
 from ..files.writer import CellStyle, WorkbookWriter, csv_bytes
-from ..results import RESULT_COLUMNS, STATUS_ORDER
+from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER
 from .summary import STATUS_LABELS, Summary, percent, status_counts
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
@@ -35,6 +36,9 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out["status"] = results["final_status"]
     for column in ("runner_up_id", "runner_up_score", "evidence"):
         out[column] = results[column]
+    for column in LLM_COLUMNS:  # where the LLM was asked (--llm, or from the app)
+        if column in results:
+            out[column] = results[column].map(cell_text)
     out["machine_strategy_id"] = results["strategy_id"]
     out["machine_status"] = results["status"]
     out["decision"] = results["decision"].where(decided, "")

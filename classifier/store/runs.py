@@ -228,6 +228,27 @@ class RunStore(PlanStore):
             conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id, RUNS.c.state == SET_ASIDE)
                          .values(state=DONE, set_aside_by=None, set_aside_at=None))
 
+    def keep_opinions(self, run_id: int, opinions: dict[int, tuple[str, str]],
+                      by: str | Reviewer) -> None:
+        """Keep the LLM's answers with a run's rows: {row: (llm_strategy_id, rationale)}, as
+        `tactics classify --llm` writes them; the run gains those columns. A viewer is refused."""
+        acting(by, "ask the LLM")
+        if not opinions:
+            return
+        with self._connect(write=True) as conn:
+            self._run(conn, run_id)
+            stored = json.loads(conn.execute(sa.select(RUNS.c.result_columns)
+                                             .where(RUNS.c.id == run_id)).scalar_one())
+            if not set(LLM_COLUMNS) <= set(stored):
+                conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(
+                    result_columns=dumps(stored + [c for c in LLM_COLUMNS if c not in stored])))
+            conn.execute(
+                sa.update(RESULTS).where(RESULTS.c.run_id == sa.bindparam("run"),
+                                         RESULTS.c.row == sa.bindparam("at"))
+                .values(llm_strategy_id=sa.bindparam("said"), rationale=sa.bindparam("why")),
+                [{"run": run_id, "at": row, "said": said, "why": why}
+                 for row, (said, why) in opinions.items()])
+
     def set_aside_runs(self, plan_name: str = "default") -> list[RunInfo]:
         """The named plan's runs set aside, newest first."""
         with self._connect(write=False) as conn:

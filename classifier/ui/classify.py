@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from classifier import llm, second_opinion
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame, paste_label
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
@@ -146,6 +147,41 @@ def _teach_in_hint(run, summary: Summary) -> None:
                      icon=":material/school:")
 
 
+def _second_opinions(run, results: pd.DataFrame) -> None:
+    """With an LLM endpoint set, one button asks it about every doubtful task nobody decided
+    (once each: answers are kept with the run, and the same question is never paid twice)."""
+    if state.viewing_only():
+        return
+    try:
+        settings = llm.llm_settings()
+    except ClassifierError:
+        return
+    rows = second_opinion.unasked(results)
+    if not rows:
+        return
+    doubtful = "doubtful task" if len(rows) == 1 else "doubtful tasks"
+    if not st.button(f"Ask the LLM about {len(rows):,} {doubtful}", key="classify_ask_llm",
+                     icon=":material/forum:",
+                     help=f"A second opinion with a reason from {settings.model}, for the tasks "
+                          f"in review or misaligned that nobody has decided; shown on the "
+                          f"Review page, where L accepts it."):
+        return
+    advance, bar = widgets.progress_bar(len(rows), label="Asking the LLM")
+    try:
+        used = second_opinion.ask_about_run(state.store(), run.id, settings, state.who(),
+                                            rows=rows, progress=advance)
+    except ClassifierError as error:
+        bar.empty()
+        st.error(str(error))
+        return
+    bar.empty()
+    line = used.line()
+    st.session_state["classify_note"] = (line[:1].upper() + line[1:] + "."
+                                         + (f" It stopped: {used.gave_up}." if used.gave_up
+                                            else ""))
+    st.rerun()
+
+
 def _results(run) -> None:
     db = state.store()
     plan = db.plan(run.plan_version)
@@ -157,6 +193,7 @@ def _results(run) -> None:
                                  f"{run.plan_version}"))
     _headline(summary)
     _teach_in_hint(run, summary)
+    _second_opinions(run, results)
     owner_column = find_owner_column(plain[run.columns])
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)
@@ -165,6 +202,10 @@ def _results(run) -> None:
     # "strategy" is what the task serves (none when misaligned); "closest" what the machine
     # found nearest, so a misaligned row never reads as assigned.
     shown = shown.assign(closest=shown["strategy"])
+    if "llm_strategy_id" in shown:
+        shown = shown.assign(second_opinion=second_opinion.column(shown, plan.names))
+        if shown["second_opinion"].notna().any():
+            columns.append("second_opinion")
     view = widgets.status_chips(widgets.for_display(shown[columns].assign(row=shown["row"] + 1)),
                                 "final_status")
     st.caption(f"{len(view):,} of {len(table):,} tasks shown")
@@ -177,6 +218,7 @@ def _results(run) -> None:
                                                  help=widgets.SCORE_HELP),
         "closest": st.column_config.TextColumn("closest strategy"),
         "decided_by": st.column_config.TextColumn("decided by"),
+        "second_opinion": st.column_config.TextColumn("second opinion (LLM)"),
     })
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from classifier import llm
+from classifier import llm, second_opinion
 from classifier.errors import ClassifierError
 from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned, counted
@@ -25,12 +25,12 @@ from classifier.review import (
     teach_in_over,
     teach_in_round,
 )
-from classifier.store import task_result
 from classifier.ui import state, widgets
 
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
-SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A"}
+SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A",
+             "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
 
@@ -191,40 +191,53 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
                   args=(run.id, row, picker, names))
 
 
-def _second_opinion_slot(run, task: pd.Series, locked: bool) -> None:
-    """The LLM's suggestion and an "accept" button, when an endpoint is configured."""
-    with st.expander("Second opinion (LLM)", expanded=False):
-        try:
-            settings = llm.llm_settings()
-        except ClassifierError:
-            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
-                       "if the endpoint needs one) to ask an LLM about doubtful tasks.")
-            return
-        row = int(task["row"])
-        key = f"llm_opinion_{run.id}_{row}"
-        if st.button("Ask the LLM", key="review_llm_ask", disabled=locked):
-            plan = state.store().plan(run.plan_version)
+def _ask_llm(run_id: int, row: int) -> None:
+    """Button callback: ask the LLM about one task; its answer is kept with the run."""
+    try:
+        with st.spinner("Asking the LLM…"):
+            second_opinion.ask_about_run(state.store(), run_id, llm.llm_settings(), state.who(),
+                                         rows=[row])
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
+
+
+def _second_opinion_slot(run, task: pd.Series, plan, locked: bool) -> None:
+    """The LLM's answer kept with the run (from `--llm` or an earlier ask) and a button (L) that
+    accepts it; else a button that asks, when an endpoint is configured."""
+    row = int(task["row"])
+    opinion = second_opinion.said(task)
+    if opinion is None:
+        with st.expander("Second opinion (LLM)", expanded=False):
             try:
-                state.who().require_decider("ask the LLM")  # spends the team's LLM tokens
-                st.session_state[key] = llm.ask(
-                    settings, plan, [task_result(task, run.text_column)],
-                    cache=state.store())[0]  # the Store also counts the tokens
-            except ClassifierError as error:
-                st.error(str(error))
-        used = state.store().usage_total(llm.CACHE_KIND)
-        st.caption(f"LLM use in this store so far: {used['calls']} requests, "
-                   f"{used['tokens_in']} prompt + {used['tokens_out']} completion tokens.")
-        opinion = st.session_state.get(key)
-        if opinion is None:
-            return
-        if opinion.status != llm.ANSWERED or not opinion.strategy_id:
-            st.text(f"No answer: {opinion.error}")
-            return
-        none = opinion.strategy_id == llm.NONE_ID
-        st.text(f"Suggests: {'no strategy' if none else opinion.strategy_id}. {opinion.reason}")
-        action = "misaligned" if none else "reassign"
-        st.button("Accept the suggestion", key="review_llm_accept", on_click=_decide,
-                  disabled=locked, args=(run.id, row, action, None if none else opinion.strategy_id))
+                llm.llm_settings()
+            except ClassifierError:
+                st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
+                           "if the endpoint needs one) to ask an LLM about doubtful tasks.")
+                return
+            st.button("Ask the LLM", key="review_llm_ask", disabled=locked, on_click=_ask_llm,
+                      args=(run.id, row))
+            _llm_use()
+        return
+    names = plan.names
+    with st.container(border=True):
+        st.caption("Second opinion (LLM)")
+        st.text(second_opinion.describe(opinion, names))  # LLM output: text, never Markdown
+        strategy_id = opinion[0]
+        if strategy_id == llm.NONE_ID:
+            st.button("Accept: serves no strategy", key="review_llm_accept", on_click=_decide,
+                      shortcut=SHORTCUTS["accept"], disabled=locked,
+                      args=(run.id, row, "misaligned", None))
+        elif strategy_id in names:
+            st.button(f"Accept: {widgets.md_escape(names[strategy_id])}", key="review_llm_accept",
+                      shortcut=SHORTCUTS["accept"], disabled=locked, on_click=_decide,
+                      args=(run.id, row, "reassign", strategy_id, names[strategy_id]))
+        _llm_use()
+
+
+def _llm_use() -> None:
+    used = state.store().usage_total(llm.CACHE_KIND)
+    st.caption(f"LLM use in this store so far: {used['calls']} requests, "
+               f"{used['tokens_in']} prompt + {used['tokens_out']} completion tokens.")
 
 
 def _recent(run_id: int, plan) -> None:
@@ -387,13 +400,16 @@ def render() -> None:
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
+            said = second_opinion.said(task)
+            accept = (" · **L** accept the LLM's answer"
+                      if said and (said[0] == llm.NONE_ID or said[0] in plan.names) else "")
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
-                       "one · **S** skip · **U** undo")
+                       f"one · **S** skip · **U** undo{accept}")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
-        _second_opinion_slot(run, task, locked)
+        _second_opinion_slot(run, task, plan, locked)
     _recent(run.id, plan)
 
 

@@ -1,0 +1,83 @@
+"""Second opinions on a stored run: the LLM asked about its doubtful tasks from the app, the
+answers kept with the run as `tactics classify --llm` keeps them, and read back for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .access import Reviewer
+from .cells import is_blank
+from .llm import ASKED_STATUSES, NO_ANSWER, NONE_ID, NOT_ASKED, LLMSettings, Usage, ask, usage
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def said(task: pd.Series | dict) -> tuple[str, str] | None:
+    """What the LLM said of a stored task (its strategy id or "none", and why), or None when
+    it was not asked; a question it could not answer reads ("", "no answer: ...")."""
+    strategy_id, rationale = task.get("llm_strategy_id"), task.get("rationale")
+    if is_blank(strategy_id) and is_blank(rationale):
+        return None
+    return ("" if is_blank(strategy_id) else str(strategy_id),
+            "" if is_blank(rationale) else str(rationale))
+
+
+def describe(opinion: tuple[str, str], names: dict[str, str]) -> str:
+    """One line for a person: "Lower cost per mile: it names fuel costs." or "No answer: ..."."""
+    strategy_id, rationale = opinion
+    if not strategy_id:
+        reason = rationale.removeprefix(f"{NO_ANSWER}: ")
+        return f"No answer{': ' + reason if reason else ''}"
+    target = ("Serves no strategy" if strategy_id == NONE_ID
+              else names.get(strategy_id, f"{strategy_id} (no longer in the plan)"))
+    return f"{target}. {rationale}".strip() if rationale else target
+
+
+def column(results: pd.DataFrame, names: dict[str, str]) -> pd.Series:
+    """`describe` for every row of a run (None where the LLM was not asked)."""
+    if "llm_strategy_id" not in results:
+        return pd.Series(None, index=results.index, dtype=object)
+    said_column = [said({"llm_strategy_id": strategy_id, "rationale": rationale})
+                   for strategy_id, rationale in zip(results["llm_strategy_id"],
+                                                     results["rationale"], strict=True)]
+    return pd.Series([describe(opinion, names) if opinion else None for opinion in said_column],
+                     index=results.index, dtype=object)
+
+
+def unasked(results: pd.DataFrame) -> list[int]:
+    """Rows of a run (`results_with_decisions`) worth a question: in review or misaligned, no
+    person's decision standing on them, and no answer kept yet."""
+    def blank(column: str) -> pd.Series:
+        if column not in results:
+            return pd.Series(True, index=results.index)
+        return results[column].map(is_blank).astype(bool)
+
+    doubtful = results["status"].isin(ASKED_STATUSES)
+    chosen = doubtful & blank("decision") & blank("llm_strategy_id") & blank("rationale")
+    return [int(row) for row in results.loc[chosen, "row"]]
+
+def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
+                  rows: Sequence[int] | None = None,
+                  progress: Callable[[int], None] | None = None) -> Usage:
+    """Ask the LLM about a run's doubtful tasks not yet asked (or about `rows`), and keep each
+    answer with the run. LLMError if the endpoint cannot be used; AccessError for a viewer."""
+    from .store import task_result
+
+    by = by if isinstance(by, Reviewer) else Reviewer(by)
+    by.require_decider("ask the LLM")  # before a token is spent
+    info = store.run(run_id)
+    plan = store.plan(info.plan_version)
+    results = store.results_with_decisions(run_id)
+    chosen = list(rows) if rows is not None else unasked(results)
+    if not chosen:
+        return Usage()
+    tasks = [task_result(results.loc[row], info.text_column) for row in chosen]
+    opinions = ask(settings, plan, tasks, cache=store, progress=progress)
+    store.keep_opinions(run_id, {row: (opinion.strategy_id or "", opinion.rationale)
+                                 for row, opinion in zip(chosen, opinions, strict=True)
+                                 if opinion.status != NOT_ASKED}, by)
+    return usage(opinions)

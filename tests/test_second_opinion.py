@@ -1,0 +1,119 @@
+"""Second opinions asked about a stored run (the app's way), kept with it, and read back."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from llm_server import answer, error
+
+from classifier.access import Reviewer
+from classifier.errors import AccessError
+from classifier.llm import LLMSettings
+from classifier.pipeline import classify_into_store
+from classifier.second_opinion import ask_about_run, column, describe, said, unasked
+from classifier.store import Store
+
+TASKS = pd.DataFrame({"task": [
+    "Call last quarter's one-time buyers about a service plan",  # aligned on the sample plan
+    "Water the office plants",
+    "Reorganise the stationery cupboard",
+    "Pitch the widget line to a new garden centre chain",
+], "owner": ["ana", "bo", "cy", "di"]})
+
+
+@pytest.fixture
+def run(store_target, classifier, sample_plan):
+    with Store(store_target) as store:
+        run_id = classify_into_store(store, classifier, store.save_plan(sample_plan), TASKS,
+                                     "task", "pasted")
+        yield store, run_id
+
+
+@pytest.fixture
+def settings(scripted_llm) -> LLMSettings:
+    return LLMSettings(base_url=scripted_llm.base_url, model="test-model", timeout=15.0,
+                       max_retries=0)
+
+
+def doubtful(store: Store, run_id: int) -> list[int]:
+    results = store.results_with_decisions(run_id)
+    return [int(r) for r in results.loc[results["status"] != "aligned", "row"]]
+
+
+def test_answers_are_kept_with_the_run_and_never_asked_again(run, scripted_llm, settings):
+    store, run_id = run
+    asked = doubtful(store, run_id)
+    assert asked and asked == unasked(store.results_with_decisions(run_id))
+    scripted_llm.responder = lambda request: answer("none", "Office upkeep.")
+    used = ask_about_run(store, run_id, settings, "maria")
+    assert used.answered == len(asked) == len(scripted_llm.requests)
+    results = store.results_with_decisions(run_id)
+    for row in range(len(TASKS)):
+        expected = ("none", "Office upkeep.") if row in asked else None
+        assert said(results.loc[row]) == expected, row
+    assert results["owner"].tolist() == TASKS["owner"].tolist()  # the run is otherwise the same
+    assert unasked(results) == []
+    assert ask_about_run(store, run_id, settings, "maria").questions == 0
+    assert len(scripted_llm.requests) == len(asked)
+
+
+def test_a_decided_task_is_not_asked_and_one_row_can_be(run, scripted_llm, settings):
+    store, run_id = run
+    first, *rest = doubtful(store, run_id)
+    store.record_decision(run_id, first, "misaligned", None, "maria")
+    assert unasked(store.results_with_decisions(run_id)) == rest
+    scripted_llm.responder = lambda request: answer("none", "Upkeep.")
+    ask_about_run(store, run_id, settings, "maria", rows=[0])  # an aligned task, asked on purpose
+    assert said(store.results_with_decisions(run_id).loc[0]) == ("none", "Upkeep.")
+    assert len(scripted_llm.requests) == 1
+
+
+def test_a_viewer_is_refused_before_any_request(run, scripted_llm, settings):
+    store, run_id = run
+    with pytest.raises(AccessError, match="may view, not ask the LLM"):
+        ask_about_run(store, run_id, settings, Reviewer("vic@example.com", may_decide=False))
+    assert scripted_llm.requests == []
+    assert said(store.results_with_decisions(run_id).iloc[1]) is None
+
+
+def test_a_question_without_answer_is_kept_as_such(run, scripted_llm, settings):
+    store, run_id = run
+    scripted_llm.responder = lambda request: error(500)
+    ask_about_run(store, run_id, settings, "maria")
+    results = store.results_with_decisions(run_id)
+    opinion = said(results.loc[doubtful(store, run_id)[0]])
+    assert opinion is not None and opinion[0] == "" and opinion[1].startswith("no answer: ")
+    assert describe(opinion, {}).startswith("No answer: ")
+
+
+@pytest.mark.parametrize(("opinion", "line"), [
+    (("recurring-revenue", "It sells a service plan."),
+     "Grow recurring revenue. It sells a service plan."),
+    (("none", "Office upkeep."), "Serves no strategy. Office upkeep."),
+    (("gone", "Was a strategy."), "gone (no longer in the plan). Was a strategy."),
+    (("", "no answer: HTTP 500"), "No answer: HTTP 500"),
+])
+def test_an_answer_reads_in_the_plan_s_names(opinion, line, sample_plan):
+    assert describe(opinion, sample_plan.names) == line
+
+
+def test_a_run_without_answers_has_an_empty_column(run, sample_plan):
+    store, run_id = run
+    results = store.results_with_decisions(run_id)
+    assert column(results, sample_plan.names).isna().all()
+
+
+def test_the_report_carries_the_kept_answers(run, scripted_llm, settings):
+    from classifier.report.sheets import results_table
+
+    store, run_id = run
+    assert "rationale" not in results_table(store.results_with_decisions(run_id),
+                                            store.run(run_id).columns)
+    scripted_llm.responder = lambda request: answer("none", "Office upkeep.")
+    ask_about_run(store, run_id, settings, "maria")
+    table = results_table(store.results_with_decisions(run_id), store.run(run_id).columns)
+    columns = list(table.columns)
+    assert columns.index("evidence") + 1 == columns.index("llm_strategy_id")
+    asked = doubtful(store, run_id)
+    assert table.loc[asked, "rationale"].eq("Office upkeep.").all()
+    assert table.loc[0, "rationale"] == ""
