@@ -658,6 +658,20 @@ def test_the_llm_is_asked_about_a_run_s_doubtful_tasks_at_once(llm_env, db):
     assert len(llm_env.requests) == 2
 
 
+def test_a_refusing_llm_is_one_line_on_the_classify_page_and_nothing_is_kept(llm_env, db):
+    at = paste(fresh_app(), ["Water the office plants", "Reorganise the stationery cupboard"])
+    llm_env.script(error(401))
+    at.button(key="classify_ask_llm").click().run()
+    no_exception(at)
+    assert [e.value for e in at.error] == [
+        f"the LLM at {llm_env.base_url} refused the request (HTTP 401); set the key in "
+        f"$OPENAI_API_KEY"]
+    assert at.button(key="classify_ask_llm").label == "Ask the LLM about 2 doubtful tasks"
+    with Store(db) as store:
+        results = store.results_with_decisions(store.latest_run().id)
+    assert "llm_strategy_id" not in results
+
+
 def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):
     at = open_page(fresh_app(), "plan")
     with Store(db) as store:
