@@ -105,7 +105,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     long_rows: list[int] = []
     run_id: int | None = None
     try:
-        with TableWriter(out, inputs=source.inputs) as writer:
+        separator = source.separator if source.kind == "csv" else ","
+        with TableWriter(out, inputs=source.inputs, separator=separator) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
             for chunk, batch in classified:
                 texts = [str(t) for t in chunk[source.text_column].tolist()]

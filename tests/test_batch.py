@@ -204,3 +204,25 @@ def test_the_next_run_removes_what_a_killed_run_left(tmp_path):
     assert again.returncode == 0, again.stderr
     assert not leftover.exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["notes.partial", "results.csv"]
+
+
+@pytest.mark.parametrize(("separator", "out_name", "written"), [
+    (";", "out.csv", ";"),  # Excel in most of Europe: its own separator back
+    ("|", "out.csv", "|"),
+    (";", "out.tsv", "\t"),  # another kind of file asked for: its own separator
+    (",", "out.csv", ","),
+])
+def test_a_csv_output_keeps_the_separator_of_the_csv_it_classifies(classifier, tmp_path,
+                                                                   separator, out_name, written):
+    tasks = tmp_path / "export.csv"
+    with tasks.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=separator).writerows([
+            ["task", "owner", "hours"], ["Call customers, then write notes", "Ana", "2,5"],
+            ["Order steel", "Bo", "1"]])
+    out = tmp_path / out_name
+    classify_file(classifier, tasks, out)
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=written))
+    assert rows[0][:4] == ["task", "owner", "hours", "strategy_id"]
+    assert [row[:3] for row in rows[1:]] == [["Call customers, then write notes", "Ana", "2,5"],
+                                             ["Order steel", "Bo", "1"]]

@@ -247,9 +247,12 @@ class TableWriter:
     the block ends without error (CSV, TSV, JSONL or a one-sheet XLSX)."""
 
     def __init__(self, path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
-                 sheet_title: str = "results"):
+                 sheet_title: str = "results", separator: str = ","):
         self.path = prepare_output(path, inputs)
         self.kind = self.path.suffix.lower()[1:]
+        # A .csv output keeps the separator of the .csv it classifies: Excel in most of Europe
+        # writes and expects `;`, and opens a `,` file as one column.
+        self.separator = "\t" if self.kind == "tsv" else separator
         self.rows = 0
         self._sheet_title = sheet_title
         self._stack = ExitStack()
@@ -269,7 +272,7 @@ class TableWriter:
             self._handle = self._stack.enter_context(
                 open(self._temporary, "w", encoding="utf-8", newline=""))
             if self.kind in ("csv", "tsv"):
-                self._csv = csv.writer(self._handle, delimiter="\t" if self.kind == "tsv" else ",")
+                self._csv = csv.writer(self._handle, delimiter=self.separator)
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
