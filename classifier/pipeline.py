@@ -106,7 +106,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     run_id: int | None = None
     try:
         separator = source.separator if source.kind == "csv" else ","
-        with TableWriter(out, inputs=source.inputs, separator=separator) as writer:
+        from_excel = source.path is not None and source.encoding != "utf-8"
+        with TableWriter(out, inputs=source.inputs, separator=separator,
+                         bom=from_excel) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
             for chunk, batch in classified:
                 texts = [str(t) for t in chunk[source.text_column].tolist()]

@@ -226,3 +226,22 @@ def test_a_csv_output_keeps_the_separator_of_the_csv_it_classifies(classifier, t
     assert rows[0][:4] == ["task", "owner", "hours", "strategy_id"]
     assert [row[:3] for row in rows[1:]] == [["Call customers, then write notes", "Ana", "2,5"],
                                              ["Order steel", "Bo", "1"]]
+
+
+@pytest.mark.parametrize(("encoding", "bom_out"), [
+    ("utf-8-sig", True),  # Excel's "CSV UTF-8"
+    ("cp1252", True),  # Excel's plain "CSV" on Windows
+    ("utf-8", False),  # a script's file: no mark it did not have
+])
+def test_a_csv_from_excel_goes_back_with_a_byte_order_mark(classifier, tmp_path, encoding,
+                                                           bom_out):
+    tasks = tmp_path / "export.csv"
+    tasks.write_text("task;owner\nCall Müller about the renewal;Zoë\n", encoding=encoding)
+    out = tmp_path / "out.csv"
+    summary = classify_file(classifier, tasks, out)
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") == bom_out
+    if encoding == "utf-8":
+        assert summary.warnings == []
+    rows = list(csv.reader(data.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[1][:2] == ["Call Müller about the renewal", "Zoë"]

@@ -130,7 +130,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         raise TasksError(f"{label}: the file is empty (only blank lines)")
     encoding = detect_encoding(sample, label, warn)
     if encoding == "utf-8-sig":
-        warn(f"{label}: byte-order mark found and skipped")
+        warn(f"{label}: byte-order mark found and skipped (a .csv output keeps one)")
     source = TaskSource(path=path, label=label, kind=kind, text_column=DEFAULT_TEXT_COLUMN,
                         columns=[DEFAULT_TEXT_COLUMN], encoding=encoding, warn=warn)
     if kind == "txt":

@@ -247,12 +247,15 @@ class TableWriter:
     the block ends without error (CSV, TSV, JSONL or a one-sheet XLSX)."""
 
     def __init__(self, path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
-                 sheet_title: str = "results", separator: str = ","):
+                 sheet_title: str = "results", separator: str = ",", bom: bool = False):
         self.path = prepare_output(path, inputs)
         self.kind = self.path.suffix.lower()[1:]
         # A .csv output keeps the separator of the .csv it classifies: Excel in most of Europe
         # writes and expects `;`, and opens a `,` file as one column.
         self.separator = "\t" if self.kind == "tsv" else separator
+        # A CSV that came from Excel (a byte-order mark, or a Windows code page) goes back with
+        # a byte-order mark: without one Excel reads UTF-8 as its code page ("MÃ¼ller").
+        self.encoding = "utf-8-sig" if bom and self.kind in ("csv", "tsv") else "utf-8"
         self.rows = 0
         self._sheet_title = sheet_title
         self._stack = ExitStack()
@@ -270,7 +273,7 @@ class TableWriter:
             self._sheet = self._book.sheet(self._sheet_title)
         else:
             self._handle = self._stack.enter_context(
-                open(self._temporary, "w", encoding="utf-8", newline=""))
+                open(self._temporary, "w", encoding=self.encoding, newline=""))
             if self.kind in ("csv", "tsv"):
                 self._csv = csv.writer(self._handle, delimiter=self.separator)
         return self
