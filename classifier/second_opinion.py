@@ -27,7 +27,8 @@ def said(task: pd.Series | dict) -> tuple[str, str] | None:
 
 
 def describe(opinion: tuple[str, str], names: dict[str, str]) -> str:
-    """One line for a person: "Lower cost per mile: it names fuel costs." or "No answer: ..."."""
+    """One line for a person: "Lower cost per mile. It names fuel costs.", "Serves no strategy.
+    ...", or "No answer: ..."."""
     strategy_id, rationale = opinion
     if not strategy_id:
         reason = rationale.removeprefix(f"{NO_ANSWER}: ")
@@ -60,12 +61,13 @@ def unasked(results: pd.DataFrame) -> list[int]:
     chosen = doubtful & blank("decision") & blank("llm_strategy_id") & blank("rationale")
     return [int(row) for row in results.loc[chosen, "row"]]
 
+
 def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
                   rows: Sequence[int] | None = None,
                   progress: Callable[[int], None] | None = None) -> Usage:
     """Ask the LLM about a run's doubtful tasks not yet asked (or about `rows`), and keep each
     answer with the run. LLMError if the endpoint cannot be used; AccessError for a viewer."""
-    from .store import task_result
+    from .store import task_result  # the database layer loads only when a run is asked about
 
     by = by if isinstance(by, Reviewer) else Reviewer(by)
     by.require_decider("ask the LLM")  # before a token is spent
