@@ -10,7 +10,19 @@ import pandas as pd
 
 from .access import Reviewer
 from .cells import is_blank
-from .llm import ASKED_STATUSES, NO_ANSWER, NONE_ID, NOT_ASKED, LLMSettings, Usage, ask, usage
+from .llm import (
+    ANSWERED,
+    ASKED_STATUSES,
+    NO_ANSWER,
+    NONE_ID,
+    NOT_ASKED,
+    LLMSettings,
+    Usage,
+    ask,
+    cached_opinion,
+    usage,
+)
+from .plan import Plan
 
 if TYPE_CHECKING:
     from .store import Store
@@ -24,6 +36,18 @@ def said(task: pd.Series | dict) -> tuple[str, str] | None:
         return None
     return ("" if is_blank(strategy_id) else str(strategy_id),
             "" if is_blank(rationale) else str(rationale))
+
+
+def from_cache(store: Store, plan: Plan, settings: LLMSettings, task: pd.Series,
+               text_column: str) -> tuple[str, str] | None:
+    """What the LLM already said of this task's question in any run (a re-scored run's tasks
+    were asked about before), from the store's answers, asking nothing; None if never."""
+    from .store import task_result
+
+    found = cached_opinion(settings, plan, task_result(task, text_column), store)
+    if found is None or found.status not in (ANSWERED, NO_ANSWER):
+        return None
+    return found.strategy_id or "", found.rationale
 
 
 def describe(opinion: tuple[str, str], names: dict[str, str]) -> str:

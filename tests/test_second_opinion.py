@@ -10,7 +10,7 @@ from classifier.access import Reviewer
 from classifier.errors import AccessError
 from classifier.llm import LLMSettings
 from classifier.pipeline import classify_into_store
-from classifier.second_opinion import ask_about_run, column, describe, said, unasked
+from classifier.second_opinion import ask_about_run, column, describe, from_cache, said, unasked
 from classifier.store import Store
 
 TASKS = pd.DataFrame({"task": [
@@ -117,3 +117,21 @@ def test_the_report_carries_the_kept_answers(run, scripted_llm, settings):
     asked = doubtful(store, run_id)
     assert table.loc[asked, "rationale"].eq("Office upkeep.").all()
     assert table.loc[0, "rationale"] == ""
+
+
+def test_a_later_run_of_the_same_tasks_finds_the_answers_without_asking(run, scripted_llm,
+                                                                         settings, classifier):
+    store, run_id = run
+    scripted_llm.responder = lambda request: answer("none", "Office upkeep.")
+    ask_about_run(store, run_id, settings, "maria")
+    asked = len(scripted_llm.requests)
+    info = store.run(run_id)
+    later = classify_into_store(store, classifier, info.plan_version, TASKS, "task", "again")
+    results = store.results_with_decisions(later)
+    plan = store.plan(info.plan_version)
+    found = [from_cache(store, plan, settings, results.loc[row], "task") for row in results.index]
+    assert [row for row, opinion in enumerate(found) if opinion] == doubtful(store, run_id)
+    assert {opinion for opinion in found if opinion} == {("none", "Office upkeep.")}
+    assert len(scripted_llm.requests) == asked
+    other_model = settings.model_copy(update={"model": "another-model"})
+    assert from_cache(store, plan, other_model, results.loc[1], "task") is None

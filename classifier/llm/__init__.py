@@ -21,6 +21,7 @@ from .opinions import (
     Usage,
     as_cache,
     ask,
+    cached_opinion,
     needs_opinion,
     opinion_columns,
     second_opinions,
@@ -31,6 +32,6 @@ from .settings import LLMSettings, llm_settings
 
 __all__ = ["ANSWERED", "ASKED_STATUSES", "CACHE_KIND", "NONE_ID", "NOT_ASKED", "NO_ANSWER",
            "USAGE_KIND", "Asker", "LLMSettings", "MemoryCache", "Opinion", "RejectedAnswer",
-           "StoreCache", "Usage", "as_cache", "ask", "cache_key", "draft_examples",
+           "StoreCache", "Usage", "as_cache", "ask", "cache_key", "cached_opinion", "draft_examples",
            "llm_settings", "needs_opinion", "opinion_columns", "parse_answer", "parse_examples",
            "second_opinions", "usage"]

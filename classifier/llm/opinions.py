@@ -227,13 +227,12 @@ class Asker:
         questions: dict[str, _Question] = {}
         keys: list[str | None] = []
         for result in results:
-            ids = _candidate_ids(plan, result.candidates)
-            if not result.text.strip() or not ids:
+            found = _question(self.settings, plan, result)
+            if found is None:
                 keys.append(None)
                 continue
-            messages = question_messages(plan, result.text, ids)
-            key = cache_key(self.settings.model, messages)
-            questions.setdefault(key, _Question(result.text, ids, messages)).rows += 1
+            key, question = found
+            questions.setdefault(key, question).rows += 1
             keys.append(key)
         if progress is not None and None in keys:
             progress(keys.count(None))
@@ -253,19 +252,7 @@ class Asker:
                 for key, result in zip(keys, results, strict=True)]
 
     def _cached(self, key: str, question: _Question) -> Opinion | None:
-        value = self.cache.get(key)
-        if value is None:
-            return None
-        base = {"task": question.text, "candidates": question.candidates, "cached": True}
-        if "rejected" in value:
-            return Opinion(status=NO_ANSWER, error=str(value["rejected"]), **base)  # type: ignore[arg-type]
-        try:
-            answer = parse_answer(_as_json(value), question.candidates)
-        except RejectedAnswer:
-            return None  # a stale or foreign entry: ask again
-        return Opinion(status=ANSWERED, strategy_id=answer.strategy_id, reason=answer.reason,
-                       **base)  # type: ignore[arg-type]
-
+        return _answer_from(self.cache.get(key), question)
     async def _ask_all(self, pending: dict[str, _Question],
                        progress: Progress | None) -> dict[str, Opinion]:
         if self._endpoint is None:
@@ -344,6 +331,31 @@ class Asker:
                        completion_tokens=completion, **base)  # type: ignore[arg-type]
 
 
+def _question(settings: LLMSettings, plan: Plan, result: TaskResult
+              ) -> tuple[str, _Question] | None:
+    """The question about one task and its cache key; None without text or candidates."""
+    ids = _candidate_ids(plan, result.candidates)
+    if not result.text.strip() or not ids:
+        return None
+    messages = question_messages(plan, result.text, ids)
+    return cache_key(settings.model, messages), _Question(result.text, ids, messages)
+
+
+def _answer_from(value: dict[str, Any] | None, question: _Question) -> Opinion | None:
+    """An answer the cache holds, as an Opinion; None if it holds none (or a stale one)."""
+    if value is None:
+        return None
+    base = {"task": question.text, "candidates": question.candidates, "cached": True}
+    if "rejected" in value:
+        return Opinion(status=NO_ANSWER, error=str(value["rejected"]), **base)  # type: ignore[arg-type]
+    try:
+        answer = parse_answer(_as_json(value), question.candidates)
+    except RejectedAnswer:
+        return None  # a stale or foreign entry: ask again
+    return Opinion(status=ANSWERED, strategy_id=answer.strategy_id, reason=answer.reason,
+                   **base)  # type: ignore[arg-type]
+
+
 def _as_json(value: dict[str, Any]) -> str:
     import json
 
@@ -376,6 +388,14 @@ def ask(settings: LLMSettings, plan: Plan, results: Sequence[TaskResult], *,
     """
     with Asker(settings, cache) as asker:
         return asker.ask(plan, results, progress)
+
+
+def cached_opinion(settings: LLMSettings, plan: Plan, result: TaskResult,
+                   cache: AnswerCache | StoredAnswers) -> Opinion | None:
+    """What the cache already holds for this task's question (the same task, candidates and
+    model, in any run), asking nothing; None if it was never answered."""
+    found = _question(settings, plan, result)
+    return _answer_from(as_cache(cache).get(found[0]), found[1]) if found else None
 
 
 def second_opinions(settings: LLMSettings, plan: Plan, results: Sequence[TaskResult], *,

@@ -201,16 +201,32 @@ def _ask_llm(run_id: int, row: int) -> None:
         st.session_state["review_error"] = str(error)
 
 
-def _second_opinion_slot(run, task: pd.Series, plan, locked: bool) -> None:
-    """The LLM's answer kept with the run (from `--llm` or an earlier ask) and a button (L) that
-    accepts it; else a button that asks, when an endpoint is configured."""
-    row = int(task["row"])
+def _llm_settings() -> llm.LLMSettings | None:
+    try:
+        return llm.llm_settings()
+    except ClassifierError:
+        return None
+
+
+def _opinion(run, task: pd.Series, plan) -> tuple[str, str] | None:
+    """The LLM's answer kept with the run; else one the store's answers already hold for the
+    same question (asked in an earlier run, before a re-score), which costs nothing to show."""
     opinion = second_opinion.said(task)
+    settings = _llm_settings()
+    if opinion is None and settings is not None:
+        opinion = second_opinion.from_cache(state.store(), plan, settings, task,
+                                            run.text_column)
+    return opinion
+
+
+def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | None,
+                         locked: bool) -> None:
+    """The LLM's answer (`_opinion`) and a button (L) that accepts it; else a button that
+    asks, when an endpoint is configured."""
+    row = int(task["row"])
     if opinion is None:
         with st.expander("Second opinion (LLM)", expanded=False):
-            try:
-                llm.llm_settings()
-            except ClassifierError:
+            if _llm_settings() is None:
                 st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
                            "if the endpoint needs one) to ask an LLM about doubtful tasks.")
                 return
@@ -397,19 +413,20 @@ def render() -> None:
                   args=(run.id,), disabled=locked)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
+        opinion = _opinion(run, task, plan)
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
-            said = second_opinion.said(task)
             accept = (" · **L** accept the LLM's answer"
-                      if said and (said[0] == llm.NONE_ID or said[0] in plan.names) else "")
+                      if opinion and (opinion[0] == llm.NONE_ID or opinion[0] in plan.names)
+                      else "")
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
                        f"one · **S** skip · **U** undo{accept}")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
-        _second_opinion_slot(run, task, plan, locked)
+        _second_opinion_slot(run, task, plan, opinion, locked)
     _recent(run.id, plan)
 
 
