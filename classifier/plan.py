@@ -283,6 +283,49 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
         raise PlanError(_describe_validation_error(source, error, data)) from None
 
 
+def _id_made_from_name(strategy: Strategy) -> bool:
+    """Whether the id is what `id_from_name` makes of the name (a file that gave none)."""
+    made = id_from_name(strategy.name, set())
+    return strategy.id == made or re.fullmatch(re.escape(made) + r"-\d+", strategy.id) is not None
+
+
+def _renamed(new: Strategy, old: Strategy) -> bool:
+    """Whether `old` is `new` under an earlier name: the same description (a name reworded),
+    or, where neither has one, a name spelt nearly the same (a typo mended)."""
+    from difflib import SequenceMatcher
+
+    if new.description != old.description:
+        return False
+    if new.description:
+        return True
+    return SequenceMatcher(None, new.name.casefold(), old.name.casefold()).ratio() >= 0.8
+
+
+def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]:
+    """`plan` with each strategy whose id was made from its name (a file without ids) given the
+    id it had in `earlier` where only the name changed (`_renamed`), so decisions about it keep
+    counting; and a line for each, saying so."""
+    if earlier is None:
+        return plan, []
+    ids = set(plan.ids)
+    gone = [old for old in earlier.strategies if old.id not in ids]
+    strategies, notes = [], []
+    for strategy in plan.strategies:
+        found = next((old for old in gone if strategy.id not in earlier.ids
+                      and _id_made_from_name(strategy) and _renamed(strategy, old)), None)
+        if found is None:
+            strategies.append(strategy)
+            continue
+        gone.remove(found)
+        strategies.append(strategy.model_copy(update={"id": found.id}))
+        notes.append(f"strategy {strategy.name!r} keeps the id {found.id!r} it had as "
+                     f"{found.name!r}, so the decisions about it still count (write `id: "
+                     f"{found.id}` in the plan to make sure)")
+    if not notes:
+        return plan, []
+    return plan.model_copy(update={"strategies": strategies}), notes
+
+
 def _read_text(path: Path) -> str:
     if not path.exists():
         raise PlanError(f"{path}: plan file not found")

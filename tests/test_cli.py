@@ -467,3 +467,38 @@ def test_classify_reads_a_task_from_its_summary_and_description(tmp_path):
     again = _invoke("classify", tasks, "--plan", PLAN, "--out", str(tmp_path / "one.csv"),
                     "-c", "Description", "-q")
     assert again.exit_code == 0, again.output  # one column, as before
+
+
+def test_a_strategy_renamed_in_a_plan_without_ids_keeps_its_decisions(tmp_path):
+    """Week 1 a plan of names (no ids) and a decision; week 2 a name reworded in the file: the
+    strategy keeps its id, the person's decision still stands, and the command says so."""
+    from classifier.store import Store
+
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    tasks = _write(tmp_path / "tasks.txt", "Call last quarter's one-time buyers\n"
+                                           "Pitch the widget line to Riverside Hardware\n")
+    week1 = ("strategies:\n"
+             "  - name: Grow recurring revenue\n    description: Turn one-off buyers into "
+             "repeat customers\n"
+             "  - name: Win the retail channel\n    description: Hardware stores stock us\n")
+    plan = tmp_path / "plan.yaml"
+    _write(plan, week1)
+    done = _invoke("classify", str(tasks), "--plan", str(plan), "--out", str(out), "--db",
+                   str(db), "-q")
+    assert done.exit_code == 0, done.output
+    with Store(db) as store:
+        run = store.latest_run()
+        store.record_decision(run.id, 1, "reassign", "grow-recurring-revenue", "maria")
+    _write(plan, week1.replace("Grow recurring revenue", "Grow revenue that recurs"))
+    done = _invoke("classify", str(tasks), "--plan", str(plan), "--out", str(out), "--db",
+                   str(db), "-q")
+    assert done.exit_code == 0, done.output
+    assert ("strategy 'Grow revenue that recurs' keeps the id 'grow-recurring-revenue' it had "
+            "as 'Grow recurring revenue'") in done.stderr
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert rows.loc[1, ["strategy_id", "strategy", "decided_by"]].tolist() == [
+        "grow-recurring-revenue", "Grow revenue that recurs", "maria"]
+    # The queue reads the renamed file as the plan its run was classified against.
+    queue = _invoke("queue", "--db", str(db), "--plan", str(plan), "--out",
+                    str(tmp_path / "queue.csv"))
+    assert queue.exit_code == 0 and "differs" not in queue.stderr, queue.output

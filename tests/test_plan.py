@@ -12,6 +12,7 @@ from classifier.plan import (
     Strategy,
     Thresholds,
     dump_plan,
+    keep_earlier_ids,
     load_plan,
     plan_from_dict,
     save_plan,
@@ -249,3 +250,36 @@ def test_a_strategies_table_without_names_is_refused(tmp_path, name, content, ex
     with pytest.raises(PlanError, match=expected) as caught:
         load_plan(path)
     assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
+
+
+def _named(*strategies: dict) -> Plan:
+    return plan_from_dict({"vision": "", "strategies": list(strategies)})
+
+
+@pytest.mark.parametrize(("before", "after", "kept"), [
+    # a name reworded, the description the same: the same strategy
+    ({"name": "Grow recurring revenue", "description": "Repeat buyers"},
+     {"name": "Grow revenue that recurs", "description": "Repeat buyers"}, True),
+    # a typo mended where neither has a description
+    ({"name": "Win the retial channel"}, {"name": "Win the retail channel"}, True),
+    # another name and another description: another strategy
+    ({"name": "Grow recurring revenue", "description": "Repeat buyers"},
+     {"name": "Open a second plant", "description": "Capacity"}, False),
+    # a name replaced, no description: another strategy
+    ({"name": "Win retail"}, {"name": "Hire engineers"}, False),
+    # an id the person wrote (not one made from the name) is theirs: never changed
+    ({"name": "Win retail"}, {"id": "retail", "name": "Win retail!"}, False),
+])
+def test_a_renamed_strategy_without_an_id_keeps_the_one_it_had(before, after, kept):
+    earlier = _named(before, {"name": "Build a strong team"})
+    plan, notes = keep_earlier_ids(_named(after, {"name": "Build a strong team"}), earlier)
+    assert (plan.ids[0] == earlier.ids[0]) == kept
+    assert plan.strategies[0].name == after["name"] and plan.ids[1] == "build-a-strong-team"
+    assert len(notes) == kept
+    if kept:
+        assert notes[0].startswith(f"strategy {after['name']!r} keeps the id {earlier.ids[0]!r}")
+
+
+def test_without_an_earlier_plan_or_a_change_nothing_moves(sample_plan):
+    assert keep_earlier_ids(sample_plan, None) == (sample_plan, [])
+    assert keep_earlier_ids(sample_plan, sample_plan) == (sample_plan, [])

@@ -78,7 +78,7 @@ def classify(
     from ..model.learned import Learned
     from ..model.learning import build_classifier
     from ..pipeline import Progress, StoreTarget, classify_file
-    from ..plan import load_plan
+    from ..plan import keep_earlier_ids, load_plan
 
     def action() -> None:
         from ..llm import Asker, llm_settings
@@ -99,6 +99,11 @@ def classify(
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
                                                warn=warn)
         with open_store(db) as store:
+            if store is not None:  # a strategy renamed in a file without ids keeps its id
+                latest = store.latest_plan(plan_name)
+                plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None)
+                for note in notes:
+                    warn(f"{plan}: {note}")
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
             earlier = (store.earlier_tasks(plan_name, plan_data) if store is not None and history

@@ -36,7 +36,7 @@ def queue(
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
     from ..decisions_file import next_tasks, queue_table, write_queue
-    from ..plan import load_plan
+    from ..plan import keep_earlier_ids, load_plan
     from ..review import teach_in_goal
 
     def action() -> None:
@@ -47,7 +47,7 @@ def queue(
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
                                       f"classify with --db first")
             run_plan = store.plan(run.plan_version)
-            if run_plan.strategies != plan_data.strategies:
+            if run_plan.strategies != keep_earlier_ids(plan_data, run_plan)[0].strategies:
                 warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
                       f"the queue follows run #{run.id} (classify again to use the new plan)")
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
-from classifier.plan import Plan, dump_plan, load_plan
+from classifier.plan import Plan, dump_plan, keep_earlier_ids, load_plan
 from classifier.plan_table import plan_from_table, plan_table, reading_table, with_example
 from classifier.review import learned_view
 from classifier.ui import state, widgets
@@ -93,7 +93,10 @@ def _import_export(plan: Plan) -> None:
                 except ClassifierError as error:
                     st.error(str(error).replace(str(path), upload.name))
                     return
-            _save(imported)
+            imported, notes = keep_earlier_ids(imported, plan)
+            if _save(imported) and notes:
+                st.session_state["plan_note"] = "Plan saved. " + "; ".join(
+                    note[:1].upper() + note[1:] for note in notes) + "."
             st.rerun()
     with right:
         st.download_button("Export the plan (YAML)", dump_plan(plan), "plan.yaml",
