@@ -615,6 +615,7 @@ def drafted_list(at: AppTest) -> list[str]:
 def test_llm_second_opinion_can_be_accepted(llm_env, db):
     at = open_page(fresh_app(), "review")
     task = at.text[0].value
+    assert any("**K** ask the LLM" in c.value for c in at.caption)
     at.button(key="review_llm_ask").click().run()
     no_exception(at)
     said = "Serves no strategy. Office chores serve no strategy."

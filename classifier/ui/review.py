@@ -30,7 +30,7 @@ from classifier.ui import state, widgets
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A",
-             "accept": "L"}
+             "ask": "K", "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
 
@@ -231,7 +231,7 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
                            "if the endpoint needs one) to ask an LLM about doubtful tasks.")
                 return
             st.button("Ask the LLM", key="review_llm_ask", disabled=locked, on_click=_ask_llm,
-                      args=(run.id, row))
+                      shortcut=SHORTCUTS["ask"], args=(run.id, row))
             _llm_use()
         return
     names = plan.names
@@ -417,11 +417,13 @@ def render() -> None:
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
-            accept = (" · **L** accept the LLM's answer"
-                      if opinion and (opinion[0] == llm.NONE_ID or opinion[0] in plan.names)
-                      else "")
+            if opinion is None:
+                llm_key = " · **K** ask the LLM" if _llm_settings() is not None else ""
+            else:
+                llm_key = (" · **L** accept the LLM's answer"
+                           if opinion[0] == llm.NONE_ID or opinion[0] in plan.names else "")
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
-                       f"one · **S** skip · **U** undo{accept}")
+                       f"one · **S** skip · **U** undo{llm_key}")
         candidates = _candidates(task)
         _task_view(task, run)
         _candidate_bars(candidates)
