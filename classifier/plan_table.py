@@ -89,3 +89,19 @@ def with_example(plan: Plan, strategy_id: str, example: str) -> Plan:
         if entry["id"] == strategy_id:
             entry["examples"] = [*entry.get("examples", []), example]
     return plan_from_dict(data, "drafted example")
+
+
+def with_examples(plan: Plan, added: dict[str, list[str]]) -> tuple[Plan, int]:
+    """The plan with examples added to several strategies in one version, and how many were
+    added: blank ones, and ones the strategy already has (in any case), are left out."""
+    count = 0
+    for strategy_id, examples in added.items():
+        for example in examples:
+            if strategy_id not in plan.ids:
+                raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
+            have = {e.casefold() for e in plan.strategy(strategy_id).examples}
+            text = " ".join(example.split())
+            if text and text.casefold() not in have:
+                plan = with_example(plan, strategy_id, text)
+                count += 1
+    return plan, count

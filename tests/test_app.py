@@ -698,6 +698,51 @@ def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):
         DRAFTED[1])
 
 
+def test_drafts_for_every_strategy_short_of_examples_are_ticked_and_added_at_once(llm_env,
+                                                                                    db):
+    with Store(db) as store:
+        store.save_plan(Plan(vision="A library every resident uses", strategies=[
+            Strategy(id="young-readers", name="Grow young readers"),
+            Strategy(id="digital-access", name="Close the digital gap",
+                     examples=["Lend laptops to residents"]),
+            Strategy(id="events", name="Fill the events hall", examples=["a", "b", "c"])]))
+
+    def reply(request):
+        name = request.user_text.split("Strategy: ", 1)[1].split("\n", 1)[0]
+        return text(json.dumps({"examples": [f"{name}, step {n}" for n in range(1, 6)]}))
+
+    llm_env.responder = reply
+    at = open_page(fresh_app(), "plan")
+    draft = at.button(key="draft_all")
+    assert draft.label == "Draft 5 examples for each of the 2 strategies with fewer than 3"
+    draft.click().run()
+    no_exception(at)
+    table = at.data_editor(key="draft_all_table").value
+    assert table["example"].tolist() == [f"Grow young readers, step {n}" for n in range(1, 6)] + [
+        f"Close the digital gap, step {n}" for n in range(1, 6)]
+    assert len(llm_env.requests) == 2  # one question a strategy; "events" has enough
+    # Untick one, reword another, then add them in one version of the plan.
+    at.session_state["draft_all_table"] = {
+        "edited_rows": {1: {"add": False}, 5: {"example": "Run a laptop clinic"}},
+        "added_rows": [], "deleted_rows": []}
+    at.run()
+    add = at.button(key="draft_all_add")
+    assert add.label == "Add the 9 ticked examples to the plan"
+    add.click().run()
+    no_exception(at)
+    assert any("Added 9 examples to 2 strategies." == s.value for s in at.success)
+    with Store(db) as store:
+        versions = store.plan_versions()
+        _, plan = store.latest_plan()
+    assert len(versions) == 2  # one new version, not one per example
+    assert plan.strategy("young-readers").examples == [
+        f"Grow young readers, step {n}" for n in (1, 3, 4, 5)]
+    assert plan.strategy("digital-access").examples == [
+        "Lend laptops to residents", "Run a laptop clinic",
+        *(f"Close the digital gap, step {n}" for n in range(2, 6))]
+    assert not [b for b in at.button if b.key == "draft_all_add"]  # the drafts are gone
+
+
 def test_discarded_draft_is_not_added(llm_env, db):
     at = open_page(fresh_app(), "plan")
     at.button(key="draft_ask").click().run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 
 from ..errors import LLMError
 from ..plan import Plan
@@ -50,3 +51,16 @@ def draft_examples(settings: LLMSettings, plan: Plan, strategy_id: str, n: int =
             await endpoint.close()
 
     return asyncio.run(draft())
+
+
+def draft_for_strategies(settings: LLMSettings, plan: Plan, strategy_ids: Sequence[str],
+                         n: int = 5, *, cache: AnswerCache | StoredAnswers | None = None,
+                         progress: Callable[[int], None] | None = None) -> dict[str, list[str]]:
+    """`draft_examples` for each strategy in turn (a new plan's every strategy at once);
+    `progress` hears of each one done. LLMError names the strategy it stopped at."""
+    drafted: dict[str, list[str]] = {}
+    for strategy_id in strategy_ids:
+        drafted[strategy_id] = draft_examples(settings, plan, strategy_id, n, cache=cache)
+        if progress is not None:
+            progress(1)
+    return drafted

@@ -6,12 +6,19 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
 from classifier.plan import Plan, dump_plan, keep_earlier_ids, load_plan
-from classifier.plan_table import plan_from_table, plan_table, reading_table, with_example
+from classifier.plan_table import (
+    plan_from_table,
+    plan_table,
+    reading_table,
+    with_example,
+    with_examples,
+)
 from classifier.review import learned_view
 from classifier.ui import state, widgets
 
@@ -19,6 +26,7 @@ PLAN_TYPES = ["yaml", "yml", "json", "csv", "xlsx"]
 DRAFT_COUNT = 5
 FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
 DRAFTS_KEY = "plan_drafts"
+DRAFTS_ALL = "plan_drafts_all"  # drafts for every strategy short of examples, to tick
 
 
 def _save(plan: Plan) -> bool:
@@ -155,10 +163,65 @@ def _accept_draft(strategy_id: str, example: str) -> None:
                                           f"{widgets.md_escape(plan.strategy(strategy_id).name)}.")
 
 
+def _draft_all(settings: llm.LLMSettings, plan: Plan, few: list[str]) -> None:
+    """Draft examples for every strategy short of them, one after another, with a bar."""
+    try:
+        state.who().require_decider("draft examples")  # spends the team's LLM tokens
+        advance, bar = widgets.progress_bar(len(few), label="Drafting examples")
+        drafted = llm.draft_for_strategies(settings, plan, few, n=DRAFT_COUNT,
+                                           cache=state.store(), progress=advance)
+        bar.empty()
+    except ClassifierError as error:
+        st.error(str(error))
+        return
+    names = plan.names
+    rows = [(strategy_id, example) for strategy_id in few for example in drafted[strategy_id]]
+    st.session_state.pop("draft_all_table", None)  # the last drafts' ticks are not these
+    st.session_state[DRAFTS_ALL] = pd.DataFrame({
+        "add": [True] * len(rows), "strategy": [names[sid] for sid, _ in rows],
+        "example": [example for _, example in rows], "strategy_id": [sid for sid, _ in rows]})
+    st.rerun()  # the expander opens on the drafts
+
+
+def _ticked_drafts(plan: Plan) -> None:
+    """The drafts for every strategy, to untick or reword, then added in one plan version."""
+    table = st.session_state.get(DRAFTS_ALL)
+    if table is None:
+        return
+    st.caption("Untick the ones your team would not really do; an example can be reworded in "
+               "its cell. They are added in one new version of the plan.")
+    edited = st.data_editor(
+        table, key="draft_all_table", hide_index=True, width="stretch",
+        column_order=["add", "strategy", "example"], disabled=["strategy"],
+        column_config={"add": st.column_config.CheckboxColumn("add", width="small"),
+                       "example": st.column_config.TextColumn("example", width="large")})
+    ticked = edited[edited["add"].astype(bool)]
+    add, drop = st.columns(2)
+    if add.button(f"Add the {len(ticked)} ticked examples to the plan", key="draft_all_add",
+                  type="primary", disabled=ticked.empty or state.viewing_only()):
+        added: dict[str, list[str]] = {}
+        for strategy_id, example in zip(ticked["strategy_id"], ticked["example"], strict=True):
+            added.setdefault(str(strategy_id), []).append(str(example))
+        try:
+            new, count = with_examples(plan, added)
+        except PlanError as error:
+            st.error(str(error))
+            return
+        if count and not _save(new):
+            st.rerun()  # refused: the page says why, the drafts stay
+        st.session_state.pop(DRAFTS_ALL, None)
+        st.session_state["plan_note"] = (f"Added {count} example{'s' if count != 1 else ''} to "
+                                         f"{len(added)} strateg{'ies' if len(added) != 1 else 'y'}.")
+        st.rerun()
+    drop.button("Discard these drafts", key="draft_all_discard",
+                on_click=lambda: st.session_state.pop(DRAFTS_ALL, None))
+
+
 def _drafts(plan: Plan) -> None:
     """Ask the LLM for tactics that would serve a strategy; each is accepted or discarded."""
     drafts = st.session_state.get(DRAFTS_KEY)
-    with st.expander("Draft examples with an LLM", expanded=bool(drafts and drafts["examples"])):
+    drafting = bool(drafts and drafts["examples"]) or DRAFTS_ALL in st.session_state
+    with st.expander("Draft examples with an LLM", expanded=drafting):
         try:
             settings = llm.llm_settings()
         except ClassifierError:
@@ -168,6 +231,16 @@ def _drafts(plan: Plan) -> None:
         counts = {s.id: len(s.examples) for s in plan.strategies}
         names = plan.names
         fewest = min(plan.ids, key=counts.__getitem__)
+        few = [strategy_id for strategy_id in plan.ids if counts[strategy_id] < FEW_EXAMPLES]
+        if few and st.button(
+                f"Draft {DRAFT_COUNT} examples for each of the {len(few)} strateg"
+                f"{'ies' if len(few) != 1 else 'y'} with fewer than {FEW_EXAMPLES}",
+                key="draft_all", type="primary", disabled=state.viewing_only(),
+                help="A new plan's answers are cautious: examples you have checked are what "
+                     "teaches it most. Nothing is added until you say so."):
+            _draft_all(settings, plan, few)
+        _ticked_drafts(plan)
+        st.divider()
 
         def label(strategy_id: str) -> str:
             flag = " · few examples" if counts[strategy_id] < FEW_EXAMPLES else ""
