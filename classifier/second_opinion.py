@@ -15,7 +15,6 @@ from .llm import (
     ASKED_STATUSES,
     NO_ANSWER,
     NONE_ID,
-    NOT_ASKED,
     LLMSettings,
     Usage,
     ask,
@@ -90,7 +89,8 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
                   rows: Sequence[int] | None = None,
                   progress: Callable[[int], None] | None = None) -> Usage:
     """Ask the LLM about a run's doubtful tasks not yet asked (or about `rows`), and keep each
-    answer with the run. LLMError if the endpoint cannot be used; AccessError for a viewer."""
+    answer with the run (not a failed request: that task stays to be asked). LLMError if the
+    endpoint cannot be used; AccessError for a viewer."""
     from .store import task_result  # the database layer loads only when a run is asked about
 
     by = by if isinstance(by, Reviewer) else Reviewer(by)
@@ -103,7 +103,8 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
         return Usage()
     tasks = [task_result(results.loc[row], info.text_column) for row in chosen]
     opinions = ask(settings, plan, tasks, cache=store, progress=progress)
+    # A request that failed is not kept: the next ask tries again.
     store.keep_opinions(run_id, {row: (opinion.strategy_id or "", opinion.rationale)
                                  for row, opinion in zip(chosen, opinions, strict=True)
-                                 if opinion.status != NOT_ASKED}, by)
+                                 if opinion.settled}, by)
     return usage(opinions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from llm_server import answer, error
+from llm_server import answer, error, text
 
 from classifier.access import Reviewer
 from classifier.errors import AccessError
@@ -76,14 +76,22 @@ def test_a_viewer_is_refused_before_any_request(run, scripted_llm, settings):
     assert said(store.results_with_decisions(run_id).iloc[1]) is None
 
 
-def test_a_question_without_answer_is_kept_as_such(run, scripted_llm, settings):
+def test_a_failed_request_is_asked_again_and_a_refused_answer_is_kept(run, scripted_llm,
+                                                                     settings):
     store, run_id = run
+    first = doubtful(store, run_id)[0]
     scripted_llm.responder = lambda request: error(500)
-    ask_about_run(store, run_id, settings, "maria")
+    used = ask_about_run(store, run_id, settings, "maria", rows=[first])
+    assert used.no_answer == 1
     results = store.results_with_decisions(run_id)
-    opinion = said(results.loc[doubtful(store, run_id)[0]])
-    assert opinion is not None and opinion[0] == "" and opinion[1].startswith("no answer: ")
-    assert describe(opinion, {}).startswith("No answer: ")
+    assert said(results.loc[first]) is None and first in unasked(results)  # to try again
+    scripted_llm.responder = lambda request: text("not json")
+    ask_about_run(store, run_id, settings, "maria", rows=[first])
+    opinion = said(store.results_with_decisions(run_id).loc[first])
+    assert opinion is not None and opinion[0] == ""
+    assert opinion[1].startswith("no answer: rejected twice")
+    assert describe(opinion, {}).startswith("No answer: rejected twice")
+    assert first not in unasked(store.results_with_decisions(run_id))
 
 
 @pytest.mark.parametrize(("opinion", "line"), [

@@ -26,6 +26,7 @@ NO_ANSWER = "no answer"
 NOT_ASKED = "not asked"
 ASKED_STATUSES = (Status.REVIEW.value, Status.MISALIGNED.value)
 CACHE_KIND = "llm"
+REJECTED = "rejected twice"  # a question whose answers were both refused: remembered
 
 Progress = Callable[[int], None]
 
@@ -118,6 +119,13 @@ class Opinion:
     requests: int = 0  # HTTP requests sent for this question (retries included)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    @property
+    def settled(self) -> bool:
+        """Whether asking again would change nothing: an answer, or one rejected twice (which
+        is remembered); not a request that failed (a timeout, an HTTP error)."""
+        return self.status == ANSWERED or (self.status == NO_ANSWER
+                                           and self.error.startswith(REJECTED))
 
     @property
     def rationale(self) -> str:
@@ -325,7 +333,7 @@ class Asker:
             return Opinion(status=ANSWERED, strategy_id=answer.strategy_id, reason=answer.reason,
                            requests=requests, prompt_tokens=prompt, completion_tokens=completion,
                            **base)  # type: ignore[arg-type]
-        rejected = f"rejected twice: {why}"
+        rejected = f"{REJECTED}: {why}"
         self.cache.put(key, {"rejected": rejected})
         return Opinion(status=NO_ANSWER, error=rejected, requests=requests, prompt_tokens=prompt,
                        completion_tokens=completion, **base)  # type: ignore[arg-type]
