@@ -15,6 +15,7 @@ from .llm import (
     ASKED_STATUSES,
     NO_ANSWER,
     NONE_ID,
+    REJECTED,
     LLMSettings,
     Usage,
     ask,
@@ -29,12 +30,14 @@ if TYPE_CHECKING:
 
 def said(task: pd.Series | dict) -> tuple[str, str] | None:
     """What the LLM said of a stored task (its strategy id or "none", and why), or None when
-    it was not asked; a question it could not answer reads ("", "no answer: ...")."""
+    it was not asked, or its request failed (a `--llm` run keeps those too: ask again); an
+    answer refused twice reads ("", "no answer: rejected twice: ...")."""
     strategy_id, rationale = task.get("llm_strategy_id"), task.get("rationale")
-    if is_blank(strategy_id) and is_blank(rationale):
-        return None
-    return ("" if is_blank(strategy_id) else str(strategy_id),
-            "" if is_blank(rationale) else str(rationale))
+    if is_blank(strategy_id):
+        if is_blank(rationale) or not str(rationale).startswith(f"{NO_ANSWER}: {REJECTED}"):
+            return None
+        return "", str(rationale)
+    return str(strategy_id), "" if is_blank(rationale) else str(rationale)
 
 
 def from_cache(store: Store, plan: Plan, settings: LLMSettings, task: pd.Series,
@@ -61,27 +64,28 @@ def describe(opinion: tuple[str, str], names: dict[str, str]) -> str:
     return f"{target}. {rationale}".strip() if rationale else target
 
 
+def _said_all(results: pd.DataFrame) -> list[tuple[str, str] | None]:
+    if "llm_strategy_id" not in results:
+        return [None] * len(results)
+    rationales = results["rationale"] if "rationale" in results else [None] * len(results)
+    return [said({"llm_strategy_id": strategy_id, "rationale": rationale})
+            for strategy_id, rationale in zip(results["llm_strategy_id"], rationales, strict=True)]
+
+
 def column(results: pd.DataFrame, names: dict[str, str]) -> pd.Series:
     """`describe` for every row of a run (None where the LLM was not asked)."""
-    if "llm_strategy_id" not in results:
-        return pd.Series(None, index=results.index, dtype=object)
-    said_column = [said({"llm_strategy_id": strategy_id, "rationale": rationale})
-                   for strategy_id, rationale in zip(results["llm_strategy_id"],
-                                                     results["rationale"], strict=True)]
-    return pd.Series([describe(opinion, names) if opinion else None for opinion in said_column],
-                     index=results.index, dtype=object)
+    return pd.Series([describe(opinion, names) if opinion else None
+                      for opinion in _said_all(results)], index=results.index, dtype=object)
 
 
 def unasked(results: pd.DataFrame) -> list[int]:
     """Rows of a run (`results_with_decisions`) worth a question: in review or misaligned, no
-    person's decision standing on them, and no answer kept yet."""
-    def blank(column: str) -> pd.Series:
-        if column not in results:
-            return pd.Series(True, index=results.index)
-        return results[column].map(is_blank).astype(bool)
-
-    doubtful = results["status"].isin(ASKED_STATUSES)
-    chosen = doubtful & blank("decision") & blank("llm_strategy_id") & blank("rationale")
+    person's decision standing on them, and no answer kept yet (`said`)."""
+    undecided = (results["decision"].map(is_blank).astype(bool) if "decision" in results
+                 else pd.Series(True, index=results.index))
+    unanswered = pd.Series([opinion is None for opinion in _said_all(results)],
+                           index=results.index)
+    chosen = results["status"].isin(ASKED_STATUSES) & undecided & unanswered
     return [int(row) for row in results.loc[chosen, "row"]]
 
 

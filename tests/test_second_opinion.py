@@ -143,3 +143,13 @@ def test_a_later_run_of_the_same_tasks_finds_the_answers_without_asking(run, scr
     assert len(scripted_llm.requests) == asked
     other_model = settings.model_copy(update={"model": "another-model"})
     assert from_cache(store, plan, other_model, results.loc[1], "task") is None
+
+
+def test_a_failed_request_a_cli_run_kept_is_asked_again(run, scripted_llm, settings):
+    """`tactics classify --llm` writes "no answer: ..." for a request that failed; the app
+    offers to ask again rather than show it as the LLM's word."""
+    store, run_id = run
+    first = doubtful(store, run_id)[0]
+    store.keep_opinions(run_id, {first: ("", "no answer: the LLM at http://x failed")}, "cli")
+    results = store.results_with_decisions(run_id)
+    assert said(results.loc[first]) is None and first in unasked(results)

@@ -14,6 +14,7 @@ from .opinions import (
     CACHE_KIND,
     NO_ANSWER,
     NOT_ASKED,
+    REJECTED,
     Asker,
     MemoryCache,
     Opinion,
@@ -30,7 +31,7 @@ from .opinions import (
 from .prompts import NONE_ID, RejectedAnswer, cache_key, parse_answer, parse_examples
 from .settings import LLMSettings, llm_settings
 
-__all__ = ["ANSWERED", "ASKED_STATUSES", "CACHE_KIND", "NONE_ID", "NOT_ASKED", "NO_ANSWER",
+__all__ = ["ANSWERED", "ASKED_STATUSES", "CACHE_KIND", "NONE_ID", "NOT_ASKED", "NO_ANSWER", "REJECTED",
            "USAGE_KIND", "Asker", "LLMSettings", "MemoryCache", "Opinion", "RejectedAnswer",
            "StoreCache", "Usage", "as_cache", "ask", "cache_key", "cached_opinion",
            "draft_examples", "draft_for_strategies",
