@@ -64,6 +64,17 @@ def describe(opinion: tuple[str, str], names: dict[str, str]) -> str:
     return f"{target}. {rationale}".strip() if rationale else target
 
 
+def agrees(opinion: tuple[str, str], task: pd.Series | dict) -> bool | None:
+    """Whether the LLM's answer is the machine's (the same strategy, or both "serves none");
+    None when it gave no answer."""
+    strategy_id = opinion[0]
+    if not strategy_id:
+        return None
+    if task.get("status") == "misaligned":
+        return strategy_id == NONE_ID
+    return strategy_id == task.get("strategy_id")
+
+
 def _said_all(results: pd.DataFrame) -> list[tuple[str, str] | None]:
     if "llm_strategy_id" not in results:
         return [None] * len(results)

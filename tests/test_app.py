@@ -612,6 +612,12 @@ def drafted_list(at: AppTest) -> list[str]:
     return [t.value for t in at.text if t.value in DRAFTED]
 
 
+def misaligned_tasks(db: Path) -> set[str]:
+    with Store(db) as store:
+        results = store.run_results(store.latest_run().id)
+    return set(results.loc[results["status"] == "misaligned", "task"])
+
+
 def test_llm_second_opinion_can_be_accepted(llm_env, db):
     at = open_page(fresh_app(), "review")
     task = at.text[0].value
@@ -620,6 +626,9 @@ def test_llm_second_opinion_can_be_accepted(llm_env, db):
     no_exception(at)
     said = "Serves no strategy. Office chores serve no strategy."
     assert said in [t.value for t in at.text]
+    machine = "misaligned" if task in misaligned_tasks(db) else "other"
+    verdict = "agrees with" if machine == "misaligned" else "differs from"
+    assert f"Second opinion (LLM) · {verdict} the machine" in [c.value for c in at.caption]
     assert task in llm_env.requests[0].user_text
     assert any("1 requests, 50 prompt + 10 completion tokens" in c.value for c in at.caption)
     # The answer is kept with the run: another session shows it without asking again.

@@ -153,3 +153,16 @@ def test_a_failed_request_a_cli_run_kept_is_asked_again(run, scripted_llm, setti
     store.keep_opinions(run_id, {first: ("", "no answer: the LLM at http://x failed")}, "cli")
     results = store.results_with_decisions(run_id)
     assert said(results.loc[first]) is None and first in unasked(results)
+
+
+@pytest.mark.parametrize(("opinion", "task", "same"), [
+    (("none", "Upkeep."), {"status": "misaligned", "strategy_id": "events"}, True),
+    (("events", "Fills the hall."), {"status": "misaligned", "strategy_id": "events"}, False),
+    (("events", "Fills the hall."), {"status": "review", "strategy_id": "events"}, True),
+    (("none", "Upkeep."), {"status": "review", "strategy_id": "events"}, False),
+    (("", "no answer: rejected twice: not JSON"), {"status": "review"}, None),
+])
+def test_the_llm_agrees_with_the_machine_or_not(opinion, task, same):
+    from classifier.second_opinion import agrees
+
+    assert agrees(opinion, task) is same

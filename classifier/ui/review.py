@@ -236,7 +236,10 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
         return
     names = plan.names
     with st.container(border=True):
-        st.caption("Second opinion (LLM)")
+        same = second_opinion.agrees(opinion, task)
+        st.caption("Second opinion (LLM)" + {True: " · agrees with the machine",
+                                             False: " · differs from the machine",
+                                             None: ""}[same])
         st.text(second_opinion.describe(opinion, names))  # LLM output: text, never Markdown
         strategy_id = opinion[0]
         if strategy_id == llm.NONE_ID:
