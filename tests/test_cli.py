@@ -502,3 +502,31 @@ def test_a_strategy_renamed_in_a_plan_without_ids_keeps_its_decisions(tmp_path):
     queue = _invoke("queue", "--db", str(db), "--plan", str(plan), "--out",
                     str(tmp_path / "queue.csv"))
     assert queue.exit_code == 0 and "differs" not in queue.stderr, queue.output
+
+
+@pytest.mark.parametrize(("sent", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupt_a_library_reports_as_an_error_is_still_an_interrupt(capsys, sent, code):
+    """pandas' C reader was seen to report a Ctrl-C that came during a read as a malformed
+    table: the command said "not a well-formed CSV table" and exited 2."""
+    import os
+    import signal
+    import time
+
+    import typer
+
+    from classifier.cli.common import run_command
+    from classifier.errors import TasksError
+
+    def reading() -> None:
+        try:
+            os.kill(os.getpid(), getattr(signal, sent))
+            time.sleep(5)  # the handler runs here
+        except KeyboardInterrupt:
+            raise TasksError("tasks.csv: not a well-formed CSV table: Error tokenizing data. "
+                             "C error: Calling read(nbytes) on source failed.") from None
+
+    with pytest.raises(typer.Exit) as exited:
+        run_command(reading)
+    assert exited.value.exit_code == code
+    assert capsys.readouterr().err == "error: interrupted; no output was written\n"
+    assert run_command(lambda: "next") == "next"  # the next command is not taken as interrupted

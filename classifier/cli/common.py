@@ -63,25 +63,37 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _terminated(signum: int, _frame: object) -> NoReturn:
+_signalled: list[int] = []  # the signals received during the running command
+
+
+def _interrupted(signum: int, _frame: object) -> NoReturn:
+    _signalled.append(signum)
     raise KeyboardInterrupt(signum)
 
 
 def run_command(action: Callable[[], T]) -> T:
     """Run a command: library errors and interrupts become one line and an exit code."""
-    previous = signal.signal(signal.SIGTERM, _terminated)  # SIGTERM behaves like Ctrl-C
+    _signalled.clear()
+    # SIGTERM behaves like Ctrl-C; both are remembered, as a library may turn the
+    # KeyboardInterrupt into an error of its own (pandas: "Calling read(nbytes) on source
+    # failed"), which must not read as bad input.
+    previous = {sent: signal.signal(sent, _interrupted)
+                for sent in (signal.SIGINT, signal.SIGTERM)}
     try:
         return action()
-    except ClassifierError as error:
-        raise fail(str(error)) from None
     except KeyboardInterrupt as interrupt:
         code = 128 + (interrupt.args[0] if interrupt.args else signal.SIGINT)
         raise fail("interrupted; no output was written", code) from None
-    except OSError as error:
+    except (ClassifierError, OSError) as error:
+        if _signalled:
+            raise fail("interrupted; no output was written", 128 + _signalled[-1]) from None
+        if isinstance(error, ClassifierError):
+            raise fail(str(error)) from None
         where = f"{error.filename}: " if error.filename else ""
         raise fail(f"{where}{error.strerror or error}") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sent, handler in previous.items():
+            signal.signal(sent, handler)
 
 
 @contextmanager
