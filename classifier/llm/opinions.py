@@ -261,6 +261,7 @@ class Asker:
 
     def _cached(self, key: str, question: _Question) -> Opinion | None:
         return _answer_from(self.cache.get(key), question)
+
     async def _ask_all(self, pending: dict[str, _Question],
                        progress: Progress | None) -> dict[str, Opinion]:
         if self._endpoint is None:
