@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .access import Reviewer
+from .access import Reviewer, acting
 from .cells import is_blank
 from .llm import (
     ANSWERED,
@@ -108,8 +108,7 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
     endpoint cannot be used; AccessError for a viewer."""
     from .store import task_result  # the database layer loads only when a run is asked about
 
-    by = by if isinstance(by, Reviewer) else Reviewer(by)
-    by.require_decider("ask the LLM")  # before a token is spent
+    by = acting(by, "ask the LLM")  # before a token is spent
     info = store.run(run_id)
     plan = store.plan(info.plan_version)
     results = store.results_with_decisions(run_id)
