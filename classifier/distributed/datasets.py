@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..cells import is_blank, plain
 from ..errors import ClassifierError, TasksError
-from ..files.readers import TaskSource, TextColumns
+from ..files.readers import TaskSource, TextColumns, one_or_many
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
 from .runtime import first_line, import_ray, innermost, ray_failure
@@ -143,13 +143,11 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
     """TASKS as a Ray Dataset, and a TaskSource that names it and its text column."""
     from ..files.columns import choose_text_column, refuse_numbers
 
-    if text_column is not None and not isinstance(text_column, str):
-        names = list(dict.fromkeys(text_column))
-        if len(names) > 1:  # Ray Data's readers give the workers their blocks unjoined
-            raise TasksError(f"{tasks}: a folder of files is read from one text column; "
-                             f"join {', '.join(map(repr, names))} into one first, or classify "
-                             f"the files one by one")
-        text_column = names[0] if names else None
+    text_column = one_or_many(text_column)
+    if isinstance(text_column, list):  # Ray Data's readers give the workers their blocks unjoined
+        raise TasksError(f"{tasks}: a folder of files is read from one text column; "
+                         f"join {', '.join(map(repr, text_column))} into one first, or classify "
+                         f"the files one by one")
 
     files, kind = dataset_files(tasks)
     try:

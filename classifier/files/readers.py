@@ -73,7 +73,7 @@ def _kind_of(path: Path) -> str:
     return suffix[1:]
 
 
-def _one_or_many(text_column: TextColumns) -> str | list[str] | None:
+def one_or_many(text_column: TextColumns) -> str | list[str] | None:
     """A column name, or two or more distinct names (the same name twice counts once)."""
     if text_column is None or isinstance(text_column, str):
         return text_column
@@ -103,7 +103,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
                sheet: str | int | None = None, warn: Warn = ignore) -> TaskSource:
     """Check a tasks file (or `-` for lines on stdin) and find its encoding, separator and text
     column (or the columns a task's text is joined from); nothing but a sample is read."""
-    text_column = _one_or_many(text_column)
+    text_column = one_or_many(text_column)
     if str(path) == "-":
         if text_column not in (None, DEFAULT_TEXT_COLUMN):
             raise TasksError(f"stdin: lines on stdin have one column, {DEFAULT_TEXT_COLUMN!r}; "
