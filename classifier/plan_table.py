@@ -78,30 +78,35 @@ def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
     return plan_from_dict(data, "plan table")
 
 
+def _as_example(text: str) -> str:
+    # The plan table joins examples with "|", so one inside an example would split it in two.
+    return " ".join(text.replace("|", "/").split())
+
+
 def with_example(plan: Plan, strategy_id: str, example: str) -> Plan:
     """The plan with one more example for a strategy (PlanError if the strategy is gone)."""
     if strategy_id not in plan.ids:
         raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
-    # The plan table joins examples with "|", so one inside an example would split it in two.
-    example = " ".join(example.replace("|", "/").split())
     data = plan_to_dict(plan)
     for entry in data["strategies"]:
         if entry["id"] == strategy_id:
-            entry["examples"] = [*entry.get("examples", []), example]
+            entry["examples"] = [*entry.get("examples", []), _as_example(example)]
     return plan_from_dict(data, "drafted example")
 
 
 def with_examples(plan: Plan, added: dict[str, list[str]]) -> tuple[Plan, int]:
     """The plan with examples added to several strategies in one version, and how many were
     added: blank ones, and ones the strategy already has (in any case), are left out."""
+    data = plan_to_dict(plan)
+    entries = {entry["id"]: entry for entry in data["strategies"]}
     count = 0
     for strategy_id, examples in added.items():
-        for example in examples:
-            if strategy_id not in plan.ids:
-                raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
-            have = {e.casefold() for e in plan.strategy(strategy_id).examples}
-            text = " ".join(example.split())
-            if text and text.casefold() not in have:
-                plan = with_example(plan, strategy_id, text)
+        if examples and strategy_id not in entries:
+            raise PlanError(f"no strategy {strategy_id!r} in the plan any more; draft again")
+        for example in map(_as_example, examples):
+            entry = entries[strategy_id]
+            have = {e.casefold() for e in entry.get("examples", [])}
+            if example and example.casefold() not in have:
+                entry["examples"] = [*entry.get("examples", []), example]
                 count += 1
-    return plan, count
+    return (plan_from_dict(data, "drafted examples") if count else plan), count
