@@ -208,11 +208,11 @@ def _llm_settings() -> llm.LLMSettings | None:
         return None
 
 
-def _opinion(run, task: pd.Series, plan) -> tuple[str, str] | None:
+def _opinion(run, task: pd.Series, plan, settings: llm.LLMSettings | None
+             ) -> tuple[str, str] | None:
     """The LLM's answer kept with the run; else one the store's answers already hold for the
     same question (asked in an earlier run, before a re-score), which costs nothing to show."""
     opinion = second_opinion.said(task)
-    settings = _llm_settings()
     if opinion is None and settings is not None:
         opinion = second_opinion.from_cache(state.store(), plan, settings, task,
                                             run.text_column)
@@ -220,13 +220,13 @@ def _opinion(run, task: pd.Series, plan) -> tuple[str, str] | None:
 
 
 def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | None,
-                         locked: bool) -> None:
+                         configured: bool, locked: bool) -> None:
     """The LLM's answer (`_opinion`) and a button (L) that accepts it; else a button that
-    asks, when an endpoint is configured."""
+    asks, when an endpoint is `configured`."""
     row = int(task["row"])
     if opinion is None:
         with st.expander("Second opinion (LLM)", expanded=False):
-            if _llm_settings() is None:
+            if not configured:
                 st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
                            "if the endpoint needs one) to ask an LLM about doubtful tasks.")
                 return
@@ -416,12 +416,13 @@ def render() -> None:
                   args=(run.id,), disabled=locked)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
-        opinion = _opinion(run, task, plan)
+        settings = _llm_settings()  # read once a redraw: the key legend and the slot use it
+        opinion = _opinion(run, task, plan, settings)
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
             if opinion is None:
-                llm_key = " · **K** ask the LLM" if _llm_settings() is not None else ""
+                llm_key = " · **K** ask the LLM" if settings is not None else ""
             else:
                 llm_key = (" · **L** accept the LLM's answer"
                            if opinion[0] == llm.NONE_ID or opinion[0] in plan.names else "")
@@ -431,7 +432,7 @@ def render() -> None:
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
-        _second_opinion_slot(run, task, plan, opinion, locked)
+        _second_opinion_slot(run, task, plan, opinion, settings is not None, locked)
     _recent(run.id, plan)
 
 
