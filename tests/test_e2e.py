@@ -244,10 +244,10 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
     # K asks the LLM (its button waits in a closed expander); the answer is kept with the run
     # and shown under the task, in the plan's words.
     said = page.get_by_text(re.compile(r"^(Serves no strategy\.|No answer: )"))
-    for attempt in range(3):
+    for attempt in range(5):  # a lost press changes nothing: pressing again is what a user does
         page.keyboard.press("k")
         try:
-            said.wait_for(timeout=WAIT_MS // 4)
+            said.wait_for(timeout=WAIT_MS // 8)
             break
         except Exception:
             # A key pressed while a loaded CI machine was still drawing the page was seen lost,
