@@ -241,19 +241,14 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
     page.get_by_text("taught").first.wait_for()
     _idle(page)
     task = page.get_by_test_id("stText").first.inner_text().strip()
+    # A button's shortcut is live once the button is drawn: a browser's first visit loads the
+    # buttons' code after the page's text, and shows grey placeholders meanwhile (a key pressed
+    # then is lost, as a click on a placeholder would be).
+    page.get_by_role("button", name="Skip for now").wait_for()
     # K asks the LLM (its button waits in a closed expander); the answer is kept with the run
     # and shown under the task, in the plan's words.
     said = page.get_by_text(re.compile(r"^(Serves no strategy\.|No answer: )"))
-    for attempt in range(5):  # a lost press changes nothing: pressing again is what a user does
-        page.keyboard.press("k")
-        try:
-            said.wait_for(timeout=WAIT_MS // 8)
-            break
-        except Exception:
-            # A key pressed while a loaded CI machine was still drawing the page was seen lost,
-            # as clicks were (see _wait_for_text); the run's warnings summary keeps the evidence.
-            warnings.warn(f"K press {attempt + 1}: no answer shown; the page shows: "
-                          f"{page.inner_text('body')[:600]!r}", stacklevel=2)
+    page.keyboard.press("k")
     said.wait_for(timeout=WAIT_MS // 4)
     assert said.inner_text().strip() == f"Serves no strategy. {LLM_REASON}"
     accept = page.get_by_role("button", name="Accept: serves no strategy")
