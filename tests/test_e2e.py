@@ -128,9 +128,10 @@ def _screenshot(page, name: str) -> None:
 
 
 def _idle(page) -> None:
-    """Wait until the script has finished its run (Streamlit shows a 'running' widget meanwhile)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached")
+    """Wait until the script has finished its run. The app's minimal toolbar never shows
+    Streamlit's "running" widget, so the app's root element's script state is what says it."""
+    page.wait_for_timeout(300)  # a run that an action has just asked for may not have begun
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
 
 
 def _wait_for_text(page, text: str, link: str) -> None:
