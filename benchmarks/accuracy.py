@@ -23,7 +23,8 @@ a plan nothing was changed for.
 32 tasks each, a quarter serving none (benchmarks/plans/README.md); nothing is tuned on them.
 
 "sample, keyed": the sample's tasks as pasted from a tracker, each with a ticket key
-("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 ").
+("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 "). "sample, HTML": the same tasks as a tracker
+exports a rich-text field ("<div>...</div>", "<p>...<br></p>", a styled span).
 
 "history" rows: the same plan after one earlier run in the store (unlabeled tasks, no decisions),
 which the classifier learns the team's wording from (classifier/model/history.py). CLINC150:
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows += evaluate("CLINC domains", plan, tasks, None)
     plan, tasks = bench.sample(True)
     rows += evaluate("sample, keyed", plan, bench.with_ticket_keys(tasks), None)
+    rows += evaluate("sample, HTML", plan, bench.with_html(tasks), None)
     for name in bench.WRITTEN:
         rows += evaluate(name, *bench.written(name), None)
     if not args.no_history:

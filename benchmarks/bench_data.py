@@ -125,6 +125,15 @@ def with_ticket_keys(tasks: Labeled) -> Labeled:
                     for text in tasks.texts], list(tasks.gold))
 
 
+def with_html(tasks: Labeled) -> Labeled:
+    """The same tasks as a tracker exports a rich-text field: each in one of three common HTML
+    forms (Azure Boards' "<div>...</div>", a paragraph with a break, a styled span), fixed seed."""
+    rng = random.Random(SEED)
+    forms = ["<div>{t}</div>", "<p>{t}<br></p>",
+             '<div><span style="font-size:11pt;font-family:Calibri">{t}</span></div>']
+    return Labeled([rng.choice(forms).format(t=text) for text in tasks.texts], list(tasks.gold))
+
+
 def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
     """data/plan.yaml (without thresholds; examples optional) and data/labeled.csv."""
     plan = load_plan(ROOT / "data" / "plan.yaml").model_copy(update={"thresholds": None})

@@ -1,4 +1,5 @@
-"""A task pasted from a tracker or a chat is matched on its work, not on its key, link or mention."""
+"""A task pasted from a tracker or a chat is matched on its work, not on its key, link, mention or
+the HTML of a rich-text field."""
 
 from __future__ import annotations
 
@@ -30,13 +31,30 @@ TASK = "Call the 12 customers whose service plans expire this month"
     ("Q3-2026 review with the dealers", "Q3-2026 review with the dealers"),
     ("Buy 3-4 chairs for room B-2", "Buy 3-4 chairs for room B-2"),
     ("OPS-12", "OPS-12"),
+    # rich text as trackers export it: its text, a line per paragraph (pieces split there)
+    ("<div>Fix the printer</div><div><br></div>", "Fix the printer"),
+    ("<p>Order <b>stick</b>ers.<br>Brief the volunteers.</p>",
+     "Order stickers.\nBrief the volunteers."),
+    ('<div><span style="font-size:11pt">OPS-12: Fix&nbsp;the printer</span></div>',
+     "Fix the printer"),
+    ("<style>p {color: red}</style><ul><li>Map the process</li><li>Find the delays</li></ul>",
+     "Map the process\nFind the delays"),
+    ('<a href="https://wiki.example.com/x">Design doc</a> for the widget',
+     "Design doc for the widget"),
+    ("R&amp;D budget &#8211; first draft", "R&D budget \u2013 first draft"),
+    # a text that only mentions a tag, or compares, is not HTML
+    ("Fix the <title> tag on the home page", "Fix the <title> tag on the home page"),
+    ("Keep stock < 40 units and lead time > 3 days", "Keep stock < 40 units and lead time > 3 days"),
+    ("<div></div>", "<div></div>"),
 ])
 def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
     assert work_text(text) == expected
 
 
 @pytest.mark.parametrize("keyed", [f"OPS-4411: {TASK}", f"[WID-1554] {TASK}", f"{TASK} (JIRA-7)",
-                                   f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom"])
+                                   f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom",
+                                   f'<div><span style="font-size:11pt">{TASK}</span></div>',
+                                   f"<p>{TASK}<br></p>"])
 def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier, keyed):
     plain, with_key = classifier.classify([TASK, keyed])
     assert with_key.text == keyed
