@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.model.work_text import work_text
+from classifier.model.work_text import readable, work_text
 
 TASK = "Call the 12 customers whose service plans expire this month"
 
@@ -60,3 +60,14 @@ def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier,
     assert with_key.text == keyed
     assert (with_key.strategy_id, with_key.score, with_key.status) == (
         plain.strategy_id, plain.score, plain.status)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<div><span style="font-size:11pt">OPS-12: Fix&nbsp;the printer</span></div>',
+     "OPS-12: Fix the printer"),
+    ("<p>Order stickers.</p><p>Brief the volunteers.</p>", "Order stickers.\nBrief the volunteers."),
+    ("OPS-12: Fix the printer  https://x.example.com", "OPS-12: Fix the printer  https://x.example.com"),
+    ("Fix the <title> tag", "Fix the <title> tag"),
+])
+def test_a_person_reads_a_rich_text_task_as_its_text_with_its_key(text, shown):
+    assert readable(text) == shown

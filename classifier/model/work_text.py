@@ -72,8 +72,9 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def _plain(text: str) -> str:
-    """Rich text (HTML) as its text, one line per paragraph; HTML entities as characters."""
+def readable(text: str) -> str:
+    """Rich text (HTML) as its text, one line per paragraph, HTML entities as characters; any
+    other text as it is (what the Review page shows a person)."""
     if _TAG.search(text):
         parser = _Text()
         parser.feed(text)
@@ -95,7 +96,7 @@ def _unless_meaningful(match: re.Match[str]) -> str:
 def work_text(text: str) -> str:
     """The task's text without HTML markup, ticket keys, links, e-mail addresses and @mentions
     (the text itself when that is all there is)."""
-    cleaned = _LEADING.sub(_unless_meaningful, _LINK.sub(" ", _plain(text)), count=1)
+    cleaned = _LEADING.sub(_unless_meaningful, _LINK.sub(" ", readable(text)), count=1)
     cleaned = _BRACKETED.sub(_unless_meaningful, cleaned)
     cleaned = _SPACES.sub(" ", _TRAILING.sub(_unless_meaningful, cleaned)).strip()
     return cleaned or text

@@ -12,6 +12,7 @@ import streamlit as st
 
 from classifier import llm, second_opinion
 from classifier.errors import ClassifierError
+from classifier.model import work_text
 from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
@@ -109,7 +110,8 @@ def _candidates(task: pd.Series) -> list[dict]:
 def _task_view(task: pd.Series, run) -> None:
     with st.container(border=True):
         st.caption("Task")
-        text = str(task[run.text_column])
+        # A rich-text field exported as HTML is shown as the text it holds.
+        text = work_text.readable(str(task[run.text_column]))
         # User text: shown as text, never as Markdown/HTML; a long one is cut, so the buttons
         # stay in view.
         st.text(text if len(text) <= TEXT_SHOWN else text[:TEXT_SHOWN].rstrip() + " …")
@@ -272,7 +274,7 @@ def _recent(run_id: int, plan) -> None:
               else f" → {names.get(chosen, chosen) if chosen else 'no strategy'}")
     # Plain text: the task is user data.
     st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
-            f"{last['text']}")
+            f"{work_text.readable(str(last['text']))}")
     st.dataframe(recent_decisions(trail, names), hide_index=True, width="stretch")
 
 
