@@ -87,7 +87,7 @@ def _undo(run_id: int) -> None:
 
 def _quoted(task: str, limit: int = 70) -> str:
     """A task's text for a toast: which task it was, at a glance (markdown-escaped)."""
-    text = " ".join(task.split())
+    text = " ".join(work_text.readable(task).split())
     short = text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
     return f"“{widgets.md_escape(short)}”"
 
