@@ -193,11 +193,14 @@ def test_line_of_sight_counts_tasks_without_effort_and_groups_the_tail():
     assert sum(leaves) == 30
 
 
-def test_charts_escape_task_text():
-    rows = [("<b>Bold</b> <a href='javascript:alert(1)'>x</a>", "misaligned", "", 2)]
+def test_charts_escape_task_text_and_read_rich_text_as_text():
+    rows = [("<b>Bold</b> <a href='javascript:alert(1)'>x</a>", "misaligned", "", 2),
+            ("Fix the <title> tag & <x onclick=alert(1)>", "misaligned", "", 1)]
     trace = charts.line_of_sight_chart(summarize(results(rows), PLAN), PLAN).data[0]
-    assert not any("<a " in label or "<b>Bold" in label for label in trace.labels)
-    assert any("&lt;b&gt;Bold" in label for label in trace.labels)
+    assert not any("<a " in label or "<b>Bold" in label or "<x " in label
+                   for label in trace.labels)
+    assert any("Bold x" in label for label in trace.labels)  # an HTML task: its text
+    assert any("&lt;title&gt;" in label and "&lt;x onclick" in label for label in trace.labels)
 
 
 def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():

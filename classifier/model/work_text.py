@@ -74,18 +74,18 @@ class _Text(HTMLParser):
 
 def readable(text: str) -> str:
     """Rich text (HTML) as its text, one line per paragraph, HTML entities as characters; any
-    other text as it is (what the Review page shows a person)."""
+    other text, or markup with no text in it, as it is (what the Review page shows a person)."""
     if _TAG.search(text):
         parser = _Text()
         parser.feed(text)
         parser.close()
-        text = "".join(parser.parts)
+        plain = "".join(parser.parts)
     elif _ENTITY.search(text):
-        text = html.unescape(text)
+        plain = html.unescape(text)
     else:
         return text
-    lines = (" ".join(line.split()) for line in text.splitlines())  # &nbsp; is a space too
-    return "\n".join(line for line in lines if line)
+    lines = (" ".join(line.split()) for line in plain.splitlines())  # &nbsp; is a space too
+    return "\n".join(line for line in lines if line) or text
 
 
 def _unless_meaningful(match: re.Match[str]) -> str:

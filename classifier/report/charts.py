@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..model.work_text import readable
 from ..plan import Plan
 from ..results import STATUS_ORDER, Status
 from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent, task_count
@@ -36,8 +37,9 @@ def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
 
 
 def _plot_text(text: str, width: int | None = None, limit: int | None = None) -> str:
-    """User text for a plotly label: shortened, wrapped, and escaped (plotly reads tags in text)."""
-    text = " ".join(str(text).split())
+    """User text for a plotly label: a rich-text (HTML) task as its text, shortened, wrapped,
+    and escaped (plotly reads tags in text)."""
+    text = " ".join(readable(str(text)).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     lines = textwrap.wrap(text, width) if width else [text]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..cells import is_blank
+from ..model.work_text import readable
 from ..plan import Plan
 from ..results import STATUS_ORDER
 from .charts import (
@@ -71,6 +72,8 @@ def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | Non
                 cells.append(_Cell(_number_cell(value), numeric=True))
             elif column == "score":
                 cells.append(_Cell(_score_cell(value), numeric=True))
+            elif column == "task":  # a rich-text (HTML) task reads as its text; escaped after
+                cells.append(_Cell(readable(_text(value))))
             else:
                 cells.append(_Cell(_text(value), numeric=column in numeric))
         rows.append(cells)
