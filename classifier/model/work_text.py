@@ -5,8 +5,9 @@ operations). On the sample plan keys moved 12-22% of tasks to another strategy a
 points of top-1; a link at the end moved 14%. Rich-text fields that trackers export as HTML
 (Azure Boards, ServiceNow: "<div>Call the customers</div>") are read as their text: the markup
 alone moved 14-37% of the sample's and two written plans' tasks. Tasks are matched on their work;
-what is shown and stored is the text as given. Written here because no library knows tracker
-keys; the rules are few on purpose.
+what is stored and written is the text as given (a person, and the LLM, read a rich-text task as
+its text: `readable`). Written here because no library knows tracker keys; the rules are few on
+purpose.
 """
 
 from __future__ import annotations
