@@ -168,6 +168,13 @@ def test_html_report_escapes_every_piece_of_user_text():
     assert "Win the &lt;script&gt;alert(2)&lt;/script&gt; channel" in page
 
 
+def test_html_report_shows_a_rich_text_task_as_its_text_a_line_per_paragraph():
+    frame = results().head(1).assign(task="<p>Order toner</p><p>Update the staff rota</p>")
+    page = report_html(summarize(frame, PLAN), PLAN)
+    assert '<td class="lines">Order toner\nUpdate the staff rota</td>' in page
+    assert "&lt;p&gt;" not in page
+
+
 def test_html_report_caps_the_task_table():
     frame = pd.concat([results()] * 3, ignore_index=True)
     page = report_html(summarize(frame, PLAN), PLAN, max_rows=5)

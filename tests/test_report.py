@@ -195,12 +195,14 @@ def test_line_of_sight_counts_tasks_without_effort_and_groups_the_tail():
 
 def test_charts_escape_task_text_and_read_rich_text_as_text():
     rows = [("<b>Bold</b> <a href='javascript:alert(1)'>x</a>", "misaligned", "", 2),
-            ("Fix the <title> tag & <x onclick=alert(1)>", "misaligned", "", 1)]
+            ("Fix the <title> tag & <x onclick=alert(1)>", "misaligned", "", 1),
+            ("<ul><li>Order toner</li><li>Update the rota</li></ul>", "misaligned", "", 1)]
     trace = charts.line_of_sight_chart(summarize(results(rows), PLAN), PLAN).data[0]
     assert not any("<a " in label or "<b>Bold" in label or "<x " in label
                    for label in trace.labels)
     assert any("Bold x" in label for label in trace.labels)  # an HTML task: its text
     assert any("&lt;title&gt;" in label and "&lt;x onclick" in label for label in trace.labels)
+    assert any(hover.startswith("Order toner · Update the rota<br>") for hover in trace.hovertext)
 
 
 def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():

@@ -39,7 +39,9 @@ def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
 def _plot_text(text: str, width: int | None = None, limit: int | None = None) -> str:
     """User text for a plotly label: a rich-text (HTML) task as its text, shortened, wrapped,
     and escaped (plotly reads tags in text)."""
-    text = " ".join(readable(str(text)).split())
+    # A task's lines (a rich-text task's paragraphs, a list's items) stay apart on one line.
+    text = " · ".join(" ".join(line.split()) for line in readable(str(text)).splitlines()
+                      if line.strip())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     lines = textwrap.wrap(text, width) if width else [text]

@@ -34,6 +34,7 @@ class _Cell:
     status: bool = False
     color: str = ""
     text_color: str = ""
+    lines: bool = False  # a task's line breaks are shown (a rich-text task's paragraphs)
 
 
 def _environment() -> Any:
@@ -73,7 +74,7 @@ def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | Non
             elif column == "score":
                 cells.append(_Cell(_score_cell(value), numeric=True))
             elif column == "task":  # a rich-text (HTML) task reads as its text; escaped after
-                cells.append(_Cell(readable(_text(value))))
+                cells.append(_Cell(readable(_text(value)), lines=True))
             else:
                 cells.append(_Cell(_text(value), numeric=column in numeric))
         rows.append(cells)
