@@ -118,6 +118,20 @@ def test_pasting_tasks_gives_results(db):
     assert any("Classified 4 rows" in s.value for s in at.success)
 
 
+def test_rows_pasted_from_a_spreadsheet_keep_their_columns(db):
+    at = paste(fresh_app(), ["Task\tOwner\tHours",
+                             "Call customers whose service plan expires this month\tTom\t3",
+                             "Post the job opening for a night-shift machinist\tAna\t2"])
+    no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Tasks"] == "2"  # the header is not a task
+    table = at.dataframe[0].value
+    assert list(table["Owner"]) == ["Tom", "Ana"]
+    assert table["final_strategy"].iloc[0] == "Grow recurring revenue"
+    with Store(db) as store:
+        run = store.latest_run()
+        assert run.text_column == "Task" and run.source.startswith("pasted: Call customers")
+
+
 @pytest.mark.parametrize("status", ["aligned", "misaligned"])
 def test_status_filter_keeps_only_that_status(db, status):
     at = fresh_app()

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from classifier.errors import OutputError, TasksError
-from classifier.files.readers import iter_chunks, open_tasks, paste_label, read_tasks
+from classifier.files.readers import iter_chunks, open_tasks, paste_frame, paste_label, read_tasks
 from classifier.files.sniffing import detect_encoding
 from classifier.files.writer import TableWriter, prepare_output
 
@@ -395,3 +395,41 @@ def test_text_columns_are_checked_by_name(tmp_path, columns, expected):
     with pytest.raises(TasksError) as caught:
         read_tasks(path, text_column=columns)
     assert str(caught.value) == f"{path}: {expected}"
+
+
+@pytest.mark.parametrize(("pasted", "column", "expected"), [
+    # rows copied from a spreadsheet, header and all: the columns stay columns
+    ("Task\tOwner\tHours\nCall the customers\tTom\t3\n\nFix the roof\tAna\t5", "Task",
+     {"Task": ["Call the customers", "", "Fix the roof"], "Owner": ["Tom", "", "Ana"],
+      "Hours": ["3", "", "5"]}),
+    # without a header row: the column of words is the task
+    ("3\tCall the customers\tTom\n5\tFix the roof\tAna", "task",
+     {"column 1": ["3", "5"], "task": ["Call the customers", "Fix the roof"],
+      "column 3": ["Tom", "Ana"]}),
+    # a tracker's view: the summary is the task; a quoted cell keeps its line break
+    ('Summary\tDescription\tAssigned To\nFix the login\t"Users cannot log in\nsince Monday"\tTom',
+     "Summary", {"Summary": ["Fix the login"], "Description": ["Users cannot log in\nsince Monday"],
+                 "Assigned To": ["Tom"]}),
+    # a list's markers are its layout; a year, a minus sign and a stray tab are the task's
+    ("- Call the customers\n\u2022 Fix the roof\n1. Order toner\n[ ] Renew the lease\n"
+     "- [x] Book the hall\n2026. Plan the budget\n-5% cost per mile\nHire a welder\tTom\n-",
+     "task", {"task": ["Call the customers", "Fix the roof", "Order toner", "Renew the lease",
+                       "Book the hall", "2026. Plan the budget", "-5% cost per mile",
+                       "Hire a welder\tTom", "-"]}),
+])
+def test_a_paste_reads_as_what_was_copied(pasted, column, expected):
+    frame, text_column = paste_frame(pasted)
+    assert text_column == column
+    assert frame.to_dict("list") == expected
+
+
+@pytest.mark.parametrize(("pasted", "message"), [
+    ("", "pasted text: no tasks (the text is empty)"),
+    ("Task\tOwner", "pasted text: no task rows, only a header (Task, Owner)"),
+    ("3\t5\n4\t6", "pasted text: no pasted column holds task text (words); columns are: "
+                    "column 1, column 2"),
+])
+def test_a_paste_without_tasks_is_refused_saying_why(pasted, message):
+    with pytest.raises(TasksError) as refused:
+        paste_frame(pasted)
+    assert str(refused.value) == message

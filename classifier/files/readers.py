@@ -21,6 +21,7 @@ from ..cells import is_blank
 from ..errors import TasksError
 from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, refuse_numbers
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
+from .paste import pasted_table, without_marker
 from .sniffing import (
     SUPPORTED,
     Warn,
@@ -183,8 +184,15 @@ def paste_label(texts: list[str], width: int = 40) -> str:
 
 
 def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str]:
-    """Pasted lines as a one-column table, by the same rule as files; and its text column."""
-    return read_source(paste_source(text, label))
+    """Pasted lines as a one-column table, by the same rule as files (a line, a row), a list's
+    markers left out; or rows copied from a spreadsheet as that table. And its text column."""
+    source = paste_source(text, label)
+    table = pasted_table(text, label)
+    if table is not None:
+        return table
+    frame, column = read_source(source)
+    frame[column] = frame[column].map(without_marker)
+    return frame, column
 
 
 def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int | None,

@@ -39,11 +39,15 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
 
 def _paste_tab() -> None:
     text = st.text_area("Tasks, one per line", key="paste_text", height=160,
-                        placeholder="Call the 12 customers whose service plans expire this month")
+                        placeholder="Call the 12 customers whose service plans expire this month",
+                        help="A list's bullets and numbers are left out. Rows copied from a "
+                             "spreadsheet keep their columns (owner, hours...); copy the "
+                             "header row with them to name the columns.")
     if st.button("Classify pasted tasks", key="classify_paste", type="primary",
                  disabled=state.viewing_only()):
         try:
-            frame, text_column = paste_frame(text)  # the rule files follow: a line, a row
+            # The rule files follow: a line, a row; copied rows keep their columns.
+            frame, text_column = paste_frame(text)
             _classify(frame, text_column, paste_label(frame[text_column].tolist()))
         except ClassifierError as error:
             st.error(str(error))

@@ -1,0 +1,94 @@
+"""What a person pastes into the task box: lines, a bulleted or numbered list, or rows copied
+from a spreadsheet or a tracker's table view (cells apart by tabs, as every spreadsheet copies
+them). A list's markers are its layout, not the task's words ("- [ ] Call the customers" moved up
+to 19% of the sample's and two written plans' tasks to another strategy); copied rows keep their
+other columns (owner, hours), which the report reads, instead of becoming words of the task.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pandas as pd
+
+from ..errors import TasksError
+from .columns import DEFAULT_TEXT_COLUMN, TEXT_COLUMN_NAMES, choose_text_column, is_free_text
+
+# A header row is told from a first task by its names: a task list's column names are few.
+HEADER_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
+    "owner", "owners", "assignee", "assigned to", "responsible", "who", "team", "reporter",
+    "effort", "effort hours", "hours", "points", "story points", "estimate", "sp",
+    "status", "state", "priority", "due", "due date", "start date", "end date", "created",
+    "updated", "id", "key", "issue key", "issue id", "work item type", "type", "issue type",
+    "labels", "tags", "project", "sprint", "iteration path", "area path", "notes", "comments",
+}
+# "- ", "* ", "• ", "1. ", "2) ", "[ ] ", "- [x] ": a number of at most three digits, so a year
+# ("2026. Plan the budget") stays.
+_MARKER = re.compile(r"^\s*(?:(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\d{1,3}[.)])\s+)?"
+                     r"(?:\[[ xX]\]\s+)?")
+
+
+def without_marker(line: str) -> str:
+    """A pasted line without the list marker in front of its task (the line when that is all)."""
+    task = _MARKER.sub("", line, count=1)
+    return task if task.strip() else line
+
+
+def _rows(text: str) -> list[list[str]] | None:
+    """The cells of rows copied from a spreadsheet, or None for plain lines: every filled row
+    has the same number of cells, two or more (quoted cells may hold line breaks)."""
+    if "\t" not in text:
+        return None
+    rows = list(csv.reader(io.StringIO(text.strip("\r\n")), delimiter="\t"))
+    widths = {len(row) for row in rows if any(cell.strip() for cell in row)}
+    if len(widths) != 1 or widths == {1}:
+        return None
+    width = widths.pop()
+    return [row if len(row) == width else [""] * width for row in rows]
+
+
+def _has_header(first: list[str]) -> bool:
+    return any(" ".join(cell.replace("_", " ").lower().split()) in HEADER_NAMES
+               for cell in first)
+
+
+def _names(header: list[str]) -> list[str]:
+    names: list[str] = []
+    for position, cell in enumerate(header, start=1):
+        name = " ".join(cell.split()) or f"column {position}"
+        while name in names:  # a repeated name is read as pandas reads one: "Owner.1"
+            name += ".1"
+        names.append(name)
+    return names
+
+
+def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str] | None:
+    """Rows copied from a spreadsheet as a table (a header row when the first row names its
+    columns) and the column holding the task text; None when the text is plain lines."""
+    rows = _rows(text.replace("\x00", ""))
+    if rows is None:
+        return None
+    header = _has_header(rows[0])
+    columns = _names(rows[0]) if header else [f"column {i}" for i in range(1, len(rows[0]) + 1)]
+    frame = pd.DataFrame(rows[1:] if header else rows, columns=columns, dtype=object)
+    if frame.empty:
+        raise TasksError(f"{label}: no task rows, only a header ({', '.join(columns)})")
+    text_column = None
+    if header:
+        try:
+            text_column = choose_text_column(columns, label, None, frame)
+        except TasksError:
+            pass
+    if text_column is None:
+        # No name says which: the column of words; of several, the one with the longest texts.
+        wordy = [column for column in columns if is_free_text(frame[column])]
+        if not wordy:
+            raise TasksError(f"{label}: no pasted column holds task text (words); columns "
+                             f"are: {', '.join(columns)}")
+        text_column = max(wordy, key=lambda column: frame[column].str.len().mean())
+        if not header:
+            frame = frame.rename(columns={text_column: DEFAULT_TEXT_COLUMN})
+            text_column = DEFAULT_TEXT_COLUMN
+    return frame, text_column
