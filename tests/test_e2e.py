@@ -159,7 +159,7 @@ def test_paste_review_reload_and_download(page, app_url):
     page.get_by_text("Results of run #1").wait_for()  # the sample, classified on first launch
     _screenshot(page, "1-classify")
 
-    page.get_by_label("Tasks, one per line").fill("\n".join(TASKS))
+    page.get_by_role("textbox", name="Tasks, one per line").fill("\n".join(TASKS))
     page.get_by_role("button", name="Classify pasted tasks").click()
     page.get_by_text("Classified 3 rows as run #2").wait_for()
     _idle(page)
