@@ -58,7 +58,7 @@ def _names(header: list[str]) -> list[str]:
     names: list[str] = []
     for position, cell in enumerate(header, start=1):
         name = " ".join(cell.split()) or f"column {position}"
-        while name in names:  # a repeated name is read as pandas reads one: "Owner.1"
+        while name in names:  # a repeated name gets ".1", as in a file read by pandas
             name += ".1"
         names.append(name)
     return names
