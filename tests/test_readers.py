@@ -402,6 +402,10 @@ def test_text_columns_are_checked_by_name(tmp_path, columns, expected):
     ("Task\tOwner\tHours\nCall the customers\tTom\t3\n\nFix the roof\tAna\t5", "Task",
      {"Task": ["Call the customers", "", "Fix the roof"], "Owner": ["Tom", "", "Ana"],
       "Hours": ["3", "", "5"]}),
+    # a header of names nobody listed, told by the numbers under one of them
+    ("Activity\tPerson\tTime\nCall the customers\tTom\t3\nFix the roof\tAna\t5", "Activity",
+     {"Activity": ["Call the customers", "Fix the roof"], "Person": ["Tom", "Ana"],
+      "Time": ["3", "5"]}),
     # without a header row: the column of words is the task
     ("3\tCall the customers\tTom\n5\tFix the roof\tAna", "task",
      {"column 1": ["3", "5"], "task": ["Call the customers", "Fix the roof"],

@@ -49,9 +49,27 @@ def _rows(text: str) -> list[list[str]] | None:
     return [row if len(row) == width else [""] * width for row in rows]
 
 
-def _has_header(first: list[str]) -> bool:
-    return any(" ".join(cell.replace("_", " ").lower().split()) in HEADER_NAMES
-               for cell in first)
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns: a known column name, or a word above a column
+    of numbers or dates ("Time" over 3, 5, 2)."""
+    first = rows[0]
+    if any(" ".join(cell.replace("_", " ").lower().split()) in HEADER_NAMES for cell in first):
+        return True
+    for position, cell in enumerate(first):
+        values = pd.Series([row[position].strip() for row in rows[1:]], dtype=object)
+        values = values[values != ""]
+        if not cell.strip() or values.empty:
+            continue
+        if _counted(values).mean() >= 0.9 and not _counted(pd.Series([cell.strip()])).iloc[0]:
+            return True
+    return False
+
+
+def _counted(values: pd.Series) -> pd.Series:
+    """Which values are numbers or dates (an effort, an id, a due date)."""
+    numbers = pd.to_numeric(values, errors="coerce").notna()
+    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna()
+    return numbers | dates
 
 
 def _names(header: list[str]) -> list[str]:
@@ -70,7 +88,7 @@ def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, s
     rows = _rows(text.replace("\x00", ""))
     if rows is None:
         return None
-    header = _has_header(rows[0])
+    header = _has_header(rows)
     columns = _names(rows[0]) if header else [f"column {i}" for i in range(1, len(rows[0]) + 1)]
     frame = pd.DataFrame(rows[1:] if header else rows, columns=columns, dtype=object)
     if frame.empty:
