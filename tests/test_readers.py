@@ -420,6 +420,13 @@ def test_text_columns_are_checked_by_name(tmp_path, columns, expected):
      "task", {"task": ["Call the customers", "Fix the roof", "Order toner", "Renew the lease",
                        "Book the hall", "2026. Plan the budget", "-5% cost per mile",
                        "Hire a welder\tTom", "-"]}),
+    # one-word tasks: the column of text with the longest texts
+    ("Payroll\tTom\t3\nInventory\tAna\t5", "task",
+     {"task": ["Payroll", "Inventory"], "column 2": ["Tom", "Ana"], "column 3": ["3", "5"]}),
+    # what a spreadsheet would not copy is read as lines: an open quote, a cell past csv's limit
+    ('"Fix the roof\tTom\nCall the customers\tAna', "task",
+     {"task": ['"Fix the roof\tTom', "Call the customers\tAna"]}),
+    ("Fix the roof\t" + "y" * 200_000, "task", {"task": ["Fix the roof\t" + "y" * 200_000]}),
 ])
 def test_a_paste_reads_as_what_was_copied(pasted, column, expected):
     frame, text_column = paste_frame(pasted)

@@ -41,7 +41,10 @@ def _rows(text: str) -> list[list[str]] | None:
     has the same number of cells, two or more (quoted cells may hold line breaks)."""
     if "\t" not in text:
         return None
-    rows = list(csv.reader(io.StringIO(text.strip("\r\n")), delimiter="\t"))
+    try:
+        rows = list(csv.reader(io.StringIO(text.strip("\r\n")), delimiter="\t"))
+    except csv.Error:  # a cell past the csv module's size limit: not a spreadsheet's copy
+        return None
     widths = {len(row) for row in rows if any(cell.strip() for cell in row)}
     if len(widths) != 1 or widths == {1}:
         return None
@@ -101,7 +104,10 @@ def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, s
             pass
     if text_column is None:
         # No name says which: the column of words; of several, the one with the longest texts.
-        wordy = [column for column in columns if is_free_text(frame[column])]
+        wordy = [column for column in columns if is_free_text(frame[column])] or [
+            column for column in columns  # one-word tasks ("Payroll"): any column of text
+            if frame[column].str.strip().ne("").any()
+            and _counted(frame[column][frame[column].str.strip() != ""]).mean() < 0.5]
         if not wordy:
             raise TasksError(f"{label}: no pasted column holds task text (words); columns "
                              f"are: {', '.join(columns)}")
