@@ -34,10 +34,16 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
                      f"{', '.join(map(str, columns))}; pass --text-column NAME")
 
 
+def filled_cells(values: list[str] | pd.Series) -> pd.Series:
+    """A column's cells that hold something, stripped."""
+    cells = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    cells = cells.astype(str).str.strip()
+    return cells[cells != ""]
+
+
 def is_free_text(values: pd.Series) -> bool:
     """Whether a column reads as free text: words, mostly not numbers or dates."""
-    values = values.astype(str).str.strip()
-    values = values[values != ""]
+    values = filled_cells(values)
     if values.empty:
         return False
     numeric = pd.to_numeric(values, errors="coerce").notna().mean()
@@ -48,8 +54,7 @@ def is_free_text(values: pd.Series) -> bool:
 
 def refuse_numbers(values: pd.Series, column: str, label: str, columns: list[str]) -> None:
     """TasksError if a text column holds numbers (an id or effort column picked by mistake)."""
-    text = values.astype(str).str.strip()
-    text = text[text != ""]
+    text = filled_cells(values)
     if text.empty:
         return
     if pd.to_numeric(text, errors="coerce").notna().mean() >= 0.9:

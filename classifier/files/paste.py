@@ -14,7 +14,13 @@ import re
 import pandas as pd
 
 from ..errors import TasksError
-from .columns import DEFAULT_TEXT_COLUMN, TEXT_COLUMN_NAMES, choose_text_column, is_free_text
+from .columns import (
+    DEFAULT_TEXT_COLUMN,
+    TEXT_COLUMN_NAMES,
+    choose_text_column,
+    filled_cells,
+    is_free_text,
+)
 
 # A header row is told from a first task by its names: a task list's column names are few.
 HEADER_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
@@ -59,13 +65,18 @@ def _has_header(rows: list[list[str]]) -> bool:
     if any(" ".join(cell.replace("_", " ").lower().split()) in HEADER_NAMES for cell in first):
         return True
     for position, cell in enumerate(first):
-        values = pd.Series([row[position].strip() for row in rows[1:]], dtype=object)
-        values = values[values != ""]
+        values = filled_cells([row[position] for row in rows[1:]])
         if not cell.strip() or values.empty:
             continue
         if _counted(values).mean() >= 0.9 and not _counted(pd.Series([cell.strip()])).iloc[0]:
             return True
     return False
+
+
+def _some_text(values: pd.Series) -> bool:
+    """Whether a column holds text, however short ("Payroll"): not mostly numbers or dates."""
+    filled = filled_cells(values)
+    return not filled.empty and _counted(filled).mean() < 0.5
 
 
 def _counted(values: pd.Series) -> pd.Series:
@@ -104,10 +115,8 @@ def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, s
             pass
     if text_column is None:
         # No name says which: the column of words; of several, the one with the longest texts.
-        wordy = [column for column in columns if is_free_text(frame[column])] or [
-            column for column in columns  # one-word tasks ("Payroll"): any column of text
-            if frame[column].str.strip().ne("").any()
-            and _counted(frame[column][frame[column].str.strip() != ""]).mean() < 0.5]
+        wordy = ([column for column in columns if is_free_text(frame[column])]
+                 or [column for column in columns if _some_text(frame[column])])
         if not wordy:
             raise TasksError(f"{label}: no pasted column holds task text (words); columns "
                              f"are: {', '.join(columns)}")
