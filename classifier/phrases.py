@@ -21,6 +21,11 @@ PIECE_BREAK = re.compile(r"[,;\n\r]|\s[|/·•]\s|(?<=[.!?])\s+")
 PHRASE_BREAK = re.compile(PIECE_BREAK.pattern + r"| and (?=[a-z]+ )")
 # "- ", "* ", "• ", "1. ", "2) ", "a) " at the start of a line of a list.
 LIST_MARKER = re.compile(r"^(?:[-*•·–—]+|\(?(?:\d{1,2}|[a-zA-Z])[.)])\s+")
+# In front of a task: "- ", "* ", "• ", "1. ", "2) ", "[ ] ", "- [x] " (a list or a checklist
+# pasted, or kept one a line in a .txt file); a number of at most three digits, so a year
+# ("2026. Plan the budget") stays. No letters ("A. Smith to call the bank").
+TASK_MARKER = re.compile(r"^\s*(?:(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\d{1,3}[.)])\s+)?"
+                         r"(?:\[[ xX]\](?:\s+|$))?")
 MIN_WORDS = 3  # "achieve food security" stands alone; "Promote peaceful" or "Rooms" does not
 # A description that lists things ("freeze account, routing, pin change, balance") names one
 # thing per item however short it is; in a sentence a short piece is a fragment instead
@@ -53,3 +58,10 @@ def description_phrases(text: str, skip: str = "") -> list[str]:
     if len(items) >= MIN_ITEMS and 2 * short > len(items):
         return phrases_of(text, PIECE_BREAK, skip, min_words=1)
     return phrases_of(text, PHRASE_BREAK, skip)
+
+
+def without_marker(line: str) -> str:
+    """A line without the list marker or check box in front of its task (the line when that
+    is all)."""
+    task = TASK_MARKER.sub("", line, count=1)
+    return task if task.strip() else line

@@ -1,5 +1,5 @@
-"""A task pasted from a tracker or a chat is matched on its work, not on its key, link, mention or
-the HTML of a rich-text field."""
+"""A task pasted from a tracker or a chat is matched on its work, not on its key, link, mention,
+list marker or the HTML of a rich-text field."""
 
 from __future__ import annotations
 
@@ -42,6 +42,15 @@ TASK = "Call the 12 customers whose service plans expire this month"
     ('<a href="https://wiki.example.com/x">Design doc</a> for the widget',
      "Design doc for the widget"),
     ("R&amp;D budget &#8211; first draft", "R&D budget \u2013 first draft"),
+    # a list's marker or check box, on each line, kept in a .txt file or a cell as in the box
+    ("- [ ] OPS-12: Fix the printer", "Fix the printer"),
+    ("2. Fix the printer", "Fix the printer"),
+    ("\u2022 Map the process\n\u2022 Find the delays", "Map the process\nFind the delays"),
+    ("<ul><li>- Map the process</li></ul>", "Map the process"),
+    ("2026. Plan the budget", "2026. Plan the budget"),
+    ("-5% cost on freight", "-5% cost on freight"),
+    ("A. Smith to call the bank", "A. Smith to call the bank"),
+    ("- [ ]", "- [ ]"),
     # a text that only mentions a tag, or compares, is not HTML
     ("Fix the <title> tag on the home page", "Fix the <title> tag on the home page"),
     ("Keep stock < 40 units and lead time > 3 days", "Keep stock < 40 units and lead time > 3 days"),
@@ -54,7 +63,8 @@ def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
 @pytest.mark.parametrize("keyed", [f"OPS-4411: {TASK}", f"[WID-1554] {TASK}", f"{TASK} (JIRA-7)",
                                    f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom",
                                    f'<div><span style="font-size:11pt">{TASK}</span></div>',
-                                   f"<p>{TASK}<br></p>"])
+                                   f"<p>{TASK}<br></p>", f"- [ ] {TASK}", f"3) {TASK}",
+                                   f"\u2022 {TASK}"])
 def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier, keyed):
     plain, with_key = classifier.classify([TASK, keyed])
     assert with_key.text == keyed

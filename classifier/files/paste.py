@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pandas as pd
 
@@ -30,18 +29,6 @@ HEADER_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
     "updated", "id", "key", "issue key", "issue id", "work item type", "type", "issue type",
     "labels", "tags", "project", "sprint", "iteration path", "area path", "notes", "comments",
 }
-# "- ", "* ", "• ", "1. ", "2) ", "[ ] ", "- [x] ": a number of at most three digits, so a year
-# ("2026. Plan the budget") stays.
-_MARKER = re.compile(r"^\s*(?:(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\d{1,3}[.)])\s+)?"
-                     r"(?:\[[ xX]\]\s+)?")
-
-
-def without_marker(line: str) -> str:
-    """A pasted line without the list marker in front of its task (the line when that is all)."""
-    task = _MARKER.sub("", line, count=1)
-    return task if task.strip() else line
-
-
 def _rows(text: str) -> list[list[str]] | None:
     """The cells of rows copied from a spreadsheet, or None for plain lines: every filled row
     has the same number of cells, two or more (quoted cells may hold line breaks)."""

@@ -19,9 +19,10 @@ import pandas as pd
 
 from ..cells import is_blank
 from ..errors import TasksError
+from ..phrases import without_marker
 from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, refuse_numbers
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
-from .paste import pasted_table, without_marker
+from .paste import pasted_table
 from .sniffing import (
     SUPPORTED,
     Warn,
