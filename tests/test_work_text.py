@@ -1,5 +1,5 @@
 """A task pasted from a tracker or a chat is matched on its work, not on its key, link, mention,
-list marker or the HTML of a rich-text field."""
+list marker, closing full stop or the HTML of a rich-text field."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ TASK = "Call the 12 customers whose service plans expire this month"
     # rich text as trackers export it: its text, a line per paragraph (pieces split there)
     ("<div>Fix the printer</div><div><br></div>", "Fix the printer"),
     ("<p>Order <b>stick</b>ers.<br>Brief the volunteers.</p>",
-     "Order stickers.\nBrief the volunteers."),
+     "Order stickers\nBrief the volunteers"),
     ('<div><span style="font-size:11pt">OPS-12: Fix&nbsp;the printer</span></div>',
      "Fix the printer"),
     ("<style>p {color: red}</style><ul><li>Map the process</li><li>Find the delays</li></ul>",
@@ -51,6 +51,13 @@ TASK = "Call the 12 customers whose service plans expire this month"
     ("-5% cost on freight", "-5% cost on freight"),
     ("A. Smith to call the bank", "A. Smith to call the bank"),
     ("- [ ]", "- [ ]"),
+    # a line's closing full stop, not one inside it
+    ("Fix the printer.", "Fix the printer"),
+    ("Fix the printer. - OPS-12", "Fix the printer"),
+    ("Pay Acme Inc. on time.  ", "Pay Acme Inc. on time"),
+    ("Map the process...\nFind the delays .", "Map the process\nFind the delays"),
+    ("Raise prices by 2.5", "Raise prices by 2.5"),
+    ("...", "..."),
     # a text that only mentions a tag, or compares, is not HTML
     ("Fix the <title> tag on the home page", "Fix the <title> tag on the home page"),
     ("Keep stock < 40 units and lead time > 3 days", "Keep stock < 40 units and lead time > 3 days"),
@@ -64,7 +71,7 @@ def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
                                    f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom",
                                    f'<div><span style="font-size:11pt">{TASK}</span></div>',
                                    f"<p>{TASK}<br></p>", f"- [ ] {TASK}", f"3) {TASK}",
-                                   f"\u2022 {TASK}"])
+                                   f"\u2022 {TASK}", f"{TASK}.", f"- {TASK}. "])
 def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier, keyed):
     plain, with_key = classifier.classify([TASK, keyed])
     assert with_key.text == keyed

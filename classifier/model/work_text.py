@@ -35,6 +35,10 @@ _BRACKETED = re.compile(rf"\s*[\[(]\s*{_KEY}\s*[\])]")
 _LINK = re.compile(r"(?:https?://|www\.)[^\s,;]*[^\s,;.!?)\]]|[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\w)@\w[\w.-]*")
 _SPACES = re.compile(r"[ \t]{2,}")  # what a removed key leaves; line breaks stay (pieces)
 _TRAILING = re.compile(rf"\s*{_SEPARATOR}\s*{_KEY}\s*$")
+# A line's closing full stop is a writer's habit, not the work, yet it moved 10-12% of the
+# sample's tasks to another strategy or status, and top-1 with it was lower or the same on
+# every set (the sample 0.779 against 0.792, parks 0.875 against 0.917).
+_FULL_STOP = re.compile(r"(?<=[^\s.])[ \t]*\.+[ \t]*$", re.MULTILINE)
 
 
 # Tags of rich text as trackers export it; a text holding none of them ("Fix the <title> tag",
@@ -100,9 +104,10 @@ def _unless_meaningful(match: re.Match[str]) -> str:
 
 def work_text(text: str) -> str:
     """The task's text without HTML markup, a list's markers, ticket keys, links, e-mail
-    addresses and @mentions (the text itself when that is all there is)."""
+    addresses, @mentions and closing full stops (the text itself when that is all there is)."""
     lines = "\n".join(without_marker(line) for line in readable(text).split("\n"))
     cleaned = _LEADING.sub(_unless_meaningful, _LINK.sub(" ", lines), count=1)
     cleaned = _BRACKETED.sub(_unless_meaningful, cleaned)
     cleaned = _SPACES.sub(" ", _TRAILING.sub(_unless_meaningful, cleaned)).strip()
+    cleaned = _FULL_STOP.sub("", cleaned)
     return cleaned or text
