@@ -162,6 +162,26 @@ def test_upload_classifies_a_csv_and_keeps_its_columns(db):
     assert list(table["owner"]) == ["Ann", "Bo"] and list(table["hours"]) == ["4", "2"]
 
 
+def test_upload_whose_names_do_not_say_asks_for_the_text_column(db):
+    at = fresh_app()
+    content = (b"What,Who,Where\nHire a second-shift machinist,Ann Lee,Main plant\n"
+               b"Call lapsed customers,Bo Chan,Head office\n")
+    at.file_uploader(key="upload_file").upload("week.csv", content, "text/csv")
+    at.run()
+    no_exception(at)
+    assert not at.error
+    column = next(box for box in at.selectbox if box.label.startswith("Column"))
+    assert column.value is None and column.options == ["What", "Who", "Where"]
+    assert any("choose it above" in info.value for info in at.info)
+    assert at.button(key="classify_upload").disabled
+    column.set_value("What").run()
+    at.button(key="classify_upload").click().run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["What"]) == ["Hire a second-shift machinist", "Call lapsed customers"]
+    assert list(table["Who"]) == ["Ann Lee", "Bo Chan"]
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("big.csv", b"task\n" + b"x" * (21 * 2**20), "over the 20 MB limit"),
     ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text table"),

@@ -66,6 +66,26 @@ def test_missing_tasks_file(tmp_path):
         open_tasks(tmp_path / "nope.csv")
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    # trackers' exports: the task's title, not its description, which may be empty
+    ("Task ID,Task Name,Bucket Name,Assigned To,Description", "Task Name"),  # Planner
+    ("Card ID,Card Name,Card URL,Card Description,Members,List Name", "Card Name"),  # Trello
+    ("Task ID,Task Name,Task Content,Assignees,Status", "Task Name"),  # ClickUp
+    ("Issue key,Summary,Description,Assignee", "Summary"),  # Jira
+    ("ID,Work Item Type,Title,Assigned To,State", "Title"),  # Azure Boards
+    ("TYPE,CONTENT,DESCRIPTION,PRIORITY", "CONTENT"),  # Todoist
+    ("Task ID,Name,Notes,Assignee", "Name"),  # Asana
+    ("task_name,owner", "task_name"),
+    ("To-do,Who", "To-do"),
+    ("Name,Description,Hours", "Description"),  # a timesheet: Name is the person
+])
+def test_a_trackers_text_column_is_found_by_its_name(tmp_path, header, expected):
+    columns = header.split(",")
+    row = ",".join(f"Some words for {column}" for column in columns)
+    path = _write(tmp_path / "export.csv", f"{header}\n{row}\n")
+    assert open_tasks(path).text_column == expected
+
+
 @pytest.mark.parametrize("column", ["nope", "Task"])
 def test_unknown_text_column_lists_the_columns(tmp_path, column):
     path = _write(tmp_path / "t.csv", "task,owner\nCall the customers,Ann\n")

@@ -20,6 +20,13 @@ def test_upload_keeps_every_column_and_finds_the_text_column():
                                      "owner": ["Ann", "Bo"], "hours": ["4", "2"]}
 
 
+def test_upload_whose_names_do_not_say_leaves_the_text_column_to_the_person():
+    data = b"What,Who\nHire a machinist,Ann Lee\nCall lapsed customers,Bo Chan\n"
+    assert upload_columns("week.csv", data) == (["What", "Who"], None)
+    with pytest.raises(TasksError, match="week.csv: cannot tell which column"):
+        read_upload("week.csv", data)
+
+
 def test_upload_reads_xlsx():
     buffer = io.BytesIO()
     pd.DataFrame({"task": ["Hire a machinist"], "effort": [3]}).to_excel(buffer, index=False)

@@ -6,9 +6,32 @@ import pandas as pd
 
 from ..errors import TasksError
 
-TEXT_COLUMN_NAMES = ("task", "tasks", "tactic", "tactics", "text", "title", "summary",
-                     "description", "name", "subject", "item", "issue")
+# The names trackers give the task's text, first found first (case, "_" and "-" aside): its
+# title before its description (Planner's "Task Name" beside "Description", Trello's "Card
+# Name" beside "Card Description": a task with no description is still a task), then
+# "name", which in a timesheet (Name, Description, Hours) is the person.
+TEXT_COLUMN_NAMES = (
+    "task", "tasks", "tactic", "tactics", "text", "title", "summary",
+    "task name", "task title", "card name", "card title", "item name", "item title",
+    "issue title", "issue summary", "story title", "ticket title", "work item title",
+    "to do", "todo", "content",
+    "description", "task description", "card description", "item description",
+    "name", "subject", "item", "issue", "work item",
+)
 DEFAULT_TEXT_COLUMN = "task"
+
+
+def column_name(name: object) -> str:
+    """A column's name as the rules here read it: lower case, "_" and "-" as spaces."""
+    return " ".join(str(name).replace("_", " ").replace("-", " ").lower().split())
+
+
+class TextColumnUnknown(TasksError):
+    """No column's name or content says which holds the task text; `columns` are the table's."""
+
+    def __init__(self, message: str, columns: list[str]):
+        super().__init__(message)
+        self.columns = columns
 
 
 def choose_text_column(columns: list[str], label: str, text_column: str | None,
@@ -21,7 +44,9 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
                          f"{', '.join(map(str, columns))}")
     if len(columns) == 1:
         return columns[0]
-    by_name = {str(column).strip().lower(): column for column in columns}
+    by_name: dict[str, str] = {}
+    for column in columns:
+        by_name.setdefault(column_name(column), column)
     for name in TEXT_COLUMN_NAMES:
         if name in by_name:
             return by_name[name]
@@ -30,8 +55,9 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
         candidates = [column for column in columns if is_free_text(frame[column])]
     if len(candidates) == 1:
         return candidates[0]
-    raise TasksError(f"{label}: cannot tell which column holds the task text; columns are: "
-                     f"{', '.join(map(str, columns))}; pass --text-column NAME")
+    raise TextColumnUnknown(f"{label}: cannot tell which column holds the task text; columns "
+                            f"are: {', '.join(map(str, columns))}; pass --text-column NAME",
+                            [str(column) for column in columns])
 
 
 def filled_cells(values: list[str] | pd.Series) -> pd.Series:

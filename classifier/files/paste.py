@@ -17,6 +17,7 @@ from .columns import (
     DEFAULT_TEXT_COLUMN,
     TEXT_COLUMN_NAMES,
     choose_text_column,
+    column_name,
     filled_cells,
     is_free_text,
 )
@@ -28,6 +29,8 @@ HEADER_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
     "status", "state", "priority", "due", "due date", "start date", "end date", "created",
     "updated", "id", "key", "issue key", "issue id", "work item type", "type", "issue type",
     "labels", "tags", "project", "sprint", "iteration path", "area path", "notes", "comments",
+    "task id", "card id", "members", "assignees", "person", "people", "progress", "start",
+    "finish", "duration", "deadline", "bucket name", "list name", "section", "category",
 }
 def _rows(text: str) -> list[list[str]] | None:
     """The cells of rows copied from a spreadsheet, or None for plain lines: every filled row
@@ -49,7 +52,7 @@ def _has_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns: a known column name, or a word above a column
     of numbers or dates ("Time" over 3, 5, 2)."""
     first = rows[0]
-    if any(" ".join(cell.replace("_", " ").lower().split()) in HEADER_NAMES for cell in first):
+    if any(column_name(cell) in HEADER_NAMES for cell in first):
         return True
     for position, cell in enumerate(first):
         values = filled_cells([row[position] for row in rows[1:]])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import TasksError
+from .columns import TextColumnUnknown
 from .readers import TextColumns, open_tasks, read_tasks
 from .sniffing import SUPPORTED
 
@@ -54,11 +55,14 @@ def upload_sheets(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> 
 
 
 def upload_columns(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES,
-                   sheet: str | None = None) -> tuple[list[str], str]:
+                   sheet: str | None = None) -> tuple[list[str], str | None]:
     """The uploaded table's columns and the text column found in it (of `sheet` for a
-    workbook, the first by default)."""
+    workbook, the first by default); None when the person must say which it is."""
     with _as_file(name, data, max_bytes) as path:
-        source = open_tasks(path, sheet=sheet if sheet is not None else None)
+        try:
+            source = open_tasks(path, sheet=sheet if sheet is not None else None)
+        except TextColumnUnknown as unknown:
+            return unknown.columns, None
         return source.columns, source.text_column
 
 

@@ -73,14 +73,18 @@ def _upload_tab() -> None:
         return
     left, right = st.columns(2)
     column = left.selectbox("Column holding the task text", columns,
-                            index=columns.index(detected),
+                            index=None if detected is None else columns.index(detected),
+                            placeholder="Choose the column that says what each task is",
                             key=f"upload_column_{upload.file_id}_{sheet}")
     more = right.multiselect("Also read (optional)", [c for c in columns if c != column],
                              key=f"upload_more_{upload.file_id}_{sheet}",
                              help="A tracker's description beside its summary: each task is "
                                   "read as the first column's text, then these, each on a line.")
+    if column is None:
+        st.info("The column names do not say which one holds the task text: choose it above.",
+                icon=":material/table_view:")
     if st.button("Classify file", key="classify_upload", type="primary",
-                 disabled=state.viewing_only()):
+                 disabled=state.viewing_only() or column is None) and column is not None:
         try:
             frame, text_column = read_upload(upload.name, data, text_column=[column, *more],
                                              sheet=sheet)
