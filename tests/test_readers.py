@@ -464,3 +464,48 @@ def test_a_paste_without_tasks_is_refused_saying_why(pasted, message):
     with pytest.raises(TasksError) as refused:
         paste_frame(pasted)
     assert str(refused.value) == message
+
+
+TITLED = [["Q4 task list - Sales team"], [], ["Task Name", "Owner", "Hours"],
+          ["Call the customers whose plans expire", "Tom", "3"], ["Plan the team lunch", "Ann", "1"]]
+
+
+def _table(tmp_path, name, rows):
+    path = tmp_path / name
+    if name.endswith(".xlsx"):
+        import openpyxl
+
+        workbook = openpyxl.Workbook()
+        for row in rows:
+            workbook.active.append(row)
+        workbook.save(path)
+    else:
+        width = max(map(len, rows))
+        path.write_text("".join(",".join(row + [""] * (width - len(row))) + "\n"
+                                for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["report.xlsx", "report.csv"])
+@pytest.mark.parametrize("rows", [TITLED, TITLED[:1] + TITLED[2:], TITLED[1:]],
+                         ids=["title-and-blank", "title", "blank"])
+def test_a_title_above_the_header_is_not_read_as_a_task(tmp_path, name, rows):
+    warnings: list[str] = []
+    frame, column = read_tasks(_table(tmp_path, name, rows), warn=warnings.append)
+    assert column == "Task Name"
+    assert frame[column].tolist() == ["Call the customers whose plans expire",
+                                      "Plan the team lunch"]
+    assert frame["Owner"].tolist() == ["Tom", "Ann"]
+    skipped = len(rows) - 3
+    assert any(f"{skipped} row" in w and "above the header not read" in w for w in warnings)
+
+
+@pytest.mark.parametrize("rows", [
+    [["Activity"], ["Call the customers whose plans expire", "urgent"]],  # an unnamed column
+    [["Tasks"], ["Call the customers whose plans expire", "urgent"]],  # a known name
+    [["Q4 task list - Sales team"], ["Call the customers whose plans expire"]],  # one column
+])
+def test_a_first_row_that_may_be_the_header_is_the_header(tmp_path, rows):
+    frame, _ = read_tasks(_table(tmp_path, "week.csv", rows))
+    assert frame.columns[0] == rows[0][0]
+    assert frame.iloc[0, 0] == "Call the customers whose plans expire"

@@ -20,6 +20,18 @@ TEXT_COLUMN_NAMES = (
 )
 DEFAULT_TEXT_COLUMN = "task"
 
+# The names task lists give their columns: a header row is told from a first task (pasted
+# rows) or from a title above it (a workbook) by them.
+COLUMN_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
+    "owner", "owners", "assignee", "assigned to", "responsible", "who", "team", "reporter",
+    "effort", "effort hours", "hours", "points", "story points", "estimate", "sp",
+    "status", "state", "priority", "due", "due date", "start date", "end date", "created",
+    "updated", "id", "key", "issue key", "issue id", "work item type", "type", "issue type",
+    "labels", "tags", "project", "sprint", "iteration path", "area path", "notes", "comments",
+    "task id", "card id", "members", "assignees", "person", "people", "progress", "start",
+    "finish", "duration", "deadline", "bucket name", "list name", "section", "category",
+}
+
 
 def column_name(name: object) -> str:
     """A column's name as the rules here read it: lower case, "_" and "-" as spaces."""
@@ -88,3 +100,16 @@ def refuse_numbers(values: pd.Series, column: str, label: str, columns: list[str
         raise TasksError(f"{label}: column {column!r} holds numbers, not task text; pass "
                          f"--text-column with the column that describes each task"
                          + (f" (other columns: {', '.join(map(str, others))})" if others else ""))
+
+
+def header_row(rows: list[list[str]]) -> int:
+    """Where a table's header is among its first rows: below blank rows and a title (one filled
+    cell of two words or more that names no column: "Q4 task list - Sales team"), else the
+    first row."""
+    filled = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    header = next((at for at, cells in enumerate(filled) if len(cells) >= 2), 0)
+    for cells in filled[:header]:
+        # "Activity" alone may be a header whose second column has no name.
+        if cells and (len(cells[0].split()) < 2 or column_name(cells[0]) in COLUMN_NAMES):
+            return 0
+    return header

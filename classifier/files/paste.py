@@ -14,24 +14,15 @@ import pandas as pd
 
 from ..errors import TasksError
 from .columns import (
+    COLUMN_NAMES,
     DEFAULT_TEXT_COLUMN,
-    TEXT_COLUMN_NAMES,
     choose_text_column,
     column_name,
     filled_cells,
     is_free_text,
 )
 
-# A header row is told from a first task by its names: a task list's column names are few.
-HEADER_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
-    "owner", "owners", "assignee", "assigned to", "responsible", "who", "team", "reporter",
-    "effort", "effort hours", "hours", "points", "story points", "estimate", "sp",
-    "status", "state", "priority", "due", "due date", "start date", "end date", "created",
-    "updated", "id", "key", "issue key", "issue id", "work item type", "type", "issue type",
-    "labels", "tags", "project", "sprint", "iteration path", "area path", "notes", "comments",
-    "task id", "card id", "members", "assignees", "person", "people", "progress", "start",
-    "finish", "duration", "deadline", "bucket name", "list name", "section", "category",
-}
+
 def _rows(text: str) -> list[list[str]] | None:
     """The cells of rows copied from a spreadsheet, or None for plain lines: every filled row
     has the same number of cells, two or more (quoted cells may hold line breaks)."""
@@ -52,7 +43,7 @@ def _has_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns: a known column name, or a word above a column
     of numbers or dates ("Time" over 3, 5, 2)."""
     first = rows[0]
-    if any(column_name(cell) in HEADER_NAMES for cell in first):
+    if any(column_name(cell) in COLUMN_NAMES for cell in first):
         return True
     for position, cell in enumerate(first):
         values = filled_cells([row[position] for row in rows[1:]])

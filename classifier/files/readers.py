@@ -20,7 +20,7 @@ import pandas as pd
 from ..cells import is_blank
 from ..errors import TasksError
 from ..phrases import without_marker
-from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, refuse_numbers
+from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, header_row, refuse_numbers
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
 from .sniffing import (
@@ -32,9 +32,11 @@ from .sniffing import (
     ignore,
     looks_binary,
     sniff_separator,
+    top_rows,
 )
 
 SNIFF_BYTES = 256 * 1024
+TOP_ROWS = 20  # where a header is looked for below a title
 # A task read from several columns (a tracker's summary and description): their cells, each on
 # a line of its own, in a column of this name's making ("Summary + Description").
 PART_JOIN = " + "
@@ -53,6 +55,7 @@ class TaskSource:
     encoding: str = "utf-8"
     separator: str = ","
     sheet: str | int = 0
+    header_row: int = 0  # rows above the header (a title, blank rows), not read
     raw: str | None = None  # pasted text
     stream: TextIO | None = None  # stdin: read once, in chunks, never whole
     warn: Warn = ignore
@@ -144,7 +147,8 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace")
         text = text.lstrip("\ufeff").replace("\x00", "")
         source.separator = sniff_separator(text, "\t" if kind == "tsv" else ",")
-        repeated = duplicate_names(header_fields(text, source.separator))
+        source.header_row = _skip_title(top_rows(text, source.separator, TOP_ROWS), label, warn)
+        repeated = duplicate_names(header_fields(text, source.separator, source.header_row))
         if repeated:
             warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
                  f"ones are read as {repeated[0]}.1 and so on")
@@ -218,15 +222,18 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
             else:
                 raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
         chosen = workbook[names[sheet]] if isinstance(sheet, int) else workbook[sheet]
-        header = next(chosen.iter_rows(max_row=1, values_only=True), ())
+        top = [["" if is_blank(value) else str(value) for value in row]
+               for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
     finally:
         workbook.close()
-    repeated = duplicate_names([str(v) for v in header if v is not None])
+    skipped = _skip_title(top, label, warn)
+    header = top[skipped] if top else []
+    repeated = duplicate_names([value for value in header if value])
     if repeated:
         warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
              f"ones are read as {repeated[0]}.1 and so on")
     source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
-                        columns=[], sheet=sheet, warn=warn)
+                        columns=[], sheet=sheet, warn=warn, header_row=skipped)
     head = next(_read_chunks(source, 200, quiet=True), None)
     if head is None or len(head.columns) == 0:
         raise TasksError(f"{label}: sheet {sheet!r} is empty")
@@ -235,6 +242,16 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     source.columns = [str(column) for column in head.columns]
     _choose_text(source, text_column, head)
     return source
+
+
+def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
+    """How many rows above the header to leave unread (a title, blank rows), said in a warning."""
+    skipped = header_row(top)
+    if skipped:
+        title = next((cell.strip() for row in top[:skipped] for cell in row if cell.strip()), "")
+        warn(f"{label}: {skipped} row{'s' if skipped > 1 else ''} above the header not read"
+             + (f" (the title {title[:60]!r})" if title else " (blank)"))
+    return skipped
 
 
 def _text_stream(source: TaskSource, mark: str, newline: str | None) -> NulFilter:
@@ -280,7 +297,7 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
         with _text_stream(source, NUL_MARK, newline="") as handle:
             reader = pd.read_csv(
                 handle, sep=source.separator, dtype=str, keep_default_na=False, na_filter=False,
-                chunksize=chunk_rows, skip_blank_lines=False,
+                chunksize=chunk_rows, skip_blank_lines=False, skiprows=source.header_row,
             )
             with reader:
                 yield from reader
@@ -289,7 +306,8 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
     elif source.kind == "xlsx":
         # dtype=object keeps numbers, dates and booleans as the workbook has them.
         frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=object,
-                              keep_default_na=False, engine="openpyxl")
+                              keep_default_na=False, engine="openpyxl",
+                              skiprows=source.header_row)
         frame.columns = [str(column) for column in frame.columns]
         for start in range(0, len(frame), chunk_rows):
             yield frame.iloc[start:start + chunk_rows]
@@ -429,4 +447,4 @@ def count_rows_estimate(source: TaskSource) -> int | None:
             last = block[-1:]
     if last != b"\n":
         lines += 1
-    return max(lines - (0 if source.kind in ("txt", "jsonl") else 1), 0)
+    return max(lines - (0 if source.kind in ("txt", "jsonl") else 1 + source.header_row), 0)
