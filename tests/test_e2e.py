@@ -342,3 +342,29 @@ def test_two_weeks_of_the_loop(page, app_url, tmp_path):
     labels = chart.inner_text()
     assert "#1" in labels and "#2" in labels
     _screenshot(page, "8-trends")
+
+
+def test_an_upload_whose_names_do_not_say_asks_and_stays_on_its_tab(page, app_url, tmp_path):
+    """A tracker's export with no telling column names: the page asks which column holds the
+    task text, and after classifying shows the result with the upload still at hand."""
+    export = tmp_path / "board.csv"
+    export.write_text("What,Who\n" + "".join(f"{task},Ann Lee\n" for task in TASKS),
+                      encoding="utf-8")
+    page.goto(f"{app_url}/classify")
+    page.get_by_text("Results of run #1").wait_for()
+    _idle(page)
+    page.get_by_role("tab", name="Upload a file").click()
+    page.locator("[data-testid='stFileUploader'] input[type=file]").first.set_input_files(
+        str(export))
+    page.get_by_text("choose it above").wait_for()
+    _idle(page)
+    assert page.get_by_role("button", name="Classify file").is_disabled()
+    page.get_by_role("combobox", name="Column holding the task text").click()
+    page.get_by_role("option", name="What").click()
+    _idle(page)
+    page.get_by_role("button", name="Classify file").click()
+    page.get_by_text("Classified 3 rows as run #2").wait_for()
+    _idle(page)
+    assert page.get_by_role("tab", name="Upload a file").get_attribute("aria-selected") == "true"
+    assert page.get_by_text("board.csv").first.is_visible()
+    _screenshot(page, "9-upload-asked")

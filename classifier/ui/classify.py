@@ -295,11 +295,14 @@ def _runs_set_aside() -> None:
 def render() -> None:
     """The page."""
     st.title("Classify")
+    # Notes go in a place that is always there: an element more or less above the tabs would
+    # make them new ones, and an upload's result would open on the paste tab.
+    notes = st.container()
     if message := st.session_state.pop("classify_note", None):
-        st.success(message)
+        notes.success(message)
     if message := st.session_state.pop("classify_error", None):
-        st.error(message)
-    paste, upload = st.tabs(["Paste tasks", "Upload a file"])
+        notes.error(message)
+    paste, upload = st.tabs(["Paste tasks", "Upload a file"], key="classify_source")
     with paste:
         _paste_tab()
     with upload:
