@@ -453,6 +453,15 @@ def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
     assert at.get("progress")[0].proto.text.startswith("2 of 4 taught")  # two more to deal
 
 
+def test_the_teach_in_hint_says_what_a_round_can_cover(db):
+    at = fresh_app()
+    assert any("picked to cover every strategy" in m.value for m in at.markdown)
+    at = paste(at, ["Run the Saturday story time", "Call the customers", "Fix the roof"])
+    no_exception(at)
+    hint = next(m.value for m in at.markdown if m.value.startswith("**Teach this plan.**"))
+    assert "Deciding about 3 tasks, picked to cover 3 of the 7 strategies" in hint
+
+
 def test_the_teach_in_can_be_skipped_for_good_and_taken_up_again(db):
     # A plan nobody has taught: the Classify page points to the teach-in.
     assert any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)

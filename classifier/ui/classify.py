@@ -147,9 +147,12 @@ def _teach_in_hint(run, summary: Summary) -> None:
     if teach_in_rests(taught, run.created_at, undecided):
         return
     goal = teach_in_goal(len(taught), undecided)
+    strategies = len(plan.strategies)
+    cover = ("every strategy" if goal >= strategies else
+             f"{goal} of the {strategies} strategies")  # a short list cannot show them all
     with st.container(border=True):
         st.markdown(f"**Teach this plan.** A new plan's answers are cautious: doubt goes to "
-                    f"review. Deciding about {goal} tasks, picked to cover every strategy, "
+                    f"review. Deciding about {goal} tasks, picked to cover {cover}, "
                     f"teaches it fastest ({min(len(taught), goal)} of {goal} so far).")
         st.page_link("classifier/ui/review.py", label="Start the teach-in",
                      icon=":material/school:")
