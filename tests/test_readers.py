@@ -46,7 +46,11 @@ def _write(path, content):
     ("two.csv", b"alpha,beta\nCall the customers now,Send the quotes today\n",
      ("cannot tell which column holds the task text; columns are: alpha, beta; "
       "pass --text-column NAME")),
-    ("notes.docx", b"hello", "unsupported file type .docx"),
+    ("notes.docx", b"hello", "unsupported file type .docx; copy the list into a .txt file"),
+    ("old.xls", b"\xd0\xcf\x11\xe0", "unsupported file type .xls; an old Excel workbook: "
+                                     "save it as .xlsx or .csv"),
+    ("board.json", b'[{"title": "a"}]', "unsupported file type .json; write one task"),
+    ("notes.rtf", b"{\\rtf1 hello}", "unsupported file type .rtf; use one of .csv, .tsv"),
     ("bad.jsonl", b'{"task": "a"}\n{"task": \n', "row 2: not valid JSON"),
     ("list.jsonl", b'{"task": "a"}\n[1, 2]\n', "row 2: expected an object or a string"),
     ("broken.xlsx", b"PK\x03\x04 not really a workbook", "not a readable Excel workbook"),

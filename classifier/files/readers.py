@@ -31,6 +31,7 @@ from .sniffing import (
     header_fields,
     ignore,
     looks_binary,
+    refuse_unsupported,
     sniff_separator,
     top_rows,
 )
@@ -72,9 +73,7 @@ class TaskSource:
 
 def _kind_of(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        raise TasksError(f"{path}: unsupported file type {suffix or '(none)'}; "
-                         f"use one of {', '.join(SUPPORTED)}")
+    refuse_unsupported(str(path), suffix)
     return suffix[1:]
 
 

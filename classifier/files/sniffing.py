@@ -12,6 +12,18 @@ from ..errors import TasksError
 
 Warn = Callable[[str], None]
 SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".xlsx")
+# What to do with a file people often have instead.
+_INSTEAD = {
+    ".xls": "an old Excel workbook: save it as .xlsx or .csv",
+    ".xlsm": "save the workbook as .xlsx or .csv",
+    ".xlsb": "save the workbook as .xlsx or .csv",
+    ".ods": "save the spreadsheet as .xlsx or .csv",
+    ".numbers": "export the spreadsheet as .xlsx or .csv",
+    ".json": "write one task (or one object) a line as .jsonl",
+    ".docx": "copy the list into a .txt file, or the app's paste box",
+    ".pdf": "copy the list into a .txt file, or the app's paste box",
+    ".md": "rename it .txt: one task a line",
+}
 SEPARATORS = (",", ";", "\t", "|")
 # Non-letters that cp1252 text has inside words; others there (Polish "³" for "ł") betray a
 # different code page.
@@ -140,3 +152,11 @@ def duplicate_names(names: list[str]) -> list[str]:
     """Names that occur more than once, in order of first appearance."""
     counts = Counter(str(name).strip() for name in names)
     return [name for name in dict.fromkeys(str(n).strip() for n in names) if counts[name] > 1]
+
+
+def refuse_unsupported(name: str, suffix: str) -> None:
+    """TasksError naming the file when its type is not one the readers know, and what to do."""
+    if suffix in SUPPORTED:
+        return
+    instead = _INSTEAD.get(suffix, f"use one of {', '.join(SUPPORTED)}")
+    raise TasksError(f"{name}: unsupported file type {suffix or '(none)'}; {instead}")

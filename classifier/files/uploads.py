@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import TasksError
 from .columns import TextColumnUnknown
 from .readers import TextColumns, open_tasks, read_tasks
-from .sniffing import SUPPORTED
+from .sniffing import refuse_unsupported
 
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
@@ -22,9 +22,7 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 def _as_file(name: str, data: bytes, max_bytes: int) -> Iterator[Path]:
     """The bytes as a temporary file of the same type; errors name the user's file."""
     suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED:
-        raise TasksError(f"{name}: unsupported file type {suffix or '(none)'}; "
-                         f"use one of {', '.join(SUPPORTED)}")
+    refuse_unsupported(name, suffix)
     if len(data) > max_bytes:
         raise TasksError(f"{name}: the file is {len(data) / 2**20:.1f} MB, over the "
                          f"{max_bytes / 2**20:.0f} MB limit; split it or keep only the task rows")
