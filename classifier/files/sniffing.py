@@ -19,7 +19,7 @@ _INSTEAD = {
     ".xlsb": "save the workbook as .xlsx or .csv",
     ".ods": "save the spreadsheet as .xlsx or .csv",
     ".numbers": "export the spreadsheet as .xlsx or .csv",
-    ".json": "write one task (or one object) a line as .jsonl",
+    ".json": "write one task (or one object) a line as .jsonl (jq -c '.[]' in.json > in.jsonl)",
     ".docx": "copy the list into a .txt file, or the app's paste box",
     ".pdf": "copy the list into a .txt file, or the app's paste box",
     ".md": "rename it .txt: one task a line",
