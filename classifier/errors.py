@@ -3,6 +3,7 @@
     ClassifierError            anything a user can fix; its message names the file, row or field
      ├── PlanError             the plan file or its contents
      ├── TasksError            a tasks file: its type, encoding, columns or rows
+     │    └── TextColumnUnknown  no column's name or content says which holds the task text
      ├── OutputError           an output file: its type, folder, same path as the input, full disk
      ├── ResultsError          a results table lacks what a summary or queue needs
      ├── ModelError            the embedding model cannot be had
@@ -25,6 +26,15 @@ class PlanError(ClassifierError):
 
 class TasksError(ClassifierError):
     """A tasks file, one of its columns or one of its rows is unusable."""
+
+
+class TextColumnUnknown(TasksError):
+    """No column's name or content says which holds the task text (the app asks; the CLI
+    wants --text-column); `columns` are the table's."""
+
+    def __init__(self, message: str, columns: list[str]):
+        super().__init__(message)
+        self.columns = columns
 
 
 class OutputError(ClassifierError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import TasksError
+from ..errors import TasksError, TextColumnUnknown
 
 # The names trackers give the task's text, first found first (case, "_" and "-" aside): its
 # title before its description (Planner's "Task Name" beside "Description", Trello's "Card
@@ -36,14 +36,6 @@ COLUMN_NAMES = frozenset(TEXT_COLUMN_NAMES) | {
 def column_name(name: object) -> str:
     """A column's name as the rules here read it: lower case, "_" and "-" as spaces."""
     return " ".join(str(name).replace("_", " ").replace("-", " ").lower().split())
-
-
-class TextColumnUnknown(TasksError):
-    """No column's name or content says which holds the task text; `columns` are the table's."""
-
-    def __init__(self, message: str, columns: list[str]):
-        super().__init__(message)
-        self.columns = columns
 
 
 def choose_text_column(columns: list[str], label: str, text_column: str | None,

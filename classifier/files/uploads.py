@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import TasksError
-from .columns import TextColumnUnknown
+from ..errors import TasksError, TextColumnUnknown
 from .readers import TextColumns, open_tasks, read_tasks
 from .sniffing import refuse_unsupported
 
