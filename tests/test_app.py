@@ -162,6 +162,19 @@ def test_upload_classifies_a_csv_and_keeps_its_columns(db):
     assert list(table["owner"]) == ["Ann", "Bo"] and list(table["hours"]) == ["4", "2"]
 
 
+def test_upload_says_how_it_was_read(db):
+    at = fresh_app()
+    content = "Q4 list of the sales team\ntitle,owner\nRéviser le café,Zoë\n".encode("cp1252")
+    at.file_uploader(key="upload_file").upload("week.csv", content, "text/csv")
+    at.run()
+    no_exception(at)
+    captions = [caption.value.replace("\\", "") for caption in at.caption]  # as shown
+    assert "week.csv: not UTF-8; read as cp1252" in captions
+    assert any("1 row above the header not read" in caption for caption in captions)
+    column = next(box for box in at.selectbox if box.label.startswith("Column"))
+    assert column.value == "title"
+
+
 def test_upload_whose_names_do_not_say_asks_for_the_text_column(db):
     at = fresh_app()
     content = (b"What,Who,Where\nHire a second-shift machinist,Ann Lee,Main plant\n"

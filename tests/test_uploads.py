@@ -13,7 +13,7 @@ from classifier.files.uploads import read_upload, upload_columns
 
 def test_upload_keeps_every_column_and_finds_the_text_column():
     data = b"title,owner,hours\nHire a machinist,Ann,4\nCall lapsed customers,Bo,2\n"
-    assert upload_columns("week.csv", data) == (["title", "owner", "hours"], "title")
+    assert upload_columns("week.csv", data) == (["title", "owner", "hours"], "title", [])
     frame, column = read_upload("week.csv", data)
     assert column == "title"
     assert frame.to_dict("list") == {"title": ["Hire a machinist", "Call lapsed customers"],
@@ -22,9 +22,18 @@ def test_upload_keeps_every_column_and_finds_the_text_column():
 
 def test_upload_whose_names_do_not_say_leaves_the_text_column_to_the_person():
     data = b"What,Who\nHire a machinist,Ann Lee\nCall lapsed customers,Bo Chan\n"
-    assert upload_columns("week.csv", data) == (["What", "Who"], None)
+    assert upload_columns("week.csv", data) == (["What", "Who"], None, [])
     with pytest.raises(TasksError, match="week.csv: cannot tell which column"):
         read_upload("week.csv", data)
+
+
+def test_upload_says_how_it_was_read_naming_the_file():
+    data = "Q4 list of the sales team\ntitle,owner\nRéviser le café,Zoë\n".encode("cp1252")
+    table = upload_columns("week.csv", data)
+    assert table.text_column == "title"
+    assert table.notes == ["week.csv: not UTF-8; read as cp1252",
+                           "week.csv: 1 row above the header not read (the title "
+                           "'Q4 list of the sales team')"]
 
 
 def test_upload_reads_xlsx():

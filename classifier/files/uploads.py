@@ -6,6 +6,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -51,16 +52,28 @@ def upload_sheets(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> 
             workbook.close()
 
 
+class UploadTable(NamedTuple):
+    """What an uploaded table holds, before it is read whole."""
+
+    columns: list[str]
+    text_column: str | None  # None: the person must say which column holds the task text
+    notes: list[str]  # how it was read: its encoding, a title above its header, ...
+
+
 def upload_columns(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES,
-                   sheet: str | None = None) -> tuple[list[str], str | None]:
-    """The uploaded table's columns and the text column found in it (of `sheet` for a
-    workbook, the first by default); None when the person must say which it is."""
+                   sheet: str | None = None) -> UploadTable:
+    """The uploaded table's columns, the text column found in it (of `sheet` for a workbook,
+    the first by default) and what its reading noted."""
+    notes: list[str] = []
     with _as_file(name, data, max_bytes) as path:
+        def note(message: str) -> None:
+            notes.append(message.replace(str(path), name))
+
         try:
-            source = open_tasks(path, sheet=sheet if sheet is not None else None)
+            source = open_tasks(path, sheet=sheet, warn=note)
         except TextColumnUnknown as unknown:
-            return unknown.columns, None
-        return source.columns, source.text_column
+            return UploadTable(unknown.columns, None, notes)
+        return UploadTable(source.columns, source.text_column, notes)
 
 
 def read_upload(name: str, data: bytes, text_column: TextColumns = None,

@@ -67,10 +67,12 @@ def _upload_tab() -> None:
         if len(sheets) > 1:
             sheet = st.selectbox(f"Sheet ({len(sheets)} in this workbook)", sheets,
                                  key=f"upload_sheet_{upload.file_id}")
-        columns, detected = upload_columns(upload.name, data, sheet=sheet)
+        columns, detected, notes = upload_columns(upload.name, data, sheet=sheet)
     except ClassifierError as error:
         st.error(str(error))
         return
+    for note in notes:  # as the command line warns: an encoding guessed, a title not read
+        st.caption(widgets.md_escape(note))
     left, right = st.columns(2)
     column = left.selectbox("Column holding the task text", columns,
                             index=None if detected is None else columns.index(detected),
