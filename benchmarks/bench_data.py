@@ -125,6 +125,16 @@ def with_ticket_keys(tasks: Labeled) -> Labeled:
                     for text in tasks.texts], list(tasks.gold))
 
 
+def with_list_marks(tasks: Labeled) -> Labeled:
+    """The same tasks as a list or checklist kept in a .txt file or a cell: each with a marker in
+    one of four forms ("- [ ] ", "1. ", "• ", "* ") and, for half of them, a closing full stop,
+    fixed seed."""
+    rng = random.Random(SEED)
+    forms = ["- [ ] {t}", "{n}. {t}", "\u2022 {t}", "* {t}"]
+    return Labeled([rng.choice(forms).format(t=text, n=n) + rng.choice(["", "."])
+                    for n, text in enumerate(tasks.texts, start=1)], list(tasks.gold))
+
+
 def with_html(tasks: Labeled) -> Labeled:
     """The same tasks as a tracker exports a rich-text field: each in one of three common HTML
     forms (Azure Boards' "<div>...</div>", a paragraph with a break, a styled span), fixed seed."""
