@@ -345,7 +345,8 @@ def _strategies_frame(path: Path) -> Any:
         raise PlanError(f"{path}: plan file not found")
     if path.suffix.lower() != ".xlsx":
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                               index_col=False)
         except Exception as error:  # pandas raises many kinds for a bad CSV
             raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
     try:

@@ -513,3 +513,16 @@ def test_a_first_row_that_may_be_the_header_is_the_header(tmp_path, rows):
     frame, _ = read_tasks(_table(tmp_path, "week.csv", rows))
     assert frame.columns[0] == rows[0][0]
     assert frame.iloc[0, 0] == "Call the customers whose plans expire"
+
+
+@pytest.mark.parametrize(("content", "warned"), [
+    ("task,owner\nHire a welder,Ana,\nCut scrap on the press,Bo,\n", False),  # a trailing comma
+    ("task,owner\nHire a welder,Ana,x\nCut scrap on the press,Bo,\n", True),
+])
+def test_rows_longer_than_the_header_keep_their_columns(tmp_path, content, warned):
+    warnings: list[str] = []
+    frame, column = read_tasks(_write(tmp_path / "t.csv", content), warn=warnings.append)
+    assert column == "task"
+    assert frame["task"].tolist() == ["Hire a welder", "Cut scrap on the press"]
+    assert frame["owner"].tolist() == ["Ana", "Bo"]
+    assert any("more fields than the header" in w for w in warnings) == warned

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +147,9 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace")
         text = text.lstrip("\ufeff").replace("\x00", "")
         source.separator = sniff_separator(text, "\t" if kind == "tsv" else ",")
-        source.header_row = _skip_title(top_rows(text, source.separator, TOP_ROWS), label, warn)
+        top = top_rows(text, source.separator, TOP_ROWS)
+        source.header_row = _skip_title(top, label, warn)
+        _say_extra_fields(top[source.header_row:], label, warn)
         repeated = duplicate_names(header_fields(text, source.separator, source.header_row))
         if repeated:
             warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
@@ -253,6 +256,17 @@ def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
     return skipped
 
 
+def _say_extra_fields(rows: list[list[str]], label: str, warn: Warn) -> None:
+    """Warn when rows hold more filled fields than the header names (a trailing separator on
+    each row is nothing lost, and said nothing of)."""
+    width = len(rows[0]) if rows else 0
+    if len(rows) < 2 or len(rows[1]) <= width:
+        return  # a longer row below a first one that fits is refused by the parser, naming it
+    if any(any(cell.strip() for cell in row[width:]) for row in rows[1:]):
+        warn(f"{label}: rows hold more fields than the header's {width}; the extra fields "
+             f"are not read (give them a name in the header)")
+
+
 def _text_stream(source: TaskSource, mark: str, newline: str | None) -> NulFilter:
     assert source.path is not None
     handle = open(source.path, encoding=source.encoding, errors="replace", newline=newline)
@@ -297,9 +311,19 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
             reader = pd.read_csv(
                 handle, sep=source.separator, dtype=str, keep_default_na=False, na_filter=False,
                 chunksize=chunk_rows, skip_blank_lines=False, skiprows=source.header_row,
+                # Rows one field longer than the header (a trailing comma on each) would make
+                # the first column the index, and every cell would move one column left.
+                index_col=False,
             )
             with reader:
-                yield from reader
+                while True:
+                    with warnings.catch_warnings():  # said once, in our words (_say_extra_fields)
+                        warnings.filterwarnings("ignore", category=pd.errors.ParserWarning,
+                                                message="Length of header")
+                        chunk = next(reader, None)
+                    if chunk is None:
+                        return
+                    yield chunk
     elif source.kind == "jsonl":
         yield from _jsonl_chunks(source, chunk_rows, warn)
     elif source.kind == "xlsx":
