@@ -17,7 +17,7 @@ from .errors import TasksError
 from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
 from .files.writer import TableWriter
 from .model.engine import Batch, Classifier, join_results, result_of
-from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status
+from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames
 from .standing import standing_for, with_decisions
 
 if TYPE_CHECKING:
@@ -95,6 +95,10 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
 
     source = tasks if isinstance(tasks, TaskSource) else open_tasks(
         tasks, text_column=text_column, sheet=sheet, warn=note)
+    renames = input_renames(source.columns)
+    if renames:
+        note(_renamed(source.label, renames))
+    texts_in = renames.get(source.text_column, source.text_column)
     if progress.total is not None:
         total = count_rows_estimate(source)
         if total is not None:
@@ -111,7 +115,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                          bom=from_excel) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
             for chunk, batch in classified:
-                texts = [str(t) for t in chunk[source.text_column].tolist()]
+                chunk = chunk.rename(columns=renames) if renames else chunk
+                texts = [str(t) for t in chunk[texts_in].tolist()]
                 any_text = any_text or any(text.strip() for text in texts)
                 _warn_long(classifier, texts, first_row, source.label, note, long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
@@ -131,7 +136,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                     if run_id is None:
                         run_id = keep.store.begin_run(
                             keep.plan_version, [str(c) for c in chunk.columns],
-                            source.text_column, keep.source, classifier.embedder.model_name,
+                            texts_in, keep.source, classifier.embedder.model_name,
                             classifier.thresholds, llm=asker is not None,
                             earlier=classifier.earlier_use)
                     # The store keeps the machine's answer; decisions apply when it is read.
@@ -166,6 +171,11 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     summary.run_id = run_id
     summary.llm = asker.usage if asker is not None else None
     return summary
+
+
+def _renamed(label: str, renames: dict[str, str]) -> str:
+    names = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
+    return f"{label}: kept {names}: the tool writes its own columns of those names"
 
 
 def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,
@@ -227,6 +237,8 @@ def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
     """Classify every row of `frame` (other columns kept) and store it as a new run; its id."""
     if text_column not in frame.columns:
         raise TasksError(f"{source}: no column {text_column!r} to classify")
+    renames = input_renames(frame.columns)
+    frame, text_column = frame.rename(columns=renames), renames.get(text_column, text_column)
     batch = classifier.classify_batch(frame[text_column].tolist(), progress=progress)
     classified = join_results(frame.reset_index(drop=True), classifier.result_columns(batch))
     return store.create_run(plan_version, classified, text_column, source,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +25,30 @@ RESULT_COLUMNS = ["strategy_id", "strategy", "score", "status", "runner_up_id",
 LLM_COLUMNS = ["llm_strategy_id", "rationale"]
 DECIDED_BY = "decided_by"  # with --db: who decided the row (empty for the machine's answer)
 SCORE_DECIMALS = 4
+# Every other column the tool writes beside a task's own: the store's and the report's, and the
+# queue file's (whose candidate_1, candidate_1_name, candidate_1_score ... follow the pattern).
+WRITTEN_COLUMNS = frozenset(RESULT_COLUMNS + LLM_COLUMNS + [
+    DECIDED_BY, "decided_at", "final_strategy_id", "final_strategy", "final_status", "decision",
+    "decision_id", "decision_note", "decision_run", "machine_strategy_id", "machine_status",
+    "candidates", "row", "run_id", "task_id", "why", "queue_reason"])
+_CANDIDATE = re.compile(r"candidate_\d+(?:_name|_score)?")
+
+
+def input_renames(columns: Sequence[object]) -> dict[str, str]:
+    """New names for a task list's columns that the tool's own would overwrite ("status" from a
+    tracker kept as "status (input)"); none for a file this tool wrote, whose results a new run
+    replaces."""
+    names = [str(column) for column in columns]
+    if set(RESULT_COLUMNS) <= set(names):
+        return {}
+    renames: dict[str, str] = {}
+    for name in names:
+        if name in WRITTEN_COLUMNS or _CANDIDATE.fullmatch(name):
+            new = f"{name} (input)"
+            while new in names or new in renames.values():
+                new += "'"
+            renames[name] = new
+    return renames
 
 
 @dataclass(frozen=True)
