@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import cell_text
-from .errors import StoreError, TasksError
+from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import read_tasks
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
@@ -214,6 +214,31 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     for decision in recorded:
         counts[decision.action] += 1
     return counts
+
+
+def unrecorded(path: str | Path, store: Store, plan_name: str) -> int:
+    """How many filled decisions of an existing queue file the store does not hold yet (a file
+    that is not a queue file holds none): writing a new queue over them would lose them."""
+    if not Path(path).is_file():
+        return 0
+    try:
+        frame, _ = read_tasks(path, text_column="task_id")
+    except ClassifierError:
+        return 0
+    if "decision" not in frame.columns:
+        return 0
+    filled = sum(bool(cell_text(value).lstrip("'").strip()) for value in frame["decision"])
+    if not filled:
+        return 0
+    try:
+        read = read_decisions(path, store, plan_name)
+    except ClassifierError:  # decisions that could not be recorded as they are: still the person's
+        return filled
+    standing = {run_id: store.current_decisions(run_id)
+                for run_id in {request.run_id for request in read.requests}}
+    return sum(1 for request in read.requests
+               if (found := standing[request.run_id].get(request.row)) is None
+               or found.strategy_id != request.strategy_id)
 
 
 def _already_standing(decision: Decision | None, request: DecisionRequest,

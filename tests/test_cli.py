@@ -150,6 +150,22 @@ def test_an_output_naming_the_input_is_refused_before_anything_is_read(tmp_path,
     assert tasks.read_text(encoding="utf-8") == "task\nCall the customers\n"
 
 
+@pytest.mark.parametrize("command", ["classify", "queue", "report"])
+def test_an_output_naming_a_plan_kept_as_a_table_is_refused(tmp_path, command):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("id,name\ngrow,Grow recurring revenue\ncut,Cut costs\n", encoding="utf-8")
+    db = tmp_path / "tactics.db"
+    done = _invoke("classify", str(DATA / "tasks.txt"), "--plan", str(plan), "--out",
+                   str(tmp_path / "o.csv"), "--db", str(db), "-q")
+    assert done.exit_code == 0, done.output
+    args = ([str(DATA / "tasks.txt")] if command == "classify" else ["--db", str(db)])
+    result = _invoke(command, *args, "--plan", str(plan), "--out", str(plan))
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "is the plan" in lines[0]
+    assert plan.read_text(encoding="utf-8").startswith("id,name\ngrow,")
+
+
 def test_an_output_naming_the_store_is_refused(tmp_path):
     db = tmp_path / "tactics.csv"
     result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(db),

@@ -369,3 +369,43 @@ def test_the_llm_s_answers_kept_with_the_run_come_in_the_queue_file(db, tmp_path
     done = _tactics("decide", str(tmp_path / "queue.csv"), "--db", str(db), "--plan", PLAN,
                     "--reviewer", "maria")
     assert done.exit_code == 0, done.output
+
+
+def test_a_trackers_own_task_id_decision_and_why_do_not_break_the_round_trip(tmp_path):
+    """An export with columns the queue file writes itself keeps them, renamed, and `decide`
+    still maps every row to its task."""
+    tasks = tmp_path / "export.csv"
+    tasks.write_text("task_id,task,status,why,decision\n"
+                     "1001,Hire a second-shift machinist,open,because,x\n"
+                     "1002,Cut scrap on the stamping press,done,why not,y\n", encoding="utf-8")
+    db = tmp_path / "tactics.db"
+    done = _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "o.csv"),
+                    "--db", str(db))
+    assert done.exit_code == 0, done.output
+    assert "kept 'task_id' as 'task_id (input)'" in done.stderr
+    out = pd.read_csv(tmp_path / "o.csv", dtype=str)
+    assert out["status (input)"].tolist() == ["open", "done"]
+    assert set(out["status"]) <= {"aligned", "review", "misaligned"}
+    queue = _queue(db, tmp_path / "queue.csv")
+    assert queue["task_id"].str.startswith("run1-task").all()
+    assert sorted(queue["task_id (input)"]) == ["1001", "1002"]
+    queue.loc[0, "decision"] = "none"
+    queue.to_csv(tmp_path / "filled.csv", index=False)
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    assert "recorded 1 decision by ana" in done.stderr
+
+
+def test_a_new_queue_is_not_written_over_decisions_not_recorded_yet(db, tmp_path):
+    out = tmp_path / "queue.csv"
+    queue = _queue(db, out, "--limit", "3")
+    queue.loc[0, "decision"] = "none"
+    queue.to_csv(out, index=False)
+    again = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out", str(out))
+    assert again.exit_code == 2
+    assert "holds 1 decision not recorded yet" in again.stderr
+    assert pd.read_csv(out, dtype=str, keep_default_na=False)["decision"].tolist()[0] == "none"
+    done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    _queue(db, out)  # recorded: the next queue may take its place

@@ -16,6 +16,7 @@ from .common import (
     PlanOption,
     TextColumnOption,
     app,
+    kept_files,
     open_store,
     run_command,
     say,
@@ -90,11 +91,8 @@ def classify(
             require_ray()  # without the extra: one line saying how to get it
             many = is_dataset_run(tasks, out)
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
-        protected = {} if tasks == "-" else {Path(tasks): "the tasks file"}
-        if db is not None and "://" not in db:
-            protected[Path(db)] = "the store"
-        if not many:
-            prepare_output(out, protected)  # before anything is read: the input never replaced
+        if not many:  # before anything is read: no input is ever replaced
+            prepare_output(out, kept_files(tasks, plan, db))
         plan_data = load_plan(plan)
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
                                                warn=warn)

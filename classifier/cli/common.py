@@ -46,6 +46,16 @@ DbOption = Annotated[str, typer.Option(
     "(never shown with its password).", show_default=False)]
 
 
+def kept_files(tasks: str | None, plan: str | Path, db: str | None) -> dict[Path, str]:
+    """The files a command reads, which no output of it may replace."""
+    kept = {Path(plan): "the plan"}
+    if tasks is not None and tasks != "-":
+        kept[Path(tasks)] = "the tasks file"
+    if db is not None and "://" not in db:
+        kept[Path(db)] = "the store"
+    return kept
+
+
 def warn(message: str) -> None:
     from tqdm import tqdm
 

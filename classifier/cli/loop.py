@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from ..errors import ClassifierError
-from .common import DbOption, PlanNameOption, PlanOption, app, existing_store, run_command, say, warn
+from .common import (
+    DbOption,
+    PlanNameOption,
+    PlanOption,
+    app,
+    existing_store,
+    kept_files,
+    run_command,
+    say,
+    warn,
+)
 
 
 @app.command(short_help="Write the next tasks to review, with a decision column to fill.")
@@ -35,13 +45,21 @@ def queue(
 
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
-    from ..decisions_file import next_tasks, queue_table, write_queue
+    from ..decisions_file import next_tasks, queue_table, unrecorded, write_queue
+    from ..files.writer import prepare_output
     from ..plan import keep_earlier_ids, load_plan
     from ..review import teach_in_goal
 
     def action() -> None:
+        prepare_output(out, kept_files(None, plan, db), types=(".csv", ".xlsx"))
         plan_data = load_plan(plan)
         with existing_store(db) as store:
+            waiting = unrecorded(out, store, plan_name)
+            if waiting:
+                raise ClassifierError(
+                    f"{out}: holds {waiting} decision{'s' if waiting != 1 else ''} not recorded "
+                    f"yet; record them first (tactics decide {out} --db {db} --plan {plan} "
+                    f"--reviewer NAME), or write the queue to another file")
             run = store.latest_run(plan_name)
             if run is None:
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
@@ -130,7 +148,7 @@ def report(
 
     def action() -> None:
         load_plan(plan)
-        prepare_output(out, types=REPORT_TYPES)
+        prepare_output(out, kept_files(None, plan, db), types=REPORT_TYPES)
         with existing_store(db) as store:
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
             if chosen is None:
