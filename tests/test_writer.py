@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from classifier.errors import OutputError
-from classifier.files.atomic import partial_name, remove_leftovers
+from classifier.files.atomic import partial_name, remove_leftovers, write_text
 from classifier.files.writer import TableWriter, csv_bytes, prepare_output
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1 555 0100", "-2+3", "@SUM(A1:A9)", "\tcmd", "\rcmd",
@@ -141,3 +141,26 @@ def test_a_full_disk_is_one_line_and_nothing_is_left(tmp_path):
                                         "was written")
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_linked_file_is_written_through_its_link_and_keeps_its_mode(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "plan.yaml"
+    real.write_text("old", encoding="utf-8")
+    real.chmod(0o664)  # a team's file: group-writable
+    link = tmp_path / "plan.yaml"
+    link.symlink_to(real)
+    write_text(link, "new")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new"
+    assert real.stat().st_mode & 0o777 == 0o664
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o444)
+    with pytest.raises(OutputError, match="plan.yaml: is read-only; nothing was written"):
+        write_text(path, "new")
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.yaml"]

@@ -1,10 +1,12 @@
-"""Writing a file so readers see the old content or the new, never half; with the umask's mode."""
+"""Writing a file so readers see the old content or the new, never half; a new file with the
+umask's mode, one that is there with its own."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,11 +75,21 @@ def no_room(error: OSError) -> bool:
 @contextlib.contextmanager
 def temporary_beside(path: Path) -> Iterator[Path]:
     """A new temporary file beside `path`, moved over it when the block ends without error and
-    removed otherwise; a full disk becomes one OutputError line."""
+    removed otherwise; a full disk becomes one OutputError line. A file that is there keeps its
+    mode, a link its place (the file it names is written), and a read-only one is refused."""
+    named = path
+    if path.is_symlink():  # a plan kept in a shared folder and linked: the link stays
+        path = path.resolve()
+    existing = path.stat() if path.exists() else None
+    if existing is not None and not existing.st_mode & stat.S_IWUSR:
+        raise OutputError(f"{named}: is read-only; nothing was written (make it writable, or "
+                          f"write to another file)")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / partial_name(path)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     os.close(descriptor)  # created with 0o666 & ~umask, as any new file of this user
+    if existing is not None:
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode))
     try:
         yield temporary
         os.replace(temporary, path)
