@@ -38,7 +38,7 @@ STORED = {"stored": True}
 class Thresholds(BaseModel):
     """Where `aligned` ends and `review` and `misaligned` begin; always present, never None-ish."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # .nan compares as nothing
 
     aligned: float = Field(description="best score at or above which a task is aligned")
     misaligned: float = Field(description="best score below which a task serves no strategy")
@@ -136,15 +136,25 @@ class Plan(BaseModel):
 
     @field_validator("strategies")
     @classmethod
-    def _valid_strategies(cls, value: list[Strategy]) -> list[Strategy]:
+    def _valid_strategies(cls, value: list[Strategy], info: ValidationInfo) -> list[Strategy]:
         if not value:
             raise ValueError("the plan has no strategies; add at least one under `strategies:`")
         seen: dict[str, int] = {}
+        named: dict[str, int] = {}
+        stored = isinstance(info.context, dict) and info.context.get("stored")
         for position, strategy in enumerate(value, start=1):
             if strategy.id in seen:
                 raise ValueError(f"duplicate strategy id {strategy.id!r} "
                                  f"(strategies {seen[strategy.id]} and {position})")
             seen[strategy.id] = position
+            # Two strategies written alike split every task between them (a tie: all review);
+            # one name with two descriptions is two strategies (`meant` asks which).
+            written = "\n".join(" ".join(text.casefold().split()) for text in strategy.texts())
+            if written in named and not stored:
+                raise ValueError(f"strategies {named[written]} and {position} are written alike "
+                                 f"({strategy.name!r}, same description and examples): every "
+                                 f"task would tie between them; tell them apart or keep one")
+            named.setdefault(written, position)
         return value
 
     def strategy(self, strategy_id: str) -> Strategy:
@@ -198,7 +208,10 @@ def _where(loc: tuple[int | str, ...], data: object) -> str:
             item = node[part] if isinstance(node, list) and part < len(node) else None
             if isinstance(item, dict) and item.get("id") not in (None, ""):
                 label += f" (id {str(item['id'])!r})"
-            parts[-1:] = [label] if parts and parts[-1] == "strategies" else [*parts, label]
+            if parts and parts[-1] == "strategies":
+                parts[-1] = label
+            else:
+                parts.append(label)
             node = item
         else:
             parts.append(str(part))

@@ -201,8 +201,24 @@ def test_a_description_naming_several_things_gives_each_its_phrase(description, 
 def test_an_answer_names_a_strategy_by_id_or_by_its_name(answer, meant):
     plan = plan_from_dict({"vision": "", "strategies": [
         {"id": "win-retail", "name": "Win retail"}, {"id": "hire-a", "name": "Hire"},
-        {"id": "hire-b", "name": "hire"}]})
+        {"id": "hire-b", "name": "hire", "description": "Engineers for the new plant"}]})
     assert plan.meant(answer) == meant
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("strategies:\n  - {name: Grow revenue}\n  - {name: grow  Revenue}\n",
+     "strategies 1 and 2 are written alike ('grow  Revenue', same description and examples)"),
+    ("strategies:\n  - {id: a, name: A, examples: [1, null]}\n",
+     ": strategy 1 (id 'a').examples.item 1: Input should be a valid string;"),
+    ("thresholds: {aligned: .nan, misaligned: .inf, margin: 0.01}\nstrategies:\n  - {name: A}\n",
+     ": thresholds.aligned: Input should be a finite number"),
+])
+def test_a_plan_that_cannot_work_is_refused_saying_why(tmp_path, text, expected):
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert expected in str(caught.value)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
