@@ -354,7 +354,7 @@ def test_xlsx_with_several_sheets(tmp_path):
     first = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out", str(out),
                     "-q")
     assert first.exit_code == 0
-    assert "2 sheets; reading the first, 'week 9'" in first.stderr
+    assert "2 sheets; reading the first shown, 'week 9'" in first.stderr
     assert len(pd.read_csv(out)) == 1
     second = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out", str(out),
                      "-q", "--sheet", "week 10")

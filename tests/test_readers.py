@@ -228,7 +228,7 @@ def test_xlsx_reads_the_first_sheet_with_one_warning(tmp_path):
     frame, _ = read_tasks(path, warn=warnings.append)
     assert frame.values.tolist() == [["Call the customers", "007", 3],
                                      ["Pitch the dealer", "NA", 2.5]]
-    assert len(warnings) == 1 and "reading the first, 'week 9'" in warnings[0]
+    assert len(warnings) == 1 and "reading the first shown, 'week 9'" in warnings[0]
 
 
 @pytest.mark.parametrize("sheet", ["week 10", "1"])
@@ -526,3 +526,42 @@ def test_rows_longer_than_the_header_keep_their_columns(tmp_path, content, warne
     assert frame["task"].tolist() == ["Hire a welder", "Cut scrap on the press"]
     assert frame["owner"].tolist() == ["Ana", "Bo"]
     assert any("more fields than the header" in w for w in warnings) == warned
+
+
+def _sheets_workbook(path, sheets):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, state, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.sheet_state = state
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
+    path = _sheets_workbook(tmp_path / "export.xlsx", [("Lookup", "hidden", [["code"], ["A1"]]),
+                                               ("Tasks", "visible", [["task"], ["Hire a welder"]])])
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["Hire a welder"]
+    assert any("reading the first shown, 'Tasks'" in w for w in warnings)
+
+
+def test_formulas_a_program_wrote_without_results_are_said_to_read_as_empty(tmp_path):
+    path = _sheets_workbook(tmp_path / "made.xlsx", [("Tasks", "visible", [
+        ["task", "hours"], ['=CONCAT("Hire ","a welder")', "=2*3"], ["Cut scrap", 2]])])
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["", "Cut scrap"]
+    assert any("2 cells of sheet 'Tasks' hold a formula with no saved result" in w
+               for w in warnings)
+
+
+def test_a_sheet_with_only_a_header_says_so(tmp_path):
+    path = _sheets_workbook(tmp_path / "header.xlsx", [("Week 9", "visible", [["task", "owner"]])])
+    with pytest.raises(TasksError, match="sheet 'Week 9' has no task rows, only a header"):
+        read_tasks(path)

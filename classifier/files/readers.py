@@ -214,16 +214,19 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     try:
         names = workbook.sheetnames
         if sheet is None:
-            sheet = 0
+            # A hidden sheet (lookups, an export's raw data) is not the list a person sees.
+            shown = [name for name in names if workbook[name].sheet_state == "visible"] or names
+            sheet = shown[0]
             if len(names) > 1:
-                warn(f"{label}: {len(names)} sheets; reading the first, {names[0]!r} "
-                     f"(choose another with --sheet)")
+                warn(f"{label}: {len(names)} sheets; reading the first shown, {sheet!r} "
+                     f"(choose another with --sheet NAME)")
         elif isinstance(sheet, str) and sheet not in names:
             if sheet.isdigit() and int(sheet) < len(names):
                 sheet = int(sheet)
             else:
                 raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
-        chosen = workbook[names[sheet]] if isinstance(sheet, int) else workbook[sheet]
+        title = names[sheet] if isinstance(sheet, int) else sheet
+        chosen = workbook[title]
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
     finally:
@@ -237,13 +240,40 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
                         columns=[], sheet=sheet, warn=warn, header_row=skipped)
     head = next(_read_chunks(source, 200, quiet=True), None)
+    unsaved = _unsaved_formulas(path, title)
+    if unsaved:
+        cells = f"{unsaved} cells of sheet {title!r} hold" if unsaved > 1 else \
+            f"1 cell of sheet {title!r} holds"
+        warn(f"{label}: {cells} a formula with no saved result (a workbook a program wrote, "
+             f"never opened in a spreadsheet), read as empty; open and save it in Excel, or "
+             f"export a CSV")
     if head is None or len(head.columns) == 0:
-        raise TasksError(f"{label}: sheet {sheet!r} is empty")
+        raise TasksError(f"{label}: sheet {title!r} is empty")
     if len(head) == 0:
-        raise TasksError(f"{label}: sheet {sheet!r} has no task rows, only a header")
+        raise TasksError(f"{label}: sheet {title!r} has no task rows, only a header")
     source.columns = [str(column) for column in head.columns]
     _choose_text(source, text_column, head)
     return source
+
+
+def _unsaved_formulas(path: Path, title: str, rows: int = 200) -> int:
+    """Formula cells among a sheet's first rows that carry no saved result (openpyxl and
+    pandas read a formula's last saved result, and a program that wrote it saved none)."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(path, read_only=True, data_only=False)
+    results = load_workbook(path, read_only=True, data_only=True)
+    try:
+        count = 0
+        pairs = zip(formulas[title].iter_rows(max_row=rows, values_only=True),
+                    results[title].iter_rows(max_row=rows, values_only=True), strict=False)
+        for written, saved in pairs:
+            count += sum(isinstance(cell, str) and cell.startswith("=") and result is None
+                         for cell, result in zip(written, saved, strict=False))
+        return count
+    finally:
+        formulas.close()
+        results.close()
 
 
 def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
@@ -332,6 +362,8 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
                               keep_default_na=False, engine="openpyxl",
                               skiprows=source.header_row)
         frame.columns = [str(column) for column in frame.columns]
+        if frame.empty:
+            yield frame  # its header still says what the sheet holds
         for start in range(0, len(frame), chunk_rows):
             yield frame.iloc[start:start + chunk_rows]
 

@@ -47,7 +47,8 @@ def upload_sheets(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> 
         except Exception:
             raise TasksError(f"{name}: not a readable Excel workbook (.xlsx)") from None
         try:
-            return list(workbook.sheetnames)
+            # The sheets a person sees first, as the command line reads them by default.
+            return sorted(workbook.sheetnames, key=lambda name: workbook[name].sheet_state != "visible")
         finally:
             workbook.close()
 
