@@ -216,6 +216,7 @@ def test_a_new_store_is_created_and_the_run_saved_for_the_app(tmp_path):
     ("tasks.csv", ["--plan", "missing-plan.yaml"], "plan file not found"),
     ("noise.csv", [], "not a text table"),
     ("tasks.csv", ["--model", "some-org/not-a-model"], "cannot load model 'some-org/not-a-model'"),
+    ("-", [], "stdin: not UTF-8 text; pass the file's path instead"),  # cp1252 piped in
 ])
 def test_refusal_through_a_real_process(tmp_path, tasks, extra, expected):
     (tmp_path / "noise.csv").write_bytes(bytes(range(256)) * 8)
@@ -225,7 +226,9 @@ def test_refusal_through_a_real_process(tmp_path, tasks, extra, expected):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "classifier", "classify", tasks, "--out",
                            str(out), *plan, *extra], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+                          input="Réduire les coûts\n".encode("cp1252"), capture_output=True,
+                          timeout=300, check=False)
+    done.stdout, done.stderr = done.stdout.decode(), done.stderr.decode()
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]

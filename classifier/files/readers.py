@@ -329,7 +329,12 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
     except pd.errors.ParserError as error:
         raise TasksError(f"{label}: not a well-formed {source.kind.upper()} table: "
                          f"{str(error).strip()}") from None
-    except (UnicodeError, ValueError, OSError) as error:
+    except UnicodeError as error:
+        if source.stream is None:
+            raise TasksError(f"{label}: cannot read: {error}") from None
+        raise TasksError(f"{label}: not UTF-8 text; pass the file's path instead (its "
+                         f"encoding is found), or convert it (iconv -f cp1252 -t utf-8)") from None
+    except (ValueError, OSError) as error:
         raise TasksError(f"{label}: cannot read: {error}") from None
 
 
