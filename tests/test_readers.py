@@ -565,3 +565,17 @@ def test_a_sheet_with_only_a_header_says_so(tmp_path):
     path = _sheets_workbook(tmp_path / "header.xlsx", [("Week 9", "visible", [["task", "owner"]])])
     with pytest.raises(TasksError, match="sheet 'Week 9' has no task rows, only a header"):
         read_tasks(path)
+
+
+@pytest.mark.parametrize(("content", "warned"), [
+    ("Hire a welder\nCut scrap on the press\n", True),  # one column, no header
+    ("Hire a welder,Ana,3\nCut scrap on the press,Bo,2\n", True),  # "3" names no column
+    ("task,owner\nHire a welder,Ana\n", False),
+    ("What we do this week\nHire a welder\n", True),  # a header, maybe: said, nothing changed
+    ("Work,May,June\nHire a welder,2,3\n", False),
+])
+def test_a_file_without_a_header_row_is_said_to_lose_its_first_task(tmp_path, content, warned):
+    warnings: list[str] = []
+    frame, _ = read_tasks(_write(tmp_path / "t.csv", content), warn=warnings.append)
+    assert len(frame) == 1
+    assert any("is read as the column names" in w for w in warnings) == warned

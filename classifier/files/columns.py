@@ -105,3 +105,22 @@ def header_row(rows: list[list[str]]) -> int:
         if cells and (len(cells[0].split()) < 2 or column_name(cells[0]) in COLUMN_NAMES):
             return 0
     return header
+
+
+def header_is_a_row(columns: list[str], text_column: str) -> bool:
+    """Whether a table's column names look like its first row of tasks (a file with no header
+    row): a name that is a number or a date, or a task-like text column name (three words or
+    more) where no name is one task lists use."""
+    names = pd.Series([str(column) for column in columns], dtype=object)
+    if _counted_names(names).any():
+        return True
+    if any(column_name(column) in COLUMN_NAMES for column in columns):
+        return False
+    return len(str(text_column).split()) >= 3
+
+
+def _counted_names(names: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(names, errors="coerce").notna()
+    # A date with digits ("2026-03-02"); month names ("May", "June") are fine column names.
+    dates = pd.to_datetime(names, errors="coerce", format="mixed").notna()
+    return numbers | (dates & names.str.contains(r"\d"))

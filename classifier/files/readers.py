@@ -21,7 +21,13 @@ import pandas as pd
 from ..cells import is_blank
 from ..errors import TasksError
 from ..phrases import without_marker
-from .columns import DEFAULT_TEXT_COLUMN, choose_text_column, header_row, refuse_numbers
+from .columns import (
+    DEFAULT_TEXT_COLUMN,
+    choose_text_column,
+    header_is_a_row,
+    header_row,
+    refuse_numbers,
+)
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
 from .sniffing import (
@@ -93,6 +99,12 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
     if not isinstance(text_column, list):
         source.text_column = choose_text_column(source.columns, label, text_column, head)
         refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
+        if text_column is None and header_is_a_row(source.columns, source.text_column):
+            first = ", ".join(source.columns)
+            fix = ("add a header row (task, ...) above it" if len(source.columns) > 1 else
+                   "add a header row (task) above it, or save the list as .txt")
+            source.warn(f"{label}: its first row ({first[:80]!r}) is read as the column names; "
+                        f"if it is a task, {fix}")
         return
     for name in text_column:  # each one named, as one column asked for is
         choose_text_column(source.columns, label, name)
@@ -122,6 +134,8 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
     if path.is_dir():
         raise TasksError(f"{label}: is a folder, not a tasks file")
     kind = _kind_of(path)
+    if sheet is not None and kind != "xlsx":
+        warn(f"{label}: --sheet is for .xlsx workbooks; a .{kind} file has one table")
     if path.stat().st_size == 0:
         raise TasksError(f"{label}: the file is empty")
     if kind == "xlsx":
