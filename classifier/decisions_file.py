@@ -25,6 +25,7 @@ from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
 from .store import Decision, DecisionRequest, RunInfo, Store
 
 CANDIDATES = 3
+QUEUE_SHEET = "Queue"
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 TO_FILL = CellStyle(fill="FFF2CC")
@@ -101,7 +102,7 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
         return path
     book = WorkbookWriter()
     columns = list(table.columns)
-    sheet = book.sheet("Queue", widths=[14.0] + [24.0] * (len(columns) - 1), freeze_header=True,
+    sheet = book.sheet(QUEUE_SHEET, widths=[14.0] + [24.0] * (len(columns) - 1), freeze_header=True,
                        filter_columns=len(columns), rows=len(table))
     sheet.append(columns, HEADER)
     decision = columns.index("decision")
@@ -137,7 +138,10 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
     """Every filled row of a queue file as a decision; TasksError names the first row that is
     not a task of this plan's runs or whose decision is neither a strategy id nor `none`."""
     label = str(path)
-    frame, _ = read_tasks(path, text_column="task_id")
+    if Path(path).suffix.lower() not in (".csv", ".xlsx"):
+        raise TasksError(f"{label}: a queue file is the .csv or .xlsx `tactics queue` wrote; "
+                         f"save it as CSV or as an Excel workbook")
+    frame, _ = read_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
     for column in ("task_id", "decision"):
         if column not in frame.columns:
             raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
@@ -191,6 +195,23 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
     return DecisionsRead(requests, skipped)
 
 
+def _queue_sheet(path: Path) -> str | None:
+    """The queue's own sheet of a workbook, wherever a person moved it or put another before
+    it (None for a CSV, or a workbook without one: its first sheet is read)."""
+    if path.suffix.lower() != ".xlsx" or not path.is_file():
+        return None
+    try:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(path, read_only=True)
+    except Exception:  # not a workbook: the reader says so, naming the file
+        return None
+    try:
+        return QUEUE_SHEET if QUEUE_SHEET in workbook.sheetnames else None
+    finally:
+        workbook.close()
+
+
 def _run_of_plan(store: Store, run_id: int, plan_name: str) -> RunInfo | None:
     try:
         run = store.run(run_id)
@@ -222,7 +243,7 @@ def unrecorded(path: str | Path, store: Store, plan_name: str) -> int:
     if not Path(path).is_file():
         return 0
     try:
-        frame, _ = read_tasks(path, text_column="task_id")
+        frame, _ = read_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
     except ClassifierError:
         return 0
     if "decision" not in frame.columns:

@@ -409,3 +409,26 @@ def test_a_new_queue_is_not_written_over_decisions_not_recorded_yet(db, tmp_path
     done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
     assert done.exit_code == 0, done.output
     _queue(db, out)  # recorded: the next queue may take its place
+
+
+def test_a_queue_workbook_is_read_from_its_queue_sheet_wherever_it_is(db, tmp_path):
+    out = tmp_path / "queue.xlsx"
+    _queue(db, out, "--limit", "3")
+    book = openpyxl.load_workbook(out)
+    book["Queue"].cell(row=2, column=book["Queue"].max_column).value = "none"
+    notes = book.create_sheet("Notes", 0)  # a person's own sheet, put first
+    notes.append(["Ask Maria about the press"])
+    book.save(out)
+    done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    assert "recorded 1 decision by ana" in done.stderr
+
+
+def test_a_queue_saved_as_unicode_text_is_refused_saying_what_to_save(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table.loc[0, "decision"] = "none"
+    saved = tmp_path / "queue.txt"  # Excel's "Unicode Text": UTF-16, tabs
+    saved.write_bytes(table.to_csv(sep="\t", index=False).encode("utf-16"))
+    done = _tactics("decide", str(saved), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 2
+    assert "a queue file is the .csv or .xlsx `tactics queue` wrote" in done.stderr
