@@ -344,10 +344,13 @@ def _read_text(path: Path) -> str:
         raise PlanError(f"{path}: plan file not found")
     if path.is_dir():
         raise PlanError(f"{path}: is a folder, not a plan file")
+    data = path.read_bytes()
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise PlanError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        line = data[:error.start].count(b"\n") + 1
+        raise PlanError(f"{path}: line {line}: not UTF-8 text; save the plan as UTF-8 (in most "
+                        f"editors: Save As, encoding UTF-8)") from None
 
 
 def _strategies_frame(path: Path) -> Any:
@@ -364,8 +367,8 @@ def _strategies_frame(path: Path) -> Any:
             raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
-    except Exception as error:  # openpyxl raises many kinds for a file that is no workbook
-        raise PlanError(f"{path}: cannot read the workbook: {error}") from None
+    except Exception:  # openpyxl raises many kinds for a file that is no workbook
+        raise PlanError(f"{path}: not a readable Excel workbook (.xlsx)") from None
     for frame in sheets.values():
         if "name" in {str(column).strip().lower() for column in frame.columns}:
             return frame

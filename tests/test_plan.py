@@ -64,7 +64,8 @@ def test_sample_plan_loads(sample_plan):
     ("bad-yaml.yaml", "strategies:\n  - id: a\n    name: [A\n", "malformed YAML at line"),
     ("tabs.yaml", "strategies:\n\t- id: a\n", "malformed YAML at line 2"),
     ("bad.json", '{"strategies": [\n  {"id": "a",}\n]}', "malformed JSON at line 2"),
-    ("not-utf8.yaml", "vision: caf\xe9\nstrategies: []\n".encode("latin-1"), "not UTF-8 text"),
+    ("not-utf8.yaml", "vision: caf\xe9\nstrategies: []\n".encode("latin-1"),
+     "line 1: not UTF-8 text; save the plan as UTF-8"),
 ])
 def test_bad_plan_is_refused_naming_file_and_field(tmp_path, name, text, expected):
     path = tmp_path / name
@@ -256,7 +257,7 @@ def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_pat
 
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
-    ("plan.xlsx", b"not a workbook", "cannot read the workbook"),
+    ("plan.xlsx", b"not a workbook", "not a readable Excel workbook"),
     ("plan.csv", b"title,text\nA,B\n", "needs a column name"),
     ("plan.csv", b"name,description\n,\n\n", "no strategies in the table; add a row with a name"),
 ])
