@@ -99,7 +99,8 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
     if not isinstance(text_column, list):
         source.text_column = choose_text_column(source.columns, label, text_column, head)
         refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
-        if text_column is None and header_is_a_row(source.columns, source.text_column):
+        if (text_column is None and source.kind in ("csv", "tsv", "xlsx")
+                and header_is_a_row(source.columns, source.text_column)):
             first = ", ".join(source.columns)
             fix = ("add a header row (task, ...) above it" if len(source.columns) > 1 else
                    "add a header row (task) above it, or save the list as .txt")
