@@ -162,6 +162,18 @@ def test_upload_classifies_a_csv_and_keeps_its_columns(db):
     assert list(table["owner"]) == ["Ann", "Bo"] and list(table["hours"]) == ["4", "2"]
 
 
+def test_an_uploads_own_status_column_is_kept_and_said_to_be(db):
+    at = fresh_app()
+    content = b"task,status\nHire a second-shift machinist,open\nCall lapsed customers,done\n"
+    at.file_uploader(key="upload_file").upload("week.csv", content, "text/csv")
+    at.run()
+    at.button(key="classify_upload").click().run()
+    no_exception(at)
+    assert any("Kept the file's own 'status' as 'status (input)'" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table["status (input)"]) == ["open", "done"]
+
+
 def test_upload_says_how_it_was_read(db):
     at = fresh_app()
     content = "Q4 list of the sales team\ntitle,owner\nRéviser le café,Zoë\n".encode("cp1252")

@@ -14,6 +14,7 @@ from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
+from classifier.results import input_renames
 from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
 from classifier.ui import state, widgets
 
@@ -32,8 +33,12 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
     bar.empty()
     state.use_run(run_id)
     learned = describe_earlier(clf.earlier_use)
-    st.session_state["classify_note"] = (f"Classified {len(frame):,} rows as run #{run_id}."
-                                         + (f" {learned}." if learned else ""))
+    kept = ", ".join(f"{old!r} as {new!r}" for old, new in input_renames(frame.columns).items())
+    st.session_state["classify_note"] = (
+        f"Classified {len(frame):,} rows as run #{run_id}."
+        + (f" {learned}." if learned else "")
+        + (f" Kept the file's own {kept}: the tool writes its own columns of those names."
+           if kept else ""))
     st.rerun()
 
 
