@@ -119,8 +119,13 @@ def header_is_a_row(columns: list[str], text_column: str) -> bool:
     return len(str(text_column).split()) >= 3
 
 
+def numbers_or_dates(values: pd.Series) -> pd.Series:
+    """Which values are numbers or dates (an effort, an id, a due date)."""
+    numbers = pd.to_numeric(values, errors="coerce").notna()
+    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna()
+    return numbers | dates
+
+
 def _counted_names(names: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(names, errors="coerce").notna()
     # A date with digits ("2026-03-02"); month names ("May", "June") are fine column names.
-    dates = pd.to_datetime(names, errors="coerce", format="mixed").notna()
-    return numbers | (dates & names.str.contains(r"\d"))
+    return numbers_or_dates(names) & names.str.contains(r"\d")

@@ -20,6 +20,7 @@ from .columns import (
     column_name,
     filled_cells,
     is_free_text,
+    numbers_or_dates,
 )
 
 
@@ -49,7 +50,8 @@ def _has_header(rows: list[list[str]]) -> bool:
         values = filled_cells([row[position] for row in rows[1:]])
         if not cell.strip() or values.empty:
             continue
-        if _counted(values).mean() >= 0.9 and not _counted(pd.Series([cell.strip()])).iloc[0]:
+        named = not numbers_or_dates(pd.Series([cell.strip()])).iloc[0]
+        if named and numbers_or_dates(values).mean() >= 0.9:
             return True
     return False
 
@@ -57,14 +59,7 @@ def _has_header(rows: list[list[str]]) -> bool:
 def _some_text(values: pd.Series) -> bool:
     """Whether a column holds text, however short ("Payroll"): not mostly numbers or dates."""
     filled = filled_cells(values)
-    return not filled.empty and _counted(filled).mean() < 0.5
-
-
-def _counted(values: pd.Series) -> pd.Series:
-    """Which values are numbers or dates (an effort, an id, a due date)."""
-    numbers = pd.to_numeric(values, errors="coerce").notna()
-    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna()
-    return numbers | dates
+    return not filled.empty and numbers_or_dates(filled).mean() < 0.5
 
 
 def _names(header: list[str]) -> list[str]:
