@@ -35,7 +35,6 @@ from .sniffing import (
     Warn,
     detect_encoding,
     duplicate_names,
-    header_fields,
     ignore,
     looks_binary,
     refuse_unsupported,
@@ -165,7 +164,8 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         top = top_rows(text, source.separator, TOP_ROWS)
         source.header_row = _skip_title(top, label, warn)
         _say_extra_fields(top[source.header_row:], label, warn)
-        repeated = duplicate_names(header_fields(text, source.separator, source.header_row))
+        repeated = duplicate_names(top[source.header_row] if len(top) > source.header_row
+                                   else [])
         if repeated:
             warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
                  f"ones are read as {repeated[0]}.1 and so on")
@@ -229,9 +229,7 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     try:
         names = workbook.sheetnames
         if sheet is None:
-            # A hidden sheet (lookups, an export's raw data) is not the list a person sees.
-            shown = [name for name in names if workbook[name].sheet_state == "visible"] or names
-            sheet = shown[0]
+            sheet = sheets_shown_first(workbook)[0]
             if len(names) > 1:
                 warn(f"{label}: {len(names)} sheets; reading the first shown, {sheet!r} "
                      f"(choose another with --sheet NAME)")
@@ -244,6 +242,7 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         chosen = workbook[title]
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
+        unsaved = _unsaved_formulas(path, chosen)
     finally:
         workbook.close()
     skipped = _skip_title(top, label, warn)
@@ -255,7 +254,6 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
                         columns=[], sheet=sheet, warn=warn, header_row=skipped)
     head = next(_read_chunks(source, 200, quiet=True), None)
-    unsaved = _unsaved_formulas(path, title)
     if unsaved:
         cells = f"{unsaved} cells of sheet {title!r} hold" if unsaved > 1 else \
             f"1 cell of sheet {title!r} holds"
@@ -271,24 +269,29 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     return source
 
 
-def _unsaved_formulas(path: Path, title: str, rows: int = 200) -> int:
+def sheets_shown_first(workbook: Any) -> list[str]:
+    """An openpyxl workbook's sheet names, the ones a person sees first: a hidden sheet
+    (lookups, an export's raw data) is not the list they mean."""
+    return sorted(workbook.sheetnames, key=lambda name: workbook[name].sheet_state != "visible")
+
+
+def _unsaved_formulas(path: Path, results: Any, rows: int = 200) -> int:
     """Formula cells among a sheet's first rows that carry no saved result (openpyxl and
-    pandas read a formula's last saved result, and a program that wrote it saved none)."""
+    pandas read a formula's last saved result, and a program that wrote it saved none);
+    `results` is the sheet as read for its values."""
     from openpyxl import load_workbook
 
     formulas = load_workbook(path, read_only=True, data_only=False)
-    results = load_workbook(path, read_only=True, data_only=True)
     try:
         count = 0
-        pairs = zip(formulas[title].iter_rows(max_row=rows, values_only=True),
-                    results[title].iter_rows(max_row=rows, values_only=True), strict=False)
+        pairs = zip(formulas[results.title].iter_rows(max_row=rows, values_only=True),
+                    results.iter_rows(max_row=rows, values_only=True), strict=False)
         for written, saved in pairs:
             count += sum(isinstance(cell, str) and cell.startswith("=") and result is None
                          for cell, result in zip(written, saved, strict=False))
         return count
     finally:
         formulas.close()
-        results.close()
 
 
 def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:

@@ -129,12 +129,6 @@ def sniff_separator(text: str, default: str) -> str:
     return ranked[0]
 
 
-def header_fields(text: str, separator: str, row: int = 0) -> list[str]:
-    """The header row's field names as written (before any renaming of duplicates)."""
-    rows = top_rows(text, separator, row + 1)
-    return rows[row] if len(rows) > row else []
-
-
 def top_rows(text: str, separator: str, count: int) -> list[list[str]]:
     """The first `count` rows of a table's sample, as cells (fewer where it cannot be read)."""
     rows: list[list[str]] = []

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from ..errors import TasksError, TextColumnUnknown
-from .readers import TextColumns, open_tasks, read_tasks
+from .readers import TextColumns, open_tasks, read_tasks, sheets_shown_first
 from .sniffing import refuse_unsupported
 
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
@@ -47,8 +47,7 @@ def upload_sheets(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> 
         except Exception:
             raise TasksError(f"{name}: not a readable Excel workbook (.xlsx)") from None
         try:
-            # The sheets a person sees first, as the command line reads them by default.
-            return sorted(workbook.sheetnames, key=lambda name: workbook[name].sheet_state != "visible")
+            return sheets_shown_first(workbook)  # the first is the one read by default
         finally:
             workbook.close()
 
