@@ -17,7 +17,7 @@ from .errors import TasksError
 from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
 from .files.writer import TableWriter
 from .model.engine import Batch, Classifier, join_results, result_of
-from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames
+from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames, said_renames
 from .standing import standing_for, with_decisions
 
 if TYPE_CHECKING:
@@ -97,7 +97,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         tasks, text_column=text_column, sheet=sheet, warn=note)
     renames = input_renames(source.columns)
     if renames:
-        note(_renamed(source.label, renames))
+        note(f"{source.label}: kept {said_renames(renames)}: the tool writes its own columns "
+             f"of those names")
     texts_in = renames.get(source.text_column, source.text_column)
     if progress.total is not None:
         total = count_rows_estimate(source)
@@ -171,11 +172,6 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     summary.run_id = run_id
     summary.llm = asker.usage if asker is not None else None
     return summary
-
-
-def _renamed(label: str, renames: dict[str, str]) -> str:
-    names = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
-    return f"{label}: kept {names}: the tool writes its own columns of those names"
 
 
 def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,

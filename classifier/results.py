@@ -25,12 +25,15 @@ RESULT_COLUMNS = ["strategy_id", "strategy", "score", "status", "runner_up_id",
 LLM_COLUMNS = ["llm_strategy_id", "rationale"]
 DECIDED_BY = "decided_by"  # with --db: who decided the row (empty for the machine's answer)
 SCORE_DECIMALS = 4
-# Every other column the tool writes beside a task's own: the store's and the report's, and the
-# queue file's (whose candidate_1, candidate_1_name, candidate_1_score ... follow the pattern).
-WRITTEN_COLUMNS = frozenset(RESULT_COLUMNS + LLM_COLUMNS + [
-    DECIDED_BY, "decided_at", "final_strategy_id", "final_strategy", "final_status", "decision",
-    "decision_id", "decision_note", "decision_run", "machine_strategy_id", "machine_status",
-    "candidates", "row", "run_id", "task_id", "why", "queue_reason"])
+# What a report's results carry once decisions apply.
+FINAL_COLUMNS = ["final_strategy_id", "final_status", DECIDED_BY, "decided_at"]
+# Columns the store adds beside the contract's; never task text, effort or owner.
+STORE_COLUMNS = ["row", "candidates", "final_strategy", "decision", "decision_id",
+                 "machine_strategy_id", "machine_status", "decision_note", "decision_run"]
+# Every column the tool writes beside a task's own: the above, and the queue file's (whose
+# candidate_1, candidate_1_name, candidate_1_score ... follow the pattern).
+WRITTEN_COLUMNS = frozenset(RESULT_COLUMNS + LLM_COLUMNS + FINAL_COLUMNS + STORE_COLUMNS
+                            + ["run_id", "task_id", "why", "queue_reason"])
 _CANDIDATE = re.compile(r"candidate_\d+(?:_name|_score)?")
 
 
@@ -49,6 +52,11 @@ def input_renames(columns: Sequence[object]) -> dict[str, str]:
                 new += "'"
             renames[name] = new
     return renames
+
+
+def said_renames(renames: dict[str, str]) -> str:
+    """Renamed columns in a person's words: "'status' as 'status (input)', ..."."""
+    return ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,18 @@ import pandas as pd
 from ..errors import ResultsError, TasksError
 from ..files.columns import choose_text_column
 from ..plan import Plan
-from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER, Status
+from ..results import (
+    FINAL_COLUMNS,
+    LLM_COLUMNS,
+    RESULT_COLUMNS,
+    STATUS_ORDER,
+    STORE_COLUMNS,
+    Status,
+)
 
 if TYPE_CHECKING:
     from ..store import RunInfo
 
-FINAL_COLUMNS = ["final_strategy_id", "final_status", "decided_by", "decided_at"]
-# Columns the store adds beside the contract's; never task text, effort or owner.
-STORE_COLUMNS = ["row", "candidates", "final_strategy", "decision", "decision_id",
-                 "machine_strategy_id", "machine_status", "decision_note", "decision_run"]
 STATUS_LABELS = {value: value.capitalize() for value in STATUS_ORDER}
 NO_STRATEGY = "Serves no strategy"
 EFFORT_COLUMN_NAMES = ("effort", "effort_hours", "hours", "points", "story_points", "estimate",

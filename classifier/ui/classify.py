@@ -14,7 +14,7 @@ from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
 from classifier.report.summary import Summary, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
-from classifier.results import input_renames
+from classifier.results import input_renames, said_renames
 from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
 from classifier.ui import state, widgets
 
@@ -33,7 +33,7 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
     bar.empty()
     state.use_run(run_id)
     learned = describe_earlier(clf.earlier_use)
-    kept = ", ".join(f"{old!r} as {new!r}" for old, new in input_renames(frame.columns).items())
+    kept = said_renames(input_renames(frame.columns))
     st.session_state["classify_note"] = (
         f"Classified {len(frame):,} rows as run #{run_id}."
         + (f" {learned}." if learned else "")
