@@ -26,6 +26,7 @@ from .store import Decision, DecisionRequest, RunInfo, Store
 
 CANDIDATES = 3
 QUEUE_SHEET = "Queue"
+QUEUE_TYPES = (".csv", ".xlsx")
 TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 TO_FILL = CellStyle(fill="FFF2CC")
@@ -95,7 +96,7 @@ def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.Data
 def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
     """The queue as CSV (through the safe writer) or as a workbook with a pick list of strategy
     ids in the decision column and a Strategies sheet."""
-    path = prepare_output(out, types=(".csv", ".xlsx"))
+    path = prepare_output(out, types=QUEUE_TYPES)
     if path.suffix.lower() == ".csv":
         with TableWriter(path) as writer:
             writer.write(table)
@@ -137,8 +138,13 @@ class DecisionsRead:
 def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsRead:
     """Every filled row of a queue file as a decision; TasksError names the first row that is
     not a task of this plan's runs or whose decision is neither a strategy id nor `none`."""
+    return _decisions(_queue_frame(path), str(path), store, plan_name)
+
+
+def _queue_frame(path: str | Path) -> pd.DataFrame:
+    """A queue file's rows; TasksError for a file that is no queue file."""
     label = str(path)
-    if Path(path).suffix.lower() not in (".csv", ".xlsx"):
+    if Path(path).suffix.lower() not in QUEUE_TYPES:
         raise TasksError(f"{label}: a queue file is the .csv or .xlsx `tactics queue` wrote; "
                          f"save it as CSV or as an Excel workbook")
     frame, _ = read_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
@@ -146,6 +152,15 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
         if column not in frame.columns:
             raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
                              f"has task_id and decision")
+    return frame
+
+
+def _decision_text(cell: object) -> str:
+    """A decision cell's answer, without the `'` a spreadsheet may have put in front."""
+    return cell_text(cell).lstrip("'").strip()
+
+
+def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str) -> DecisionsRead:
     runs: dict[int, tuple[RunInfo, Plan]] = {}
     requests: list[DecisionRequest] = []
     seen: dict[tuple[int, int], DecisionRequest] = {}
@@ -153,7 +168,7 @@ def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsR
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True), start=1):
         where = f"{label}: row {number}"
-        decision = cell_text(raw_decision).lstrip("'").strip()
+        decision = _decision_text(raw_decision)
         if not decision:
             skipped += 1
             continue
@@ -243,16 +258,14 @@ def unrecorded(path: str | Path, store: Store, plan_name: str) -> int:
     if not Path(path).is_file():
         return 0
     try:
-        frame, _ = read_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
+        frame = _queue_frame(path)
     except ClassifierError:
         return 0
-    if "decision" not in frame.columns:
-        return 0
-    filled = sum(bool(cell_text(value).lstrip("'").strip()) for value in frame["decision"])
+    filled = sum(bool(_decision_text(value)) for value in frame["decision"])
     if not filled:
         return 0
     try:
-        read = read_decisions(path, store, plan_name)
+        read = _decisions(frame, str(path), store, plan_name)
     except ClassifierError:  # decisions that could not be recorded as they are: still the person's
         return filled
     standing = {run_id: store.current_decisions(run_id)

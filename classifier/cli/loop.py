@@ -45,13 +45,13 @@ def queue(
 
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
-    from ..decisions_file import next_tasks, queue_table, unrecorded, write_queue
+    from ..decisions_file import QUEUE_TYPES, next_tasks, queue_table, unrecorded, write_queue
     from ..files.writer import prepare_output
     from ..plan import keep_earlier_ids, load_plan
     from ..review import teach_in_goal
 
     def action() -> None:
-        prepare_output(out, kept_files(None, plan, db), types=(".csv", ".xlsx"))
+        prepare_output(out, kept_files(None, plan, db), types=QUEUE_TYPES)
         plan_data = load_plan(plan)
         with existing_store(db) as store:
             waiting = unrecorded(out, store, plan_name)
