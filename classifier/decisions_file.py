@@ -8,6 +8,7 @@ neutralised against formulas, rows sorted or filtered) still maps back to exactl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .cells import cell_text
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import read_tasks
-from .files.writer import CellStyle, TableWriter, WorkbookWriter, prepare_output
+from .files.writer import CellStyle, TableWriter, WorkbookWriter, cut_warning, prepare_output
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
 from .results import LLM_COLUMNS
@@ -93,9 +94,11 @@ def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.Data
     return table
 
 
-def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
+def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
+                warn: Callable[[str], None] | None = None) -> Path:
     """The queue as CSV (through the safe writer) or as a workbook with a pick list of strategy
-    ids in the decision column and a Strategies sheet."""
+    ids in the decision column and a Strategies sheet; `warn` hears of cells cut to Excel's
+    limit."""
     path = prepare_output(out, types=QUEUE_TYPES)
     if path.suffix.lower() == ".csv":
         with TableWriter(path) as writer:
@@ -118,6 +121,9 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path) -> Path:
         ids.append([strategy.id, strategy.name])
     ids.append([NO_STRATEGY_ID, NO_STRATEGY_WORDS])
     write_bytes(path, book.to_bytes())
+    cut = cut_warning(path, book.cut_cells())
+    if cut and warn is not None:
+        warn(cut)
     return path
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import TasksError
 from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
-from .files.writer import TableWriter
+from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
 from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames, said_renames
 from .standing import standing_for, with_decisions
@@ -160,6 +160,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         if keep is not None and run_id is not None:
             keep.store.discard_run(run_id)
         raise
+    cut = cut_warning(out, writer.cut_cells)
+    if cut:
+        note(cut)
     if len(long_rows) > LONG_ROWS_NAMED:
         note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
              f"than the model's window (rows {long_rows[LONG_ROWS_NAMED]}..{long_rows[-1]}); "

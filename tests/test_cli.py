@@ -549,3 +549,16 @@ def test_an_interrupt_a_library_reports_as_an_error_is_still_an_interrupt(capsys
     assert exited.value.exit_code == code
     assert capsys.readouterr().err == "error: interrupted; no output was written\n"
     assert run_command(lambda: "next") == "next"  # the next command is not taken as interrupted
+
+
+def test_a_task_longer_than_an_excel_cell_is_said_to_be_cut(tmp_path):
+    long = "Draft the supplier handbook section " * 1_000  # 36,000 characters
+    tasks = tmp_path / "t.csv"
+    pd.DataFrame({"task": ["Call the customers", long]}).to_csv(tasks, index=False)
+    out = tmp_path / "out.xlsx"
+    result = _invoke("classify", str(tasks), "--plan", PLAN, "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "32,767" in line]
+    assert len(warnings) == 1 and "results!A3" in warnings[0] and ".csv" in warnings[0]
+    written = pd.read_excel(out, dtype=str)
+    assert written["task"][1].endswith("…") and written["status"][1] != "empty"

@@ -432,3 +432,21 @@ def test_a_queue_saved_as_unicode_text_is_refused_saying_what_to_save(db, tmp_pa
     done = _tactics("decide", str(saved), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
     assert done.exit_code == 2
     assert "a queue file is the .csv or .xlsx `tactics queue` wrote" in done.stderr
+
+
+def test_a_task_too_long_for_an_excel_cell_is_said_to_be_cut_in_queue_and_report(tmp_path):
+    long = "Draft the supplier handbook section " * 1_000  # 36,000 characters
+    tasks = tmp_path / "t.csv"
+    pd.DataFrame({"task": [long, "Call the customers"]}).to_csv(tasks, index=False)
+    db = tmp_path / "tactics.db"
+    done = _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "out.csv"),
+                    "--db", str(db), "-q")
+    assert done.exit_code == 0, done.output
+    for command, out in (("queue", tmp_path / "queue.xlsx"), ("report", tmp_path / "week.xlsx")):
+        done = _tactics(command, "--db", str(db), "--plan", PLAN, "--out", str(out))
+        assert done.exit_code == 0, done.output
+        assert "32,767 characters" in done.stderr and str(out) in done.stderr
+        sheet = openpyxl.load_workbook(out).worksheets[0]
+        texts = [cell.value for row in sheet.iter_rows() for cell in row
+                 if isinstance(cell.value, str) and cell.value.startswith("Draft")]
+        assert texts and all(len(text) == 32_767 and text.endswith("…") for text in texts)

@@ -17,7 +17,13 @@ import pytest
 
 from classifier.errors import OutputError
 from classifier.files.atomic import partial_name, remove_leftovers, write_text
-from classifier.files.writer import TableWriter, csv_bytes, prepare_output
+from classifier.files.writer import (
+    XLSX_CELL_LIMIT,
+    TableWriter,
+    csv_bytes,
+    cut_warning,
+    prepare_output,
+)
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1 555 0100", "-2+3", "@SUM(A1:A9)", "\tcmd", "\rcmd",
            "#N/A", "=1+1"]
@@ -164,3 +170,26 @@ def test_a_read_only_file_is_not_replaced(tmp_path):
         write_text(path, "new")
     assert path.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.yaml"]
+
+
+def test_an_xlsx_cell_is_cut_to_excels_limit_and_named(tmp_path):
+    long = "Write the handbook " * 2_000  # 38,000 characters: more than an Excel cell holds
+    frame = pd.DataFrame({"task": ["Call customers", long], "notes": [long, "short"]})
+    with TableWriter(tmp_path / "out.xlsx") as writer:
+        writer.write(frame)
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    cut = sheet["A3"].value
+    assert len(cut) == XLSX_CELL_LIMIT and cut.endswith("…") and long.startswith(cut[:-1])
+    assert sheet["B3"].value == "short"
+    assert writer.cut_cells == ["results!B2", "results!A3"]
+    message = cut_warning("out.xlsx", writer.cut_cells)
+    assert message is not None and "2 cells" in message and "results!B2, results!A3" in message
+    assert cut_warning("out.xlsx", []) is None
+
+
+def test_delimited_text_is_never_cut(tmp_path):
+    long = "Write the handbook " * 2_000
+    with TableWriter(tmp_path / "out.csv") as writer:
+        writer.write(pd.DataFrame({"task": [long]}))
+    assert writer.cut_cells == []
+    assert pd.read_csv(tmp_path / "out.csv")["task"][0] == long

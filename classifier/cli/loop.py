@@ -70,7 +70,7 @@ def queue(
                       f"the queue follows run #{run.id} (classify again to use the new plan)")
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
             table = queue_table(dealt, run, limit)
-            write_queue(table, run_plan, out)
+            write_queue(table, run_plan, out, warn=warn)
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
         if dealt.teach_in:
             say(f"wrote {tasks} of the teach-in round to {out} (run #{run.id}; "
@@ -158,7 +158,7 @@ def report(
                 raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
-            write_report(made, out)
+            write_report(made, out, warn=warn)
         periods = len(made.trends.periods)
         say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "
             f"{periods} run{'' if periods == 1 else 's'} in its trends) to {out}")

@@ -37,6 +37,9 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text openpyxl would store as a formula or an error value instead of a string.
 _XLSX_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+# The most characters an Excel cell holds; a longer one makes Excel "repair" the file on opening.
+XLSX_CELL_LIMIT = 32_767
+CUT_MARK = "…"
 
 
 # ---------------------------------------------------------------------- cells
@@ -89,6 +92,16 @@ def xlsx_value(value: object) -> object:
     return _ILLEGAL_XML.sub("", str(value))
 
 
+def cut_warning(path: str | os.PathLike[str], cells: Sequence[str]) -> str | None:
+    """What to tell the user when cells were cut to Excel's limit (None when none were)."""
+    if not cells:
+        return None
+    named = ", ".join(cells[:3]) + (f" and {len(cells) - 3:,} more" if len(cells) > 3 else "")
+    return (f"{path}: {len(cells):,} cell{'s' if len(cells) != 1 else ''} held more than "
+            f"Excel's {XLSX_CELL_LIMIT:,} characters and end in {CUT_MARK!r} there ({named}); "
+            f"write a .csv to keep every character")
+
+
 def json_record(columns: Sequence[str], values: Iterable[object]) -> str:
     """One JSONL line: missing values as null, numpy scalars as numbers."""
     record = {column: (None if is_blank(v) and not isinstance(v, str) else
@@ -116,6 +129,9 @@ class SheetWriter:
     def __init__(self, sheet: Any):
         self._sheet = sheet
         self._styles: dict[CellStyle, dict[str, Any]] = {}
+        self._row = 0
+        # Cells cut to Excel's limit, as Excel names them ("C6"), for the caller to say so.
+        self.cut: list[str] = []
 
     def _style(self, style: CellStyle) -> dict[str, Any]:
         if style not in self._styles:
@@ -145,10 +161,15 @@ class SheetWriter:
                styles: Sequence[CellStyle | None] | CellStyle | None = None) -> None:
         """One row; text cells are written as strings whatever they start with."""
         from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils import get_column_letter
 
+        self._row += 1
         cells: list[object] = []
         for position, raw in enumerate(values):
             value = xlsx_value(raw)
+            if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
+                value = value[:XLSX_CELL_LIMIT - len(CUT_MARK)] + CUT_MARK
+                self.cut.append(f"{get_column_letter(position + 1)}{self._row}")
             style = styles if isinstance(styles, CellStyle | None) else (
                 styles[position] if position < len(styles) else None)
             forced = isinstance(value, str) and (value.startswith("=") or value in _XLSX_ERRORS)
@@ -172,6 +193,7 @@ class WorkbookWriter:
         from openpyxl import Workbook
 
         self._book = Workbook(write_only=True)
+        self._sheets: list[tuple[str, SheetWriter]] = []
 
     def sheet(self, title: str, widths: Sequence[float] | None = None,
               freeze_header: bool = False, filter_columns: int = 0,
@@ -186,7 +208,13 @@ class WorkbookWriter:
             sheet.freeze_panes = "A2"
         if filter_columns:
             sheet.auto_filter.ref = f"A1:{get_column_letter(filter_columns)}{rows + 1}"
-        return SheetWriter(sheet)
+        writer = SheetWriter(sheet)
+        self._sheets.append((sheet.title, writer))
+        return writer
+
+    def cut_cells(self) -> list[str]:
+        """Cells cut to Excel's 32,767 characters, as "Results!C6"."""
+        return [f"{title}!{cell}" for title, sheet in self._sheets for cell in sheet.cut]
 
     def save(self, target: str | os.PathLike[str] | io.BytesIO) -> None:
         """Save to a path (the caller makes it atomic) or a buffer."""
@@ -265,6 +293,11 @@ class TableWriter:
         self._columns: list[str] | None = None
         self._book: WorkbookWriter | None = None
         self._sheet: SheetWriter | None = None
+
+    @property
+    def cut_cells(self) -> list[str]:
+        """Cells of an .xlsx output cut to Excel's 32,767 characters ("results!C6")."""
+        return self._book.cut_cells() if self._book is not None else []
 
     def __enter__(self) -> TableWriter:
         self._temporary = self._stack.enter_context(temporary_beside(self.path))

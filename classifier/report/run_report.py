@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..files.atomic import write_bytes, write_text
-from ..files.writer import prepare_output
+from ..files.writer import WorkbookWriter, cut_warning, prepare_output
 from ..plan import Plan
 from .html import report_html, trend_numbers
-from .sheets import results_csv, results_table, results_xlsx
+from .sheets import results_csv, results_table, workbook
 from .summary import Summary, summary
 from .trends import Trends, run_trends
 
@@ -40,10 +41,14 @@ class RunReport:
         return report_html(self.summary, self.plan, generated_at=generated_at,
                            title=f"Line of sight report: run #{self.run.id}", trends=self.trends)
 
-    def xlsx(self) -> bytes:
+    def workbook(self) -> WorkbookWriter:
         """Results, Summary and (with two or more runs) Trends sheets."""
         numbers = None if self.trends.empty else trend_numbers(self.trends)
-        return results_xlsx(self.results, self.summary, trends=numbers)
+        return workbook(self.results, self.summary, trends=numbers)
+
+    def xlsx(self) -> bytes:
+        """The workbook as bytes, for a download."""
+        return self.workbook().to_bytes()
 
     def csv(self) -> bytes:
         """The results table as CSV for Excel."""
@@ -60,14 +65,20 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
                      run_trends(store, run.plan_name, until=run.id))
 
 
-def write_report(report: RunReport, out: str | os.PathLike[str]) -> Path:
-    """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically."""
+def write_report(report: RunReport, out: str | os.PathLike[str],
+                 warn: Callable[[str], None] | None = None) -> Path:
+    """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically; `warn` hears of
+    cells cut to Excel's limit."""
     path = prepare_output(out, types=REPORT_TYPES)
     suffix = path.suffix.lower()
     if suffix == ".html":
         write_text(path, report.html())
     elif suffix == ".xlsx":
-        write_bytes(path, report.xlsx())
+        book = report.workbook()
+        write_bytes(path, book.to_bytes())
+        cut = cut_warning(path, book.cut_cells())
+        if cut and warn is not None:
+            warn(cut)
     else:
         write_bytes(path, report.csv())
     return path
