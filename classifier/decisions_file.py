@@ -141,10 +141,13 @@ class DecisionsRead:
     skipped: int
 
 
-def read_decisions(path: str | Path, store: Store, plan_name: str) -> DecisionsRead:
+def read_decisions(path: str | Path, store: Store, plan_name: str,
+                   given: Plan | None = None) -> DecisionsRead:
     """Every filled row of a queue file as a decision; TasksError names the first row that is
-    not a task of this plan's runs or whose decision is neither a strategy id nor `none`."""
-    return _decisions(_queue_frame(path), str(path), store, plan_name)
+    not a task of this plan's runs or whose decision is neither a strategy id nor `none`
+    (read against the plan each run was classified with; `given`, the plan file named, only
+    explains a decision that is a strategy of it and not of the run's)."""
+    return _decisions(_queue_frame(path), str(path), store, plan_name, given)
 
 
 def _queue_frame(path: str | Path) -> pd.DataFrame:
@@ -166,7 +169,8 @@ def _decision_text(cell: object) -> str:
     return cell_text(cell).lstrip("'").strip()
 
 
-def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str) -> DecisionsRead:
+def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str,
+               given: Plan | None = None) -> DecisionsRead:
     runs: dict[int, tuple[RunInfo, Plan]] = {}
     requests: list[DecisionRequest] = []
     seen: dict[tuple[int, int], DecisionRequest] = {}
@@ -199,6 +203,11 @@ def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str) ->
             request = DecisionRequest(run_id, row, "misaligned", None, where)
         elif chosen is not None:
             request = DecisionRequest(run_id, row, "reassign", chosen, where)
+        elif given is not None and given.meant(decision) not in (None, NO_STRATEGY_ID):
+            raise TasksError(f"{where}: decision {decision!r} is a strategy of the plan file, "
+                             f"but run #{run_id} was classified against a plan without it "
+                             f"({', '.join(plan.ids)}); classify again with --db, then "
+                             f"write a new queue")
         else:
             raise TasksError(f"{where}: decision {decision!r} is neither a strategy id of the "
                              f"plan ({', '.join(plan.ids)}), nor a strategy's name, nor "

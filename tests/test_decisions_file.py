@@ -450,3 +450,21 @@ def test_a_task_too_long_for_an_excel_cell_is_said_to_be_cut_in_queue_and_report
         texts = [cell.value for row in sheet.iter_rows() for cell in row
                  if isinstance(cell.value, str) and cell.value.startswith("Draft")]
         assert texts and all(len(text) == 32_767 and text.endswith("…") for text in texts)
+
+
+def test_a_strategy_added_to_the_plan_after_the_run_is_explained(db, tmp_path):
+    newer = tmp_path / "plan.yaml"
+    newer.write_text(Path(PLAN).read_text(encoding="utf-8")
+                     + "  - id: hiring\n    name: Hire the warehouse team\n", encoding="utf-8")
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table.assign(decision=["none", "hiring"]).to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan",
+                    str(newer), "--reviewer", "ana")
+
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "row 2: decision 'hiring' is a strategy of the plan file, but run #1" in line
+    assert "classify again" in line
+    with Store(db) as store:
+        assert store.decisions().empty

@@ -106,11 +106,11 @@ def decide(
     from ..plan import load_plan
 
     def action() -> None:
-        load_plan(plan)
+        given = load_plan(plan)
         if not reviewer.strip():
             raise ClassifierError("--reviewer: give the name of the person who decided")
         with existing_store(db) as store:
-            read = read_decisions(file, store, plan_name)
+            read = read_decisions(file, store, plan_name, given)
             counts = record(store, read, reviewer.strip())
         name = reviewer.strip()
         total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
