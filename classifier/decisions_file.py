@@ -116,6 +116,7 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
     for values in table.itertuples(index=False, name=None):
         sheet.append(values, [TO_FILL if i == decision else None for i in range(len(columns))])
     ids = book.sheet("Strategies", widths=(28.0, 60.0))
+    ids.numbers = False  # an id "1" stays the text the decision column's pick list offers
     ids.append(["id", "strategy"], HEADER)
     for strategy in plan.strategies:
         ids.append([strategy.id, strategy.name])

@@ -562,3 +562,16 @@ def test_a_task_longer_than_an_excel_cell_is_said_to_be_cut(tmp_path):
     assert len(warnings) == 1 and "results!A3" in warnings[0] and ".csv" in warnings[0]
     written = pd.read_excel(out, dtype=str)
     assert written["task"][1].endswith("…") and written["status"][1] != "empty"
+
+
+def test_a_csvs_numbers_are_numbers_in_the_xlsx_and_read_back_as_given(tmp_path):
+    tasks = _write(tmp_path / "t.csv", "task,hours,code\nCall the customers,3,007\n"
+                   "Pitch our widgets to a dealer,12.5,0012\n")
+    out = tmp_path / "out.xlsx"
+    assert _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "-q").exit_code == 0
+    sheet = load_workbook(out).active
+    assert [sheet["B2"].value, sheet["B3"].value, sheet["C2"].value] == [3, 12.5, "007"]
+    again = tmp_path / "again.csv"
+    assert _invoke("classify", str(out), "--plan", PLAN, "--out", str(again), "-q").exit_code == 0
+    read = pd.read_csv(again, dtype=str, keep_default_na=False)
+    assert read["hours"].tolist() == ["3", "12.5"] and read["code"].tolist() == ["007", "0012"]

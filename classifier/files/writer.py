@@ -37,6 +37,11 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text openpyxl would store as a formula or an error value instead of a string.
 _XLSX_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+# Text that is a number as Excel itself writes one ("42", "-3.5", "0.25"; not "007", "+12",
+# "1e5", "2.50" or "-0"), in the 15 digits Excel keeps: an .xlsx cell holds it as that number,
+# so SUM and pivot tables count a CSV's hours, and it reads back as the same text.
+_EXCEL_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
+EXCEL_DIGITS = 15
 # The most characters an Excel cell holds; a longer one makes Excel "repair" the file on opening.
 XLSX_CELL_LIMIT = 32_767
 CUT_MARK = "…"
@@ -92,6 +97,19 @@ def xlsx_value(value: object) -> object:
     return _ILLEGAL_XML.sub("", str(value))
 
 
+def number_cell(value: str) -> object:
+    """Text that is a plain number as Excel writes one, as that number; other text as it is."""
+    if not _EXCEL_NUMBER.match(value) or value == "-0":
+        return value
+    digits = value.lstrip("-").replace(".", "").lstrip("0")
+    if len(digits) > EXCEL_DIGITS:
+        return value
+    if "." not in value:
+        return int(value)
+    number = float(value)
+    return number if repr(number) == value else value
+
+
 def cut_warning(path: str | os.PathLike[str], cells: Sequence[str]) -> str | None:
     """What to tell the user when cells were cut to Excel's limit (None when none were)."""
     if not cells:
@@ -130,6 +148,9 @@ class SheetWriter:
         self._sheet = sheet
         self._styles: dict[CellStyle, dict[str, Any]] = {}
         self._row = 0
+        # Text that is a plain number goes in as a number (`number_cell`); off for a sheet
+        # whose text must stay text, such as a column of ids a person picks from.
+        self.numbers = True
         # Cells cut to Excel's limit, as Excel names them ("C6"), for the caller to say so.
         self.cut: list[str] = []
 
@@ -167,6 +188,8 @@ class SheetWriter:
         cells: list[object] = []
         for position, raw in enumerate(values):
             value = xlsx_value(raw)
+            if isinstance(value, str) and self.numbers:
+                value = number_cell(value)
             if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
                 value = value[:XLSX_CELL_LIMIT - len(CUT_MARK)] + CUT_MARK
                 self.cut.append(f"{get_column_letter(position + 1)}{self._row}")
