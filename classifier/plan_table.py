@@ -64,9 +64,9 @@ def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
             seen.setdefault(strategy_id, position)
         strategies.append({
             "id": strategy_id, "name": cells["name"],
-            "description": str(row.get("description") or "").strip(),
-            "examples": [e.strip() for e in str(row.get("examples") or "").split("|")
-                         if e.strip()],
+            # The editor's new row holds NaN or None in cells left empty, never "".
+            "description": cells["description"],
+            "examples": [e.strip() for e in cells["examples"].split("|") if e.strip()],
         })
     if not strategies:
         problems.append("the plan has no strategies; add at least one row")

@@ -555,15 +555,19 @@ def test_a_row_added_with_a_name_only_is_saved_with_an_id_made_from_it(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key
     at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"name": "Open a second workshop", "description": "A new site in the north"}]}
+        {"name": "Open a second workshop", "description": "A new site in the north"},
+        {"name": "Delight our customers"}]}
     at.button(key="plan_save").click().run()
     no_exception(at)
     assert not at.error
     with Store(db) as store:
         plan = store.latest_plan()[1]
-    assert plan.ids[-1] == "open-a-second-workshop"
+    assert plan.ids[-2:] == ["open-a-second-workshop", "delight-our-customers"]
     assert plan.strategy("open-a-second-workshop").description == "A new site in the north"
-    assert list(at.data_editor[0].value["id"])[-1] == "open-a-second-workshop"
+    # Cells left empty stay empty (the editor gives them as missing values, not "").
+    delight = plan.strategy("delight-our-customers")
+    assert (delight.description, delight.examples) == ("", [])
+    assert list(at.data_editor[0].value["id"])[-1] == "delight-our-customers"
 
 
 def test_a_plan_that_replaces_the_sample_points_to_classifying_its_own_tasks(db):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from classifier.errors import PlanError
@@ -17,6 +18,7 @@ from classifier.plan import (
     plan_from_dict,
     save_plan,
 )
+from classifier.plan_table import plan_from_table
 
 GOOD_YAML = """\
 vision: Be the widget people's first call
@@ -300,3 +302,12 @@ def test_a_renamed_strategy_without_an_id_keeps_the_one_it_had(before, after, ke
 def test_without_an_earlier_plan_or_a_change_nothing_moves(sample_plan):
     assert keep_earlier_ids(sample_plan, None) == (sample_plan, [])
     assert keep_earlier_ids(sample_plan, sample_plan) == (sample_plan, [])
+
+
+@pytest.mark.parametrize("empty", [None, float("nan"), pd.NA, "", "  "])
+def test_cells_the_plan_editor_leaves_empty_stay_empty(empty):
+    table = pd.DataFrame({"id": [empty], "name": ["Delight our customers"],
+                          "description": [empty], "examples": [empty]}, dtype=object)
+    strategy = plan_from_table("", table, Plan(strategies=[Strategy(id="a", name="A")]))
+    [made] = strategy.strategies
+    assert (made.id, made.description, made.examples) == ("delight-our-customers", "", [])
