@@ -3,7 +3,8 @@
     ClassifierError            anything a user can fix; its message names the file, row or field
      ├── PlanError             the plan file or its contents
      ├── TasksError            a tasks file: its type, encoding, columns or rows
-     │    └── TextColumnUnknown  no column's name or content says which holds the task text
+     │    ├── TextColumnUnknown  no column's name or content says which holds the task text
+     │    └── TextColumnNumbers  the column named as the task text holds numbers
      ├── OutputError           an output file: its type, folder, same path as the input, full disk
      ├── ResultsError          a results table lacks what a summary or queue needs
      ├── ModelError            the embedding model cannot be had
@@ -35,6 +36,15 @@ class TextColumnUnknown(TasksError):
     def __init__(self, message: str, columns: list[str]):
         super().__init__(message)
         self.columns = columns
+
+
+class TextColumnNumbers(TasksError):
+    """The column named as the task text holds numbers (an id or effort column picked by
+    mistake); `app_message` says it as the app's column picker would."""
+
+    def __init__(self, message: str, app_message: str):
+        super().__init__(message)
+        self.app_message = app_message
 
 
 class OutputError(ClassifierError):

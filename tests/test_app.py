@@ -300,6 +300,26 @@ def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
         assert store.current_decisions(run.id)[row].reviewer == "Ben in another tab"
 
 
+def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
+    # The second press reaches the server before the page has moved on: it carries the task
+    # just decided, by the same reviewer; it is neither recorded nor taken for another tab.
+    at = open_page(fresh_app(), "review")
+    shown = at.text[0].value
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        row = int(results.loc[results["task"] == shown, "row"].iloc[0])
+        store.record_decision(run.id, row, "misaligned", None, "manager")
+
+    at.button(key="review_misaligned").click().run()
+
+    no_exception(at)
+    assert not at.warning
+    assert any(f"Task {row + 1} is decided already" in toast.value for toast in at.toast)
+    with Store(db) as store:
+        assert len(store.decisions(run.id)) == 1
+
+
 def test_review_undo_brings_the_task_back(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value

@@ -62,3 +62,13 @@ def test_bad_upload_names_the_file(name, data, message):
 def test_unknown_text_column_is_named():
     with pytest.raises(TasksError, match="week.csv: no column 'body'"):
         read_upload("week.csv", b"task,owner\nHire,Ann\n", text_column="body")
+
+
+def test_a_number_column_picked_as_the_task_text_is_refused_in_the_apps_words():
+    data = b"What,Hours\nCall the customers,3\nPitch our widgets,5\n"
+    with pytest.raises(TasksError) as refused:
+        read_upload("week.csv", data, text_column="Hours")
+    message = str(refused.value)
+    assert message.startswith("week.csv: column 'Hours' holds numbers, not task text")
+    assert "choose the column that describes each task" in message
+    assert "--text-column" not in message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import TasksError, TextColumnUnknown
+from ..errors import TasksError, TextColumnNumbers, TextColumnUnknown
 
 # The names trackers give the task's text, first found first (case, "_" and "-" aside): its
 # title before its description (Planner's "Task Name" beside "Description", Trello's "Card
@@ -89,9 +89,11 @@ def refuse_numbers(values: pd.Series, column: str, label: str, columns: list[str
         return
     if pd.to_numeric(text, errors="coerce").notna().mean() >= 0.9:
         others = [c for c in columns if c != column]
-        raise TasksError(f"{label}: column {column!r} holds numbers, not task text; pass "
-                         f"--text-column with the column that describes each task"
-                         + (f" (other columns: {', '.join(map(str, others))})" if others else ""))
+        said = f"{label}: column {column!r} holds numbers, not task text"
+        raise TextColumnNumbers(
+            f"{said}; pass --text-column with the column that describes each task"
+            + (f" (other columns: {', '.join(map(str, others))})" if others else ""),
+            f"{said}; choose the column that describes each task")
 
 
 def header_row(rows: list[list[str]]) -> int:

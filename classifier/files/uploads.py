@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ..errors import TasksError, TextColumnUnknown
+from ..errors import TasksError, TextColumnNumbers, TextColumnUnknown
 from .readers import TextColumns, open_tasks, read_tasks, sheets_shown_first
 from .sniffing import refuse_unsupported
 
@@ -81,4 +81,7 @@ def read_upload(name: str, data: bytes, text_column: TextColumns = None,
                 ) -> tuple[pd.DataFrame, str]:
     """An uploaded tasks file as a DataFrame of text cells and its text column."""
     with _as_file(name, data, max_bytes) as path:
-        return read_tasks(path, text_column=text_column, sheet=sheet)
+        try:
+            return read_tasks(path, text_column=text_column, sheet=sheet)
+        except TextColumnNumbers as numbers:  # the app's picker, not a flag, chooses it
+            raise TasksError(numbers.app_message) from None

@@ -107,7 +107,8 @@ def _headline(summary: Summary) -> None:
     cols[0].metric("Tasks", f"{summary.tasks - blank:,}",
                    help=f"{blank:,} blank rows are not counted" if blank else None)
     if blank:
-        cols[0].caption(f"+ {blank:,} blank row{'s' if blank != 1 else ''}")
+        # Not "+ 2": a caption is Markdown, where a leading "+ " makes a bullet.
+        cols[0].caption(f"and {blank:,} blank row{'s' if blank != 1 else ''}")
     unit = widgets.column_words(summary.effort_column) if summary.effort_column else ""
     shares, effort_shares = summary.shares_of_work(), summary.shares_of_work(by_effort=True)
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):

@@ -40,13 +40,19 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             name: str | None = None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
     db = state.store()
+    who = state.who()
     try:
-        # The queue shows only undecided tasks, so a standing decision here was made elsewhere
-        # (another tab or reviewer) after this page was drawn.
+        # The queue shows only undecided tasks, so a standing decision here was made after this
+        # page was drawn: by someone else (another reviewer or tab), or by this reviewer's own
+        # key pressed twice before the page moved on, which is not a second decision.
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
+        if earlier is not None and earlier.reviewer == who.name:
+            st.session_state["review_note"] = (f"Task {row + 1} is decided already (a key "
+                                               f"pressed twice?); Undo (U) changes it.")
+            return
         # The store refuses a viewer: the check is at the write (greyed-out buttons are only
         # what the page shows).
-        recorded = db.record_decision(run_id, row, action, strategy_id, state.who())
+        recorded = db.record_decision(run_id, row, action, strategy_id, who)
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
@@ -270,7 +276,7 @@ def _recent(run_id: int, plan) -> None:
     names = plan.names
     # A skip chooses nothing: it names no target.
     chosen = last.get("strategy_id")
-    target = ("" if last["action"] == "skip"
+    target = ("" if last["action"] in ("skip", "undo")
               else f" → {names.get(chosen, chosen) if chosen else 'no strategy'}")
     # Plain text: the task is user data.
     st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
@@ -337,9 +343,9 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     taught = min(learned.decisions, TEACH_IN_SIZE)
     goal = teach_in_goal(taught, len(round_))
     with st.container(border=True):
-        about = ("about twenty tasks, picked" if goal == TEACH_IN_SIZE
+        about = ("some twenty tasks, picked" if goal == TEACH_IN_SIZE
                  else "every task of this short list, dealt")
-        st.markdown(f"**Teach it.** Decide about {about} to cover every strategy and the "
+        st.markdown(f"**Teach it.** Decide on {about} to cover every strategy and the "
                     f"borderline cases; then the tool re-scores this run with what you taught "
                     f"it.")
         st.progress(min(taught / goal, 1.0), text=f"{taught} of {goal} taught")
