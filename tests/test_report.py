@@ -68,16 +68,24 @@ def test_find_effort_column(columns, expected):
 
 def test_summary_counts_and_shares_of_tasks_and_effort():
     found = report.summary(results(ROWS), PLAN)
-    assert found.tasks == 5
+    assert (found.tasks, found.blank) == (4, 1)  # a blank row is no task
     assert found.counts == {"aligned": 2, "review": 1, "misaligned": 1, "empty": 1}
-    assert found.shares["aligned"] == pytest.approx(0.4)
+    assert found.shares["aligned"] == pytest.approx(0.5)
     assert found.effort_column == "effort_hours"
     assert found.total_effort == 20
-    assert found.effort == {"aligned": 16, "review": 3, "misaligned": 1, "empty": 0}
+    assert found.effort == {"aligned": 16, "review": 3, "misaligned": 1}
     assert found.effort_shares["aligned"] == pytest.approx(0.8)
     assert found.serving_share == pytest.approx(19 / 20)
     labels = dict(found.headline())
-    assert labels["Aligned"].startswith("2 (40%)")
+    assert labels["Tasks"] == "4" and labels["Blank rows (not counted)"] == "1"
+    assert labels["Aligned"].startswith("2 (50%)")
+
+
+def test_effort_on_a_blank_row_is_no_work():
+    found = report.summary(results(ROWS[:3] + [("", "empty", "", 4)]), PLAN)
+    assert found.total_effort == 19
+    assert sum(found.effort_shares.values()) == pytest.approx(1.0)
+    assert list(found.status_frame()["status"]) == ["aligned", "review", "misaligned"]
 
 
 def test_shares_of_work_leave_blank_rows_out_and_add_up_to_the_whole():
@@ -221,10 +229,8 @@ def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():
 def test_status_chart_uses_fixed_colours(effort):
     trace = charts.status_chart(summarize(results(ROWS, effort=effort), PLAN)).data[0]
     colours = dict(zip(trace.labels, trace.marker.colors, strict=True))
-    expected = {"Aligned": "#2E7D32", "Review": "#F2A900", "Misaligned": "#C62828"}
-    if not effort:
-        expected["Empty"] = "#9E9E9E"  # an empty row has no effort, so no slice by effort
-    assert colours == expected
+    # A blank row is no work: no slice, by effort or by tasks.
+    assert colours == {"Aligned": "#2E7D32", "Review": "#F2A900", "Misaligned": "#C62828"}
     values = dict(zip(trace.labels, trace.values, strict=True))
     assert values["Aligned"] == (16 if effort else 2)
 

@@ -12,8 +12,16 @@ import pandas as pd
 
 from ..model.work_text import readable
 from ..plan import Plan
-from ..results import STATUS_ORDER, Status
-from .summary import NO_STRATEGY, STATUS_LABELS, Summary, number, percent, task_count
+from ..results import Status
+from .summary import (
+    NO_STRATEGY,
+    STATUS_LABELS,
+    WORK_STATUSES,
+    Summary,
+    number,
+    percent,
+    task_count,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -191,8 +199,8 @@ def effort_chart(summary: Summary) -> go.Figure:
 
 
 def status_chart(summary: Summary) -> go.Figure:
-    """A donut of statuses in fixed colours (aligned green, review amber, misaligned red, empty
-    grey), by effort if there is an effort column, else by task count."""
+    """A donut of statuses in fixed colours (aligned green, review amber, misaligned red), by
+    effort if there is an effort column, else by task count; blank rows are not work."""
     import plotly.graph_objects as go
 
     effort_column = summary.effort_column
@@ -200,8 +208,8 @@ def status_chart(summary: Summary) -> go.Figure:
     if summary.effort is not None:
         values = dict(summary.effort)
     else:
-        values = {s: float(counts[s]) for s in STATUS_ORDER}
-    shown = [s for s in STATUS_ORDER if values[s] > 0] or STATUS_ORDER
+        values = {s: float(counts[s]) for s in WORK_STATUSES}
+    shown = [s for s in WORK_STATUSES if values[s] > 0] or WORK_STATUSES
     total = sum(values.values())
     aligned = values[Status.ALIGNED.value] / total if total else 0.0
     fig = go.Figure(go.Pie(

@@ -12,7 +12,6 @@ import pandas as pd
 from ..cells import is_blank
 from ..model.work_text import readable
 from ..plan import Plan
-from ..results import STATUS_ORDER
 from .charts import (
     STATUS_COLORS,
     effort_chart,
@@ -21,7 +20,7 @@ from .charts import (
     status_trend_chart,
     strategy_trend_chart,
 )
-from .summary import STATUS_LABELS, Summary, number, percent, task_count
+from .summary import STATUS_LABELS, WORK_STATUSES, Summary, number, percent, task_count
 from .trends import Trends
 
 MAX_ROWS = 5000
@@ -84,9 +83,7 @@ def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | Non
 def _cards(summary: Summary) -> list[dict[str, str]]:
     cards = []
     use_effort = summary.effort is not None and bool(summary.total_effort)
-    for status in STATUS_ORDER:
-        if status == "empty" and summary.counts[status] == 0:
-            continue
+    for status in WORK_STATUSES:
         share = (summary.effort_shares or {})[status] if use_effort else summary.shares[status]
         sub = task_count(summary.counts[status])
         if use_effort and summary.effort is not None:
@@ -162,7 +159,10 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
                      "table": _table(shown, task_headers, {"row"}), "note": note})
 
     generated = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    meta = (f"{task_count(summary.tasks)} · {len(plan.strategies)} strategies"
+    meta = (f"{task_count(summary.tasks)}"
+            + (f" (and {summary.blank:,} blank row{'s' if summary.blank != 1 else ''}, not "
+               f"counted)" if summary.blank else "")
+            + f" · {len(plan.strategies)} strategies"
             + (f" · {summary.decided:,} decided by a person" if summary.decided else "")
             + f" · generated {generated}")
     if with_trends and trends is not None:

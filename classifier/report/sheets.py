@@ -106,6 +106,8 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
     if summary.vision:
         rows.append(["Vision", summary.vision])
     rows.append(["Tasks", summary.tasks])
+    if summary.blank:
+        rows.append(["Blank rows (not counted)", summary.blank])
     rows.append(["Work serving a strategy", _Share(summary.serving_share)])
     if summary.effort_column is not None:
         rows.append([f"Total {summary.effort_column}", summary.total_effort])

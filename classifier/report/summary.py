@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ..store import RunInfo
 
 STATUS_LABELS = {value: value.capitalize() for value in STATUS_ORDER}
+# The statuses of work: a blank row is no task and no effort, in every figure and share.
+WORK_STATUSES = [status for status in STATUS_ORDER if status != Status.EMPTY.value]
 NO_STRATEGY = "Serves no strategy"
 EFFORT_COLUMN_NAMES = ("effort", "effort_hours", "hours", "points", "story_points", "estimate",
                        "effort_points", "estimate_hours", "estimated_hours", "storypoints", "sp")
@@ -280,12 +282,12 @@ class Summary:
     """Headline figures of a run: statuses by tasks (and effort), work per strategy, gaps."""
 
     vision: str
-    tasks: int
-    counts: dict[str, int]
-    shares: dict[str, float]
+    tasks: int  # tasks with text; blank rows are counted apart (`blank`)
+    counts: dict[str, int]  # per status, `empty` (blank rows) included
+    shares: dict[str, float]  # per work status, of `tasks`
     effort_column: str | None
-    total_effort: float | None
-    effort: dict[str, float] | None
+    total_effort: float | None  # of the tasks, not of blank rows
+    effort: dict[str, float] | None  # per work status
     effort_shares: dict[str, float] | None
     decided: int
     neglect_threshold: float
@@ -301,26 +303,29 @@ class Summary:
         return self.effort_column is not None
 
     @property
+    def blank(self) -> int:
+        """Blank rows of the file: neither tasks nor work."""
+        return self.counts[Status.EMPTY.value]
+
+    @property
     def serving_share(self) -> float:
-        """Share of non-empty work (effort if known, else tasks) that serves some strategy."""
+        """Share of the work (effort if known, else tasks) that serves some strategy."""
         shares = self.shares_of_work(by_effort=bool(self.total_effort))
         return shares[Status.ALIGNED.value] + shares[Status.REVIEW.value]
 
     def shares_of_work(self, by_effort: bool = False) -> dict[str, float]:
-        """Each status's share of the non-blank work (tasks, or effort), so that aligned, review
-        and misaligned add up to the whole a manager is shown (blank rows are not work)."""
-        if by_effort and self.effort is not None:
-            amounts = self.effort
-        else:
-            amounts = {s: float(n) for s, n in self.counts.items()}
-        work = sum(v for s, v in amounts.items() if s != Status.EMPTY.value)
-        return {s: v / work if work else 0.0 for s, v in amounts.items()
-                if s != Status.EMPTY.value}
+        """Each work status's share of the tasks, or of the effort when asked and known:
+        aligned, review and misaligned add up to the whole a manager is shown."""
+        if by_effort and self.effort_shares is not None:
+            return self.effort_shares
+        return self.shares
 
     def headline(self) -> list[tuple[str, str]]:
         """The figures a manager reads first, as (label, value) text pairs."""
         rows = [("Tasks", f"{self.tasks:,}")]
-        for status in STATUS_ORDER:
+        if self.blank:
+            rows.append(("Blank rows (not counted)", f"{self.blank:,}"))
+        for status in WORK_STATUSES:
             value = f"{self.counts[status]:,} ({percent(self.shares[status])})"
             if self.effort is not None and self.effort_shares is not None:
                 value += (f"; {number(self.effort[status])} {self.effort_column} "
@@ -337,13 +342,13 @@ class Summary:
     def status_frame(self) -> pd.DataFrame:
         """Statuses as a table: tasks and share, and effort and share when there is effort."""
         frame = pd.DataFrame({
-            "status": STATUS_ORDER,
-            "tasks": [self.counts[s] for s in STATUS_ORDER],
-            "task_share": [self.shares[s] for s in STATUS_ORDER],
+            "status": WORK_STATUSES,
+            "tasks": [self.counts[s] for s in WORK_STATUSES],
+            "task_share": [self.shares[s] for s in WORK_STATUSES],
         })
         if self.effort is not None and self.effort_shares is not None:
-            frame["effort"] = [self.effort[s] for s in STATUS_ORDER]
-            frame["effort_share"] = [self.effort_shares[s] for s in STATUS_ORDER]
+            frame["effort"] = [self.effort[s] for s in WORK_STATUSES]
+            frame["effort_share"] = [self.effort_shares[s] for s in WORK_STATUSES]
         return frame
 
 
@@ -354,16 +359,16 @@ def summary(results: pd.DataFrame, plan: Plan, effort_column: str | None = None,
     work per strategy, neglected strategies and orphan work."""
     effort_column = _resolve_effort(results, effort_column)
     table = work_table(results, plan, effort_column, text_column)
-    total = len(table)
     counts = {s: int((table["status"] == s).sum()) for s in STATUS_ORDER}
-    shares = {s: counts[s] / total if total else 0.0 for s in STATUS_ORDER}
+    total = len(table) - counts[Status.EMPTY.value]
+    shares = {s: counts[s] / total if total else 0.0 for s in WORK_STATUSES}
     effort = effort_shares = total_effort = None
     if effort_column is not None:
         hours = table["effort"].fillna(0.0)
-        effort = {s: float(hours[table["status"] == s].sum()) for s in STATUS_ORDER}
-        total_effort = float(hours.sum())
+        effort = {s: float(hours[table["status"] == s].sum()) for s in WORK_STATUSES}
+        total_effort = sum(effort.values())
         effort_shares = {s: effort[s] / total_effort if total_effort else 0.0
-                         for s in STATUS_ORDER}
+                         for s in WORK_STATUSES}
     use_effort = effort_column is not None
     by_strategy = _by_strategy(table, plan, use_effort)
     return Summary(
@@ -413,7 +418,7 @@ def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
         "run": [f"#{run.id}" for run in runs],
         "made (UTC)": [f"{run.created_at:%Y-%m-%d %H:%M}" for run in runs],
         "plan": [f"v{run.plan_version}" for run in runs],
-        "tasks": [run.rows for run in runs],
+        "tasks": [run.tasks for run in runs],
         **{status: [run.status_counts.get(status, 0) for run in runs]
            for status in ("aligned", "review", "misaligned")},
         "source": [run.source for run in runs],

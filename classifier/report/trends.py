@@ -105,7 +105,7 @@ def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends
         # Blank rows are not work: a period's shares add up to its tasks (as on the Classify
         # page, and as the shares per strategy already do).
         row: dict[str, object] = {"period": label, "date": when,
-                                  "tasks": found.tasks - found.counts[Status.EMPTY.value]}
+                                  "tasks": found.tasks}
         shares, effort_shares = found.shares_of_work(), found.shares_of_work(by_effort=True)
         for status in (Status.ALIGNED, Status.REVIEW, Status.MISALIGNED):
             row[status.value] = shares[status.value]

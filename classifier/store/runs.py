@@ -51,6 +51,11 @@ class RunInfo:
     set_aside_by: str | None = None  # who set it aside (see RunStore.set_aside), else None
     set_aside_at: datetime | None = None
 
+    @property
+    def tasks(self) -> int:
+        """Rows with a task: the file's blank rows are no task."""
+        return self.rows - self.status_counts.get("empty", 0)
+
 
 class RunStore(PlanStore):
     """Classified runs and their rows."""

@@ -103,8 +103,8 @@ def _upload_tab() -> None:
 
 def _headline(summary: Summary) -> None:
     cols = st.columns(len(STATUS_HEADLINE) + 1)
-    blank = summary.counts["empty"]
-    cols[0].metric("Tasks", f"{summary.tasks - blank:,}",
+    blank = summary.blank
+    cols[0].metric("Tasks", f"{summary.tasks:,}",
                    help=f"{blank:,} blank rows are not counted" if blank else None)
     if blank:
         # Not "+ 2": a caption is Markdown, where a leading "+ " makes a bullet.
@@ -114,7 +114,7 @@ def _headline(summary: Summary) -> None:
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
         col.metric(label, f"{shares[status]:.0%}", border=False,
                    help=f"{task_count(summary.counts[status])}, as a share of the "
-                        f"{task_count(summary.tasks - blank)}")
+                        f"{task_count(summary.tasks)}")
         if summary.effort_column is not None:
             # Plain words under the figure: a metric's delta arrow would read as growth.
             col.caption(f"{effort_shares[status]:.0%} of {unit}")
@@ -151,7 +151,7 @@ def _teach_in_hint(run, summary: Summary) -> None:
     taught = counted(db.learned_examples(state.PLAN_NAME), plan)["decided_at"]
     if not teach_in_due(taught, db.teach_in_skipped(version, state.who(), state.PLAN_NAME)):
         return
-    undecided = summary.tasks - summary.counts["empty"] - summary.decided
+    undecided = summary.tasks - summary.decided
     if teach_in_rests(taught, run.created_at, undecided):
         return
     goal = teach_in_goal(len(taught), undecided)
@@ -208,7 +208,7 @@ def _results(run) -> None:
     plain = results.drop(columns=["candidates"], errors="ignore")
     summary = summarize(plain.drop(columns=["row"]), plan, text_column=run.text_column)
     st.subheader(f"Results of run #{run.id}")
-    st.caption(widgets.md_escape(f"{run.source} · {task_count(run.rows)} · plan version "
+    st.caption(widgets.md_escape(f"{run.source} · {task_count(run.tasks)} · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
     _teach_in_hint(run, summary)
@@ -227,7 +227,7 @@ def _results(run) -> None:
             columns.append("second_opinion")
     view = widgets.status_chips(widgets.for_display(shown[columns].assign(row=shown["row"] + 1)),
                                 "final_status")
-    st.caption(f"{len(view):,} of {len(table):,} tasks shown")
+    st.caption(f"{len(view):,} of {len(table):,} rows shown")
     st.dataframe(view, hide_index=True, width="stretch", key="results_table", column_config={
         "row": st.column_config.NumberColumn("#", width="small"),
         "final_status": widgets.status_chip_config("status"),
@@ -297,7 +297,7 @@ def _runs_set_aside() -> None:
         for gone in aside:
             left, right = st.columns([3, 1])
             when = f" {gone.set_aside_at:%b %d %H:%M}" if gone.set_aside_at else ""
-            left.caption(widgets.md_escape(f"#{gone.id} · {gone.source} · {task_count(gone.rows)}"
+            left.caption(widgets.md_escape(f"#{gone.id} · {gone.source} · {task_count(gone.tasks)}"
                                            f" · set aside by {gone.set_aside_by}{when}"))
             right.button(f"Bring back #{gone.id}", key=f"bring_back_{gone.id}",
                          on_click=_bring_back, args=(gone.id,), disabled=state.viewing_only())

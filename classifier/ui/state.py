@@ -172,4 +172,4 @@ def use_run(run_id: int) -> None:
 def run_label(run: RunInfo) -> str:
     """A short, plain description of a run for pickers."""
     # Short enough for the sidebar; where the tasks came from is shown under the picker.
-    return f"#{run.id} · {run.created_at:%b %d %H:%M} · {task_count(run.rows)}"
+    return f"#{run.id} · {run.created_at:%b %d %H:%M} · {task_count(run.tasks)}"
