@@ -268,9 +268,10 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     return counts
 
 
-def unrecorded(path: str | Path, store: Store, plan_name: str) -> int:
+def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
     """How many filled decisions of an existing queue file the store does not hold yet (a file
-    that is not a queue file holds none): writing a new queue over them would lose them."""
+    that is not a queue file holds none; without a store, every filled one counts): writing
+    any output over them would lose them."""
     if not Path(path).is_file():
         return 0
     try:
@@ -278,8 +279,8 @@ def unrecorded(path: str | Path, store: Store, plan_name: str) -> int:
     except ClassifierError:
         return 0
     filled = sum(bool(_decision_text(value)) for value in frame["decision"])
-    if not filled:
-        return 0
+    if not filled or store is None:
+        return filled
     try:
         read = _decisions(frame, str(path), store, plan_name)
     except ClassifierError:  # decisions that could not be recorded as they are: still the person's

@@ -397,15 +397,30 @@ def test_a_trackers_own_task_id_decision_and_why_do_not_break_the_round_trip(tmp
     assert "recorded 1 decision by ana" in done.stderr
 
 
-def test_a_new_queue_is_not_written_over_decisions_not_recorded_yet(db, tmp_path):
+@pytest.mark.parametrize("command", [
+    ("queue", "--db", "{db}"), ("report", "--db", "{db}"),
+    ("classify", str(ROOT / "data" / "tasks.txt"), "-q"),
+    ("classify", str(ROOT / "data" / "tasks.txt"), "--db", "{db}", "-q"),
+])
+def test_no_output_is_written_over_decisions_not_recorded_yet(db, tmp_path, command):
     out = tmp_path / "queue.csv"
     queue = _queue(db, out, "--limit", "3")
     queue.loc[0, "decision"] = "none"
     queue.to_csv(out, index=False)
-    again = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out", str(out))
+    again = _tactics(*[part.format(db=db) for part in command], "--plan", PLAN, "--out", str(out))
     assert again.exit_code == 2
-    assert "holds 1 decision not recorded yet" in again.stderr
+    [line] = again.stderr.strip().splitlines()
+    assert f"{out}: holds 1 review decision not recorded yet" in line
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["decision"].tolist()[0] == "none"
+    with Store(db) as store:
+        assert len(store.runs()) == 1  # nothing classified, nothing stored
+
+
+def test_a_new_queue_may_replace_a_file_whose_decisions_are_recorded(db, tmp_path):
+    out = tmp_path / "queue.csv"
+    queue = _queue(db, out, "--limit", "3")
+    queue.loc[0, "decision"] = "none"
+    queue.to_csv(out, index=False)
     done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
     assert done.exit_code == 0, done.output
     _queue(db, out)  # recorded: the next queue may take its place

@@ -16,6 +16,7 @@ from .common import (
     PlanOption,
     TextColumnOption,
     app,
+    keep_decisions,
     kept_files,
     open_store,
     run_command,
@@ -97,6 +98,8 @@ def classify(
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
                                                warn=warn)
         with open_store(db) as store:
+            if not many:
+                keep_decisions(out, store, plan_name, plan, db, "the results")
             if store is not None:  # a strategy renamed in a file without ids keeps its id
                 latest = store.latest_plan(plan_name)
                 plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None)

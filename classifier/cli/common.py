@@ -56,6 +56,20 @@ def kept_files(tasks: str | None, plan: str | Path, db: str | None) -> dict[Path
     return kept
 
 
+def keep_decisions(out: Path, store: Store | None, plan_name: str, plan: str | Path,
+                   db: str | None, what: str) -> None:
+    """ClassifierError if OUT is a queue file holding decisions the store does not hold yet
+    (without a store, any filled one): `what` (the queue, the report...) goes elsewhere."""
+    from ..decisions_file import unrecorded
+
+    waiting = unrecorded(out, store, plan_name)
+    if waiting:
+        raise ClassifierError(
+            f"{out}: holds {waiting} review decision{'s' if waiting != 1 else ''} not recorded "
+            f"yet; record them first (tactics decide {out} --db {db or 'STORE'} --plan {plan} "
+            f"--reviewer NAME), or write {what} to another file")
+
+
 def warn(message: str) -> None:
     from tqdm import tqdm
 

@@ -15,6 +15,7 @@ from .common import (
     PlanOption,
     app,
     existing_store,
+    keep_decisions,
     kept_files,
     run_command,
     say,
@@ -45,7 +46,7 @@ def queue(
 
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
-    from ..decisions_file import QUEUE_TYPES, next_tasks, queue_table, unrecorded, write_queue
+    from ..decisions_file import QUEUE_TYPES, next_tasks, queue_table, write_queue
     from ..files.writer import prepare_output
     from ..plan import keep_earlier_ids, load_plan
     from ..review import teach_in_goal
@@ -54,12 +55,7 @@ def queue(
         prepare_output(out, kept_files(None, plan, db), types=QUEUE_TYPES)
         plan_data = load_plan(plan)
         with existing_store(db) as store:
-            waiting = unrecorded(out, store, plan_name)
-            if waiting:
-                raise ClassifierError(
-                    f"{out}: holds {waiting} decision{'s' if waiting != 1 else ''} not recorded "
-                    f"yet; record them first (tactics decide {out} --db {db} --plan {plan} "
-                    f"--reviewer NAME), or write the queue to another file")
+            keep_decisions(out, store, plan_name, plan, db, "the queue")
             run = store.latest_run(plan_name)
             if run is None:
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
@@ -150,6 +146,7 @@ def report(
         load_plan(plan)
         prepare_output(out, kept_files(None, plan, db), types=REPORT_TYPES)
         with existing_store(db) as store:
+            keep_decisions(out, store, plan_name, plan, db, "the report")
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
             if chosen is None:
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
