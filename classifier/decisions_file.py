@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cells import cell_text
+from .cells import cell_text, is_blank
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import read_tasks
@@ -23,7 +23,7 @@ from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
 from .results import LLM_COLUMNS
 from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
-from .store import Decision, DecisionRequest, RunInfo, Store
+from .store import STANDING_ACTIONS, Decision, DecisionRequest, RunInfo, Store
 
 CANDIDATES = 3
 QUEUE_SHEET = "Queue"
@@ -253,19 +253,40 @@ def _run_of_plan(store: Store, run_id: int, plan_name: str) -> RunInfo | None:
 
 def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     """Record the decisions read (all or none): a strategy the machine had first is a confirm,
-    another a reassign; how many of each, and how many this reviewer's standing decision
-    already says (`already`: not recorded again, so a file sent twice is recorded once)."""
-    standing = {run_id: store.current_decisions(run_id)
-                for run_id in {request.run_id for request in read.requests}}
-    new = [request for request in read.requests
-           if not _already_standing(standing[request.run_id].get(request.row), request,
-                                    reviewer)]
+    another a reassign; how many of each; how many this reviewer had recorded already
+    (`already`: a file sent twice is recorded once), and of those how many somebody decided
+    otherwise since (`since`: a file sent again never undoes a later decision)."""
+    runs = {request.run_id for request in read.requests}
+    standing = {run_id: store.current_decisions(run_id) for run_id in runs}
+    made = _made(store, runs)
+    new, since = [], 0
+    for request in read.requests:
+        key = (request.run_id, request.row)
+        if (reviewer, request.strategy_id) not in made.get(key, set()):
+            new.append(request)
+        elif not _already_standing(standing[request.run_id].get(request.row), request,
+                                   reviewer):
+            since += 1
     recorded = store.record_decisions(new, reviewer)
     counts = {"confirm": 0, "reassign": 0, "misaligned": 0,
-              "already": len(read.requests) - len(new)}
+              "already": len(read.requests) - len(new), "since": since}
     for decision in recorded:
         counts[decision.action] += 1
     return counts
+
+
+def _made(store: Store, runs: set[int]) -> dict[tuple[int, int], set[tuple[str, str | None]]]:
+    """Per task of the runs: every (reviewer, strategy id) of a decision in the audit trail
+    that no undo cancelled, standing or not."""
+    made: dict[tuple[int, int], set[tuple[str, str | None]]] = {}
+    for run_id in runs:
+        trail = store.decisions(run_id)
+        kept = trail[trail["action"].isin(STANDING_ACTIONS) & ~trail["undone"]]
+        for row, reviewer, strategy_id in zip(kept["row"], kept["reviewer"],
+                                              kept["strategy_id"], strict=True):
+            made.setdefault((run_id, int(row)), set()).add(
+                (str(reviewer), None if is_blank(strategy_id) else str(strategy_id)))
+    return made
 
 
 def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
@@ -285,11 +306,11 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
         read = _decisions(frame, str(path), store, plan_name)
     except ClassifierError:  # decisions that could not be recorded as they are: still the person's
         return filled
-    standing = {run_id: store.current_decisions(run_id)
-                for run_id in {request.run_id for request in read.requests}}
+    # Recorded once, by anyone, is recorded: a later decision by somebody else may stand.
+    made = _made(store, {request.run_id for request in read.requests})
     return sum(1 for request in read.requests
-               if (found := standing[request.run_id].get(request.row)) is None
-               or found.strategy_id != request.strategy_id)
+               if request.strategy_id not in {strategy for _, strategy in
+                                              made.get((request.run_id, request.row), set())})
 
 
 def _already_standing(decision: Decision | None, request: DecisionRequest,

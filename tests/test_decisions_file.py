@@ -233,6 +233,32 @@ def test_a_file_sent_twice_or_with_a_row_copied_is_recorded_once(db, tmp_path):
     assert sorted(trail["reviewer"]) == ["ana"] * 3 + ["ben"] * 3
 
 
+def test_a_file_sent_again_never_undoes_a_later_decision(db, tmp_path):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table.assign(decision=["none", ""]).to_csv(tmp_path / "ana.csv", index=False)
+    table.assign(decision=[table["candidate_1"].iloc[0], ""]).to_csv(tmp_path / "ben.csv",
+                                                                      index=False)
+    decide = ("decide", "--db", str(db), "--plan", PLAN)
+
+    assert _tactics(decide[0], str(tmp_path / "ana.csv"), *decide[1:], "--reviewer",
+                    "ana").exit_code == 0
+    assert _tactics(decide[0], str(tmp_path / "ben.csv"), *decide[1:], "--reviewer",
+                    "ben").exit_code == 0
+    again = _tactics(decide[0], str(tmp_path / "ana.csv"), *decide[1:], "--reviewer", "ana")
+
+    assert again.exit_code == 0
+    assert ("recorded 0 decisions by ana: 0 confirmed, 0 reassigned, 0 serving no strategy; "
+            "1 already recorded as ana's decision (1 decided otherwise since, which stands)"
+            ) in again.stderr
+    with Store(db) as store:
+        run = store.latest_run()
+        [standing] = store.current_decisions(run.id).values()
+    assert standing.reviewer == "ben"
+    # ana's file is recorded, so a new queue may take its place.
+    assert _tactics("queue", "--db", str(db), "--plan", PLAN, "--out",
+                    str(tmp_path / "ana.csv")).exit_code == 0
+
+
 def test_a_task_decided_differently_in_two_rows_names_both(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
     table["decision"] = ["none", "", ""]

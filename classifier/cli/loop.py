@@ -110,7 +110,9 @@ def decide(
             counts = record(store, read, reviewer.strip())
         name = reviewer.strip()
         total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
-        already = (f"; {counts['already']} already recorded as {name}'s decision"
+        since = (f" ({counts['since']} decided otherwise since, which stands)"
+                 if counts["since"] else "")
+        already = (f"; {counts['already']} already recorded as {name}'s decision{since}"
                    if counts["already"] else "")
         say(f"recorded {total} decision{'s' if total != 1 else ''} by {name}: "
             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
