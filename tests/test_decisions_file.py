@@ -259,6 +259,23 @@ def test_a_file_sent_again_never_undoes_a_later_decision(db, tmp_path):
                     str(tmp_path / "ana.csv")).exit_code == 0
 
 
+def test_a_decision_on_a_blank_row_is_refused(tmp_path):
+    tasks = tmp_path / "t.csv"
+    tasks.write_text("task\nCall the customers\n\nPitch our widgets to a dealer\n")
+    db = tmp_path / "tactics.db"
+    assert _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "o.csv"),
+                    "--db", str(db), "-q").exit_code == 0
+    pd.DataFrame({"task_id": ["run1-task2"], "decision": ["none"]}).to_csv(
+        tmp_path / "filled.csv", index=False)
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "row 1" in line and "a blank row, not a task" in line
+    with Store(db) as store:
+        assert store.decisions().empty
+
+
 def test_a_task_decided_differently_in_two_rows_names_both(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
     table["decision"] = ["none", "", ""]

@@ -374,8 +374,11 @@ def test_confirm_takes_the_machines_best_strategy(db, sample_plan):
                                                                    "aligned")
     orphan = db.record_decision(run, 1, "misaligned", None, "ann")
     assert (orphan.strategy_id, orphan.final_status) == (None, "misaligned")
-    with pytest.raises(StoreError, match="nothing to confirm"):
-        db.record_decision(run, 2, "confirm", None, "ann")
+    # A blank row is no task: nothing about it can be decided, whatever a file says.
+    for action, strategy_id in (("confirm", None), ("reassign", frame["strategy_id"][0]),
+                                ("misaligned", None)):
+        with pytest.raises(StoreError, match="row 2: a blank row, not a task"):
+            db.record_decision(run, 2, action, strategy_id, "ann")
 
 
 def test_results_with_decisions_show_the_final_answer(db, run_id, classified):

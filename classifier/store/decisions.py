@@ -113,6 +113,9 @@ class DecisionStore(RunStore):
             raise StoreError(f"{self.label}: run {run_id}, row {row}: unknown action {action!r}; "
                              f"use one of {', '.join(ACTIONS)}")
         task = self._task(conn, run_id, row)
+        if task.status == "empty" or not task.text.strip():
+            raise StoreError(f"{self.label}: run {run_id}, row {row}: a blank row, not a task; "
+                             f"there is nothing to decide")
         if (action == "reassign" and strategy_id is not None and strategy_id == task.strategy_id
                 and task.status != "misaligned"):
             action = "confirm"  # the machine's own choice, which it had not ruled out
