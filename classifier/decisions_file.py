@@ -28,7 +28,8 @@ from .store import STANDING_ACTIONS, Decision, DecisionRequest, RunInfo, Store
 CANDIDATES = 3
 QUEUE_SHEET = "Queue"
 QUEUE_TYPES = (".csv", ".xlsx")
-TASK_ID = re.compile(r"^'?\s*run(\d+)-task(\d+)\s*$", re.IGNORECASE)
+# Up to 18 digits: any id a store holds (SQL's BIGINT), never a number it cannot look up.
+TASK_ID = re.compile(r"^'?\s*run(\d{1,18})-task(\d{1,18})\s*$", re.IGNORECASE)
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 TO_FILL = CellStyle(fill="FFF2CC")
 

@@ -236,6 +236,34 @@ def test_refusal_through_a_real_process(tmp_path, tasks, extra, expected):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("args", "expected"), [
+    (["runs", "--db", "{db}", "-n", "abc"], "Invalid value for '--limit' / '-n'"),
+    (["runs", "--db", "{db}", "-n", "0"], "greater than or equal to 1"),
+    (["report", "--db", "{db}", "--plan", PLAN, "--out", "{out}", "--run",
+      "99999999999999999999"], "Invalid value for '--run'"),
+    (["classify"], "Missing argument 'tasks'. (see tactics classify --help)"),
+    (["nosuch"], "No such command 'nosuch'"),
+])
+def test_a_mistyped_command_line_is_one_line_through_a_real_process(tmp_path, args, expected):
+    db, out = tmp_path / "tactics.db", tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "classifier",
+                           *[a.format(db=db, out=out) for a in args]],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and expected in line
+    assert not out.exists() and not db.exists()
+
+
+def test_the_command_line_loads_no_model_code_before_a_command_needs_it():
+    # `tactics --help` or a mistyped option answers at once, and Ctrl-C meanwhile is one line.
+    done = subprocess.run([sys.executable, "-c", "import sys, classifier.cli; "
+                           "print(sorted(m for m in ('torch', 'faiss', 'sklearn') "
+                           "if m in sys.modules))"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.slow
 def test_python_dash_m_help():
     done = subprocess.run([sys.executable, "-m", "classifier", "--help"], cwd=ROOT,

@@ -193,6 +193,8 @@ def test_a_decision_may_name_the_strategy_as_the_file_shows_it(db, tmp_path):
                         decision=["none"] * len(t)), "row 1: task run1-task9999 is not in run #1"),
     (lambda t: t.assign(task_id=["run77-task1"] + t["task_id"].tolist()[1:],
                         decision=["none"] * len(t)), "row 1: task run77-task1 is not in a run"),
+    (lambda t: t.assign(task_id=["run99999999999999999999-task1"] + t["task_id"].tolist()[1:],
+                        decision=["none"] * len(t)), "row 1: task_id 'run99999999999999999999"),
     (lambda t: t.assign(task_id=["2026-03-02"] + t["task_id"].tolist()[1:],
                         decision=["none"] * len(t)), "row 1: task_id '2026-03-02' is not a task"),
     (lambda t: t.drop(columns="decision"), "no column 'decision'"),

@@ -41,6 +41,9 @@ PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the pl
                                              "store.")]
 
 
+# The largest whole number a store's ids and counts hold (SQL's BIGINT).
+LARGEST = 2**63 - 1
+
 DbOption = Annotated[str, typer.Option(
     "--db", help="The store: a SQLite file or a database URL such as postgresql://USER@HOST/DB "
     "(never shown with its password).", show_default=False)]

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import ClassifierError
 from .common import (
+    LARGEST,
     DbOption,
     PlanNameOption,
     PlanOption,
@@ -29,7 +30,7 @@ def queue(
     plan: PlanOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Queue file (.csv or .xlsx) with an "
                                       "empty decision column.", show_default=False)],
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=LARGEST,
                                               help="At most this many tasks.")] = None,
     plan_name: PlanNameOption = "default",
     reviewer: Annotated[str | None, typer.Option(help="Put the tasks this reviewer skipped "
@@ -128,8 +129,9 @@ def report(
     plan: PlanOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report file: .html "
                                       "(self-contained), .xlsx or .csv.", show_default=False)],
-    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest of "
-                                            "the plan).")] = None,
+    run: Annotated[int | None, typer.Option("--run", min=1, max=LARGEST,
+                                            help="Run id (default: the latest of the "
+                                            "plan).")] = None,
     plan_name: PlanNameOption = "default",
 ) -> None:
     """Write a run's report, the same the app downloads: .html (opens with no network), .xlsx
@@ -169,7 +171,8 @@ def report(
 def runs(
     db: DbOption,
     plan_name: PlanNameOption = "default",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many runs.")]
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=LARGEST,
+                                       help="At most this many runs.")]
     = 20,
 ) -> None:
     """List a plan's runs in the store, newest first: the id that `tactics report --run` takes,
