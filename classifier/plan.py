@@ -4,6 +4,7 @@ trip)."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -483,11 +484,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return data
 
 
-def dump_plan(plan: Plan, fmt: str = "yaml") -> str:
-    """The plan as YAML or JSON text."""
+def dump_plan(plan: Plan, fmt: str = "yaml", indent: int = 2) -> str:
+    """The plan as YAML or JSON text (JSON indented by `indent`)."""
     data = plan_to_dict(plan)
     if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
     buffer = io.StringIO()
     _yaml().dump(data, buffer)
     return buffer.getvalue()
@@ -505,8 +506,10 @@ def _update(node: Any, data: Any) -> Any:
             node[key] = _update(node[key], value) if key in node else value
         return node
     if isinstance(node, CommentedSeq) and isinstance(data, list):
-        if _keyed(node) and _keyed(data) and [n["id"] for n in node] == [d["id"] for d in data]:
+        if _same_strategies(node, data):
             for item, value in zip(node, data, strict=True):
+                if "id" not in item:  # the file gives none: the id is made from the name again
+                    value = {key: part for key, part in value.items() if key != "id"}
                 _update(item, value)
             return node
         if len(node) == len(data) and all(_same(a, b) for a, b in zip(node, data, strict=True)):
@@ -515,8 +518,13 @@ def _update(node: Any, data: Any) -> Any:
     return node if _same(node, data) else data
 
 
-def _keyed(items: Any) -> bool:
-    return all(isinstance(item, dict) and "id" in item for item in items)
+def _same_strategies(node: Any, data: list[Any]) -> bool:
+    """Whether a file's list and the plan's are the same strategies in the same order: by id,
+    or by name where the file gives no id."""
+    return len(node) == len(data) and all(
+        isinstance(item, dict) and isinstance(value, dict) and "id" in value
+        and (item["id"] == value["id"] if "id" in item else item.get("name") == value.get("name"))
+        for item, value in zip(node, data, strict=True))
 
 
 def _same(node: Any, value: Any) -> bool:
@@ -525,6 +533,10 @@ def _same(node: Any, value: Any) -> bool:
     if isinstance(node, list) or isinstance(value, list):
         return (isinstance(node, list) and isinstance(value, list) and len(node) == len(value)
                 and all(_same(a, b) for a, b in zip(node, value, strict=True)))
+    if isinstance(node, str) and isinstance(value, str):
+        # A folded (`>`) or literal (`|`) block keeps its form: its text is the same, read
+        # without the line breaks and closing newline the block adds.
+        return node == value or node.split() == value.split()
     return bool(node == value) and isinstance(node, bool) == isinstance(value, bool)
 
 
@@ -534,10 +546,20 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     from .files.atomic import write_text
 
     path = Path(path)
+    raw = path.read_bytes() if path.exists() else b""
+    old = raw.decode("utf-8-sig", errors="replace")
     if path.suffix.lower() == ".json":
-        write_text(path, dump_plan(plan, "json"))
-        return
-    text = dump_plan(plan)
-    if path.exists():
-        text = _round_trip(path.read_text(encoding="utf-8-sig"), plan) or text
-    write_text(path, text)
+        text = dump_plan(plan, "json", indent=_json_indent(old))
+    else:
+        text = (_round_trip(old, plan) if raw else None) or dump_plan(plan)
+    # A plan kept on Windows keeps its line ends and byte-order mark: only what changed shows
+    # in a diff.
+    if b"\r\n" in raw:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    write_text(path, text, encoding="utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8")
+
+
+def _json_indent(text: str) -> int:
+    """The indent of a JSON file's first indented line (2 when it has none)."""
+    found = re.search(r"^( +)\S", text, re.MULTILINE)
+    return len(found.group(1)) if found else 2

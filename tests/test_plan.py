@@ -311,3 +311,44 @@ def test_cells_the_plan_editor_leaves_empty_stay_empty(empty):
     strategy = plan_from_table("", table, Plan(strategies=[Strategy(id="a", name="A")]))
     [made] = strategy.strategies
     assert (made.id, made.description, made.examples) == ("delight-our-customers", "", [])
+
+
+WINDOWS_PLAN = """\
+vision: Be the widget people's first call
+strategies:
+  # top priority
+  - name: Grow recurring revenue   # from the Q3 review
+    description: >
+      Sell service plans
+      to the customers we have
+  - name: Build a strong team
+    # HR owns this
+    description: Hire and keep skilled people
+"""
+
+
+def test_saving_thresholds_keeps_a_plan_files_comments_blocks_line_ends_and_mark(tmp_path):
+    # A plan written by hand on Windows, strategies without ids: only the new lines differ.
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + WINDOWS_PLAN.replace("\n", "\r\n").encode())
+    plan = load_plan(path)
+    save_plan(plan.model_copy(update={"thresholds": Thresholds(aligned=0.5, misaligned=0.3,
+                                                               margin=0.05)}), path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\n" not in raw.replace(b"\r\n", b"")
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    assert text.startswith(WINDOWS_PLAN)  # every comment, the `>` block, no ids added
+    assert "thresholds:" in text[len(WINDOWS_PLAN):]
+    again = load_plan(path)
+    assert again.strategies == plan.strategies and again.thresholds is not None
+
+
+def test_a_json_plan_keeps_its_indent(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(json.loads(json.dumps({"vision": "v", "strategies": [
+        {"id": "a", "name": "Grow revenue"}]})), indent=4) + "\n")
+    plan = load_plan(path)
+    save_plan(plan.model_copy(update={"thresholds": Thresholds(aligned=0.5, misaligned=0.3,
+                                                               margin=0.05)}), path)
+    assert '\n    "strategies": [' in path.read_text()
+    assert load_plan(path).thresholds is not None
