@@ -17,7 +17,7 @@ import pandas as pd
 from .cells import cell_text, is_blank
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
-from .files.readers import read_tasks
+from .files.readers import open_tasks, read_source
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, cut_warning, prepare_output
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
@@ -158,7 +158,10 @@ def _queue_frame(path: str | Path) -> pd.DataFrame:
     if Path(path).suffix.lower() not in QUEUE_TYPES:
         raise TasksError(f"{label}: a queue file is the .csv or .xlsx `tactics queue` wrote; "
                          f"save it as CSV or as an Excel workbook")
-    frame, _ = read_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
+    source = open_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
+    frame, _ = read_source(source)
+    # Rows are named as the spreadsheet shows them: the header is row 1 (below any title).
+    frame.attrs["first_row"] = source.header_row + 2
     for column in ("task_id", "decision"):
         if column not in frame.columns:
             raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
@@ -178,7 +181,8 @@ def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str,
     seen: dict[tuple[int, int], DecisionRequest] = {}
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
-            zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True), start=1):
+            zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True),
+            start=frame.attrs.get("first_row", 2)):
         where = f"{label}: row {number}"
         decision = _decision_text(raw_decision)
         if not decision:

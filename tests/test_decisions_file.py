@@ -186,17 +186,17 @@ def test_a_decision_may_name_the_strategy_as_the_file_shows_it(db, tmp_path):
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.assign(decision=["nonsense"] + [""] * (len(t) - 1)),
-     "row 1: decision 'nonsense' is neither a strategy id of the plan"),
+     "row 2: decision 'nonsense' is neither a strategy id of the plan"),
     (lambda t: t.assign(decision=[""] * (len(t) - 1) + ["Grow revenue"]),
-     "row 4: decision 'Grow revenue' is neither a strategy id of the plan"),
+     "row 5: decision 'Grow revenue' is neither a strategy id of the plan"),
     (lambda t: t.assign(task_id=["run1-task9999"] + t["task_id"].tolist()[1:],
-                        decision=["none"] * len(t)), "row 1: task run1-task9999 is not in run #1"),
+                        decision=["none"] * len(t)), "row 2: task run1-task9999 is not in run #1"),
     (lambda t: t.assign(task_id=["run77-task1"] + t["task_id"].tolist()[1:],
-                        decision=["none"] * len(t)), "row 1: task run77-task1 is not in a run"),
+                        decision=["none"] * len(t)), "row 2: task run77-task1 is not in a run"),
     (lambda t: t.assign(task_id=["run99999999999999999999-task1"] + t["task_id"].tolist()[1:],
-                        decision=["none"] * len(t)), "row 1: task_id 'run99999999999999999999"),
+                        decision=["none"] * len(t)), "row 2: task_id 'run99999999999999999999"),
     (lambda t: t.assign(task_id=["2026-03-02"] + t["task_id"].tolist()[1:],
-                        decision=["none"] * len(t)), "row 1: task_id '2026-03-02' is not a task"),
+                        decision=["none"] * len(t)), "row 2: task_id '2026-03-02' is not a task"),
     (lambda t: t.drop(columns="decision"), "no column 'decision'"),
 ])
 def test_a_bad_row_refuses_the_whole_file_and_records_nothing(db, tmp_path, change, message):
@@ -273,7 +273,7 @@ def test_a_decision_on_a_blank_row_is_refused(tmp_path):
                     "--reviewer", "ana")
     assert done.exit_code == 2
     [line] = done.stderr.strip().splitlines()
-    assert "row 1" in line and "a blank row, not a task" in line
+    assert "row 2" in line and "a blank row, not a task" in line
     with Store(db) as store:
         assert store.decisions().empty
 
@@ -289,8 +289,8 @@ def test_a_task_decided_differently_in_two_rows_names_both(db, tmp_path):
 
     assert done.exit_code == 2
     assert done.stderr.strip() == (
-        f"error: {tmp_path / 'filled.csv'}: row 4: task {table['task_id'].iloc[0]} is decided "
-        f"differently in row 1; keep one")
+        f"error: {tmp_path / 'filled.csv'}: row 5: task {table['task_id'].iloc[0]} is decided "
+        f"differently in row 2; keep one")
 
 
 def test_the_next_classify_learns_from_the_file(db, tmp_path):
@@ -524,7 +524,7 @@ def test_a_strategy_added_to_the_plan_after_the_run_is_explained(db, tmp_path):
 
     assert done.exit_code == 2
     [line] = done.stderr.strip().splitlines()
-    assert "row 2: decision 'hiring' is a strategy of the plan file, but run #1" in line
+    assert "row 3: decision 'hiring' is a strategy of the plan file, but run #1" in line
     assert "classify again" in line
     with Store(db) as store:
         assert store.decisions().empty
