@@ -176,7 +176,7 @@ class Plan(BaseModel):
         return {strategy.id: strategy.name for strategy in self.strategies}
 
     def meant(self, answer: str) -> str | None:
-        """The strategy id a person's answer names (a decision or label cell): an id, a
+        """The strategy id a person's answer names (a decision or label cell): an id or a
         strategy's name (case and spacing aside, when no other strategy has it), or `none`
         (also "serves no strategy"); None when it names nothing of this plan."""
         answer = answer.strip()
@@ -185,8 +185,11 @@ class Plan(BaseModel):
         if means_no_strategy(answer):
             return NO_STRATEGY_ID
         words = _plain_words(answer)
-        named = [s.id for s in self.strategies if _plain_words(s.name) == words]
-        return named[0] if len(named) == 1 else None
+        for spelt in (lambda s: s.id, lambda s: s.name):
+            named = [s.id for s in self.strategies if _plain_words(spelt(s)) == words]
+            if named:
+                return named[0] if len(named) == 1 else None
+        return None
 
 
 def _plain_words(text: str) -> str:

@@ -196,6 +196,8 @@ def test_a_description_naming_several_things_gives_each_its_phrase(description, 
 @pytest.mark.parametrize(("answer", "meant"), [
     ("win-retail", "win-retail"),
     ("  win   RETAIL ", "win-retail"),  # a name, case and spacing aside
+    ("Win-Retail", "win-retail"),  # an id typed in another case
+    (" HIRE-B ", "hire-b"),
     ("None", "none"),
     ("Serves no strategy", "none"),
     ("Hire", None),  # two strategies are called that: which one is the person's to say
