@@ -528,3 +528,17 @@ def test_a_strategy_added_to_the_plan_after_the_run_is_explained(db, tmp_path):
     assert "classify again" in line
     with Store(db) as store:
         assert store.decisions().empty
+
+
+def test_a_plan_file_other_than_the_runs_is_said_to_differ(db, tmp_path):
+    newer = tmp_path / "plan.yaml"
+    newer.write_text(Path(PLAN).read_text(encoding="utf-8")
+                     + "  - id: hiring\n    name: Hire the warehouse team\n", encoding="utf-8")
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "1")
+    table.assign(decision=["none"]).to_csv(tmp_path / "filled.csv", index=False)
+    for command in (("queue", "--out", str(tmp_path / "next.csv")),
+                    ("report", "--out", str(tmp_path / "week.html")),
+                    ("decide", str(tmp_path / "filled.csv"), "--reviewer", "ana")):
+        done = _tactics(*command, "--db", str(db), "--plan", str(newer))
+        assert done.exit_code == 0, done.output
+        assert f"{newer}: differs from the plan run #1 was classified against" in done.stderr

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from .common import (
     say,
     warn,
 )
+
+if TYPE_CHECKING:
+    from ..plan import Plan
 
 
 @app.command(short_help="Write the next tasks to review, with a decision column to fill.")
@@ -49,7 +52,7 @@ def queue(
     """
     from ..decisions_file import QUEUE_TYPES, next_tasks, queue_table, write_queue
     from ..files.writer import prepare_output
-    from ..plan import keep_earlier_ids, load_plan
+    from ..plan import load_plan
     from ..review import teach_in_goal
 
     def action() -> None:
@@ -62,9 +65,7 @@ def queue(
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
                                       f"classify with --db first")
             run_plan = store.plan(run.plan_version)
-            if run_plan.strategies != keep_earlier_ids(plan_data, run_plan)[0].strategies:
-                warn(f"{plan}: differs from the plan run #{run.id} was classified against; "
-                      f"the queue follows run #{run.id} (classify again to use the new plan)")
+            _differs(plan, plan_data, run.id, run_plan, "the queue follows")
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
             table = queue_table(dealt, run, limit)
             write_queue(table, run_plan, out, warn=warn)
@@ -80,6 +81,16 @@ def queue(
                 f"{len(dealt.tasks)} left in its {'spot check' if aligned else 'queue'})")
 
     run_command(action)
+
+
+def _differs(path: Path, given: Plan, run_id: int, run_plan: Plan, what: str) -> None:
+    """Warn when the plan file is not the plan a run was classified against: `what` (the
+    queue follows, the report shows...) is the run's."""
+    from ..plan import keep_earlier_ids
+
+    if run_plan.strategies != keep_earlier_ids(given, run_plan)[0].strategies:
+        warn(f"{path}: differs from the plan run #{run_id} was classified against; {what} "
+             f"run #{run_id}'s (classify again to use the new plan)")
 
 
 @app.command(short_help="Record a filled queue file's decisions in the store.")
@@ -108,6 +119,9 @@ def decide(
             raise ClassifierError("--reviewer: give the name of the person who decided")
         with existing_store(db) as store:
             read = read_decisions(file, store, plan_name, given)
+            for run_id in sorted({request.run_id for request in read.requests}):
+                _differs(plan, given, run_id, store.plan(store.run(run_id).plan_version),
+                         "its decisions are read against")
             counts = record(store, read, reviewer.strip())
         name = reviewer.strip()
         total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
@@ -147,7 +161,7 @@ def report(
     from ..report.summary import task_count
 
     def action() -> None:
-        load_plan(plan)
+        given = load_plan(plan)
         prepare_output(out, kept_files(None, plan, db), types=REPORT_TYPES)
         with existing_store(db) as store:
             keep_decisions(out, store, plan_name, plan, db, "the report")
@@ -159,6 +173,7 @@ def report(
                 raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
+            _differs(plan, given, chosen.id, made.plan, "the report shows")
             write_report(made, out, warn=warn)
         periods = len(made.trends.periods)
         say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "
