@@ -526,6 +526,15 @@ def test_missing_db_env_never_read_at_import(monkeypatch, tmp_path):
     assert (tmp_path / "tactics.db").exists()
 
 
+def test_a_store_that_cannot_be_written_is_said_to_be_read_only(tmp_path, monkeypatch):
+    path = tmp_path / "shared.db"
+    Store(path).close()
+    # As on a read-only share (root ignores permission bits, so the answer is given here).
+    monkeypatch.setattr("os.access", lambda target, mode: Path(target) != path.parent)
+    with pytest.raises(StoreError, match=f"{path}: the store is read-only here"):
+        Store(path)
+
+
 # ------------------------------------------------------------------ one store, never another's
 
 def test_another_applications_sqlite_file_is_refused_unchanged(tmp_path):

@@ -87,6 +87,11 @@ def check_sqlite_file(path: Path) -> None:
     if header != SQLITE_HEADER:
         raise StoreError(f"{path}: not a tactic-classifier store (not a SQLite database); "
                          f"give --db a new file name to create a store")
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        # SQLite writes beside a store (its write-ahead log) even to read it.
+        raise StoreError(f"{path}: the store is read-only here (its file or its folder cannot "
+                         f"be written, and SQLite writes beside it even to read); copy it to "
+                         f"a folder you can write to, or ask for write access")
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
