@@ -310,7 +310,7 @@ def test_a_process_killed_mid_write_loses_nothing_committed(store_target, sample
 def test_standing_decision_of_one_task_follows_undos_and_ignores_skips(db, run_id):
     assert db.standing_decision(run_id, 1) is None
     db.record_decision(run_id, 1, "misaligned", None, "ann")
-    db.record_decision(run_id, 2, "reassign", "strong-team", "ann")
+    db.record_decision(run_id, 3, "reassign", "strong-team", "ann")
     db.record_decision(run_id, 1, "skip", None, "bob")
     assert db.standing_decision(run_id, 1).action == "misaligned"
     db.record_decision(run_id, 1, "reassign", "strong-team", "bob")
@@ -321,13 +321,13 @@ def test_standing_decision_of_one_task_follows_undos_and_ignores_skips(db, run_i
 
 
 def test_skipped_rows_are_per_reviewer_and_an_undone_skip_is_not_one(db, run_id):
-    db.record_decision(run_id, 2, "skip", None, "ann")
+    db.record_decision(run_id, 0, "skip", None, "ann")
     db.record_decision(run_id, 4, "skip", None, "ann")
     db.record_decision(run_id, 3, "skip", None, "bob")
-    assert db.skipped_rows(run_id, "ann") == {2, 4}
+    assert db.skipped_rows(run_id, "ann") == {0, 4}
     assert db.skipped_rows(run_id, " bob ") == {3}
     db.undo_last_decision(run_id, "ann")
-    assert db.skipped_rows(run_id, "ann") == {2}
+    assert db.skipped_rows(run_id, "ann") == {0}
     assert db.skipped_rows(run_id, "carol") == set()
 
 
@@ -858,3 +858,21 @@ def test_tactics_runs_on_a_database_url_never_prints_its_password(postgres_db, s
         assert password not in done.output
     assert "no run of plan 'default' in postgresql+psycopg://" in empty.stderr
     assert "set aside (not listed" in aside.stderr
+
+
+def test_a_decision_stands_for_its_task_under_edits_of_its_plan_not_a_plan_that_replaced_it(
+        db, sample_plan):
+    first = db.create_run(db.save_plan(sample_plan), synthetic_results(3, sample_plan), "task",
+                          "week1.csv", "m", _thresholds())
+    db.record_decision(first, 0, "misaligned", None, "ann")
+    edited = sample_plan.model_copy(update={"vision": "Widgets, reworded"})
+    later = db.create_run(db.save_plan(edited), synthetic_results(3, edited), "task",
+                          "week2.csv", "m", _thresholds())
+    assert db.results_with_decisions(later)["decided_by"].tolist()[0] == "ann"
+    other = Plan(vision="A library every resident uses", strategies=[
+        Strategy(id="young-readers", name="Grow young readers")])
+    replaced = db.create_run(db.save_plan(other), synthetic_results(3, other), "task",
+                             "week3.csv", "m", _thresholds())
+    # "Serves none of the widget plan" says nothing about the library's.
+    assert db.results_with_decisions(replaced)["decided_by"].isna().all()
+    assert "task number 0" not in db.standing_by_text(plan=other)

@@ -113,7 +113,7 @@ def classify(
                                           learned, vectors=store, earlier=earlier)
             keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
                                 "stdin" if tasks == "-" else Path(tasks).name,
-                                store.standing_by_text(plan_name))
+                                store.standing_by_text(plan_name, plan=plan_data))
                     if store is not None else None)
             bars = Bars(quiet, settings is not None)
             asker = Asker(settings, store) if settings is not None else None

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..access import Reviewer, acting
 from ..errors import StoreError
+from ..plan import Plan
 from .database import now
 from .runs import RunStore
 from .schema import DECISION_FIELDS, DECISIONS, FLAGS, PLANS, RESULTS, RUNS
@@ -238,16 +239,14 @@ class DecisionStore(RunStore):
         return {d.row for d in trail
                 if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
 
-    def standing_by_text(self, plan_name: str = "default", up_to_run: int | None = None
-                         ) -> dict[str, Decision]:
+    def standing_by_text(self, plan_name: str = "default", up_to_run: int | None = None,
+                         plan: Plan | None = None) -> dict[str, Decision]:
         """The latest standing decision on each task text, over the runs of the named plan (up
-        to run `up_to_run`): a person's word on a task stands for the same task in later runs."""
+        to run `up_to_run`; with `plan`, of versions sharing a strategy with it): a person's
+        word on a task stands for the same task in later runs, not under a plan that replaced
+        the one it was given on."""
         with self._connect(write=False) as conn:
-            query = (sa.select(RUNS.c.id).join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
-                     .where(PLANS.c.name == plan_name))
-            if up_to_run is not None:
-                query = query.where(RUNS.c.id <= up_to_run)
-            runs = list(conn.execute(query).scalars())
+            runs = list(self._plan_runs(conn, plan_name, plan, up_to_run))
             trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(runs)) if runs else []
         by_text: dict[str, Decision] = {}
         for decision in sorted(_standing(trail).values(), key=lambda d: d.id):
@@ -266,7 +265,7 @@ class DecisionStore(RunStore):
         frame = self.run_results(run_id)
         standing = self.current_decisions(run_id)
         # Decisions carry forward: a later run's decisions do not rewrite an earlier run.
-        carried = self.standing_by_text(info.plan_name, up_to_run=run_id)
+        carried = self.standing_by_text(info.plan_name, up_to_run=run_id, plan=plan)
         names = plan.names
         final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
         final_status = frame["status"].astype(object)
@@ -307,14 +306,29 @@ class DecisionStore(RunStore):
         frame["decision_note"] = pd.Series(note, index=frame.index, dtype=object)
         return frame
 
+    def _plan_runs(self, conn: Connection, plan_name: str, plan: Plan | None,
+                   up_to_run: int | None = None) -> dict[int, int]:
+        """The named plan's runs (up to `up_to_run`) and their plan versions; with `plan`, only
+        those of versions sharing a strategy with it (an edit of it, not a plan it replaced)."""
+        query = (sa.select(RUNS.c.id, RUNS.c.plan_id)
+                 .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
+                 .where(PLANS.c.name == plan_name))
+        if up_to_run is not None:
+            query = query.where(RUNS.c.id <= up_to_run)
+        runs = {int(run_id): int(version) for run_id, version in conn.execute(query).all()}
+        if plan is None:
+            return runs
+        ids = set(plan.ids)
+        kept = {version for version in set(runs.values())
+                if self._shares_strategy(conn, version, ids)}
+        return {run_id: version for run_id, version in runs.items() if version in kept}
+
     def learned_examples(self, plan_name: str = "default") -> pd.DataFrame:
         """Standing decisions over all runs of the plan: text, strategy_id (None: no strategy),
-        action, decision_id, run_id, plan_version, reviewer, decided_at, removed."""
+        action, decision_id, run_id, plan_version, reviewer, decided_at, removed. (They teach
+        a plan that replaced theirs too, as far as `learned.counted` keeps them.)"""
         with self._connect(write=False) as conn:
-            runs = dict(conn.execute(
-                sa.select(RUNS.c.id, RUNS.c.plan_id)
-                .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
-                .where(PLANS.c.name == plan_name)).all())
+            runs = self._plan_runs(conn, plan_name, None)
             trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(list(runs))) if runs else []
             flags = conn.execute(sa.select(FLAGS.c.decision_id, FLAGS.c.action)
                                  .order_by(FLAGS.c.id)).all()
