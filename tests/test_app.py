@@ -934,3 +934,17 @@ def test_tables_show_blanks_not_none(db):
     at = open_page(at, "report")
     for frame in at.dataframe:
         assert not frame.value.isna().any().any(), frame.value
+
+
+def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
+    at = paste(fresh_app(), ["Call the customers about renewals", "Pitch our widgets"])
+    no_exception(at)
+    next(box for box in at.selectbox if box.label == "Run").set_value(1).run()
+    assert at.query_params["run"] == "1"
+    # A reload: a new session on the same address.
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["run"] = "1"
+    again = open_page(again.run(), "review")
+    no_exception(again)
+    assert next(box for box in again.selectbox if box.label == "Run").value == 1
+    assert again.query_params["run"] == "1"  # put back after the page switch

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
 SAMPLE_TASKS = ROOT / "data" / "tasks.csv"
 PLAN_NAME = "default"
+RUN_PARAM = "run"  # the address parameter naming the run the pages show
 # Set once the teach-in is behind this browser session (re-scored, or put off with "Later").
 TEACH_IN_DONE = f"teach_done_{PLAN_NAME}"
 
@@ -142,9 +143,12 @@ def ensure_first_run() -> None:
 
 
 def current_run() -> RunInfo | None:
-    """The run the pages show: the one picked in the sidebar, else the newest."""
+    """The run the pages show: the one picked in the sidebar (kept in the page's address, so
+    a reload shows it again), else the newest."""
     db = store()
     chosen = st.session_state.get("run_id")
+    if chosen is None and str(st.query_params.get(RUN_PARAM, "")).isdigit():
+        chosen = st.session_state["run_id"] = int(st.query_params[RUN_PARAM])
     if chosen is not None:
         try:
             run = db.run(int(chosen))
@@ -153,7 +157,16 @@ def current_run() -> RunInfo | None:
         except StoreError:  # a run id from another database: fall back to the newest
             pass
         st.session_state.pop("run_id", None)  # ...or one set aside since it was picked
+        st.query_params.pop(RUN_PARAM, None)
     return db.latest_run(PLAN_NAME)
+
+
+def keep_run_in_address() -> None:
+    """The picked run in the page's address (?run=7): a page switch clears the address's
+    parameters, so every page puts it back; a reload or a shared link then shows that run."""
+    chosen = st.session_state.get("run_id")
+    if chosen is not None and st.query_params.get(RUN_PARAM) != str(chosen):
+        st.query_params[RUN_PARAM] = str(chosen)
 
 
 def current_run_or_hint() -> RunInfo | None:
@@ -167,6 +180,7 @@ def current_run_or_hint() -> RunInfo | None:
 def use_run(run_id: int) -> None:
     """Make this run the one every page shows."""
     st.session_state["run_id"] = int(run_id)
+    st.query_params[RUN_PARAM] = str(int(run_id))
 
 
 def run_label(run: RunInfo) -> str:

@@ -85,6 +85,7 @@ def run_picker() -> None:
     if current.id not in labels:
         ids.insert(0, current.id)
         labels[current.id] = state.run_label(current)
+    state.keep_run_in_address()
     picked = st.sidebar.selectbox("Run", ids, index=ids.index(current.id),
                                   format_func=lambda run_id: labels[run_id],
                                   help="Each classification is kept as a run, with its decisions.")
