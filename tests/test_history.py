@@ -68,6 +68,7 @@ def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
     assert f"from {MIN_TASKS} more tasks" in rerun_note(Earlier(), seen)
     # Too few tasks in all to learn from (a first paste of ten): a re-run changes nothing.
     assert rerun_note(Earlier(), Earlier(texts[:MIN_TASKS - 1], (1,))) == ""
+    assert rerun_note(Earlier(), seen, strategies=1) == ""  # nothing leans to one of one
 
 
 def _top1(classifier: Classifier, frame: pd.DataFrame) -> float:

@@ -89,12 +89,13 @@ def describe_earlier(use: EarlierUse | None) -> str:
             f"({use.taught} leaned clearly to one strategy)")
 
 
-def rerun_note(used: Earlier, available: Earlier) -> str:
+def rerun_note(used: Earlier, available: Earlier, strategies: int = 2) -> str:
     """What a re-run would learn from that the run did not (`used`: the earlier tasks it learned
-    from; `available`: the store's now), or "" when nothing (or too few tasks to learn from:
-    then a re-run gives the same answers)."""
+    from; `available`: the store's now), or "" when nothing (too few tasks to learn from, or a
+    plan of one strategy, where no task leans to one strategy over another: then a re-run gives
+    the same answers)."""
     new = len(set(available.texts) - set(used.texts))
-    if not new or len(available.texts) < MIN_TASKS:
+    if not new or len(available.texts) < MIN_TASKS or strategies < 2:
         return ""
     plural = "" if new == 1 else "s"
     return (f"A re-run would also learn the team's wording from {new} more task{plural} of this "
