@@ -936,6 +936,21 @@ def test_tables_show_blanks_not_none(db):
         assert not frame.value.isna().any().any(), frame.value
 
 
+def test_a_workbooks_number_column_with_blanks_is_one_type_for_the_table():
+    import pandas as pd
+    import pyarrow as pa
+
+    from classifier.ui.widgets import for_display
+
+    frame = pd.DataFrame({"ID": [101, None, 103], "mixed": ["a", 2, None],
+                          "task": ["Call", None, "Pitch"]}, dtype=object)
+    shown = for_display(frame)
+    pa.Table.from_pandas(shown)  # what st.dataframe does; a mix of int and "" is refused
+    assert shown["ID"].tolist() == ["101", "", "103"]
+    assert shown["mixed"].tolist() == ["a", "2", ""]
+    assert shown["task"].tolist() == ["Call", "", "Pitch"]
+
+
 def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
     at = paste(fresh_app(), ["Call the customers about renewals", "Pitch our widgets"])
     no_exception(at)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from classifier.cells import cell_text, is_blank
 from classifier.errors import ClassifierError
 from classifier.pipeline import plan_change, rerun
 from classifier.results import STATUS_ORDER
@@ -31,7 +32,15 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.loc[:, [c for c in frame.columns if not frame[c].isna().all()]].copy()
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+            values = frame[column].astype(object)
+            filled = values[values.notna()]
+            if filled.map(lambda v: isinstance(v, str)).all():
+                frame[column] = values.where(values.notna(), "")
+            else:
+                # A workbook's column of numbers with blank cells, or numbers mixed with text:
+                # one type per column, as a table can show it (Arrow refuses a mix).
+                frame[column] = [("" if is_blank(v) else v if isinstance(v, str) else cell_text(v))
+                                 for v in values]
     return frame
 
 
