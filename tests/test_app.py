@@ -963,3 +963,14 @@ def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
     no_exception(again)
     assert next(box for box in again.selectbox if box.label == "Run").value == 1
     assert again.query_params["run"] == "1"  # put back after the page switch
+
+
+def test_no_teach_in_hint_on_a_run_with_nothing_left_to_deal(db):
+    at = paste(fresh_app(), ["Call the customers about renewals", "Pitch our widgets"])
+    with Store(db) as store:
+        run = store.latest_run()
+        for row in range(2):
+            store.record_decision(run.id, row, "misaligned", None, "ana")
+    at = fresh_app()
+    no_exception(at)
+    assert not any("Teach this plan" in m.value for m in at.markdown)

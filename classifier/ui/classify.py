@@ -155,6 +155,8 @@ def _teach_in_hint(run, summary: Summary) -> None:
     if teach_in_rests(taught, run.created_at, undecided):
         return
     goal = teach_in_goal(len(taught), undecided)
+    if len(taught) >= goal:  # this run has nothing left for a round to deal
+        return
     strategies = len(plan.strategies)
     cover = ("every strategy" if goal >= strategies else
              f"{goal} of the {strategies} strategies")  # a short list cannot show them all
