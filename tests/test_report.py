@@ -257,3 +257,15 @@ def test_report_on_the_sample_tasks_classified_by_the_real_model(classifier, sam
 ])
 def test_trend_labels_go_away_from_the_nearest_line(lines, expected):
     assert charts.label_sides(lines) == expected
+
+
+@pytest.mark.parametrize(("hours", "expected"), [
+    (["3", "abc", "2", "4", "5"], "1 'Hours' cell is not a number and counts as 0 (row 2: 'abc')"),
+    (["3", "three", "2"], "'Hours' is not read as effort: 1 of its 3 filled cells are not "
+                          "numbers (row 2: 'three'); shares are of tasks"),
+    (["3", "", "2h"], None),
+])
+def test_effort_cells_that_are_not_numbers_are_said(hours, expected):
+    frame = pd.DataFrame({"task": [f"task {i}" for i in range(len(hours))], "Hours": hours,
+                          "status": ["aligned"] * len(hours)})
+    assert report.effort_note(frame) == expected

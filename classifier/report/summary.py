@@ -81,6 +81,30 @@ def find_effort_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
+def effort_note(results: pd.DataFrame, effort_column: str | None = None) -> str | None:
+    """A line on effort cells that are not numbers (counted as 0), or on a column named as
+    effort that is not read as effort for them; None when every filled cell is a number."""
+    column = effort_column or find_effort_column(results)
+    named = [c for c in results.columns if c not in _KNOWN_COLUMNS
+             and _normal_name(c) in EFFORT_COLUMN_NAMES]
+    target = column or (named[0] if named else None)
+    if target is None:
+        return None
+    values = results[target].reset_index(drop=True)
+    filled = values.notna() & (values.astype("string").str.strip() != "")
+    unread = filled & effort_values(values).isna()
+    if not unread.any():
+        return None
+    rows = [int(row) + 1 for row in unread[unread].index]
+    shown = ", ".join(f"row {row}: {str(values[row - 1])!r}" for row in rows[:3])
+    more = f", and {len(rows) - 3} more" if len(rows) > 3 else ""
+    if column is None:
+        return (f"'{target}' is not read as effort: {len(rows)} of its {int(filled.sum())} "
+                f"filled cells are not numbers ({shown}{more}); shares are of tasks")
+    return (f"{len(rows)} '{target}' cell{'s are' if len(rows) != 1 else ' is'} not a number "
+            f"and count{'' if len(rows) != 1 else 's'} as 0 ({shown}{more})")
+
+
 def find_owner_column(frame: pd.DataFrame) -> str | None:
     """The column naming who does each task (owner, assignee...), or None."""
     by_name = {_normal_name(column): column for column in frame.columns

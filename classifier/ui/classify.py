@@ -12,7 +12,7 @@ from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_colum
 from classifier.model.history import describe_earlier
 from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
-from classifier.report.summary import Summary, find_owner_column, task_count
+from classifier.report.summary import Summary, effort_note, find_owner_column, task_count
 from classifier.report.summary import summary as summarize
 from classifier.results import input_renames, said_renames
 from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
@@ -213,6 +213,8 @@ def _results(run) -> None:
     st.caption(widgets.md_escape(f"{run.source} · {task_count(run.tasks)} · plan version "
                                  f"{run.plan_version}"))
     _headline(summary)
+    if note := effort_note(plain[run.columns], summary.effort_column):
+        st.caption(widgets.md_escape(note))
     _teach_in_hint(run, summary)
     _second_opinions(run, results)
     owner_column = find_owner_column(plain[run.columns])

@@ -9,8 +9,8 @@ from classifier.model.history import Earlier, describe_earlier, rerun_note
 from classifier.plan import Plan
 from classifier.report import charts
 from classifier.report.run_report import run_report
+from classifier.report.summary import effort_note, task_count
 from classifier.report.summary import summary as summarize
-from classifier.report.summary import task_count
 from classifier.store import RunInfo
 from classifier.ui import state, widgets
 
@@ -70,6 +70,8 @@ def render() -> None:
         return
     st.caption(widgets.md_escape(f"Run #{run.id} · {run.source} · {task_count(summary.tasks)} · "
                                  f"{summary.decided:,} decided by a person"))
+    if note := effort_note(plain[run.columns], summary.effort_column):
+        st.caption(widgets.md_escape(note))
     _earlier_runs(run, plan)
     _downloads(run)
 
