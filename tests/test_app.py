@@ -974,3 +974,12 @@ def test_no_teach_in_hint_on_a_run_with_nothing_left_to_deal(db):
     at = fresh_app()
     no_exception(at)
     assert not any("Teach this plan" in m.value for m in at.markdown)
+
+
+def test_the_reviewer_name_is_read_from_the_address(db):
+    # The browser writes the typed name into the address; a reload reads it back.
+    fresh_app()
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["reviewer"] = "Ana Müller"
+    again = open_page(again.run(), "review")
+    assert again.sidebar.text_input(key="reviewer").value == "Ana Müller"

@@ -78,7 +78,7 @@ def _default_reviewer() -> str:
 
 def reviewer() -> Reviewer:
     """Who is reviewing, shown in the sidebar: the signed-in person (with sign-in configured),
-    else the name typed in the sidebar's box (default $USER or "manager"), kept for the session."""
+    else the name typed in the sidebar's box (default $USER or "manager"), kept in the address."""
     signed_in = auth.signed_in_reviewer()
     if signed_in is not None:
         auth.sidebar(signed_in)
@@ -86,7 +86,10 @@ def reviewer() -> Reviewer:
     auth.local_only_warning()
     # The default is the widget's own, not set into session state first: a page switched before
     # the first run finished showed an empty box (while decisions still went to the default).
+    # Kept in the page's address (?reviewer=Ana): a reload keeps the name typed. An emptied box
+    # shows, greyed, the name decisions then go to.
     st.sidebar.text_input("Reviewer", value=_default_reviewer(), key="reviewer",
+                          placeholder=_default_reviewer(), bind="query-params",
                           help="Saved with every decision you make.")
     return who()
 
