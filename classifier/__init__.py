@@ -5,10 +5,8 @@
     >>> results = classifier.Classifier(plan).classify(["Call last quarter's one-time buyers"])
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from .errors import (
     ClassifierError,
@@ -39,7 +37,7 @@ _LAZY = {
     "Candidate": "results", "Status": "results", "TaskResult": "results",
 }
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .files.readers import open_tasks, read_tasks
     from .model.decision import DEFAULT_THRESHOLDS, calibrate, decide
     from .model.embedding import Embedder, EmbedderSettings, get_embedder
@@ -52,12 +50,16 @@ if TYPE_CHECKING:
     from .results import Candidate, Status, TaskResult
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _LAZY:
         raise AttributeError(f"module 'classifier' has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    value = getattr(_import_module(f".{_LAZY[name]}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
