@@ -275,18 +275,23 @@ def test_picking_the_machines_strategy_is_a_confirm_unless_it_had_ruled_the_task
     assert seen == {"misaligned": "reassign", "review": "confirm"}
 
 
-def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
+def _decided_meanwhile(db, reviewer: str):
+    """The Review page's first task decided by `reviewer` after the page was drawn, then N
+    pressed on it: the page, the run, the task's row."""
     at = open_page(fresh_app(), "review")
     shown = at.text[0].value
     with Store(db) as store:
         run = store.latest_run()
         results = store.run_results(run.id)
         row = int(results.loc[results["task"] == shown, "row"].iloc[0])
-        store.record_decision(run.id, row, "misaligned", None, "Ben in another tab")
-
+        store.record_decision(run.id, row, "misaligned", None, reviewer)
     at.button(key="review_misaligned").click().run()
-
     no_exception(at)
+    return at, run, row
+
+
+def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
+    at, run, row = _decided_meanwhile(db, "Ben in another tab")
     [warning] = at.warning
     assert f"Task {row + 1} was decided meanwhile by Ben in another tab (misaligned)" in warning.value
     with Store(db) as store:
@@ -303,17 +308,7 @@ def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
 def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
     # The second press reaches the server before the page has moved on: it carries the task
     # just decided, by the same reviewer; it is neither recorded nor taken for another tab.
-    at = open_page(fresh_app(), "review")
-    shown = at.text[0].value
-    with Store(db) as store:
-        run = store.latest_run()
-        results = store.run_results(run.id)
-        row = int(results.loc[results["task"] == shown, "row"].iloc[0])
-        store.record_decision(run.id, row, "misaligned", None, "manager")
-
-    at.button(key="review_misaligned").click().run()
-
-    no_exception(at)
+    at, run, row = _decided_meanwhile(db, "manager")
     assert not at.warning
     assert any(f"Task {row + 1} is decided already" in toast.value for toast in at.toast)
     with Store(db) as store:
