@@ -304,7 +304,9 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
         frame = _queue_frame(path)
     except ClassifierError:
         return 0
-    filled = sum(bool(_decision_text(value)) for value in frame["decision"])
+    # Rows of a queue file `tactics queue` wrote (its task ids), not a tracker's own columns.
+    filled = sum(bool(_decision_text(value)) and TASK_ID.match(cell_text(task)) is not None
+                 for task, value in zip(frame["task_id"], frame["decision"], strict=True))
     if not filled or store is None:
         return filled
     try:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from classifier.access import Reviewer
 from classifier.cli import app
-from classifier.decisions_file import task_id
+from classifier.decisions_file import task_id, unrecorded
 from classifier.model.learned import Learned
 from classifier.plan import load_plan
 from classifier.review import pending, review_queue, teach_in
@@ -542,3 +542,12 @@ def test_a_plan_file_other_than_the_runs_is_said_to_differ(db, tmp_path):
         done = _tactics(*command, "--db", str(db), "--plan", str(newer))
         assert done.exit_code == 0, done.output
         assert f"{newer}: differs from the plan run #1 was classified against" in done.stderr
+
+
+def test_a_trackers_own_decision_column_is_no_queue_file(tmp_path):
+    # A tracker's export with columns of those names holds no review decision of ours.
+    export = tmp_path / "export.csv"
+    export.write_text("task_id,decision\n1001,approved\n", encoding="utf-8")
+    assert unrecorded(export, None, "default") == 0
+    export.write_text("task_id,decision\nrun1-task3,none\n", encoding="utf-8")
+    assert unrecorded(export, None, "default") == 1
