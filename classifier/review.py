@@ -9,7 +9,7 @@ top-1 after 300 reviews from 0.78 (random or worst-score-first) to about 0.80.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -22,6 +22,27 @@ from .plan import NO_STRATEGY_WORDS, Thresholds
 from .results import Status
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
+# A decision this soon (seconds) after the reviewer's last one is a key pressed twice, not a
+# judgement: the page had moved on to a task nobody had time to read. TACTICS_REVIEW_REPEAT_S
+# sets it (0: off).
+REPEAT_ENV = "TACTICS_REVIEW_REPEAT_S"
+REPEAT_S = 0.4
+
+
+def repeat_window(environ: Mapping[str, str]) -> float:
+    """Seconds after a decision within which another is taken for a repeated key press."""
+    try:
+        value = float(environ.get(REPEAT_ENV, REPEAT_S))
+    except ValueError:
+        return REPEAT_S
+    return value if value >= 0 else REPEAT_S
+
+
+def is_repeat(last: float | None, now: float, window: float) -> bool:
+    """Whether a decision at `now` comes too soon after the one at `last` (monotonic seconds)."""
+    return last is not None and 0 <= now - last < window
+
+
 TEACH_IN_SIZE = 20
 
 

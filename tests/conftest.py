@@ -10,6 +10,9 @@ import pytest
 
 # Tests never touch the network; the bundled model loads from site-packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests decide as fast as a script clicks: the Review page's guard against a key pressed twice
+# (a decision within 0.4 s of the last) is off, except in the test of that guard.
+os.environ["TACTICS_REVIEW_REPEAT_S"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

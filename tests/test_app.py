@@ -315,6 +315,24 @@ def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
         assert len(store.decisions(run.id)) == 1
 
 
+def test_a_second_decision_within_a_moment_of_the_last_is_not_taken(db, monkeypatch):
+    # A key pressed twice: the page had moved on to a task nobody had time to read.
+    monkeypatch.setenv("TACTICS_REVIEW_REPEAT_S", "600")
+    at = open_page(fresh_app(), "review")
+    first = at.text[0].value
+    at.button(key="review_misaligned").click().run()
+    second = at.text[0].value
+    assert second != first
+    at.button(key="review_misaligned").click().run()
+    no_exception(at)
+    assert at.text[0].value == second
+    assert any("Not taken: a key within a moment of your last decision" in toast.value
+               for toast in at.toast)
+    with Store(db) as store:
+        [decided] = store.current_decisions(store.latest_run().id).values()
+    assert decided.text == first
+
+
 def test_review_undo_brings_the_task_back(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value

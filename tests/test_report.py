@@ -261,8 +261,10 @@ def test_trend_labels_go_away_from_the_nearest_line(lines, expected):
 
 @pytest.mark.parametrize(("hours", "expected"), [
     (["3", "abc", "2", "4", "5"], "1 'Hours' cell is not a number and counts as 0 (row 2: 'abc')"),
-    (["3", "three", "2"], "'Hours' is not read as effort: 1 of its 3 filled cells are not "
-                          "numbers (row 2: 'three'); shares are of tasks"),
+    (["3", "three", "2"], "'Hours' is not read as effort: 1 of its 3 filled cells is not a "
+                          "number (row 2: 'three'); shares are of tasks"),
+    (["3", "three", "two", "2"], "'Hours' is not read as effort: 2 of its 4 filled cells are "
+                                 "not numbers (row 2: 'three', row 3: 'two'); shares are of tasks"),
     (["3", "", "2h"], None),
 ])
 def test_effort_cells_that_are_not_numbers_are_said(hours, expected):

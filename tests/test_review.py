@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from classifier import review
 from classifier.model.learned import Learned
 from classifier.plan import Thresholds
 from classifier.review import (
@@ -246,3 +247,18 @@ def test_what_was_learned_names_a_strategy_gone_from_the_plan():
     view = learned_view(learned, {"team": "Build a strong team"})
     assert view["teaches"].tolist() == ["old-team (no longer in the plan)", "serves no strategy"]
     assert view.index.tolist() == [7, 9] and view["hidden"].tolist() == [False, True]
+
+
+@pytest.mark.parametrize(("environ", "window"), [
+    ({}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "0"}, 0.0), ({"TACTICS_REVIEW_REPEAT_S": "1.5"}, 1.5),
+    ({"TACTICS_REVIEW_REPEAT_S": "soon"}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "-1"}, 0.4),
+])
+def test_the_repeat_window_comes_from_the_environment(environ, window):
+    assert review.repeat_window(environ) == window
+
+
+def test_a_decision_too_soon_after_the_last_is_a_repeat():
+    assert review.is_repeat(10.0, 10.2, 0.4)
+    assert not review.is_repeat(10.0, 10.5, 0.4)
+    assert not review.is_repeat(None, 10.0, 0.4)
+    assert not review.is_repeat(10.0, 10.1, 0.0)

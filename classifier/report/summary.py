@@ -99,8 +99,9 @@ def effort_note(results: pd.DataFrame, effort_column: str | None = None) -> str 
     shown = ", ".join(f"row {row}: {str(values[row - 1])!r}" for row in rows[:3])
     more = f", and {len(rows) - 3} more" if len(rows) > 3 else ""
     if column is None:
+        verb = "is not a number" if len(rows) == 1 else "are not numbers"
         return (f"'{target}' is not read as effort: {len(rows)} of its {int(filled.sum())} "
-                f"filled cells are not numbers ({shown}{more}); shares are of tasks")
+                f"filled cells {verb} ({shown}{more}); shares are of tasks")
     return (f"{len(rows)} '{target}' cell{'s are' if len(rows) != 1 else ' is'} not a number "
             f"and count{'' if len(rows) != 1 else 's'} as 0 ({shown}{more})")
 

@@ -7,6 +7,9 @@ other has just decided says so, and Undo brings the other's decision back.
 
 from __future__ import annotations
 
+import os
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -20,8 +23,10 @@ from classifier.review import (
     TEACH_IN_SIZE,
     deal,
     describe_rescore,
+    is_repeat,
     pending,
     recent_decisions,
+    repeat_window,
     teach_in_goal,
     teach_in_over,
     teach_in_round,
@@ -34,11 +39,19 @@ SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reass
              "ask": "K", "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
+LAST_DECISION = "review_last_decision_at"  # when this session last decided (monotonic s)
 
 
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             name: str | None = None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
+    now = time.monotonic()
+    if action != "skip" and is_repeat(st.session_state.get(LAST_DECISION), now,
+                                      repeat_window(os.environ)):
+        st.session_state["review_note"] = (f"Not taken: a key within a moment of your last "
+                                           f"decision (pressed twice?). Task {row + 1} is still "
+                                           f"to decide.")
+        return
     db = state.store()
     who = state.who()
     try:
@@ -62,6 +75,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
             f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
             f"Undo (U) brings it back.")
+    st.session_state[LAST_DECISION] = now
     # The store says whether a picked strategy confirms the machine's (see record_decision).
     action = recorded.action
     done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
