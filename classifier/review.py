@@ -22,15 +22,14 @@ from .plan import NO_STRATEGY_WORDS, Thresholds
 from .results import Status
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
-# A decision this soon (seconds) after the reviewer's last one is a key pressed twice, not a
-# judgement: the page had moved on to a task nobody had time to read. TACTICS_REVIEW_REPEAT_S
-# sets it (0: off).
+# A decision this soon (seconds) after its task appeared is a key pressed twice, not a
+# judgement: nobody had time to read the task. TACTICS_REVIEW_REPEAT_S sets it (0: off).
 REPEAT_ENV = "TACTICS_REVIEW_REPEAT_S"
 REPEAT_S = 0.4
 
 
 def repeat_window(environ: Mapping[str, str]) -> float:
-    """Seconds after a decision within which another is taken for a repeated key press."""
+    """Seconds after a task appears within which a decision on it is a repeated key press."""
     try:
         value = float(environ.get(REPEAT_ENV, REPEAT_S))
     except ValueError:
@@ -39,7 +38,8 @@ def repeat_window(environ: Mapping[str, str]) -> float:
 
 
 def is_repeat(last: float | None, now: float, window: float) -> bool:
-    """Whether a decision at `now` comes too soon after the one at `last` (monotonic seconds)."""
+    """Whether a decision at `now` comes too soon after `last`, when its task appeared
+    (monotonic seconds)."""
     return last is not None and 0 <= now - last < window
 
 

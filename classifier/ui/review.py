@@ -39,18 +39,19 @@ SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reass
              "ask": "K", "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
-LAST_DECISION = "review_last_decision_at"  # when this session last decided (monotonic s)
+SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 
 
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             name: str | None = None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
-    now = time.monotonic()
-    if action != "skip" and is_repeat(st.session_state.get(LAST_DECISION), now,
-                                      repeat_window(os.environ)):
-        st.session_state["review_note"] = (f"Not taken: a key within a moment of your last "
-                                           f"decision (pressed twice?). Task {row + 1} is still "
-                                           f"to decide.")
+    # A key pressed twice reaches the server after the page has redrawn: the button it hits
+    # holds the next task, on screen for a moment only. That is not a decision.
+    shown = st.session_state.get(SHOWN)
+    if (shown is not None and shown[:2] == (run_id, row)
+            and is_repeat(shown[2], time.monotonic(), repeat_window(os.environ))):
+        st.session_state["review_note"] = (f"Not taken: a key within a moment of task {row + 1} "
+                                           f"appearing (pressed twice?). Read it, then decide.")
         return
     db = state.store()
     who = state.who()
@@ -75,7 +76,6 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
             f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
             f"Undo (U) brings it back.")
-    st.session_state[LAST_DECISION] = now
     # The store says whether a picked strategy confirms the machine's (see record_decision).
     action = recorded.action
     done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
@@ -454,6 +454,9 @@ def render() -> None:
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
+        shown = (run.id, int(task["row"]))
+        if st.session_state.get(SHOWN, (None, None))[:2] != shown:
+            st.session_state[SHOWN] = (*shown, time.monotonic())
         _second_opinion_slot(run, task, plan, opinion, settings is not None, locked)
     _recent(run.id, plan)
 
