@@ -451,14 +451,20 @@ def render() -> None:
             st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
                        f"one · **S** skip · **U** undo{llm_key}")
         candidates = _candidates(task)
+        # When the task appeared: set before its buttons exist (a redraw cut short by the next
+        # key has them already), and again once the page is whole (a key queued meanwhile
+        # reaches the server just after).
+        shown = (run.id, int(task["row"]))
+        appeared = st.session_state.get(SHOWN, (None, None))[:2] != shown
+        if appeared:
+            st.session_state[SHOWN] = (*shown, time.monotonic())
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
-        shown = (run.id, int(task["row"]))
-        if st.session_state.get(SHOWN, (None, None))[:2] != shown:
-            st.session_state[SHOWN] = (*shown, time.monotonic())
         _second_opinion_slot(run, task, plan, opinion, settings is not None, locked)
     _recent(run.id, plan)
+    if left and appeared:
+        st.session_state[SHOWN] = (*shown, time.monotonic())
 
 
 if __name__ == "__main__":
