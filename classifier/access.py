@@ -54,7 +54,9 @@ def may_decide(identity: str, deciders: Iterable[str]) -> bool:
 def acting(reviewer: str | Reviewer | None, doing: str = "decide") -> Reviewer:
     """The person changing the store, checked: a viewer is refused before anything is read or
     written; a plain name (the command line, a script) is taken as given."""
+    # One line, spaces as one: a name typed with a stray line break or double space is the
+    # same person in the audit trail and on every page.
     if isinstance(reviewer, Reviewer):
         reviewer.require_decider(doing)
-        return Reviewer(reviewer.name.strip(), True, reviewer.subject)
-    return Reviewer((reviewer or "").strip())
+        return Reviewer(" ".join(reviewer.name.split()), True, reviewer.subject)
+    return Reviewer(" ".join((reviewer or "").split()))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classifier.access import Reviewer, may_decide
+from classifier.access import Reviewer, acting, may_decide
 from classifier.errors import AccessError
 from classifier.store import Store
 from classifier.ui.auth import AuthSettings, auth_settings, reviewer_from_claims
@@ -71,6 +71,13 @@ def test_the_identity_comes_from_the_providers_claims(claims, name):
     assert reviewer.name == name
     assert reviewer.subject == "https://idp s" if claims.get("sub") == "s" else True
     assert reviewer.may_decide is (name == "alice@example.com")
+
+
+@pytest.mark.parametrize("typed", ["Ana Müller", " Ana  Müller ", "Ana\nMüller", "Ana\tMüller"])
+def test_a_name_is_one_line_with_single_spaces(typed):
+    # One person in the audit trail, however the name was typed or pasted.
+    assert acting(typed).name == "Ana Müller"
+    assert acting(Reviewer(typed, True)).name == "Ana Müller"
 
 
 def test_a_viewer_is_refused_by_the_library():

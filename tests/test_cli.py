@@ -203,11 +203,14 @@ def test_a_new_store_is_created_and_the_run_saved_for_the_app(tmp_path):
     result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out),
                      "--db", str(db), "-q")
     assert result.exit_code == 0, result.output
-    assert f"saved as run #1 in {db}" in result.stderr
+    assert f"saved as run #1 in {db} (a new store)" in result.stderr  # a typo'd path shows
     with Store(db) as store:
         [run] = store.runs()
         assert run.rows == len(pd.read_csv(out)) and run.source == "tasks.txt"
         assert store.latest_plan()[1] == load_plan(PLAN)
+    again = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out),
+                    "--db", str(db), "-q")
+    assert f"saved as run #2 in {db}\n" in again.stderr
 
 
 # A few refusals through a real process: exit code, one line, no traceback.

@@ -97,6 +97,8 @@ def classify(
         plan_data = load_plan(plan)
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
                                                warn=warn)
+        # A mistyped --db starts a store from nothing: the line that ends the run says so.
+        new_store = db is not None and "://" not in db and not Path(db).exists()
         with open_store(db) as store:
             if not many:
                 keep_decisions(out, store, plan_name, plan, db, "the results")
@@ -134,6 +136,7 @@ def classify(
         rows = f"{summary.rows} row{'' if summary.rows == 1 else 's'}"
         # The store's label, not --db as typed: a URL's password is never printed.
         saved = (f"; saved as run #{summary.run_id} in {store.label}"
+                 + (" (a new store)" if new_store else "")
                  if summary.run_id and store is not None else "")
         say(f"wrote {rows} to {summary.out or out} ({counts or 'no tasks'}){saved}")
         if learned_line := describe_earlier(classifier.earlier_use):

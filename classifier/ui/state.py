@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from classifier.access import Reviewer
+from classifier.access import Reviewer, acting
 from classifier.errors import StoreError
 from classifier.files.readers import read_tasks
 from classifier.model.embedding import Embedder, get_embedder
@@ -100,7 +100,7 @@ def who() -> Reviewer:
     signed_in = auth.signed_in_reviewer()
     if signed_in is not None:
         return signed_in
-    return Reviewer(str(st.session_state.get("reviewer") or "").strip() or _default_reviewer())
+    return acting(str(st.session_state.get("reviewer") or "").strip() or _default_reviewer())
 
 
 def viewing_only() -> bool:
