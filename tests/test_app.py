@@ -971,6 +971,12 @@ def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
     no_exception(again)
     assert next(box for box in again.selectbox if box.label == "Run").value == 1
     assert again.query_params["run"] == "1"  # put back after the page switch
+    for odd in ("99", "x", "99999999999999999999"):  # a stale or edited address: the newest
+        other = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        other.query_params["run"] = odd
+        other.run()
+        no_exception(other)
+        assert next(box for box in other.selectbox if box.label == "Run").value == 2
 
 
 def test_no_teach_in_hint_on_a_run_with_nothing_left_to_deal(db):

@@ -150,8 +150,9 @@ def current_run() -> RunInfo | None:
     a reload shows it again), else the newest."""
     db = store()
     chosen = st.session_state.get("run_id")
-    if chosen is None and str(st.query_params.get(RUN_PARAM, "")).isdigit():
-        chosen = st.session_state["run_id"] = int(st.query_params[RUN_PARAM])
+    asked = str(st.query_params.get(RUN_PARAM, ""))
+    if chosen is None and asked.isdigit() and len(asked) <= 18:  # an id a store can hold
+        chosen = st.session_state["run_id"] = int(asked)
     if chosen is not None:
         try:
             run = db.run(int(chosen))
