@@ -21,6 +21,7 @@ from .common import (
     open_store,
     run_command,
     say,
+    store_file,
     warn,
 )
 
@@ -98,7 +99,7 @@ def classify(
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,
                                                warn=warn)
         # A mistyped --db starts a store from nothing: the line that ends the run says so.
-        new_store = db is not None and "://" not in db and not Path(db).exists()
+        new_store = (file := store_file(db)) is not None and not file.exists()
         with open_store(db) as store:
             if not many:
                 keep_decisions(out, store, plan_name, plan, db, "the results")

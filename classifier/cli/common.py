@@ -49,13 +49,18 @@ DbOption = Annotated[str, typer.Option(
     "(never shown with its password).", show_default=False)]
 
 
+def store_file(db: str | Path | None) -> Path | None:
+    """The SQLite file a --db names; None for no --db, or a database URL."""
+    return None if db is None or "://" in str(db) else Path(db)
+
+
 def kept_files(tasks: str | None, plan: str | Path, db: str | None) -> dict[Path, str]:
     """The files a command reads, which no output of it may replace."""
     kept = {Path(plan): "the plan"}
     if tasks is not None and tasks != "-":
         kept[Path(tasks)] = "the tasks file"
-    if db is not None and "://" not in db:
-        kept[Path(db)] = "the store"
+    if (file := store_file(db)) is not None:
+        kept[file] = "the store"
     return kept
 
 
@@ -130,7 +135,7 @@ def open_store(db: Path | str | None) -> Iterator[Store | None]:
         return
     from ..store import Store
 
-    with Store(str(db) if "://" in str(db) else Path(db)) as store:
+    with Store(store_file(db) or str(db)) as store:
         yield store
 
 
@@ -169,6 +174,7 @@ class Bars:
 def existing_store(db: str) -> Store:
     from ..store import Store
 
-    if "://" not in db and not Path(db).exists():
+    file = store_file(db)
+    if file is not None and not file.exists():
         raise ClassifierError(f"{db}: store file not found; classify with --db {db} first")
-    return Store(db if "://" in db else Path(db))
+    return Store(file or db)
