@@ -149,24 +149,24 @@ def read_decisions(path: str | Path, store: Store, plan_name: str,
     not a task of this plan's runs or whose decision is neither a strategy id nor `none`
     (read against the plan each run was classified with; `given`, the plan file named, only
     explains a decision that is a strategy of it and not of the run's)."""
-    return _decisions(_queue_frame(path), str(path), store, plan_name, given)
+    frame, first_row = _queue_frame(path)
+    return _decisions(frame, first_row, str(path), store, plan_name, given)
 
 
-def _queue_frame(path: str | Path) -> pd.DataFrame:
-    """A queue file's rows; TasksError for a file that is no queue file."""
+def _queue_frame(path: str | Path) -> tuple[pd.DataFrame, int]:
+    """A queue file's rows, and the row number its first one has in the spreadsheet (the
+    header is row 1, below any title); TasksError for a file that is no queue file."""
     label = str(path)
     if Path(path).suffix.lower() not in QUEUE_TYPES:
         raise TasksError(f"{label}: a queue file is the .csv or .xlsx `tactics queue` wrote; "
                          f"save it as CSV or as an Excel workbook")
     source = open_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
     frame, _ = read_source(source)
-    # Rows are named as the spreadsheet shows them: the header is row 1 (below any title).
-    frame.attrs["first_row"] = source.header_row + 2
     for column in ("task_id", "decision"):
         if column not in frame.columns:
             raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
                              f"has task_id and decision")
-    return frame
+    return frame, source.header_row + 2
 
 
 def _decision_text(cell: object) -> str:
@@ -174,15 +174,16 @@ def _decision_text(cell: object) -> str:
     return cell_text(cell).lstrip("'").strip()
 
 
-def _decisions(frame: pd.DataFrame, label: str, store: Store, plan_name: str,
+def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, plan_name: str,
                given: Plan | None = None) -> DecisionsRead:
+    """The filled rows as decisions, each named by its row in the spreadsheet (`first_row` on)."""
     runs: dict[int, tuple[RunInfo, Plan]] = {}
     requests: list[DecisionRequest] = []
     seen: dict[tuple[int, int], DecisionRequest] = {}
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True),
-            start=frame.attrs.get("first_row", 2)):
+            start=first_row):
         where = f"{label}: row {number}"
         decision = _decision_text(raw_decision)
         if not decision:
@@ -301,7 +302,7 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
     if not Path(path).is_file():
         return 0
     try:
-        frame = _queue_frame(path)
+        frame, first_row = _queue_frame(path)
     except ClassifierError:
         return 0
     # Rows of a queue file `tactics queue` wrote (its task ids), not a tracker's own columns.
@@ -310,7 +311,7 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
     if not filled or store is None:
         return filled
     try:
-        read = _decisions(frame, str(path), store, plan_name)
+        read = _decisions(frame, first_row, str(path), store, plan_name)
     except ClassifierError:  # decisions that could not be recorded as they are: still the person's
         return filled
     # Recorded once, by anyone, is recorded: a later decision by somebody else may stand.

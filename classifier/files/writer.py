@@ -182,7 +182,6 @@ class SheetWriter:
                styles: Sequence[CellStyle | None] | CellStyle | None = None) -> None:
         """One row; text cells are written as strings whatever they start with."""
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.utils import get_column_letter
 
         self._row += 1
         cells: list[object] = []
@@ -191,6 +190,8 @@ class SheetWriter:
             if isinstance(value, str) and self.numbers:
                 value = number_cell(value)
             if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
+                from openpyxl.utils import get_column_letter
+
                 value = value[:XLSX_CELL_LIMIT - len(CUT_MARK)] + CUT_MARK
                 self.cut.append(f"{get_column_letter(position + 1)}{self._row}")
             style = styles if isinstance(styles, CellStyle | None) else (
