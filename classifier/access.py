@@ -34,6 +34,13 @@ def normal_identity(value: object) -> str:
     return str(value or "").strip().lower()
 
 
+def person(name: str | Reviewer | None) -> str:
+    """Who a recorded or typed name stands for: "Ana", "ana" and "ANA  " are one person (what
+    is compared; the name is recorded as typed)."""
+    text = name.name if isinstance(name, Reviewer) else str(name or "")
+    return " ".join(text.split()).casefold()
+
+
 def may_decide(identity: str, deciders: Iterable[str]) -> bool:
     """Whether an identity is on the allow-list.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .access import person
 from .cells import cell_text, is_blank
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
@@ -268,7 +269,7 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     new, since = [], 0
     for request in read.requests:
         key = (request.run_id, request.row)
-        if (reviewer, request.strategy_id) not in made.get(key, set()):
+        if (person(reviewer), request.strategy_id) not in made.get(key, set()):
             new.append(request)
         elif not _already_standing(standing[request.run_id].get(request.row), request,
                                    reviewer):
@@ -291,7 +292,7 @@ def _made(store: Store, runs: set[int]) -> dict[tuple[int, int], set[tuple[str, 
         for row, reviewer, strategy_id in zip(kept["row"], kept["reviewer"],
                                               kept["strategy_id"], strict=True):
             made.setdefault((run_id, int(row)), set()).add(
-                (str(reviewer), None if is_blank(strategy_id) else str(strategy_id)))
+                (person(str(reviewer)), None if is_blank(strategy_id) else str(strategy_id)))
     return made
 
 
@@ -324,5 +325,5 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
 def _already_standing(decision: Decision | None, request: DecisionRequest,
                       reviewer: str) -> bool:
     """Whether the task's standing decision is this reviewer's, with the same answer."""
-    return (decision is not None and decision.reviewer == reviewer
+    return (decision is not None and person(decision.reviewer) == person(reviewer)
             and decision.strategy_id == request.strategy_id)

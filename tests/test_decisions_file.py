@@ -222,12 +222,12 @@ def test_a_file_sent_twice_or_with_a_row_copied_is_recorded_once(db, tmp_path):
     decide = ("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN)
 
     first = _tactics(*decide, "--reviewer", "ana")
-    again = _tactics(*decide, "--reviewer", "ana")
+    again = _tactics(*decide, "--reviewer", "Ana")  # the same person, typed another way
     other = _tactics(*decide, "--reviewer", "ben")
 
     assert "recorded 3 decisions by ana" in first.stderr
-    assert ("recorded 0 decisions by ana: 0 confirmed, 0 reassigned, 0 serving no strategy; "
-            "3 already recorded as ana's decision; 0 rows left empty") in again.stderr
+    assert ("recorded 0 decisions by Ana: 0 confirmed, 0 reassigned, 0 serving no strategy; "
+            "3 already recorded as Ana's decision; 0 rows left empty") in again.stderr
     assert again.exit_code == 0
     assert "recorded 3 decisions by ben" in other.stderr  # ben's word is his own
     with Store(db) as store:

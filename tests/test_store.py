@@ -326,7 +326,8 @@ def test_skipped_rows_are_per_reviewer_and_an_undone_skip_is_not_one(db, run_id)
     db.record_decision(run_id, 3, "skip", None, "bob")
     assert db.skipped_rows(run_id, "ann") == {0, 4}
     assert db.skipped_rows(run_id, " bob ") == {3}
-    db.undo_last_decision(run_id, "ann")
+    assert db.skipped_rows(run_id, "Ann") == {0, 4}  # one person however the name is typed
+    db.undo_last_decision(run_id, "ANN ")
     assert db.skipped_rows(run_id, "ann") == {0}
     assert db.skipped_rows(run_id, "carol") == set()
 
@@ -769,6 +770,7 @@ def test_a_skipped_teach_in_is_each_reviewers_latest_choice(store_target, sample
         store.choose_teach_in(version, alice, "skip")
     with Store(store_target) as store:  # another session, another process: still skipped
         assert store.teach_in_skipped(version, alice)
+        assert store.teach_in_skipped(version, "Alice@Example.com")  # one person, any case
         assert not store.teach_in_skipped(version, "ben")  # ben has not chosen
         assert not store.teach_in_skipped(version, alice, plan_name="other plan")
         edited = sample_plan.model_copy(update={"vision": "Widgets for the whole state"})

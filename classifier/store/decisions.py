@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..access import Reviewer, acting
+from ..access import Reviewer, acting, person
 from ..errors import StoreError
 from ..plan import Plan
 from .database import now
@@ -179,11 +179,13 @@ class DecisionStore(RunStore):
         with self._connect(write=True) as conn:
             self._run(conn, run_id)
             undone = sa.select(DECISIONS.c.undoes).where(DECISIONS.c.undoes.is_not(None))
-            last = conn.execute(
+            # Names compared as one person ("Ana" typed one day, "ana" the next), which SQL's
+            # lower() does only for ASCII (SQLite): the run's trail is read back, newest first.
+            last = next((row for row in conn.execute(
                 sa.select(DECISIONS).where(
-                    DECISIONS.c.run_id == run_id, DECISIONS.c.reviewer == who.name,
-                    DECISIONS.c.action != UNDO, DECISIONS.c.id.not_in(undone))
-                .order_by(DECISIONS.c.id.desc()).limit(1)).first()
+                    DECISIONS.c.run_id == run_id, DECISIONS.c.action != UNDO,
+                    DECISIONS.c.id.not_in(undone))
+                .order_by(DECISIONS.c.id.desc())) if person(row.reviewer) == person(who)), None)
             if last is None:
                 return None
             target = _decision(last._mapping)
@@ -231,13 +233,13 @@ class DecisionStore(RunStore):
 
     def skipped_rows(self, run_id: int, reviewer: str | Reviewer) -> set[int]:
         """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
-        reviewer = (reviewer.name if isinstance(reviewer, Reviewer) else reviewer or "").strip()
+        who = person(reviewer)
         with self._connect(write=False) as conn:
             self._run(conn, run_id)
             trail = self._decision_rows(conn, DECISIONS.c.run_id == run_id)
         cancelled = _cancelled(trail)
         return {d.row for d in trail
-                if d.action == "skip" and d.reviewer == reviewer and d.id not in cancelled}
+                if d.action == "skip" and person(d.reviewer) == who and d.id not in cancelled}
 
     def standing_by_text(self, plan_name: str = "default", up_to_run: int | None = None,
                          plan: Plan | None = None) -> dict[str, Decision]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..access import Reviewer
+from ..access import Reviewer, person
 from ..errors import StoreError
 from .database import now
 from .plans import PlanStore
@@ -35,13 +35,14 @@ class TeachInStore(PlanStore):
                          plan_name: str = "default") -> bool:
         """True if this reviewer's latest choice on the named plan's teach-in was to skip it,
         made on a version sharing a strategy with `plan_version`."""
-        name = (reviewer.name if isinstance(reviewer, Reviewer) else reviewer).strip()
+        who = person(reviewer)
         with self._connect(write=False) as conn:
-            latest = conn.execute(
-                sa.select(TEACH_IN_CHOICES.c.choice, TEACH_IN_CHOICES.c.plan_version)
-                .where(TEACH_IN_CHOICES.c.plan_name == plan_name,
-                       TEACH_IN_CHOICES.c.reviewer == name)
-                .order_by(TEACH_IN_CHOICES.c.id.desc()).limit(1)).first()
+            # One person however the name was typed (SQLite's lower() is ASCII only).
+            latest = next((row for row in conn.execute(
+                sa.select(TEACH_IN_CHOICES.c.choice, TEACH_IN_CHOICES.c.plan_version,
+                          TEACH_IN_CHOICES.c.reviewer)
+                .where(TEACH_IN_CHOICES.c.plan_name == plan_name)
+                .order_by(TEACH_IN_CHOICES.c.id.desc())) if person(row.reviewer) == who), None)
             if latest is None or latest.choice != "skip":
                 return False
             return self._shares_strategy(conn, int(latest.plan_version),

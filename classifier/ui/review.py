@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier import llm, second_opinion
+from classifier.access import person
 from classifier.errors import ClassifierError
 from classifier.model import work_text
 from classifier.model.history import describe_earlier
@@ -60,7 +61,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # page was drawn: by someone else (another reviewer or tab), or by this reviewer's own
         # key pressed twice before the page moved on, which is not a second decision.
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
-        if earlier is not None and earlier.reviewer == who.name:
+        if earlier is not None and person(earlier.reviewer) == person(who):
             st.session_state["review_note"] = (f"Task {row + 1} is decided already (a key "
                                                f"pressed twice?); Undo (U) changes it.")
             return
