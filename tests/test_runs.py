@@ -102,12 +102,14 @@ def test_a_run_set_aside_leaves_the_lists_but_nothing_of_it_is_lost(store, run, 
     from classifier.report.trends import run_trends
 
     store.record_decision(run.id, 2, "reassign", "strong-team", "ann")
-    second = store.run(classify_into_store(store, classifier, run.plan_version, TASKS, "task",
+    week2 = TASKS.iloc[::-1].reset_index(drop=True)  # other work than week 1's: a period
+    second = store.run(classify_into_store(store, classifier, run.plan_version, week2, "task",
                                            "week 2"))
     learned_before = store.learned_examples()
     with pytest.raises(AccessError):
         store.set_aside(second.id, Reviewer("viewer", may_decide=False))
 
+    assert len(run_trends(store).periods) == 2
     store.set_aside(second.id, Reviewer("ann", may_decide=True))
 
     assert [r.id for r in store.runs()] == [run.id]

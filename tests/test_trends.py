@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 from classifier.cli import app
 from classifier.model.decision import DEFAULT_THRESHOLDS
 from classifier.plan import plan_from_dict
-from classifier.report.trends import date_trends, find_date_column, run_trends
+from classifier.report.run_report import run_report
+from classifier.report.trends import (
+    date_trends,
+    describe_repeats,
+    find_date_column,
+    run_trends,
+)
 from classifier.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +81,8 @@ def test_trends_follow_the_runs_with_decisions_applied(store):
 
 def test_runs_without_effort_beside_runs_with_it_trend_in_shares_of_tasks(store):
     version = store.latest_run().plan_version
-    pasted = week(WEEK1).drop(columns=["effort_hours"])  # a list pasted in the app: no hours
+    # A list pasted in the app: no hours (week 1's tasks in another order: other work).
+    pasted = week(WEEK1[::-1]).drop(columns=["effort_hours"])
     store.create_run(version, pasted, "task", "pasted", "m", DEFAULT_THRESHOLDS)
 
     trends = run_trends(store)
@@ -106,8 +113,8 @@ def test_runs_of_a_plan_that_was_replaced_outright_are_not_in_the_trend(store):
         {"id": "referrals", "name": "Grow through referrals"}]})
     version = store.save_plan(other)
     for number in (1, 2):
-        store.create_run(version, week([("Ship the beta", "aligned", "mobile", 1.0)]), "task",
-                         f"app week {number}", "m", DEFAULT_THRESHOLDS)
+        store.create_run(version, week([(f"Ship beta {number}", "aligned", "mobile", 1.0)]),
+                         "task", f"app week {number}", "m", DEFAULT_THRESHOLDS)
 
     trends = run_trends(store)
 
@@ -119,6 +126,28 @@ def test_runs_of_a_plan_that_was_replaced_outright_are_not_in_the_trend(store):
         {"id": "mobile", "name": "Launch the mobile app"}]})
     store.create_run(store.save_plan(kept), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)
     assert run_trends(store).periods["tasks"].tolist() == [3, 4, 1, 1, 3]
+
+
+def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
+    """A re-score after the teach-in (or a list classified twice) is not a week in which the
+    team improved: the latest run stands for it; a re-run with an edited plan stays a period."""
+    version = store.latest_run().plan_version
+    rescored = [(task, "aligned", strategy, hours) for task, _, strategy, hours in WEEK2]
+    again = store.create_run(version, week(rescored), "task", "week 2", "m", DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store)
+
+    assert trends.periods["period"].str.split().str[0].tolist() == ["#1", f"#{again}"]
+    assert trends.periods["aligned"].tolist() == [pytest.approx(2 / 3), 1.0]
+    assert trends.repeats == [(2, again)]
+    assert describe_repeats(trends) == (
+        "Runs of the same tasks against the same plan (a re-score, a list classified twice) "
+        f"count once, as the latest: run #2 by #{again}.")
+    assert "run #2 by #3" in run_report(store, store.run(again)).html()  # the report says so
+    assert run_trends(store, until=2).repeats == []  # run #2's own report: its own period
+    edited = PLAN.model_copy(update={"strategies": PLAN.strategies[:2]})
+    store.create_run(store.save_plan(edited), week(WEEK2), "task", "w", "m", DEFAULT_THRESHOLDS)
+    assert len(run_trends(store).periods) == 3
 
 
 def test_a_single_run_has_no_trend_yet(tmp_path):
@@ -146,10 +175,11 @@ def hostile_store(tmp_path_factory) -> Path:
                   "owner": ["=cmd|' /C calc'!A0"] + ["Ana"] * len(HOSTILE),
                   "effort_hours": range(1, len(HOSTILE) + 2)}).to_csv(tasks, index=False)
     db = folder / "tactics.db"
-    for _ in range(2):  # two runs, so the report has trends
-        done = CliRunner().invoke(app, ["classify", str(tasks), "--plan", str(PLAN_FILE),
+    for week_tasks in (tasks, folder / "week2.csv"):  # two weeks, so the report has trends
+        done = CliRunner().invoke(app, ["classify", str(week_tasks), "--plan", str(PLAN_FILE),
                                         "--out", str(folder / "out.csv"), "--db", str(db), "-q"])
         assert done.exit_code == 0, done.output
+        pd.read_csv(tasks).iloc[::-1].to_csv(folder / "week2.csv", index=False)
     return db
 
 

@@ -21,7 +21,7 @@ from .charts import (
     strategy_trend_chart,
 )
 from .summary import STATUS_LABELS, WORK_STATUSES, Summary, number, percent, task_count
-from .trends import Trends
+from .trends import Trends, describe_repeats
 
 MAX_ROWS = 5000
 
@@ -181,5 +181,6 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
     return str(template.render(
         title=title, vision=plan.vision, meta=meta, cards=_cards(summary), charts=charts[:3],
         trend_charts=charts[3:], sections=sections,
+        trend_note=describe_repeats(trends) if with_trends and trends is not None else None,
         trend_numbers=_table(numbers, {c: c for c in numbers.columns}) if numbers is not None
         else None))

@@ -13,6 +13,7 @@ from ..results import Status
 from .summary import Summary, summary
 
 if TYPE_CHECKING:
+    from ..plan import Plan
     from ..store import Store
 
 DATE_COLUMN_NAMES = ("due", "due_date", "created", "created_at", "date", "week", "done",
@@ -31,6 +32,8 @@ class Trends:
     neglected: pd.DataFrame  # strategy_id, strategy, periods (in a row, up to the last)
     new_orphans: pd.DataFrame  # task, owner?, effort?, closest_strategy: misaligned only now
     effort_column: str | None = None
+    # (run, the later run of the same tasks and plan that stands for it in the periods)
+    repeats: list[tuple[int, int]] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list, repr=False)
 
     @property
@@ -67,20 +70,48 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     decisions applied; runs of a plan that shares no strategy with the newest run's (one it
     replaced outright) are left out, as the history a run learns from leaves them out."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
-            if until is None or run.id <= until][:limit]
-    plans = {run.plan_version: store.plan(run.plan_version) for run in runs}
-    if runs:
-        current = set(plans[runs[0].plan_version].ids)
-        runs = [run for run in runs if current & set(plans[run.plan_version].ids)]
-    runs.reverse()
+            if until is None or run.id <= until]
+    plans: dict[int, Plan] = {}
     periods: list[tuple[str, pd.Timestamp, Summary]] = []
-    for run in runs:
+    kept: dict[tuple[int, tuple[str, ...]], int] = {}  # (plan version, tasks) -> newest run
+    repeats: list[tuple[int, int]] = []
+    for run in runs:  # newest first
+        if len(periods) == limit:
+            break
+        if run.plan_version not in plans:
+            plans[run.plan_version] = store.plan(run.plan_version)
+        if not set(plans[runs[0].plan_version].ids) & set(plans[run.plan_version].ids):
+            continue
         results = store.results_with_decisions(run.id).drop(columns=["candidates", "row"],
                                                             errors="ignore")
+        # The same tasks against the same plan again (a re-score after the teach-in, a list
+        # pasted twice) are one week's work, not a second period in which the team "improved":
+        # the newer run stands for it. A re-run with an edited plan stays a period of its own.
+        work = (run.plan_version, tuple(results[run.text_column].astype(str)))
+        if work in kept:
+            repeats.append((run.id, kept[work]))
+            continue
+        kept[work] = run.id
         found = summary(results, plans[run.plan_version], text_column=run.text_column)
         periods.append((f"#{run.id} {run.created_at:%b %d}", pd.Timestamp(run.created_at),
                         found))
-    return _trends("run", periods)
+    periods.reverse()
+    trends = _trends("run", periods)
+    trends.repeats = sorted(repeats)
+    return trends
+
+
+def describe_repeats(trends: Trends) -> str | None:
+    """Which runs are no period of their own, and which later run stands for each; or None."""
+    if not trends.repeats:
+        return None
+    standing: dict[int, list[int]] = {}
+    for older, newer in trends.repeats:
+        standing.setdefault(newer, []).append(older)
+    parts = [f"run{'s' if len(older) > 1 else ''} {', '.join(f'#{r}' for r in older)} by "
+             f"#{newer}" for newer, older in sorted(standing.items())]
+    return ("Runs of the same tasks against the same plan (a re-score, a list classified "
+            f"twice) count once, as the latest: {'; '.join(parts)}.")
 
 
 def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: object,
