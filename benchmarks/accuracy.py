@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows += evaluate("sample, keyed", plan, bench.with_ticket_keys(tasks), None)
     rows += evaluate("sample, HTML", plan, bench.with_html(tasks), None)
     rows += evaluate("sample, listed", plan, bench.with_list_marks(tasks), None)
+    rows += evaluate("sample, markup", plan, bench.with_markup(tasks), None)
     for name in bench.WRITTEN:
         rows += evaluate(name, *bench.written(name), None)
     if not args.no_history:

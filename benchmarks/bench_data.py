@@ -144,6 +144,20 @@ def with_html(tasks: Labeled) -> Labeled:
     return Labeled([rng.choice(forms).format(t=text) for text in tasks.texts], list(tasks.gold))
 
 
+def with_markup(tasks: Labeled) -> Labeled:
+    """The same tasks as a tracker keeps a field written in its editor: each in one of six
+    Markdown or Jira wiki forms (bold, a heading, Jira's h3. and {color}, a Jira link around it,
+    a bold first word), fixed seed."""
+    rng = random.Random(SEED)
+    forms = ["**{t}**", "### {t}", "h3. {t}", "{{color:#172B4D}}{t}{{color}}",
+             "[{t}|https://acme.atlassian.net/browse/OPS-{n}]", "*{first}* {rest}"]
+    marked = []
+    for n, text in enumerate(tasks.texts, start=1):
+        first, _, rest = text.partition(" ")
+        marked.append(rng.choice(forms).format(t=text, n=n, first=first, rest=rest).strip())
+    return Labeled(marked, list(tasks.gold))
+
+
 def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
     """data/plan.yaml (without thresholds; examples optional) and data/labeled.csv."""
     plan = load_plan(ROOT / "data" / "plan.yaml").model_copy(update={"thresholds": None})

@@ -62,6 +62,24 @@ TASK = "Call the 12 customers whose service plans expire this month"
     ("Fix the <title> tag on the home page", "Fix the <title> tag on the home page"),
     ("Keep stock < 40 units and lead time > 3 days", "Keep stock < 40 units and lead time > 3 days"),
     ("<div></div>", "<div></div>"),
+    # Markdown and Jira markup, as a tracker keeps a field: the words as it shows them
+    ("**Call the customers**", "Call the customers"),
+    ("### Call the customers\n*Renewals* first", "Call the customers\nRenewals first"),
+    ("h3. Call the customers", "Call the customers"),
+    ("{color:#172B4D}Call the customers{color}", "Call the customers"),
+    ("[Renewal list|https://acme.atlassian.net/wiki/x] call-through",
+     "Renewal list call-through"),
+    ("Read [the renewal memo](https://x.example/memo) first", "Read the renewal memo first"),
+    ("Upgrade {{kubectl}} and `helm`", "Upgrade kubectl and helm"),
+    ("- [ ] **_Call_** the customers.", "Call the customers"),
+    ("{code:sql}select 1{code}", "select 1"),
+    # ... and what only looks like it: the task's own words
+    ("Pay 5 * 3 * 2 invoices", "Pay 5 * 3 * 2 invoices"),
+    ("Rename snake_case_vars in the export", "Rename snake_case_vars in the export"),
+    ("# of users per week on the dashboard", "# of users per week on the dashboard"),
+    ("Update the h1. tag", "Update the h1. tag"),
+    ("Call C*O*O and a **b", "Call C*O*O and a **b"),
+    ("**", "**"),
 ])
 def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
     assert work_text(text) == expected
@@ -71,7 +89,9 @@ def test_a_tasks_key_link_or_mention_is_not_read_as_its_work(text, expected):
                                    f"{TASK} https://tracker.example.com/browse/OPS-4411 @tom",
                                    f'<div><span style="font-size:11pt">{TASK}</span></div>',
                                    f"<p>{TASK}<br></p>", f"- [ ] {TASK}", f"3) {TASK}",
-                                   f"\u2022 {TASK}", f"{TASK}.", f"- {TASK}. "])
+                                   f"\u2022 {TASK}", f"{TASK}.", f"- {TASK}. ",
+                                   f"**{TASK}**", f"## {TASK}", f"h2. {TASK}",
+                                   f"{{color:#172B4D}}{TASK}{{color}}"])
 def test_a_keyed_task_gets_the_answer_of_its_text_and_keeps_its_text(classifier, keyed):
     plain, with_key = classifier.classify([TASK, keyed])
     assert with_key.text == keyed

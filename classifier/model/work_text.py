@@ -4,7 +4,8 @@ a person, not the work, yet a small model reads meaning into them ("WID" near wi
 operations). On the sample plan keys moved 12-22% of tasks to another strategy and cost 3-10
 points of top-1; a link at the end moved 14%. Rich-text fields that trackers export as HTML
 (Azure Boards, ServiceNow: "<div>Call the customers</div>") are read as their text: the markup
-alone moved 14-37% of the sample's and two written plans' tasks; a list's marker or check box
+alone moved 14-37% of the sample's and two written plans' tasks, and so is Markdown or Jira
+markup ("**Call**", "h3. Call"); a list's marker or check box
 ("- [ ] ", "2. ", "• ") changed the strategy or status of 9-31% of the tasks of the sample and
 three written plans, whether pasted or kept one a line in a file. Tasks are matched on
 their work; what is stored and written is the text as given (a person, and the LLM, read a
@@ -52,6 +53,19 @@ _HIDDEN = frozenset({"style", "script"})  # what a rich-text editor pasted from 
 _TAG = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK | _CELLS | _INLINE))})(?:\s[^<>]*)?/?>",
                   re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});")
+
+# Markdown and Jira wiki markup, as a tracker keeps a field written in its editor (Jira, GitHub,
+# GitLab, Linear): around every task it moved up to a sixth of a plan's tasks to another strategy
+# or status. Only forms that cannot be a task's own words: a heading's marks at a line's start
+# ("## ", "h3. "; one "#" may mean "number": "# of users"), paired emphasis around words
+# ("**Call**", "*Call*", "_draft_"; never "5 * 3" or "snake_case"), a link's text without its
+# address, Jira's {color} and {code}.
+_HEADING = re.compile(r"^[ \t]*(?:#{2,6}|h[1-6]\.)[ \t]+(?=\S)", re.MULTILINE)
+_MACRO = re.compile(r"\{(?:color|code|noformat|quote|panel)(?::[^{}\n]*)?\}", re.IGNORECASE)
+_MONOSPACE = re.compile(r"\{\{([^{}\n]+)\}\}")
+_MARKED_LINK = re.compile(r"\[([^\[\]\n|]+)\](?:\((?:https?://|www\.|/|#)[^)\s]*\))"
+                          r"|\[([^\[\]\n|]+)\|(?:https?://|www\.|mailto:|~)[^\]\s]*\]")
+_EMPHASIS = re.compile(r"(?<![\w*_`~])(\*\*|__|\*|_|`|~~)(?=\S)([^\n]+?)(?<=\S)\1(?![\w*_`~])")
 
 
 class _Text(HTMLParser):
@@ -102,10 +116,24 @@ def _unless_meaningful(match: re.Match[str]) -> str:
     return match.group(0) if meaningful else " "
 
 
+def without_markup(text: str) -> str:
+    """The text without Markdown's and Jira's markup: headings, emphasis, links' addresses,
+    {color} and {code} (the words as the tracker shows them)."""
+    if not any(mark in text for mark in "*_`~[{#h"):
+        return text
+    plain = _MACRO.sub("", _HEADING.sub("", text))
+    plain = _MARKED_LINK.sub(lambda m: m.group(1) or m.group(2), _MONOSPACE.sub(r"\1", plain))
+    for _ in range(2):  # "***Call***", "**_Call_**": emphasis inside emphasis
+        plain = _EMPHASIS.sub(r"\2", plain)
+    return plain
+
+
 def work_text(text: str) -> str:
-    """The task's text without HTML markup, a list's markers, ticket keys, links, e-mail
-    addresses, @mentions and closing full stops (the text itself when that is all there is)."""
-    lines = "\n".join(without_marker(line) for line in readable(text).split("\n"))
+    """The task's text without HTML or Markdown/Jira markup, a list's markers, ticket keys,
+    links, e-mail addresses, @mentions and closing full stops (the text itself when that is all
+    there is)."""
+    lines = "\n".join(without_marker(line)
+                      for line in without_markup(readable(text)).split("\n"))
     cleaned = _LEADING.sub(_unless_meaningful, _LINK.sub(" ", lines), count=1)
     cleaned = _BRACKETED.sub(_unless_meaningful, cleaned)
     cleaned = _SPACES.sub(" ", _TRAILING.sub(_unless_meaningful, cleaned)).strip()
