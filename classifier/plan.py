@@ -498,17 +498,15 @@ def dump_plan(plan: Plan, fmt: str = "yaml", indent: int = 2) -> str:
 
 
 def _update(node: Any, data: Any) -> Any:
-    """`node` (round-trip YAML) changed to hold `data`, keeping comments, order and quoting of
-    what did not change; a new value where the shape differs."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(node, CommentedMap) and isinstance(data, dict):
+    """`node` (round-trip YAML, or JSON read in order) changed to hold `data`, keeping comments,
+    key order and quoting of what did not change; a new value where the shape differs."""
+    if isinstance(node, dict) and isinstance(data, dict):
         for key in [key for key in node if key not in data]:
             del node[key]
         for key, value in data.items():
             node[key] = _update(node[key], value) if key in node else value
         return node
-    if isinstance(node, CommentedSeq) and isinstance(data, list):
+    if isinstance(node, list) and isinstance(data, list):
         if _same_strategies(node, data):
             for item, value in zip(node, data, strict=True):
                 if "id" not in item:  # the file gives none: the id is made from the name again
@@ -552,7 +550,7 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     raw = path.read_bytes() if path.exists() else b""
     old = raw.decode("utf-8-sig", errors="replace")
     if path.suffix.lower() == ".json":
-        text = dump_plan(plan, "json", indent=_json_indent(old))
+        text = _json_round_trip(old, plan) if raw else dump_plan(plan, "json")
     else:
         text = (_round_trip(old, plan) if raw else None) or dump_plan(plan)
     # A plan kept on Windows keeps its line ends and byte-order mark: only what changed shows
@@ -560,6 +558,20 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     if b"\r\n" in raw:
         text = text.replace("\r\n", "\n").replace("\n", "\r\n")
     write_text(path, text, encoding="utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8")
+
+
+def _json_round_trip(old_text: str, plan: Plan) -> str:
+    """The old JSON text changed to hold `plan`, its key order and indent kept (a fresh dump
+    when it is not a JSON object)."""
+    indent = _json_indent(old_text)
+    try:
+        document = json.loads(old_text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        return dump_plan(plan, "json", indent=indent)
+    return json.dumps(_update(document, plan_to_dict(plan)), indent=indent,
+                      ensure_ascii=False) + "\n"
 
 
 def _json_indent(text: str) -> int:

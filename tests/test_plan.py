@@ -345,12 +345,15 @@ def test_saving_thresholds_keeps_a_plan_files_comments_blocks_line_ends_and_mark
     assert again.strategies == plan.strategies and again.thresholds is not None
 
 
-def test_a_json_plan_keeps_its_indent(tmp_path):
+def test_a_json_plan_keeps_its_indent_and_key_order(tmp_path):
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps(json.loads(json.dumps({"vision": "v", "strategies": [
-        {"id": "a", "name": "Grow revenue"}]})), indent=4) + "\n")
+    path.write_text(json.dumps({"strategies": [{"name": "Grow revenue", "id": "a"}],
+                                "vision": "v"}, indent=4) + "\n")
     plan = load_plan(path)
     save_plan(plan.model_copy(update={"thresholds": Thresholds(aligned=0.5, misaligned=0.3,
                                                                margin=0.05)}), path)
-    assert '\n    "strategies": [' in path.read_text()
+    text = path.read_text()
+    assert '\n    "strategies": [' in text
+    assert list(json.loads(text)) == ["strategies", "vision", "thresholds"]
+    assert list(json.loads(text)["strategies"][0]) == ["name", "id"]
     assert load_plan(path).thresholds is not None
