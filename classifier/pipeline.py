@@ -18,7 +18,7 @@ from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_ch
 from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
 from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames, said_renames
-from .standing import standing_for, with_decisions
+from .standing import holds, standing_for, with_decisions
 
 if TYPE_CHECKING:
     from .llm import Asker, Usage
@@ -128,7 +128,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                     asked_before = not asker.gave_up
                     # A person's decision is not second-guessed: those tasks are not asked.
                     frame = _with_opinions(frame, classifier, batch, asker, progress.answers,
-                                           [d is not None for d in decided or []])
+                                           [holds(d, classifier) for d in decided or []])
                     if asked_before and asker.gave_up:
                         note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
                 if decided is not None:

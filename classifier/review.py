@@ -78,7 +78,12 @@ def review_queue(results: pd.DataFrame, thresholds: Thresholds | None = None,
     strategies that have the fewest learned examples come first in each round.
     """
     thresholds = thresholds or DEFAULT_THRESHOLDS
-    queue = results[results["status"].isin(list(statuses))].copy()
+    wanted = results["status"].isin(list(statuses))
+    if "decision_note" in results.columns and Status.REVIEW.value in statuses:
+        # A person's decision the plan no longer allows is back in review, whatever the machine
+        # said (`final_status`): somebody decides again.
+        wanted |= results["decision_note"].notna()
+    queue = results[wanted].copy()
     if exclude_texts and text_column is not None and len(queue):
         decided = {str(text).strip() for text in exclude_texts}
         queue = queue[~queue[text_column].astype(str).str.strip().isin(decided)]

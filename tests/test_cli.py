@@ -554,6 +554,37 @@ def test_a_strategy_renamed_in_a_plan_without_ids_keeps_its_decisions(tmp_path):
     assert queue.exit_code == 0 and "differs" not in queue.stderr, queue.output
 
 
+def test_a_decision_whose_strategy_left_the_plan_is_written_as_review(tmp_path):
+    """README: if the plan no longer has the decided strategy, the task returns to review, not
+    to whatever the machine says now (which may be "aligned": nobody would look again)."""
+    from classifier.store import Store
+
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    tasks = _write(tmp_path / "tasks.txt", "Call last quarter's one-time buyers\n"
+                                           "Pitch the widget line to Riverside Hardware\n")
+    plan = _write(tmp_path / "plan.yaml", (
+        "strategies:\n  - {id: revenue, name: Grow recurring revenue}\n"
+        "  - {id: retail, name: Win the retail channel}\n"))
+    week = ("classify", str(tasks), "--plan", str(plan), "--out", str(out), "--db", str(db),
+            "-q")
+    assert _invoke(*week).exit_code == 0
+    with Store(db) as store:
+        store.record_decision(store.latest_run().id, 0, "reassign", "retail", "maria")
+        store.record_decision(store.latest_run().id, 1, "confirm", None, "maria")
+    _write(tmp_path / "plan.yaml", "strategies:\n  - {id: revenue, name: Grow recurring "
+                                   "revenue}\n  - {id: sales, name: Sell to hardware stores}\n")
+
+    done = _invoke(*week)
+
+    assert done.exit_code == 0, done.output
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert rows[["status", "decided_by"]].values.tolist()[0] == ["review", ""]
+    with Store(db) as store:
+        kept = store.results_with_decisions(store.latest_run().id)
+    assert kept["final_status"].tolist()[0] == "review"
+    assert "“Win the retail channel”, which the plan no longer has" in kept["decision_note"][0]
+
+
 @pytest.mark.parametrize(("sent", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_an_interrupt_a_library_reports_as_an_error_is_still_an_interrupt(capsys, sent, code):
     """pandas' C reader was seen to report a Ctrl-C that came during a read as a malformed

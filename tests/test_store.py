@@ -24,6 +24,7 @@ from classifier.access import Reviewer
 from classifier.errors import AccessError, StoreError
 from classifier.plan import Plan, Strategy
 from classifier.results import RESULT_COLUMNS
+from classifier.review import review_queue
 from classifier.store import Store, default_db_path
 from classifier.store.schema import revisions
 
@@ -622,13 +623,20 @@ def test_a_decision_whose_strategy_left_the_plan_returns_to_review_with_a_note(d
     db.record_decision(first, 0, "reassign", "strong-team", "ana")
     smaller = sample_plan.model_copy(update={"strategies": [
         s for s in sample_plan.strategies if s.id != "strong-team"]})
-    frame = synthetic_results(3, smaller)
+    frame = synthetic_results(3, smaller).assign(status=["aligned", "aligned", "review"])
     second = db.create_run(db.save_plan(smaller), frame, "task", "week 2", "m", _thresholds())
 
-    row = db.results_with_decisions(second).set_index("task").loc["task number 0"]
+    results = db.results_with_decisions(second)
+    row = results.set_index("task").loc["task number 0"]
 
+    # The machine calls it aligned now; the person's word no longer holds: doubt, not aligned.
     assert pd.isna(row["decision"]) and row["final_status"] == "review"
-    assert "'strong-team', which the plan no longer has" in row["decision_note"]
+    assert row["final_strategy_id"] == frame["strategy_id"].iloc[0]
+    assert ("ana had decided it serves “Build a strong team”, which the plan no longer has: "
+            "decide again") == row["decision_note"]
+    queue = review_queue(results)
+    assert queue["row"].tolist() == [0, 2]  # in the Review page's queue, saying why
+    assert queue["queue_reason"].iloc[0] == row["decision_note"]
 
 
 # ------------------------------------------------------------------ vectors

@@ -260,7 +260,8 @@ class DecisionStore(RunStore):
         """run_results plus final_strategy_id, final_strategy, final_status, decision,
         decision_id, decided_by, decided_at, decision_run, decision_note: the machine's answer
         where nobody decided; a decision on the same task text in any run of this plan stands
-        (unless its strategy left the plan: then `decision_note` says so and it is undecided)."""
+        (unless its strategy left the plan: then it is undecided, in review, and `decision_note`
+        says why)."""
         with self._connect(write=False) as conn:
             info = self._run(conn, run_id)
             plan = self._plan(conn, info.plan_version)
@@ -269,6 +270,7 @@ class DecisionStore(RunStore):
         # Decisions carry forward: a later run's decisions do not rewrite an earlier run.
         carried = self.standing_by_text(info.plan_name, up_to_run=run_id, plan=plan)
         names = plan.names
+        gone: dict[int, dict[str, str]] = {}  # run -> its plan's names, for strategies left out
         final_id = frame["strategy_id"].astype(object).where(frame["strategy_id"].notna(), None)
         final_status = frame["status"].astype(object)
         action: list[str | None] = [None] * len(frame)
@@ -288,8 +290,10 @@ class DecisionStore(RunStore):
             if decision is None:
                 continue
             if decision.strategy_id is not None and decision.strategy_id not in names:
-                note[row] = (f"{decision.reviewer} had decided it serves {decision.strategy_id!r}"
-                             f", which the plan no longer has: decide again")
+                final_status[row] = "review"  # the person's word no longer holds: doubt
+                note[row] = (f"{decision.reviewer} had decided it serves "
+                             f"“{self._name_then(decision, gone)}”, which the plan no longer "
+                             f"has: decide again")
                 continue
             final_id[row] = decision.strategy_id
             final_status[row] = decision.final_status
@@ -307,6 +311,13 @@ class DecisionStore(RunStore):
         frame["decision_run"] = pd.Series(source, index=frame.index, dtype="Int64")
         frame["decision_note"] = pd.Series(note, index=frame.index, dtype=object)
         return frame
+
+    def _name_then(self, decision: Decision, names: dict[int, dict[str, str]]) -> str:
+        """The name a decided strategy had in the plan of the decision's run (its id if none);
+        `names` caches each run's plan names."""
+        if decision.run_id not in names:
+            names[decision.run_id] = self.plan(self.run(decision.run_id).plan_version).names
+        return names[decision.run_id].get(str(decision.strategy_id), str(decision.strategy_id))
 
     def _plan_runs(self, conn: Connection, plan_name: str, plan: Plan | None,
                    up_to_run: int | None = None) -> dict[int, int]:
