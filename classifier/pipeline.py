@@ -132,7 +132,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                     if asked_before and asker.gave_up:
                         note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
                 if decided is not None:
-                    frame = with_decisions(frame, decided, classifier)
+                    frame = with_decisions(frame, decided, classifier, batch)
                 if keep is not None:
                     if run_id is None:
                         run_id = keep.store.begin_run(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 
 class Status(StrEnum):
@@ -82,3 +83,26 @@ class TaskResult:
     runner_up_score: float | None = None
     evidence: str | None = None
     candidates: tuple[Candidate, ...] = ()
+
+
+class Figures(NamedTuple):
+    """A strategy's figures for a task, in the output's columns."""
+
+    score: float | None
+    runner_up_id: str | None
+    runner_up_score: float | None
+    evidence: str | None
+
+
+def decided_figures(candidates: Sequence[Candidate | Mapping[str, Any]], strategy_id: str
+                    ) -> Figures:
+    """The machine's figures beside a strategy a person chose for a task: that strategy's score
+    and evidence among the task's top candidates, the best other one as runner-up. Score and
+    evidence are empty where it is not among them (the runner-up is then the machine's best)."""
+    found = [(str(c["strategy_id"]), float(c["score"]), str(c.get("evidence") or ""))
+             if isinstance(c, Mapping) else (c.strategy_id, c.score, c.evidence)
+             for c in candidates]
+    chosen = next((c for c in found if c[0] == strategy_id), None)
+    runner = next((c for c in found if c[0] != strategy_id), None)  # candidates: best first
+    return Figures(chosen[1] if chosen else None, runner[0] if runner else None,
+                   runner[1] if runner else None, chosen[2] if chosen else None)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .results import DECIDED_BY
+from .results import DECIDED_BY, Candidate, decided_figures
 
 if TYPE_CHECKING:
-    from .model.engine import Classifier
+    from .model.engine import Batch, Classifier
     from .store import Decision
 
 
@@ -28,12 +28,16 @@ def holds(decision: Decision | None, classifier: Classifier) -> bool:
 
 
 def with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
-                    classifier: Classifier) -> pd.DataFrame:
+                    classifier: Classifier, batch: Batch | None = None) -> pd.DataFrame:
     """The chunk with each person's decision as its strategy and status, and `decided_by`; a
-    task whose decided strategy left the plan keeps the machine's strategy, in review."""
+    task whose decided strategy left the plan keeps the machine's strategy, in review. With
+    the chunk's `batch`, a strategy other than the machine's gets its own figures (score,
+    runner-up, evidence)."""
     names = dict(zip(classifier.strategy_ids, classifier.strategy_names, strict=True))
     frame = frame.copy()
-    for column in ("strategy_id", "strategy", "status"):
+    machine = frame["strategy_id"].tolist()
+    found: list[tuple[Candidate, ...]] | None = None  # the chunk's candidates, once needed
+    for column in ("strategy_id", "strategy", "status", "runner_up_id", "evidence"):
         frame[column] = frame[column].astype(object)
     for position, decision in enumerate(decided):
         if decision is None:
@@ -47,6 +51,12 @@ def with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
         frame.iat[position, frame.columns.get_loc("strategy")] = (
             names.get(decision.strategy_id, "") if decision.strategy_id else "")
         frame.iat[position, frame.columns.get_loc("status")] = decision.final_status
+        if batch is not None and decision.strategy_id is not None \
+                and decision.strategy_id != machine[position]:
+            found = found if found is not None else classifier.candidates(batch)
+            figures = decided_figures(found[position], decision.strategy_id)
+            for column, value in figures._asdict().items():
+                frame.iat[position, frame.columns.get_loc(column)] = value
     frame[DECIDED_BY] = [d.reviewer if d is not None and holds(d, classifier) else ""
                          for d in decided]
     return frame

@@ -7,6 +7,7 @@ import pytest
 
 from classifier.errors import TasksError
 from classifier.pipeline import classify_into_store, input_frame, is_stale, plan_replaced, rerun
+from classifier.report.run_report import run_report
 from classifier.report.sheets import results_table
 from classifier.store import Store
 
@@ -91,8 +92,27 @@ def test_download_frame_applies_decisions_and_names_who_decided(store, run):
         "strong-team", "Build a strong team", "aligned")
     assert (decided["decision"], decided["decided_by"]) == ("reassign", "ann")
     assert decided["machine_strategy_id"] != "strong-team"
+    # Not among the task's top candidates: no score or evidence of its own, and the runner-up is
+    # the machine's best (before, the machine's figures: a negative "aligned" score).
+    assert pd.isna(decided["score"]) and pd.isna(decided["evidence"])
+    assert decided["runner_up_id"] == decided["machine_strategy_id"]
     untouched = frame.iloc[0]
     assert untouched["decided_by"] == "" and untouched["strategy_id"] == "recurring-revenue"
+
+
+def test_a_strategy_a_person_chose_carries_its_own_figures(store, run):
+    """The machine's second choice, chosen by a person: its score and evidence, and the
+    machine's first as runner-up (before: the machine's figures, naming the chosen strategy
+    as its own runner-up)."""
+    first, second = store.run_results(run.id)["candidates"].iloc[0][:2]
+    store.record_decision(run.id, 0, "reassign", second["strategy_id"], "ann")
+
+    row = results_table(store.results_with_decisions(run.id), run.columns).iloc[0]
+
+    assert (row["strategy_id"], row["score"], row["evidence"]) == (
+        second["strategy_id"], second["score"], second["evidence"])
+    assert (row["runner_up_id"], row["runner_up_score"]) == (first["strategy_id"], first["score"])
+    assert run_report(store, run).summary.table["score"].iloc[0] == second["score"]
 
 
 def test_a_run_set_aside_leaves_the_lists_but_nothing_of_it_is_lost(store, run, sample_plan,
@@ -126,3 +146,27 @@ def test_a_run_set_aside_leaves_the_lists_but_nothing_of_it_is_lost(store, run, 
     store.bring_back(second.id, "ann")
     assert [r.id for r in store.runs()] == [second.id, run.id] and not store.set_aside_runs()
     assert store.run(second.id).set_aside_by is None
+
+
+def test_a_standing_decision_is_written_with_the_chosen_strategys_figures(classifier):
+    """What classify --db (and Ray) write for a task a person reassigned: the chosen
+    strategy's score and evidence, the machine's best as runner-up."""
+    from datetime import UTC, datetime
+
+    from classifier.model.engine import join_results
+    from classifier.standing import with_decisions
+    from classifier.store import Decision
+
+    texts = ["Call customers whose service plan expires this month"]
+    batch = classifier.classify_batch(texts)
+    first, second = classifier.candidates(batch)[0][:2]
+    frame = join_results(pd.DataFrame({"task": texts}), classifier.result_columns(batch))
+    decision = Decision(1, 1, 0, "reassign", second.strategy_id, "ann", datetime.now(UTC),
+                        first.strategy_id, "aligned", first.score, texts[0])
+
+    row = with_decisions(frame, [decision], classifier, batch).iloc[0]
+
+    assert row[["strategy_id", "strategy", "status", "decided_by"]].tolist() == [
+        second.strategy_id, second.strategy, "aligned", "ann"]
+    assert (row["score"], row["evidence"]) == (second.score, second.evidence)
+    assert (row["runner_up_id"], row["runner_up_score"]) == (first.strategy_id, first.score)

@@ -44,7 +44,7 @@ class WriteParts(ClassifyRows):
         frame = join_results(rows[list(block.columns)], self.classifier.result_columns(batch))
         if self.decisions is not None:  # a person's word stands, as in one output file
             frame = with_decisions(frame, standing_for(batch.texts, self.decisions,
-                                                    self.classifier), self.classifier)
+                                                    self.classifier), self.classifier, batch)
         name = f"block-{uuid.uuid4().hex}.{self.kind}"  # numbered in order by the driver
         if self.kind == "parquet":
             import pyarrow as pa

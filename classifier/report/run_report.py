@@ -59,7 +59,8 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
     """The report on a run, with trends over the plan's runs up to it."""
     stored = store.results_with_decisions(run.id)
     plan = store.plan(run.plan_version)
-    plain = stored.drop(columns=["candidates", "row"], errors="ignore")
+    # Candidates stay: a strategy a person chose shows its own score among them.
+    plain = stored.drop(columns=["row"], errors="ignore")
     found = summary(plain, plan, text_column=run.text_column)
     return RunReport(run, plan, results_table(stored, run.columns), found,
                      run_trends(store, run.plan_name, until=run.id))

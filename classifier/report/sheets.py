@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..cells import cell_text
 from ..files.writer import CellStyle, WorkbookWriter, csv_bytes
-from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER
+from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER, decided_figures
 from .summary import STATUS_LABELS, Summary, percent, status_counts
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
@@ -36,6 +36,18 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out["status"] = results["final_status"]
     for column in ("runner_up_id", "runner_up_score", "evidence"):
         out[column] = results[column]
+    # A person's strategy other than the machine's: the figures beside it are that strategy's
+    # (the machine's own answer stays in machine_strategy_id), not the machine's best's.
+    moved = (decided & results["final_strategy_id"].notna()
+             & (results["final_strategy_id"] != results["strategy_id"]))
+    candidates = (results["candidates"] if "candidates" in results.columns
+                  else pd.Series([None] * len(results), dtype=object))
+    for position in np.flatnonzero(moved.to_numpy()):
+        found = candidates.iloc[position]
+        figures = decided_figures(found if isinstance(found, list) else [],
+                                  str(results["final_strategy_id"].iloc[position]))
+        for column, value in figures._asdict().items():
+            out.iat[position, out.columns.get_loc(column)] = value
     for column in LLM_COLUMNS:  # where the LLM was asked (--llm, or from the app)
         if column in results:
             out[column] = results[column].map(cell_text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ResultsError, TasksError
@@ -25,6 +26,7 @@ from ..results import (
     STATUS_ORDER,
     STORE_COLUMNS,
     Status,
+    decided_figures,
 )
 
 if TYPE_CHECKING:
@@ -188,11 +190,26 @@ def work_table(results: pd.DataFrame, plan: Plan, effort_column: str | None = No
     table["status"] = status
     table["strategy_id"] = strategy_id.where(strategy_id != "", None)
     table["strategy"] = strategy.where(strategy.notna(), None)
-    table["score"] = (pd.to_numeric(results["score"], errors="coerce").to_numpy()
-                      if "score" in results.columns else float("nan"))
+    table["score"] = _scores(results, strategy_id.where(decided & (strategy_id != ""), ""))
     table["closest_strategy"] = machine_names
     table["decided"] = decided.to_numpy(dtype=bool)
     return table
+
+
+def _scores(results: pd.DataFrame, chosen: pd.Series) -> np.ndarray:
+    """Each task's score: the machine's, or for a strategy a person chose instead of the
+    machine's, that strategy's among the task's candidates (none when it is not among them)."""
+    score = (pd.to_numeric(results["score"], errors="coerce").to_numpy(dtype=float, copy=True)
+             if "score" in results.columns else np.full(len(results), np.nan))
+    if "candidates" not in results.columns or "strategy_id" not in results.columns:
+        return score
+    moved = (chosen != "") & (chosen != results["strategy_id"].astype(object).to_numpy())
+    for position in np.flatnonzero(moved.to_numpy()):
+        found = results["candidates"].iloc[position]
+        value = decided_figures(found if isinstance(found, list) else [],
+                                str(chosen.iloc[position])).score
+        score[position] = np.nan if value is None else value
+    return score
 
 
 def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:

@@ -61,8 +61,8 @@ def render() -> None:
         return
     widgets.stale_notice(key="rerun_stale_report")
     plan = db.plan(run.plan_version)
-    plain = db.results_with_decisions(run.id).drop(columns=["candidates", "row"],
-                                                     errors="ignore")
+    # Candidates stay: a strategy a person chose shows its own score among them.
+    plain = db.results_with_decisions(run.id).drop(columns=["row"], errors="ignore")
     try:
         summary = summarize(plain, plan, text_column=run.text_column)
     except ClassifierError as error:
