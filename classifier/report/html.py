@@ -87,7 +87,8 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
         share = (summary.effort_shares or {})[status] if use_effort else summary.shares[status]
         sub = task_count(summary.counts[status])
         if use_effort and summary.effort is not None:
-            sub += f" · {number(summary.effort[status])} {summary.effort_column}"
+            # The share is of effort: say so before the task count, which is another measure.
+            sub = (f"of {summary.effort_column} ({number(summary.effort[status])}) · {sub}")
         cards.append({"color": STATUS_COLORS[status], "value": percent(share),
                       "label": STATUS_LABELS[status], "sub": sub})
     cards.append({"color": "#3B6FB6", "value": percent(summary.serving_share),
@@ -99,13 +100,17 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
     return cards
 
 
-def trend_numbers(trends: Trends) -> pd.DataFrame:
-    """The trend charts' figures as a table: per period, tasks and each status's share, orphan
-    tasks (and how many are new), neglected strategies."""
+def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
+    """The trend charts' figures as a table: per period, tasks and each status's share (of
+    tasks, or of effort: the header says which), orphan tasks (and how many are new), neglected
+    strategies. Shares as "81%", or with `as_text` False as fractions (a workbook's numbers)."""
     frame = trends.periods
     table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
+    of = trends.effort_column if trends.shares_of_effort else "tasks"
     for status in ("aligned", "review", "misaligned"):
-        table[STATUS_LABELS[status]] = [percent(v) for v in frame[trends.share_column(status)]]
+        shares = frame[trends.share_column(status)]
+        table[f"{STATUS_LABELS[status]} (% of {of})"] = (
+            [percent(v) for v in shares] if as_text else shares.astype(float))
     table["Orphan tasks"] = frame["orphans"]
     table["New orphans"] = frame.get("new_orphans", 0)
     table["Neglected strategies"] = frame["neglected"]

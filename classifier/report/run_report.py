@@ -43,7 +43,7 @@ class RunReport:
 
     def workbook(self) -> WorkbookWriter:
         """Results, Summary and (with two or more runs) Trends sheets."""
-        numbers = None if self.trends.empty else trend_numbers(self.trends)
+        numbers = None if self.trends.empty else trend_numbers(self.trends, as_text=False)
         return workbook(self.results, self.summary, trends=numbers)
 
     def xlsx(self) -> bytes:

@@ -180,8 +180,9 @@ def _trends_sheet(book: WorkbookWriter, numbers: pd.DataFrame) -> None:
     sheet = book.sheet("Trends", widths=[24.0] + [14.0] * (len(numbers.columns) - 2) + [48.0],
                        freeze_header=True)
     sheet.append(list(numbers.columns), HEADER)
+    shares = [str(column).endswith(")") and "(% of " in str(column) for column in numbers.columns]
     for values in numbers.itertuples(index=False, name=None):
-        sheet.append(list(values))
+        sheet.append(list(values), [SHARE if share else None for share in shares])
 
 
 def workbook(frame: pd.DataFrame, summary: Summary | None = None,
