@@ -137,6 +137,29 @@ def test_cp1252_file_is_read_with_one_warning(tmp_path):
     assert len(warnings) == 1 and "not UTF-8" in warnings[0]
 
 
+@pytest.mark.parametrize(("suffix", "head", "line", "utf8"), [
+    (".csv", "task,owner\n", "Call the café owners,Zoë\n", "Naïve € budget,Ana\n"),
+    (".txt", "", "Call the café owners\r\n", "Naïve € budget\r\n"),
+    (".jsonl", "", '{"task": "Call the café owners"}\n', '{"task": "Naïve € budget"}\n'),
+])
+def test_rows_past_the_sniffed_part_that_are_not_utf8_keep_their_accents(tmp_path, suffix,
+                                                                          head, line, utf8):
+    """The encoding is guessed from the first 256 KB; a Windows program's rows after that part
+    lost every accent to "�" with no word said."""
+    filler = line.replace("Call the café owners", "Pitch widgets to Riverside Hardware")
+    filler = filler.replace("Zoë", "Ann")
+    raw = (head + filler * 12_000).encode() + line.encode("cp1252") + utf8.encode()
+    path = _write(tmp_path / f"t{suffix}", raw)
+    warnings: list[str] = []
+
+    frame, column = read_tasks(path, warn=warnings.append)
+
+    assert frame[column].tolist()[-2:] == ["Call the café owners", "Naïve € budget"]
+    line_number = 12_000 + (2 if head else 1)
+    assert warnings == [f"{path}: not all UTF-8: from line {line_number} on, bytes that are not "
+                        f"were read as cp1252 (Windows); check its accents"]
+
+
 def test_utf8_bom_is_skipped_with_one_warning(tmp_path):
     path = _write(tmp_path / "t.csv", "\ufefftask,owner\nCall the customers,Zoë\n".encode())
     warnings: list[str] = []

@@ -9,17 +9,25 @@ from typing import TextIO
 
 import pandas as pd
 
+from .late_bytes import Utf8Bytes
+
 NUL_MARK = "\ue000"
 
 
 class NulFilter(io.TextIOBase):
     """A text stream with NUL characters replaced (by `mark`), remembering the line of the first."""
 
-    def __init__(self, inner: TextIO, mark: str):
+    def __init__(self, inner: TextIO, mark: str, late: Utf8Bytes | None = None):
         self._inner = inner
         self._mark = mark
         self._lines = 0  # line breaks passed before the first NUL
         self.first_line: int | None = None
+        self._late = late
+
+    @property
+    def not_utf8_line(self) -> int | None:
+        """The line of the first byte that was not UTF-8 in a UTF-8 file (read as cp1252)."""
+        return self._late.first_line if self._late is not None else None
 
     def readable(self) -> bool:
         return True

@@ -28,6 +28,7 @@ from .columns import (
     header_row,
     refuse_numbers,
 )
+from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
 from .sniffing import (
@@ -317,8 +318,17 @@ def _say_extra_fields(rows: list[list[str]], label: str, warn: Warn) -> None:
 
 def _text_stream(source: TaskSource, mark: str, newline: str | None) -> NulFilter:
     assert source.path is not None
-    handle = open(source.path, encoding=source.encoding, errors="replace", newline=newline)
-    return NulFilter(handle, mark)
+    handle, late = open_text(str(source.path), source.encoding, newline)
+    return NulFilter(handle, mark, late)
+
+
+def _say_not_utf8(handle: NulFilter, label: str, warn: Warn, said: bool) -> bool:
+    """Warn once that a UTF-8 file has bytes that are not (read as cp1252); whether said."""
+    if not said and handle.not_utf8_line is not None:
+        warn(f"{label}: not all UTF-8: from line {handle.not_utf8_line} on, bytes that are not "
+             f"were read as cp1252 (Windows); check its accents")
+        return True
+    return said
 
 
 def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
@@ -358,7 +368,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
 
 def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
     if source.kind == "txt":
-        yield from _txt_chunks(source, chunk_rows)
+        yield from _txt_chunks(source, chunk_rows, warn)
     elif source.kind in ("csv", "tsv"):
         with _text_stream(source, NUL_MARK, newline="") as handle:
             reader = pd.read_csv(
@@ -368,12 +378,14 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
                 # the first column the index, and every cell would move one column left.
                 index_col=False,
             )
+            said = False
             with reader:
                 while True:
                     with warnings.catch_warnings():  # said once, in our words (_say_extra_fields)
                         warnings.filterwarnings("ignore", category=pd.errors.ParserWarning,
                                                 message="Length of header")
                         chunk = next(reader, None)
+                    said = _say_not_utf8(handle, source.label, warn, said)
                     if chunk is None:
                         return
                     yield chunk
@@ -391,7 +403,7 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
             yield frame.iloc[start:start + chunk_rows]
 
 
-def _txt_lines(source: TaskSource) -> Iterator[str]:
+def _txt_lines(source: TaskSource, warn: Warn) -> Iterator[str]:
     if source.raw is not None:
         yield from source.raw.replace("\x00", NUL_MARK).splitlines()
         return
@@ -400,13 +412,15 @@ def _txt_lines(source: TaskSource) -> Iterator[str]:
             yield line.rstrip("\r\n")
         return
     with _text_stream(source, NUL_MARK, newline=None) as handle:
+        said = False
         for line in handle:
+            said = _say_not_utf8(handle, source.label, warn, said)
             yield line.rstrip("\r\n")
 
 
-def _txt_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _txt_chunks(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
     batch: list[str] = []
-    for line in _txt_lines(source):
+    for line in _txt_lines(source, warn):
         batch.append(line)
         if len(batch) >= chunk_rows:
             yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
@@ -418,8 +432,9 @@ def _txt_chunks(source: TaskSource, chunk_rows: int) -> Iterator[pd.DataFrame]:
 def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
     # NULs are dropped before parsing (JSON forbids them inside strings); a row is a line.
     with _text_stream(source, "", newline=None) as handle:
-        warned = False
+        warned = said = False
         for number, line in enumerate(handle, start=1):
+            said = _say_not_utf8(handle, source.label, warn, said)
             if handle.first_line is not None and not warned:
                 warned = True
                 warn(f"{source.label}: NUL bytes dropped (the first in row {handle.first_line})")
