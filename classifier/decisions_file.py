@@ -179,8 +179,10 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
                given: Plan | None = None) -> DecisionsRead:
     """The filled rows as decisions, each named by its row in the spreadsheet (`first_row` on)."""
     runs: dict[int, tuple[RunInfo, Plan]] = {}
+    texts: dict[int, list[str]] = {}  # per run, its tasks' texts (read once a text is needed)
     requests: list[DecisionRequest] = []
     seen: dict[tuple[int, int], DecisionRequest] = {}
+    by_text: dict[str, DecisionRequest] = {}
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True),
@@ -207,6 +209,8 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
             raise TasksError(f"{where}: task {task_id(run_id, row)} is not in run #{run_id} "
                              f"(it has {run.rows} tasks)")
         chosen = plan.meant(decision)
+        if chosen is None and given is not None and given.meant(decision) in plan.ids:
+            chosen = given.meant(decision)  # a strategy's new name in the plan file, same id
         if chosen == NO_STRATEGY_ID:
             request = DecisionRequest(run_id, row, "misaligned", None, where)
         elif chosen is not None:
@@ -228,9 +232,27 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
                 raise TasksError(f"{where}: task {task_id(run_id, row)} is decided differently "
                                  f"in {earlier.where.removeprefix(label + ': ')}; keep one")
             continue
+        # A decision stands for its task's text in every run: the same text (a task repeated
+        # in the list, or in two runs' rows) decided two ways would leave one of them lost.
+        if run_id not in texts:
+            results = store.run_results(run_id)
+            texts[run_id] = [cell_text(t).strip() for t in results[run.text_column].tolist()]
+        text = texts[run_id][row]
+        twin = by_text.get(text) if text else None
+        if twin is not None and twin.strategy_id != request.strategy_id:
+            raise TasksError(f"{where}: task {task_id(run_id, row)} is the same task as "
+                             f"{twin.where.removeprefix(label + ': ')} ({_short(text)}), "
+                             f"decided differently; keep one answer")
+        by_text.setdefault(text, request)
         seen[(run_id, row)] = request
         requests.append(request)
     return DecisionsRead(requests, skipped)
+
+
+def _short(text: str, limit: int = 50) -> str:
+    """A task's text for a one-line message."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[:limit - 1] + "…")
 
 
 def _queue_sheet(path: Path) -> str | None:

@@ -293,6 +293,43 @@ def test_a_task_decided_differently_in_two_rows_names_both(db, tmp_path):
         f"differently in row 2; keep one")
 
 
+def test_the_same_task_in_two_runs_decided_differently_is_refused(db, tmp_path):
+    """A decision stands for its task's text: run 1's and run 2's row of one task, decided two
+    ways in one file, would leave one answer silently lost."""
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "1")
+    assert _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                    str(tmp_path / "out.csv"), "--db", str(db), "-q").exit_code == 0
+    again = table.assign(task_id=table["task_id"].str.replace("run1-", "run2-"),
+                         decision=table["candidate_1"])
+    pd.concat([table.assign(decision="none"), again]).to_csv(tmp_path / "filled.csv",
+                                                            index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert f"row 3: task {again['task_id'].iloc[0]} is the same task as row 2 (" in line
+    assert line.endswith("), decided differently; keep one answer")
+    with Store(db) as store:
+        assert store.decisions().empty
+
+
+def test_a_strategy_renamed_in_the_plan_file_is_taken_by_its_new_name(db, tmp_path):
+    renamed = tmp_path / "plan.yaml"
+    renamed.write_text(Path(PLAN).read_text(encoding="utf-8").replace(
+        "name: Build a strong team", "name: Grow a strong team"), encoding="utf-8")
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "1")
+    table.assign(decision=["Grow a strong team"]).to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan",
+                    str(renamed), "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    with Store(db) as store:
+        assert store.decisions()["strategy_id"].tolist() == ["strong-team"]
+
+
 def test_the_next_classify_learns_from_the_file(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv")
     misaligned = table[table["machine_status"] == "misaligned"].head(1)
