@@ -19,6 +19,7 @@ from .cells import cell_text, is_blank
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import open_tasks, read_source
+from .files.sniffing import Warn, ignore
 from .files.writer import CellStyle, TableWriter, WorkbookWriter, cut_warning, prepare_output
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
@@ -145,29 +146,72 @@ class DecisionsRead:
 
 
 def read_decisions(path: str | Path, store: Store, plan_name: str,
-                   given: Plan | None = None) -> DecisionsRead:
+                   given: Plan | None = None, warn: Warn = ignore) -> DecisionsRead:
     """Every filled row of a queue file as a decision; TasksError names the first row that is
     not a task of this plan's runs or whose decision is neither a strategy id nor `none`
     (read against the plan each run was classified with; `given`, the plan file named, only
-    explains a decision that is a strategy of it and not of the run's)."""
-    frame, first_row = _queue_frame(path)
+    explains a decision that is a strategy of it and not of the run's), or that cannot be read
+    (a formula with no saved result, a second decision column). `warn` hears the reader."""
+    frame, first_row = _queue_frame(path, warn)
     return _decisions(frame, first_row, str(path), store, plan_name, given)
 
 
-def _queue_frame(path: str | Path) -> tuple[pd.DataFrame, int]:
+class UnreadableDecisions(TasksError):
+    """A queue file holds decisions that cannot all be read as they are."""
+
+
+def _queue_frame(path: str | Path, warn: Warn = ignore, strict: bool = True
+                 ) -> tuple[pd.DataFrame, int]:
     """A queue file's rows, and the row number its first one has in the spreadsheet (the
-    header is row 1, below any title); TasksError for a file that is no queue file."""
+    header is row 1, below any title); TasksError for a file that is no queue file, or (if
+    `strict`) UnreadableDecisions for one whose decisions cannot all be read."""
     label = str(path)
     if Path(path).suffix.lower() not in QUEUE_TYPES:
         raise TasksError(f"{label}: a queue file is the .csv or .xlsx `tactics queue` wrote; "
                          f"save it as CSV or as an Excel workbook")
-    source = open_tasks(path, text_column="task_id", sheet=_queue_sheet(Path(path)))
+    sheet = _queue_sheet(Path(path))
+    source = open_tasks(path, text_column="task_id", sheet=sheet, warn=warn)
     frame, _ = read_source(source)
     for column in ("task_id", "decision"):
         if column not in frame.columns:
             raise TasksError(f"{label}: no column {column!r}; a queue file from `tactics queue` "
                              f"has task_id and decision")
-    return frame, source.header_row + 2
+        # Which of two columns of that name holds the person's answers is theirs to say: all
+        # or nothing, a decision is never read from one and silently dropped from the other.
+        if strict and f"{column}.1" in frame.columns:
+            raise UnreadableDecisions(f"{label}: two columns named {column!r}; keep one (the one you "
+                             f"filled) and delete the other")
+    first_row = source.header_row + 2
+    if strict and source.kind == "xlsx":
+        _refuse_unsaved_formulas(Path(path), source.sheet, frame, first_row)
+    return frame, first_row
+
+
+def _refuse_unsaved_formulas(path: Path, sheet: str | int | None, frame: pd.DataFrame,
+                             first_row: int) -> None:
+    """UnreadableDecisions naming the first decision cell that is a formula with no saved result (a
+    program wrote it, no spreadsheet computed it): read as empty, it would be lost."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet or 0]
+        rows = found.iter_rows(min_row=first_row - 1, max_row=first_row + len(frame) - 1,
+                               values_only=True)
+        header = [cell_text(value).strip() for value in next(rows, ())]
+        if "decision" not in header:
+            return
+        column = header.index("decision")
+        for offset, written in enumerate(row[column] if column < len(row) else None
+                                         for row in rows):
+            if (isinstance(written, str) and written.startswith("=")
+                    and not _decision_text(frame["decision"].iloc[offset])):
+                raise UnreadableDecisions(
+                    f"{path}: row {first_row + offset}: the decision is a formula with no "
+                    f"saved result ({written}); open and save the file in Excel or "
+                    f"LibreOffice, or type the strategy id")
+    finally:
+        book.close()
 
 
 def _decision_text(cell: object) -> str:
@@ -326,6 +370,10 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
         return 0
     try:
         frame, first_row = _queue_frame(path)
+    except UnreadableDecisions:  # a person's answers, unread: never written over
+        frame, _ = _queue_frame(path, strict=False)
+        return max(1, sum(bool(_decision_text(value)) for column in frame.columns
+                          if str(column).startswith("decision") for value in frame[column]))
     except ClassifierError:
         return 0
     # Rows of a queue file `tactics queue` wrote (its task ids), not a tracker's own columns.

@@ -479,6 +479,49 @@ def test_a_trackers_own_task_id_decision_and_why_do_not_break_the_round_trip(tmp
     assert "recorded 1 decision by ana" in done.stderr
 
 
+def _two_decision_columns(table: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "filled.csv"
+    table = table.assign(decision="")
+    table.insert(len(table.columns), "decision ", ["none"] + [""] * (len(table) - 1))
+    table.to_csv(path, index=False)
+    path.write_text(path.read_text(encoding="utf-8").replace(",decision \n", ",decision\n", 1),
+                    encoding="utf-8")
+    return path
+
+
+def _formula_decision(table: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "filled.xlsx"
+    table.assign(decision="").to_excel(path, sheet_name="Queue", index=False)
+    book = openpyxl.load_workbook(path)
+    sheet = book["Queue"]
+    column = [cell.value for cell in sheet[1]].index("decision") + 1
+    sheet.cell(row=3, column=column, value="=Strategies!A3")  # a program's, never computed
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("write", "message"), [
+    (_two_decision_columns, "two columns named 'decision'; keep one (the one you filled)"),
+    (_formula_decision, "row 3: the decision is a formula with no saved result "
+                        "(=Strategies!A3); open and save the file in Excel"),
+])
+def test_decisions_that_cannot_be_read_refuse_the_file_and_are_never_written_over(
+        db, tmp_path, write, message):
+    """Read as empty, such a decision was counted as "left empty" and lost (and `queue --out`
+    could write over it)."""
+    path = write(_queue(db, tmp_path / "queue.csv", "--limit", "3"), tmp_path)
+
+    done = _tactics("decide", str(path), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+
+    assert done.exit_code == 2
+    last = done.stderr.strip().splitlines()[-1]  # after the reader's warning, if any
+    assert last.startswith(f"error: {path}: ") and message in last
+    with Store(db) as store:
+        assert store.decisions().empty
+    again = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out", str(path))
+    assert again.exit_code == 2 and "not recorded yet" in again.stderr
+
+
 @pytest.mark.parametrize("command", [
     ("queue", "--db", "{db}"), ("report", "--db", "{db}"),
     ("classify", str(ROOT / "data" / "tasks.txt"), "-q"),

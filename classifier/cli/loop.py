@@ -118,7 +118,7 @@ def decide(
         if not reviewer.strip():
             raise ClassifierError("--reviewer: give the name of the person who decided")
         with existing_store(db) as store:
-            read = read_decisions(file, store, plan_name, given)
+            read = read_decisions(file, store, plan_name, given, warn)
             for run_id in sorted({request.run_id for request in read.requests}):
                 _differs(plan, given, run_id, store.plan(store.run(run_id).plan_version),
                          "its decisions are read against")
