@@ -449,6 +449,15 @@ def test_text_columns_are_checked_by_name(tmp_path, columns, expected):
     ("Task\tOwner\tHours\nCall the customers\tTom\t3\n\nFix the roof\tAna\t5", "Task",
      {"Task": ["Call the customers", "", "Fix the roof"], "Owner": ["Tom", "", "Ana"],
       "Hours": ["3", "", "5"]}),
+    # a line typed among copied rows (no tabs) is a task with its other cells empty, in the
+    # task column: not a reason to read the header and every owner as words of tasks
+    ("Task\tOwner\tHours\nFix the VPN client\tAna\t2\nOrder toner for the printer\n\n"
+     "Encrypt the laptops\tDmitri\t4", "Task",
+     {"Task": ["Fix the VPN client", "Order toner for the printer", "", "Encrypt the laptops"],
+      "Owner": ["Ana", "", "", "Dmitri"], "Hours": ["2", "", "", "4"]}),
+    ("Owner\tTask\nAna\tFix the VPN client\nBen\tPatch the servers\nOrder toner", "Task",
+     {"Owner": ["Ana", "Ben", ""], "Task": ["Fix the VPN client", "Patch the servers",
+                                            "Order toner"]}),
     # a header of names nobody listed, told by the numbers under one of them
     ("Activity\tPerson\tTime\nCall the customers\tTom\t3\nFix the roof\tAna\t5", "Activity",
      {"Activity": ["Call the customers", "Fix the roof"], "Person": ["Tom", "Ana"],

@@ -24,20 +24,25 @@ from .columns import (
 )
 
 
-def _rows(text: str) -> list[list[str]] | None:
-    """The cells of rows copied from a spreadsheet, or None for plain lines: every filled row
-    has the same number of cells, two or more (quoted cells may hold line breaks)."""
+def _rows(text: str) -> tuple[list[list[str]], set[int]] | None:
+    """The cells of rows copied from a spreadsheet, and which rows are a line typed among them
+    (one cell: a task without the other columns); None for plain lines. Most filled rows have
+    the most cells, two or more (quoted cells may hold line breaks)."""
     if "\t" not in text:
         return None
     try:
         rows = list(csv.reader(io.StringIO(text.strip("\r\n")), delimiter="\t"))
     except csv.Error:  # a cell past the csv module's size limit: not a spreadsheet's copy
         return None
-    widths = {len(row) for row in rows if any(cell.strip() for cell in row)}
-    if len(widths) != 1 or widths == {1}:
+    filled = [len(row) for row in rows if any(cell.strip() for cell in row)]
+    width = max(filled, default=1)
+    # A line typed under rows copied from a spreadsheet ("Order toner", no tabs) is a row with
+    # its other cells empty; a list with one stray tab ("Hire a welder<tab>Tom") is lines.
+    if width == 1 or 2 * filled.count(width) <= len(filled):
         return None
-    width = widths.pop()
-    return [row if len(row) == width else [""] * width for row in rows]
+    loose = {number for number, row in enumerate(rows)
+             if len(row) == 1 and row[0].strip()}
+    return [row + [""] * (width - len(row)) for row in rows], loose
 
 
 def _has_header(rows: list[list[str]]) -> bool:
@@ -75,9 +80,10 @@ def _names(header: list[str]) -> list[str]:
 def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str] | None:
     """Rows copied from a spreadsheet as a table (a header row when the first row names its
     columns) and the column holding the task text; None when the text is plain lines."""
-    rows = _rows(text.replace("\x00", ""))
-    if rows is None:
+    found = _rows(text.replace("\x00", ""))
+    if found is None:
         return None
+    rows, loose = found
     header = _has_header(rows)
     columns = _names(rows[0]) if header else [f"column {i}" for i in range(1, len(rows[0]) + 1)]
     frame = pd.DataFrame(rows[1:] if header else rows, columns=columns, dtype=object)
@@ -100,4 +106,11 @@ def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, s
         if not header:
             frame = frame.rename(columns={text_column: DEFAULT_TEXT_COLUMN})
             text_column = DEFAULT_TEXT_COLUMN
+    # A typed line is a task: its text goes in the task column, not the first one.
+    positions = [number - 1 if header else number for number in sorted(loose)]
+    positions = [p for p in positions if 0 <= p < len(frame)]
+    if positions and frame.columns.get_loc(text_column) != 0:
+        first = frame.columns[0]
+        frame.loc[positions, text_column] = frame.loc[positions, first]
+        frame.loc[positions, first] = ""
     return frame, text_column
