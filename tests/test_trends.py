@@ -150,6 +150,24 @@ def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
     assert len(run_trends(store).periods) == 3
 
 
+def test_a_strategy_renamed_along_the_way_is_one_series_under_its_latest_name(store):
+    from classifier.report.charts import strategy_trend_chart
+
+    renamed = PLAN.model_copy(update={"strategies": [
+        PLAN.strategies[0].model_copy(update={"name": "Grow revenue that recurs"}),
+        *PLAN.strategies[1:]]})
+    store.create_run(store.save_plan(renamed), week(WEEK1[::-1]), "task", "w3", "m",
+                     DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store)
+
+    revenue = trends.by_strategy[trends.by_strategy["strategy_id"] == "revenue"]
+    assert revenue["strategy"].tolist() == ["Grow revenue that recurs"] * 3
+    legend = [trace.name for trace in strategy_trend_chart(trends).data]
+    assert legend.count("Grow revenue that recurs") == 1
+    assert "Grow recurring revenue" not in legend
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

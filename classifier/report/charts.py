@@ -278,9 +278,10 @@ def strategy_trend_chart(trends: Trends) -> go.Figure:
 
     frame = trends.by_strategy
     fig = go.Figure()
-    names = list(dict.fromkeys(frame["strategy"].astype(str))) if not frame.empty else []
-    for position, name in enumerate(names):
-        mine = frame[frame["strategy"].astype(str) == name]
+    ids = list(dict.fromkeys(frame["strategy_id"].astype(str))) if not frame.empty else []
+    for position, strategy_id in enumerate(ids):
+        mine = frame[frame["strategy_id"].astype(str) == strategy_id]
+        name = str(mine["strategy"].iloc[-1])
         fig.add_trace(go.Bar(
             x=mine["period"], y=mine["share"].astype(float), name=_plot_text(name, 40, 60),
             marker={"color": STRATEGY_PALETTE[position % len(STRATEGY_PALETTE)]},

@@ -157,7 +157,12 @@ def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends
         frame["new_orphans"] = [0] + [len(_new_orphans(summaries[: i + 1]))
                                       for i in range(1, len(summaries))]
     effort_column = summaries[-1].effort_column if effort else None
-    return Trends(by=by, periods=frame, by_strategy=pd.DataFrame(strategies),
+    by_strategy = pd.DataFrame(strategies)
+    if not by_strategy.empty:
+        # A strategy renamed along the way (its id kept) is one strategy: its latest name.
+        latest = by_strategy.groupby("strategy_id", sort=False)["strategy"].last()
+        by_strategy["strategy"] = by_strategy["strategy_id"].map(latest)
+    return Trends(by=by, periods=frame, by_strategy=by_strategy,
                   neglected=_streaks(summaries), new_orphans=new_orphans,
                   effort_column=effort_column, summaries=summaries)
 
