@@ -230,6 +230,22 @@ def test_jsonl_keys_first_seen_late_are_kept(tmp_path):
     assert chunks[-1]["owner"].tolist() == ["Ann"]
 
 
+def test_jsonl_nested_fields_are_columns_and_the_summary_is_the_task(tmp_path):
+    """A tracker's API export nests its fields: the whole object was read as the task's text."""
+    records = [{"key": "OPS-1", "fields": {"summary": "Call the customers", "labels": ["crm"],
+                                           "assignee": {"name": "Ana"}}},
+               {"key": "OPS-2", "fields": {"summary": "Order toner", "assignee": None}}]
+    path = _write(tmp_path / "t.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
+
+    frame, column = read_tasks(path)
+
+    assert column == "fields.summary"
+    assert frame[column].tolist() == ["Call the customers", "Order toner"]
+    assert frame["fields.assignee.name"].tolist() == ["Ana", None]
+    assert frame["fields.labels"].tolist() == [["crm"], None]
+    assert read_tasks(path, text_column="fields.assignee.name")[1] == "fields.assignee.name"
+
+
 def _workbook(path, sheets: dict[str, list[list]]):
     workbook = Workbook()
     workbook.remove(workbook.active)

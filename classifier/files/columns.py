@@ -51,6 +51,9 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
     by_name: dict[str, str] = {}
     for column in columns:
         by_name.setdefault(column_name(column), column)
+    for column in columns:  # a nested field read flat ("fields.summary": a Jira export's JSON)
+        if "." in str(column):
+            by_name.setdefault(column_name(str(column).rsplit(".", 1)[1]), column)
     for name in TEXT_COLUMN_NAMES:
         if name in by_name:
             return by_name[name]

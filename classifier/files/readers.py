@@ -451,7 +451,19 @@ def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
             if not isinstance(value, dict):
                 raise TasksError(f"{source.label}: row {number}: expected an object "
                                  f"or a string, found {type(value).__name__}")
-            yield value
+            yield _flat(value)
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A record with its nested objects as columns of dotted names ({"fields": {"summary": ..}}
+    as "fields.summary"), as a tracker's API export nests them; a list stays one cell."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _jsonl_columns(source: TaskSource) -> list[str]:
