@@ -409,13 +409,14 @@ def test_evaluate_prints_metrics_as_json():
     assert 0.0 <= metrics["top1_accuracy"] <= 1.0
 
 
-def test_evaluate_unknown_label_names_the_row(tmp_path):
-    labeled = _write(tmp_path / "labeled.csv", "task,label\nCall the customers,recurring-revenue"
-                     "\nPitch a dealer,retail\n")
+@pytest.mark.parametrize(("title", "row"), [("", 3), ("Labeled tasks for Q4\n", 4)])
+def test_evaluate_unknown_label_names_the_row_as_the_spreadsheet_shows_it(tmp_path, title, row):
+    labeled = _write(tmp_path / "labeled.csv", title + "task,label\nCall the customers,"
+                     "recurring-revenue\nPitch a dealer,retail\n")
     result = _invoke("evaluate", labeled, "--plan", PLAN)
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        f"error: {labeled}: row 2: label 'retail' is neither a strategy id of the plan "
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {labeled}: row {row}: label 'retail' is neither a strategy id of the plan "
         "(recurring-revenue, retail-channel, operational-excellence, product-expansion, "
         "strong-team, lower-costs, brand-awareness) nor a strategy's name")
 

@@ -39,14 +39,17 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[
     """The labeled file scored by the plan's classifier; `enough`: refuse (before loading
     the model) a file with too few labels to fit cut-offs on."""
     from ..cells import is_blank
-    from ..files.readers import read_tasks
+    from ..files.readers import open_tasks, read_source
     from ..model.decision import labels_from_column
     from ..model.evaluation import score_labeled
     from ..model.learned import MIN_DECISIONS, MIN_EACH_KIND, enough_to_fit
     from ..plan import load_plan
 
     plan = load_plan(plan_path)
-    frame, column = read_tasks(labeled, text_column=text_column, warn=warn)
+    source = open_tasks(labeled, text_column=text_column, warn=warn)
+    frame, column = read_source(source)
+    # Rows named as a spreadsheet shows them: the header is row 1, below any title.
+    first_row = source.header_row + 2 if source.kind in ("csv", "tsv", "xlsx") else 1
     if label_column not in frame.columns:
         raise ClassifierError(f"{labeled}: no label column {label_column!r}; columns are: "
                               f"{', '.join(frame.columns)}; pass --label-column NAME")
@@ -62,7 +65,8 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[
                 f"{MIN_DECISIONS}, with {MIN_EACH_KIND} or more of each kind (the rule review "
                 f"decisions follow); {plan_path} is unchanged")
     classifier = _classifier(plan, model)
-    return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled)
+    return classifier, score_labeled(classifier, frame[column].tolist(), labels, source=labeled,
+                                     first_row=first_row)
 
 
 LabeledArgument = Annotated[str, typer.Argument(help="Tasks with a label column.",

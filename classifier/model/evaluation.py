@@ -15,11 +15,12 @@ from .engine import Classifier
 
 
 def score_labeled(classifier: Classifier, texts: Sequence[str], labels: Sequence[str | None],
-                  source: str = "labeled rows") -> Scored:
+                  source: str = "labeled rows", first_row: int = 1) -> Scored:
     """Match labeled texts; a label is a strategy id or name (`Plan.meant`), an unknown one is
-    refused with its row; blank texts are skipped."""
+    refused with its row (the first label's is `first_row`: 2 under a spreadsheet's header);
+    blank texts are skipped."""
     meant: list[str | None] = []
-    for row, label in enumerate(labels, start=1):
+    for row, label in enumerate(labels, start=first_row):
         strategy = None if label is None else classifier.plan.meant(label)
         if label is not None and strategy is None:
             raise ClassifierError(f"{source}: row {row}: label {label!r} is neither a strategy "
