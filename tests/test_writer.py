@@ -49,6 +49,17 @@ def test_delimited_text_cells_are_neutralised_and_numbers_stay(tmp_path, suffix)
     assert {row[2] for row in rows[1:]} == {"-1.5"}  # a number is never quoted
 
 
+def test_a_workbooks_date_cell_is_written_to_csv_as_the_day_it_shows(tmp_path):
+    import datetime as dt
+
+    frame = pd.DataFrame({"task": ["a", "b"], "due": [dt.datetime(2026, 3, 2),
+                                                      dt.datetime(2026, 3, 2, 14, 30)]},
+                         dtype=object)
+    path = _write(tmp_path / "out.csv", frame)
+    assert path.read_text(encoding="utf-8").splitlines()[1:] == ["a,2026-03-02",
+                                                                 "b,2026-03-02 14:30:00"]
+
+
 def test_xlsx_text_cells_are_strings_with_their_text_intact(tmp_path):
     sheet = openpyxl.load_workbook(_write(tmp_path / "out.xlsx")).active
     cells = [row[0] for row in sheet.iter_rows(min_row=2)]

@@ -68,6 +68,9 @@ def csv_cell(value: object) -> object:
     if is_blank(value) and not isinstance(value, str):
         return ""
     value = _flat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
+        # A workbook's date cell is read as midnight of its day: written as the day it shows.
+        return value.date().isoformat()
     return neutralise_text(value) if isinstance(value, str) else value
 
 
