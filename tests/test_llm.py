@@ -201,6 +201,11 @@ def test_a_failing_endpoint_is_given_up_and_the_rest_is_not_asked(server, settin
     assert asker.gave_up and "failed" in asker.usage.gave_up and "HTTP 500" in asker.usage.gave_up
     not_asked = [o for o in opinions if o.status == NOT_ASKED]
     assert len(not_asked) > 20 and all(o.rationale == "" for o in not_asked)
+    # Every question sent is counted as asked (in flight at the give-up: no answer), not as
+    # "not asked" beside the requests it took.
+    asked = [o for o in opinions if o.status != NOT_ASKED]
+    assert asker.usage.questions == len(asked) >= 2
+    assert asker.usage.not_asked == len(not_asked) == len(tasks) - len(asked)
     # Bounded: the requests in flight when it gave up, each with its retries, and no more.
     bound = settings.max_concurrency * (settings.max_retries + 1) + settings.give_up_after
     # A request cut off at the give-up is counted as sent; it may reach the server's thread a

@@ -268,12 +268,14 @@ class Asker:
             self._endpoint = Endpoint(self.settings, self._sink)
         endpoint = self._endpoint
         answers: dict[str, Opinion] = {}
+        started: set[str] = set()  # questions sent: asked, answered or not
         limit = asyncio.Semaphore(self.settings.max_concurrency)
 
         async def one(key: str, question: _Question) -> None:
             async with limit:
                 if endpoint.gave_up:
                     return
+                started.add(key)
                 answers[key] = await self._ask_one(endpoint, key, question)
             self.usage.count(answers[key])
             if progress is not None:
@@ -297,12 +299,18 @@ class Asker:
                                   f"{endpoint.failures_in_a_row} requests in a row "
                                   f"({endpoint.last_failure})")
         for key, question in pending.items():
-            if key not in answers:
+            if key in answers:
+                continue
+            if key in started:  # in flight when the run gave up: asked, with no answer
+                answers[key] = Opinion(task=question.text, status=NO_ANSWER,
+                                       candidates=question.candidates,
+                                       error="dropped when the run stopped asking")
+            else:
                 answers[key] = Opinion(task=question.text, status=NOT_ASKED,
                                        candidates=question.candidates)
-                self.usage.count(answers[key])
-                if progress is not None:
-                    progress(question.rows)
+            self.usage.count(answers[key])
+            if progress is not None:
+                progress(question.rows)
         return answers
 
     async def _ask_one(self, endpoint: Endpoint, key: str, question: _Question) -> Opinion:
