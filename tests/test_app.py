@@ -230,8 +230,7 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
         results = store.run_results(store.latest_run().id)
     machine = results.loc[results["task"] == first_task, "strategy_id"].iloc[0]
     target = "strong-team" if machine != "strong-team" else "lower-costs"
-    next(box for box in at.selectbox if box.label == "Reassign to").set_value(target)
-    at.button(key="review_reassign").click().run()
+    next(box for box in at.selectbox if box.label == "Reassign to").set_value(target).run()
     no_exception(at)
     assert at.text[0].value != first_task  # the next task is up
 
@@ -261,8 +260,7 @@ def test_picking_the_machines_strategy_is_a_confirm_unless_it_had_ruled_the_task
     for _ in range(15):
         task = results.loc[at.text[0].value]
         next(box for box in at.selectbox if box.label == "Reassign to").set_value(
-            task["strategy_id"])
-        at.button(key="review_reassign").click().run()
+            task["strategy_id"]).run()
         no_exception(at)
         with Store(db) as store:
             decision = store.standing_decision(run.id, int(task["row"]))

@@ -36,8 +36,8 @@ from classifier.ui import state, widgets
 
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 
-SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "reassign": "A",
-             "ask": "K", "accept": "L"}
+SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "ask": "K",
+             "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
 SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
@@ -87,8 +87,10 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
 
 
 def _reassign(run_id: int, row: int, picker_key: str, names: dict[str, str]) -> None:
-    """Button callback: assign the strategy picked in the selectbox (read now, not at render)."""
+    """List callback: assign the strategy picked in the selectbox (read now, not at render)."""
     chosen = st.session_state.get(picker_key)
+    # Empty again: the task back after an undo offers the list afresh, any pick deciding.
+    st.session_state[picker_key] = None
     if chosen:
         _decide(run_id, row, "reassign", chosen, names.get(chosen))
 
@@ -206,12 +208,14 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
             help=widgets.md_escape(candidate["strategy"]))
     ids = plan.ids
     with picks[-1]:
+        # Picking in the list decides, as a candidate's button does: a separate button (and
+        # key) after the pick found the focus still in the list, where a key is typed, not
+        # pressed; U undoes a wrong pick.
         picker = f"review_reassign_{run.id}_{row}"
-        st.selectbox("Reassign to", ids, key=picker, format_func=lambda sid: names.get(sid, sid),
-                     label_visibility="collapsed", disabled=locked)
-        st.button("Reassign", key="review_reassign", shortcut=SHORTCUTS["reassign"],
-                  width="stretch", disabled=locked, on_click=_reassign,
-                  args=(run.id, row, picker, names))
+        st.selectbox("Reassign to", ids, index=None, key=picker,
+                     placeholder="Another strategy…", format_func=lambda sid: names.get(sid, sid),
+                     label_visibility="collapsed", disabled=locked, on_change=_reassign,
+                     args=(run.id, row, picker, names))
 
 
 def _ask_llm(run_id: int, row: int) -> None:
