@@ -26,6 +26,13 @@ def cell_text(value: object) -> str:
     return "" if is_blank(value) else str(value).strip()
 
 
+def task_key(text: object) -> str:
+    """What makes two task texts the same task, for a person's decision and for "new" orphan
+    work: spacing, letter case and a closing full stop aside ("Tidy up the shared drive." is
+    "tidy up the shared drive"); "" for a blank one."""
+    return " ".join(cell_text(text).split()).rstrip(".").rstrip().casefold()
+
+
 def plain(value: object) -> object:
     """A JSON-safe copy of a cell: missing values become None, numpy scalars Python ones,
     dates ISO text, containers plain lists and dicts."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .access import person
-from .cells import cell_text, is_blank
+from .cells import cell_text, is_blank, task_key
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import open_tasks, read_source
@@ -280,7 +280,7 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
         # in the list, or in two runs' rows) decided two ways would leave one of them lost.
         if run_id not in texts:
             results = store.run_results(run_id)
-            texts[run_id] = [cell_text(t).strip() for t in results[run.text_column].tolist()]
+            texts[run_id] = [task_key(t) for t in results[run.text_column].tolist()]
         text = texts[run_id][row]
         twin = by_text.get(text) if text else None
         if twin is not None and twin.strategy_id != request.strategy_id:

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from .cells import is_blank
+from .cells import is_blank, task_key
 from .model.decision import DEFAULT_THRESHOLDS
 from .model.learned import Learned
 from .plan import NO_STRATEGY_WORDS, Thresholds
@@ -85,8 +85,8 @@ def review_queue(results: pd.DataFrame, thresholds: Thresholds | None = None,
         wanted |= results["decision_note"].notna()
     queue = results[wanted].copy()
     if exclude_texts and text_column is not None and len(queue):
-        decided = {str(text).strip() for text in exclude_texts}
-        queue = queue[~queue[text_column].astype(str).str.strip().isin(decided)]
+        decided = {task_key(text) for text in exclude_texts}
+        queue = queue[[task_key(text) not in decided for text in queue[text_column]]]
     if queue.empty:
         queue["queue_rank"] = pd.Series(dtype="int64")
         queue["queue_reason"] = pd.Series(dtype="object")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .cells import task_key
 from .results import DECIDED_BY, Candidate, decided_figures
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 def standing_for(texts: list[str], decisions: dict[str, Decision], classifier: Classifier
                  ) -> list[Decision | None]:
     """Per task, the standing decision on its text, if any (whether it still `holds`)."""
-    return [decisions.get(text.strip()) for text in texts]
+    return [decisions.get(task_key(text)) for text in texts]
 
 
 def holds(decision: Decision | None, classifier: Classifier) -> bool:

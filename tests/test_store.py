@@ -617,6 +617,22 @@ def test_a_decision_stands_for_the_same_task_in_later_runs(db, sample_plan):
     assert pd.isna(carried.loc["task number 4", "decided_by"])
 
 
+def test_a_decision_carries_to_the_same_task_written_with_a_full_stop_or_other_case(
+        db, sample_plan):
+    version = db.save_plan(sample_plan)
+    first = db.create_run(version, synthetic_results(2, sample_plan), "task", "week 1", "m",
+                          _thresholds())
+    db.record_decision(first, 1, "misaligned", None, "ana")
+    week2 = synthetic_results(3, sample_plan).assign(
+        task=["task number 0", "Task  Number 1.", "task number 2"])
+    second = db.create_run(version, week2, "task", "week 2", "m", _thresholds())
+
+    carried = db.results_with_decisions(second)
+
+    assert carried["decided_by"].tolist() == [None, "ana", None]
+    assert carried["final_status"].tolist()[1] == "misaligned"
+
+
 def test_a_decision_whose_strategy_left_the_plan_returns_to_review_with_a_note(db, sample_plan):
     first = db.create_run(db.save_plan(sample_plan), synthetic_results(3, sample_plan), "task",
                           "week 1", "m", _thresholds())

@@ -168,6 +168,17 @@ def test_a_strategy_renamed_along_the_way_is_one_series_under_its_latest_name(st
     assert "Grow recurring revenue" not in legend
 
 
+def test_orphan_work_written_again_with_a_full_stop_is_not_new(store):
+    version = store.latest_run().plan_version
+    store.create_run(version, week([("repaint the break room.", "misaligned", "revenue", 1.0),
+                                    ("Call lapsed customers", "aligned", "revenue", 1.0)]),
+                     "task", "w3", "m", DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store)
+
+    assert trends.new_orphans.empty and trends.periods["new_orphans"].tolist()[-1] == 0
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

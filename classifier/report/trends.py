@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..cells import task_key
 from ..results import Status
 from .summary import Summary, summary
 
@@ -194,6 +195,6 @@ def _new_orphans(summaries: list[Summary]) -> pd.DataFrame:
     latest = summaries[-1].orphans
     if len(summaries) < 2:
         return latest.reset_index(drop=True)
-    before = set(summaries[-2].orphans["task"].astype(str).str.strip())
-    fresh = latest[~latest["task"].astype(str).str.strip().isin(before)]
+    before = {task_key(task) for task in summaries[-2].orphans["task"]}
+    fresh = latest[[task_key(task) not in before for task in latest["task"]]]
     return fresh.reset_index(drop=True)

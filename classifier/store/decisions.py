@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..access import Reviewer, acting, person
+from ..cells import task_key
 from ..errors import StoreError
 from ..plan import Plan
 from .database import now
@@ -243,7 +244,7 @@ class DecisionStore(RunStore):
 
     def standing_by_text(self, plan_name: str = "default", up_to_run: int | None = None,
                          plan: Plan | None = None) -> dict[str, Decision]:
-        """The latest standing decision on each task text, over the runs of the named plan (up
+        """The latest standing decision on each task (by `task_key`), over the runs of the named plan (up
         to run `up_to_run`; with `plan`, of versions sharing a strategy with it): a person's
         word on a task stands for the same task in later runs, not under a plan that replaced
         the one it was given on."""
@@ -252,8 +253,8 @@ class DecisionStore(RunStore):
             trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(runs)) if runs else []
         by_text: dict[str, Decision] = {}
         for decision in sorted(_standing(trail).values(), key=lambda d: d.id):
-            if decision.text.strip():
-                by_text[decision.text.strip()] = decision
+            if key := task_key(decision.text):
+                by_text[key] = decision
         return by_text
 
     def results_with_decisions(self, run_id: int) -> pd.DataFrame:
@@ -286,7 +287,7 @@ class DecisionStore(RunStore):
                     for sid, status in zip(final_id.tolist(), final_status, strict=True)]
         texts = frame[info.text_column].tolist() if info.text_column in frame else []
         for row, text in enumerate(texts):
-            decision = standing.get(row) or carried.get(str(text or "").strip())
+            decision = standing.get(row) or carried.get(task_key(text))
             if decision is None:
                 continue
             if decision.strategy_id is not None and decision.strategy_id not in names:
