@@ -271,3 +271,15 @@ def test_effort_cells_that_are_not_numbers_are_said(hours, expected):
     frame = pd.DataFrame({"task": [f"task {i}" for i in range(len(hours))], "Hours": hours,
                           "status": ["aligned"] * len(hours)})
     assert report.effort_note(frame) == expected
+
+
+@pytest.mark.parametrize(("shares", "shown"), [
+    ({"aligned": 0.335, "review": 0.335, "misaligned": 0.33}, ["34%", "33%", "33%"]),
+    ({"aligned": 0.666, "review": 0.167, "misaligned": 0.167}, ["66%", "17%", "17%"]),
+    ({"aligned": 0.004, "review": 0.996, "misaligned": 0.0}, ["<1%", "100%", "0%"]),
+    ({"aligned": 0.0, "review": 0.0, "misaligned": 0.0}, ["0%", "0%", "0%"]),
+])
+def test_a_headlines_shares_add_up_to_a_hundred(shares, shown):
+    from classifier.report.summary import whole_percents
+
+    assert list(whole_percents(shares).values()) == shown

@@ -20,7 +20,15 @@ from .charts import (
     status_trend_chart,
     strategy_trend_chart,
 )
-from .summary import STATUS_LABELS, WORK_STATUSES, Summary, number, percent, task_count
+from .summary import (
+    STATUS_LABELS,
+    WORK_STATUSES,
+    Summary,
+    number,
+    percent,
+    task_count,
+    whole_percents,
+)
 from .trends import Trends, describe_repeats
 
 MAX_ROWS = 5000
@@ -83,13 +91,14 @@ def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | Non
 def _cards(summary: Summary) -> list[dict[str, str]]:
     cards = []
     use_effort = summary.effort is not None and bool(summary.total_effort)
+    shares = whole_percents({status: (summary.effort_shares or {})[status] if use_effort
+                             else summary.shares[status] for status in WORK_STATUSES})
     for status in WORK_STATUSES:
-        share = (summary.effort_shares or {})[status] if use_effort else summary.shares[status]
         sub = task_count(summary.counts[status])
         if use_effort and summary.effort is not None:
             # The share is of effort: say so before the task count, which is another measure.
             sub = (f"of {summary.effort_column} ({number(summary.effort[status])}) · {sub}")
-        cards.append({"color": STATUS_COLORS[status], "value": percent(share),
+        cards.append({"color": STATUS_COLORS[status], "value": shares[status],
                       "label": STATUS_LABELS[status], "sub": sub})
     cards.append({"color": "#3B6FB6", "value": percent(summary.serving_share),
                   "label": "Work serving a strategy",

@@ -423,6 +423,21 @@ def summary(results: pd.DataFrame, plan: Plan, effort_column: str | None = None,
     )
 
 
+def whole_percents(shares: dict[str, float]) -> dict[str, str]:
+    """Shares that add up to 1 as whole percents that add up to 100 (largest remainder: the
+    figures a headline puts side by side never read 99% or 101% in all); "-" for none."""
+    if not shares or any(math.isnan(v) for v in shares.values()) or sum(shares.values()) <= 0:
+        return {key: percent(value) for key, value in shares.items()}
+    exact = {key: value * 100 / sum(shares.values()) for key, value in shares.items()}
+    whole = {key: math.floor(value) for key, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda key: whole[key] - exact[key])
+    for key in by_remainder[:100 - sum(whole.values())]:
+        whole[key] += 1
+    # A share under 1% that rounds to 0 still shows as work done.
+    return {key: "<1%" if whole[key] == 0 and exact[key] > 0 else f"{whole[key]}%"
+            for key in shares}
+
+
 def percent(share: float) -> str:
     if math.isnan(share):
         return "-"

@@ -12,7 +12,13 @@ from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_colum
 from classifier.model.history import describe_earlier
 from classifier.model.learned import counted
 from classifier.pipeline import classify_into_store
-from classifier.report.summary import Summary, effort_note, find_owner_column, task_count
+from classifier.report.summary import (
+    Summary,
+    effort_note,
+    find_owner_column,
+    task_count,
+    whole_percents,
+)
 from classifier.report.summary import summary as summarize
 from classifier.results import input_renames, said_renames
 from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
@@ -110,14 +116,15 @@ def _headline(summary: Summary) -> None:
         # Not "+ 2": a caption is Markdown, where a leading "+ " makes a bullet.
         cols[0].caption(f"and {blank:,} blank row{'s' if blank != 1 else ''}")
     unit = widgets.column_words(summary.effort_column) if summary.effort_column else ""
-    shares, effort_shares = summary.shares_of_work(), summary.shares_of_work(by_effort=True)
+    shares = whole_percents(summary.shares_of_work())
+    effort_shares = whole_percents(summary.shares_of_work(by_effort=True))
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):
-        col.metric(label, f"{shares[status]:.0%}", border=False,
+        col.metric(label, shares[status], border=False,
                    help=f"{task_count(summary.counts[status])}, as a share of the "
                         f"{task_count(summary.tasks)}")
         if summary.effort_column is not None:
             # Plain words under the figure: a metric's delta arrow would read as growth.
-            col.caption(f"{effort_shares[status]:.0%} of {unit}")
+            col.caption(f"{effort_shares[status]} of {unit}")
 
 
 def _filters(table: pd.DataFrame, owner_column: str | None, plan) -> pd.DataFrame:
