@@ -995,3 +995,12 @@ def test_the_reviewer_name_is_read_from_the_address(db):
     again.query_params["reviewer"] = "Ana Müller"
     again = open_page(again.run(), "review")
     assert again.sidebar.text_input(key="reviewer").value == "Ana Müller"
+
+
+def test_a_score_a_hair_under_zero_is_shown_as_zero_not_minus_zero():
+    import pandas as pd
+
+    from classifier.ui.widgets import for_display
+
+    shown = for_display(pd.DataFrame({"task": ["a", "b"], "score": [-0.003, 0.4567]}))
+    assert shown["score"].tolist() == [0.0, 0.46] and str(shown["score"].iloc[0]) == "0.0"

@@ -410,6 +410,7 @@ def test_stdin_is_read_in_chunks_never_whole():
     (["Renew-the-fire-extinguisher-inspection-contract-for-2027"],
      "pasted: Renew-the-fire-extinguisher-inspection-…"),
     (["", " "], "pasted"),
+    (["Hire a welder"] * 2_000, "pasted: Hire a welder and 1,999 more"),
 ])
 def test_a_pasted_list_is_named_by_its_first_task(texts, expected):
     # Among the runs (sidebar, run picker, report) a paste reads like a file: by what it holds.

@@ -203,7 +203,7 @@ def paste_label(texts: list[str], width: int = 40) -> str:
         cut = first[:width]
         first = (cut.rsplit(" ", 1)[0] if " " in cut[width // 2:] else cut[:-1]) + "…"
     more = len(filled) - 1
-    return f"pasted: {first}" + (f" and {more} more" if more else "")
+    return f"pasted: {first}" + (f" and {more:,} more" if more else "")
 
 
 def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str]:

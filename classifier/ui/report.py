@@ -91,6 +91,8 @@ def render() -> None:
     st.subheader(f"Orphan work ({len(summary.orphans):,} tasks serving no strategy)")
     st.dataframe(widgets.for_display(summary.orphans), hide_index=True, width="stretch",
                  column_config={
+        "row": st.column_config.NumberColumn("#", width="small"),
+        "closest_strategy": st.column_config.TextColumn("closest strategy"),
         "score": st.column_config.NumberColumn("score", format="%.2f")})
 
 

@@ -60,7 +60,8 @@ def render() -> None:
             shown = [c for c in ("task", "owner", "effort", "closest_strategy")
                      if c in trends.new_orphans.columns]
             st.dataframe(widgets.for_display(trends.new_orphans[shown]), hide_index=True,
-                         width="stretch", key="trend_new_orphans")
+                         width="stretch", key="trend_new_orphans", column_config={
+                "closest_strategy": st.column_config.TextColumn("closest strategy")})
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     missing text (st.dataframe shows a grey "None")."""
     frame = frame.loc[:, [c for c in frame.columns if not frame[c].isna().all()]].copy()
     for column in frame.columns:
+        if str(column).endswith("score") and pd.api.types.is_float_dtype(frame[column]):
+            # Shown to two decimals: -0.003 would read "-0.00".
+            frame[column] = frame[column].round(2) + 0.0
+            continue
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             values = frame[column].astype(object)
             filled = values[values.notna()]
