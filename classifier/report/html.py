@@ -153,7 +153,9 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
                          summary.neglected, {"strategy": "Strategy", "strategy_id": "Id",
                                              "tasks": "Tasks", "reason": "Why"}, {"tasks"})})
 
-    headers = {"row": "Row", "task": "Task"}
+    # The task's number in the list, as the Review page says "task 36": not a spreadsheet's row
+    # (a header, a title above it, would put it one or more further down).
+    headers = {"row": "#", "task": "Task"}
     if has_owner:
         headers["owner"] = "Owner"
     if has_effort:
