@@ -38,11 +38,11 @@ def render() -> None:
                 "plan) and they appear here." if by == "run" else
                 f"All tasks of run #{run.id} fall in one week of {by}.")
         return
-    left, right = st.columns([3, 2])
-    left.plotly_chart(status_trend_chart(trends), key="chart_status_trend", width="stretch")
-    right.caption("The figures")
-    right.dataframe(widgets.for_display(trend_numbers(trends)), hide_index=True,
-                    width="stretch", key="trend_numbers")
+    st.plotly_chart(status_trend_chart(trends), key="chart_status_trend", width="stretch")
+    # Under the chart, the page's width: beside it, its headers were cut ("Orpha…").
+    st.caption("The figures")
+    st.dataframe(widgets.for_display(trend_numbers(trends)), hide_index=True, width="stretch",
+                 key="trend_numbers")
     st.plotly_chart(strategy_trend_chart(trends), key="chart_strategy_trend", width="stretch")
     first, second = st.columns(2)
     with first:
