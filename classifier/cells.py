@@ -26,6 +26,11 @@ def cell_text(value: object) -> str:
     return "" if is_blank(value) else str(value).strip()
 
 
+def column_words(name: object) -> str:
+    """A column name as words for a label: `effort_hours` -> "effort hours"."""
+    return " ".join(str(name).replace("_", " ").split())
+
+
 def task_key(text: object) -> str:
     """What makes two task texts the same task, for a person's decision and for "new" orphan
     work: spacing, letter case and a closing full stop aside ("Tidy up the shared drive." is

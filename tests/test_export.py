@@ -151,7 +151,7 @@ def test_html_report_is_self_contained_and_complete():
     assert "Call lapsed service-plan customers in Montréal" in page
     assert page.count("Plotly.newPlot") == 3
     # A share of effort says so before the task count beside it (another measure).
-    assert "of effort_hours (17) · 3 tasks" in page
+    assert "of effort hours (17) · 3 tasks" in page
 
 
 def test_html_report_counts_one_task_as_one_task():

@@ -239,9 +239,9 @@ def test_report_xlsx_has_no_live_formula_on_any_sheet(hostile_store, tmp_path):
     assert set(HOSTILE[:1]) <= texts and "=cmd|' /C calc'!A0" in texts
     # Shares say what they are shares of, and are numbers a pivot table can use.
     header, first = list(book["Trends"].iter_rows(max_row=2))
-    assert [c.value for c in header][2:5] == ["Aligned (% of effort_hours)",
-                                             "Review (% of effort_hours)",
-                                             "Misaligned (% of effort_hours)"]
+    assert [c.value for c in header][2:5] == ["Aligned (% of effort hours)",
+                                             "Review (% of effort hours)",
+                                             "Misaligned (% of effort hours)"]
     assert all(isinstance(c.value, int | float) and c.number_format == "0.0%" for c in first[2:5])
     assert sum(c.value for c in first[2:5]) == pytest.approx(1.0)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..cells import column_words
 from ..model.work_text import readable
 from ..plan import Plan
 from ..results import Status
@@ -266,7 +267,7 @@ def status_trend_chart(trends: Trends) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", range=[0, 1.08], title_text="share of "
                      + ("effort" if use_effort else "tasks"))
     fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0.5, "xanchor": "center"})
-    words = " ".join((trends.effort_column or "").replace("_", " ").split())
+    words = column_words(trends.effort_column or "")
     unit = f"effort ({html.escape(words)})" if use_effort else "tasks"
     by = "run" if trends.by == "run" else f"week of {html.escape(trends.by)}"
     return _layout(fig, "Alignment over time", f"Share of {unit}, by {by}", height=420)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..cells import is_blank
+from ..cells import column_words, is_blank
 from ..model.work_text import readable
 from ..plan import Plan
 from .charts import (
@@ -97,7 +97,8 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
         sub = task_count(summary.counts[status])
         if use_effort and summary.effort is not None:
             # The share is of effort: say so before the task count, which is another measure.
-            sub = (f"of {summary.effort_column} ({number(summary.effort[status])}) · {sub}")
+            sub = (f"of {column_words(summary.effort_column)} ({number(summary.effort[status])})"
+                   f" · {sub}")
         cards.append({"color": STATUS_COLORS[status], "value": shares[status],
                       "label": STATUS_LABELS[status], "sub": sub})
     cards.append({"color": "#3B6FB6", "value": percent(summary.serving_share),
@@ -115,7 +116,7 @@ def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
     strategies. Shares as "81%", or with `as_text` False as fractions (a workbook's numbers)."""
     frame = trends.periods
     table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
-    of = trends.effort_column if trends.shares_of_effort else "tasks"
+    of = column_words(trends.effort_column) if trends.shares_of_effort else "tasks"
     for status in ("aligned", "review", "misaligned"):
         shares = frame[trends.share_column(status)]
         table[f"{STATUS_LABELS[status]} (% of {of})"] = (

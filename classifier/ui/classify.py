@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier import llm, second_opinion
+from classifier.cells import column_words
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame, paste_label
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
@@ -115,7 +116,7 @@ def _headline(summary: Summary) -> None:
     if blank:
         # Not "+ 2": a caption is Markdown, where a leading "+ " makes a bullet.
         cols[0].caption(f"and {blank:,} blank row{'s' if blank != 1 else ''}")
-    unit = widgets.column_words(summary.effort_column) if summary.effort_column else ""
+    unit = column_words(summary.effort_column) if summary.effort_column else ""
     shares = whole_percents(summary.shares_of_work())
     effort_shares = whole_percents(summary.shares_of_work(by_effort=True))
     for col, (status, label) in zip(cols[1:], STATUS_HEADLINE, strict=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from classifier.cells import column_words
 from classifier.report.charts import status_trend_chart, strategy_trend_chart
 from classifier.report.html import trend_numbers
 from classifier.report.trends import date_trends, describe_repeats, find_date_column, run_trends
@@ -24,7 +25,7 @@ def render() -> None:
     choices = ["run"] + ([date_column] if date_column else [])
     by = st.radio("Periods", choices, horizontal=True, key="trends_by",
                   format_func=lambda c: "one per run" if c == "run"
-                  else f"weeks of {widgets.column_words(c)} (run #{run.id})")
+                  else f"weeks of {column_words(c)} (run #{run.id})")
     if by == "run":
         trends = run_trends(db, run.plan_name, until=run.id)
     else:

@@ -21,11 +21,6 @@ STATUS_COLOURS = ["#1a7f37", "#bf8700", "#cf222e", "#8c959f"]
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
-def column_words(name: str) -> str:
-    """A column name as words for a label: `effort_hours` -> "effort hours"."""
-    return " ".join(str(name).replace("_", " ").split())
-
-
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """A table as a person should see it: no column that is empty throughout, and blanks for
     missing text (st.dataframe shows a grey "None")."""
