@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -423,6 +424,10 @@ def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
     assert at.get("progress")[0].proto.text.startswith(f"{aligned - 1} aligned left to check")
     with Store(db) as store:
         assert store.decisions().iloc[-1]["action"] == "confirm"
+    for done in (2, 3):  # the check goes on (it stopped after the second task)
+        at.button(key="review_confirm").click().run()
+        assert at.get("progress")[0].proto.text.startswith(
+            f"{aligned - done} aligned left to check"), at.get("progress")[0].proto.text
 
 
 def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db):
@@ -436,7 +441,12 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
             store.record_decision(run.id, int(row), "misaligned", None, "ana")
     at = open_page(fresh_app(), "review")
     assert at.get("progress")[0].proto.text.startswith("19 of 20 taught")
-    assert any(c.value.startswith("Keys:") for c in at.caption)
+    legend = next(c.value for c in at.caption if c.value.startswith("Keys:"))
+    # Every key the legend names has a button behind it (a removed one was still offered).
+    from classifier.ui.review import SHORTCUTS
+
+    named = set(re.findall(r"\*\*([A-Z])\*\*", legend))
+    assert named and named <= set(SHORTCUTS.values()), legend
     at.button(key="review_misaligned").click().run()
     assert at.get("progress")[0].proto.text.startswith("20 of 20 taught")
     assert not any(c.value.startswith("Keys:") for c in at.caption)  # no task on screen

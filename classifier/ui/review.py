@@ -39,7 +39,9 @@ TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
 SHORTCUTS = {"confirm": "Y", "misaligned": "N", "skip": "S", "undo": "U", "ask": "K",
              "accept": "L"}
 CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no strategy"
-SPOT_CHECK = "review_spot_check"  # the run whose aligned tasks are being checked
+# The run whose aligned tasks are being checked: not the button's own key, whose state
+# Streamlit clears once the button is no longer drawn (the check stopped after two tasks).
+SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 
 
@@ -453,8 +455,8 @@ def render() -> None:
             else:
                 llm_key = (" · **L** accept the LLM's answer"
                            if opinion[0] == llm.NONE_ID or opinion[0] in plan.names else "")
-            st.caption(f"Keys: {keys} · **1–3** pick a strategy · **A** reassign to the picked "
-                       f"one · **S** skip · **U** undo{llm_key}")
+            st.caption(f"Keys: {keys} · **1–3** pick a strategy (or pick another in the "
+                       f"list) · **S** skip · **U** undo{llm_key}")
         candidates = _candidates(task)
         # When the task appeared: set before its buttons exist (a redraw cut short by the next
         # key has them already), and again once the page is whole (a key queued meanwhile
