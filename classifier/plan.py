@@ -306,11 +306,19 @@ def _id_made_from_name(strategy: Strategy) -> bool:
     return strategy.id == made or re.fullmatch(re.escape(made) + r"-\d+", strategy.id) is not None
 
 
+def _same_name(new: Strategy, old: Strategy) -> bool:
+    return " ".join(new.name.split()).casefold() == " ".join(old.name.split()).casefold()
+
+
 def _renamed(new: Strategy, old: Strategy) -> bool:
-    """Whether `old` is `new` under an earlier name: the same description (a name reworded),
-    or, where neither has one, a name spelt nearly the same (a typo mended)."""
+    """Whether `old` is `new`, maybe under an earlier name: the same name (its description
+    reworded), the same description (a name reworded), or, where neither has a description, a
+    name spelt nearly the same (a typo mended). Only a new name and a new description make a
+    new strategy."""
     from difflib import SequenceMatcher
 
+    if _same_name(new, old):
+        return True
     if new.description != old.description:
         return False
     if new.description:
@@ -320,8 +328,8 @@ def _renamed(new: Strategy, old: Strategy) -> bool:
 
 def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]:
     """`plan` with each strategy whose id was made from its name (a file without ids) given the
-    id it had in `earlier` where only the name changed (`_renamed`), so decisions about it keep
-    counting; and a line for each, saying so."""
+    id it had in `earlier` where it is the same strategy (`_renamed`), so decisions about it
+    keep counting; and a line for each whose name changed, saying so."""
     if earlier is None:
         return plan, []
     ids = set(plan.ids)
@@ -335,10 +343,11 @@ def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]
             continue
         gone.remove(found)
         strategies.append(strategy.model_copy(update={"id": found.id}))
-        notes.append(f"strategy {strategy.name!r} keeps the id {found.id!r} it had as "
-                     f"{found.name!r}, so the decisions about it still count (write `id: "
-                     f"{found.id}` in the plan to make sure)")
-    if not notes:
+        if not _same_name(strategy, found):
+            notes.append(f"strategy {strategy.name!r} keeps the id {found.id!r} it had as "
+                         f"{found.name!r}, so the decisions about it still count (write `id: "
+                         f"{found.id}` in the plan to make sure)")
+    if strategies == list(plan.strategies):
         return plan, []
     return plan.model_copy(update={"strategies": strategies}), notes
 

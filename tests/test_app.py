@@ -653,6 +653,9 @@ def test_deleting_a_strategy_asks_for_confirmation(db):
     ({"edited_rows": {1: {"id": "recurring-revenue"}}},
      "plan table: rows 1 and 2: the same id 'recurring-revenue'"),
     ({"edited_rows": {0: {"name": ""}}}, "plan table: row 1: name is empty"),
+    # A new row with a description and no name: named, never dropped with "Plan saved."
+    ({"added_rows": [{"description": "Win back lapsed dealers"}]},
+     "plan table: row 8: name is empty"),
 ])
 def test_invalid_plan_edit_is_refused_with_the_field_named(db, edit, message):
     at = open_page(fresh_app(), "plan")
@@ -663,6 +666,37 @@ def test_invalid_plan_edit_is_refused_with_the_field_named(db, edit, message):
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     with Store(db) as store:
         assert len(store.plan_versions()) == 1
+
+
+def test_a_strategies_table_imported_keeps_ids_vision_and_cut_offs_and_asks_before_dropping(db):
+    """A table (no ids, no vision) of the sample's strategies, one description reworded and
+    one strategy left out: the same names keep their ids (decisions keep counting), the vision
+    and cut-offs stay, and the strategy left out is asked about, as in the editor."""
+    import pandas as pd
+
+    at = open_page(fresh_app(), "plan")
+    with Store(db) as store:
+        before = store.latest_plan()[1]
+    kept = before.strategies[:-1]
+    table = pd.DataFrame({"name": [s.name for s in kept],
+                          "description": [s.description for s in kept]})
+    table.loc[0, "description"] = "Turn one-off buyers into customers who renew every year"
+    at.file_uploader(key="plan_upload").upload("plan.csv", table.to_csv(index=False).encode())
+    at.run()
+    at.button(key="plan_import").click().run()
+    no_exception(at)
+    warning = next(w.value for w in at.warning if "Delete these strategies" in w.value)
+    warning = warning.replace("\\", "")  # markdown escapes
+    assert before.strategies[-1].name in warning and kept[0].name not in warning
+    at.button(key="plan_delete_confirm").click().run()
+    no_exception(at)
+
+    with Store(db) as store:
+        after = store.latest_plan()[1]
+    assert after.ids == [s.id for s in kept]  # "recurring-revenue", not one made from its name
+    assert after.strategies[0].description.endswith("renew every year")
+    assert (after.vision, after.thresholds) == (before.vision, before.thresholds)
+    assert [s.value for s in at.success] == ["Plan saved."]  # no note for a name unchanged
 
 
 def test_report_page_shows_charts_gaps_and_downloads(db):

@@ -301,6 +301,22 @@ def test_a_renamed_strategy_without_an_id_keeps_the_one_it_had(before, after, ke
         assert notes[0].startswith(f"strategy {after['name']!r} keeps the id {earlier.ids[0]!r}")
 
 
+def test_a_strategy_under_its_own_name_keeps_its_id_whatever_its_description(sample_plan):
+    """A table without ids (a spreadsheet plan) rewording one description: that strategy is
+    no new one (README: only a new name and a new description make one), and nothing is said
+    of the strategies whose names did not change."""
+    table = _named(*[{"name": s.name, "description": s.description}
+                     for s in sample_plan.strategies])
+    reworded = table.model_copy(update={"strategies": [
+        table.strategies[0].model_copy(update={"description": "Renewals every year"}),
+        *table.strategies[1:]]})
+
+    plan, notes = keep_earlier_ids(reworded, sample_plan)
+
+    assert plan.ids == sample_plan.ids and notes == []
+    assert plan.strategies[0].description == "Renewals every year"
+
+
 def test_without_an_earlier_plan_or_a_change_nothing_moves(sample_plan):
     assert keep_earlier_ids(sample_plan, None) == (sample_plan, [])
     assert keep_earlier_ids(sample_plan, sample_plan) == (sample_plan, [])

@@ -29,15 +29,27 @@ DRAFTS_KEY = "plan_drafts"
 DRAFTS_ALL = "plan_drafts_all"  # drafts for every strategy short of examples, to tick
 
 
-def _save(plan: Plan) -> bool:
-    """Save a new plan version; False (the reason shown on the page) when refused."""
+def _save(plan: Plan, notes: list[str] | None = None) -> bool:
+    """Save a new plan version, saying so with `notes` (ids kept through a rename); False (the
+    reason shown on the page) when refused."""
     try:
         state.store().save_plan(plan, state.PLAN_NAME, by=state.who())
     except ClassifierError as error:
         st.session_state["plan_error"] = str(error)
         return False
-    st.session_state["plan_note"] = "Plan saved."
+    st.session_state["plan_note"] = "Plan saved." + "".join(
+        f" {note[:1].upper()}{note[1:]}." for note in notes or [])
     return True
+
+
+def _save_or_ask(new: Plan, old: Plan, notes: list[str] | None = None) -> None:
+    """Save, or first ask about the strategies the new plan drops (their decisions stop
+    counting), whether it comes from the editor or an import."""
+    removed = [s.name for s in old.strategies if s.id not in new.ids]
+    if removed:
+        st.session_state["plan_pending"] = (new, removed, notes or [])
+    else:
+        _save(new, notes)
 
 
 def _editor(version: int, plan: Plan) -> None:
@@ -53,7 +65,9 @@ def _editor(version: int, plan: Plan) -> None:
             "id": st.column_config.TextColumn(
                 "id", width="medium", help="Stable label used in outputs and decision files; "
                 "left empty, one is made from the name when you save"),
-            "name": st.column_config.TextColumn("name", required=True),
+            # Not `required`: the editor would keep a row without a name from the server, and
+            # "Plan saved." would be said over it; the save names the row instead.
+            "name": st.column_config.TextColumn("name"),
             "description": st.column_config.TextColumn("description", width="large"),
             "examples": st.column_config.TextColumn("examples", width="large"),
         })
@@ -63,21 +77,17 @@ def _editor(version: int, plan: Plan) -> None:
         except PlanError as error:
             st.error(str(error))
             return
-        removed = [s.name for s in plan.strategies if s.id not in new.ids]
-        if removed:
-            st.session_state["plan_pending"] = (new, removed)
-        else:
-            _save(new)
-            st.rerun()
+        _save_or_ask(new, plan)
+        st.rerun()
     pending = st.session_state.get("plan_pending")
     if pending:
-        new, removed = pending
+        new, removed, notes = pending
         st.warning("Delete these strategies? Tasks matched to them will be matched again "
                    "when you re-run: " + ", ".join(widgets.md_escape(n) for n in removed))
         yes, no = st.columns(2)
         if yes.button("Delete and save", key="plan_delete_confirm", type="primary"):
             del st.session_state["plan_pending"]
-            _save(new)
+            _save(new, notes)
             st.rerun()
         if no.button("Keep them", key="plan_delete_cancel"):
             del st.session_state["plan_pending"]
@@ -102,9 +112,12 @@ def _import_export(plan: Plan) -> None:
                     st.error(str(error).replace(str(path), upload.name))
                     return
             imported, notes = keep_earlier_ids(imported, plan)
-            if _save(imported) and notes:
-                st.session_state["plan_note"] = "Plan saved. " + "; ".join(
-                    note[:1].upper() + note[1:] for note in notes) + "."
+            if path.suffix.lower() in (".csv", ".xlsx"):
+                # A table holds strategies only: the vision and calibrated cut-offs stay, as
+                # when the table is edited on this page.
+                imported = imported.model_copy(update={"vision": plan.vision,
+                                                       "thresholds": plan.thresholds})
+            _save_or_ask(imported, plan, notes)
             st.rerun()
     with right:
         st.download_button("Export the plan (YAML)", dump_plan(plan), "plan.yaml",
