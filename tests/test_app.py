@@ -587,6 +587,29 @@ def test_plan_edit_marks_results_stale_and_rerun_fixes_it(db):
         assert newest.id != run.id and newest.rows == run.rows and not is_stale(store, newest)
 
 
+def test_edits_in_one_tab_survive_a_save_in_another_and_save_over_it_when_asked(db):
+    """Two tabs on the Plan page: B saves while A holds unsaved edits. A's edits were swept
+    away by B's version and A's Save said "Plan saved." over nothing of A's."""
+    tab_a = open_page(fresh_app(), "plan")
+    tab_b = open_page(fresh_app(), "plan")
+    tab_a.text_area(key=tab_a.text_area[0].key).set_value("Tab A's vision").run()
+    tab_b.text_area(key=tab_b.text_area[0].key).set_value("Tab B's vision")
+    tab_b.button(key="plan_save").click().run()
+
+    tab_a.run()  # A's next redraw, B's version saved meanwhile
+    no_exception(tab_a)
+    assert any("saved elsewhere" in w.value for w in tab_a.warning)
+    assert tab_a.text_area[0].value == "Tab A's vision"  # kept
+    tab_a.button(key="plan_save").click().run()
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision == "Tab A's vision"
+
+    # A tab without edits simply shows the newest version, with no warning.
+    tab_b.run()
+    assert tab_b.text_area[0].value == "Tab A's vision" and not any(
+        "saved elsewhere" in w.value for w in tab_b.warning)
+
+
 def test_a_row_added_with_a_name_only_is_saved_with_an_id_made_from_it(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

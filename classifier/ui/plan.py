@@ -27,13 +27,15 @@ DRAFT_COUNT = 5
 FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
 DRAFTS_KEY = "plan_drafts"
 DRAFTS_ALL = "plan_drafts_all"  # drafts for every strategy short of examples, to tick
+EDITING = "plan_editing"  # the plan version this tab's editor holds edits of
 
 
 def _save(plan: Plan, notes: list[str] | None = None) -> bool:
     """Save a new plan version, saying so with `notes` (ids kept through a rename); False (the
     reason shown on the page) when refused."""
     try:
-        state.store().save_plan(plan, state.PLAN_NAME, by=state.who())
+        st.session_state[EDITING] = state.store().save_plan(plan, state.PLAN_NAME,
+                                                            by=state.who())
     except ClassifierError as error:
         st.session_state["plan_error"] = str(error)
         return False
@@ -50,6 +52,37 @@ def _save_or_ask(new: Plan, old: Plan, notes: list[str] | None = None) -> None:
         st.session_state["plan_pending"] = (new, removed, notes or [])
     else:
         _save(new, notes)
+
+
+def _has_edits(version: int, plan: Plan) -> bool:
+    """Whether this tab's editor holds unsaved edits of plan `version` (its widgets' state)."""
+    table = st.session_state.get(f"plan_editor_{version}")
+    vision = st.session_state.get(f"plan_vision_{version}")
+    edited = isinstance(table, dict) and any(
+        table.get(part) for part in ("edited_rows", "added_rows", "deleted_rows"))
+    return edited or (vision is not None and vision != plan.vision)
+
+
+def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
+    """The plan version the editor shows: the latest, unless this tab holds edits of an
+    earlier one that was saved over elsewhere (another tab, a colleague) since; then that one,
+    its edits kept, and a warning says what Save will do."""
+    editing = st.session_state.get(EDITING, version)
+    if editing != version:
+        try:
+            earlier = state.store().plan(editing)
+        except ClassifierError:
+            earlier = None
+        if earlier is not None and _has_edits(editing, earlier):
+            st.warning(f"The plan was saved elsewhere (another tab, or a colleague) after you "
+                       f"began editing it here; it is now version {version}. Your edits below "
+                       f"are kept: **Save plan** replaces that version with what you see "
+                       f"here, or load it and drop them.")
+            st.button(f"Load version {version} (drop my edits)", key="plan_load_latest",
+                      on_click=st.session_state.__setitem__, args=(EDITING, version))
+            return editing, earlier
+    st.session_state[EDITING] = version
+    return version, plan
 
 
 def _editor(version: int, plan: Plan) -> None:
@@ -299,7 +332,7 @@ def render() -> None:
         st.error(message)
     version, plan = state.current_plan()
     widgets.stale_notice(key="rerun_stale_plan")
-    _editor(version, plan)
+    _editor(*_edited_version(version, plan))
     with st.expander("How the tool reads your strategies"):
         st.caption("A task is matched on each strategy's statement (name: description), its "
                    "name, each phrase of a description that names several things (each item "
