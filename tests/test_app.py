@@ -610,6 +610,38 @@ def test_edits_in_one_tab_survive_a_save_in_another_and_save_over_it_when_asked(
         "saved elsewhere" in w.value for w in tab_b.warning)
 
 
+def test_edits_not_saved_yet_are_back_after_a_visit_to_another_page(db):
+    """Streamlit drops a page's fields once another page is shown: a manager who looked at the
+    Review page halfway through editing the plan found every edit gone."""
+    at = open_page(fresh_app(), "plan")
+    at.text_area(key=at.text_area[0].key).set_value("Widgets for the whole state").run()
+    at.session_state[at.data_editor[0].key] = {
+        "edited_rows": {}, "deleted_rows": [],
+        "added_rows": [{"name": "Open a second workshop"}]}
+    at.run()
+
+    at = open_page(open_page(at, "review"), "plan")  # away and back
+    no_exception(at)
+    assert any("edits not saved yet are back" in i.value for i in at.info)
+    assert at.text_area[0].value == "Widgets for the whole state"
+    assert "Open a second workshop" in at.data_editor[0].value["name"].tolist()
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    with Store(db) as store:
+        plan = store.latest_plan()[1]
+    assert plan.vision == "Widgets for the whole state"
+    assert "Open a second workshop" in [s.name for s in plan.strategies]
+    assert not any("are back" in i.value for i in at.info)
+
+    # Kept edits can be dropped too.
+    at.text_area(key=at.text_area[0].key).set_value("A vision not meant").run()
+    at = open_page(open_page(at, "report"), "plan")
+    at.button(key="plan_discard").click().run()
+    assert at.text_area[0].value == "Widgets for the whole state"
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision == "Widgets for the whole state"
+
+
 def test_a_row_added_with_a_name_only_is_saved_with_an_id_made_from_it(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

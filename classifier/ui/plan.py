@@ -28,6 +28,10 @@ FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the 
 DRAFTS_KEY = "plan_drafts"
 DRAFTS_ALL = "plan_drafts_all"  # drafts for every strategy short of examples, to tick
 EDITING = "plan_editing"  # the plan version this tab's editor holds edits of
+# Unsaved edits, kept while the person visits another page: Streamlit drops a page's fields
+# once it is not shown. {"version", "vision", "table": as last edited; "shown", "shown_vision":
+# what the fields were rebuilt from on return (fixed while they are shown); "key": their round}
+DRAFT = "plan_draft"
 
 
 def _save(plan: Plan, notes: list[str] | None = None) -> bool:
@@ -39,6 +43,7 @@ def _save(plan: Plan, notes: list[str] | None = None) -> bool:
     except ClassifierError as error:
         st.session_state["plan_error"] = str(error)
         return False
+    st.session_state.pop(DRAFT, None)
     st.session_state["plan_note"] = "Plan saved." + "".join(
         f" {note[:1].upper()}{note[1:]}." for note in notes or [])
     return True
@@ -54,13 +59,14 @@ def _save_or_ask(new: Plan, old: Plan, notes: list[str] | None = None) -> None:
         _save(new, notes)
 
 
-def _has_edits(version: int, plan: Plan) -> bool:
-    """Whether this tab's editor holds unsaved edits of plan `version` (its widgets' state)."""
-    table = st.session_state.get(f"plan_editor_{version}")
-    vision = st.session_state.get(f"plan_vision_{version}")
-    edited = isinstance(table, dict) and any(
-        table.get(part) for part in ("edited_rows", "added_rows", "deleted_rows"))
-    return edited or (vision is not None and vision != plan.vision)
+def _has_edits(version: int) -> bool:
+    """Whether this session holds unsaved edits of plan `version`."""
+    draft = st.session_state.get(DRAFT)
+    return draft is not None and draft["version"] == version
+
+
+def _discard() -> None:
+    st.session_state.pop(DRAFT, None)
 
 
 def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
@@ -73,7 +79,7 @@ def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
             earlier = state.store().plan(editing)
         except ClassifierError:
             earlier = None
-        if earlier is not None and _has_edits(editing, earlier):
+        if earlier is not None and _has_edits(editing):
             st.warning(f"The plan was saved elsewhere (another tab, or a colleague) after you "
                        f"began editing it here; it is now version {version}. Your edits below "
                        f"are kept: **Save plan** replaces that version with what you see "
@@ -87,13 +93,27 @@ def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
 
 def _editor(version: int, plan: Plan) -> None:
     locked = state.viewing_only()  # a viewer reads the plan; nothing to edit
-    vision = st.text_area("Vision", plan.vision, key=f"plan_vision_{version}", height=68,
-                          disabled=locked)
+    draft = st.session_state.get(DRAFT)
+    if draft is not None and (draft["version"] != version or locked):
+        draft = None
+    round_ = draft["key"] if draft is not None else 0
+    if draft is not None and f"plan_editor_{version}_{round_}" not in st.session_state:
+        # Back on the page: the edits were kept, its fields were not. Rebuilt from them, under
+        # new keys (an editor's edits apply to the table it was drawn from).
+        round_ += 1
+        draft.update(key=round_, shown=draft["table"], shown_vision=draft["vision"])
+    if draft is not None and "shown" in draft:
+        st.info("Your edits not saved yet are back: **Save plan** keeps them.")
+        st.button("Discard my edits", key="plan_discard", on_click=_discard)
+    table = draft["shown"] if draft is not None and "shown" in draft else plan_table(plan)
+    vision = st.text_area("Vision", draft["shown_vision"] if draft is not None and "shown" in
+                          draft else plan.vision, key=f"plan_vision_{version}_{round_}",
+                          height=68, disabled=locked)
     st.caption("One row per strategy: a name and a line of description are enough (the id is "
                "made from the name). Examples are tasks known to serve it, separated by `|`. "
                "Add a row at the bottom; select rows and press Delete to remove them.")
     edited = st.data_editor(
-        plan_table(plan), key=f"plan_editor_{version}", num_rows="fixed" if locked else "dynamic",
+        table, key=f"plan_editor_{version}_{round_}", num_rows="fixed" if locked else "dynamic",
         hide_index=True, width="stretch", disabled=locked, column_config={
             "id": st.column_config.TextColumn(
                 "id", width="medium", help="Stable label used in outputs and decision files; "
@@ -104,6 +124,14 @@ def _editor(version: int, plan: Plan) -> None:
             "description": st.column_config.TextColumn("description", width="large"),
             "examples": st.column_config.TextColumn("examples", width="large"),
         })
+    changes = st.session_state.get(f"plan_editor_{version}_{round_}")
+    if not locked and (draft is not None and "shown" in draft or vision != plan.vision or (
+            isinstance(changes, dict) and any(changes.get(part) for part in
+                                              ("edited_rows", "added_rows", "deleted_rows")))):
+        st.session_state[DRAFT] = {**(draft or {}), "version": version, "vision": vision,
+                                   "table": edited.copy(), "key": round_}
+    else:
+        st.session_state.pop(DRAFT, None)
     if st.button("Save plan", key="plan_save", type="primary", disabled=locked):
         try:
             new = plan_from_table(vision, edited, plan)
