@@ -11,8 +11,8 @@ import pandas as pd
 
 from ..cells import cell_text
 from ..files.writer import CellStyle, WorkbookWriter, csv_bytes
-from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER, decided_figures
-from .summary import STATUS_LABELS, Summary, percent, status_counts
+from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER
+from .summary import STATUS_LABELS, Summary, chosen_figures, percent, status_counts
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
 STATUS_COLUMNS = ("status", "final_status", "machine_status")
@@ -38,14 +38,8 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         out[column] = results[column]
     # A person's strategy other than the machine's: the figures beside it are that strategy's
     # (the machine's own answer stays in machine_strategy_id), not the machine's best's.
-    moved = (decided & results["final_strategy_id"].notna()
-             & (results["final_strategy_id"] != results["strategy_id"]))
-    candidates = (results["candidates"] if "candidates" in results.columns
-                  else pd.Series([None] * len(results), dtype=object))
-    for position in np.flatnonzero(moved.to_numpy()):
-        found = candidates.iloc[position]
-        figures = decided_figures(found if isinstance(found, list) else [],
-                                  str(results["final_strategy_id"].iloc[position]))
+    chosen = results["final_strategy_id"].where(decided, None)
+    for position, figures in chosen_figures(results, chosen).items():
         for column, value in figures._asdict().items():
             out.iat[position, out.columns.get_loc(column)] = value
     for column in LLM_COLUMNS:  # where the LLM was asked (--llm, or from the app)
@@ -180,7 +174,8 @@ def _trends_sheet(book: WorkbookWriter, numbers: pd.DataFrame) -> None:
     sheet = book.sheet("Trends", widths=[24.0] + [14.0] * (len(numbers.columns) - 2) + [48.0],
                        freeze_header=True)
     sheet.append(list(numbers.columns), HEADER)
-    shares = [str(column).endswith(")") and "(% of " in str(column) for column in numbers.columns]
+    # The shares are the table's fractions (trend_numbers with as_text False), counts whole.
+    shares = [numbers[column].dtype.kind == "f" for column in numbers.columns]
     for values in numbers.itertuples(index=False, name=None):
         sheet.append(list(values), [SHARE if share else None for share in shares])
 

@@ -25,6 +25,7 @@ from ..results import (
     RESULT_COLUMNS,
     STATUS_ORDER,
     STORE_COLUMNS,
+    Figures,
     Status,
     decided_figures,
 )
@@ -196,19 +197,28 @@ def work_table(results: pd.DataFrame, plan: Plan, effort_column: str | None = No
     return table
 
 
+def chosen_figures(results: pd.DataFrame, chosen: pd.Series) -> dict[int, Figures]:
+    """Per row (by position) where a person chose a strategy other than the machine's
+    (`chosen`: its id; empty or None where nobody did), that strategy's figures among the row's
+    stored candidates; none without candidates."""
+    if "candidates" not in results.columns or "strategy_id" not in results.columns:
+        return {}
+    ids = chosen.fillna("").astype(str).to_numpy()
+    moved = (ids != "") & (ids != results["strategy_id"].astype(object).to_numpy())
+    found = results["candidates"]
+    return {int(position): decided_figures(found.iloc[position]
+                                           if isinstance(found.iloc[position], list) else [],
+                                           str(ids[position]))
+            for position in np.flatnonzero(moved)}
+
+
 def _scores(results: pd.DataFrame, chosen: pd.Series) -> np.ndarray:
     """Each task's score: the machine's, or for a strategy a person chose instead of the
     machine's, that strategy's among the task's candidates (none when it is not among them)."""
     score = (pd.to_numeric(results["score"], errors="coerce").to_numpy(dtype=float, copy=True)
              if "score" in results.columns else np.full(len(results), np.nan))
-    if "candidates" not in results.columns or "strategy_id" not in results.columns:
-        return score
-    moved = (chosen != "") & (chosen != results["strategy_id"].astype(object).to_numpy())
-    for position in np.flatnonzero(moved.to_numpy()):
-        found = results["candidates"].iloc[position]
-        value = decided_figures(found if isinstance(found, list) else [],
-                                str(chosen.iloc[position])).score
-        score[position] = np.nan if value is None else value
+    for position, figures in chosen_figures(results, chosen).items():
+        score[position] = np.nan if figures.score is None else figures.score
     return score
 
 
