@@ -179,8 +179,8 @@ def _queue_frame(path: str | Path, warn: Warn = ignore, strict: bool = True
         # Which of two columns of that name holds the person's answers is theirs to say: all
         # or nothing, a decision is never read from one and silently dropped from the other.
         if strict and f"{column}.1" in frame.columns:
-            raise UnreadableDecisions(f"{label}: two columns named {column!r}; keep one (the one you "
-                             f"filled) and delete the other")
+            raise UnreadableDecisions(f"{label}: two columns named {column!r}; keep one (the "
+                                      f"one you filled) and delete the other")
     first_row = source.header_row + 2
     if strict and source.kind == "xlsx":
         _refuse_unsaved_formulas(Path(path), source.sheet, frame, first_row)

@@ -102,13 +102,14 @@ def _editor(version: int, plan: Plan) -> None:
         # new keys (an editor's edits apply to the table it was drawn from).
         round_ += 1
         draft.update(key=round_, shown=draft["table"], shown_vision=draft["vision"])
-    if draft is not None and "shown" in draft:
+    restored = draft is not None and "shown" in draft
+    if restored:
         st.info("Your edits not saved yet are back: **Save plan** keeps them.")
         st.button("Discard my edits", key="plan_discard", on_click=_discard)
-    table = draft["shown"] if draft is not None and "shown" in draft else plan_table(plan)
-    vision = st.text_area("Vision", draft["shown_vision"] if draft is not None and "shown" in
-                          draft else plan.vision, key=f"plan_vision_{version}_{round_}",
-                          height=68, disabled=locked)
+    table = draft["shown"] if draft is not None and restored else plan_table(plan)
+    vision = st.text_area("Vision", draft["shown_vision"] if draft is not None and restored
+                          else plan.vision, key=f"plan_vision_{version}_{round_}", height=68,
+                          disabled=locked)
     st.caption("One row per strategy: a name and a line of description are enough (the id is "
                "made from the name). Examples are tasks known to serve it, separated by `|`. "
                "Add a row at the bottom; select rows and press Delete to remove them.")
@@ -125,7 +126,7 @@ def _editor(version: int, plan: Plan) -> None:
             "examples": st.column_config.TextColumn("examples", width="large"),
         })
     changes = st.session_state.get(f"plan_editor_{version}_{round_}")
-    if not locked and (draft is not None and "shown" in draft or vision != plan.vision or (
+    if not locked and (restored or vision != plan.vision or (
             isinstance(changes, dict) and any(changes.get(part) for part in
                                               ("edited_rows", "added_rows", "deleted_rows")))):
         st.session_state[DRAFT] = {**(draft or {}), "version": version, "vision": vision,
