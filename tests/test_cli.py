@@ -638,3 +638,30 @@ def test_a_csvs_numbers_are_numbers_in_the_xlsx_and_read_back_as_given(tmp_path)
     assert _invoke("classify", str(out), "--plan", PLAN, "--out", str(again), "-q").exit_code == 0
     read = pd.read_csv(again, dtype=str, keep_default_na=False)
     assert read["hours"].tolist() == ["3", "12.5"] and read["code"].tolist() == ["007", "0012"]
+
+
+def test_the_tools_own_csv_reads_back_as_the_same_tasks_and_keeps_their_decisions(tmp_path):
+    """The `'` the CSV writer puts before "@", "-", "=" is not the task's: classifying the
+    output again (the weekly re-run) gives the same answers, and a decision still stands."""
+    db = tmp_path / "tactics.db"
+    tasks = tmp_path / "tasks.csv"
+    pd.DataFrame({"task": ["@maria Call the customers about renewals",
+                           "- [ ] Call last quarter's one-time buyers about a service plan",
+                           "=Fix the coffee machine"],
+                  "owner": ["-Ana", "Ben", "+Cy"]}).to_csv(tasks, index=False)
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    assert _invoke("classify", str(tasks), "--plan", PLAN, "--out", str(first), "--db",
+                   str(db), "-q").exit_code == 0
+    with Store(db) as store:
+        store.record_decision(store.latest_run().id, 1, "misaligned", None, "ana")
+    assert _invoke("classify", str(first), "--plan", PLAN, "--out", str(again), "--db",
+                   str(db), "-q").exit_code == 0
+
+    before = pd.read_csv(first, dtype=str, keep_default_na=False)
+    after = pd.read_csv(again, dtype=str, keep_default_na=False)
+    assert after["task"].tolist() == before["task"].tolist()  # written with one `'`, not two
+    assert after["task"][0] == "'@maria Call the customers about renewals"
+    assert after["owner"].tolist() == ["'-Ana", "Ben", "'+Cy"]
+    kept = ["strategy_id", "score", "runner_up_score"]
+    assert after.loc[[0, 2], kept].values.tolist() == before.loc[[0, 2], kept].values.tolist()
+    assert after.loc[1, ["status", "decided_by"]].tolist() == ["misaligned", "ana"]

@@ -42,6 +42,7 @@ from .sniffing import (
     sniff_separator,
     top_rows,
 )
+from .writer import unneutralised
 
 SNIFF_BYTES = 256 * 1024
 TOP_ROWS = 20  # where a header is looked for below a title
@@ -501,6 +502,9 @@ def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.Dat
             if column not in chunk.columns:
                 chunk[column] = ""
             chunk = chunk.fillna("")
+            # The `'` a CSV from this tool carries against formulas is not the task's: read
+            # with it, "'- [ ] Call the buyers" lost its decision and its list marker rule.
+            chunk = chunk.map(unneutralised)
         if source.text_parts:
             chunk[column] = joined_text(chunk, source.text_parts)
         elif source.kind in ("jsonl", "xlsx"):

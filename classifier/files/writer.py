@@ -56,6 +56,14 @@ def neutralise_text(value: str) -> str:
     return value
 
 
+def unneutralised(value: object) -> object:
+    """A cell as it was before `neutralise_text` (the `'` this tool put in front of a formula
+    start taken away), so a file the tool wrote reads back as the same tasks; else as it is."""
+    if isinstance(value, str) and value[:1] == "'" and neutralise_text(value[1:]) == value:
+        return value[1:]
+    return value
+
+
 def _flat(value: object) -> object:
     # A JSON list or object from a .jsonl row goes into a cell as JSON text.
     if isinstance(value, dict | list):
