@@ -20,7 +20,14 @@ from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import open_tasks, read_source
 from .files.sniffing import Warn, ignore
-from .files.writer import CellStyle, TableWriter, WorkbookWriter, cut_warning, prepare_output
+from .files.writer import (
+    CUT_MARK,
+    CellStyle,
+    TableWriter,
+    WorkbookWriter,
+    cut_warning,
+    prepare_output,
+)
 from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
 from .results import LLM_COLUMNS
@@ -280,8 +287,10 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
         # in the list, or in two runs' rows) decided two ways would leave one of them lost.
         if run_id not in texts:
             results = store.run_results(run_id)
-            texts[run_id] = [task_key(t) for t in results[run.text_column].tolist()]
-        text = texts[run_id][row]
+            texts[run_id] = [cell_text(t) for t in results[run.text_column].tolist()]
+        _same_task(frame, number - first_row, run.text_column, texts[run_id][row], where,
+                   task_id(run_id, row))
+        text = task_key(texts[run_id][row])
         twin = by_text.get(text) if text else None
         if twin is not None and twin.strategy_id != request.strategy_id:
             raise TasksError(f"{where}: task {task_id(run_id, row)} is the same task as "
@@ -291,6 +300,25 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
         seen[(run_id, row)] = request
         requests.append(request)
     return DecisionsRead(requests, skipped)
+
+
+def _same_task(frame: pd.DataFrame, position: int, column: str, stored: str, where: str,
+               named: str) -> None:
+    """TasksError when the row's task text is another task than its task_id names: a sort of
+    some columns only ("Continue with the current selection") would put the decision on it."""
+    if column not in frame.columns:
+        return  # the text column was deleted: the id alone says which task
+    shown = cell_text(frame[column].iloc[position])
+    # A spreadsheet's `'` in front keeps text from being read as a formula or a number.
+    key, own = task_key(shown.removeprefix("'")), task_key(stored)
+    if not key or key == own:
+        return
+    # An .xlsx queue cuts a text longer than a cell holds, ending it in "…".
+    if key.endswith(CUT_MARK) and own.startswith(key.removesuffix(CUT_MARK).rstrip()):
+        return
+    raise TasksError(f"{where}: task_id {named} is the task {_short(stored)}, but the row reads "
+                     f"{_short(shown)}; were some columns sorted without the others? Undo "
+                     f"the sort, or write a new queue")
 
 
 def _short(text: str, limit: int = 50) -> str:

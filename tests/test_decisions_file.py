@@ -198,6 +198,10 @@ def test_a_decision_may_name_the_strategy_as_the_file_shows_it(db, tmp_path):
     (lambda t: t.assign(task_id=["2026-03-02"] + t["task_id"].tolist()[1:],
                         decision=["none"] * len(t)), "row 2: task_id '2026-03-02' is not a task"),
     (lambda t: t.drop(columns="decision"), "no column 'decision'"),
+    # The task column sorted on its own ("Continue with the current selection"): the ids
+    # name other tasks than the rows show.
+    (lambda t: t.assign(task=t["task"].tolist()[::-1]),
+     "row 2: task_id run1-task"),
 ])
 def test_a_bad_row_refuses_the_whole_file_and_records_nothing(db, tmp_path, change, message):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "4")
