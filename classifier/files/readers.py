@@ -504,12 +504,23 @@ def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.Dat
             chunk = chunk.fillna("")
             # The `'` a CSV from this tool carries against formulas is not the task's: read
             # with it, "'- [ ] Call the buyers" lost its decision and its list marker rule.
-            chunk = chunk.map(unneutralised)
+            chunk = _unneutralised(chunk)
         if source.text_parts:
             chunk[column] = joined_text(chunk, source.text_parts)
         elif source.kind in ("jsonl", "xlsx"):
             chunk[column] = chunk[column].map(_as_text)
         yield chunk
+
+
+def _unneutralised(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk with `writer.unneutralised` cells; other cells as they are (DataFrame.map
+    would make a workbook's 3 the float 3.0)."""
+    for position in range(chunk.shape[1]):
+        values = chunk.iloc[:, position].tolist()
+        read = [unneutralised(value) for value in values]
+        if any(new is not old for new, old in zip(read, values, strict=True)):
+            chunk.iloc[:, position] = pd.Series(read, index=chunk.index, dtype=object)
+    return chunk
 
 
 def joined_text(chunk: pd.DataFrame, parts: Sequence[str]) -> list[str]:
