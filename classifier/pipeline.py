@@ -17,7 +17,15 @@ from .errors import TasksError
 from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
 from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
-from .results import DECIDED_BY, LLM_COLUMNS, RESULT_COLUMNS, Status, input_renames, said_renames
+from .results import (
+    DECIDED_BY,
+    LLM_COLUMNS,
+    RESULT_COLUMNS,
+    Status,
+    earlier_results,
+    input_renames,
+    said_renames,
+)
 from .standing import holds, standing_for, with_decisions
 
 if TYPE_CHECKING:
@@ -136,7 +144,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 if keep is not None:
                     if run_id is None:
                         run_id = keep.store.begin_run(
-                            keep.plan_version, [str(c) for c in chunk.columns],
+                            keep.plan_version, [str(c) for c in chunk.columns
+                                                if c not in earlier_results(chunk.columns)],
                             texts_in, keep.source, classifier.embedder.model_name,
                             classifier.thresholds, llm=asker is not None,
                             earlier=classifier.earlier_use)

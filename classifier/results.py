@@ -55,6 +55,15 @@ def input_renames(columns: Sequence[object]) -> dict[str, str]:
     return renames
 
 
+def earlier_results(columns: Sequence[object]) -> list[str]:
+    """The columns an earlier run wrote into a file this tool wrote (its results, who decided,
+    the LLM's answer, a queue's): a new run writes its own, so none of them is carried over."""
+    names = [str(column) for column in columns]
+    if not set(RESULT_COLUMNS) <= set(names):
+        return []
+    return [name for name in names if name in WRITTEN_COLUMNS or _CANDIDATE.fullmatch(name)]
+
+
 def said_renames(renames: dict[str, str]) -> str:
     """Renamed columns in a person's words: "'status' as 'status (input)', ..."."""
     return ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())

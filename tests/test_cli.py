@@ -665,3 +665,32 @@ def test_the_tools_own_csv_reads_back_as_the_same_tasks_and_keeps_their_decision
     kept = ["strategy_id", "score", "runner_up_score"]
     assert after.loc[[0, 2], kept].values.tolist() == before.loc[[0, 2], kept].values.tolist()
     assert after.loc[1, ["status", "decided_by"]].tolist() == ["misaligned", "ana"]
+
+
+def test_a_file_this_tool_wrote_gets_no_earlier_runs_decisions_or_llm_answers(tmp_path):
+    """Classified again without the store, the tool's own output keeps the tasks' columns only:
+    "decided_by: ana" beside the machine's new answer would say she decided what she did not."""
+    db, first, again = tmp_path / "tactics.db", tmp_path / "first.csv", tmp_path / "again.csv"
+    tasks = _write(tmp_path / "tasks.csv", "task,owner\nCall last quarter's one-time buyers,Ana\n"
+                                           "Fix the coffee machine,Ben\n")
+    assert _invoke("classify", tasks, "--plan", PLAN, "--out", str(first), "--db", str(db),
+                   "-q").exit_code == 0
+    with Store(db) as store:
+        store.record_decision(store.latest_run().id, 1, "reassign", "strong-team", "ana")
+    assert _invoke("classify", tasks, "--plan", PLAN, "--out", str(first), "--db", str(db),
+                   "-q").exit_code == 0
+    written = pd.read_csv(first, dtype=str, keep_default_na=False)
+    written["llm_strategy_id"], written["rationale"] = "none", "Chores serve none."
+    written.to_csv(first, index=False)
+
+    plain = tmp_path / "plain.csv"
+    assert _invoke("classify", tasks, "--plan", PLAN, "--out", str(plain), "-q").exit_code == 0
+    machine = pd.read_csv(plain, dtype=str, keep_default_na=False)["strategy_id"][1]
+    assert machine != "strong-team"
+    for store in ([], ["--db", str(db)]):
+        done = _invoke("classify", str(first), "--plan", PLAN, "--out", str(again), "-q", *store)
+        assert done.exit_code == 0, done.output
+        rows = pd.read_csv(again, dtype=str, keep_default_na=False)
+        assert list(rows.columns) == ["task", "owner", *RESULT_COLUMNS,
+                                      *(["decided_by"] if store else [])]
+        assert rows["strategy_id"][1] == ("strong-team" if store else machine)

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from ..plan import Plan, Thresholds
-from ..results import RESULT_COLUMNS, SCORE_DECIMALS, Candidate, Status, TaskResult
+from ..results import (
+    RESULT_COLUMNS,
+    SCORE_DECIMALS,
+    Candidate,
+    Status,
+    TaskResult,
+    earlier_results,
+)
 from .decision import DEFAULT_THRESHOLDS, decide
 from .embedding import Embedder, VectorBank, get_embedder
 from .history import Earlier, EarlierUse
@@ -245,7 +252,8 @@ def result_of(batch: Batch, row: int, candidates: tuple[Candidate, ...]) -> Task
 
 
 def join_results(frame: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Input columns untouched and in order, then result columns (a re-run replaces old ones)."""
-    kept = frame.drop(columns=[c for c in RESULT_COLUMNS if c in frame.columns])
+    """Input columns untouched and in order, then result columns (a re-run replaces old ones:
+    results, and who decided or what the LLM said of them)."""
+    kept = frame.drop(columns=earlier_results(frame.columns))
     results.index = kept.index
     return pd.concat([kept, results], axis=1)
