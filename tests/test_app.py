@@ -596,11 +596,15 @@ def test_edits_in_one_tab_survive_a_save_in_another_and_save_over_it_when_asked(
     tab_b.text_area(key=tab_b.text_area[0].key).set_value("Tab B's vision")
     tab_b.button(key="plan_save").click().run()
 
-    tab_a.run()  # A's next redraw, B's version saved meanwhile
+    # A's Save is its first redraw since B's save: nothing is saved over B's before A is told.
+    tab_a.button(key="plan_save").click().run()
     no_exception(tab_a)
+    assert any("Not saved" in e.value for e in tab_a.error)
     assert any("saved elsewhere" in w.value for w in tab_a.warning)
     assert tab_a.text_area[0].value == "Tab A's vision"  # kept
-    tab_a.button(key="plan_save").click().run()
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision == "Tab B's vision"
+    tab_a.button(key="plan_save").click().run()  # told, A saves over it
     with Store(db) as store:
         assert store.latest_plan()[1].vision == "Tab A's vision"
 

@@ -32,6 +32,9 @@ EDITING = "plan_editing"  # the plan version this tab's editor holds edits of
 # once it is not shown. {"version", "vision", "table": as last edited; "shown", "shown_vision":
 # what the fields were rebuilt from on return (fixed while they are shown); "key": their round}
 DRAFT = "plan_draft"
+# The newest version this tab has warned of as saved elsewhere: Save replaces it only once
+# the person has seen that warning (a Save click can be the first redraw after that save).
+WARNED = "plan_warned_of"
 
 
 def _save(plan: Plan, notes: list[str] | None = None) -> bool:
@@ -69,10 +72,11 @@ def _discard() -> None:
     st.session_state.pop(DRAFT, None)
 
 
-def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
+def _edited_version(version: int, plan: Plan) -> tuple[int, Plan, bool]:
     """The plan version the editor shows: the latest, unless this tab holds edits of an
     earlier one that was saved over elsewhere (another tab, a colleague) since; then that one,
-    its edits kept, and a warning says what Save will do."""
+    its edits kept, and a warning says what Save will do. Last: whether Save may save (not
+    before the person has seen that warning)."""
     editing = st.session_state.get(EDITING, version)
     if editing != version:
         try:
@@ -86,12 +90,14 @@ def _edited_version(version: int, plan: Plan) -> tuple[int, Plan]:
                        f"here, or load it and drop them.")
             st.button(f"Load version {version} (drop my edits)", key="plan_load_latest",
                       on_click=st.session_state.__setitem__, args=(EDITING, version))
-            return editing, earlier
+            seen = st.session_state.get(WARNED) == version
+            st.session_state[WARNED] = version
+            return editing, earlier, seen
     st.session_state[EDITING] = version
-    return version, plan
+    return version, plan, True
 
 
-def _editor(version: int, plan: Plan) -> None:
+def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
     locked = state.viewing_only()  # a viewer reads the plan; nothing to edit
     draft = st.session_state.get(DRAFT)
     if draft is not None and (draft["version"] != version or locked):
@@ -139,7 +145,12 @@ def _editor(version: int, plan: Plan) -> None:
         except PlanError as error:
             st.error(str(error))
             return
-        _save_or_ask(new, plan)
+        if may_save:
+            _save_or_ask(new, plan)
+        else:
+            st.session_state["plan_error"] = (
+                "Not saved: the plan was saved elsewhere meanwhile (see below). Save plan "
+                "again to replace that version with yours, or load it.")
         st.rerun()
     pending = st.session_state.get("plan_pending")
     if pending:
