@@ -356,21 +356,28 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     """Record the decisions read (all or none): a strategy the machine had first is a confirm,
     another a reassign; how many of each; how many this reviewer had recorded already
     (`already`: a file sent twice is recorded once), and of those how many somebody decided
-    otherwise since (`since`: a file sent again never undoes a later decision)."""
+    otherwise since (`since`: a file sent again never undoes a later decision); and how many
+    tasks somebody else decided otherwise after the file was written (`others`, whose
+    decisions stand: the queue deals no decided task, so theirs came later)."""
     runs = {request.run_id for request in read.requests}
     standing = {run_id: store.current_decisions(run_id) for run_id in runs}
     made = _made(store, runs)
-    new, since = [], 0
+    new, since, others = [], 0, 0
     for request in read.requests:
         key = (request.run_id, request.row)
+        now = standing[request.run_id].get(request.row)
         if (person(reviewer), request.strategy_id) not in made.get(key, set()):
-            new.append(request)
-        elif not _already_standing(standing[request.run_id].get(request.row), request,
-                                   reviewer):
+            if (now is not None and person(now.reviewer) != person(reviewer)
+                    and now.strategy_id != request.strategy_id):
+                others += 1
+            else:
+                new.append(request)
+        elif not _already_standing(now, request, reviewer):
             since += 1
     recorded = store.record_decisions(new, reviewer)
     counts = {"confirm": 0, "reassign": 0, "misaligned": 0,
-              "already": len(read.requests) - len(new), "since": since}
+              "already": len(read.requests) - len(new) - others, "since": since,
+              "others": others}
     for decision in recorded:
         counts[decision.action] += 1
     return counts
@@ -413,11 +420,15 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
         read = _decisions(frame, first_row, str(path), store, plan_name)
     except ClassifierError:  # decisions that could not be recorded as they are: still the person's
         return filled
-    # Recorded once, by anyone, is recorded: a later decision by somebody else may stand.
-    made = _made(store, {request.run_id for request in read.requests})
+    # Recorded once, by anyone, is recorded: a later decision by somebody else may stand. A
+    # task decided since, by anyone, is done: `decide` keeps that decision over the file's.
+    runs = {request.run_id for request in read.requests}
+    made = _made(store, runs)
+    standing = {run_id: store.current_decisions(run_id) for run_id in runs}
     return sum(1 for request in read.requests
-               if request.strategy_id not in {strategy for _, strategy in
-                                              made.get((request.run_id, request.row), set())})
+               if request.row not in standing[request.run_id]
+               and request.strategy_id not in {strategy for _, strategy in
+                                               made.get((request.run_id, request.row), set())})
 
 
 def _already_standing(decision: Decision | None, request: DecisionRequest,

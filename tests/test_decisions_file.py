@@ -242,14 +242,13 @@ def test_a_file_sent_twice_or_with_a_row_copied_is_recorded_once(db, tmp_path):
 def test_a_file_sent_again_never_undoes_a_later_decision(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
     table.assign(decision=["none", ""]).to_csv(tmp_path / "ana.csv", index=False)
-    table.assign(decision=[table["candidate_1"].iloc[0], ""]).to_csv(tmp_path / "ben.csv",
-                                                                      index=False)
     decide = ("decide", "--db", str(db), "--plan", PLAN)
 
     assert _tactics(decide[0], str(tmp_path / "ana.csv"), *decide[1:], "--reviewer",
                     "ana").exit_code == 0
-    assert _tactics(decide[0], str(tmp_path / "ben.csv"), *decide[1:], "--reviewer",
-                    "ben").exit_code == 0
+    with Store(db) as store:  # ben, on the Review page, later
+        store.record_decision(store.latest_run().id, _row(table["task_id"].iloc[0]),
+                              "reassign", table["candidate_1"].iloc[0], "ben")
     again = _tactics(decide[0], str(tmp_path / "ana.csv"), *decide[1:], "--reviewer", "ana")
 
     assert again.exit_code == 0
@@ -263,6 +262,35 @@ def test_a_file_sent_again_never_undoes_a_later_decision(db, tmp_path):
     # ana's file is recorded, so a new queue may take its place.
     assert _tactics("queue", "--db", str(db), "--plan", PLAN, "--out",
                     str(tmp_path / "ana.csv")).exit_code == 0
+
+
+def _row(task: str) -> int:
+    return int(task.rsplit("task", 1)[1]) - 1
+
+
+def test_a_file_written_before_somebody_decided_on_the_page_does_not_undo_them(db, tmp_path):
+    """The weekly queue file, filled and sent after ana decided one of its tasks in the app:
+    her decision stands, and the summary says so (it was replaced without a word)."""
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    first = _row(table["task_id"].iloc[0])
+    with Store(db) as store:
+        store.record_decision(store.latest_run().id, first, "misaligned", None, "Ana")
+    table.assign(decision=[table["candidate_1"].iloc[0], "none"]).to_csv(
+        tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "cron")
+
+    assert done.exit_code == 0, done.output
+    assert ("recorded 1 decision by cron: 0 confirmed, 0 reassigned, 1 serving no strategy; 1 "
+            "decided otherwise by somebody else since the file was written, which stands"
+            ) in done.stderr
+    with Store(db) as store:
+        standing = store.current_decisions(store.latest_run().id)
+    assert (standing[first].reviewer, standing[first].action) == ("Ana", "misaligned")
+    # Nothing of the file is left unrecorded: a new queue may take its place.
+    assert _tactics("queue", "--db", str(db), "--plan", PLAN, "--out",
+                    str(tmp_path / "filled.csv")).exit_code == 0
 
 
 def test_a_decision_on_a_blank_row_is_refused(tmp_path):

@@ -129,9 +129,12 @@ def decide(
                  if counts["since"] else "")
         already = (f"; {counts['already']} already recorded as {name}'s decision{since}"
                    if counts["already"] else "")
+        others = (f"; {counts['others']} decided otherwise by somebody else since the file "
+                  f"was written, which stand{'s' if counts['others'] == 1 else ''} (change "
+                  f"them on the Review page)" if counts["others"] else "")
         say(f"recorded {total} decision{'s' if total != 1 else ''} by {name}: "
             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
-            f"{counts['misaligned']} serving no strategy{already}; {read.skipped} "
+            f"{counts['misaligned']} serving no strategy{already}{others}; {read.skipped} "
             f"row{'s' if read.skipped != 1 else ''} left empty")
 
     run_command(action)
