@@ -694,3 +694,25 @@ def test_a_file_this_tool_wrote_gets_no_earlier_runs_decisions_or_llm_answers(tm
         assert list(rows.columns) == ["task", "owner", *RESULT_COLUMNS,
                                       *(["decided_by"] if store else [])]
         assert rows["strategy_id"][1] == ("strong-team" if store else machine)
+
+
+def test_a_plan_file_saved_over_in_the_store_since_is_refused_unless_replaced(tmp_path):
+    """The weekly job's plan file, once the manager edited the plan on the Plan page: it would
+    save the old version again, silently undoing the edit (and splitting the trends)."""
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    week = ("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out), "--db",
+            str(db), "-q")
+    assert _invoke(*week).exit_code == 0
+    with Store(db) as store:  # the Plan page's save
+        store.save_plan(load_plan(PLAN).model_copy(update={"vision": "Ana's vision"}))
+
+    refused = _invoke(*week)
+
+    _assert_refused(refused, tmp_path / "never.csv", f"{PLAN}: this is version 1 of plan "
+                    "'default'", "version 2 was saved since", "--replace-plan")
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision == "Ana's vision"
+        assert len(store.runs()) == 1
+    assert _invoke(*week, "--replace-plan").exit_code == 0
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision != "Ana's vision"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import PlanError
 from .common import (
     Bars,
     ModelOption,
@@ -24,6 +25,26 @@ from .common import (
     store_file,
     warn,
 )
+
+if TYPE_CHECKING:
+    from ..plan import Plan
+    from ..store import Store
+
+
+def _refuse_an_earlier_plan(store: Store, plan: Plan, name: str, latest_id: int,
+                           path: Path) -> None:
+    """PlanError when the plan file is an earlier version of the store's plan: the weekly job's
+    copy, saved over on the Plan page since, would silently undo those edits."""
+    held = store.version_holding(plan, name)
+    if held is None or held.id == latest_id:
+        return
+    newest = store.plan_versions(name)[-1]
+    raise PlanError(f"{path}: this is version {held.version} of plan {name!r} in "
+                    f"{store.label}; version {newest.version} was saved since "
+                    f"({newest.created_at:%Y-%m-%d %H:%M}, in the app or from another file). "
+                    f"Classifying "
+                    f"with the file would undo it: update the file (Plan page, Export the plan), or "
+                    f"pass --replace-plan")
 
 
 @app.command()
@@ -66,6 +87,10 @@ def classify(
     workers: Annotated[int | None, typer.Option(help="With --ray: classifier workers (default: "
                                                 "one per CPU of the cluster, less one).",
                                                 show_default=False)] = None,
+    replace_plan: Annotated[bool, typer.Option(
+        "--replace-plan", help="With --db: classify with the plan file even where it is an "
+        "earlier version of the store's plan (saved over since, on the Plan page say), which "
+        "is refused without it.")] = False,
 ) -> None:
     """Classify every task and write it with its strategy, score and status.
 
@@ -108,6 +133,8 @@ def classify(
                 plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None)
                 for note in notes:
                     warn(f"{plan}: {note}")
+                if latest is not None and not replace_plan:
+                    _refuse_an_earlier_plan(store, plan_data, plan_name, latest[0], plan)
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
             earlier = (store.earlier_tasks(plan_name, plan_data) if store is not None and history

@@ -60,6 +60,12 @@ class PlanStore(Database):
                     content_hash=digest, content=content, created_at=now())
                 .returning(PLANS.c.id)).scalar_one())
 
+    def version_holding(self, plan: Plan, name: str = "default") -> PlanVersion | None:
+        """The newest stored version of the named plan whose content is `plan`'s, or None."""
+        digest = hashlib.sha256(_plan_json(plan).encode()).hexdigest()
+        return next((v for v in reversed(self.plan_versions(name)) if v.content_hash == digest),
+                    None)
+
     def latest_plan(self, name: str = "default") -> tuple[int, Plan] | None:
         """The newest version id and plan of that name, or None."""
         with self._connect(write=False) as conn:
