@@ -274,9 +274,9 @@ def test_picking_the_machines_strategy_is_a_confirm_unless_it_had_ruled_the_task
     assert seen == {"misaligned": "reassign", "review": "confirm"}
 
 
-def _decided_meanwhile(db, reviewer: str):
-    """The Review page's first task decided by `reviewer` after the page was drawn, then N
-    pressed on it: the page, the run, the task's row."""
+def _decided_meanwhile(db, reviewer: str, by_this_tab: bool = False):
+    """The Review page's first task decided by `reviewer` after the page was drawn (`by_this
+    _tab`: as this tab's own last decision), then N pressed on it: the page, the run, the row."""
     at = open_page(fresh_app(), "review")
     shown = at.text[0].value
     with Store(db) as store:
@@ -284,6 +284,8 @@ def _decided_meanwhile(db, reviewer: str):
         results = store.run_results(run.id)
         row = int(results.loc[results["task"] == shown, "row"].iloc[0])
         store.record_decision(run.id, row, "misaligned", None, reviewer)
+    if by_this_tab:
+        at.session_state["review_mine"] = (run.id, row)
     at.button(key="review_misaligned").click().run()
     no_exception(at)
     return at, run, row
@@ -307,9 +309,19 @@ def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
 def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
     # The second press reaches the server before the page has moved on: it carries the task
     # just decided, by the same reviewer; it is neither recorded nor taken for another tab.
-    at, run, row = _decided_meanwhile(db, "manager")
+    at, run, row = _decided_meanwhile(db, "manager", by_this_tab=True)
     assert not at.warning
     assert any(f"Task {row + 1} is decided already" in toast.value for toast in at.toast)
+    with Store(db) as store:
+        assert len(store.decisions(run.id)) == 1
+
+
+def test_a_task_this_reviewer_decided_in_another_window_is_said_so(db):
+    # Two windows of one reviewer: the second's click is no key pressed twice.
+    at, run, row = _decided_meanwhile(db, "Manager")
+    [warning] = at.warning
+    assert (f"Task {row + 1} was decided meanwhile by you in another tab or window (misaligned, "
+            in warning.value)
     with Store(db) as store:
         assert len(store.decisions(run.id)) == 1
 

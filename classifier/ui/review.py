@@ -32,6 +32,7 @@ from classifier.review import (
     teach_in_over,
     teach_in_round,
 )
+from classifier.store import Decision
 from classifier.ui import state, widgets
 
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
@@ -43,6 +44,7 @@ CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no s
 # Streamlit clears once the button is no longer drawn (the check stopped after two tasks).
 SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
+MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
 
 
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
@@ -64,8 +66,14 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # key pressed twice before the page moved on, which is not a second decision.
         earlier = db.standing_decision(run_id, row) if action != "skip" else None
         if earlier is not None and person(earlier.reviewer) == person(who):
-            st.session_state["review_note"] = (f"Task {row + 1} is decided already (a key "
-                                               f"pressed twice?); Undo (U) changes it.")
+            if st.session_state.get(MINE) == (run_id, row):
+                st.session_state["review_note"] = (f"Task {row + 1} is decided already (a key "
+                                                   f"pressed twice?); Undo (U) changes it.")
+            else:  # this reviewer, in another tab or window: not a key pressed twice here
+                st.session_state["review_warning"] = (
+                    f"Task {row + 1} was decided meanwhile by you in another tab or window "
+                    f"({_said(earlier)}, {earlier.decided_at:%H:%M} UTC); that decision "
+                    f"stands. Undo (U) there changes it.")
             return
         # The store refuses a viewer: the check is at the write (greyed-out buttons are only
         # what the page shows).
@@ -73,12 +81,12 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
+    st.session_state[MINE] = (run_id, row)
     if earlier is not None:
-        theirs = earlier.action + (f" → {earlier.strategy_id}" if earlier.strategy_id else "")
         st.session_state["review_warning"] = (
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
-            f"({theirs}). Your decision now stands; theirs stays in the audit trail, and "
-            f"Undo (U) brings it back.")
+            f"({_said(earlier)}). Your decision now stands; theirs stays in the audit trail, "
+            f"and Undo (U) brings it back.")
     # The store says whether a picked strategy confirms the machine's (see record_decision).
     action = recorded.action
     done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
@@ -86,6 +94,11 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
     if action == "confirm" and name:
         done = f"Confirmed {name}"
     st.session_state["review_note"] = f"{done}: task {row + 1}, {_quoted(recorded.text)}."
+
+
+def _said(decision: Decision) -> str:
+    """A decision's answer, short: "misaligned", "reassign → retail"."""
+    return decision.action + (f" → {decision.strategy_id}" if decision.strategy_id else "")
 
 
 def _reassign(run_id: int, row: int, picker_key: str, names: dict[str, str]) -> None:
