@@ -141,6 +141,15 @@ def test_a_decider_decides_under_the_signed_in_identity(db):
         shown, "alice@example.com", "http://127.0.0.1:9 alice-sub")
 
 
+def test_a_viewers_first_visit_to_an_empty_store_writes_nothing(db):
+    # The sample plan and its 108 tasks stayed in the team's store, among its runs.
+    at = app_as(BOB)
+    assert any("Nothing is classified in this store yet" in i.value for i in at.info)
+    assert "Results of run" not in everything_shown(at)
+    with Store(db) as store:
+        assert store.runs() == [] and store.plan_versions() == []
+
+
 def test_a_viewer_may_look_and_download_but_finds_every_write_greyed_out(db):
     first = app_as(ALICE)  # the first visit classifies the sample tasks
     assert any(m.value.startswith("**Teach this plan.**") for m in first.markdown)

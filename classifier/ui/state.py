@@ -131,9 +131,16 @@ def _has_runs(db: Store) -> bool:
 
 def ensure_first_run() -> None:
     """On an empty store, classify the sample tasks against the sample plan so a new user
-    sees results at once."""
+    sees results at once (a decider only: a viewer is told the store is empty)."""
     db = store()
     if _has_runs(db):
+        return
+    if viewing_only():
+        # A viewer writes nothing, the sample neither: a team's store stays the team's.
+        if db.latest_plan(PLAN_NAME) is None:
+            st.info("Nothing is classified in this store yet: a decider's first visit (or "
+                    "`tactics classify --db`) starts it.")
+            st.stop()
         return
     with _first_launch:  # two tabs opening at once make one sample run, not two
         if _has_runs(db):
