@@ -9,12 +9,13 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 from classifier.errors import StoreError
-from classifier.store import Store
+from classifier.store import Store, safe_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -95,3 +96,54 @@ def test_the_command_line_never_prints_or_stores_the_password(postgres_db, tmp_p
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
+
+
+def _password_in_query(postgres_db: str, query: str) -> str:
+    """The test database's URL as a team writes it, no password in its user part, `query` after."""
+    url = sa.make_url(postgres_db)
+    return f"postgresql://{url.username}@{url.host}:{url.port}/{url.database}?{query}"
+
+
+def test_a_password_given_as_a_query_option_is_never_printed(postgres_db, tmp_path):
+    """libpq takes `?password=` too: it was printed whole in every line naming the store."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    password = sa.make_url(postgres_db).password
+    assert password
+    url = _password_in_query(postgres_db, f"password={quote(password, safe='')}")
+    listed = CliRunner().invoke(app, ["runs", "--db", url])
+    assert listed.exit_code == 0, listed.output
+    assert "no run of plan 'default' in postgresql+psycopg://tactics@127.0.0.1:" in listed.stderr
+    assert "?password=*** yet" in listed.stderr
+    # An output holding decisions not recorded yet: the refusal says which --db to record them in.
+    queue = tmp_path / "queue.csv"
+    queue.write_text("task_id,decision\nrun1-task1,none\n", encoding="utf-8")
+    refused = CliRunner().invoke(app, ["classify", str(DATA / "tasks.txt"), "--plan",
+                                       str(DATA / "plan.yaml"), "--out", str(queue), "--db", url])
+    assert refused.exit_code == 2, refused.output
+    assert "--db postgresql://tactics@127.0.0.1:" in refused.stderr
+    assert "?password=*** --plan" in refused.stderr
+    for done in (listed, refused):
+        assert password not in done.output
+
+
+def test_a_wrong_password_and_a_key_password_in_the_query_are_never_printed(postgres_db):
+    url = _password_in_query(postgres_db,
+                             f"sslpassword=key-S3cr3t&password={quote(WRONG, safe='')}")
+    with pytest.raises(StoreError, match="password authentication failed") as refused:
+        Store(url)
+    for text in _texts(refused.value):
+        assert _leaks(text, [*PIECES, "key-S3cr3t"]) == []
+    assert "?password=***&sslpassword=***: " in str(refused.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://tactics@db.example.com/tactics?password=S3cr3t&sslmode=require",
+     "postgresql://tactics@db.example.com/tactics?sslmode=require&password=***"),
+    ("postgresql://tactics:S3cr3t@db.example.com/tactics?sslpassword=S3cr3t-key",
+     "postgresql://tactics:***@db.example.com/tactics?sslpassword=***"),
+])
+def test_a_url_is_shown_with_every_password_hidden(url, shown):
+    assert safe_url(url) == shown

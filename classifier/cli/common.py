@@ -69,13 +69,15 @@ def keep_decisions(out: Path, store: Store | None, plan_name: str, plan: str | P
     """ClassifierError if OUT is a queue file holding decisions the store does not hold yet
     (without a store, any filled one): `what` (the queue, the report...) goes elsewhere."""
     from ..decisions_file import unrecorded
+    from ..store.database import is_url, safe_url
 
     waiting = unrecorded(out, store, plan_name)
     if waiting:
+        shown = safe_url(db) if db and is_url(db) else db  # a URL's password: never printed
         raise ClassifierError(
             f"{out}: holds {waiting} review decision{'s' if waiting != 1 else ''} not recorded "
-            f"yet; record them first (tactics decide {out} --db {db or 'STORE'} --plan {plan} "
-            f"--reviewer NAME), or write {what} to another file")
+            f"yet; record them first (tactics decide {out} --db {shown or 'STORE'} --plan "
+            f"{plan} --reviewer NAME), or write {what} to another file")
 
 
 def warn(message: str) -> None:

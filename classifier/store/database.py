@@ -32,6 +32,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # them queue, and read-then-write code (plan versions, the cache) behaves the same on both.
 WRITE_LOCK_KEY = 0x7AC71C5_0000_0001
 DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+# libpq options whose value is a secret: a password may come in the query string too
+# (postgresql://tactics@host/db?password=...), and is hidden there as in the user part.
+SECRET_OPTIONS = frozenset({"password", "sslpassword"})
+HIDDEN = "***"
 
 
 def default_db_path() -> Path:
@@ -53,12 +57,32 @@ def is_url(target: object) -> bool:
 
 
 def safe_url(target: str) -> str:
-    """A database URL as it may be shown: the password replaced by ***."""
+    """A database URL as it may be shown: every password (user part or query) replaced by ***."""
     try:
-        return sa.engine.make_url(target).render_as_string(hide_password=True)
+        return shown_url(sa.engine.make_url(target))
     except (sa.exc.ArgumentError, ValueError):
         scheme = target.split("://", 1)[0]
-        return f"{scheme}://***"
+        return f"{scheme}://{HIDDEN}"
+
+
+def shown_url(url: sa.engine.URL) -> str:
+    """The URL as it may be shown: its password, in the user part or the query string, ***."""
+    secret = [key for key in url.query if key.lower() in SECRET_OPTIONS]
+    text = url.difference_update_query(secret).render_as_string(hide_password=True)
+    if not secret:
+        return text
+    # Added after rendering: SQLAlchemy would escape *** in a query value as %2A%2A%2A.
+    hidden = "&".join(f"{key}={HIDDEN}" for key in sorted(secret))
+    return f"{text}{'&' if url.query.keys() - set(secret) else '?'}{hidden}"
+
+
+def secrets_of(url: sa.engine.URL) -> list[str]:
+    """Every secret value a URL holds (its password, and those of its query string)."""
+    values = [url.password] if url.password else []
+    for key, value in url.query.items():
+        if key.lower() in SECRET_OPTIONS:
+            values += [value] if isinstance(value, str) else list(value)
+    return [str(value) for value in values if value]
 
 
 def host_name() -> str:
@@ -116,14 +140,17 @@ class Database:
         target = default_db_target() if path is None else path
         self._lock: threading.RLock | None = None
         self.path: Path | None = None
+        self._secrets: list[str] = []
         if is_url(target):
             url = _url(str(target))
-            self.label = url.render_as_string(hide_password=True)
+            self.label = shown_url(url)
+            self._secrets = secrets_of(url)
             try:
                 self._engine = sa.create_engine(url, pool_pre_ping=True)
             except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
                 raise StoreError(f"{self.label}: cannot use this database URL "
-                                 f"({type(error).__name__}: {_scrub(str(error), url)})") from None
+                                 f"({type(error).__name__}: "
+                                 f"{_scrub(str(error), self._secrets)})") from None
         elif str(target) == ":memory:":
             self.label = ":memory:"
             self._lock = threading.RLock()  # one shared connection: serialise its users
@@ -189,7 +216,7 @@ class Database:
         try:
             yield
         except sa.exc.DBAPIError as error:
-            raise StoreError(f"{self.label}: {_reason(error)}") from None
+            raise StoreError(f"{self.label}: {_scrub(_reason(error), self._secrets)}") from None
 
     def _migrate(self) -> None:
         """Bring the store to the newest revision, all in one transaction: a new store is
@@ -276,8 +303,11 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-def _scrub(text: str, url: sa.engine.URL) -> str:
-    return text.replace(str(url.password), "***") if url.password else text
+def _scrub(text: str, secrets: list[str]) -> str:
+    # Longest first: a password that holds another one is hidden whole.
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
