@@ -147,3 +147,36 @@ def test_a_wrong_password_and_a_key_password_in_the_query_are_never_printed(post
 ])
 def test_a_url_is_shown_with_every_password_hidden(url, shown):
     assert safe_url(url) == shown
+
+
+@pytest.mark.parametrize("user_part, host", [
+    ("tactics:p@ssw0rdLEAK", "127.0.0.1:54381/tactics"),
+    ("tactics:p@ssw0rd#LEAK", "127.0.0.1:54381/tactics"),
+    ("tactics:p@ssw0rd?LEAK", "127.0.0.1:54381/tactics"),  # the rest read as a query string
+    ("tactics:p@ssw0rd/LEAK", "127.0.0.1:54381/tactics"),  # ... or as the database
+    ("tactics:p@ssw0rd:LEAK", "127.0.0.1:54381/tactics"),  # ... or as the port
+])
+def test_a_password_with_an_unescaped_at_sign_is_refused_showing_none_of_it(user_part, host):
+    """The driver tried the password's rest as the host: 'failed to resolve host
+    'ssw0rdLEAK@127.0.0.1'', after a label showing 'tactics:***@ssw0rdLEAK@...'."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    done = CliRunner().invoke(app, ["runs", "--db", f"postgresql://{user_part}@{host}"])
+    assert done.exit_code == 2
+    assert done.stderr.splitlines() == [
+        f"error: postgresql+psycopg://***@{host}: the URL's user part looks malformed; an @, # "
+        f"or / in the password must be URL-escaped (%40, %23, %2F)"]
+    assert _leaks(done.output, ["ssw0rd", "LEAK", "tactics:p", "p@ss"]) == []
+
+
+@pytest.mark.parametrize("url, shown", [
+    # An @ in the user name (Azure's user@server) or escaped in the password is no mistake.
+    ("postgresql://tactics@server:S3cr3t@db.example.com/tactics",
+     "postgresql://tactics%40server:***@db.example.com/tactics"),
+    ("postgresql://tactics:p%40ss@db.example.com/tactics",
+     "postgresql://tactics:***@db.example.com/tactics"),
+])
+def test_an_at_sign_where_a_url_allows_it_is_read_as_written(url, shown):
+    assert safe_url(url) == shown

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -36,6 +37,9 @@ DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 # (postgresql://tactics@host/db?password=...), and is hidden there as in the user part.
 SECRET_OPTIONS = frozenset({"password", "sslpassword"})
 HIDDEN = "***"
+# The text after a URL's user part as SQLAlchemy reads it (the name up to a colon, then the
+# password up to the next @): an unescaped @ in the password leaves its rest in there.
+AFTER_USER = re.compile(r"[^:/]*(?::[^@]*)?@(?P<after>.*)", re.DOTALL)
 
 
 def default_db_path() -> Path:
@@ -58,6 +62,8 @@ def is_url(target: object) -> bool:
 
 def safe_url(target: str) -> str:
     """A database URL as it may be shown: every password (user part or query) replaced by ***."""
+    if (broken := _broken_user_part(target)) is not None:
+        return broken
     try:
         return shown_url(sa.engine.make_url(target))
     except (sa.exc.ArgumentError, ValueError):
@@ -286,9 +292,33 @@ class Database:
             return [(row.id, row.name) for row in rows]
 
 
+def _broken_user_part(target: str) -> str | None:
+    """For a URL whose password holds an unescaped @ (`tactics:p@ss@host`: host 'ss@host'),
+    the URL as it may be shown, with none of its user part; None for any other URL."""
+    scheme, _, rest = target.partition("://")
+    found = AFTER_USER.fullmatch(rest)
+    if found is None:
+        return None
+    after = found["after"]
+    before_query, _, query = after.partition("?")
+    # An @ in the host, port or database, or in a query "option" with no value (a ? in the
+    # password: `p@s?s@host` makes "s@host" the query, which SQLAlchemy drops).
+    if "@" not in before_query and not any("@" in part and "=" not in part
+                                           for part in query.split("&")):
+        return None
+    # The host is after the last @ (before the query string, which may hold one of its own).
+    host = (before_query if "@" in before_query else after).rsplit("@", 1)[1].partition("?")[0]
+    return f"{DRIVERS.get(scheme, scheme)}://{HIDDEN}@{host}"
+
+
 def _url(target: str) -> sa.engine.URL:
     """The URL, with psycopg (3) as the driver when none is named; a URL that cannot be parsed
     is refused without echoing it (it may hold a password)."""
+    if (broken := _broken_user_part(target)) is not None:
+        # Refused before the driver sees it: it would try the password's rest as a host name,
+        # and say so (failed to resolve host 'ssw0rd@127.0.0.1').
+        raise StoreError(f"{broken}: the URL's user part looks malformed; an @, # or / in the "
+                         f"password must be URL-escaped (%40, %23, %2F)")
     try:
         url = sa.engine.make_url(target)
     except (sa.exc.ArgumentError, ValueError):
