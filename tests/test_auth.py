@@ -65,6 +65,12 @@ def test_settings_from_the_secrets_file():
     ({"email": "Alice@Example.com", "preferred_username": "x", "sub": "s"}, "alice@example.com"),
     ({"preferred_username": "alice@corp.example", "sub": "s"}, "alice@corp.example"),  # Entra
     ({"sub": "opaque-subject"}, "opaque-subject"),
+    ({"email": "alice@example.com", "email_verified": True, "sub": "s"}, "alice@example.com"),
+    # An address the provider has not verified is anybody's: never the decider's
+    ({"email": "alice@example.com", "email_verified": False, "preferred_username": "mallory",
+      "sub": "s"}, "mallory"),
+    ({"email": "alice@example.com", "email_verified": False, "sub": "s"}, "s"),
+    ({"email": "alice@example.com", "email_verified": "false", "sub": "s"}, "s"),
 ])
 def test_the_identity_comes_from_the_providers_claims(claims, name):
     reviewer = reviewer_from_claims({**claims, "iss": "https://idp"}, ("alice@example.com",))
@@ -148,6 +154,19 @@ def test_a_viewers_first_visit_to_an_empty_store_writes_nothing(db):
     assert "Results of run" not in everything_shown(at)
     with Store(db) as store:
         assert store.runs() == [] and store.plan_versions() == []
+
+
+def test_an_unverified_email_signs_nobody_in_under_that_address(db):
+    """A provider account may claim any address; with email_verified false the app made it a
+    decider under Alice's name."""
+    app_as(ALICE)  # the first visit classifies the sample tasks
+    at = app_as({**ALICE, "email_verified": False})
+    sidebar = "\n".join(str(t.value) for t in at.sidebar.text)
+    assert "Signed in as Alice Example (alice-sub)" in sidebar
+    assert "alice@example.com" not in sidebar
+    assert any(i.value.replace("\\", "").startswith("Signed in as alice-sub, a viewer")
+               for i in at.info)  # markdown-escaped on the page
+    assert at.button(key="classify_paste").disabled
 
 
 def test_a_viewer_may_look_and_download_but_finds_every_write_greyed_out(db):

@@ -58,8 +58,14 @@ def auth_settings(secrets: Mapping[str, Any]) -> AuthSettings:
 
 def reviewer_from_claims(claims: Mapping[str, Any], deciders: tuple[str, ...]) -> Reviewer:
     """The signed-in person as the store records them: the identity the provider vouched for
-    (an email where there is one), whether the allow-list lets them decide, and their subject."""
-    identity = next((normal_identity(claims[c]) for c in IDENTITY_CLAIMS
+    (a verified email where there is one), whether the allow-list lets them decide, and their
+    subject."""
+    # An address the provider says it has not verified may be anyone's (a self-service account
+    # can claim ana@example.com): it is no identity, and the next claim is taken instead.
+    # Some providers send the flag as text ("false").
+    unverified = str(claims.get("email_verified")).strip().lower() == "false"
+    trusted = [c for c in IDENTITY_CLAIMS if not (c == "email" and unverified)]
+    identity = next((normal_identity(claims[c]) for c in trusted
                      if normal_identity(claims.get(c))), "")
     subject = claims.get("sub")
     issuer = claims.get("iss")
