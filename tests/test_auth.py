@@ -4,6 +4,7 @@ out), through AppTest. The real browser and identity provider are in test_e2e_si
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,66 @@ def test_signed_out_the_app_shows_only_the_sign_in_button(db):
     at = app_as(None, "review")  # asking for a page directly changes nothing
     assert [b.label for b in at.button] == ["Sign in"] and not db.exists()
     assert CLIENT_SECRET not in everything_shown(at)
+
+
+@pytest.fixture
+def secrets_files():
+    """Name secrets files as --secrets.files does; Streamlit's default locations again after."""
+    from streamlit import config
+    from streamlit.config_option import ConfigOption
+
+    default = config.get_option("secrets.files")
+
+    def name(*paths: Path) -> None:
+        config.set_option("secrets.files", [str(path) for path in paths],
+                          where_defined="command-line argument or environment variable")
+
+    yield name
+    config.set_option("secrets.files", default, where_defined=ConfigOption.DEFAULT_DEFINITION)
+
+
+def _started() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_mistyped_secrets_file_stops_the_app_instead_of_running_it_without_sign_in(
+        db, tmp_path, secrets_files):
+    """Streamlit goes on without a secrets file it cannot find: the app had no sign-in, and on
+    a team store anyone decided as anybody."""
+    missing = tmp_path / "secrets.tml"
+    secrets_files(missing)
+    at = _started()
+    assert [e.value for e in at.error] == [
+        f"{missing}: no such secrets file (named with --secrets.files or "
+        f"STREAMLIT_SECRETS_FILES); without it the app would have no sign-in, so it does not "
+        f"start. Correct the path, or leave the option out for a local, single-user app."]
+    assert not at.button and not at.sidebar.text_input and not at.text
+    assert not db.exists()  # nothing of the store either
+
+
+def test_a_secrets_file_that_cannot_be_read_stops_the_app(db, tmp_path, secrets_files):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth]\nclient_id = "tactics\n', encoding="utf-8")  # unclosed string
+    secrets_files(broken)
+    at = _started()
+    [error] = at.error
+    assert error.value.startswith("The secrets cannot be read (") and str(broken) in error.value
+    assert error.value.endswith("without them the app would have no sign-in, so it does not "
+                                "start.")
+    assert not at.button and not db.exists()
+
+
+def test_a_secrets_file_named_on_the_command_line_turns_sign_in_on(db, tmp_path, secrets_files):
+    named = tmp_path / "secrets.toml"
+    named.write_text("".join(f"[{section}]\n" + "".join(f"{key} = {json.dumps(value)}\n"
+                                                        for key, value in values.items())
+                             for section, values in SECRETS.items()), encoding="utf-8")
+    secrets_files(named)
+    at = _started()
+    assert not at.error and [b.label for b in at.button] == ["Sign in"]
 
 
 def test_a_decider_decides_under_the_signed_in_identity(db):

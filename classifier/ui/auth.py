@@ -17,11 +17,13 @@ The functions that read claims and settings are pure (plain mappings in), so tes
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit import config
 
 from classifier.access import Reviewer, may_decide, normal_identity
 
@@ -86,6 +88,27 @@ def settings() -> AuthSettings:
         return AuthSettings()
 
 
+def secrets_problem() -> str | None:
+    """Why the app must not start: a secrets file named explicitly is missing, or one that is
+    there cannot be read. Either way Streamlit goes on without them, which means no sign-in."""
+    # Only paths the person named (--secrets.files, STREAMLIT_SECRETS_FILES, config.toml):
+    # Streamlit's own default locations are allowed to be absent.
+    named = st.get_option("secrets.files") if config.is_manually_set("secrets.files") else []
+    for path in named:
+        if not os.path.exists(path):
+            return (f"{path}: no such secrets file (named with --secrets.files or "
+                    f"STREAMLIT_SECRETS_FILES); without it the app would have no sign-in, so "
+                    f"it does not start. Correct the path, or leave the option out for a "
+                    f"local, single-user app.")
+    try:
+        st.secrets.to_dict()
+    except FileNotFoundError as error:  # also Streamlit's error for a file it cannot parse
+        if any(os.path.exists(path) for path in st.get_option("secrets.files")):
+            return (f"The secrets cannot be read ({error}); without them the app would have no "
+                    f"sign-in, so it does not start.")
+    return None
+
+
 def _claims() -> dict[str, Any]:
     return {key: value for key, value in st.user.to_dict().items() if key != "tokens"}
 
@@ -103,13 +126,17 @@ def signed_in_reviewer() -> Reviewer | None:
 
 
 def require_sign_in() -> None:
-    """With sign-in configured and nobody signed in: only the sign-in button(s), then stop."""
-    config = settings()
-    if not config.configured or st.user.is_logged_in:
+    """With sign-in configured and nobody signed in: only the sign-in button(s), then stop;
+    with its settings named but unreadable, one error line, then stop."""
+    if problem := secrets_problem():
+        st.error(problem)
+        st.stop()
+    wanted = settings()
+    if not wanted.configured or st.user.is_logged_in:
         return
     st.title("tactic-classifier")
     st.write("Sign in to see your team's tasks.")
-    for provider in config.providers:
+    for provider in wanted.providers:
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
         st.button(label, key=f"sign_in_{provider or 'default'}", type="primary",
                   on_click=st.login, args=(provider,) if provider else ())
