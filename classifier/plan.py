@@ -36,6 +36,20 @@ NO_STRATEGY_WORDS = "serves no strategy"  # what `none` means, in a person's wor
 STORED = {"stored": True}
 
 
+def _without_nul(value: Any, info: ValidationInfo) -> Any:
+    """A plan's text as given, or ValueError if it holds a NUL character (an escaped \\u0000 in
+    JSON or \\0 in YAML): SQLite kept it, PostgreSQL refused the plan naming no file or field."""
+    if isinstance(info.context, dict) and info.context.get("stored"):
+        return value  # a plan a store already holds stays readable
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("holds a NUL character; remove it")
+    if isinstance(value, list):
+        for position, item in enumerate(value, start=1):
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError(f"example {position} holds a NUL character; remove it")
+    return value
+
+
 class Thresholds(BaseModel):
     """Where `aligned` ends and `review` and `misaligned` begin; always present, never None-ish."""
 
@@ -101,6 +115,11 @@ class Strategy(BaseModel):
     def _drop_blank_examples(cls, value: list[str]) -> list[str]:
         return [example.strip() for example in value if example and example.strip()]
 
+    @field_validator("name", "description", "examples")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        return _without_nul(value, info)
+
     def statement(self) -> str:
         """The strategy in one text: its name, and its description when it has one."""
         return f"{self.name}: {self.description}" if self.description else self.name
@@ -134,6 +153,11 @@ class Plan(BaseModel):
     @classmethod
     def _vision_text(cls, value: object) -> object:
         return "" if value is None else value
+
+    @field_validator("vision")
+    @classmethod
+    def _no_nul(cls, value: str, info: ValidationInfo) -> str:
+        return str(_without_nul(value, info))
 
     @field_validator("strategies")
     @classmethod

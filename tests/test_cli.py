@@ -736,3 +736,42 @@ def test_a_plan_file_saved_over_in_the_store_since_is_refused_unless_replaced(tm
     assert _invoke(*week, "--replace-plan").exit_code == 0
     with Store(db) as store:
         assert store.latest_plan()[1].vision != "Ana's vision"
+
+
+# ------------------------------------------------------------------ NUL characters, on any store
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("plan.json", '{"vision": "Widg\\u0000ets", "strategies": [{"name": "Lower costs"}]}'),
+    ("plan.yaml", 'vision: "Widg\\0ets"\nstrategies:\n  - name: Lower costs\n'),
+])
+def test_a_plan_holding_a_nul_character_is_refused_naming_the_field(
+        tmp_path, store_target, name, text):
+    """SQLite kept the NUL; PostgreSQL refused the run naming no file or field."""
+    plan = _write(tmp_path / name, text)
+    out = tmp_path / "out.csv"
+    done = _invoke("classify", str(DATA / "tasks.txt"), "--plan", plan, "--out", str(out),
+                   "--db", store_target)
+    _assert_refused(done, out)
+    assert done.stderr.strip() == f"error: {plan}: vision: holds a NUL character; remove it"
+
+
+def test_an_escaped_nul_in_a_jsonl_task_is_dropped_with_a_warning_naming_its_row(
+        tmp_path, store_target):
+    """Kept on SQLite; on PostgreSQL the run failed with a database message (`\\u0000 cannot be
+    converted to text`) naming no file, row or field."""
+    tasks = _write(tmp_path / "tasks.jsonl", '{"task": "Call the buyers"}\n'
+                   '{"task": "Order st\\u0000eel", "tags": ["rush\\u0000"]}\n'
+                   '{"task": "Fix the \\u0000coffee machine"}\n')
+    out = tmp_path / "out.jsonl"
+    done = _invoke("classify", tasks, "--plan", PLAN, "--out", str(out), "--db", store_target,
+                   "-q")
+    assert done.exit_code == 0, done.output
+    assert done.stderr.splitlines()[0] == (
+        f"warning: {tasks}: NUL characters (\\u0000) dropped (the first in row 2)")
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["task"] for row in written] == ["Call the buyers", "Order steel",
+                                                "Fix the coffee machine"]
+    assert written[1]["tags"] == ["rush"]
+    with Store(store_target) as store:
+        stored = store.run_results(store.latest_run().id)
+    assert stored["task"].tolist()[1] == "Order steel"

@@ -15,6 +15,7 @@ from classifier.plan import (
     dump_plan,
     keep_earlier_ids,
     load_plan,
+    parse_plan_text,
     plan_from_dict,
     save_plan,
 )
@@ -373,3 +374,17 @@ def test_a_json_plan_keeps_its_indent_and_key_order(tmp_path):
     assert list(json.loads(text)) == ["strategies", "vision", "thresholds"]
     assert list(json.loads(text)["strategies"][0]) == ["name", "id"]
     assert load_plan(path).thresholds is not None
+
+
+@pytest.mark.parametrize(("strategy", "message"), [
+    ({"id": "a", "name": "Lower\u0000 costs"}, "strategy 1 (id 'a').name: holds"),
+    ({"id": "a", "name": "A", "description": "cut\u0000 waste"},
+     "strategy 1 (id 'a').description: holds"),
+    ({"id": "a", "name": "A", "examples": ["ok", "bad\u0000"]},
+     "strategy 1 (id 'a').examples: example 2 holds"),
+])
+def test_a_nul_character_anywhere_in_a_plan_is_refused_naming_the_field(strategy, message):
+    text = json.dumps({"vision": "Widgets", "strategies": [strategy]})  # written as \u0000
+    with pytest.raises(PlanError) as refused:
+        parse_plan_text(text, "plan.json", "json")
+    assert str(refused.value) == f"plan.json: {message} a NUL character; remove it"

@@ -370,6 +370,16 @@ def test_nul_bytes_in_txt_and_jsonl_name_their_row(tmp_path):
         assert warnings == [f"{path}: NUL bytes dropped (the first in row 2)"]
 
 
+def test_escaped_nul_characters_in_jsonl_are_dropped_naming_the_first_row(tmp_path):
+    warnings: list[str] = []
+    path = _write(tmp_path / "t.jsonl", '{"task": "one"}\n{"task": "tw\\u0000o", "k\\u0000": '
+                  '["x\\u0000"]}\n{"task": "not a NUL: \\\\u0000"}\n')
+    frame, _ = read_tasks(path, warn=warnings.append)
+    assert frame["task"].tolist() == ["one", "two", "not a NUL: \\u0000"]
+    assert frame["k"].tolist()[1] == ["x"]
+    assert warnings == [f"{path}: NUL characters (\\u0000) dropped (the first in row 2)"]
+
+
 @pytest.mark.parametrize("column", ["hours", "id"])
 def test_a_numeric_text_column_is_refused_naming_it(tmp_path, column):
     path = _write(tmp_path / "t.csv", "id,task,hours\n1,Call customers,2\n2,Order steel,3.5\n")
