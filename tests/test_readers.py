@@ -563,6 +563,23 @@ def test_a_title_above_the_header_is_not_read_as_a_task(tmp_path, name, rows):
     assert any(f"{skipped} row" in w and "above the header not read" in w for w in warnings)
 
 
+@pytest.mark.parametrize("content", [
+    "Q4 task list - Sales team\n\ntask;owner;hours\nCall the customers, then email them;Ana;1,5\n"
+    "Fix the coffee machine;Ben;2\n",
+    "Q4 task list, Sales team\ntask;owner;hours\nCall the customers, then email them;Ana;1,5\n"
+    "Fix the coffee machine;Ben;2\n",
+], ids=["title", "title-with-a-comma"])
+def test_the_separator_is_the_headers_below_a_title(tmp_path, content):
+    # Sniffed from the title line, the file was refused, or read with its header as a task.
+    warnings: list[str] = []
+    frame, column = read_tasks(_write(tmp_path / "week.csv", content), warn=warnings.append)
+    assert list(frame.columns) == ["task", "owner", "hours"]
+    assert frame[column].tolist() == ["Call the customers, then email them",
+                                      "Fix the coffee machine"]
+    assert frame["hours"].tolist() == ["1,5", "2"]
+    assert any("above the header not read" in w for w in warnings)
+
+
 @pytest.mark.parametrize("rows", [
     [["Activity"], ["Call the customers whose plans expire", "urgent"]],  # an unnamed column
     [["Tasks"], ["Call the customers whose plans expire", "urgent"]],  # a known name

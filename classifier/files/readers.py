@@ -33,6 +33,7 @@ from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
 from .sniffing import (
     SUPPORTED,
+    TOP_ROWS,
     Warn,
     detect_encoding,
     duplicate_names,
@@ -45,7 +46,6 @@ from .sniffing import (
 from .writer import unneutralised
 
 SNIFF_BYTES = 256 * 1024
-TOP_ROWS = 20  # where a header is looked for below a title
 # A task read from several columns (a tracker's summary and description): their cells, each on
 # a line of its own, in a column of this name's making ("Summary + Description").
 PART_JOIN = " + "

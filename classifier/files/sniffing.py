@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ..errors import TasksError
+from .columns import header_row
 
 Warn = Callable[[str], None]
 SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".xlsx")
@@ -25,6 +26,7 @@ _INSTEAD = {
     ".md": "rename it .txt: one task a line",
 }
 SEPARATORS = (",", ";", "\t", "|")
+TOP_ROWS = 20  # where a header is looked for below a title
 # Non-letters that cp1252 text has inside words; others there (Polish "³" for "ł") betray a
 # different code page.
 _WORD_PUNCTUATION = "\u2019\u2018\u00b7\u2026\u00ad"
@@ -105,28 +107,24 @@ def sniff_separator(text: str, default: str) -> str:
     """The field separator of a delimited text: of those in the header line, the one that splits
     the most following lines into as many fields as the header; `default` if the header has none.
 
-    Excel in most of Europe writes `;`, some trackers a tab, into a file named .csv.
+    Excel in most of Europe writes `;`, some trackers a tab, into a file named .csv. The header
+    line is looked for below a title, as each separator would read the file: a title's own
+    comma ("Q4 task list, Sales team") must not outvote the `;` of every line below it.
     """
-    lines = text.replace("\r\n", "\n").split("\n")
-    header = lines[0] if lines else ""
-    present = [sep for sep in SEPARATORS if sep in header]
-    if not present:
+    sample = "\n".join(text.replace("\r\n", "\n").split("\n")[:200])
+    scores: dict[str, tuple[int, int, bool]] = {}
+    for separator in SEPARATORS:
+        rows = top_rows(sample, separator, 200)
+        at = header_row(rows[:TOP_ROWS])
+        if at >= len(rows) or len(rows[at]) < 2:
+            continue  # the header line holds no such separator
+        width = len(rows[at])
+        fitting = sum(1 for row in rows[at + 1:] if len(row) == width)
+        # On a tie the first line read as the header wins: a title is the exception.
+        scores[separator] = (fitting, width, at == 0)
+    if not scores:
         return default
-    if len(present) == 1:
-        return present[0]
-    sample = "\n".join(lines[:200])
-
-    def agreement(separator: str) -> tuple[int, int]:
-        try:
-            rows = list(csv.reader(io.StringIO(sample), delimiter=separator))
-        except csv.Error:
-            return (0, 0)
-        width = len(rows[0]) if rows else 0
-        fitting = sum(1 for row in rows[1:] if len(row) == width)
-        return (fitting, width)
-
-    ranked = sorted(present, key=lambda sep: (agreement(sep), sep == default), reverse=True)
-    return ranked[0]
+    return max(scores, key=lambda sep: (scores[sep], sep == default))
 
 
 def top_rows(text: str, separator: str, count: int) -> list[list[str]]:
