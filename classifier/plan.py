@@ -397,8 +397,23 @@ def _strategies_frame(path: Path) -> Any:
     if not path.exists():
         raise PlanError(f"{path}: plan file not found")
     if path.suffix.lower() != ".xlsx":
+        # Read as a tasks CSV is (Excel on Windows writes cp1252, in most of Europe `;`): a
+        # plan kept in the same spreadsheet as the tasks must open where the tasks do.
+        from .errors import TasksError
+        from .files.sniffing import detect_encoding, looks_binary, sniff_separator
+
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+            data = path.read_bytes()
+            if looks_binary(data):
+                raise PlanError(f"{path}: not a strategies table (binary content)")
+            text = data.decode(detect_encoding(data, str(path)))
+        except TasksError as error:
+            raise PlanError(str(error)) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
+        try:
+            return pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype=str,
+                               sep=sniff_separator(text, ","), keep_default_na=False,
                                index_col=False)
         except Exception as error:  # pandas raises many kinds for a bad CSV
             raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None

@@ -103,6 +103,23 @@ def test_strategies_csv(tmp_path):
     assert plan.strategy("retail").description == ""
 
 
+@pytest.mark.parametrize(("separator", "encoding"), [
+    (";", "utf-8"), (";", "cp1252"), (",", "cp1252"), ("\t", "utf-8-sig"),
+])
+def test_a_strategies_csv_from_excel_reads_as_a_tasks_csv_does(tmp_path, separator, encoding):
+    # Excel on Windows or in most of Europe saves cp1252 and `;`: such a plan was refused.
+    path = tmp_path / "strategies.csv"
+    rows = [["id", "name", "description"], ["rev", "Croissance récurrente", "Fidéliser, relancer"],
+            ["ret", "Canal de détail", "Mettre nos produits en rayon"]]
+    text = "".join(separator.join(f'"{cell}"' if separator in cell or "," in cell else cell
+                                  for cell in row) + "\r\n" for row in rows)
+    path.write_bytes(text.encode(encoding))
+    plan = load_plan(path)
+    assert plan.ids == ["rev", "ret"]
+    assert plan.strategy("rev").name == "Croissance récurrente"
+    assert plan.strategy("rev").description == "Fidéliser, relancer"
+
+
 def test_strategies_csv_without_name_column(tmp_path):
     path = tmp_path / "strategies.csv"
     path.write_text("id,title\nrev,Grow revenue\n")
