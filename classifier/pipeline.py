@@ -119,7 +119,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     run_id: int | None = None
     try:
         separator = source.separator if source.kind == "csv" else ","
-        from_excel = source.path is not None and source.encoding != "utf-8"
+        # A workbook is Excel's by definition; a CSV is where it had a BOM or a code page.
+        from_excel = source.kind == "xlsx" or (source.path is not None
+                                               and source.encoding != "utf-8")
         with TableWriter(out, inputs=source.inputs, separator=separator,
                          bom=from_excel) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)

@@ -245,3 +245,20 @@ def test_a_csv_from_excel_goes_back_with_a_byte_order_mark(classifier, tmp_path,
         assert summary.warnings == []
     rows = list(csv.reader(data.decode("utf-8-sig").splitlines(), delimiter=";"))
     assert rows[1][:2] == ["Call Müller about the renewal", "Zoë"]
+
+
+def test_a_csv_made_from_a_workbook_has_a_byte_order_mark(classifier, tmp_path):
+    # Without one, Excel showed the owner 'Chloé' of an .xlsx input as 'ChloÃ©'.
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["task", "owner"])
+    workbook.active.append(["Call Müller about the renewal", "Chloé"])
+    tasks = tmp_path / "export.xlsx"
+    workbook.save(tasks)
+    out = tmp_path / "out.csv"
+    classify_file(classifier, tasks, out)
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+    assert rows[1][:2] == ["Call Müller about the renewal", "Chloé"]
