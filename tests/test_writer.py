@@ -71,6 +71,22 @@ def test_xlsx_text_cells_are_strings_with_their_text_intact(tmp_path):
     assert sheet.cell(row=2, column=3).value == -1.5
 
 
+def test_the_same_workbook_written_a_day_later_is_the_same_bytes(tmp_path, monkeypatch):
+    # The save time went into docProps/core.xml and every zip entry: a weekly file that did
+    # not change looked changed to a checksum or to git.
+    import time
+    import zipfile
+
+    first = _write(tmp_path / "monday.xlsx").read_bytes()
+    later = time.time() + 86_400
+    monkeypatch.setattr(time, "time", lambda: later)
+    second = _write(tmp_path / "tuesday.xlsx").read_bytes()
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(second)) as archive:
+        assert b"1980-01-01T00:00:00Z" in archive.read("docProps/core.xml")
+    assert openpyxl.load_workbook(io.BytesIO(second)).active["A2"].value == HOSTILE[0]
+
+
 def test_jsonl_keeps_text_as_it_is(tmp_path):
     lines = _write(tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["task"] for line in lines] == HOSTILE + SAFE

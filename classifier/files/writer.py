@@ -29,6 +29,7 @@ import pandas as pd
 from ..cells import is_blank, plain
 from ..errors import OutputError
 from .atomic import remove_leftovers, same_file, temporary_beside, write_bytes
+from .reproducible import reproducible_bytes, save_reproducibly
 
 OUTPUT_TYPES = (".csv", ".tsv", ".jsonl", ".xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -252,14 +253,12 @@ class WorkbookWriter:
         return [f"{title}!{cell}" for title, sheet in self._sheets for cell in sheet.cut]
 
     def save(self, target: str | os.PathLike[str] | io.BytesIO) -> None:
-        """Save to a path (the caller makes it atomic) or a buffer."""
-        self._book.save(target)
+        """Save to a path (the caller makes it atomic) or a buffer, the same bytes every time."""
+        save_reproducibly(self._book, target if isinstance(target, io.BytesIO) else str(target))
 
     def to_bytes(self) -> bytes:
         """The workbook as bytes, for a download."""
-        buffer = io.BytesIO()
-        self._book.save(buffer)
-        return buffer.getvalue()
+        return reproducible_bytes(self._book)
 
 
 # ---------------------------------------------------------------------- whole files
