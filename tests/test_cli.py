@@ -258,6 +258,21 @@ def test_a_mistyped_command_line_is_one_line_through_a_real_process(tmp_path, ar
     assert not out.exists() and not db.exists()
 
 
+def test_a_reader_of_stdout_that_goes_away_is_no_error(tmp_path):
+    # `tactics runs --db x | head -1` ended "error: Broken pipe", exit 2 as for bad input.
+    db = tmp_path / "tactics.db"
+    made = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out",
+                   str(tmp_path / "out.csv"), "--db", str(db), "-q")
+    assert made.exit_code == 0, made.output
+    listing = subprocess.Popen([sys.executable, "-m", "classifier", "runs", "--db", str(db)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()  # the reader is gone before a line is written
+    stderr = listing.stderr.read().decode()
+    assert listing.wait(timeout=300) == 141  # as a Unix tool ends on SIGPIPE
+    assert stderr == ""
+
+
 def test_the_command_line_loads_no_model_code_before_a_command_needs_it():
     # `tactics --help` or a mistyped option answers at once, and Ctrl-C meanwhile is one line.
     done = subprocess.run([sys.executable, "-c", "import sys, classifier.cli; "

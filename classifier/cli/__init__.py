@@ -24,7 +24,7 @@ if (os.path.basename(sys.argv[0]) in ("tactics", "__main__.py")
     signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 from . import classify, loop, measure  # noqa: E402, F401  (their commands register on `app`)
-from .common import app  # noqa: E402
+from .common import PIPE_CLOSED, app, leave_stdout  # noqa: E402
 
 __all__ = ["app", "main"]
 
@@ -65,6 +65,10 @@ def main() -> None:
     # own teardown of torch and its thread pools takes 2-3 s: a finished run, or a Ctrl-C, would
     # keep the shell waiting for nothing. Exit handlers still run; then the process ends.
     atexit._run_exitfuncs()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()  # what a command printed may still be here, its reader gone
+    except BrokenPipeError:
+        leave_stdout()
+        code = PIPE_CLOSED
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else (0 if code is None else 1))

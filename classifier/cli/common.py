@@ -3,6 +3,7 @@ and the store."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -97,6 +98,20 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# How a Unix tool ends when the reader of its output goes away (`| head`): 128 + SIGPIPE.
+PIPE_CLOSED = 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def leave_stdout() -> None:
+    """Point stdout at the null device once its reader went away, so the interpreter's last
+    flush does not fail again (the recipe of Python's `signal` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout with no file behind it (a test's capture)
+        pass
+
+
 _signalled: list[int] = []  # the signals received during the running command
 
 
@@ -118,6 +133,10 @@ def run_command(action: Callable[[], T]) -> T:
     except KeyboardInterrupt as interrupt:
         code = 128 + (interrupt.args[0] if interrupt.args else signal.SIGINT)
         raise fail("interrupted; no output was written", code) from None
+    except BrokenPipeError:
+        # The reader of stdout is gone (`tactics runs | head -1`): not bad input, nothing to say.
+        leave_stdout()
+        raise SystemExit(PIPE_CLOSED) from None
     except (ClassifierError, OSError) as error:
         if _signalled:
             raise fail("interrupted; no output was written", 128 + _signalled[-1]) from None
