@@ -87,6 +87,23 @@ def test_the_same_workbook_written_a_day_later_is_the_same_bytes(tmp_path, monke
     assert openpyxl.load_workbook(io.BytesIO(second)).active["A2"].value == HOSTILE[0]
 
 
+def test_a_jsonl_output_holds_no_infinity_which_is_not_json(tmp_path):
+    # Python reads `Infinity` in a .jsonl input; written back as is, jq refused the output.
+    from classifier.files.readers import read_tasks
+
+    tasks = tmp_path / "in.jsonl"
+    tasks.write_text('{"task": "Call the customers", "v": Infinity, "w": [-Infinity, 2], '
+                     '"x": NaN}\n', encoding="utf-8")
+    frame, _ = read_tasks(tasks)
+    out = _write(tmp_path / "out.jsonl", frame)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    [record] = [json.loads(line, parse_constant=refuse) for line in out.open(encoding="utf-8")]
+    assert record == {"task": "Call the customers", "v": None, "w": [None, 2], "x": None}
+
+
 def test_jsonl_keeps_text_as_it_is(tmp_path):
     lines = _write(tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["task"] for line in lines] == HOSTILE + SAFE

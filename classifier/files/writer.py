@@ -132,11 +132,23 @@ def cut_warning(path: str | os.PathLike[str], cells: Sequence[str]) -> str | Non
             f"write a .csv to keep every character")
 
 
+def _json_value(value: object) -> object:
+    # JSON has no NaN or Infinity (jq and JSON.parse refuse them): both are written as null.
+    if is_blank(value) and not isinstance(value, str):
+        return None
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    return value
+
+
 def json_record(columns: Sequence[str], values: Iterable[object]) -> str:
-    """One JSONL line: missing values as null, numpy scalars as numbers."""
-    record = {column: (None if is_blank(v) and not isinstance(v, str) else
-                       v.item() if hasattr(v, "item") else v)
-              for column, v in zip(columns, values, strict=True)}
+    """One JSONL line: missing and infinite values as null, numpy scalars as numbers."""
+    record = {column: _json_value(v) for column, v in zip(columns, values, strict=True)}
     return json.dumps(record, ensure_ascii=False, default=str) + "\n"
 
 
