@@ -7,10 +7,15 @@ typed by the person at the keyboard of a local app, who may decide.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import AccessError
+from .errors import AccessError, ClassifierError
+
+# Control characters (C0, DEL, C1): a line break or an escape in a name splits the audit
+# trail's lines and the summary, and names one person two ways.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,20 @@ def person(name: str | Reviewer | None) -> str:
     """Who a recorded or typed name stands for: "Ana", "ana" and "ANA  " are one person (what
     is compared; the name is recorded as typed)."""
     text = name.name if isinstance(name, Reviewer) else str(name or "")
-    return " ".join(text.split()).casefold()
+    return _one_line(text).casefold()
+
+
+def typed_reviewer(name: str, option: str = "--reviewer") -> str:
+    """A reviewer's name as given on the command line, trimmed; ClassifierError naming the
+    option when it is blank or holds a control character (a line break, a tab)."""
+    text = name.strip()
+    if not text:
+        raise ClassifierError(f"{option}: give the name of the person who decided")
+    found = _CONTROL.search(text)
+    if found:
+        raise ClassifierError(f"{option}: {text!r} holds a control character "
+                              f"({found.group()!r}); give the name on one line, without tabs")
+    return text
 
 
 def may_decide(identity: str, deciders: Iterable[str]) -> bool:
@@ -65,5 +83,11 @@ def acting(reviewer: str | Reviewer | None, doing: str = "decide") -> Reviewer:
     # same person in the audit trail and on every page.
     if isinstance(reviewer, Reviewer):
         reviewer.require_decider(doing)
-        return Reviewer(" ".join(reviewer.name.split()), True, reviewer.subject)
-    return Reviewer(" ".join((reviewer or "").split()))
+        return Reviewer(_one_line(reviewer.name), True, reviewer.subject)
+    return Reviewer(_one_line(reviewer or ""))
+
+
+def _one_line(name: str) -> str:
+    # The app's box, kept in the page's address, can bring any character: no control character
+    # is recorded (each one a space), whatever a caller checked.
+    return " ".join(_CONTROL.sub(" ", name).split())

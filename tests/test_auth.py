@@ -80,7 +80,8 @@ def test_the_identity_comes_from_the_providers_claims(claims, name):
     assert reviewer.may_decide is (name == "alice@example.com")
 
 
-@pytest.mark.parametrize("typed", ["Ana Müller", " Ana  Müller ", "Ana\nMüller", "Ana\tMüller"])
+@pytest.mark.parametrize("typed", ["Ana Müller", " Ana  Müller ", "Ana\nMüller", "Ana\tMüller",
+                                   "Ana\x1bMüller", "Ana\x00Müller\x7f"])
 def test_a_name_is_one_line_with_single_spaces(typed):
     # One person in the audit trail, however the name was typed or pasted.
     assert acting(typed).name == "Ana Müller"

@@ -218,6 +218,28 @@ def test_a_bad_row_refuses_the_whole_file_and_records_nothing(db, tmp_path, chan
         assert store.decisions().empty
 
 
+@pytest.mark.parametrize(("reviewer", "message"), [
+    ("ana\nbob", "'ana\\nbob' holds a control character ('\\n')"),  # split the summary line
+    ("ana\tbob", "holds a control character ('\\t')"),
+    ("ana\x1b[31m", "holds a control character ('\\x1b')"),
+    ("  ", "give the name of the person who decided"),
+])
+def test_a_reviewer_name_that_is_blank_or_holds_control_characters_is_refused(
+        db, tmp_path, reviewer, message):
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    table["decision"] = "none"
+    table.to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", reviewer)
+
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: --reviewer: ") and message in line
+    with Store(db) as store:
+        assert store.decisions().empty
+
+
 def test_a_file_sent_twice_or_with_a_row_copied_is_recorded_once(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "3")
     table["decision"] = "none"

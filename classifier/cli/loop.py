@@ -110,20 +110,19 @@ def decide(
 
         tactics decide queue.xlsx --db tactics.db --plan data/plan.yaml --reviewer ana
     """
+    from ..access import typed_reviewer
     from ..decisions_file import read_decisions, record
     from ..plan import load_plan
 
     def action() -> None:
         given = load_plan(plan)
-        if not reviewer.strip():
-            raise ClassifierError("--reviewer: give the name of the person who decided")
+        name = typed_reviewer(reviewer)
         with existing_store(db) as store:
             read = read_decisions(file, store, plan_name, given, warn)
             for run_id in sorted({request.run_id for request in read.requests}):
                 _differs(plan, given, run_id, store.plan(store.run(run_id).plan_version),
                          "its decisions are read against")
-            counts = record(store, read, reviewer.strip())
-        name = reviewer.strip()
+            counts = record(store, read, name)
         total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
         since = (f" ({counts['since']} decided otherwise since, which stands)"
                  if counts["since"] else "")
