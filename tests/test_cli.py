@@ -290,6 +290,12 @@ def test_python_dash_m_help():
     assert "classify" in done.stdout and "Example" in done.stdout
 
 
+def test_the_sheet_options_help_says_how_a_number_counts():
+    # "--sheet 1" for the first sheet read the second; the help did not say.
+    result = _invoke("classify", "--help")
+    assert "counted from 0" in " ".join(result.output.replace("│", " ").split())
+
+
 @pytest.mark.parametrize("command", [[], ["classify"], ["evaluate"], ["calibrate"]])
 def test_help_has_an_example(command):
     result = _invoke(*command, "--help")

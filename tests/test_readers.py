@@ -627,6 +627,20 @@ def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
     assert any("reading the first shown, 'Tasks'" in w for w in warnings)
 
 
+def test_a_hidden_sheet_chosen_by_number_is_read_with_a_warning(tmp_path):
+    # `--sheet 0` read the hidden lookup sheet as tasks, without a word.
+    path = _sheets_workbook(tmp_path / "export.xlsx", [("Lookup", "hidden", [["code"], ["A1"]]),
+                                               ("Tasks", "visible", [["task"], ["Hire a welder"]])])
+    warnings: list[str] = []
+    frame, column = read_tasks(path, sheet="0", warn=warnings.append)
+    assert frame[column].tolist() == ["A1"]  # the number still counts from 0, as before
+    [said] = [w for w in warnings if "hidden" in w]
+    assert "sheet 'Lookup' is hidden in Excel" in said and "0 'Lookup', 1 'Tasks'" in said
+    warnings.clear()
+    frame, column = read_tasks(path, sheet="1", warn=warnings.append)
+    assert frame[column].tolist() == ["Hire a welder"] and not warnings
+
+
 def test_formulas_a_program_wrote_without_results_are_said_to_read_as_empty(tmp_path):
     path = _sheets_workbook(tmp_path / "made.xlsx", [("Tasks", "visible", [
         ["task", "hours"], ['=CONCAT("Hire ","a welder")', "=2*3"], ["Cut scrap", 2]])])

@@ -58,8 +58,10 @@ def classify(
                                       "a folder of parts: results.parquet, 'results/*.csv'.",
                                       show_default=False)],
     text_column: TextColumnOption = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet name or number (default: "
-                                              "the first).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name, or number counted "
+                                              "from 0 in the workbook's order, hidden sheets "
+                                              "included (default: the first shown sheet).")
+                     ] = None,
     model: ModelOption = "default",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     llm: Annotated[bool, typer.Option("--llm", help="Ask an LLM about tasks in review or "

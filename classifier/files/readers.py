@@ -239,9 +239,15 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
             if sheet.isdigit() and int(sheet) < len(names):
                 sheet = int(sheet)
             else:
-                raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
+                raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)} "
+                                 f"(numbers count from 0)")
         title = names[sheet] if isinstance(sheet, int) else sheet
         chosen = workbook[title]
+        if chosen.sheet_state != "visible":
+            # `--sheet 0` is the workbook's first sheet, which may be a hidden lookup table.
+            warn(f"{label}: sheet {title!r} is hidden in Excel; reading it as asked (sheet "
+                 f"numbers count from 0, hidden sheets included: "
+                 f"{', '.join(f'{at} {name!r}' for at, name in enumerate(names))})")
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
