@@ -627,6 +627,35 @@ def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
     assert any("reading the first shown, 'Tasks'" in w for w in warnings)
 
 
+@pytest.mark.parametrize(("hidden", "said"), [
+    ([5], "1 row of sheet 'Tasks' is hidden in Excel (a filter?): row 5; classified like"),
+    ([1, 4, 5, 6, 7, 8, 9, 10], "7 rows of sheet 'Tasks' are hidden in Excel (a filter?): "
+                                "rows 4, 5, 6, 7, 8 and 2 more; classified like"),
+    ([], None),
+])
+def test_rows_hidden_in_a_workbook_are_read_and_said_once(tmp_path, hidden, said):
+    # A tracker export saved with a filter on: the other teams' tasks were counted unseen.
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Tasks"
+    sheet.append(["Q4 task list - Sales team"])  # row 1, a title: not a task when hidden
+    sheet.append(["task", "owner"])
+    for number in range(3, 11):
+        sheet.append([f"Call customer {number} about renewals", "Ana"])
+    for number in hidden:
+        sheet.row_dimensions[number].hidden = True
+    path = tmp_path / "filtered.xlsx"
+    workbook.save(path)
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert len(frame) == 8  # hidden rows are still classified
+    found = [w for w in warnings if "hidden in Excel" in w]
+    assert [w[:len(f"{path}: {said}")] for w in found] == ([f"{path}: {said}"] if said else [])
+    assert all(w.endswith("(delete the rows not to be read)") for w in found)
+
+
 def test_a_hidden_sheet_chosen_by_number_is_read_with_a_warning(tmp_path):
     # `--sheet 0` read the hidden lookup sheet as tasks, without a word.
     path = _sheets_workbook(tmp_path / "export.xlsx", [("Lookup", "hidden", [["code"], ["A1"]]),
@@ -634,7 +663,7 @@ def test_a_hidden_sheet_chosen_by_number_is_read_with_a_warning(tmp_path):
     warnings: list[str] = []
     frame, column = read_tasks(path, sheet="0", warn=warnings.append)
     assert frame[column].tolist() == ["A1"]  # the number still counts from 0, as before
-    [said] = [w for w in warnings if "hidden" in w]
+    [said] = [w for w in warnings if "hidden in Excel" in w]
     assert "sheet 'Lookup' is hidden in Excel" in said and "0 'Lookup', 1 'Tasks'" in said
     warnings.clear()
     frame, column = read_tasks(path, sheet="1", warn=warnings.append)

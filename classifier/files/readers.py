@@ -28,6 +28,7 @@ from .columns import (
     header_row,
     refuse_numbers,
 )
+from .hidden_rows import hidden_rows
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
@@ -251,9 +252,12 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
+        hidden = hidden_rows(chosen)
+        first_row = chosen.min_row or 1
     finally:
         workbook.close()
     skipped = _skip_title(top, label, warn)
+    _say_hidden_rows([row for row in hidden if row > first_row + skipped], title, label, warn)
     header = top[skipped] if top else []
     repeated = duplicate_names([value for value in header if value])
     if repeated:
@@ -300,6 +304,19 @@ def _unsaved_formulas(path: Path, results: Any, rows: int = 200) -> int:
         return count
     finally:
         formulas.close()
+
+
+def _say_hidden_rows(rows: list[int], title: str, label: str, warn: Warn) -> None:
+    """Warn once of a sheet's hidden task rows (a filter a manager saved the export with: the
+    other teams' tasks would go into the counts unseen)."""
+    if not rows:
+        return
+    named = ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5:,} more" if len(rows) > 5
+                                             else "")
+    many = len(rows) > 1
+    warn(f"{label}: {len(rows):,} row{'s' if many else ''} of sheet {title!r} "
+         f"{'are' if many else 'is'} hidden in Excel (a filter?): row{'s' if many else ''} "
+         f"{named}; classified like the others (delete the rows not to be read)")
 
 
 def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
