@@ -112,7 +112,16 @@ def with_history(name: str, plan: Plan, folds: list[tuple[list[str], Labeled]],
     fitted on `fit_on` when given, else the plan's own); the mean over (earlier, tasks) folds."""
     rows = []
     for earlier, tasks in folds:
-        classifier = Classifier(plan, get_embedder(), earlier=Earlier(tuple(earlier), (1,)))
+        # The earlier run, as the store keeps it: day one's answers; its tasks called
+        # misaligned teach nothing (model/history.py, store.earlier_tasks).
+        day_one = Classifier(plan, get_embedder())
+        if fit_on is not None:
+            day_one = day_one.with_thresholds(calibrate(
+                score_labeled(day_one, fit_on.texts, fit_on.gold), START))
+        status = day_one.classify_batch(earlier).status
+        kept = tuple(dict.fromkeys(t for t, s in zip(earlier, status, strict=True)
+                                   if s != "misaligned"))
+        classifier = Classifier(plan, get_embedder(), earlier=Earlier(kept, (1,)))
         thresholds = classifier.thresholds
         if fit_on is not None:
             thresholds = calibrate(score_labeled(classifier, fit_on.texts, fit_on.gold), START,

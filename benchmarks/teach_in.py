@@ -78,6 +78,11 @@ def teach_in_round(results: pd.DataFrame, classifier: Classifier,
     return picked
 
 
+def _taught_by(run: pd.DataFrame) -> Earlier:
+    """What a run teaches the next as the store's earlier run: its tasks not called misaligned."""
+    return Earlier(tuple(run.loc[run["status"] != "misaligned", "task"].drop_duplicates()), (1,))
+
+
 def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], order: str,
           session: int = 25, history: bool = False) -> list[dict]:
     """Review `pool` in `order` ("teach-in": the Review page's first round then its queue;
@@ -85,7 +90,10 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
     re-score also learns from the run's own tasks (the store's earlier run), as the product
     does; the first run, before any decision, has no earlier run."""
     embedder = get_embedder()
-    earlier = Earlier(tuple(pool.texts), (1,)) if history else None
+    # The store's earlier run teaches with the tasks it did not call misaligned (their status
+    # in the newest run): the first run's, then each re-score's.
+    earlier = (_taught_by(build_classifier(plan, embedder, Learned()).classify_frame(
+        pd.DataFrame({"task": pool.texts}), "task")) if history else None)
     gold = dict(zip(pool.texts, pool.gold, strict=True))
     frame = pd.DataFrame({"task": pool.texts})
     shuffled = list(pool.texts)
@@ -105,6 +113,8 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
             picked = [t for t in shuffled if t not in decided][:step]
         else:
             results = classifier.classify_frame(frame, "task")
+            if history and decided:
+                earlier = _taught_by(results)
             picked = []
             if not decided and order == "teach-in":
                 picked = teach_in_round(results, classifier, gold)
@@ -113,6 +123,8 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
                 round_taught = Learned.from_labels(picked, [gold[t] for t in picked])
                 classifier = build_classifier(plan, embedder, round_taught, earlier=earlier)
                 results = classifier.classify_frame(frame, "task")
+                if history:
+                    earlier = _taught_by(results)
                 learned = round_taught
             queue = review_queue(results, classifier.thresholds,
                                  exclude_texts=[*decided, *picked], text_column="task",

@@ -112,6 +112,14 @@ def test_the_store_gives_earlier_tasks_and_keeps_what_a_run_learned(store_target
         assert store.earlier_tasks(runs=[first]).runs == (first,)
         assert store.run(second).earlier == EarlierUse((first,), 2, 1)
         assert store.run(first).earlier is None
+        # Work a run called misaligned teaches no strategy: recurring orphan work ("Order
+        # toner" weekly) drifted to aligned, nobody deciding.
+        chores = classifier.classify_frame(pd.DataFrame({"task": [
+            "Order toner for the office printer", "Pitch to dealers"]}), "task")
+        assert chores["status"].tolist()[0] == "misaligned"
+        store.create_run(version, chores, "task", "c.csv", "m", classifier.thresholds)
+        texts = store.earlier_tasks(plan=sample_plan).texts
+        assert "Order toner for the office printer" not in texts and "Pitch to dealers" in texts
         # A plan that replaced this one (no strategy in common) learns nothing from its runs.
         other = Plan(strategies=[Strategy(id="new", name="Something else")])
         assert not store.earlier_tasks(plan=other)
@@ -133,7 +141,7 @@ def test_the_second_classify_learns_from_the_first_and_says_so(tmp_path):
 
     assert "Learned" not in classify()  # the first run has nothing earlier to learn from
     said = classify()
-    assert "Learned the team's wording from 108 tasks of earlier run #1 (" in said
+    assert "Learned the team's wording from 91 tasks of earlier run #1 (" in said
     assert "Learned" not in classify("--no-history")
     with Store(db) as store:
         first, second, third = sorted(store.runs(), key=lambda run: run.id)

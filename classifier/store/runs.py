@@ -283,16 +283,20 @@ class RunStore(PlanStore):
                     continue
                 position = json.loads(columns).index(text_column)
                 texts = []
-                for (document,) in conn.execute(sa.select(RESULTS.c.input)
-                                                .where(RESULTS.c.run_id == run_id)
-                                                .order_by(RESULTS.c.row)):
+                for document, status in conn.execute(
+                        sa.select(RESULTS.c.input, RESULTS.c.status)
+                        .where(RESULTS.c.run_id == run_id).order_by(RESULTS.c.row)):
                     if len(seen) >= most:  # a big run is not read past what is needed
                         break
                     value = json.loads(document)[position]
                     text = "" if is_blank(value) else str(value)
                     if text and text not in seen:
                         seen[text] = None
-                        texts.append(text)
+                        # Work its run called misaligned serves none of the plan as far as it
+                        # can tell: taught, recurring orphan work ("Order toner") drifted to
+                        # aligned with nobody deciding. A person's word teaches as decisions do.
+                        if status != Status.MISALIGNED.value:
+                            texts.append(text)
                 if texts:
                     used.append((run_id, texts))
         used.reverse()
