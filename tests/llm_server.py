@@ -1,6 +1,6 @@
 """A real OpenAI-compatible chat endpoint on 127.0.0.1 that answers from a per-test script.
 
-    server.script(answer("retail-channel"), error(429, retry_after=1), text("not json"))
+    server.script(answer("retail-channel"), error(429, retry_after=1), text("not json"), cut_short())
     server.responder = lambda request: answer("none")   # used once the script runs out
 
 Every request is recorded (path, headers, JSON body) for assertions.
@@ -64,6 +64,11 @@ def error(status: int, retry_after: str | float | None = None, message: str = "s
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return Reply(status=status, body={"error": {"message": message, "type": "scripted",
                                                 "code": str(status)}}, headers=headers)
+
+
+def cut_short() -> Reply:
+    """HTTP 200 whose JSON body breaks off (a proxy cutting the response, an overloaded server)."""
+    return Reply(body='{"choices": [ {not json')
 
 
 def slow(seconds: float, reply: Reply | None = None) -> Reply:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
-from llm_server import ScriptedLLM, answer, closed_port_url, error, slow, text
+from llm_server import ScriptedLLM, answer, closed_port_url, cut_short, error, slow, text
 
 from classifier.errors import ClassifierError, LLMError, PlanError
 from classifier.llm import (
@@ -187,6 +187,32 @@ def test_a_reply_past_the_timeout_is_retried_then_given_up(server, settings, res
     server.responder = lambda request: slow(3)
     [lost] = ask(quick, sample_plan, [results["Water the office plants"]])
     assert lost.status == NO_ANSWER and "no reply within 0.3s" in lost.error
+
+
+def test_a_reply_body_that_is_not_json_is_no_answer_and_the_run_goes_on(server, settings,
+                                                                        results, sample_plan):
+    server.responder = lambda request: (cut_short() if TASK in request.user_text else
+                                        answer("none", "Watering plants serves no strategy."))
+
+    opinions = ask(settings, sample_plan, [results[TASK], results["Water the office plants"]])
+
+    assert [o.status for o in opinions] == [NO_ANSWER, ANSWERED]
+    assert opinions[0].rationale == ("no answer: the endpoint's reply was not JSON (cut short "
+                                     "on the way?)")
+    assert not opinions[0].settled  # a failed request: the next run asks again
+
+
+def test_an_endpoint_whose_replies_are_all_cut_short_is_given_up(server, settings, classifier,
+                                                                 sample_plan):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
+    server.responder = lambda request: cut_short()
+
+    with Asker(settings) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert re.fullmatch(rf"the LLM at {re.escape(settings.base_url)} failed \d requests in a "
+                        rf"row \(replies that are not JSON\)", asker.usage.gave_up)
+    assert NOT_ASKED in {o.status for o in opinions}
 
 
 def test_a_failing_endpoint_is_given_up_and_the_rest_is_not_asked(server, settings, classifier,
@@ -372,6 +398,16 @@ def test_draft_examples_are_new_distinct_and_at_most_n(server, settings, sample_
     assert existing in server.requests[0].user_text
 
 
+def test_a_draft_reply_cut_short_is_one_line(server, settings, sample_plan):
+    server.responder = lambda request: cut_short()
+
+    with pytest.raises(LLMError) as raised:
+        draft_examples(settings, sample_plan, sample_plan.ids[0])
+
+    assert str(raised.value) == (f"no examples drafted for {sample_plan.ids[0]!r}: the endpoint's "
+                                 f"reply was not JSON (cut short on the way?)")
+
+
 def test_draft_examples_for_an_unknown_strategy_names_it(settings, sample_plan):
     with pytest.raises(PlanError, match="no strategy 'G1'"):
         draft_examples(settings, sample_plan, "G1")
@@ -465,8 +501,12 @@ def test_errors_are_classifier_errors():
 
 
 @pytest.mark.slow
-def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path):
-    server.responder = lambda request: error(500, retry_after=0.01)
+@pytest.mark.parametrize(("failing", "why"), [
+    (lambda: error(500, retry_after=0.01), "HTTP 500"),
+    (cut_short, "replies that are not JSON"),
+], ids=["http-500", "body-cut-short"])
+def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path, failing, why):
+    server.responder = lambda request: failing()
     out = tmp_path / "out.csv"
     args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
             "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV]
@@ -476,7 +516,7 @@ def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path):
 
     assert ran.exit_code == 0, ran.output
     gave_up = [line for line in ran.stderr.splitlines() if "in a row" in line]
-    assert len(gave_up) == 1 and "HTTP 500" in gave_up[0]
+    assert len(gave_up) == 1 and why in gave_up[0]
     assert "not asking it about the rest of the file" in gave_up[0]
     rows = pd.read_csv(out, keep_default_na=False)
     assert (rows["llm_strategy_id"] == "").all()

@@ -3,6 +3,7 @@ honour Retry-After), counting every HTTP request it sends and every failed one i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from contextvars import ContextVar
@@ -103,8 +104,6 @@ class Endpoint:
         self._reached = True
         if response.status_code == 429 or response.status_code >= 500:
             self._failed(f"HTTP {response.status_code}")
-        elif response.status_code < 400:
-            self.failures_in_a_row = 0
 
     async def complete(self, messages: Messages) -> tuple[Reply, int]:
         """One chat completion and the HTTP requests it took; Unanswered after the client's
@@ -130,6 +129,11 @@ class Endpoint:
             self._close_attempt(attempts)
             raise Unanswered(f"no reply within {settings.timeout:g}s after {attempts.sent} "
                              f"attempts") from None
+        except json.JSONDecodeError:
+            # HTTP 200 with a body cut short or garbled (a proxy, an overloaded server): the
+            # client neither retries nor wraps it. A failed request like a 5xx, not a crash.
+            self._failed("replies that are not JSON")
+            raise Unanswered("the endpoint's reply was not JSON (cut short on the way?)") from None
         except openai.APIConnectionError as error:
             self._close_attempt(attempts)
             if not self._reached:
@@ -142,6 +146,8 @@ class Endpoint:
             raise LLMError(f"LLM at {settings.base_url}: {_short(str(error))}") from None
         finally:
             _question.reset(token)
+        # Only a reply read whole ends a run of failures: a 200 whose body breaks off does not.
+        self.failures_in_a_row = 0
         return self._reply(response), attempts.sent
 
     def _close_attempt(self, attempts: _Attempts) -> None:
