@@ -298,6 +298,26 @@ def test_a_refusal_stops_the_run_with_one_line(server, settings, results, sample
     assert len(server.requests) == 1  # refusals are not retried
 
 
+@pytest.mark.parametrize(("status", "echo", "shown"), [
+    (400, f"bad request with key Bearer {SECRET}", "bad request with key Bearer [redacted]"),
+    (422, f"invalid api-key {SECRET} for this deployment",
+     "invalid api-key [redacted] for this deployment"),
+    (400, "upstream said: Authorization: Bearer gw-7c1d2e9f0a, rejected",
+     "upstream said: Authorization: Bearer [redacted], rejected"),
+], ids=["bearer-echo", "bare-key", "gateway-token"])
+def test_a_server_message_that_echoes_the_key_is_shown_without_it(server, settings, results,
+                                                                   sample_plan, monkeypatch,
+                                                                   status, echo, shown):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    server.responder = lambda request: error(status, message=echo)
+
+    with pytest.raises(LLMError) as raised:
+        ask(settings, sample_plan, [results[TASK]])
+
+    assert str(raised.value) == (f"the LLM at {settings.base_url} rejected the request "
+                                 f"(HTTP {status}): Error code: {status} - {shown}")
+
+
 def test_the_key_is_sent_from_the_named_variable_and_none_without_it(server, settings, results,
                                                                      sample_plan, monkeypatch):
     ask(settings, sample_plan, [results[TASK]])

@@ -143,7 +143,7 @@ class Endpoint:
                                f"the base URL right?") from None
             raise Unanswered(f"the connection was lost after {attempts.sent} attempts") from None
         except openai.OpenAIError as error:
-            raise LLMError(f"LLM at {settings.base_url}: {_short(str(error))}") from None
+            raise LLMError(f"LLM at {settings.base_url}: {self._quoted(str(error))}") from None
         finally:
             _question.reset(token)
         # Only a reply read whole ends a run of failures: a 200 whose body breaks off does not.
@@ -170,6 +170,10 @@ class Endpoint:
             self._usage_sink.usage_add(USAGE_KIND, prompt, completion)
         return Reply(content, prompt, completion)
 
+    def _quoted(self, text: str) -> str:
+        """The server's own words, short and without the key (gateways echo the header)."""
+        return _short(redact(text, self.settings.api_key()))
+
     def _refusal(self, error: Any) -> str:
         settings = self.settings
         status = error.status_code
@@ -182,8 +186,18 @@ class Endpoint:
         if status == 404:
             return (f"the LLM at {settings.base_url} answered 404: no model {settings.model!r} "
                     f"there, or the base URL is wrong (it usually ends in /v1)")
-        detail = _short(getattr(error, "message", "") or str(error))
+        detail = self._quoted(getattr(error, "message", "") or str(error))
         return f"the LLM at {settings.base_url} rejected the request (HTTP {status}): {detail}"
+
+
+def redact(text: str, key: str | None) -> str:
+    """`text` without the key's value or any "Bearer <token>" in it."""
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _BEARER.sub("Bearer [redacted]", text)
+
+
+_BEARER = re.compile(r"\bBearer\s+(?!\[redacted\])[^\s\"',;]+", re.IGNORECASE)
 
 
 def _describe_cause(cause: BaseException) -> str:
