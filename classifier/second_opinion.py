@@ -16,11 +16,10 @@ from .llm import (
     NO_ANSWER,
     NONE_ID,
     REJECTED,
+    Asker,
     LLMSettings,
     Usage,
-    ask,
     cached_opinion,
-    usage,
 )
 from .plan import Plan
 
@@ -116,9 +115,11 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
     if not chosen:
         return Usage()
     tasks = [task_result(results.loc[row], info.text_column) for row in chosen]
-    opinions = ask(settings, plan, tasks, cache=store, progress=progress)
+    # The asker's own usage: the requests sent (failed ones too) and why it stopped, if it did.
+    with Asker(settings, store) as asker:
+        opinions = asker.ask(plan, tasks, progress)
     # A request that failed is not kept: the next ask tries again.
     store.keep_opinions(run_id, {row: (opinion.strategy_id or "", opinion.rationale)
                                  for row, opinion in zip(chosen, opinions, strict=True)
                                  if opinion.settled}, by)
-    return usage(opinions)
+    return asker.usage

@@ -895,6 +895,32 @@ def test_a_refusing_llm_is_one_line_on_the_classify_page_and_nothing_is_kept(llm
     assert "llm_strategy_id" not in results
 
 
+def test_a_failing_llm_is_a_warning_with_its_reason_and_the_requests_sent(llm_env, db):
+    at = paste(fresh_app(), ["Water the office plants", "Reorganise the stationery cupboard"])
+    llm_env.responder = lambda request: error(500, retry_after=0.01)
+    at.button(key="classify_ask_llm").click().run()
+    no_exception(at)
+    assert not at.success
+    # Two questions, each tried three times (the client's two retries): six failures in a row.
+    assert [w.value for w in at.warning] == [
+        "Asked the LLM about 2 tasks: 0 answered (0 from cache), 2 no answer; 6 requests, 0 "
+        "prompt + 0 completion tokens. It stopped: the LLM at "
+        f"{llm_env.base_url} failed 6 requests in a row (HTTP 500)."]
+    assert len(llm_env.requests) == 6
+    assert at.button(key="classify_ask_llm").label == "Ask the LLM about 2 doubtful tasks"
+
+
+def test_a_failed_question_on_the_review_page_says_why(llm_env, db):
+    at = open_page(fresh_app(), "review")
+    llm_env.responder = lambda request: error(503, retry_after=0.01)
+    at.button(key="review_llm_ask").click().run()
+    no_exception(at)
+    assert [w.value for w in at.warning] == [
+        "No answer from the LLM (3 requests): HTTP 503 from the endpoint after 3 attempts. "
+        "Ask again later."]
+    assert at.button(key="review_llm_ask")  # still there, to try again
+
+
 def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):
     at = open_page(fresh_app(), "plan")
     with Store(db) as store:

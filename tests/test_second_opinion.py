@@ -82,7 +82,8 @@ def test_a_failed_request_is_asked_again_and_a_refused_answer_is_kept(run, scrip
     first = doubtful(store, run_id)[0]
     scripted_llm.responder = lambda request: error(500)
     used = ask_about_run(store, run_id, settings, "maria", rows=[first])
-    assert used.no_answer == 1
+    assert (used.no_answer, used.failed, used.requests) == (1, 1, 1)  # the request it sent
+    assert used.failure == "HTTP 500 from the endpoint after 1 attempts"
     results = store.results_with_decisions(run_id)
     assert said(results.loc[first]) is None and first in unasked(results)  # to try again
     scripted_llm.responder = lambda request: text("not json")
@@ -92,6 +93,19 @@ def test_a_failed_request_is_asked_again_and_a_refused_answer_is_kept(run, scrip
     assert opinion[1].startswith("no answer: rejected twice")
     assert describe(opinion, {}).startswith("No answer: rejected twice")
     assert first not in unasked(store.results_with_decisions(run_id))
+
+
+def test_a_failing_endpoint_says_why_it_stopped_and_what_it_sent(run, scripted_llm, settings):
+    store, run_id = run
+    asked = doubtful(store, run_id)
+    scripted_llm.responder = lambda request: error(500)
+    # Giving up at the last one: every request is sent and answered before it stops.
+    failing = settings.model_copy(update={"give_up_after": len(asked)})
+    used = ask_about_run(store, run_id, failing, "maria")
+    assert used.gave_up == (f"the LLM at {settings.base_url} failed {len(asked)} requests in a "
+                            f"row (HTTP 500)")
+    assert used.requests == len(scripted_llm.requests) == len(asked)
+    assert "0 answered" in used.line() and f"{len(asked)} requests" in used.line()
 
 
 @pytest.mark.parametrize(("opinion", "line"), [

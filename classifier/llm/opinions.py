@@ -148,6 +148,8 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     gave_up: str = ""  # why the run stopped asking, if it did
+    failed: int = 0  # questions whose request failed (asking again may get an answer)
+    failure: str = ""  # why the last of those got none
 
     def count(self, opinion: Opinion) -> None:
         """Count one distinct question's opinion in."""
@@ -158,6 +160,9 @@ class Usage:
         self.answered += opinion.status == ANSWERED
         self.no_answer += opinion.status == NO_ANSWER
         self.cached += opinion.cached
+        if opinion.status == NO_ANSWER and not opinion.settled:
+            self.failed += 1
+            self.failure = opinion.error
 
     def line(self) -> str:
         """One line for a person."""

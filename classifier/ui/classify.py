@@ -205,9 +205,15 @@ def _second_opinions(run, results: pd.DataFrame) -> None:
         return
     bar.empty()
     line = used.line()
-    st.session_state["classify_note"] = (line[:1].upper() + line[1:] + "."
-                                         + (f" It stopped: {used.gave_up}." if used.gave_up
-                                            else ""))
+    note = line[:1].upper() + line[1:] + "."
+    # A failing endpoint is a warning with its reason, never a green box.
+    if used.gave_up:
+        st.session_state["classify_warning"] = f"{note} It stopped: {used.gave_up}."
+    elif used.failed:
+        st.session_state["classify_warning"] = (f"{note} Last failure: {used.failure}; the "
+                                                f"tasks without an answer can be asked again.")
+    else:
+        st.session_state["classify_note"] = note
     st.rerun()
 
 
@@ -323,6 +329,8 @@ def render() -> None:
     notes = st.container()
     if message := st.session_state.pop("classify_note", None):
         notes.success(message)
+    if message := st.session_state.pop("classify_warning", None):
+        notes.warning(message)
     if message := st.session_state.pop("classify_error", None):
         notes.error(message)
     paste, upload = st.tabs(["Paste tasks", "Upload a file"], key="classify_source")

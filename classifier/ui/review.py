@@ -237,10 +237,14 @@ def _ask_llm(run_id: int, row: int) -> None:
     """Button callback: ask the LLM about one task; its answer is kept with the run."""
     try:
         with st.spinner("Asking the LLM…"):
-            second_opinion.ask_about_run(state.store(), run_id, llm.llm_settings(), state.who(),
-                                         rows=[row])
+            used = second_opinion.ask_about_run(state.store(), run_id, llm.llm_settings(),
+                                                state.who(), rows=[row])
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
+        return
+    if used.failed:  # nothing is kept: without a word the button would just come back
+        st.session_state["review_warning"] = (f"No answer from the LLM ({used.requests} "
+                                              f"requests): {used.failure}. Ask again later.")
 
 
 def _llm_settings() -> llm.LLMSettings | None:
