@@ -329,6 +329,28 @@ def test_the_key_is_sent_from_the_named_variable_and_none_without_it(server, set
     assert SECRET not in repr(settings) and SECRET not in settings.model_dump_json()
 
 
+def test_tactics_llm_key_env_names_the_key_s_variable_and_empty_sends_none(server, results,
+                                                                          sample_plan,
+                                                                          monkeypatch):
+    """The app's only way to name the variable; an exported OPENAI_API_KEY stays home."""
+    monkeypatch.setenv("TACTICS_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("TACTICS_LLM_MODEL", "m")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-not-for-this-server")
+    monkeypatch.setenv(KEY_ENV, SECRET)
+
+    monkeypatch.setenv("TACTICS_LLM_KEY_ENV", KEY_ENV)
+    ask(llm_settings(), sample_plan, [results[TASK]])
+    assert server.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
+
+    monkeypatch.setenv("TACTICS_LLM_KEY_ENV", "")
+    ask(llm_settings(), sample_plan, [results[INJECTION]])
+    assert "authorization" not in server.requests[-1].headers
+
+    monkeypatch.delenv("TACTICS_LLM_KEY_ENV")
+    assert llm_settings().api_key_env == "OPENAI_API_KEY"  # the default is unchanged
+    assert llm_settings(api_key_env=KEY_ENV).api_key_env == KEY_ENV  # --llm-key-env wins
+
+
 # ---------------------------------------------------------------- many questions
 
 

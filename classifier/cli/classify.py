@@ -71,9 +71,11 @@ def classify(
         help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1.")] = None,
     llm_model: Annotated[str | None, typer.Option(
         "--llm-model", envvar="TACTICS_LLM_MODEL", help="LLM model, e.g. llama3.1.")] = None,
-    llm_key_env: Annotated[str, typer.Option(
-        "--llm-key-env", help="Environment variable holding the API key; unset means no key "
-        "(a local server).")] = "OPENAI_API_KEY",
+    llm_key_env: Annotated[str | None, typer.Option(
+        "--llm-key-env", show_default=False,
+        help="Environment variable holding the API key (default: the one TACTICS_LLM_KEY_ENV "
+        "names, else OPENAI_API_KEY); an unset variable, or '', means no key (a local "
+        "server).")] = None,
     db: Annotated[str | None, typer.Option(
         "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
         "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "

@@ -180,8 +180,10 @@ class Endpoint:
         if status in (401, 403):
             if settings.api_key():
                 hint = f"check the key in ${settings.api_key_env}"
+            elif settings.api_key_env:
+                hint = f"set the key in ${settings.api_key_env}"
             else:
-                hint = f"set the key in ${settings.api_key_env or 'OPENAI_API_KEY'}"
+                hint = "no key was sent; name its variable in TACTICS_LLM_KEY_ENV or --llm-key-env"
             return f"the LLM at {settings.base_url} refused the request (HTTP {status}); {hint}"
         if status == 404:
             return (f"the LLM at {settings.base_url} answered 404: no model {settings.model!r} "

@@ -56,8 +56,11 @@ class LLMSettings(BaseModel):
 
 
 def llm_settings(base_url: str | None = None, model: str | None = None,
-                 api_key_env: str | None = "OPENAI_API_KEY", **options: Any) -> LLMSettings:
-    """Settings from arguments, falling back to TACTICS_LLM_BASE_URL / TACTICS_LLM_MODEL."""
+                 api_key_env: str | None = None, **options: Any) -> LLMSettings:
+    """Settings from arguments, falling back to TACTICS_LLM_BASE_URL / TACTICS_LLM_MODEL /
+    TACTICS_LLM_KEY_ENV (the key's variable: OPENAI_API_KEY when unset, no key when empty)."""
+    if api_key_env is None:
+        api_key_env = os.environ.get("TACTICS_LLM_KEY_ENV", "OPENAI_API_KEY").strip()
     values = {
         "base_url": base_url or os.environ.get("TACTICS_LLM_BASE_URL"),
         "model": model or os.environ.get("TACTICS_LLM_MODEL"),

@@ -311,8 +311,9 @@ def _drafts(plan: Plan) -> None:
         try:
             settings = llm.llm_settings()
         except ClassifierError:
-            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY if "
-                       "the endpoint needs one) to draft examples with an LLM.")
+            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in "
+                       "OPENAI_API_KEY, or in the variable TACTICS_LLM_KEY_ENV names, if the "
+                       "endpoint needs one) to draft examples with an LLM.")
             return
         counts = {s.id: len(s.examples) for s in plan.strategies}
         names = plan.names

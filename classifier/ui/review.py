@@ -273,8 +273,9 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
     if opinion is None:
         with st.expander("Second opinion (LLM)", expanded=False):
             if not configured:
-                st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and OPENAI_API_KEY "
-                           "if the endpoint needs one) to ask an LLM about doubtful tasks.")
+                st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in "
+                           "OPENAI_API_KEY, or in the variable TACTICS_LLM_KEY_ENV names, if "
+                           "the endpoint needs one) to ask an LLM about doubtful tasks.")
                 return
             st.button("Ask the LLM", key="review_llm_ask", disabled=locked, on_click=_ask_llm,
                       shortcut=SHORTCUTS["ask"], args=(run.id, row))
