@@ -921,6 +921,30 @@ def test_a_failed_question_on_the_review_page_says_why(llm_env, db):
     assert at.button(key="review_llm_ask")  # still there, to try again
 
 
+@pytest.mark.parametrize(("settings", "why"), [
+    ({"TACTICS_LLM_BASE_URL": "localhost:11434/v1", "TACTICS_LLM_MODEL": "llama3.1"},
+     "LLM settings: base_url: 'localhost:11434/v1' is not an http(s) URL such as "
+     "http://localhost:11434/v1"),
+    ({"TACTICS_LLM_BASE_URL": "http://localhost:11434/v1"},
+     "LLM settings: model is missing; set --llm-model or TACTICS_LLM_MODEL"),
+], ids=["url-without-http", "no-model"])
+def test_wrong_llm_settings_are_said_where_the_button_would_be(db, monkeypatch, settings, why):
+    monkeypatch.delenv("TACTICS_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("TACTICS_LLM_MODEL", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    at = paste(fresh_app(), ["Water the office plants", "Reorganise the stationery cupboard"])
+    no_exception(at)
+    said = f"No “Ask the LLM” button: {why}"
+    assert [w.value for w in at.warning] == [said]
+    at = open_page(at, "review")
+    no_exception(at)
+    assert said in [w.value for w in at.warning]
+    at = open_page(at, "plan")
+    no_exception(at)
+    assert why in [w.value for w in at.warning]
+
+
 def test_drafted_example_accepted_is_saved_in_the_plan(llm_env, db):
     at = open_page(fresh_app(), "plan")
     with Store(db) as store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from classifier import llm, second_opinion
+from classifier import second_opinion
 from classifier.cells import column_words
 from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame, paste_label
@@ -181,12 +181,13 @@ def _second_opinions(run, results: pd.DataFrame) -> None:
     (once each: answers are kept with the run, and the same question is never paid twice)."""
     if state.viewing_only():
         return
-    try:
-        settings = llm.llm_settings()
-    except ClassifierError:
-        return
     rows = second_opinion.unasked(results)
     if not rows:
+        return
+    settings, wrong = state.llm_endpoint()
+    if settings is None:
+        if wrong:  # set up, but not usable: say why rather than hide the button
+            st.warning(f"No “Ask the LLM” button: {wrong}", icon=":material/forum:")
         return
     doubtful = "doubtful task" if len(rows) == 1 else "doubtful tasks"
     if not st.button(f"Ask the LLM about {len(rows):,} {doubtful}", key="classify_ask_llm",

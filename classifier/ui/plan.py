@@ -308,12 +308,12 @@ def _drafts(plan: Plan) -> None:
     drafts = st.session_state.get(DRAFTS_KEY)
     drafting = bool(drafts and drafts["examples"]) or DRAFTS_ALL in st.session_state
     with st.expander("Draft examples with an LLM", expanded=drafting):
-        try:
-            settings = llm.llm_settings()
-        except ClassifierError:
-            st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in "
-                       "OPENAI_API_KEY, or in the variable TACTICS_LLM_KEY_ENV names, if the "
-                       "endpoint needs one) to draft examples with an LLM.")
+        settings, wrong = state.llm_endpoint()
+        if settings is None:
+            if wrong:
+                st.warning(wrong)
+            else:
+                st.caption(f"{state.LLM_HOW} to draft examples with an LLM.")
             return
         counts = {s.id: len(s.examples) for s in plan.strategies}
         names = plan.names

@@ -247,13 +247,6 @@ def _ask_llm(run_id: int, row: int) -> None:
                                               f"requests): {used.failure}. Ask again later.")
 
 
-def _llm_settings() -> llm.LLMSettings | None:
-    try:
-        return llm.llm_settings()
-    except ClassifierError:
-        return None
-
-
 def _opinion(run, task: pd.Series, plan, settings: llm.LLMSettings | None
              ) -> tuple[str, str] | None:
     """The LLM's answer kept with the run; else one the store's answers already hold for the
@@ -266,16 +259,17 @@ def _opinion(run, task: pd.Series, plan, settings: llm.LLMSettings | None
 
 
 def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | None,
-                         configured: bool, locked: bool) -> None:
+                         configured: bool, locked: bool, wrong: str = "") -> None:
     """The LLM's answer (`_opinion`) and a button (L) that accepts it; else a button that
-    asks, when an endpoint is `configured`."""
+    asks, when an endpoint is `configured`, or what is `wrong` with its settings."""
     row = int(task["row"])
     if opinion is None:
+        if wrong:  # set up, but not usable: said where the button would be, not folded away
+            st.warning(f"No “Ask the LLM” button: {wrong}", icon=":material/forum:")
+            return
         with st.expander("Second opinion (LLM)", expanded=False):
             if not configured:
-                st.caption("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in "
-                           "OPENAI_API_KEY, or in the variable TACTICS_LLM_KEY_ENV names, if "
-                           "the endpoint needs one) to ask an LLM about doubtful tasks.")
+                st.caption(f"{state.LLM_HOW} to ask an LLM about doubtful tasks.")
                 return
             st.button("Ask the LLM", key="review_llm_ask", disabled=locked, on_click=_ask_llm,
                       shortcut=SHORTCUTS["ask"], args=(run.id, row))
@@ -463,7 +457,7 @@ def render() -> None:
                   args=(run.id,), disabled=locked)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
-        settings = _llm_settings()  # read once a redraw: the key legend and the slot use it
+        settings, wrong = state.llm_endpoint()  # once a redraw: the key legend and the slot
         opinion = _opinion(run, task, plan, settings)
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
                 else "**Y** confirm · **N** serves no strategy")
@@ -486,7 +480,7 @@ def render() -> None:
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, locked)
-        _second_opinion_slot(run, task, plan, opinion, settings is not None, locked)
+        _second_opinion_slot(run, task, plan, opinion, settings is not None, locked, wrong)
     _recent(run.id, plan)
     if left and appeared:
         st.session_state[SHOWN] = (*shown, time.monotonic())

@@ -12,8 +12,9 @@ from pathlib import Path
 import streamlit as st
 
 from classifier.access import Reviewer, acting
-from classifier.errors import StoreError
+from classifier.errors import LLMError, StoreError
 from classifier.files.readers import read_tasks
+from classifier.llm import LLMSettings, llm_settings
 from classifier.model.embedding import Embedder, get_embedder
 from classifier.model.engine import Classifier
 from classifier.model.history import Earlier
@@ -30,6 +31,8 @@ SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
 SAMPLE_TASKS = ROOT / "data" / "tasks.csv"
 PLAN_NAME = "default"
 RUN_PARAM = "run"  # the address parameter naming the run the pages show
+LLM_HOW = ("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in OPENAI_API_KEY, or in "
+           "the variable TACTICS_LLM_KEY_ENV names, if the endpoint needs one)")
 # Set once the teach-in is behind this browser session (re-scored, or put off with "Later").
 TEACH_IN_DONE = f"teach_done_{PLAN_NAME}"
 
@@ -46,6 +49,17 @@ def store() -> Store:
     once per process and target."""
     target = default_db_target()
     return _store(target if isinstance(target, str) else str(target.resolve()))
+
+
+def llm_endpoint() -> tuple[LLMSettings | None, str]:
+    """The LLM endpoint the environment sets up, or None and why not: "" when none is set up,
+    else the one line saying what is wrong with the settings given."""
+    try:
+        return llm_settings(), ""
+    except LLMError as error:
+        given = any(os.environ.get(name, "").strip()
+                    for name in ("TACTICS_LLM_BASE_URL", "TACTICS_LLM_MODEL"))
+        return None, str(error) if given else ""
 
 
 @st.cache_resource(show_spinner="Loading the language model…")
