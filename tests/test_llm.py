@@ -146,6 +146,33 @@ def test_fenced_json_from_a_local_model_is_accepted():
     assert (parsed.strategy_id, parsed.reason) == ("retail-channel", "Shelf space.")
 
 
+@pytest.mark.parametrize("thinking", [
+    '<think>\nThe task is about toner. Maybe {"strategy_id": "x"}? No.\n</think>\n\n',
+    'It is about dealers, so {"strategy_id": "x"} is wrong.</think>',  # the template opened it
+], ids=["think-block", "template-opened-it"])
+def test_a_reasoning_model_s_thinking_before_the_answer_is_skipped(server, settings, results,
+                                                                   sample_plan, thinking):
+    result = results[TASK]
+    chosen = candidates_of(result)[0]
+    server.script(text(thinking + json.dumps({"strategy_id": chosen, "reason": "It fits best."})))
+
+    [opinion] = ask(settings, sample_plan, [result])
+
+    assert (opinion.status, opinion.strategy_id, opinion.reason) == (ANSWERED, chosen,
+                                                                     "It fits best.")
+    assert opinion.requests == 1  # not rejected, not asked twice
+
+
+def test_a_reason_of_pages_is_cut_to_one_short_line(server, settings, results, sample_plan):
+    server.script(answer("none", "word\n" * 8000))
+
+    [opinion] = ask(settings, sample_plan, [results[TASK]])
+
+    assert opinion.status == ANSWERED and len(server.requests) == 1
+    assert len(opinion.rationale) == 500 and opinion.rationale.endswith("word…")
+    assert "\n" not in opinion.rationale
+
+
 # ---------------------------------------------------------------- transport
 
 

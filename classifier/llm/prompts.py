@@ -16,6 +16,7 @@ from ..plan import Plan
 
 NONE_ID = "none"  # the LLM's way to say "serves none of the candidates"
 MAX_TASK_CHARS = 2000
+MAX_REASON_CHARS = 500  # "one short sentence": a longer reason is cut, ending in "…"
 Messages = list[dict[str, str]]
 
 
@@ -76,6 +77,9 @@ class Answer(BaseModel):
         value = " ".join(value.split())
         if not value:
             raise ValueError("the reason is empty")
+        if len(value) > MAX_REASON_CHARS:
+            # The choice is still good; a page of reasoning is not "one sentence" to store.
+            value = value[:MAX_REASON_CHARS - 1].rstrip() + "…"
         return value
 
 
@@ -83,9 +87,15 @@ class RejectedAnswer(ValueError):
     """A reply that is not a valid answer; the message says why (shown to the LLM on retry)."""
 
 
+# Reasoning models (DeepSeek-R1, Qwen3) think aloud before they answer; their template may
+# have sent the opening tag itself, so the reply can start inside the block.
+_THINKING = re.compile(r"^\s*(?:<think>)?.*?</think>", flags=re.DOTALL | re.IGNORECASE)
+
+
 def _json_payload(content: str) -> Any:
-    """The JSON in a reply, tolerating the code fences local models like to add."""
-    text = content.strip()
+    """The JSON in a reply, tolerating a leading <think> block and the code fences local
+    models like to add."""
+    text = _THINKING.sub("", content, count=1).strip()
     fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", text, flags=re.DOTALL | re.IGNORECASE)
     if fenced:
         text = fenced.group(1)
