@@ -54,11 +54,13 @@ def local_batches(classifier: Classifier, source: TaskSource, chunk_rows: int,
 class Progress:
     """Where a run reports what it has done: rows classified, doubtful tasks asked about
     (each call gives a count; `total` gets an estimate when the run starts, from the file's
-    line count, and the rows read when it ends)."""
+    line count, and the rows read when it ends; `asking` each chunk's doubtful tasks, the
+    answers' total so far)."""
 
     rows: Count | None = None
     answers: Count | None = None
     total: Count | None = None
+    asking: Count | None = None
 
 
 @dataclass
@@ -137,7 +139,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 if asker is not None:
                     asked_before = not asker.gave_up
                     # A person's decision is not second-guessed: those tasks are not asked.
-                    frame = _with_opinions(frame, classifier, batch, asker, progress.answers,
+                    frame = _with_opinions(frame, classifier, batch, asker, progress,
                                            [holds(d, classifier) for d in decided or []])
                     if asked_before and asker.gave_up:
                         note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
@@ -189,13 +191,16 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
 
 
 def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,
-                   answered: Count | None, decided: list[bool]) -> pd.DataFrame:
+                   progress: Progress, decided: list[bool]) -> pd.DataFrame:
     """The chunk with `llm_strategy_id` and `rationale` for its doubtful tasks (not those a
     person decided)."""
     from .llm import ASKED_STATUSES, opinion_columns
 
     chosen = [row for row in range(len(batch)) if batch.status[row] in ASKED_STATUSES
               and not (decided and decided[row])]
+    answered = progress.answers
+    if chosen and progress.asking is not None:
+        progress.asking(len(chosen))
     found = classifier.candidates(batch)
     opinions: list = [None] * len(batch)
     if chosen and not asker.gave_up:

@@ -600,6 +600,25 @@ def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path, fail
 
 
 @pytest.mark.slow
+def test_cli_llm_progress_counts_up_to_the_tasks_it_asks_about(server, tmp_path):
+    # Slow enough for the bar to show (after a second), as docs/llm.md prints it.
+    server.responder = lambda request: slow(0.1, answer("none", "It serves none."))
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--llm", "--llm-key-env", KEY_ENV]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output
+    doubtful = pd.read_csv(out)["status"].isin(["review", "misaligned"]).sum()
+    shown = [state for state in re.split(r"[\r\n]", ran.stderr)
+             if state.startswith("asking the LLM:")]
+    assert shown and shown[-1].startswith(f"asking the LLM: 100%|██████████| {doubtful}/{doubtful} [")
+    assert ran.stderr.strip().splitlines()[-1].startswith(f"asked the LLM about {doubtful} tasks")
+
+
+@pytest.mark.slow
 def test_cli_asks_nothing_twice_rejected_answers_included(server, tmp_path):
     server.responder = lambda request: text("I think it is about customers.")
     db = tmp_path / "tactics.db"

@@ -167,7 +167,7 @@ class Bars:
         from tqdm import tqdm
 
         self._bars: list[Any] = []
-        self.rows = self.answers = self.total = None
+        self.rows = self.answers = self.total = self.asking = None
         if quiet:
             return
         # Shown after a second: a quick run (or a quick refusal) prints no bar at all.
@@ -186,6 +186,12 @@ class Bars:
                            desc="asking the LLM", mininterval=0.2, delay=1.0)
             self._bars.append(answers)
             self.answers = answers.update
+
+            def asking(count: int) -> None:  # known a chunk at a time: the total grows
+                # No refresh: the next answer draws it, so a quick refusal prints no bar.
+                answers.total = (answers.total or 0) + count
+
+            self.asking = asking
 
     def close(self) -> None:
         for bar in self._bars:
