@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -209,3 +210,14 @@ def test_html_report_renders_in_a_browser_without_running_user_text(tmp_path):
         finally:
             browser.close()
     assert dialogs == []
+
+
+def test_the_apps_tables_offer_no_unsafe_download_of_their_own():
+    """A results table's toolbar CSV (Streamlit's, not the safe writer's) wrote a task's
+    "=HYPERLINK(...)" as a live formula, under internal column names: the app turns it off, and
+    the Report page's downloads are the files to take away."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" /
+                            "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["disableDataExport"] is True
