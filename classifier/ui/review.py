@@ -79,7 +79,9 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # what the page shows).
         recorded = db.record_decision(run_id, row, action, strategy_id, who)
     except ClassifierError as error:
-        st.session_state["review_error"] = str(error)
+        # Whether the click counted is what the person needs to know (a store out of reach
+        # showed the driver's message alone).
+        st.session_state["review_error"] = f"Not recorded (task {row + 1}): {error}"
         return
     st.session_state[MINE] = (run_id, row)
     if earlier is not None:
@@ -114,7 +116,7 @@ def _undo(run_id: int) -> None:
     try:
         undone = state.store().undo_last_decision(run_id, state.who())
     except ClassifierError as error:
-        st.session_state["review_error"] = str(error)
+        st.session_state["review_error"] = f"Nothing undone: {error}"
         return
     if undone is None:
         st.session_state["review_note"] = "Nothing of yours to undo in this run."
