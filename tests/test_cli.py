@@ -100,6 +100,12 @@ def test_malformed_json_plan_names_the_line(tmp_path):
     ("t.csv", b"task,owner\nCall the customers,Ann\n", ["--text-column", "what"],
      "no column 'what'; columns are: task, owner"),
     ("t.txt", b"Call the customers\n", ["--text-column", "what"], "drop --text-column"),
+    # The file's own line, in words (pandas said "C error: EOF inside string starting at
+    # row 5" for line 6)
+    ("quote.csv", b'task,owner\nA,b\nB,c\nC,d\nD,e\n"E oops,f\nG,h\n', [],
+     "line 6: a quote opened there is never closed"),
+    ("wide.csv", b"task,owner\nCall the customers,Ann\nPitch dealers,Bo,3\n", [],
+     "line 3: 3 fields where the header has 2"),
 ])
 def test_bad_tasks_file_is_refused(tmp_path, name, content, args, expected):
     tasks = tmp_path / name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -380,7 +381,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
         raise TasksError(f"{label}: the file is empty") from None
     except pd.errors.ParserError as error:
         raise TasksError(f"{label}: not a well-formed {source.kind.upper()} table: "
-                         f"{str(error).strip()}") from None
+                         f"{_parser_words(str(error))}") from None
     except UnicodeError as error:
         if source.stream is None:
             raise TasksError(f"{label}: cannot read: {error}") from None
@@ -388,6 +389,23 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
                          f"encoding is found), or convert it (iconv -f cp1252 -t utf-8)") from None
     except (ValueError, OSError) as error:
         raise TasksError(f"{label}: cannot read: {error}") from None
+
+
+# The C parser's two common complaints, said with the file's line numbers (its "row" counts
+# lines from 0) and without its jargon ("Error tokenizing data. C error: ...").
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _parser_words(message: str) -> str:
+    """A pandas parser error in a person's words, naming the file's line."""
+    if found := _OPEN_QUOTE.search(message):
+        return f"line {int(found.group(1)) + 1}: a quote opened there is never closed"
+    if found := _FIELDS.search(message):
+        expected, line, saw = found.groups()
+        return (f"line {line}: {saw} fields where the header has {expected} (a separator "
+                f"inside a cell needs quotes around the cell)")
+    return message.strip()
 
 
 def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
