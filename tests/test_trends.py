@@ -150,6 +150,20 @@ def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
     assert len(run_trends(store).periods) == 3
 
 
+def test_runs_past_the_periods_shown_are_said_to_be_left_out(store):
+    # Sixteen runs showed as the latest twelve, from #5 on, without a word.
+    version = store.latest_run().plan_version
+    for number in range(3):
+        store.create_run(version, week([(f"Call dealer {number}", "aligned", "retail", 1.0)]),
+                         "task", f"w{number}", "m", DEFAULT_THRESHOLDS)
+
+    trends = run_trends(store, limit=3)
+
+    assert len(trends.periods) == 3 and trends.left_out == 2
+    assert describe_repeats(trends) == ("The latest 3 periods are shown; 2 earlier runs are not.")
+    assert run_trends(store).left_out == 0
+
+
 def test_a_strategy_renamed_along_the_way_is_one_series_under_its_latest_name(store):
     from classifier.report.charts import strategy_trend_chart
 

@@ -35,6 +35,8 @@ class Trends:
     effort_column: str | None = None
     # (run, the later run of the same tasks and plan that stands for it in the periods)
     repeats: list[tuple[int, int]] = field(default_factory=list)
+    # Earlier runs (or weeks) past the `limit` of periods shown, left out
+    left_out: int = 0
     summaries: list[Summary] = field(default_factory=list, repr=False)
 
     @property
@@ -76,8 +78,10 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     periods: list[tuple[str, pd.Timestamp, Summary]] = []
     kept: dict[tuple[int, tuple[str, ...]], int] = {}  # (plan version, tasks) -> newest run
     repeats: list[tuple[int, int]] = []
-    for run in runs:  # newest first
+    left_out = 0
+    for position, run in enumerate(runs):  # newest first
         if len(periods) == limit:
+            left_out = len(runs) - position
             break
         if run.plan_version not in plans:
             plans[run.plan_version] = store.plan(run.plan_version)
@@ -99,20 +103,27 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     periods.reverse()
     trends = _trends("run", periods)
     trends.repeats = sorted(repeats)
+    trends.left_out = left_out
     return trends
 
 
 def describe_repeats(trends: Trends) -> str | None:
-    """Which runs are no period of their own, and which later run stands for each; or None."""
+    """Which runs are no period of their own, and which later run stands for each, and how many
+    earlier runs or weeks are past the periods shown; or None."""
+    left = (f"The latest {len(trends.periods)} periods are shown; {trends.left_out} earlier "
+            f"{'run' if trends.by == 'run' else 'week'}{'s' if trends.left_out > 1 else ''} "
+            f"{'are' if trends.left_out > 1 else 'is'} not."
+            if trends.left_out else None)
     if not trends.repeats:
-        return None
+        return left
     standing: dict[int, list[int]] = {}
     for older, newer in trends.repeats:
         standing.setdefault(newer, []).append(older)
     parts = [f"run{'s' if len(older) > 1 else ''} {', '.join(f'#{r}' for r in older)} by "
              f"#{newer}" for newer, older in sorted(standing.items())]
-    return ("Runs of the same tasks against the same plan (a re-score, a list classified "
+    said = ("Runs of the same tasks against the same plan (a re-score, a list classified "
             f"twice) count once, as the latest: {'; '.join(parts)}.")
+    return f"{said} {left}" if left else said
 
 
 def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: object,
@@ -121,11 +132,14 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     dates = pd.to_datetime(results[column].astype(str), errors="coerce", format="mixed")
     weeks = dates.dt.to_period("W-SUN").dt.start_time
     periods = []
-    for week in sorted(weeks.dropna().unique())[-limit:]:
+    every = sorted(weeks.dropna().unique())
+    for week in every[-limit:]:
         part = results[weeks == week]
         found = summary(part, plan, text_column=text_column)  # type: ignore[arg-type]
         periods.append((f"week of {pd.Timestamp(week):%b %d}", pd.Timestamp(week), found))
-    return _trends(column, periods)
+    trends = _trends(column, periods)
+    trends.left_out = max(len(every) - limit, 0)
+    return trends
 
 
 def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends:
