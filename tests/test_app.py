@@ -901,12 +901,14 @@ def test_a_failing_llm_is_a_warning_with_its_reason_and_the_requests_sent(llm_en
     at.button(key="classify_ask_llm").click().run()
     no_exception(at)
     assert not at.success
-    # Two questions, each tried three times (the client's two retries): six failures in a row.
+    # Two questions, each tried three times (the client's two retries): it stops at five
+    # failures in a row, the sixth request sent or not (the two questions race).
+    sent = len(llm_env.requests)
+    assert sent in (5, 6)
     assert [w.value for w in at.warning] == [
-        "Asked the LLM about 2 tasks: 0 answered (0 from cache), 2 no answer; 6 requests, 0 "
-        "prompt + 0 completion tokens. It stopped: the LLM at "
-        f"{llm_env.base_url} failed 6 requests in a row (HTTP 500)."]
-    assert len(llm_env.requests) == 6
+        f"Asked the LLM about 2 tasks: 0 answered (0 from cache), 2 no answer; {sent} requests, "
+        "0 prompt + 0 completion tokens. It stopped: the LLM at "
+        f"{llm_env.base_url} failed 5 requests in a row (HTTP 500)."]
     assert at.button(key="classify_ask_llm").label == "Ask the LLM about 2 doubtful tasks"
 
 

@@ -300,8 +300,10 @@ class Asker:
             self.usage.prompt_tokens = endpoint.prompt_tokens
             self.usage.completion_tokens = endpoint.completion_tokens
         if endpoint.gave_up and not self.usage.gave_up:
+            # The count that made it stop: one more may have failed as it stopped, depending
+            # on which concurrent question's answer came back first.
             self.usage.gave_up = (f"the LLM at {self.settings.base_url} failed "
-                                  f"{endpoint.failures_in_a_row} requests in a row "
+                                  f"{self.settings.give_up_after} requests in a row "
                                   f"({endpoint.last_failure})")
         for key, question in pending.items():
             if key in answers:
