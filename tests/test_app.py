@@ -206,6 +206,9 @@ def test_upload_whose_names_do_not_say_asks_for_the_text_column(db):
     table = at.dataframe[0].value
     assert list(table["What"]) == ["Hire a second-shift machinist", "Call lapsed customers"]
     assert list(table["Who"]) == ["Ann Lee", "Bo Chan"]
+    # The answer beside the task; the file's other columns after it.
+    assert list(table.columns)[:3] == ["row", "What", "final_status"]
+    assert list(table.columns)[-2:] == ["Who", "Where"]
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

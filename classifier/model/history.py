@@ -5,9 +5,10 @@ A plan of names and one-line descriptions says little about how its team writes 
 tasks the plan has already seen say a lot. Each earlier task goes to its nearest strategy when
 it wins by a clear margin, and a strategy's prototype becomes its own texts' mean plus the mean
 of the tasks it won (equal weight), repeated a few times. Tasks between two strategies teach
-nothing, nor do those their run called misaligned (the store leaves them out). Measured in benchmarks/accuracy.py ("history" rows): CLINC150 zero-shot top-1
-0.688 -> 0.759 after an earlier run of 3,000 unlabeled queries; SDG 0.575 -> 0.594 with the other
-half of its tasks as the earlier run; SDG-4 (a quarter serving no goal) 0.605 either way.
+nothing, nor do those their run called misaligned (the store leaves them out). Measured in
+benchmarks/accuracy.py ("history" rows): CLINC150 zero-shot top-1 0.688 -> 0.759 after an
+earlier run of 3,000 unlabeled queries; SDG 0.575 -> 0.594 with the other half of its tasks as
+the earlier run; SDG-4 (a quarter serving no goal) 0.605 either way.
 """
 
 from __future__ import annotations

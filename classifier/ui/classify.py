@@ -235,15 +235,17 @@ def _results(run) -> None:
     owner_column = find_owner_column(plain[run.columns])
     table = plain.assign(_text=plain[run.text_column].astype(str))
     shown = _filters(table, owner_column, plan)
-    columns = (["row"] + list(run.columns) + ["final_status", "final_strategy", "score",
-                                              "closest", "decided_by"])
+    # The answer beside the task, the file's other columns after it: a tracker's export of
+    # 33 columns put every answer past the last of them.
+    columns = (["row", run.text_column, "final_status", "final_strategy", "score", "closest",
+                "decided_by"] + [c for c in run.columns if c != run.text_column])
     # "strategy" is what the task serves (none when misaligned); "closest" what the machine
     # found nearest, so a misaligned row never reads as assigned.
     shown = shown.assign(closest=shown["strategy"])
     if "llm_strategy_id" in shown:
         shown = shown.assign(second_opinion=second_opinion.column(shown, plan.names))
         if shown["second_opinion"].notna().any():
-            columns.append("second_opinion")
+            columns.insert(columns.index("decided_by") + 1, "second_opinion")
     view = widgets.status_chips(widgets.for_display(shown[columns].assign(row=shown["row"] + 1)),
                                 "final_status")
     st.caption(f"{len(view):,} of {len(table):,} rows shown")
