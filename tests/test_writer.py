@@ -60,6 +60,23 @@ def test_a_workbooks_date_cell_is_written_to_csv_as_the_day_it_shows(tmp_path):
                                                                  "b,2026-03-02 14:30:00"]
 
 
+def test_a_workbooks_dates_durations_and_blanks_stay_so_in_an_xlsx(tmp_path):
+    """xlsx to xlsx: a date showed "2026-03-02 00:00:00", a duration became the text "5:00:00"
+    (SUM skips it), and a blank cell an empty string cell (not blank to ISBLANK or COUNTA)."""
+    import datetime as dt
+
+    frame = pd.DataFrame({"task": ["a", "b"],
+                          "due": [dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 2, 14, 30)],
+                          "took": [dt.timedelta(hours=5), pd.Timedelta(minutes=90)],
+                          "note": ["", "x"]}, dtype=object)
+    sheet = openpyxl.load_workbook(_write(tmp_path / "out.xlsx", frame)).active
+    due, took, note = ([sheet.cell(row=r, column=c) for r in (2, 3)] for c in (2, 3, 4))
+    assert [c.value for c in due] == [dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 2, 14, 30)]
+    assert due[0].is_date and "h" not in due[0].number_format.lower()  # shown as the day
+    assert [c.value for c in took] == [dt.timedelta(hours=5), dt.timedelta(minutes=90)]
+    assert [c.value for c in note] == [None, "x"]
+
+
 def test_xlsx_text_cells_are_strings_with_their_text_intact(tmp_path):
     sheet = openpyxl.load_workbook(_write(tmp_path / "out.xlsx")).active
     cells = [row[0] for row in sheet.iter_rows(min_row=2)]

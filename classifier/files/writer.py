@@ -89,7 +89,8 @@ def xlsx_value(value: object) -> object:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, str):
-        return _ILLEGAL_XML.sub("", value)
+        # An empty cell stays blank (an empty string cell is not blank to ISBLANK or COUNTA).
+        return _ILLEGAL_XML.sub("", value) or None
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -99,7 +100,14 @@ def xlsx_value(value: object) -> object:
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo else value
+        value = value.replace(tzinfo=None) if value.tzinfo else value
+        # A workbook's date cell is read as midnight of its day: written back as that day
+        # (it showed "2026-03-03 00:00:00"), as CSV writes it.
+        return value.date() if value.time() == dt.time() else value
+    if isinstance(value, pd.Timedelta):
+        value = value.to_pytimedelta()
+    if isinstance(value, dt.timedelta):
+        return value  # a duration stays one (it became the text "5:00:00", which SUM skips)
     if isinstance(value, dt.date | dt.time):
         return value
     if isinstance(value, dict | list):
