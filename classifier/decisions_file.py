@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +150,9 @@ class DecisionsRead:
 
     requests: list[DecisionRequest]
     skipped: int
+    plan_name: str = "default"
+    # Each request's task, as a decision stands for it (`task_key`), by (run, row)
+    texts: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_decisions(path: str | Path, store: Store, plan_name: str,
@@ -234,6 +237,7 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
     requests: list[DecisionRequest] = []
     seen: dict[tuple[int, int], DecisionRequest] = {}
     by_text: dict[str, DecisionRequest] = {}
+    texts_of: dict[tuple[int, int], str] = {}
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True),
@@ -298,8 +302,9 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
                              f"decided differently; keep one answer")
         by_text.setdefault(text, request)
         seen[(run_id, row)] = request
+        texts_of[(run_id, row)] = text
         requests.append(request)
-    return DecisionsRead(requests, skipped)
+    return DecisionsRead(requests, skipped, plan_name, texts_of)
 
 
 def _same_task(frame: pd.DataFrame, position: int, column: str, stored: str, where: str,
@@ -309,9 +314,12 @@ def _same_task(frame: pd.DataFrame, position: int, column: str, stored: str, whe
     if column not in frame.columns:
         return  # the text column was deleted: the id alone says which task
     shown = cell_text(frame[column].iloc[position])
-    # A spreadsheet's `'` in front keeps text from being read as a formula or a number.
-    key, own = task_key(shown.removeprefix("'")), task_key(stored)
-    if not key or key == own:
+    own = task_key(stored)
+    # A spreadsheet's `'` in front keeps text from being read as a formula or a number (a
+    # task may begin with one of its own: "'Tis the season").
+    keys = {task_key(shown), task_key(shown.removeprefix("'"))}
+    key = task_key(shown)
+    if not key or own in keys or _same_number(shown, stored):
         return
     # An .xlsx queue cuts a text longer than a cell holds, ending it in "…".
     if key.endswith(CUT_MARK) and own.startswith(key.removesuffix(CUT_MARK).rstrip()):
@@ -319,6 +327,14 @@ def _same_task(frame: pd.DataFrame, position: int, column: str, stored: str, whe
     raise TasksError(f"{where}: task_id {named} is the task {_short(stored)}, but the row reads "
                      f"{_short(shown)}; were some columns sorted without the others? Undo "
                      f"the sort, or write a new queue")
+
+
+def _same_number(shown: str, stored: str) -> bool:
+    """Whether two texts are the same number (Excel saves the task "0012" as 12)."""
+    try:
+        return float(shown) == float(stored)
+    except ValueError:
+        return False
 
 
 def _short(text: str, limit: int = 50) -> str:
@@ -361,11 +377,16 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     decisions stand: the queue deals no decided task, so theirs came later)."""
     runs = {request.run_id for request in read.requests}
     standing = {run_id: store.current_decisions(run_id) for run_id in runs}
+    # A decision stands for its task's text in every run of the plan: one taken since on a
+    # newer run (the Review page of next week's run) is as much "since" as one on this run.
+    by_text = store.standing_by_text(read.plan_name)
     made = _made(store, runs)
     new, since, others = [], 0, 0
     for request in read.requests:
         key = (request.run_id, request.row)
-        now = standing[request.run_id].get(request.row)
+        text = read.texts.get(key, "")
+        now = by_text.get(text) if text else None
+        now = now or standing[request.run_id].get(request.row)
         if (person(reviewer), request.strategy_id) not in made.get(key, set()):
             if (now is not None and person(now.reviewer) != person(reviewer)
                     and now.strategy_id != request.strategy_id):

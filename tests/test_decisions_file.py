@@ -685,3 +685,50 @@ def test_a_trackers_own_decision_column_is_no_queue_file(tmp_path):
     assert unrecorded(export, None, "default") == 0
     export.write_text("task_id,decision\nrun1-task3,none\n", encoding="utf-8")
     assert unrecorded(export, None, "default") == 1
+
+
+def test_a_file_of_last_weeks_run_does_not_undo_a_decision_on_this_weeks(db, tmp_path):
+    """Monday's queue file (run #1), a new run, Ben deciding the same task on its Review page,
+    then Ana's file: Ben's decision on the newer run was replaced without a word."""
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "1")
+    assert _tactics("classify", str(ROOT / "data" / "tasks.csv"), "--plan", PLAN, "--out",
+                    str(tmp_path / "out.csv"), "--db", str(db), "-q").exit_code == 0
+    with Store(db) as store:
+        newer = store.latest_run().id
+        store.record_decision(newer, _row(table["task_id"].iloc[0]), "misaligned", None, "ben")
+    table.assign(decision=[table["candidate_1"].iloc[0]]).to_csv(tmp_path / "filled.csv",
+                                                                 index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    assert "1 decided otherwise by somebody else since the file was written" in done.stderr
+    with Store(db) as store:
+        [standing] = store.standing_by_text().values()
+    assert standing.reviewer == "ben"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_the_tools_own_queue_of_odd_texts_is_read_back_as_its_tasks(tmp_path, suffix):
+    """Tasks that begin with their own apostrophe, hold Word's soft line break (which a workbook
+    cannot hold), or are a number Excel rewrites: the untouched queue was refused as sorted."""
+    db = tmp_path / "tactics.db"
+    tasks = ["'Tis the season: renewal reminders to customers", "0012",
+             "Call dealers\x0babout end-cap displays", "Pitch widgets to Riverside Hardware"]
+    pd.DataFrame({"task": tasks}).to_csv(tmp_path / "tasks.csv", index=False)
+    assert _tactics("classify", str(tmp_path / "tasks.csv"), "--plan", PLAN, "--out",
+                    str(tmp_path / "out.csv"), "--db", str(db), "-q").exit_code == 0
+    table = _queue(db, tmp_path / f"queue{suffix}")
+    table["decision"] = "none"
+    if suffix == ".csv":
+        table["task"] = table["task"].replace({"0012": "12"})  # as Excel saves it
+        table.to_csv(tmp_path / "filled.csv", index=False)
+    else:
+        table.to_excel(tmp_path / "filled.xlsx", index=False, sheet_name="Queue")
+
+    done = _tactics("decide", str(tmp_path / f"filled{suffix}"), "--db", str(db), "--plan",
+                    PLAN, "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    assert f"recorded {len(tasks)} decisions by ana" in done.stderr

@@ -34,7 +34,8 @@ from .reproducible import reproducible_bytes, save_reproducibly
 OUTPUT_TYPES = (".csv", ".tsv", ".jsonl", ".xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-# Characters XML 1.0 forbids; an .xlsx cannot hold them.
+# Characters XML 1.0 forbids; an .xlsx cannot hold them (each becomes a space: Word's soft line
+# break, \x0b, stands between two words).
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Text openpyxl would store as a formula or an error value instead of a string.
 _XLSX_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
@@ -90,7 +91,7 @@ def xlsx_value(value: object) -> object:
         return None
     if isinstance(value, str):
         # An empty cell stays blank (an empty string cell is not blank to ISBLANK or COUNTA).
-        return _ILLEGAL_XML.sub("", value) or None
+        return _ILLEGAL_XML.sub(" ", value) or None
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -114,7 +115,7 @@ def xlsx_value(value: object) -> object:
         return _ILLEGAL_XML.sub("", json.dumps(plain(value), ensure_ascii=False))
     if is_blank(value):
         return None
-    return _ILLEGAL_XML.sub("", str(value))
+    return _ILLEGAL_XML.sub(" ", str(value))
 
 
 def number_cell(value: str) -> object:
