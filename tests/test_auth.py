@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from classifier.access import Reviewer, acting, may_decide
@@ -134,7 +135,9 @@ def test_signed_out_the_app_shows_only_the_sign_in_button(db):
 
 @pytest.fixture
 def secrets_files():
-    """Name secrets files as --secrets.files does; Streamlit's default locations again after."""
+    """Name secrets files as --secrets.files does; Streamlit's default locations again after,
+    and none of their secrets kept (st.secrets keeps what it read for the whole process: a
+    later test's app, in the same worker, asked for a sign-in)."""
     from streamlit import config
     from streamlit.config_option import ConfigOption
 
@@ -143,9 +146,11 @@ def secrets_files():
     def name(*paths: Path) -> None:
         config.set_option("secrets.files", [str(path) for path in paths],
                           where_defined="command-line argument or environment variable")
+        st.secrets._reset()
 
     yield name
     config.set_option("secrets.files", default, where_defined=ConfigOption.DEFAULT_DEFINITION)
+    st.secrets._reset()
 
 
 def _started() -> AppTest:
