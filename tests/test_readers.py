@@ -580,6 +580,17 @@ def test_the_separator_is_the_headers_below_a_title(tmp_path, content):
     assert any("above the header not read" in w for w in warnings)
 
 
+@pytest.mark.parametrize("odd", [";", "|"])
+def test_a_one_column_list_whose_odd_task_holds_a_separator_is_one_column(tmp_path, odd):
+    # Since the separator was looked for below a title, that task was read as the header.
+    content = (f"Action item\nCall Ana about the renewal\nPitch widgets to Riverside{odd} bring "
+               f"samples\nInspect the line{odd} log defects\nOrder the new dies\n"
+               f"Plan the dealer day\n")
+    frame, column = read_tasks(_write(tmp_path / "one.csv", content))
+    assert column == "Action item" and len(frame) == 5
+    assert frame[column][1] == f"Pitch widgets to Riverside{odd} bring samples"
+
+
 @pytest.mark.parametrize("rows", [
     [["Activity"], ["Call the customers whose plans expire", "urgent"]],  # an unnamed column
     [["Tasks"], ["Call the customers whose plans expire", "urgent"]],  # a known name

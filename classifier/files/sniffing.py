@@ -120,6 +120,11 @@ def sniff_separator(text: str, default: str) -> str:
             continue  # the header line holds no such separator
         width = len(rows[at])
         fitting = sum(1 for row in rows[at + 1:] if len(row) == width)
+        below = sum(1 for row in rows[at + 1:] if any(cell.strip() for cell in row))
+        if at > 0 and 2 * fitting < below:
+            # Not a table under a title: a one-column list ("Action item") whose odd task
+            # holds a ";" would have that task read as the header.
+            continue
         # On a tie the first line read as the header wins: a title is the exception.
         scores[separator] = (fitting, width, at == 0)
     if not scores:
