@@ -376,6 +376,18 @@ def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]
     return plan.model_copy(update={"strategies": strategies}), notes
 
 
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+def with_what_a_table_lacks(plan: Plan, path: str | os.PathLike[str],
+                            earlier: Plan | None) -> Plan:
+    """A plan read from a strategies table (.csv, .xlsx) with the earlier plan's vision and
+    cut-offs, which a table cannot hold (else every table read undid them); others as they are."""
+    if earlier is None or Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        return plan
+    return plan.model_copy(update={"vision": earlier.vision, "thresholds": earlier.thresholds})
+
+
 def _read_text(path: Path) -> str:
     if not path.exists():
         raise PlanError(f"{path}: plan file not found")

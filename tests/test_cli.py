@@ -802,3 +802,41 @@ def test_an_escaped_nul_in_a_jsonl_task_is_dropped_with_a_warning_naming_its_row
     with Store(store_target) as store:
         stored = store.run_results(store.latest_run().id)
     assert stored["task"].tolist()[1] == "Order steel"
+
+
+def test_a_strategies_table_in_the_weekly_job_keeps_the_vision_set_on_the_plan_page(tmp_path):
+    """A table cannot hold a vision: once one was set on the Plan page, the job's table was
+    an "earlier version" for good, and --replace-plan would have erased the vision."""
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    table = _write(tmp_path / "plan.csv", "id,name\nrevenue,Grow recurring revenue\n"
+                                          "retail,Win the retail channel\n")
+    week = ("classify", str(DATA / "tasks.txt"), "--plan", table, "--out", str(out), "--db",
+            str(db), "-q")
+    assert _invoke(*week).exit_code == 0
+    with Store(db) as store:  # the Plan page sets the vision
+        store.save_plan(store.latest_plan()[1].model_copy(update={"vision": "Tri-City first"}))
+
+    done = _invoke(*week)
+
+    assert done.exit_code == 0, done.output
+    with Store(db) as store:
+        assert store.latest_plan()[1].vision == "Tri-City first"
+        assert len(store.plan_versions()) == 2
+
+
+def test_report_names_a_plan_file_that_is_an_earlier_version_as_one(tmp_path):
+    # "classify again to use the new plan" was advice classify then refused.
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    save_plan(load_plan(PLAN), old)
+    plan = load_plan(PLAN)
+    save_plan(plan.model_copy(update={"strategies": plan.strategies[:3]}), new)
+    for used in (old, new):
+        assert _invoke("classify", str(DATA / "tasks.txt"), "--plan", str(used), "--out",
+                       str(out), "--db", str(db), "-q").exit_code == 0
+
+    said = _invoke("report", "--db", str(db), "--plan", str(old), "--out", str(tmp_path / "r.csv"))
+
+    assert said.exit_code == 0, said.output
+    assert "The file is version 1 of the store's plan, saved over since" in said.stderr
+    assert "classify again" not in said.stderr

@@ -639,9 +639,9 @@ def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
 
 
 @pytest.mark.parametrize(("hidden", "said"), [
-    ([5], "1 row of sheet 'Tasks' is hidden in Excel (a filter?): row 5; classified like"),
+    ([5], "1 row of sheet 'Tasks' is hidden in Excel (a filter?): row 5; read like"),
     ([1, 4, 5, 6, 7, 8, 9, 10], "7 rows of sheet 'Tasks' are hidden in Excel (a filter?): "
-                                "rows 4, 5, 6, 7, 8 and 2 more; classified like"),
+                                "rows 4, 5, 6, 7, 8 and 2 more; read like"),
     ([], None),
 ])
 def test_rows_hidden_in_a_workbook_are_read_and_said_once(tmp_path, hidden, said):

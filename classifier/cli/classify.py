@@ -110,7 +110,7 @@ def classify(
     from ..model.learned import Learned
     from ..model.learning import build_classifier
     from ..pipeline import Progress, StoreTarget, classify_file
-    from ..plan import keep_earlier_ids, load_plan
+    from ..plan import keep_earlier_ids, load_plan, with_what_a_table_lacks
 
     def action() -> None:
         from ..llm import Asker, llm_settings
@@ -135,6 +135,9 @@ def classify(
             if store is not None:  # a strategy renamed in a file without ids keeps its id
                 latest = store.latest_plan(plan_name)
                 plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None)
+                # A strategies table: the vision and cut-offs set on the Plan page stay.
+                plan_data = with_what_a_table_lacks(plan_data, plan,
+                                                    latest[1] if latest else None)
                 for note in notes:
                     warn(f"{plan}: {note}")
                 if latest is not None and not replace_plan:

@@ -25,6 +25,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..plan import Plan
+    from ..store import Store
 
 
 @app.command(short_help="Write the next tasks to review, with a decision column to fill.")
@@ -65,7 +66,7 @@ def queue(
                 raise ClassifierError(f"{store.label}: no run of plan {plan_name!r} yet; "
                                       f"classify with --db first")
             run_plan = store.plan(run.plan_version)
-            _differs(plan, plan_data, run.id, run_plan, "the queue follows")
+            _differs(plan, plan_data, run.id, run_plan, "the queue follows", store, plan_name)
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
             table = queue_table(dealt, run, limit)
             write_queue(table, run_plan, out, warn=warn)
@@ -83,14 +84,26 @@ def queue(
     run_command(action)
 
 
-def _differs(path: Path, given: Plan, run_id: int, run_plan: Plan, what: str) -> None:
+def _differs(path: Path, given: Plan, run_id: int, run_plan: Plan, what: str,
+             store: Store, plan_name: str) -> None:
     """Warn when the plan file is not the plan a run was classified against: `what` (the
     queue follows, the report shows...) is the run's."""
-    from ..plan import keep_earlier_ids
+    from ..plan import keep_earlier_ids, with_what_a_table_lacks
 
-    if run_plan.strategies != keep_earlier_ids(given, run_plan)[0].strategies:
+    given = keep_earlier_ids(given, run_plan)[0]
+    if run_plan.strategies == given.strategies:
+        return
+    latest = store.latest_plan(plan_name)
+    held = store.version_holding(with_what_a_table_lacks(given, path, latest and latest[1]),
+                                 plan_name)
+    if held is not None and latest is not None and held.id != latest[0]:
+        # `classify` refuses such a file: "classify again" would be advice it cannot take.
         warn(f"{path}: differs from the plan run #{run_id} was classified against; {what} "
-             f"run #{run_id}'s (classify again to use the new plan)")
+             f"run #{run_id}'s. The file is version {held.version} of the store's plan, saved "
+             f"over since: update it (Plan page, Export the plan)")
+        return
+    warn(f"{path}: differs from the plan run #{run_id} was classified against; {what} "
+         f"run #{run_id}'s (classify again to use the new plan)")
 
 
 @app.command(short_help="Record a filled queue file's decisions in the store.")
@@ -121,7 +134,7 @@ def decide(
             read = read_decisions(file, store, plan_name, given, warn)
             for run_id in sorted({request.run_id for request in read.requests}):
                 _differs(plan, given, run_id, store.plan(store.run(run_id).plan_version),
-                         "its decisions are read against")
+                         "its decisions are read against", store, plan_name)
             counts = record(store, read, name)
         total = counts["confirm"] + counts["reassign"] + counts["misaligned"]
         since = (f" ({counts['since']} decided otherwise since, which stands)"
@@ -175,7 +188,7 @@ def report(
                 raise ClassifierError(f"{store.label}: run #{chosen.id} is of plan "
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
-            _differs(plan, given, chosen.id, made.plan, "the report shows")
+            _differs(plan, given, chosen.id, made.plan, "the report shows", store, plan_name)
             write_report(made, out, warn=warn)
         periods = len(made.trends.periods)
         say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "

@@ -317,7 +317,7 @@ def _say_hidden_rows(rows: list[int], title: str, label: str, warn: Warn) -> Non
     many = len(rows) > 1
     warn(f"{label}: {len(rows):,} row{'s' if many else ''} of sheet {title!r} "
          f"{'are' if many else 'is'} hidden in Excel (a filter?): row{'s' if many else ''} "
-         f"{named}; classified like the others (delete the rows not to be read)")
+         f"{named}; read like the others (delete the rows not to be read)")
 
 
 def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
-from classifier.plan import Plan, dump_plan, keep_earlier_ids, load_plan
+from classifier.plan import Plan, dump_plan, keep_earlier_ids, load_plan, with_what_a_table_lacks
 from classifier.plan_table import (
     plan_from_table,
     plan_table,
@@ -185,11 +185,8 @@ def _import_export(plan: Plan) -> None:
                     st.error(str(error).replace(str(path), upload.name))
                     return
             imported, notes = keep_earlier_ids(imported, plan)
-            if path.suffix.lower() in (".csv", ".xlsx"):
-                # A table holds strategies only: the vision and calibrated cut-offs stay, as
-                # when the table is edited on this page.
-                imported = imported.model_copy(update={"vision": plan.vision,
-                                                       "thresholds": plan.thresholds})
+            # As when the table is edited on this page: the vision and cut-offs stay.
+            imported = with_what_a_table_lacks(imported, path, plan)
             _save_or_ask(imported, plan, notes)
             st.rerun()
     with right:
