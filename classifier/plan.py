@@ -376,6 +376,20 @@ def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]
     return plan.model_copy(update={"strategies": strategies}), notes
 
 
+def plan_changes(old: Plan, new: Plan) -> list[str]:
+    """What `new` changes of `old`, in words ("the vision", "'Grow revenue' added", ...)."""
+    said = ["the vision"] if old.vision != new.vision else []
+    before = {strategy.id: strategy for strategy in old.strategies}
+    after = {strategy.id: strategy for strategy in new.strategies}
+    said += [f"{after[sid].name!r} added" for sid in after if sid not in before]
+    said += [f"{before[sid].name!r} dropped" for sid in before if sid not in after]
+    said += [f"{after[sid].name!r} changed" for sid in after
+             if sid in before and after[sid] != before[sid]]
+    if old.thresholds != new.thresholds:
+        said.append("the cut-offs")
+    return said
+
+
 TABLE_SUFFIXES = (".csv", ".xlsx")
 
 

@@ -840,3 +840,26 @@ def test_report_names_a_plan_file_that_is_an_earlier_version_as_one(tmp_path):
     assert said.exit_code == 0, said.output
     assert "The file is version 1 of the store's plan, saved over since" in said.stderr
     assert "classify again" not in said.stderr
+
+
+def test_a_plan_file_edited_from_an_older_copy_says_what_it_replaces(tmp_path):
+    """Not an earlier version, so not refused; but the vision set on the Plan page since was
+    undone without a word, exit 0."""
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    plan_file = tmp_path / "plan.yaml"
+    save_plan(load_plan(PLAN), plan_file)
+    week = ("classify", str(DATA / "tasks.txt"), "--plan", str(plan_file), "--out", str(out),
+            "--db", str(db), "-q")
+    assert _invoke(*week).exit_code == 0
+    with Store(db) as store:  # the Plan page
+        store.save_plan(load_plan(PLAN).model_copy(update={"vision": "Ana's vision"}))
+    plan = load_plan(plan_file)
+    extra = plan.strategies[0].model_copy(update={"id": "exports", "name": "Open export markets"})
+    save_plan(plan.model_copy(update={"strategies": [*plan.strategies, extra]}), plan_file)
+
+    done = _invoke(*week)
+
+    assert done.exit_code == 0, done.output
+    assert (f"{plan_file}: differs from version 2 of plan 'default' in {db}" in done.stderr
+            and "replaces it for this run and later ones: the vision, 'Open export markets' "
+            "added" in done.stderr)

@@ -47,6 +47,22 @@ def _refuse_an_earlier_plan(store: Store, plan: Plan, name: str, latest_id: int,
                     f"pass --replace-plan")
 
 
+def _say_a_new_version(store: Store, plan: Plan, name: str, latest: tuple[int, Plan],
+                       path: Path) -> None:
+    """Warn, before it is saved, that the plan file replaces the store's latest version and
+    what that changes: a file edited from an older copy undoes edits made since (on the Plan
+    page, say), and a cron log is where that must show."""
+    from ..plan import plan_changes
+
+    changes = plan_changes(latest[1], plan)
+    if not changes:
+        return
+    newest = store.plan_versions(name)[-1]
+    warn(f"{path}: differs from version {newest.version} of plan {name!r} in {store.label} "
+         f"({newest.created_at:%Y-%m-%d %H:%M}), and replaces it for this run and later ones: "
+         f"{', '.join(changes)}")
+
+
 @app.command()
 def classify(
     tasks: Annotated[str, typer.Argument(help="Tasks file (.csv .tsv .xlsx .jsonl .txt) or - "
@@ -142,6 +158,8 @@ def classify(
                     warn(f"{plan}: {note}")
                 if latest is not None and not replace_plan:
                     _refuse_an_earlier_plan(store, plan_data, plan_name, latest[0], plan)
+                if latest is not None:
+                    _say_a_new_version(store, plan_data, plan_name, latest, plan)
             learned = (Learned.from_frame(store.learned_examples(plan_name))
                        if store is not None else None)
             earlier = (store.earlier_tasks(plan_name, plan_data) if store is not None and history
