@@ -443,15 +443,24 @@ def _strategies_frame(path: Path) -> Any:
                                index_col=False)
         except Exception as error:  # pandas raises many kinds for a bad CSV
             raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
+    from openpyxl import load_workbook
+
+    from .files.readers import sheets_shown_first
+
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+        book = load_workbook(path, read_only=True)
+        order = sheets_shown_first(book)
+        book.close()
     except Exception:  # openpyxl raises many kinds for a file that is no workbook
         raise PlanError(f"{path}: not a readable Excel workbook (.xlsx)") from None
-    for frame in sheets.values():
+    # The sheets a person sees first: a hidden one's `name` column (a list of people) made
+    # every task be classified against "Ana" and "Ben".
+    for sheet in order:
+        frame = sheets[sheet]
         if "name" in {str(column).strip().lower() for column in frame.columns}:
             return frame
-    first = next(iter(sheets.values()), pd.DataFrame())
-    return first  # its columns are named in the error
+    return sheets[order[0]] if order else pd.DataFrame()  # its columns are named in the error
 
 
 def _plan_from_table_file(path: Path) -> Plan:

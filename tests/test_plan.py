@@ -277,6 +277,14 @@ def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_pat
     assert plan.strategies[0].examples == ["Write a help article", "Fix a bug"]
     assert plan.strategies[1].description == "Quarterly check-ins"
 
+    # A hidden sheet of people, first in the workbook, has a `name` column too: not the plan.
+    people = book.create_sheet("People", 0)
+    for row in (["name", "email"], ["Ana", "ana@example.com"], ["Ben", "ben@example.com"]):
+        people.append(row)
+    people.sheet_state = "hidden"
+    book.save(path)
+    assert load_plan(path).ids == plan.ids
+
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("plan.xlsx", b"not a workbook", "not a readable Excel workbook"),
