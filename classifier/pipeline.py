@@ -147,9 +147,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                     frame = with_decisions(frame, decided, classifier, batch)
                 if keep is not None:
                     if run_id is None:
+                        stale = set(earlier_results(chunk.columns))
                         run_id = keep.store.begin_run(
-                            keep.plan_version, [str(c) for c in chunk.columns
-                                                if c not in earlier_results(chunk.columns)],
+                            keep.plan_version, [str(c) for c in chunk.columns if c not in stale],
                             texts_in, keep.source, classifier.embedder.model_name,
                             classifier.thresholds, llm=asker is not None,
                             earlier=classifier.earlier_use)
