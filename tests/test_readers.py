@@ -667,6 +667,31 @@ def test_rows_hidden_in_a_workbook_are_read_and_said_once(tmp_path, hidden, said
     assert all(w.endswith("(delete the rows not to be read)") for w in found)
 
 
+def test_cells_merged_over_task_rows_are_said(tmp_path):
+    # A task merged over two rows (two owners): the second row came out `empty`, without a
+    # word, and its hours left the report.
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Tasks"
+    sheet.merge_cells("A1:C1")  # a title over the columns: one row, nothing lost
+    sheet["A1"] = "Q4 task list"
+    sheet.append(["task", "owner", "hours"])
+    for row in (["Call the lapsed customers", "Ana", 3], [None, "Fay", 5],
+                ["Pitch the dealers", "Bo", 2]):
+        sheet.append(row)
+    sheet.merge_cells("A3:A4")
+    path = tmp_path / "merged.xlsx"
+    workbook.save(path)
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["Call the lapsed customers", "", "Pitch the dealers"]
+    assert [w for w in warnings if "cells merged" in w] == [
+        f"{path}: cells merged over several rows in sheet 'Tasks' (A3:A4): only the top row "
+        f"holds the value, the rows below read blank (unmerge and fill them in Excel)"]
+
+
 def test_a_hidden_sheet_chosen_by_number_is_read_with_a_warning(tmp_path):
     # `--sheet 0` read the hidden lookup sheet as tasks, without a word.
     path = _sheets_workbook(tmp_path / "export.xlsx", [("Lookup", "hidden", [["code"], ["A1"]]),

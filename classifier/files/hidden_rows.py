@@ -1,15 +1,19 @@
-"""Rows a workbook hides (an Excel filter, rows hidden by hand): read like any other row, and
-said so. openpyxl's read-only sheets do not expose row_dimensions, so the sheet's XML is
-scanned once, as a stream, and parsed only where it mentions hidden rows at all."""
+"""Rows a workbook hides (an Excel filter, rows hidden by hand), and cells merged over several
+rows: read as the cells hold them, and said so. openpyxl's read-only sheets expose neither
+row_dimensions nor merged cells, so the sheet's XML is scanned once, as a stream, and parsed
+only where it mentions hidden rows at all."""
 
 from __future__ import annotations
 
+import re
 from typing import IO, Any
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROW, _CELL = f"{_MAIN} row", f"{_MAIN} c"
 _HIDDEN = (b'hidden="1"', b'hidden="true"', b"hidden='1'", b"hidden='true'")
 _BLOCK = 1 << 20
+# <mergeCell ref="A6:A7"/>: the first and last row of a merged range
+_MERGED = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
 def hidden_rows(sheet: Any) -> list[int]:
@@ -62,3 +66,25 @@ def _hidden(source: IO[bytes]) -> list[int]:
     parser.EntityDeclHandler = refuse_entities
     parser.ParseFile(source)
     return rows
+
+
+def merged_over_rows(sheet: Any) -> list[tuple[int, str]]:
+    """The ranges of a read-only openpyxl sheet whose cells are merged over several rows, with
+    their top row ((6, "A6:A7")): only the top row holds the value, the rows below read blank;
+    [] where that cannot be told."""
+    found: list[tuple[int, str]] = []
+    try:
+        with sheet._get_source() as source:
+            tail = b""
+            while block := source.read(_BLOCK):
+                text = tail + block
+                for first, top, last, bottom in _MERGED.findall(text):
+                    if int(bottom) > int(top):
+                        found.append((int(top), f"{first.decode()}{int(top)}:"
+                                                f"{last.decode()}{int(bottom)}"))
+                # A tag cut at the block's end is read whole with the next block.
+                cut = text.rfind(b"<")
+                tail = text[cut:] if cut >= 0 and b">" not in text[cut:] else b""
+    except (AttributeError, OSError, ValueError):
+        return []
+    return list(dict.fromkeys(found))

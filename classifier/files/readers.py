@@ -29,7 +29,7 @@ from .columns import (
     header_row,
     refuse_numbers,
 )
-from .hidden_rows import hidden_rows
+from .hidden_rows import hidden_rows, merged_over_rows
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
@@ -254,11 +254,13 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
         hidden = hidden_rows(chosen)
+        merged = merged_over_rows(chosen)
         first_row = chosen.min_row or 1
     finally:
         workbook.close()
     skipped = _skip_title(top, label, warn)
     _say_hidden_rows([row for row in hidden if row > first_row + skipped], title, label, warn)
+    _say_merged([ref for top, ref in merged if top > first_row + skipped], title, label, warn)
     header = top[skipped] if top else []
     repeated = duplicate_names([value for value in header if value])
     if repeated:
@@ -318,6 +320,16 @@ def _say_hidden_rows(rows: list[int], title: str, label: str, warn: Warn) -> Non
     warn(f"{label}: {len(rows):,} row{'s' if many else ''} of sheet {title!r} "
          f"{'are' if many else 'is'} hidden in Excel (a filter?): row{'s' if many else ''} "
          f"{named}; read like the others (delete the rows not to be read)")
+
+
+def _say_merged(ranges: list[str], title: str, label: str, warn: Warn) -> None:
+    """Warn once of cells merged over several task rows: Excel shows one value over all of
+    them, but only the top row holds it (a row below lost its task, and its hours the report)."""
+    if not ranges:
+        return
+    named = ", ".join(ranges[:3]) + (f" and {len(ranges) - 3:,} more" if len(ranges) > 3 else "")
+    warn(f"{label}: cells merged over several rows in sheet {title!r} ({named}): only the top "
+         f"row holds the value, the rows below read blank (unmerge and fill them in Excel)")
 
 
 def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
