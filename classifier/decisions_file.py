@@ -314,12 +314,10 @@ def _same_task(frame: pd.DataFrame, position: int, column: str, stored: str, whe
     if column not in frame.columns:
         return  # the text column was deleted: the id alone says which task
     shown = cell_text(frame[column].iloc[position])
-    own = task_key(stored)
+    key, own = task_key(shown), task_key(stored)
     # A spreadsheet's `'` in front keeps text from being read as a formula or a number (a
     # task may begin with one of its own: "'Tis the season").
-    keys = {task_key(shown), task_key(shown.removeprefix("'"))}
-    key = task_key(shown)
-    if not key or own in keys or _same_number(shown, stored):
+    if not key or own in (key, task_key(shown.removeprefix("'"))) or _same_number(shown, stored):
         return
     # An .xlsx queue cuts a text longer than a cell holds, ending it in "…".
     if key.endswith(CUT_MARK) and own.startswith(key.removesuffix(CUT_MARK).rstrip()):
@@ -375,18 +373,12 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     otherwise since (`since`: a file sent again never undoes a later decision); and how many
     tasks somebody else decided otherwise after the file was written (`others`, whose
     decisions stand: the queue deals no decided task, so theirs came later)."""
-    runs = {request.run_id for request in read.requests}
-    standing = {run_id: store.current_decisions(run_id) for run_id in runs}
-    # A decision stands for its task's text in every run of the plan: one taken since on a
-    # newer run (the Review page of next week's run) is as much "since" as one on this run.
-    by_text = store.standing_by_text(read.plan_name)
-    made = _made(store, runs)
+    standing = _standing_now(store, read)
+    made = _made(store, {request.run_id for request in read.requests})
     new, since, others = [], 0, 0
     for request in read.requests:
         key = (request.run_id, request.row)
-        text = read.texts.get(key, "")
-        now = by_text.get(text) if text else None
-        now = now or standing[request.run_id].get(request.row)
+        now = standing.get(key)
         if (person(reviewer), request.strategy_id) not in made.get(key, set()):
             if (now is not None and person(now.reviewer) != person(reviewer)
                     and now.strategy_id != request.strategy_id):
@@ -402,6 +394,23 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     for decision in recorded:
         counts[decision.action] += 1
     return counts
+
+
+def _standing_now(store: Store, read: DecisionsRead) -> dict[tuple[int, int], Decision]:
+    """Per task read, the decision standing on it now, if any: a decision stands for its task's
+    text in every run of the plan, so one taken since on a newer run (the Review page of next
+    week's run) counts as much as one on the file's own run."""
+    by_text = store.standing_by_text(read.plan_name)
+    by_row = {run_id: store.current_decisions(run_id)
+              for run_id in {request.run_id for request in read.requests}}
+    standing: dict[tuple[int, int], Decision] = {}
+    for request in read.requests:
+        key = (request.run_id, request.row)
+        text = read.texts.get(key, "")
+        now = (by_text.get(text) if text else None) or by_row[request.run_id].get(request.row)
+        if now is not None:
+            standing[key] = now
+    return standing
 
 
 def _made(store: Store, runs: set[int]) -> dict[tuple[int, int], set[tuple[str, str | None]]]:
@@ -443,11 +452,10 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
         return filled
     # Recorded once, by anyone, is recorded: a later decision by somebody else may stand. A
     # task decided since, by anyone, is done: `decide` keeps that decision over the file's.
-    runs = {request.run_id for request in read.requests}
-    made = _made(store, runs)
-    standing = {run_id: store.current_decisions(run_id) for run_id in runs}
+    made = _made(store, {request.run_id for request in read.requests})
+    standing = _standing_now(store, read)
     return sum(1 for request in read.requests
-               if request.row not in standing[request.run_id]
+               if (request.run_id, request.row) not in standing
                and request.strategy_id not in {strategy for _, strategy in
                                                made.get((request.run_id, request.row), set())})
 

@@ -707,6 +707,9 @@ def test_a_file_of_last_weeks_run_does_not_undo_a_decision_on_this_weeks(db, tmp
     with Store(db) as store:
         [standing] = store.standing_by_text().values()
     assert standing.reviewer == "ben"
+    # Nothing of the file is left unrecorded: a new queue may take its place.
+    assert _tactics("queue", "--db", str(db), "--plan", PLAN, "--out",
+                    str(tmp_path / "filled.csv")).exit_code == 0
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
