@@ -31,20 +31,18 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-def _refuse_an_earlier_plan(store: Store, plan: Plan, name: str, latest_id: int,
-                           path: Path) -> None:
+def _refuse_an_earlier_plan(store: Store, plan: Plan, name: str, path: Path) -> None:
     """PlanError when the plan file is an earlier version of the store's plan: the weekly job's
     copy, saved over on the Plan page since, would silently undo those edits."""
-    held = store.version_holding(plan, name)
-    if held is None or held.id == latest_id:
+    found = store.saved_over(plan, name)
+    if found is None:
         return
-    newest = store.plan_versions(name)[-1]
+    held, newest = found
     raise PlanError(f"{path}: this is version {held.version} of plan {name!r} in "
                     f"{store.label}; version {newest.version} was saved since "
                     f"({newest.created_at:%Y-%m-%d %H:%M}, in the app or from another file). "
-                    f"Classifying "
-                    f"with the file would undo it: update the file (Plan page, Export the plan), or "
-                    f"pass --replace-plan")
+                    f"Classifying with the file would undo it: update the file (Plan page, "
+                    f"Export the plan), or pass --replace-plan")
 
 
 def _say_a_new_version(store: Store, plan: Plan, name: str, latest: tuple[int, Plan],
@@ -157,7 +155,7 @@ def classify(
                 for note in notes:
                     warn(f"{plan}: {note}")
                 if latest is not None and not replace_plan:
-                    _refuse_an_earlier_plan(store, plan_data, plan_name, latest[0], plan)
+                    _refuse_an_earlier_plan(store, plan_data, plan_name, plan)
                 if latest is not None:
                     _say_a_new_version(store, plan_data, plan_name, latest, plan)
             learned = (Learned.from_frame(store.learned_examples(plan_name))

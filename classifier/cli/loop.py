@@ -94,13 +94,13 @@ def _differs(path: Path, given: Plan, run_id: int, run_plan: Plan, what: str,
     if run_plan.strategies == given.strategies:
         return
     latest = store.latest_plan(plan_name)
-    held = store.version_holding(with_what_a_table_lacks(given, path, latest and latest[1]),
-                                 plan_name)
-    if held is not None and latest is not None and held.id != latest[0]:
+    found = store.saved_over(with_what_a_table_lacks(given, path, latest and latest[1]),
+                             plan_name)
+    if found is not None:
         # `classify` refuses such a file: "classify again" would be advice it cannot take.
         warn(f"{path}: differs from the plan run #{run_id} was classified against; {what} "
-             f"run #{run_id}'s. The file is version {held.version} of the store's plan, saved "
-             f"over since: update it (Plan page, Export the plan)")
+             f"run #{run_id}'s. The file is version {found[0].version} of the store's plan, "
+             f"saved over since: update it (Plan page, Export the plan)")
         return
     warn(f"{path}: differs from the plan run #{run_id} was classified against; {what} "
          f"run #{run_id}'s (classify again to use the new plan)")

@@ -129,13 +129,13 @@ def calibrate(
                          fitted_on=f"{Path(labeled).name}, {len(scored.gold)} rows, "
                                    f"model {model}")
         after = metrics(scored, thresholds)
-        better = _better(before, after)
-        if better or force:
+        written = force or _better(before, after)
+        if written:
             save_plan(classifier.plan.model_copy(update={"thresholds": thresholds}), plan)
         typer.echo(json.dumps({"thresholds": thresholds.model_dump(exclude_none=True),
                                "before": _headline(before), "after": _headline(after),
-                               "written": better or force}, indent=2))
-        if better or force:
+                               "written": written}, indent=2))
+        if written:
             say(f"wrote thresholds to {plan}")
         else:
             say(f"{plan} is unchanged: the fitted thresholds do no better on these "

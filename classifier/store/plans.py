@@ -60,11 +60,14 @@ class PlanStore(Database):
                     content_hash=digest, content=content, created_at=now())
                 .returning(PLANS.c.id)).scalar_one())
 
-    def version_holding(self, plan: Plan, name: str = "default") -> PlanVersion | None:
-        """The newest stored version of the named plan whose content is `plan`'s, or None."""
+    def saved_over(self, plan: Plan, name: str = "default"
+                   ) -> tuple[PlanVersion, PlanVersion] | None:
+        """When `plan` is an earlier version of the named plan (its content stored, and a newer
+        version saved since): that version and the newest; else None."""
         digest = hashlib.sha256(_plan_json(plan).encode()).hexdigest()
-        return next((v for v in reversed(self.plan_versions(name)) if v.content_hash == digest),
-                    None)
+        versions = self.plan_versions(name)
+        held = next((v for v in reversed(versions) if v.content_hash == digest), None)
+        return None if held is None or held.id == versions[-1].id else (held, versions[-1])
 
     def latest_plan(self, name: str = "default") -> tuple[int, Plan] | None:
         """The newest version id and plan of that name, or None."""
