@@ -17,7 +17,7 @@ from classifier.plan import plan_from_dict
 from classifier.report.run_report import run_report
 from classifier.report.trends import (
     date_trends,
-    describe_repeats,
+    describe_periods,
     find_date_column,
     run_trends,
 )
@@ -140,7 +140,7 @@ def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
     assert trends.periods["period"].str.split().str[0].tolist() == ["#1", f"#{again}"]
     assert trends.periods["aligned"].tolist() == [pytest.approx(2 / 3), 1.0]
     assert trends.repeats == [(2, again)]
-    assert describe_repeats(trends) == (
+    assert describe_periods(trends) == (
         "Runs of the same tasks against the same plan (a re-score, a list classified twice) "
         f"count once, as the latest: run #2 by #{again}.")
     assert "run #2 by #3" in run_report(store, store.run(again)).html()  # the report says so
@@ -160,7 +160,7 @@ def test_runs_past_the_periods_shown_are_said_to_be_left_out(store):
     trends = run_trends(store, limit=3)
 
     assert len(trends.periods) == 3 and trends.left_out == 2
-    assert describe_repeats(trends) == ("The latest 3 periods are shown; 2 earlier runs are not.")
+    assert describe_periods(trends) == ("The latest 3 periods are shown; 2 earlier runs are not.")
     assert run_trends(store).left_out == 0
 
 

@@ -29,7 +29,7 @@ from .summary import (
     task_count,
     whole_percents,
 )
-from .trends import Trends, describe_repeats
+from .trends import Trends, describe_periods
 
 MAX_ROWS = 5000
 
@@ -198,6 +198,6 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
     return str(template.render(
         title=title, vision=plan.vision, meta=meta, cards=_cards(summary), charts=charts[:3],
         trend_charts=charts[3:], sections=sections,
-        trend_note=describe_repeats(trends) if with_trends and trends is not None else None,
+        trend_note=describe_periods(trends) if with_trends and trends is not None else None,
         trend_numbers=_table(numbers, {c: c for c in numbers.columns}) if numbers is not None
         else None))

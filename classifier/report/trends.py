@@ -107,7 +107,7 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     return trends
 
 
-def describe_repeats(trends: Trends) -> str | None:
+def describe_periods(trends: Trends) -> str | None:
     """Which runs are no period of their own, and which later run stands for each, and how many
     earlier runs or weeks are past the periods shown; or None."""
     left = (f"The latest {len(trends.periods)} periods are shown; {trends.left_out} earlier "

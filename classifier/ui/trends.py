@@ -8,7 +8,7 @@ import streamlit as st
 from classifier.cells import column_words
 from classifier.report.charts import status_trend_chart, strategy_trend_chart
 from classifier.report.html import trend_numbers
-from classifier.report.trends import date_trends, describe_repeats, find_date_column, run_trends
+from classifier.report.trends import date_trends, describe_periods, find_date_column, run_trends
 from classifier.ui import state, widgets
 
 
@@ -31,9 +31,9 @@ def render() -> None:
     else:
         trends = date_trends(results, run.columns, run.text_column, db.plan(run.plan_version),
                              by)
-    repeats = describe_repeats(trends)
-    if repeats:
-        st.caption(repeats)
+    note = describe_periods(trends)
+    if note:
+        st.caption(note)
     if trends.empty:
         st.info("Trends need two periods: classify next week's tasks (or re-run with an edited "
                 "plan) and they appear here." if by == "run" else
