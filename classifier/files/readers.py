@@ -29,7 +29,7 @@ from .columns import (
     header_row,
     refuse_numbers,
 )
-from .hidden_rows import hidden_rows, merged_over_rows
+from .hidden_rows import row_marks
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
@@ -253,14 +253,15 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
-        hidden = hidden_rows(chosen)
-        merged = merged_over_rows(chosen)
+        marks = row_marks(chosen)
         first_row = chosen.min_row or 1
     finally:
         workbook.close()
     skipped = _skip_title(top, label, warn)
-    _say_hidden_rows([row for row in hidden if row > first_row + skipped], title, label, warn)
-    _say_merged([ref for top, ref in merged if top > first_row + skipped], title, label, warn)
+    _say_hidden_rows([row for row in marks.hidden if row > first_row + skipped], title, label,
+                     warn)
+    _say_merged([ref for top, ref in marks.merged if top > first_row + skipped], title, label,
+                warn)
     header = top[skipped] if top else []
     repeated = duplicate_names([value for value in header if value])
     if repeated:
