@@ -279,6 +279,28 @@ def test_a_reader_of_stdout_that_goes_away_is_no_error(tmp_path):
     assert stderr == ""
 
 
+def test_help_to_a_reader_that_goes_away_ends_as_on_sigpipe():
+    # `tactics --help | true` exited 1, as for a failure: Rich ends so when its reader is gone.
+    helping = subprocess.Popen([sys.executable, "-m", "classifier", "--help"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert helping.stdout is not None and helping.stderr is not None
+    helping.stdout.close()
+    stderr = helping.stderr.read().decode()
+    assert helping.wait(timeout=300) == 141
+    assert stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_help_that_cannot_be_written_is_one_line():
+    # `tactics --help > /dev/full` printed a 40-line traceback.
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "classifier", "--help"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: could not write the output: No space left on device"]
+
+
 def test_the_command_line_loads_no_model_code_before_a_command_needs_it():
     # `tactics --help` or a mistyped option answers at once, and Ctrl-C meanwhile is one line.
     done = subprocess.run([sys.executable, "-c", "import sys, classifier.cli; "

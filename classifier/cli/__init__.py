@@ -29,6 +29,15 @@ from .common import PIPE_CLOSED, app, leave_stdout  # noqa: E402
 __all__ = ["app", "main"]
 
 
+def _reader_gone(done: SystemExit) -> bool:
+    """Whether this exit is Rich's or Click's way of ending once stdout's reader went away."""
+    frame = done.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    raised_by = frame.tb_frame.f_code.co_name if frame is not None else ""
+    return raised_by == "on_broken_pipe" or type(sys.stdout).__name__ == "PacifyFlushWrapper"
+
+
 def main() -> None:
     """Entry point of `tactics` and `python -m classifier`."""
     if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
@@ -37,6 +46,11 @@ def main() -> None:
         # Not standalone: a mistyped option is one line too (Click would draw a box).
         result = app(prog_name="tactics", standalone_mode=False)
         code: object = result if isinstance(result, int) else 0
+    except OSError as error:
+        # Writing the help failed (a full disk, a closed terminal): one line. A command's own
+        # errors are its own lines already (common.py).
+        print(f"error: could not write the output: {error.strerror or error}", file=sys.stderr)
+        code = 1
     except typer.Abort:
         print("error: aborted; no output was written", file=sys.stderr)
         code = 1
@@ -56,6 +70,11 @@ def main() -> None:
         code = done.code
         if isinstance(code, str):  # as the interpreter would have: the message, then 1
             print(code, file=sys.stderr)
+        if _reader_gone(done):
+            # Rich's (and Click's) answer to a reader gone while the help was written is exit
+            # 1, as for a failure; a Unix tool ends as on SIGPIPE, as our commands do.
+            leave_stdout()
+            code = PIPE_CLOSED
     except KeyboardInterrupt:
         # Ctrl-C before a command's own handling is in place (its modules still loading):
         # nothing was written yet, and a traceback through import machinery tells nobody anything.
