@@ -19,8 +19,9 @@ description written as a list of short items was read only through its few long 
 0.615), which phrases.description_phrases now reads item by item (0.863). So it is no longer
 a plan nothing was changed for.
 
-"ward", "saas", "admissions", "nonprofit", "parks": five hand-written plans of other domains,
-32 tasks each, a quarter serving none (benchmarks/plans/README.md); nothing is tuned on them.
+"ward", "saas", "admissions", "nonprofit", "parks", and a second set, "plant", "litigation",
+"restaurants", "library", "bankcyber": hand-written plans of other domains, 32 tasks each, a
+quarter serving none (benchmarks/plans/README.md); nothing is tuned on them.
 
 "sample, keyed": the sample's tasks as pasted from a tracker, each with a ticket key
 ("OPS-123: ", "[WID-123] ", " (JIRA-123)", "#123 "). "sample, HTML": the same tasks as a tracker

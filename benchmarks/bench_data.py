@@ -168,7 +168,8 @@ def sample(with_examples: bool = True) -> tuple[Plan, Labeled]:
     return plan, Labeled(frame[column].tolist(), labels_from_column(frame["label"].tolist()))
 
 
-WRITTEN = ("ward", "saas", "admissions", "nonprofit", "parks")
+WRITTEN = ("ward", "saas", "admissions", "nonprofit", "parks",
+           "plant", "litigation", "restaurants", "library", "bankcyber")
 
 
 def written(name: str) -> tuple[Plan, Labeled]:
