@@ -67,7 +67,8 @@ def next_tasks(store: Store, run: RunInfo, plan_name: str = "default",
     decided = results.loc[results["decision"].notna(), "row"].tolist()
     skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
     # The page's selection: the decisions that teach this run's plan.
-    taught = counted(store.learned_examples(plan_name), store.plan(run.plan_version))
+    plan = store.plan(run.plan_version)
+    taught = counted(store.learned_examples(plan_name, plan), plan)
     learned = Learned.from_frame(taught)
     if not aligned:
         skipped_round = reviewer is not None and store.teach_in_skipped(

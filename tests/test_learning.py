@@ -151,6 +151,56 @@ def test_load_learned_reads_the_store(tmp_path, sample_plan, classifier):
 
 
 
+SUPPORT_PLAN = """
+vision: Customers get answers fast
+strategies:
+  - id: first-response
+    name: Faster first response
+    description: triage rules, on-call rota, reply templates
+  - id: hiring
+    name: Hire, train and coach support agents
+    description: job posts, interviews, onboarding, coaching
+"""
+
+
+def test_serves_none_of_a_replaced_plan_teaches_nothing_of_the_new_one(tmp_path, sample_plan,
+                                                                     classifier):
+    # A widget factory's "serves no strategy" decisions pushed a support team's job posts to
+    # misaligned after the plan was replaced, and counted as taught in its teach-in round.
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+    from classifier.plan import parse_plan_text
+    from classifier.store import Store
+
+    support = parse_plan_text(SUPPORT_PLAN, "support.yaml")
+    job_post = "Post openings on Indeed and the community college job board"
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text(job_post + "\n")
+    plan_file = tmp_path / "support.yaml"
+    save_plan(support, plan_file)
+    db = tmp_path / "tactics.db"
+    with Store(db) as store:
+        frame = classifier.classify_frame(pd.DataFrame({"task": [job_post]}), "task")
+        run = store.create_run(store.save_plan(sample_plan), frame, "task", "test", "default",
+                               classifier.thresholds)
+        store.record_decision(run, int(store.run_results(run)["row"].min()), "misaligned",
+                              None, "ana")
+        assert Learned.from_frame(store.learned_examples("default", sample_plan)).negatives \
+            == [job_post]
+        store.save_plan(support)
+        assert store.learned_examples("default", support).empty
+    runner = CliRunner()
+    answers = []
+    for store_args in (["--db", str(db), "--no-history"], []):
+        out = tmp_path / f"out{len(answers)}.csv"
+        done = runner.invoke(app, ["classify", str(tasks), "--plan", str(plan_file), "--out",
+                                   str(out), *store_args, "-q"])
+        assert done.exit_code == 0, done.output
+        answers.append(pd.read_csv(out)[["strategy_id", "status", "score"]].to_dict("records"))
+    assert answers[0] == answers[1]
+
+
 def test_cli_classify_uses_what_the_store_learned(tmp_path, sample_plan, classifier):
     from typer.testing import CliRunner
 

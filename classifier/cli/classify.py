@@ -158,7 +158,7 @@ def classify(
                     _refuse_an_earlier_plan(store, plan_data, plan_name, plan)
                 if latest is not None:
                     _say_a_new_version(store, plan_data, plan_name, latest, plan)
-            learned = (Learned.from_frame(store.learned_examples(plan_name))
+            learned = (Learned.from_frame(store.learned_examples(plan_name, plan_data))
                        if store is not None else None)
             earlier = (store.earlier_tasks(plan_name, plan_data) if store is not None and history
                        else None)

@@ -337,12 +337,14 @@ class DecisionStore(RunStore):
                 if self._shares_strategy(conn, version, ids)}
         return {run_id: version for run_id, version in runs.items() if version in kept}
 
-    def learned_examples(self, plan_name: str = "default") -> pd.DataFrame:
-        """Standing decisions over all runs of the plan: text, strategy_id (None: no strategy),
-        action, decision_id, run_id, plan_version, reviewer, decided_at, removed. (They teach
-        a plan that replaced theirs too, as far as `learned.counted` keeps them.)"""
+    def learned_examples(self, plan_name: str = "default",
+                         plan: Plan | None = None) -> pd.DataFrame:
+        """Standing decisions over all runs of the plan (with `plan`, of versions sharing a
+        strategy with it: "serves none" of a plan it replaced says nothing of it): text,
+        strategy_id (None: no strategy), action, decision_id, run_id, plan_version, reviewer,
+        decided_at, removed."""
         with self._connect(write=False) as conn:
-            runs = self._plan_runs(conn, plan_name, None)
+            runs = self._plan_runs(conn, plan_name, plan)
             trail = self._decision_rows(conn, DECISIONS.c.run_id.in_(list(runs))) if runs else []
             flags = conn.execute(sa.select(FLAGS.c.decision_id, FLAGS.c.action)
                                  .order_by(FLAGS.c.id)).all()

@@ -156,7 +156,7 @@ def _teach_in_hint(run, summary: Summary) -> None:
         return
     db = state.store()
     version, plan = state.current_plan()
-    taught = counted(db.learned_examples(state.PLAN_NAME), plan)["decided_at"]
+    taught = counted(db.learned_examples(state.PLAN_NAME, plan), plan)["decided_at"]
     if not teach_in_due(taught, db.teach_in_skipped(version, state.who(), state.PLAN_NAME)):
         return
     undecided = summary.tasks - summary.decided

@@ -197,14 +197,14 @@ def _import_export(plan: Plan) -> None:
 
 def _learned() -> None:
     db = state.store()
-    learned = db.learned_examples(state.PLAN_NAME)
+    _, plan = state.current_plan()
+    learned = db.learned_examples(state.PLAN_NAME, plan)
     st.subheader("Learned examples")
     if learned.empty:
         st.caption("Review decisions become examples here and sharpen the next run.")
         return
     st.caption("Every confirmed or reassigned task teaches its strategy; tasks marked as serving "
                "no strategy teach what is not part of the plan. Select rows to hide or restore.")
-    _, plan = state.current_plan()
     picked = st.dataframe(learned_view(learned, plan.names), hide_index=True, width="stretch",
                           key="learned_table", on_select="rerun", selection_mode="multi-row")
     rows = picked.selection.rows if picked is not None else []

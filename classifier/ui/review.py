@@ -434,7 +434,7 @@ def render() -> None:
     decided = set(results.index[results["decision"].notna()])
     locked = state.viewing_only()  # app.py says why, at the top of every page
     # The plan's decisions, read once per redraw: the teach-in and the queue both need them.
-    decisions = db.learned_examples(state.PLAN_NAME)
+    decisions = db.learned_examples(state.PLAN_NAME, plan)
     # What teaches this plan (a new plan that replaced another starts its own teach-in): one
     # selection, so the round's progress and its "over" check count the same decisions.
     taught = counted(decisions, plan)

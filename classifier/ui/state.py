@@ -78,7 +78,7 @@ def classifier(plan: Plan) -> Classifier:
     """A classifier for this plan, the decisions learned so far and the plan's earlier runs
     (rebuilt when any of them changes)."""
     db = store()
-    frame = db.learned_examples(PLAN_NAME)
+    frame = db.learned_examples(PLAN_NAME, plan)
     learned_key = hashlib.sha256(
         frame.to_csv(index=False).encode("utf-8")).hexdigest() if len(frame) else ""
     earlier = db.earlier_tasks(PLAN_NAME, plan)
