@@ -284,3 +284,41 @@ def test_a_decision_from_another_app_instance_shows_on_the_next_redraw(postgres_
     assert at.text[0].value != shown  # the task decided elsewhere left this queue
     assert any(f"Last: misaligned → no strategy by carol@example.com · task {row + 1}"
                in t.value for t in at.text)
+
+
+def test_a_team_apps_pages_never_say_where_its_store_is(monkeypatch, caplog):
+    """The team's PostgreSQL store out of reach at a decision: the page named its server (host,
+    port, user, database) to every signed-in person, viewers too; now only the server's log
+    does, and the CLI, whose user administers it."""
+    from pg_server import DB_USER, new_database, start_postgres, stop_postgres
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+    from classifier.store import safe_url
+
+    server, runner = start_postgres()  # its own server: this test stops it
+    try:
+        url = new_database(server)
+        monkeypatch.setenv("TACTICS_DB", url)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        at = app_as(ALICE, "review")
+    finally:
+        stop_postgres(server.folder, runner)
+    database = url.rsplit("/", 1)[1]
+    full = f"{safe_url(url)}: connection failed: connection to server at \"127.0.0.1\", port"
+    out_of_reach = ("the team's store: connection failed: connection to server at \"***\", "
+                    "port *** failed: Connection refused")
+    server_details = ("127.0.0.1", str(server.port), DB_USER, database, "postgresql")
+
+    at.button(key="review_misaligned").click().run()
+    [error] = at.error  # the page's first read of the store fails before the decision is shown
+    assert error.value.startswith(out_of_reach)
+    assert not [detail for detail in server_details if detail in everything_shown(at)]
+    assert full in caplog.text  # for whoever runs the app
+    viewer = app_as(BOB, "review")  # a viewer's first look finds the store out of reach
+    [error] = viewer.error
+    assert error.value.startswith(out_of_reach)
+    assert not [detail for detail in server_details if detail in everything_shown(viewer)]
+
+    listing = CliRunner().invoke(app, ["runs", "--db", url])  # an admin at a shell
+    assert listing.exit_code != 0 and full in listing.stderr

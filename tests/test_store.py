@@ -757,6 +757,23 @@ def test_the_store_names_its_back_end_without_a_password(store_target):
             assert store.dialect == "sqlite" and store.label == store_target
 
 
+def test_a_store_with_a_display_label_says_nothing_of_where_its_server_is(postgres_db, caplog):
+    """A team app's store (state.TEAM_STORE): the server's refusals named its host, port, user
+    and database; they are in the log only."""
+    url = sa.make_url(postgres_db)
+    for wrong, said in [(url.set(database="t_nowhere"), 'database "***" does not exist'),
+                        (url.set(password="wrong"),
+                         'password authentication failed for user "***"')]:
+        with pytest.raises(StoreError) as refused:
+            Store(wrong.render_as_string(hide_password=False), shown_as="the team's store")
+        message = str(refused.value)
+        assert message.startswith("the team's store: ") and said in message
+        for detail in ("127.0.0.1", str(url.port), "tactics", "t_nowhere", "wrong"):
+            assert detail not in message
+        assert f"{wrong.render_as_string()}: " in caplog.text  # password still hidden there
+        assert "wrong" not in caplog.text
+
+
 def test_a_plain_postgresql_url_uses_psycopg(postgres_db):
     plain = postgres_db.replace("postgresql+psycopg://", "postgresql://")
     with Store(plain) as store:

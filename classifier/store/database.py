@@ -1,10 +1,13 @@
 """The store's connection: a SQLite file (created when missing) or a SQLAlchemy URL; one
 transaction per call; Alembic migrations on open; a SQLite file of another application is refused
-before anything touches it. A password in a URL is never shown: `label` hides it."""
+before anything touches it. A password in a URL is never shown: `label` hides it; a store opened
+with a display label (a team app's) names itself by that and hides where its server is too."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import logging
 import os
 import re
 import socket
@@ -26,6 +29,7 @@ from sqlalchemy.engine import Connection
 from ..errors import StoreError
 from .schema import LEGACY_IDS, MIGRATIONS_TABLE, alembic_config, scripts
 
+logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 # pg_advisory_xact_lock key (any 64-bit number unlikely to be another application's): every
@@ -37,6 +41,17 @@ DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 # (postgresql://tactics@host/db?password=...), and is hidden there as in the user part.
 SECRET_OPTIONS = frozenset({"password", "sslpassword"})
 HIDDEN = "***"
+# libpq options (in a URL's query string) and environment variables that say where the server
+# is and whose database it is: a store with a display label hides their values too.
+SERVER_OPTIONS = frozenset({"host", "hostaddr", "port", "user", "dbname"})
+SERVER_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE")
+# What the driver says of the server that no URL part names: the address a host name resolved
+# to, the client's own address (pg_hba's refusal), and the default port.
+SERVER_DETAILS = (
+    (re.compile(r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\w)"), HIDDEN),
+    (re.compile(r"\((?:[0-9A-Fa-f]*:){2,}[0-9A-Fa-f.:%\w]*\)"), f"({HIDDEN})"),
+    (re.compile(r"\bport \d+"), f"port {HIDDEN}"),
+)
 # The text after a URL's user part as SQLAlchemy reads it (the name up to a colon, then the
 # password up to the next @): an unescaped @ in the password leaves its rest in there.
 AFTER_USER = re.compile(r"[^:/]*(?::[^@]*)?@(?P<after>.*)", re.DOTALL)
@@ -91,6 +106,22 @@ def secrets_of(url: sa.engine.URL) -> list[str]:
     return [str(value) for value in values if value]
 
 
+def server_names(url: sa.engine.URL) -> list[str]:
+    """Where a URL's server is and whose database: its host, port, user and database name, as
+    given or as libpq takes them from the environment (for a display label to hide)."""
+    values: list[object] = [url.host, url.port, url.username, url.database]
+    for key, value in url.query.items():
+        if key.lower() in SERVER_OPTIONS:
+            values += [value] if isinstance(value, str) else list(value)
+    values += [os.environ.get(name) for name in SERVER_VARIABLES]
+    if not url.username:
+        try:  # libpq's user when none is named
+            values.append(getpass.getuser())
+        except (OSError, KeyError):
+            pass
+    return [str(value) for value in values if value]
+
+
 def host_name() -> str:
     """This machine's name, recorded with a run being written (its process id means nothing
     on another machine that shares the server)."""
@@ -140,31 +171,42 @@ def check_sqlite_file(path: Path) -> None:
 class Database:
     """Connections to one store; safe to share between threads and processes."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None):
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 shown_as: str | None = None):
         """Open (creating and migrating if needed); StoreError names the file or the server
-        (never its password) if it is unusable."""
+        (never its password) if it is unusable.
+
+        `shown_as`: how the store's messages name it to people who must not learn where it is
+        (a team app's viewers): `label`, with the server's host, port, user and database name
+        hidden from the driver's reasons as its password is; the full message is logged."""
         target = default_db_target() if path is None else path
         self._lock: threading.RLock | None = None
         self.path: Path | None = None
         self._secrets: list[str] = []
+        self._server: list[str] = []
+        self._hide_server = shown_as is not None
         if is_url(target):
             url = _url(str(target))
-            self.label = shown_url(url)
+            self.full_label = shown_url(url)
             self._secrets = secrets_of(url)
+            self._server = server_names(url)
+            self.label = shown_as or self.full_label
             try:
                 self._engine = sa.create_engine(url, pool_pre_ping=True)
             except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
                 raise StoreError(f"{self.label}: cannot use this database URL "
                                  f"({type(error).__name__}: "
-                                 f"{_scrub(str(error), self._secrets)})") from None
+                                 f"{self._shown(str(error))})") from None
         elif str(target) == ":memory:":
-            self.label = ":memory:"
+            self.full_label = ":memory:"
+            self.label = shown_as or self.full_label
             self._lock = threading.RLock()  # one shared connection: serialise its users
             self._engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool,
                                             connect_args={"check_same_thread": False})
         else:
             self.path = Path(target)
-            self.label = str(self.path)
+            self.full_label = str(self.path)
+            self.label = shown_as or self.full_label
             self._prepare_file(self.path)
             check_sqlite_file(self.path)
             self._engine = sa.create_engine(
@@ -222,7 +264,20 @@ class Database:
         try:
             yield
         except sa.exc.DBAPIError as error:
-            raise StoreError(f"{self.label}: {_scrub(_reason(error), self._secrets)}") from None
+            raise StoreError(f"{self.label}: {self._shown(_reason(error))}") from None
+
+    def _shown(self, reason: str) -> str:
+        """The driver's reason as this store's messages may show it: never a password; with a
+        display label, nothing of where the server is either, and the full reason logged for
+        whoever runs the app (the one who can act on a server out of reach)."""
+        reason = _scrub(reason, self._secrets)
+        if not self._hide_server:
+            return reason
+        logger.error("%s: %s", self.full_label, reason)
+        hidden = _scrub_names(reason, self._server)
+        for pattern, replacement in SERVER_DETAILS:
+            hidden = pattern.sub(replacement, hidden)
+        return hidden
 
     def _migrate(self) -> None:
         """Bring the store to the newest revision, all in one transaction: a new store is
@@ -337,6 +392,13 @@ def _scrub(text: str, secrets: list[str]) -> str:
     # Longest first: a password that holds another one is hidden whole.
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
+    return text
+
+
+def _scrub_names(text: str, names: list[str]) -> str:
+    # Whole names only (a database "tactics" leaves "tactics_runs" alone), longest first.
+    for name in sorted(set(names), key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", HIDDEN, text)
     return text
 
 

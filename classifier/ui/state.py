@@ -31,6 +31,9 @@ SAMPLE_PLAN = ROOT / "data" / "plan.yaml"
 SAMPLE_TASKS = ROOT / "data" / "tasks.csv"
 PLAN_NAME = "default"
 RUN_PARAM = "run"  # the address parameter naming the run the pages show
+# How a team app's pages name the store: its server's address and database are the admin's to
+# know (they are in the server's log), not every signed-in viewer's.
+TEAM_STORE = "the team's store"
 LLM_HOW = ("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in OPENAI_API_KEY, or in "
            "the variable TACTICS_LLM_KEY_ENV names, if the endpoint needs one)")
 # Set once the teach-in is behind this browser session (re-scored, or put off with "Later").
@@ -40,15 +43,16 @@ _first_launch = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
-def _store(target: str) -> Store:
-    return Store(target)
+def _store(target: str, shown_as: str | None) -> Store:
+    return Store(target, shown_as=shown_as)
 
 
 def store() -> Store:
     """The store at $TACTICS_DB (a file, default ./tactics.db, or a postgresql:// URL), opened
-    once per process and target."""
+    once per process and target; with sign-in, its messages name it as the team's store."""
     target = default_db_target()
-    return _store(target if isinstance(target, str) else str(target.resolve()))
+    return _store(target if isinstance(target, str) else str(target.resolve()),
+                  TEAM_STORE if auth.settings().configured else None)
 
 
 def llm_endpoint() -> tuple[LLMSettings | None, str]:
