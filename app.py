@@ -25,7 +25,12 @@ CLASSIFY = st.Page("classifier/ui/classify.py", title="Classify",
 
 def _home() -> None:
     # The default page is served at "/" only; every page has its own address (/classify
-    # opened directly works), and "/" leads to Classify.
+    # opened directly works), and "/" leads to Classify, or, where sign-in just landed, to
+    # the page and run the person opened before signing in.
+    shown = {p.url_path: p for p in PAGES[1:]}  # never Home itself, which would loop
+    wanted = auth.page_after_sign_in(shown, state.RUN_PARAM)
+    if wanted is not None:
+        st.switch_page(shown[wanted[0]], query_params=wanted[1])
     st.switch_page(CLASSIFY)
 
 
@@ -42,6 +47,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+auth.forget_wanted_page()
 try:
     reviewer = state.reviewer()
     if not reviewer.may_decide:

@@ -16,7 +16,13 @@ from streamlit.testing.v1 import AppTest
 from classifier.access import Reviewer, acting, may_decide
 from classifier.errors import AccessError
 from classifier.store import Store
-from classifier.ui.auth import AuthSettings, auth_settings, reviewer_from_claims
+from classifier.ui.auth import (
+    WANTED_COOKIE,
+    AuthSettings,
+    auth_settings,
+    reviewer_from_claims,
+    wanted_page,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -93,6 +99,20 @@ def test_a_viewer_is_refused_by_the_library():
     with pytest.raises(AccessError, match="bob may view, not decide"):
         Reviewer("bob", may_decide=False).require_decider()
     Reviewer("alice").require_decider()
+
+
+@pytest.mark.parametrize("written, wanted", [
+    ("%2Freview%3Frun%3D7", ("review", {"run": "7"})),  # as the sign-in page's browser writes it
+    ("/app/report?reviewer=x&run=12", ("report", {"run": "12"})),  # under a base URL path
+    ("/review?run=7%3Bdrop", ("review", {})),  # a run that is no run id: the page only
+    ("/review/", ("review", {})),
+    ("/home", None), ("/", None), ("https://evil.test/x", None), ("", None),
+])
+def test_the_page_wanted_before_sign_in_is_one_of_the_apps(written, wanted):
+    """The browser writes the cookie: only a page of the app and a run id are taken from it."""
+    pages = ("plan", "classify", "review", "report", "trends")
+    assert wanted_page({WANTED_COOKIE: written}, pages, "run") == wanted
+    assert wanted_page({}, pages, "run") is None
 
 
 # ------------------------------------------------------------------ the app, signed in or not

@@ -139,10 +139,10 @@ def _person(browser: object) -> object:
     return page
 
 
-def _sign_in(page, app: str, sub: str) -> None:
+def _sign_in(page, app: str, sub: str, address: str = "/review") -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{app}/review")
+    page.goto(f"{app}{address}")
     sign_in = page.get_by_role("button", name="Sign in")
     sign_in.wait_for()
     # nothing of the app before sign-in: no pages, no tasks, no reviewer box
@@ -186,9 +186,10 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         alice = _person(browser)
         _sign_in(alice, first, "alice")
         alice.get_by_text("Signed in as Alice Example (alice@example.com)").wait_for()
-        alice.get_by_text("Results of run #1").wait_for()  # the sample, classified at once
-        _idle(alice)
-        alice.get_by_role("link", name="Review").click()
+        # The page she opened, not Classify (the sign-in callback lands on the root), with the
+        # sample classified at once.
+        alice.wait_for_url(f"{first}/review**")
+        alice.get_by_role("heading", name="Review").wait_for()
         alice.get_by_role("button", name="Skip the teach-in").click()  # straight to the queue
         alice.get_by_text("left to review of").wait_for()
         _idle(alice)
@@ -206,9 +207,14 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         alice.get_by_role("button", name="Sign in").wait_for()
         assert alice.get_by_text("left to review of").count() == 0
 
-        bob = _person(browser)  # on the other instance
-        _sign_in(bob, second, "bob")
+        bob = _person(browser)  # on the other instance, from a link to a report of run 1
+        _sign_in(bob, second, "bob", "/report?run=1")
         bob.get_by_text("Signed in as Bob Viewer (bob@example.com)").wait_for()
+        bob.wait_for_url(f"{second}/report?run=1")
+        bob.get_by_role("heading", name="Report").wait_for()
+        _idle(bob)
+        # used once: the root leads to Classify again
+        assert not [c for c in bob.context.cookies() if c["name"] == "tactics_after_sign_in"]
         bob.get_by_text("Viewer: you may look and download reports, not decide.").wait_for()
         bob.get_by_role("link", name="Review").click()
         # Alice's decision, made on the other instance, is here

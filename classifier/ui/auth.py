@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import streamlit as st
 from streamlit import config
@@ -30,6 +31,13 @@ from classifier.access import Reviewer, may_decide, normal_identity
 # The claims an identity is taken from, in order: Google and Okta send `email`; Microsoft
 # Entra ID sends `preferred_username` (the sign-in name) and `email` only when it is set.
 IDENTITY_CLAIMS = ("email", "preferred_username", "upn", "sub")
+# The address a signed-out person opened (/review?run=7), for after sign-in: Streamlit's sign-in
+# callback always lands on the app's root with no trace of it, and Python can set no cookie, so
+# the sign-in page's browser writes this one and the root page reads it (st.context.cookies).
+WANTED_COOKIE = "tactics_after_sign_in"
+WANTED_MAX_AGE_S = 600  # a sign-in takes a minute or two; an older address is no longer wanted
+WANTED_READ = "wanted_page_read"  # session state: the cookie is read at the first root visit only
+FORGET_WANTED = "forget_wanted_page"  # session state: the cookie was read; the browser drops it
 
 
 @dataclass(frozen=True)
@@ -136,11 +144,54 @@ def require_sign_in() -> None:
         return
     st.title("tactic-classifier")
     st.write("Sign in to see your team's tasks.")
+    _wanted_cookie("encodeURIComponent(location.pathname + location.search)", WANTED_MAX_AGE_S)
     for provider in wanted.providers:
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
         st.button(label, key=f"sign_in_{provider or 'default'}", type="primary",
                   on_click=st.login, args=(provider,) if provider else ())
     st.stop()
+
+
+def wanted_page(cookies: Mapping[str, str], pages: Collection[str],
+                run_param: str) -> tuple[str, dict[str, str]] | None:
+    """The page (one of `pages`, by its url_path) and run that a person opened before signing
+    in, from the cookie the sign-in page wrote; None without one, or for another address (the
+    browser wrote it: only a known page and a run id are taken from it)."""
+    value = cookies.get(WANTED_COOKIE)
+    if not value or not isinstance(value, str):  # (AppTest's st.context holds no real cookies)
+        return None
+    address = urlsplit(unquote(value))
+    name = address.path.rstrip("/").rsplit("/", 1)[-1]
+    if name not in pages:
+        return None
+    run = (parse_qs(address.query).get(run_param) or [""])[0]
+    return name, ({run_param: run} if run.isdigit() and len(run) <= 18 else {})
+
+
+def page_after_sign_in(pages: Collection[str], run_param: str) -> tuple[str, dict[str, str]] | None:
+    """At a session's first visit to the root (where sign-in lands), the page and run the person
+    opened before signing in (`wanted_page`); None after that, or without sign-in."""
+    if not settings().configured or st.session_state.get(WANTED_READ):
+        return None
+    st.session_state[WANTED_READ] = True
+    cookies = st.context.cookies
+    if isinstance(cookies.get(WANTED_COOKIE), str):
+        st.session_state[FORGET_WANTED] = True
+    return wanted_page(cookies, pages, run_param)
+
+
+def forget_wanted_page() -> None:
+    """Once the page wanted has been shown, the browser drops the cookie (else the next visit
+    to the root within minutes would go there again)."""
+    if st.session_state.pop(FORGET_WANTED, False):
+        _wanted_cookie("''", 0)
+
+
+def _wanted_cookie(value_js: str, max_age_s: int) -> None:
+    # The script is the app's own text: no value from a request goes into it.
+    st.html(f"<script>document.cookie = '{WANTED_COOKIE}=' + {value_js} + "
+            f"'; max-age={max_age_s}; path=/; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True)
 
 
 def sidebar(reviewer: Reviewer) -> None:
