@@ -480,6 +480,15 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     assert not any("Teach it." in m.value for m in again.markdown)
     assert "left to review of" in again.get("progress")[0].proto.text
     assert any(c.value.startswith("Keys:") for c in again.caption)
+    # The run the round was taught on, picked again (a bookmark): its queue, not the round's
+    # re-score offer, which made a second copy of its list.
+    earlier = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    earlier.query_params["run"] = str(run.id)
+    earlier = open_page(earlier.run(), "review")
+    no_exception(earlier)
+    assert not [b for b in earlier.button if b.key == "teach_rescore"]
+    assert not any("Teach it." in m.value for m in earlier.markdown)
+    assert "left to review of" in earlier.get("progress")[0].proto.text
 
 
 def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):

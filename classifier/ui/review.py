@@ -361,8 +361,11 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     if st.session_state.get(state.TEACH_IN_DONE):
         return None
     # Over for good once a run knows the round's decisions (not only in the session that
-    # re-scored: a manager who comes back goes to the queue).
-    if teach_in_over(decided_at, run.created_at):
+    # re-scored: a manager who comes back goes to the queue), whichever run is shown: an older
+    # run picked in the sidebar offered its re-score again, a second copy of its list.
+    newest = state.store().latest_run(state.PLAN_NAME)
+    made = max(run.created_at, newest.created_at) if newest is not None else run.created_at
+    if teach_in_over(decided_at, made):
         return None
     skipped_round = state.store().teach_in_skipped(run.plan_version, state.who(), state.PLAN_NAME)
     round_ = teach_in_round(results, sorted(decided), run.thresholds, learned, decided_at,
