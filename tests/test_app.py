@@ -792,6 +792,14 @@ def test_report_page_shows_charts_gaps_and_downloads(db):
     assert any("Orphan work" in s.value for s in at.subheader)
 
 
+def test_report_page_counts_one_orphan_as_one_task(db):
+    at = open_page(paste(fresh_app(), ["Reorganize the shared drive folder colors",
+                                       "Call customers whose service plan expires this month"]),
+                   "report")
+    no_exception(at)
+    assert "Orphan work (1 task serving no strategy)" in [s.value for s in at.subheader]
+
+
 def test_report_says_what_a_run_learned_from_earlier_runs_and_what_a_rerun_would_add(db):
     def captions(at: AppTest) -> str:
         return " ".join(c.value for c in at.caption).replace("\\", "")  # markdown escapes

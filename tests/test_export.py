@@ -122,8 +122,13 @@ def test_xlsx_summary_sheet_has_the_headline_and_gaps():
     assert first["Orphan tasks"][0] == 2
     assert "Build a strong team" in first  # the strategy table lists every strategy
     assert any(str(row[0]).startswith("Neglected strategies") for row in rows if row[0])
-    orphan_rows = [row for row in rows if row[0] and str(row[0]).startswith("Row ")]
+    orphan_rows = [row for row in rows if row[0] and str(row[0]).startswith("Task ")]
     assert [row[1] for row in orphan_rows] == [XSS_IMG, XSS_LINK]
+    # Each names the row of the Results sheet that holds it.
+    book = openpyxl.load_workbook(io.BytesIO(sheets.results_xlsx(frame, found)))
+    for row in orphan_rows:
+        where = int(re.fullmatch(r"Task \d+ \(Results row (\d+)\)", row[0]).group(1))
+        assert book["Results"].cell(where, 1).value == row[1]
 
 
 def test_xlsx_without_summary_counts_statuses():

@@ -12,6 +12,7 @@ from classifier.plan import plan_from_dict
 from classifier.report import charts
 from classifier.report import summary as report
 from classifier.report.summary import summary as summarize
+from classifier.report.summary import whole_percents
 
 PLAN = plan_from_dict({
     "vision": "Best widgets in town",
@@ -233,6 +234,23 @@ def test_status_chart_uses_fixed_colours(effort):
     assert colours == {"Aligned": "#2E7D32", "Review": "#F2A900", "Misaligned": "#C62828"}
     values = dict(zip(trace.labels, trace.values, strict=True))
     assert values["Aligned"] == (16 if effort else 2)
+
+
+@pytest.mark.parametrize("counts", [(13, 1, 1), (10, 4, 1), (1, 1, 1)])
+def test_the_status_donut_gives_the_headlines_percents_which_add_up_to_100(counts):
+    # 13, 1 and 1 of 15 tasks read 87% / 7% / 7% on the donut (101%), beside a headline of
+    # 86% / 7% / 7% on the Classify page.
+    rows = [(f"Task {status} {i}", status, "revenue", 1)
+            for status, count in zip(("aligned", "review", "misaligned"), counts, strict=True)
+            for i in range(count)]
+    summary = summarize(results(rows, effort=False), PLAN)
+    figure = charts.status_chart(summary)
+    shown = dict(zip(figure.data[0].labels, figure.data[0].text, strict=True))
+    assert sum(int(text.rstrip("%")) for text in shown.values()) == 100
+    headline = whole_percents(summary.shares_of_work())
+    assert shown == {"Aligned": headline["aligned"], "Review": headline["review"],
+                     "Misaligned": headline["misaligned"]}
+    assert figure.layout.annotations[0].text.startswith(f"<b>{headline['aligned']}</b>")
 
 
 @pytest.mark.slow

@@ -146,7 +146,9 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
     orphan_columns = [c for c in summary.orphans.columns if c != "score"]
     rows += [[], [_Section("Orphan work (serves no strategy)")]
              + [c.replace("_", " ").capitalize() for c in orphan_columns[1:]]]
-    rows += [["Row " + str(values[0])] + list(values[1:])
+    # The task's number, as the pages give it ("task 18"), and where it is in this workbook:
+    # "Row 18" was read as the Results sheet's row 18, which holds task 17 under its header.
+    rows += [[f"Task {values[0]} (Results row {values[0] + 1})"] + list(values[1:])
              for values in summary.orphans[orphan_columns].itertuples(index=False, name=None)
              ] or [["None"]]
     return rows

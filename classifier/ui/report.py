@@ -88,7 +88,7 @@ def render() -> None:
         st.dataframe(widgets.for_display(summary.neglected), hide_index=True, width="stretch",
                      column_config={
             "share": st.column_config.NumberColumn("share", format="percent")})
-    st.subheader(f"Orphan work ({len(summary.orphans):,} tasks serving no strategy)")
+    st.subheader(f"Orphan work ({task_count(len(summary.orphans))} serving no strategy)")
     st.dataframe(widgets.for_display(summary.orphans), hide_index=True, width="stretch",
                  column_config={
         "row": st.column_config.NumberColumn("#", width="small"),
