@@ -445,6 +445,20 @@ def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
             f"{aligned - done} aligned left to check"), at.get("progress")[0].proto.text
 
 
+def test_the_queue_counts_decisions_on_aligned_tasks_too(db):
+    # After a teach-in the queue read "5 decided": the round's other decisions were on tasks
+    # the re-scored run calls aligned, which are outside the queue.
+    at = open_page(fresh_app(), "review")
+    at.button(key="teach_skip").click().run()
+    with Store(db) as store:
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        for row in results.loc[results["status"] == "aligned", "row"].head(3):
+            store.record_decision(run.id, int(row), "confirm", None, "ana")
+    text = open_page(fresh_app(), "review").get("progress")[0].proto.text
+    assert text.endswith("· 0 decided (3 decided in this run, aligned tasks included)"), text
+
+
 def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db):
     at = open_page(fresh_app(), "review")
     assert any("Teach it." in m.value for m in at.markdown)

@@ -451,10 +451,13 @@ def render() -> None:
         checking = st.session_state.get(SPOT_CHECK) == run.id
         queue, total = _queue(results, run, decided, learned, aligned=checking)
         left = len(queue)
-        st.progress((total - left) / total if total else 1.0,
-                    text=(f"{left} aligned left to check of {total} · {total - left} checked"
-                          if checking else
-                          f"{left} left to review of {total} · {total - left} decided"))
+        text = (f"{left} aligned left to check of {total} · {total - left} checked" if checking
+                else f"{left} left to review of {total} · {total - left} decided")
+        if not checking and len(decided) > total - left:
+            # Right after a teach-in of 20 the queue read "5 decided": the other decisions are on
+            # tasks the re-scored run calls aligned, outside the queue.
+            text += f" ({len(decided)} decided in this run, aligned tasks included)"
+        st.progress((total - left) / total if total else 1.0, text=text)
     if not left:  # no task on screen, so no key legend either
         if teaching is None:
             _nothing_left(run, results, decided, learned, locked)
