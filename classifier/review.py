@@ -264,6 +264,21 @@ def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
     return said if said.endswith(".") else said + "."
 
 
+def moved_tasks(before: pd.DataFrame, after: pd.DataFrame, text_column: str,
+                names: Mapping[str, str]) -> pd.DataFrame:
+    """The tasks a re-score moved (status or strategy), as `describe_rescore` counts them: the
+    task, and its answer before and now ("review: Win the retail channel")."""
+    def said(frame: pd.DataFrame) -> list[str]:
+        return [f"{status}: {_strategy_said(sid, dict(names))}" if not is_blank(sid)
+                else str(status)
+                for status, sid in zip(frame["final_status"].astype(str),
+                                       frame["final_strategy_id"], strict=True)]
+    was, now = said(before), said(after)
+    moved = [i for i, (old, new) in enumerate(zip(was, now, strict=True)) if old != new]
+    return pd.DataFrame({"task": [str(after[text_column].iloc[i]) for i in moved],
+                         "before": [was[i] for i in moved], "now": [now[i] for i in moved]})
+
+
 def _strategy_said(strategy_id: object, names: dict[str, str], gone: str = "{}") -> str:
     """A decision's strategy as a person reads it: its name, the words for none, or (a strategy
     the plan no longer has) its id in `gone`."""

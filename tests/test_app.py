@@ -487,6 +487,11 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
     # The re-score also learned from the run itself (the store's earlier run), and says so.
     assert message.endswith(f"Learned the team's wording from 91 tasks of earlier run #{run.id} "
                             f"(86 leaned clearly to one strategy).")
+    # Which tasks moved, under the message, to check them.
+    [moved] = [e for e in at.expander if e.label.endswith("the re-score moved")]
+    listed = int(re.match(r"The (\d+) tasks? the re-score moved", moved.label).group(1))
+    said = [int(n) for n in re.findall(r"(\d+) tasks? (?:moved|now point)", message)]
+    assert max(said) <= listed <= sum(said)
     assert not any("Teach it." in m.value for m in at.markdown)
     # Coming back later (a new session): the round is behind this plan, the queue is next.
     assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)

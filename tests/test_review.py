@@ -13,6 +13,7 @@ from classifier.review import (
     deal,
     describe_rescore,
     learned_view,
+    moved_tasks,
     recent_decisions,
     review_queue,
     spot_check,
@@ -162,6 +163,19 @@ def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
 def test_a_rescore_says_what_moved_in_words(after, said):
     before = _run(["aligned", "review", "misaligned"], ["a", "b", None])
     assert describe_rescore(before, after) == said
+
+
+def test_a_rescore_lists_the_tasks_it_moved_with_their_answers_before_and_now():
+    # "2 tasks now point to another strategy" left no way to find them.
+    before = _run(["aligned", "review", "misaligned", "aligned"], ["a", "b", None, "a"])
+    after = _run(["review", "review", "aligned", "aligned"], ["b", "a", "a", "a"])
+    for frame in (before, after):
+        frame["task"] = ["Call", "Pitch", "Tidy", "Renew"]
+    moved = moved_tasks(before, after, "task", {"a": "Grow revenue", "b": "Win retail"})
+    assert moved.to_dict("records") == [
+        {"task": "Call", "before": "aligned: Grow revenue", "now": "review: Win retail"},
+        {"task": "Pitch", "before": "review: Win retail", "now": "review: Grow revenue"},
+        {"task": "Tidy", "before": "misaligned", "now": "aligned: Grow revenue"}]
 
 
 def test_a_rescore_counts_the_first_answers_against_the_decisions_now():
