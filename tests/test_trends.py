@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from classifier.cli import app
 from classifier.model.decision import DEFAULT_THRESHOLDS
 from classifier.plan import plan_from_dict
+from classifier.report.html import trend_numbers
 from classifier.report.run_report import run_report
 from classifier.report.trends import (
     date_trends,
@@ -142,12 +143,45 @@ def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
     assert trends.repeats == [(2, again)]
     assert describe_periods(trends) == (
         "Runs of the same tasks against the same plan (a re-score, a list classified twice) "
-        f"count once, as the latest: run #2 by #{again}.")
+        "count once, with the latest run's figures, in the place and under the date of the "
+        f"first, when the tasks came in: run #2 by #{again}.")
     assert "run #2 by #3" in run_report(store, store.run(again)).html()  # the report says so
     assert run_trends(store, until=2).repeats == []  # run #2's own report: its own period
     edited = PLAN.model_copy(update={"strategies": PLAN.strategies[:2]})
     store.create_run(store.save_plan(edited), week(WEEK2), "task", "w", "m", DEFAULT_THRESHOLDS)
     assert len(run_trends(store).periods) == 3
+
+
+def test_an_older_list_re_scored_later_keeps_its_place_with_its_latest_figures(store):
+    """List A (#1), list B (#2), B again (#3), then A re-scored (#4): A is still the first week,
+    with #4's figures, and B's orphans are new against A's, not A's against B's (the re-scored
+    A came last, "#3 → #4", and listed week one's tasks as new orphan work)."""
+    version = store.latest_run().plan_version
+    store.create_run(version, week(WEEK2), "task", "week 2 again", "m", DEFAULT_THRESHOLDS)
+    rescored = [("Call lapsed customers", "aligned", "revenue", 8.0),
+                ("Pitch Riverside Hardware", "misaligned", "retail", 4.0),
+                ("Repaint the break room", "misaligned", "revenue", 4.0)]
+    store.create_run(version, week(rescored), "task", "week 1", "m", DEFAULT_THRESHOLDS)
+    first = store.run(1).created_at
+
+    trends = run_trends(store)
+
+    assert trends.periods["period"].tolist() == [f"#4 {first:%b %d}",
+                                                 f"#3 {store.run(2).created_at:%b %d}"]
+    assert trends.periods["date"].tolist() == [pd.Timestamp(first),
+                                               pd.Timestamp(store.run(2).created_at)]
+    assert trends.periods["aligned"].round(3).tolist() == [0.333, 0.25]  # 1 of 3, 1 of 4
+    assert trends.periods["orphans"].tolist() == [2, 2]
+    assert trends.periods["new_orphans"].tolist() == [0, 1]
+    assert trends.new_orphans["task"].tolist() == ["Alphabetize the bookshelf"]
+    assert trends.repeats == [(1, 4), (2, 3)]
+    assert describe_periods(trends).endswith(
+        "in the place and under the date of the first, when the tasks came in: run #2 by #3; "
+        "run #1 by #4.")
+    # The figures under the chart, on the page and in the report on run #4, in that order.
+    numbers = trend_numbers(run_report(store, store.run(4)).trends)
+    assert numbers["Period"].str.split().str[0].tolist() == ["#4", "#3"]
+    assert numbers["New orphans"].tolist() == [0, 1]
 
 
 def test_runs_past_the_periods_shown_are_said_to_be_left_out(store):

@@ -1,6 +1,11 @@
 """How alignment moves over time: over a plan's runs (or the weeks of a date column in the
 tasks), the share of aligned / review / misaligned work and of effort, effort per strategy,
-strategies neglected two or more periods in a row, and orphan work new since the last period."""
+strategies neglected two or more periods in a row, and orphan work new since the last period.
+
+Over runs, a period is a list of tasks classified against a version of the plan: its runs (a
+re-score after the teach-in, the list pasted twice) count once, with the latest run's figures,
+in the place of the first, when the tasks came in; "the last period" is the one before in that
+order, so re-scoring an older list later does not make it the newest week."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from .summary import Summary, summary
 
 if TYPE_CHECKING:
     from ..plan import Plan
-    from ..store import Store
+    from ..store import RunInfo, Store
 
 DATE_COLUMN_NAMES = ("due", "due_date", "created", "created_at", "date", "week", "done",
                      "completed", "resolved", "start", "started")
@@ -25,10 +30,12 @@ STREAK = 2  # periods in a row that make a strategy "neglected for a while"
 
 @dataclass
 class Trends:
-    """A plan's periods (oldest first) and what changed across them."""
+    """A plan's periods (oldest first: by when their tasks came in) and what changed across
+    them."""
 
     by: str  # "run", or the date column the tasks were grouped by
-    periods: pd.DataFrame  # period, date, tasks, shares of tasks (and effort) per status, ...
+    # period, date (when its tasks came in), tasks, shares of tasks (and effort) per status, ...
+    periods: pd.DataFrame
     by_strategy: pd.DataFrame  # period, strategy_id, strategy, tasks, effort, share
     neglected: pd.DataFrame  # strategy_id, strategy, periods (in a row, up to the last)
     new_orphans: pd.DataFrame  # task, owner?, effort?, closest_strategy: misaligned only now
@@ -69,41 +76,45 @@ def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
 
 def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIODS,
                until: int | None = None) -> Trends:
-    """One period per run of the plan (the newest `limit` up to run `until`, oldest first),
-    decisions applied; runs of a plan that shares no strategy with the newest run's (one it
-    replaced outright) are left out, as the history a run learns from leaves them out."""
+    """One period per list of tasks classified against the plan (the newest `limit` up to run
+    `until`, oldest first), decisions applied: a list classified again against the same plan
+    version (a re-score, a list pasted twice) is one period, placed by its first run (when its
+    tasks came in) with the figures of its latest. Runs of a plan that shares no strategy with
+    the newest run's (one it replaced outright) are left out, as the history a run learns from
+    leaves them out."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
             if until is None or run.id <= until]
     plans: dict[int, Plan] = {}
-    periods: list[tuple[str, pd.Timestamp, Summary]] = []
-    kept: dict[tuple[int, tuple[str, ...]], int] = {}  # (plan version, tasks) -> newest run
-    repeats: list[tuple[int, int]] = []
-    left_out = 0
-    for position, run in enumerate(runs):  # newest first
-        if len(periods) == limit:
-            left_out = len(runs) - position
-            break
+    # (plan version, tasks) -> its runs, newest first. The same tasks against the same plan
+    # again (a re-score after the teach-in, a list pasted twice) are one week's work, not a
+    # second period in which the team "improved": its latest run's figures stand for it, in
+    # the place of its first (a re-score of an older list does not make it the newest week).
+    # A re-run with an edited plan stays a period of its own.
+    lists: dict[tuple[int, tuple[str, ...]], list[RunInfo]] = {}
+    for run in runs:  # newest first
         if run.plan_version not in plans:
             plans[run.plan_version] = store.plan(run.plan_version)
         if not set(plans[runs[0].plan_version].ids) & set(plans[run.plan_version].ids):
             continue
-        results = store.results_with_decisions(run.id).drop(columns=["candidates", "row"],
-                                                            errors="ignore")
-        # The same tasks against the same plan again (a re-score after the teach-in, a list
-        # pasted twice) are one week's work, not a second period in which the team "improved":
-        # the newer run stands for it. A re-run with an edited plan stays a period of its own.
-        work = (run.plan_version, tuple(results[run.text_column].astype(str)))
-        if work in kept:
-            repeats.append((run.id, kept[work]))
-            continue
-        kept[work] = run.id
-        found = summary(results, plans[run.plan_version], text_column=run.text_column)
-        periods.append((f"#{run.id} {run.created_at:%b %d}", pd.Timestamp(run.created_at),
-                        found))
-    periods.reverse()
+        texts = store.run_results(run.id)[run.text_column].astype(str)
+        lists.setdefault((run.plan_version, tuple(texts)), []).append(run)
+    by_arrival = sorted(lists.values(), key=lambda mine: (mine[-1].created_at, mine[-1].id))
+    shown = by_arrival[-limit:] if limit > 0 else []
+    periods: list[tuple[str, pd.Timestamp, Summary]] = []
+    repeats: list[tuple[int, int]] = []
+    for mine in shown:
+        latest, first = mine[0], mine[-1]
+        repeats += [(older.id, latest.id) for older in mine[1:]]
+        results = store.results_with_decisions(latest.id).drop(columns=["candidates", "row"],
+                                                               errors="ignore")
+        found = summary(results, plans[latest.plan_version], text_column=latest.text_column)
+        # The latest run's number (its figures, as its report has them), the date its tasks
+        # came in (its place).
+        periods.append((f"#{latest.id} {first.created_at:%b %d}",
+                        pd.Timestamp(first.created_at), found))
     trends = _trends("run", periods)
     trends.repeats = sorted(repeats)
-    trends.left_out = left_out
+    trends.left_out = sum(len(mine) for mine in by_arrival[: len(by_arrival) - len(shown)])
     return trends
 
 
@@ -122,7 +133,8 @@ def describe_periods(trends: Trends) -> str | None:
     parts = [f"run{'s' if len(older) > 1 else ''} {', '.join(f'#{r}' for r in older)} by "
              f"#{newer}" for newer, older in sorted(standing.items())]
     said = ("Runs of the same tasks against the same plan (a re-score, a list classified "
-            f"twice) count once, as the latest: {'; '.join(parts)}.")
+            "twice) count once, with the latest run's figures, in the place and under the date "
+            f"of the first, when the tasks came in: {'; '.join(parts)}.")
     return f"{said} {left}" if left else said
 
 
