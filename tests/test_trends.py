@@ -216,6 +216,34 @@ def test_a_strategy_renamed_along_the_way_is_one_series_under_its_latest_name(st
     assert "Grow recurring revenue" not in legend
 
 
+def test_a_strategy_keeps_its_colour_in_every_trend_chart_and_in_the_report(store):
+    """Colours followed each view's ranking: 'Grow recurring revenue' was blue over all runs and
+    'Win the retail channel' blue over the last two, where it had the most work."""
+    from classifier.report.charts import line_of_sight_chart, strategy_trend_chart
+
+    version = store.latest_run().plan_version
+    retail = [("Pitch Riverside Hardware", "aligned", "retail", 9.0),
+              ("Call the Oakway dealer", "aligned", "retail", 3.0),
+              ("Call lapsed customers", "aligned", "revenue", 1.0)]
+    for number in (3, 4):
+        store.create_run(version, week(retail[: number - 1] + retail[2:]), "task",
+                         f"week {number}", "m", DEFAULT_THRESHOLDS)
+
+    def colours(trends) -> dict[str, str]:
+        return {trace.name: trace.marker.color for trace in strategy_trend_chart(trends).data}
+
+    every, last_two = colours(run_trends(store)), colours(run_trends(store, limit=2))
+    assert every == last_two
+    assert len(set(every.values())) == 3  # three strategies, three colours
+    latest = run_report(store, store.latest_run())
+    sunburst = line_of_sight_chart(latest.summary, store.plan(version)).data[0]
+    branches = {label.replace("<br>", " "): colour for label, colour, parent in zip(
+        sunburst.labels, sunburst.marker.colors, sunburst.parents, strict=True)
+        if parent == "vision"}
+    for name in ("Grow recurring revenue", "Win the retail channel"):
+        assert branches[name] == every[name]
+
+
 def test_orphan_work_written_again_with_a_full_stop_is_not_new(store):
     version = store.latest_run().plan_version
     store.create_run(version, week([("repaint the break room.", "misaligned", "revenue", 1.0),

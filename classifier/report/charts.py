@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +41,15 @@ STATUS_COLORS = {
 STRATEGY_PALETTE = ["#3B6FB6", "#7B5EA7", "#2A9D8F", "#5C8DD6", "#A26FCF", "#1D7874",
                     "#2E4A87", "#C06C9B", "#4FA3C7", "#6C7FBF"]
 FONT = {"family": "Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 14, "color": "#222"}
+
+
+def strategy_colors(strategy_ids: Iterable[str]) -> dict[str, str]:
+    """A colour per strategy id by its place in `strategy_ids` (the plan's order, then any
+    others): a strategy keeps its colour in every chart drawn with the same plan, whatever its
+    rank in the work."""
+    ids = list(dict.fromkeys(str(strategy_id) for strategy_id in strategy_ids))
+    return {strategy_id: STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)]
+            for i, strategy_id in enumerate(ids)}
 
 
 def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
@@ -97,14 +107,13 @@ def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go
     vision = plan.vision or "Our plan"
     node("vision", _plot_text(vision, 18, 60), "", 0.0, "#FFFFFF",
          f"<b>Vision</b><br>{_plot_text(vision, 60)}<br>{number(total)} {unit}")
-    branches: list[tuple[str | None, str, str]] = [
-        (s.id, s.name, STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)])
-                for i, s in enumerate(plan.strategies)]
-    branches += [(sid, name, STRATEGY_PALETTE[(len(branches) + i) % len(STRATEGY_PALETTE)])
-                 for i, (sid, name) in enumerate(
-                     table.loc[table["strategy_id"].notna() & ~table["strategy_id"].isin(plan.ids),
-                               ["strategy_id", "strategy"]].drop_duplicates().itertuples(
-                                   index=False))]
+    others = table.loc[table["strategy_id"].notna() & ~table["strategy_id"].isin(plan.ids),
+                       ["strategy_id", "strategy"]].drop_duplicates("strategy_id")
+    named = [(s.id, s.name) for s in plan.strategies] + [
+        (str(sid), str(name)) for sid, name in others.itertuples(index=False)]
+    colors_of = strategy_colors(sid for sid, _ in named)
+    branches: list[tuple[str | None, str, str]] = [(sid, name, colors_of[sid])
+                                                   for sid, name in named]
     branches.append((None, NO_STRATEGY, STATUS_COLORS[Status.MISALIGNED.value]))
 
     for position, (strategy_id, name, color) in enumerate(branches):
@@ -283,13 +292,15 @@ def strategy_trend_chart(trends: Trends) -> go.Figure:
 
     frame = trends.by_strategy
     fig = go.Figure()
-    ids = list(dict.fromkeys(frame["strategy_id"].astype(str))) if not frame.empty else []
-    for position, strategy_id in enumerate(ids):
+    present = set(frame["strategy_id"].astype(str)) if not frame.empty else set()
+    # In plan order, each in its own colour: not by rank, which changes with the periods shown.
+    colors_of = strategy_colors([*trends.strategy_ids, *sorted(present)])
+    for strategy_id in (strategy_id for strategy_id in colors_of if strategy_id in present):
         mine = frame[frame["strategy_id"].astype(str) == strategy_id]
         name = str(mine["strategy"].iloc[-1])
         fig.add_trace(go.Bar(
             x=mine["period"], y=mine["share"].astype(float), name=_plot_text(name, 40, 60),
-            marker={"color": STRATEGY_PALETTE[position % len(STRATEGY_PALETTE)]},
+            marker={"color": colors_of[strategy_id]},
             text=[percent(v) if v >= 0.04 else "" for v in mine["share"].astype(float)],
             textposition="inside",
             hovertemplate="%{x}: %{y:.0%}<extra>" + _plot_text(name, 60) + "</extra>"))

@@ -44,6 +44,9 @@ class Trends:
     repeats: list[tuple[int, int]] = field(default_factory=list)
     # Earlier runs (or weeks) past the `limit` of periods shown, left out
     left_out: int = 0
+    # Every strategy of the periods: the newest plan's in plan order, then any others as they
+    # first appear; a strategy's colour in every chart follows this (charts.strategy_colors)
+    strategy_ids: list[str] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list, repr=False)
 
     @property
@@ -112,7 +115,7 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
         # came in (its place).
         periods.append((f"#{latest.id} {first.created_at:%b %d}",
                         pd.Timestamp(first.created_at), found))
-    trends = _trends("run", periods)
+    trends = _trends("run", periods, plans[runs[0].plan_version] if runs else None)
     trends.repeats = sorted(repeats)
     trends.left_out = sum(len(mine) for mine in by_arrival[: len(by_arrival) - len(shown)])
     return trends
@@ -138,7 +141,7 @@ def describe_periods(trends: Trends) -> str | None:
     return f"{said} {left}" if left else said
 
 
-def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: object,
+def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: Plan,
                 column: str, limit: int = MAX_PERIODS) -> Trends:
     """One period per week of a date column of one run's tasks (the latest `limit` weeks)."""
     dates = pd.to_datetime(results[column].astype(str), errors="coerce", format="mixed")
@@ -147,14 +150,15 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     every = sorted(weeks.dropna().unique())
     for week in every[-limit:]:
         part = results[weeks == week]
-        found = summary(part, plan, text_column=text_column)  # type: ignore[arg-type]
+        found = summary(part, plan, text_column=text_column)
         periods.append((f"week of {pd.Timestamp(week):%b %d}", pd.Timestamp(week), found))
-    trends = _trends(column, periods)
+    trends = _trends(column, periods, plan)
     trends.left_out = max(len(every) - limit, 0)
     return trends
 
 
-def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends:
+def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]],
+            plan: Plan | None) -> Trends:
     rows, strategies = [], []
     # Shares of effort only where every period has effort: a week pasted without hours next to
     # exported ones would otherwise have no share at all, or shares of another measure.
@@ -189,9 +193,12 @@ def _trends(by: str, periods: list[tuple[str, pd.Timestamp, Summary]]) -> Trends
         # A strategy renamed along the way (its id kept) is one strategy: its latest name.
         latest = by_strategy.groupby("strategy_id", sort=False)["strategy"].last()
         by_strategy["strategy"] = by_strategy["strategy_id"].map(latest)
+    seen = by_strategy["strategy_id"].astype(str).tolist() if not by_strategy.empty else []
     return Trends(by=by, periods=frame, by_strategy=by_strategy,
                   neglected=_streaks(summaries), new_orphans=new_orphans,
-                  effort_column=effort_column, summaries=summaries)
+                  effort_column=effort_column,
+                  strategy_ids=list(dict.fromkeys((plan.ids if plan else []) + seen)),
+                  summaries=summaries)
 
 
 def _streaks(summaries: list[Summary]) -> pd.DataFrame:
