@@ -244,6 +244,25 @@ def test_a_strategy_keeps_its_colour_in_every_trend_chart_and_in_the_report(stor
         assert branches[name] == every[name]
 
 
+def test_a_label_under_a_point_at_the_bottom_has_room_and_is_not_cut_off(store):
+    """No task in review in either run: review's "0%" went under the axis, cut off (at 1400 and
+    1000 px alike: the chart's height is fixed), as did the lower of two "7%" labels."""
+    from classifier.report.charts import status_trend_chart
+
+    figure = status_trend_chart(run_trends(store))
+
+    low, high = figure.layout.yaxis.range
+    review = next(trace for trace in figure.data if trace.name == "Review")
+    assert (review.text[0], review.textposition[0]) == ("0%", "bottom center")
+    for trace in figure.data:
+        for value, side in zip(trace.y, trace.textposition, strict=True):
+            # A label's height and gap: about a tenth of the chart's 0% to 100%.
+            room = value - low if side.startswith("bottom") else high - value
+            assert room >= 0.12, (trace.name, value, side)
+    assert {trace.cliponaxis for trace in figure.data} == {False}  # drawn where there is room
+    assert list(figure.layout.yaxis.tickvals) == [0, 0.2, 0.4, 0.6, 0.8, 1]  # no "-20%"
+
+
 def test_orphan_work_written_again_with_a_full_stop_is_not_new(store):
     version = store.latest_run().plan_version
     store.create_run(version, week([("repaint the break room.", "misaligned", "revenue", 1.0),

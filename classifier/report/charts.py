@@ -40,6 +40,9 @@ STATUS_COLORS = {
 # Strategy colours stay clear of the status colours (green, amber, red, grey).
 STRATEGY_PALETTE = ["#3B6FB6", "#7B5EA7", "#2A9D8F", "#5C8DD6", "#A26FCF", "#1D7874",
                     "#2E4A87", "#C06C9B", "#4FA3C7", "#6C7FBF"]
+# The share of a trend chart's height (0% to 100%) kept free below 0% and above 100%: a
+# label's height and its gap from the point, in the chart's 420 px.
+TREND_LABEL_ROOM = 0.14
 FONT = {"family": "Segoe UI, Helvetica Neue, Arial, sans-serif", "size": 14, "color": "#222"}
 
 
@@ -275,10 +278,13 @@ def status_trend_chart(trends: Trends) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=frame["period"], y=values, name=STATUS_LABELS[status], mode="lines+markers+text",
             line={"color": STATUS_COLORS[status], "width": 3}, marker={"size": 9},
-            text=[percent(v) for v in values], textposition=sides,
+            text=[percent(v) for v in values], textposition=sides, cliponaxis=False,
             hovertemplate="%{x}: %{y:.0%}<extra>" + STATUS_LABELS[status] + "</extra>"))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.08], title_text="share of "
-                     + ("effort" if use_effort else "tasks"))
+    # Room below 0% and above 100% for a label under (or over) its point: two lines at 7% put
+    # one "7%" under the axis, cut off, at any window width.
+    fig.update_yaxes(tickformat=".0%", range=[-TREND_LABEL_ROOM, 1 + TREND_LABEL_ROOM],
+                     tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1], zeroline=False,
+                     title_text="share of " + ("effort" if use_effort else "tasks"))
     fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0.5, "xanchor": "center"})
     words = column_words(trends.effort_column or "")
     unit = f"effort ({html.escape(words)})" if use_effort else "tasks"
