@@ -9,6 +9,7 @@ order, so re-scoring an older list later does not make it the newest week."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -93,14 +94,18 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     # second period in which the team "improved": its latest run's figures stand for it, in
     # the place of its first (a re-score of an older list does not make it the newest week).
     # A re-run with an edited plan stays a period of its own.
-    lists: dict[tuple[int, tuple[str, ...]], list[RunInfo]] = {}
+    lists: dict[tuple[int, int, tuple[str, ...]], list[RunInfo]] = {}
+    # Only a run with as many rows as another of its plan version can repeat it: a year of
+    # weekly runs reads the texts of the few that may, not every run's.
+    sizes = Counter((run.plan_version, run.rows) for run in runs)
     for run in runs:  # newest first
         if run.plan_version not in plans:
             plans[run.plan_version] = store.plan(run.plan_version)
         if not set(plans[runs[0].plan_version].ids) & set(plans[run.plan_version].ids):
             continue
-        texts = store.run_results(run.id)[run.text_column].astype(str)
-        lists.setdefault((run.plan_version, tuple(texts)), []).append(run)
+        texts = (tuple(store.run_results(run.id)[run.text_column].astype(str))
+                 if sizes[run.plan_version, run.rows] > 1 else ())
+        lists.setdefault((run.plan_version, run.rows, texts), []).append(run)
     by_arrival = sorted(lists.values(), key=lambda mine: (mine[-1].created_at, mine[-1].id))
     shown = by_arrival[-limit:] if limit > 0 else []
     periods: list[tuple[str, pd.Timestamp, Summary]] = []
