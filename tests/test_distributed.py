@@ -374,6 +374,8 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path, embedder):
     rows = [list(row) for row in generated_rows(300, seed=5)]
     rows[7][0] = ""  # a blank task stays a row
     rows[8][0] = "=HYPERLINK(\"http://example.com\")"  # stays text, made safe in CSV
+    # As this tool writes a formula-like task: read without its `'`, on Ray as locally.
+    rows[9][0] = "'-Call the customers whose plan expires this month"
     folder = tmp_path / "csv"
     folder.mkdir()
     for part in range(3):
@@ -415,6 +417,38 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path, embedder):
                     for line in (tmp_path / "parts" / name).read_bytes().splitlines(keepends=True)[1:]]
     assert joined_parts == lines[1:]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def _project(tmp_path: Path) -> Path:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "tasks.csv").write_text("task\nCall the customers\nPitch our widgets\n")
+    (folder / "week1.csv").write_text("task,status\nOld,aligned\n")
+    return folder
+
+
+@pytest.mark.parametrize(("tasks", "out", "says"), [
+    # A folder of parts replaced the project folder: its tasks, plan, store and last week's
+    # results were gone, exit 0.
+    ("proj/tasks.csv", "proj", "proj: holds the tasks file (proj/tasks.csv)"),
+    ("proj/tasks.csv", "other", None),  # a folder of someone's files: never replaced
+    ("proj", "proj/*.csv", "proj: is the tasks folder (proj)"),
+    ("proj", "proj/results", "proj/results: is inside the tasks folder (proj)"),
+    # A glob's output file was one of its inputs, overwritten.
+    ("proj/*.csv", "proj/week1.csv", "proj/week1.csv: is a tasks file"),
+])
+def test_a_ray_run_of_many_files_replaces_no_input_and_no_folder_of_others(
+        tmp_path, monkeypatch, tasks, out, says):
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    done = local_cli("classify", tasks, "--plan", PLAN, "--out", out, "--ray", "-q")
+    assert done.exit_code == 2, done.output
+    [line] = done.output.strip().splitlines()
+    assert line.startswith("error: ") and (says or "holds files this tool did not write") in line
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_a_folder_of_files_is_read_from_one_text_column(tmp_path):

@@ -131,12 +131,16 @@ def classify(
 
         many = False  # with --ray: files Ray Data reads (a folder, a glob, Parquet) or parts
         if ray:
-            from ..distributed import is_dataset_run, require_ray
+            from ..distributed import check_dataset_output, is_dataset_run, require_ray
 
             require_ray()  # without the extra: one line saying how to get it
             many = is_dataset_run(tasks, out)
         settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
-        if not many:  # before anything is read: no input is ever replaced
+        # Before anything is read: no input is ever replaced, nor a folder this tool did not
+        # write (a folder of parts takes the folder's place).
+        if many:
+            check_dataset_output(tasks, out, kept_files(tasks, plan, db))
+        else:
             prepare_output(out, kept_files(tasks, plan, db))
         plan_data = load_plan(plan)
         source = tasks if many else open_tasks(tasks, text_column=text_column, sheet=sheet,

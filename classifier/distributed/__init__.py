@@ -12,15 +12,25 @@ second opinion, store, the one safe writer), so OUT is byte-identical to the run
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ClassifierError
 from ..files.readers import TaskSource, TextColumns
+from ..files.writer import prepare_output
 from ..pipeline import Progress, RunSummary, StoreTarget, Warn, classify_file
 from .blocks import RayBatches, block_size
 from .cluster import Cluster, cluster
-from .datasets import DatasetBatches, folder_output, is_dataset, is_dataset_run, open_dataset
-from .parts import write_parts
+from .datasets import (
+    DatasetBatches,
+    dataset_files,
+    folder_output,
+    is_dataset,
+    is_dataset_run,
+    open_dataset,
+)
+from .parts import prepare_parts_folder, write_parts
 from .runtime import import_ray, require_ray
 from .workers import batch_frame
 
@@ -28,8 +38,26 @@ if TYPE_CHECKING:
     from ..llm import Asker
     from ..model.engine import Classifier
 
-__all__ = ["Cluster", "RayBatches", "batch_frame", "block_size", "classify_on_ray", "cluster",
-           "is_dataset", "is_dataset_run", "require_ray"]
+__all__ = ["Cluster", "RayBatches", "batch_frame", "block_size", "check_dataset_output",
+           "classify_on_ray", "cluster", "is_dataset", "is_dataset_run", "require_ray"]
+
+
+def check_dataset_output(tasks: str, out: str | os.PathLike[str],
+                         inputs: Mapping[Path, str]) -> None:
+    """Before a --ray run of many files (or to a folder of parts) reads or writes anything:
+    OutputError if OUT would replace any of `inputs` or of the files TASKS names, or a folder
+    this tool did not write (`prepare_parts_folder`)."""
+    kept = dict(inputs)
+    if is_dataset(tasks):
+        files, _ = dataset_files(tasks)
+        kept |= {Path(file): "a tasks file" for file in files}
+        if Path(tasks).is_dir():
+            kept[Path(tasks)] = "the tasks folder"
+    parts = folder_output(out)
+    if parts is None:
+        prepare_output(out, kept)
+    else:
+        prepare_parts_folder(parts[0], kept)
 
 
 def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSource,
@@ -50,6 +78,8 @@ def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | Task
     if parts is not None and asker is not None:
         raise ClassifierError(f"{out}: --llm needs one output file (its answers are asked "
                               f"from the driver); write a .csv, .tsv, .jsonl or .xlsx")
+    if many:  # a caller that did not check (the command line does, before the store)
+        check_dataset_output(str(tasks), out, {})
     with cluster(workers) as ray_cluster:
         if not many:
             return classify_file(classifier, tasks, out, text_column=text_column, sheet=sheet,

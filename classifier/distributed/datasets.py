@@ -18,6 +18,7 @@ import pandas as pd
 from ..cells import is_blank, plain
 from ..errors import ClassifierError, TasksError
 from ..files.readers import TaskSource, TextColumns, one_or_many
+from ..files.writer import unneutralised
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
 from .runtime import first_line, import_ray, innermost, ray_failure
@@ -109,14 +110,21 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
             quoted_strings_can_be_null=False, null_values=[]))
 
 
-def texts_of(values: pd.Series) -> list[str]:
-    """A text column's cells as the project reads them: blank for missing, JSON for lists."""
+# Kinds whose cells are read as the local reader reads a CSV: the `'` this tool puts before a
+# formula start is not the task's (a run on Ray scored "'-Call the customers" apart from the
+# same task read locally, and a decision on it did not stand).
+READ_BACK_KINDS = ("csv", "tsv", "txt")
+
+
+def texts_of(values: pd.Series, read_back: bool = False) -> list[str]:
+    """A text column's cells as the project reads them: blank for missing, JSON for lists;
+    with `read_back` (a CSV-like kind), without the `'` this tool wrote against formulas."""
     texts = []
     for value in values.tolist():
         if isinstance(value, np.ndarray):
             value = value.tolist()
         if isinstance(value, str):
-            texts.append(value)
+            texts.append(str(unneutralised(value)) if read_back else value)
         elif isinstance(value, dict | list | bool):
             texts.append(json.dumps(plain(value), ensure_ascii=False))
         else:
@@ -127,13 +135,14 @@ def texts_of(values: pd.Series) -> list[str]:
 class ClassifyRows(ClassifyBlock):
     """A worker for rows Ray read: every input column kept, the result arrays after them."""
 
-    def __init__(self, spec: ClassifierSpec, text_column: str):
+    def __init__(self, spec: ClassifierSpec, text_column: str, read_back: bool = False):
         super().__init__(spec)
         self.text_column = text_column
+        self.read_back = read_back
 
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
         block = block.reset_index(drop=True)
-        batch = self.classify(texts_of(block[self.text_column]))
+        batch = self.classify(texts_of(block[self.text_column], self.read_back))
         arrays = batch_frame(np.zeros(len(block), dtype=np.int64), batch).drop(columns=[ROW])
         return self.with_vectors(pd.concat([block, arrays], axis=1))
 
@@ -179,7 +188,8 @@ class DatasetBatches:
                  progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
         ray = import_ray()
         classified = self.dataset.map_batches(
-            ClassifyRows, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column),
+            ClassifyRows, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column,
+                                               source.kind in READ_BACK_KINDS),
             batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=self.workers,
                                                max_tasks_in_flight_per_actor=1))
@@ -187,7 +197,8 @@ class DatasetBatches:
             for result in classified.iter_batches(batch_size=None, batch_format="pandas"):
                 result = result.reset_index(drop=True)
                 chunk = result[source.columns]
-                batch = frame_batch(result, texts_of(chunk[source.text_column]))
+                batch = frame_batch(result, texts_of(chunk[source.text_column],
+                                                     source.kind in READ_BACK_KINDS))
                 keep_vectors(classifier, result)
                 if progress is not None:
                     progress(len(chunk))

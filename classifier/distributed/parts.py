@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..errors import OutputError
 from ..files.readers import TaskSource
 from ..model.engine import Classifier
 from ..pipeline import Progress, RunSummary
 from ..standing import standing_for, with_decisions
-from .datasets import DATASET_BATCH_ROWS, ClassifyRows, texts_of
+from .datasets import DATASET_BATCH_ROWS, READ_BACK_KINDS, ClassifyRows, texts_of
 from .runtime import import_ray, ray_failure
 from .workers import ClassifierSpec, frame_batch
 
@@ -29,8 +32,8 @@ class WriteParts(ClassifyRows):
     through the one safe writer) and returns only the part's name, rows and statuses."""
 
     def __init__(self, spec: ClassifierSpec, text_column: str, folder: str, kind: str,
-                 decisions: dict[str, Decision] | None):
-        super().__init__(spec, text_column)
+                 decisions: dict[str, Decision] | None, read_back: bool = False):
+        super().__init__(spec, text_column, read_back)
         self.folder = Path(folder)
         self.kind = kind
         self.decisions = decisions
@@ -40,7 +43,7 @@ class WriteParts(ClassifyRows):
         from ..model.engine import join_results
 
         rows = super().__call__(block)
-        batch = frame_batch(rows, texts_of(rows[self.text_column]))
+        batch = frame_batch(rows, texts_of(rows[self.text_column], self.read_back))
         frame = join_results(rows[list(block.columns)], self.classifier.result_columns(batch))
         if self.decisions is not None:  # a person's word stands, as in one output file
             frame = with_decisions(frame, standing_for(batch.texts, self.decisions,
@@ -57,6 +60,35 @@ class WriteParts(ClassifyRows):
         statuses = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
         return pd.DataFrame({"part": [name], "rows": [len(frame)],
                              "statuses": [json.dumps(statuses)]})
+
+
+# What a folder of parts holds when this tool wrote it: a folder holding anything else is
+# someone's, and is never replaced.
+PART_NAME = re.compile(r"part-\d{6}\.(?:parquet|csv|tsv|jsonl)")
+
+
+def prepare_parts_folder(folder: Path, inputs: Mapping[Path, str]) -> None:
+    """OutputError, before any work, unless FOLDER may take a folder of parts: new, empty, or
+    parts this tool wrote (it is replaced whole), holding none of `inputs` and inside no input
+    folder. A folder output replaced a project folder with its tasks, plan and store in it."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file; give a folder for the parts, or a .csv, .tsv, "
+                          f".jsonl or .xlsx name for one output file")
+    where = folder.resolve()
+    for source, what in inputs.items():
+        path = Path(source).resolve()
+        relation = ("is" if path == where else "holds" if where in path.parents
+                    else "is inside" if path.is_dir() and path in where.parents else None)
+        if relation is not None:
+            raise OutputError(f"{folder}: {relation} {what} ({source}); write the parts to a "
+                              f"folder of their own")
+    if folder.is_dir():
+        others = sorted(p.name for p in folder.iterdir() if not PART_NAME.fullmatch(p.name))
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise OutputError(f"{folder}: holds files this tool did not write ({shown}); a "
+                              f"folder of parts is replaced whole, so give a new or empty "
+                              f"folder")
 
 
 def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder: Path,
@@ -79,7 +111,7 @@ def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder
     try:
         written = dataset.map_batches(
             WriteParts, fn_constructor_args=(spec, source.text_column, str(staging), kind,
-                                             decisions),
+                                             decisions, source.kind in READ_BACK_KINDS),
             batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1))
         kept: list[str] = []
