@@ -41,6 +41,18 @@ def open_page(at: AppTest, page: str) -> AppTest:
     return at.switch_page(f"classifier/ui/{page}.py").run()
 
 
+def without_task(key: str) -> str:
+    """A Review button's key without the task it belongs to: "review_skip_1_42" → "review_skip"."""
+    return re.sub(r"_\d+_\d+$", "", key)
+
+
+def task_button(at: AppTest, name: str):
+    """The button `name` ("review_skip") of the task on the Review page (each task's own key)."""
+    [button] = [b for b in at.button if b.key and without_task(b.key) == name
+                and b.key != name]
+    return button
+
+
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -289,7 +301,7 @@ def _decided_meanwhile(db, reviewer: str, by_this_tab: bool = False):
         store.record_decision(run.id, row, "misaligned", None, reviewer)
     if by_this_tab:
         at.session_state["review_mine"] = (run.id, row)
-    at.button(key="review_misaligned").click().run()
+    task_button(at, "review_misaligned").click().run()
     no_exception(at)
     return at, run, row
 
@@ -319,6 +331,29 @@ def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
         assert len(store.decisions(run.id)) == 1
 
 
+def test_a_press_from_the_page_before_it_moved_on_acts_on_its_own_task(db):
+    # A key pressed twice on a machine slow to redraw: the second press comes from the page as
+    # it was (the first task's buttons), after the server has drawn the next task. It acted
+    # on the next task, which nobody had seen (each task's buttons had the same key).
+    at = open_page(fresh_app(), "review")
+    first = at.text[0].value
+    pressed = task_button(at, "review_misaligned")  # of the page showing the first task
+    [listed] = [s for s in at.selectbox if (s.key or "").startswith("review_reassign_")]
+    pressed.click().run()
+    shown = at.text[0].value
+    assert shown != first
+    # Again, from that page: its own widgets' state, as the browser sends it (the test's copy
+    # of the page reads its list's pick from the session, where the gone task's is forgotten).
+    listed.set_value(None)
+    pressed.click().run()
+    no_exception(at)
+    assert any("is decided already (a key pressed twice?)" in toast.value for toast in at.toast)
+    with Store(db) as store:
+        run_id = store.latest_run().id
+        assert [d.text for d in store.current_decisions(run_id).values()] == [first]
+    assert at.text[0].value == shown  # the next task waits, undecided
+
+
 def test_a_task_this_reviewer_decided_in_another_window_is_said_so(db):
     # Two windows of one reviewer: the second's click is no key pressed twice.
     at, run, row = _decided_meanwhile(db, "Manager")
@@ -334,7 +369,7 @@ def test_a_decision_within_a_moment_of_its_task_appearing_is_not_taken(db, monke
     monkeypatch.setenv("TACTICS_REVIEW_REPEAT_S", "600")
     at = open_page(fresh_app(), "review")
     first = at.text[0].value
-    at.button(key="review_misaligned").click().run()
+    task_button(at, "review_misaligned").click().run()
     no_exception(at)
     assert at.text[0].value == first
     assert any("Not taken: a key within a moment of task" in toast.value for toast in at.toast)
@@ -345,7 +380,7 @@ def test_a_decision_within_a_moment_of_its_task_appearing_is_not_taken(db, monke
 def test_review_undo_brings_the_task_back(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value
-    at.button(key="review_misaligned").click().run()
+    task_button(at, "review_misaligned").click().run()
     assert at.text[0].value != first_task
     # The toast names the task decided, not only its number.
     assert any(first_task in toast.value and "serving no strategy" in toast.value
@@ -362,7 +397,7 @@ def test_review_undo_brings_the_task_back(db):
 def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value
-    at.button(key="review_skip").click().run()
+    task_button(at, "review_skip").click().run()
     assert at.text[0].value != first_task
     with Store(db) as store:
         assert store.current_decisions(store.latest_run().id) == {}
@@ -373,7 +408,7 @@ def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
 
 def test_review_actions_have_keyboard_shortcuts(db):
     at = open_page(fresh_app(), "review")
-    shortcuts = {b.key: b.proto.shortcut for b in at.button if b.proto.shortcut}
+    shortcuts = {without_task(b.key): b.proto.shortcut for b in at.button if b.proto.shortcut}
     assert shortcuts["review_misaligned"].upper() == "N"
     assert shortcuts["review_skip"] and shortcuts["review_undo"]
     assert shortcuts["review_pick_1"] == "1"
@@ -389,17 +424,17 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
     for _ in range(30):  # skip until a task the machine called misaligned
         if _first_task_status(at) == "misaligned":
             break
-        at.button(key="review_skip").click().run()
+        task_button(at, "review_skip").click().run()
     assert _first_task_status(at) == "misaligned"
-    keys = [b.key for b in at.button]
+    keys = [without_task(b.key) for b in at.button]
     assert "review_confirm" not in keys
-    confirm = at.button(key="review_misaligned")
+    confirm = task_button(at, "review_misaligned")
     assert confirm.label == "Confirm: serves no strategy" and confirm.proto.shortcut.upper() == "N"
     # Y confirms the machine here too, through a twin kept out of sight (the browser test
     # presses the key).
-    twin = at.button(key="review_confirm_by_y")
+    twin = task_button(at, "review_confirm_by_y")
     assert twin.label == "Agree with the machine" and twin.proto.shortcut.upper() == "Y"
-    assert any(".st-key-review_confirm_by_y {display: none;}" in h.proto.body
+    assert any(f".st-key-{twin.key} {{display: none;}}" in h.proto.body
                for h in at.get("html"))
     assert any("**Y** or **N** confirm 'serves no strategy'" in c.value for c in at.caption)
     with Store(db) as store:
@@ -409,7 +444,7 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
         [(row, decision)] = store.current_decisions(run_id).items()
     assert decision.action == "misaligned"
     at.button(key="review_undo").click().run()
-    at.button(key="review_pick_1").click().run()  # the person says it serves its closest
+    task_button(at, "review_pick_1").click().run()  # the person says it serves its closest
     no_exception(at)
     with Store(db) as store:
         last = store.decisions().iloc[-1]
@@ -435,12 +470,12 @@ def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
     no_exception(at)
     assert at.get("progress")[0].proto.text.startswith(f"{aligned} aligned left to check of")
     assert _first_task_status(at) == "aligned"
-    at.button(key="review_confirm").click().run()
+    task_button(at, "review_confirm").click().run()
     assert at.get("progress")[0].proto.text.startswith(f"{aligned - 1} aligned left to check")
     with Store(db) as store:
         assert store.decisions().iloc[-1]["action"] == "confirm"
     for done in (2, 3):  # the check goes on (it stopped after the second task)
-        at.button(key="review_confirm").click().run()
+        task_button(at, "review_confirm").click().run()
         assert at.get("progress")[0].proto.text.startswith(
             f"{aligned - done} aligned left to check"), at.get("progress")[0].proto.text
 
@@ -476,7 +511,7 @@ def test_a_new_plan_starts_with_a_teach_in_then_rescores_and_says_what_moved(db)
 
     named = set(re.findall(r"\*\*([A-Z])\*\*", legend))
     assert named and named <= set(SHORTCUTS.values()), legend
-    at.button(key="review_misaligned").click().run()
+    task_button(at, "review_misaligned").click().run()
     assert at.get("progress")[0].proto.text.startswith("20 of 20 taught")
     assert not any(c.value.startswith("Keys:") for c in at.caption)  # no task on screen
     at.button(key="teach_rescore").click().run()
@@ -520,7 +555,7 @@ def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):
     assert any("(0 of 3 so far)" in m.value for m in open_page(at, "classify").markdown)
     at = open_page(at, "review")
     for _ in range(3):
-        at.button(key="review_misaligned").click().run()
+        task_button(at, "review_misaligned").click().run()
     no_exception(at)
     assert at.get("progress")[0].proto.text.startswith("3 of 3 taught")
     assert any("the round could deal is decided" in c.value for c in at.caption)
@@ -875,7 +910,7 @@ def test_llm_second_opinion_can_be_accepted(llm_env, db):
     at = open_page(fresh_app(), "review")
     task = at.text[0].value
     assert any("**K** ask the LLM" in c.value for c in at.caption)
-    at.button(key="review_llm_ask").click().run()
+    task_button(at, "review_llm_ask").click().run()
     no_exception(at)
     said = "Serves no strategy. Office chores serve no strategy."
     assert said in [t.value for t in at.text]
@@ -889,7 +924,7 @@ def test_llm_second_opinion_can_be_accepted(llm_env, db):
     assert again.text[0].value == task and said in [t.value for t in again.text]
     assert len(llm_env.requests) == 1
     assert any("**L** accept the LLM's answer" in c.value for c in at.caption)
-    at.button(key="review_llm_accept").click().run()
+    task_button(at, "review_llm_accept").click().run()
     no_exception(at)
     with Store(db) as store:
         standing = list(store.current_decisions(store.latest_run().id).values())
@@ -955,12 +990,12 @@ def test_a_failing_llm_is_a_warning_with_its_reason_and_the_requests_sent(llm_en
 def test_a_failed_question_on_the_review_page_says_why(llm_env, db):
     at = open_page(fresh_app(), "review")
     llm_env.responder = lambda request: error(503, retry_after=0.01)
-    at.button(key="review_llm_ask").click().run()
+    task_button(at, "review_llm_ask").click().run()
     no_exception(at)
     assert [w.value for w in at.warning] == [
         "No answer from the LLM (3 requests): HTTP 503 from the endpoint after 3 attempts. "
         "Ask again later."]
-    assert at.button(key="review_llm_ask")  # still there, to try again
+    assert task_button(at, "review_llm_ask")  # still there, to try again
 
 
 @pytest.mark.parametrize(("settings", "why"), [

@@ -51,11 +51,22 @@ MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
 MOVED = "review_moved"  # (run id, re-scored run id): list what the re-score moved, once
 
 
+def task_key(name: str, run_id: int, row: int) -> str:
+    """The key of a button that acts on one task: the task's own, so that a press acts on the
+    task on screen when it was made, however slow the redraw. A key pressed twice sends its
+    second press for the task just decided, often after the server has drawn the next one:
+    under one key for every task, that press ran the callback as the newest redraw had set it,
+    deciding the next task, unread. Under the task's own key it runs the callback of its own
+    task, which finds that task decided already and says so (`_decide`)."""
+    return f"{name}_{run_id}_{row}"
+
+
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
             name: str | None = None) -> None:
     """Button callback: save the decision at once (before the page redraws)."""
-    # A key pressed twice reaches the server after the page has redrawn: the button it hits
-    # holds the next task, on screen for a moment only. That is not a decision.
+    # A press on the next task's own button within a moment of it appearing, as a key pressed
+    # twice does where the redraw was quicker than the person: nobody read that task. (After a
+    # slower redraw the second press is still the decided task's own: see task_key.)
     shown = st.session_state.get(SHOWN)
     if (shown is not None and shown[:2] == (run_id, row)
             and is_repeat(shown[2], time.monotonic(), repeat_window(os.environ))):
@@ -184,6 +195,10 @@ def _candidate_bars(candidates: list[dict]) -> None:
 
 def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
     row = int(task["row"])
+
+    def key(name: str) -> str:
+        return task_key(name, run.id, row)
+
     names = plan.names
     misaligned = task["status"] == "misaligned"
     if misaligned:
@@ -192,27 +207,28 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
         # every other task, does it here too: a button takes one key, so a second one with Y
         # is kept out of sight (a hidden button's key still works). The style comes first, so
         # the twin is hidden as it is drawn, and its name is not the visible button's.
-        st.html(f"<style>.st-key-{CONFIRM_BY_Y} {{display: none;}}</style>")
-        st.button("Agree with the machine", key=CONFIRM_BY_Y, shortcut=SHORTCUTS["confirm"],
+        twin = key(CONFIRM_BY_Y)
+        st.html(f"<style>.st-key-{twin} {{display: none;}}</style>")
+        st.button("Agree with the machine", key=twin, shortcut=SHORTCUTS["confirm"],
                   disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
     cols = st.columns(3 if misaligned else 4)
     if misaligned:
-        cols[0].button("Confirm: serves no strategy", key="review_misaligned",
+        cols[0].button("Confirm: serves no strategy", key=key("review_misaligned"),
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
                        disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
                        help="The machine is right: this task serves none of the strategies.")
         rest = cols[1:]
     else:
-        cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key="review_confirm",
+        cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key=key("review_confirm"),
                        shortcut=SHORTCUTS["confirm"], type="primary", width="stretch",
                        disabled=locked, on_click=_decide,
                        args=(run.id, row, "confirm", None, task["strategy"]),
                        help="The machine is right.")
-        cols[1].button("Serves no strategy", key="review_misaligned",
+        cols[1].button("Serves no strategy", key=key("review_misaligned"),
                        shortcut=SHORTCUTS["misaligned"], width="stretch", disabled=locked,
                        on_click=_decide, args=(run.id, row, "misaligned", None))
         rest = cols[2:]
-    rest[0].button("Skip for now", key="review_skip", shortcut=SHORTCUTS["skip"],
+    rest[0].button("Skip for now", key=key("review_skip"), shortcut=SHORTCUTS["skip"],
                    width="stretch", disabled=locked, on_click=_decide,
                    args=(run.id, row, "skip", None))
     rest[1].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
@@ -222,7 +238,7 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
     picks = st.columns(max(len(candidates), 1) + 1)
     for number, candidate in enumerate(candidates, start=1):
         picks[number - 1].button(
-            f"{widgets.md_escape(candidate['strategy'])}", key=f"review_pick_{number}",
+            f"{widgets.md_escape(candidate['strategy'])}", key=key(f"review_pick_{number}"),
             shortcut=str(number), width="stretch", disabled=locked, on_click=_decide,
             args=(run.id, row, "reassign", candidate["strategy_id"], candidate["strategy"]),
             # A long name is cut short on the button; hovering shows it whole.
@@ -232,7 +248,7 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
         # Picking in the list decides, as a candidate's button does: a separate button (and
         # key) after the pick found the focus still in the list, where a key is typed, not
         # pressed; U undoes a wrong pick.
-        picker = f"review_reassign_{run.id}_{row}"
+        picker = key("review_reassign")
         st.selectbox("Reassign to", ids, index=None, key=picker,
                      placeholder="Another strategy…", format_func=lambda sid: names.get(sid, sid),
                      label_visibility="collapsed", disabled=locked, on_change=_reassign,
@@ -269,6 +285,7 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
     """The LLM's answer (`_opinion`) and a button (L) that accepts it; else a button that
     asks, when an endpoint is `configured`, or what is `wrong` with its settings."""
     row = int(task["row"])
+    ask, accept = task_key("review_llm_ask", run.id, row), task_key("review_llm_accept", run.id, row)
     if opinion is None:
         if wrong:  # set up, but not usable: said where the button would be, not folded away
             st.warning(f"No “Ask the LLM” button: {wrong}", icon=":material/forum:")
@@ -277,7 +294,7 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
             if not configured:
                 st.caption(f"{state.LLM_HOW} to ask an LLM about doubtful tasks.")
                 return
-            st.button("Ask the LLM", key="review_llm_ask", disabled=locked, on_click=_ask_llm,
+            st.button("Ask the LLM", key=ask, disabled=locked, on_click=_ask_llm,
                       shortcut=SHORTCUTS["ask"], args=(run.id, row))
             _llm_use()
         return
@@ -290,11 +307,11 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
         st.text(second_opinion.describe(opinion, names))  # LLM output: text, never Markdown
         strategy_id = opinion[0]
         if strategy_id == llm.NONE_ID:
-            st.button("Accept: serves no strategy", key="review_llm_accept", on_click=_decide,
+            st.button("Accept: serves no strategy", key=accept, on_click=_decide,
                       shortcut=SHORTCUTS["accept"], disabled=locked,
                       args=(run.id, row, "misaligned", None))
         elif strategy_id in names:
-            st.button(f"Accept: {widgets.md_escape(names[strategy_id])}", key="review_llm_accept",
+            st.button(f"Accept: {widgets.md_escape(names[strategy_id])}", key=accept,
                       shortcut=SHORTCUTS["accept"], disabled=locked, on_click=_decide,
                       args=(run.id, row, "reassign", strategy_id, names[strategy_id]))
         _llm_use()
