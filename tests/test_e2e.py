@@ -342,6 +342,78 @@ def test_two_weeks_of_the_loop(page, app_url, tmp_path):
     _screenshot(page, "8-trends")
 
 
+class _SlowRedraw:
+    """The app's connection, with the server's messages held back on demand: the page stays as
+    it was, as on a machine slow to redraw, while the browser's own messages (key presses) go
+    on to the server at once."""
+
+    def __init__(self, page) -> None:
+        self.holding = False
+        self.held: list[str | bytes] = []
+        page.route_web_socket(re.compile(r"/_stcore/stream"), self._route)
+
+    def _route(self, browser_side) -> None:
+        self.browser = browser_side
+        server = browser_side.connect_to_server()
+        server.on_message(self._from_server)
+
+    def _from_server(self, message: str | bytes) -> None:
+        if self.holding or self.held:
+            self.held.append(message)
+        else:
+            self.browser.send(message)
+
+    def release(self) -> None:
+        self.holding = False
+        while self.held:
+            self.browser.send(self.held.pop(0))
+
+
+def _shown_task(page) -> str:
+    return page.get_by_test_id("stText").first.inner_text().strip()
+
+
+def _trail_texts(db: Path) -> list[str]:
+    """The tasks of the latest run's audit trail, oldest first (skips included)."""
+    from classifier.store import Store
+
+    with Store(db) as store:
+        return store.decisions(store.latest_run().id)["text"].tolist()
+
+
+def test_a_key_pressed_twice_acts_only_on_the_task_on_screen(page, app_url, tmp_path):
+    """A key pressed twice before the page has moved on (a double tap, on a machine slow to
+    redraw) acts on the task that was on screen only: one decision (or a second skip) there,
+    and the next task, which nobody has read, stays undecided. The tests' repeat window is 0
+    (conftest): which task a press belongs to is all that keeps it off the next one."""
+    slow = _SlowRedraw(page)
+    page.goto(f"{app_url}/review")
+    page.get_by_text("0 of 20 taught").wait_for()
+    page.get_by_role("button", name="Skip for now").wait_for()  # the keys are live
+    _idle(page)
+    db = tmp_path / "tactics.db"
+    # The second key right after the first (the server may still be drawing the next task), or
+    # after about a redraw (the server has drawn it, the browser not yet), for each kind of key.
+    for key, pause_ms in (("y", 50), ("y", 800), ("n", 300), ("1", 800), ("s", 50), ("s", 800)):
+        before = len(_trail_texts(db))
+        shown = _shown_task(page)
+        slow.holding = True
+        page.keyboard.press(key)
+        page.wait_for_timeout(pause_ms)
+        page.keyboard.press(key)
+        page.wait_for_timeout(1500)  # both presses reach the server and are dealt with
+        assert _shown_task(page) == shown  # nothing else was on screen meanwhile
+        slow.release()
+        page.wait_for_function(
+            "shown => { const t = document.querySelector('[data-testid=stText]');"
+            " return t !== null && t.innerText.trim() !== shown; }", arg=shown)
+        _idle(page)
+        new = _trail_texts(db)[before:]
+        assert set(new) == {shown}, (key, pause_ms, shown, new)
+        if key != "s":  # a second skip of the same task does no harm
+            assert len(new) == 1, (key, pause_ms, new)
+
+
 def test_an_upload_whose_names_do_not_say_asks_and_stays_on_its_tab(page, app_url, tmp_path):
     """A tracker's export with no telling column names: the page asks which column holds the
     task text, and after classifying shows the result with the upload still at hand."""
