@@ -587,6 +587,16 @@ def test_classify_reads_a_task_from_its_summary_and_description(tmp_path):
     again = _invoke("classify", tasks, "--plan", PLAN, "--out", str(tmp_path / "one.csv"),
                     "-c", "Description", "-q")
     assert again.exit_code == 0, again.output  # one column, as before
+    # The same command on its own output (next week's export, this week's results beside
+    # it) joins the two columns again in place: it was refused, "a column is already called".
+    rerun = tmp_path / "rerun.csv"
+    done = _invoke("classify", str(out), "--plan", PLAN, "--out", str(rerun), "-c", "Summary",
+                   "-c", "Description", "-q")
+    assert done.exit_code == 0, done.output
+    first = _invoke("classify", tasks, "--plan", PLAN, "--out", str(tmp_path / "first.csv"),
+                    "-c", "Summary", "-c", "Description", "-q")
+    assert first.exit_code == 0, first.output
+    assert rerun.read_bytes() == (tmp_path / "first.csv").read_bytes()
 
 
 def test_a_strategy_renamed_in_a_plan_without_ids_keeps_its_decisions(tmp_path):

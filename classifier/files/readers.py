@@ -22,6 +22,7 @@ import pandas as pd
 from ..cells import is_blank
 from ..errors import TasksError
 from ..phrases import without_marker
+from ..results import earlier_results
 from .columns import (
     DEFAULT_TEXT_COLUMN,
     choose_text_column,
@@ -113,7 +114,9 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
     for name in text_column:  # each one named, as one column asked for is
         choose_text_column(source.columns, label, name)
     joined = PART_JOIN.join(text_column)
-    if joined in source.columns:
+    # In a file this tool wrote, that column is its earlier run's join: joined again, in place
+    # (the same command on its own output was refused).
+    if joined in source.columns and not earlier_results(source.columns):
         raise TasksError(f"{label}: a column is already called {joined!r}; rename it to read "
                          f"the task text from {', '.join(map(repr, text_column))}")
     refuse_numbers(head[text_column[0]], text_column[0], label, source.columns)
