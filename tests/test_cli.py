@@ -106,6 +106,12 @@ def test_malformed_json_plan_names_the_line(tmp_path):
      "line 6: a quote opened there is never closed"),
     ("wide.csv", b"task,owner\nCall the customers,Ann\nPitch dealers,Bo,3\n", [],
      "line 3: 3 fields where the header has 2"),
+    # A tracker's description over three lines above: the parser's record 4 is line 6 (it
+    # said "line 4"), and an open quote on line 6 was "line 4" too.
+    ("ragged.csv", b'task,owner\n"Pitch\nthe\ndealers",ana\nok,bob\nbad,x,y\n', [],
+     "line 6: 3 fields where the header has 2"),
+    ("open.csv", b'task,owner\n"Pitch\nthe\ndealers",ana\nok,bob\n"open,x\nmore\n', [],
+     "line 6: a quote opened there is never closed"),
 ])
 def test_bad_tasks_file_is_refused(tmp_path, name, content, args, expected):
     tasks = tmp_path / name

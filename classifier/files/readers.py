@@ -7,6 +7,7 @@ rows match input rows one to one.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -397,7 +398,7 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
         raise TasksError(f"{label}: the file is empty") from None
     except pd.errors.ParserError as error:
         raise TasksError(f"{label}: not a well-formed {source.kind.upper()} table: "
-                         f"{_parser_words(str(error))}") from None
+                         f"{_parser_words(str(error), source)}") from None
     except UnicodeError as error:
         if source.stream is None:
             raise TasksError(f"{label}: cannot read: {error}") from None
@@ -407,21 +408,47 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
         raise TasksError(f"{label}: cannot read: {error}") from None
 
 
-# The C parser's two common complaints, said with the file's line numbers (its "row" counts
-# lines from 0) and without its jargon ("Error tokenizing data. C error: ...").
+# The C parser's two common complaints, said with the file's line numbers and without its
+# jargon ("Error tokenizing data. C error: ..."). It counts records (its "row" from 0, its
+# "line" from 1), which are lines only until a cell holds a line break.
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _parser_words(message: str) -> str:
+def _parser_words(message: str, source: TaskSource | None = None) -> str:
     """A pandas parser error in a person's words, naming the file's line."""
+    def where(record: int) -> str:
+        line = _line_of_record(source, record) if source is not None else None
+        return f"line {line}" if line is not None else f"record {record}"
+
     if found := _OPEN_QUOTE.search(message):
-        return f"line {int(found.group(1)) + 1}: a quote opened there is never closed"
+        return f"{where(int(found.group(1)) + 1)}: a quote opened there is never closed"
     if found := _FIELDS.search(message):
-        expected, line, saw = found.groups()
-        return (f"line {line}: {saw} fields where the header has {expected} (a separator "
-                f"inside a cell needs quotes around the cell)")
+        expected, record, saw = found.groups()
+        return (f"{where(int(record))}: {saw} fields where the header has {expected} (a "
+                f"separator inside a cell needs quotes around the cell)")
     return message.strip()
+
+
+def _line_of_record(source: TaskSource, record: int) -> int | None:
+    """The file line where its `record`-th record (from 1, as the parser counts) starts: a
+    tracker's multi-line descriptions put a bad row lines below its record number (the error
+    named line 3 for a row on line 5). None where the file cannot be read again (stdin)."""
+    if source.path is None:
+        return None
+    start = 1
+    try:
+        with _text_stream(source, NUL_MARK, newline="") as handle:
+            reader = csv.reader(handle, delimiter=source.separator or ",")
+            for _ in range(1, record):
+                if next(reader, None) is None:
+                    return None
+                start = reader.line_num + 1
+            return start
+    except csv.Error:  # the record never ends (an open quote): it starts where it starts
+        return start
+    except (OSError, UnicodeError):
+        return None
 
 
 def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
