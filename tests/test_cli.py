@@ -285,6 +285,31 @@ def test_a_reader_of_stdout_that_goes_away_is_no_error(tmp_path):
     assert stderr == ""
 
 
+@pytest.mark.slow
+def test_progress_into_a_log_is_a_line_now_and_then_not_a_redraw_twice_a_second(tmp_path):
+    # A cron job's log got the bar redrawn every half second of a long run.
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("".join(f"Call customer {i} about the renewal of plan {i % 97}\n"
+                             for i in range(3000)))
+    log = tmp_path / "cron.log"
+    with log.open("w") as handle:
+        done = subprocess.run([sys.executable, "-m", "classifier", "classify", str(tasks),
+                               "--plan", PLAN, "--out", str(tmp_path / "out.csv")],
+                              stderr=handle, timeout=600, check=False)
+    assert done.returncode == 0
+    text = log.read_text()
+    assert "classifying" in text  # the run took more than the bar's one-second delay
+    assert text.count("\r") + text.count("\n") <= 6, text
+
+
+def test_workers_without_ray_says_it_is_not_used(tmp_path):
+    done = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out",
+                   str(tmp_path / "out.csv"), "--workers", "4", "-q")
+    assert done.exit_code == 0, done.output
+    assert "warning: --workers counts Ray's workers and is not used without --ray" \
+        in done.stderr
+
+
 def test_help_to_a_reader_that_goes_away_ends_as_on_sigpipe():
     # `tactics --help | true` exited 1, as for a failure: Rich ends so when its reader is gone.
     helping = subprocess.Popen([sys.executable, "-m", "classifier", "--help"],

@@ -130,6 +130,8 @@ def classify(
         from ..llm import Asker, llm_settings
 
         many = False  # with --ray: files Ray Data reads (a folder, a glob, Parquet) or parts
+        if workers is not None and not ray:
+            warn("--workers counts Ray's workers and is not used without --ray")
         if ray:
             from ..distributed import check_dataset_output, is_dataset_run, require_ray
 

@@ -170,9 +170,12 @@ class Bars:
         self.rows = self.answers = self.total = self.asking = None
         if quiet:
             return
-        # Shown after a second: a quick run (or a quick refusal) prints no bar at all.
+        # Shown after a second: a quick run (or a quick refusal) prints no bar at all. Into a
+        # log (cron's, a CI job's) every redraw is a line: one a minute says enough there.
+        terminal = sys.stderr.isatty()
         rows = tqdm(total=None, unit=" rows", file=sys.stderr, dynamic_ncols=True,
-                    desc="classifying", smoothing=0.1, mininterval=0.5, delay=1.0)
+                    desc="classifying", smoothing=0.1, mininterval=0.5 if terminal else 60.0,
+                    delay=1.0)
         self._bars.append(rows)
         self.rows = rows.update
 
@@ -183,7 +186,8 @@ class Bars:
         self.total = total
         if llm:
             answers = tqdm(total=None, unit=" tasks", file=sys.stderr, dynamic_ncols=True,
-                           desc="asking the LLM", mininterval=0.2, delay=1.0)
+                           desc="asking the LLM", mininterval=0.2 if terminal else 60.0,
+                           delay=1.0)
             self._bars.append(answers)
             self.answers = answers.update
 
