@@ -285,6 +285,16 @@ def test_a_reader_of_stdout_that_goes_away_is_no_error(tmp_path):
     assert stderr == ""
 
 
+def test_a_quick_run_prints_no_bar_only_what_it_wrote(tmp_path):
+    # The bar is shown after a second; setting its total drew it at once ("0/15 ... 15/15").
+    done = subprocess.run([sys.executable, "-m", "classifier", "classify",
+                           str(DATA / "tasks.txt"), "--plan", PLAN, "--out",
+                           str(tmp_path / "out.csv")], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0
+    assert done.stderr.startswith("wrote 15 rows to ") and "classifying" not in done.stderr
+
+
 @pytest.mark.slow
 def test_progress_into_a_log_is_a_line_now_and_then_not_a_redraw_twice_a_second(tmp_path):
     # A cron job's log got the bar redrawn every half second of a long run.

@@ -774,6 +774,15 @@ def test_a_store_with_a_display_label_says_nothing_of_where_its_server_is(postgr
         assert "wrong" not in caplog.text
 
 
+def test_a_display_label_hides_an_address_whose_port_is_one_of_its_numbers():
+    # Port 1 (or a user or database "1") hid one digit and left "127.0.0.***" on the page.
+    with pytest.raises(StoreError) as refused:
+        Store("postgresql://bob:pw@localhost:1/team_db", shown_as="the team's store")
+    message = str(refused.value)
+    assert message.startswith("the team's store: ") and 'at "***", port ***' in message
+    assert "127.0.0" not in message and "team_db" not in message
+
+
 def test_a_plain_postgresql_url_uses_psycopg(postgres_db):
     plain = postgres_db.replace("postgresql+psycopg://", "postgresql://")
     with Store(plain) as store:

@@ -180,8 +180,8 @@ class Bars:
         self.rows = rows.update
 
         def total(count: int) -> None:
+            # No refresh: the next rows draw it (a run under a second printed its bar anyway).
             rows.total = count
-            rows.refresh()
 
         self.total = total
         if llm:

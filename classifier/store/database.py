@@ -274,10 +274,12 @@ class Database:
         if not self._hide_server:
             return reason
         logger.error("%s: %s", self.full_label, reason)
-        hidden = _scrub_names(reason, self._server)
+        # Addresses and ports first: a port or a name "1" hid one digit of "127.0.0.1", and
+        # the rest of the address no longer read as one.
+        hidden = reason
         for pattern, replacement in SERVER_DETAILS:
             hidden = pattern.sub(replacement, hidden)
-        return hidden
+        return _scrub_names(hidden, self._server)
 
     def _migrate(self) -> None:
         """Bring the store to the newest revision, all in one transaction: a new store is
