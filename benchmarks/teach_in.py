@@ -78,9 +78,12 @@ def teach_in_round(results: pd.DataFrame, classifier: Classifier,
     return picked
 
 
-def _taught_by(run: pd.DataFrame) -> Earlier:
-    """What a run teaches the next as the store's earlier run: its tasks not called misaligned."""
-    return Earlier(tuple(run.loc[run["status"] != "misaligned", "task"].drop_duplicates()), (1,))
+def _taught_by(run: pd.DataFrame, decided: dict[str, str | None]) -> Earlier:
+    """What a run teaches the next as the store's earlier run: its tasks not called misaligned
+    and not decided "serves no strategy" (`store.earlier_tasks`)."""
+    said_none = {text for text, label in decided.items() if label is None}
+    kept = run.loc[(run["status"] != "misaligned") & ~run["task"].isin(said_none), "task"]
+    return Earlier(tuple(kept.drop_duplicates()), (1,))
 
 
 def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], order: str,
@@ -93,7 +96,7 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
     # The store's earlier run teaches with the tasks it did not call misaligned (their status
     # in the newest run): the first run's, then each re-score's.
     earlier = (_taught_by(build_classifier(plan, embedder, Learned()).classify_frame(
-        pd.DataFrame({"task": pool.texts}), "task")) if history else None)
+        pd.DataFrame({"task": pool.texts}), "task"), {}) if history else None)
     gold = dict(zip(pool.texts, pool.gold, strict=True))
     frame = pd.DataFrame({"task": pool.texts})
     shuffled = list(pool.texts)
@@ -114,7 +117,7 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
         else:
             results = classifier.classify_frame(frame, "task")
             if history and decided:
-                earlier = _taught_by(results)
+                earlier = _taught_by(results, decided)
             picked = []
             if not decided and order == "teach-in":
                 picked = teach_in_round(results, classifier, gold)
@@ -124,7 +127,7 @@ def curve(plan: Plan, pool: Labeled, test: Labeled, checkpoints: list[int], orde
                 classifier = build_classifier(plan, embedder, round_taught, earlier=earlier)
                 results = classifier.classify_frame(frame, "task")
                 if history:
-                    earlier = _taught_by(results)
+                    earlier = _taught_by(results, {t: gold[t] for t in picked})
                 learned = round_taught
             queue = review_queue(results, classifier.thresholds,
                                  exclude_texts=[*decided, *picked], text_column="task",

@@ -120,6 +120,13 @@ def test_the_store_gives_earlier_tasks_and_keeps_what_a_run_learned(store_target
         store.create_run(version, chores, "task", "c.csv", "m", classifier.thresholds)
         texts = store.earlier_tasks(plan=sample_plan).texts
         assert "Order toner for the office printer" not in texts and "Pitch to dealers" in texts
+        # Nor does work a person said serves no strategy, whatever the machine called it
+        # ("Clean up the shared marketing drive", in review, taught the strategy it leaned to).
+        row = int(store.run_results(second)["row"].iloc[3])  # "Fix the lathe"
+        store.record_decision(second, row, "misaligned", None, "ana")
+        texts = store.earlier_tasks(plan=sample_plan).texts
+        assert "Fix the lathe" not in texts and "Pitch to dealers" in texts
+        assert "Fix the lathe" in store.earlier_tasks(runs=[second]).texts  # as it learned
         # A plan that replaced this one (no strategy in common) learns nothing from its runs.
         other = Plan(strategies=[Strategy(id="new", name="Something else")])
         assert not store.earlier_tasks(plan=other)

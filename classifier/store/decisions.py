@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from ..access import Reviewer, acting, person
 from ..cells import task_key
 from ..errors import StoreError
+from ..model.history import MOST_TASKS, Earlier
 from ..plan import Plan
 from .database import now
 from .runs import RunStore
@@ -336,6 +337,16 @@ class DecisionStore(RunStore):
         kept = {version for version in set(runs.values())
                 if self._shares_strategy(conn, version, ids)}
         return {run_id: version for run_id, version in runs.items() if version in kept}
+
+    def earlier_tasks(self, plan_name: str = "default", plan: Plan | None = None,
+                      runs: Sequence[int] | None = None, most: int = MOST_TASKS) -> Earlier:
+        """`RunStore.earlier_tasks`, without the tasks a person said serve no strategy: the
+        history taught them to the strategy they leaned to ("Clean up the shared marketing
+        drive", decided none, moved a strategy's prototype toward it)."""
+        said_none = frozenset(
+            key for key, decision in self.standing_by_text(plan_name, plan=plan).items()
+            if decision.action == "misaligned") if runs is None else frozenset()
+        return self._earlier_tasks(plan_name, plan, runs, most, said_none)
 
     def learned_examples(self, plan_name: str = "default",
                          plan: Plan | None = None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..access import Reviewer, acting
-from ..cells import is_blank, plain
+from ..cells import is_blank, plain, task_key
 from ..errors import StoreError
 from ..model.history import MOST_TASKS, Earlier, EarlierUse
 from ..plan import Plan, Thresholds
@@ -265,6 +265,11 @@ class RunStore(PlanStore):
         most `most` (returned oldest run first). With `plan`, only runs of versions that share a
         strategy with it (a plan that replaced another learns nothing from the other's tasks);
         with `runs`, those runs' (to rebuild what a run learned from)."""
+        return self._earlier_tasks(plan_name, plan, runs, most, frozenset())
+
+    def _earlier_tasks(self, plan_name: str, plan: Plan | None, runs: Sequence[int] | None,
+                       most: int, left_out: frozenset[str]) -> Earlier:
+        """`earlier_tasks`, leaving out the texts whose `task_key` is in `left_out`."""
         with self._connect(write=False) as conn:
             query = (sa.select(RUNS.c.id, RUNS.c.text_column, RUNS.c.columns, RUNS.c.plan_id)
                      .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)
@@ -295,7 +300,7 @@ class RunStore(PlanStore):
                         # Work its run called misaligned serves none of the plan as far as it
                         # can tell: taught, recurring orphan work ("Order toner") drifted to
                         # aligned with nobody deciding. A person's word teaches as decisions do.
-                        if status != Status.MISALIGNED.value:
+                        if status != Status.MISALIGNED.value and task_key(text) not in left_out:
                             texts.append(text)
                 if texts:
                     used.append((run_id, texts))
