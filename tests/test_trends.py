@@ -125,13 +125,18 @@ def test_runs_of_a_plan_that_was_replaced_outright_are_not_in_the_trend(store):
     kept = plan_from_dict({"vision": "Best widgets", "strategies": [
         {"id": "revenue", "name": "Grow recurring revenue"},
         {"id": "mobile", "name": "Launch the mobile app"}]})
-    store.create_run(store.save_plan(kept), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)
-    assert run_trends(store).periods["tasks"].tolist() == [3, 4, 1, 1, 3]
+    again = store.create_run(store.save_plan(kept), week(WEEK1), "task", "w", "m",
+                             DEFAULT_THRESHOLDS)
+    # (Week 1's tasks again: one period with week 1, the new run's figures in its place.)
+    periods = run_trends(store).periods
+    assert periods["tasks"].tolist() == [3, 4, 1, 1]
+    assert periods["period"].iloc[0].startswith(f"#{again} ")
 
 
-def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
-    """A re-score after the teach-in (or a list classified twice) is not a week in which the
-    team improved: the latest run stands for it; a re-run with an edited plan stays a period."""
+def test_the_same_tasks_again_are_one_period(store):
+    """A re-score after the teach-in (or a list classified twice, or re-run after a plan edit)
+    is not a week in which the team improved: the latest run stands for it (a re-run with an
+    edited plan was a period of its own: four weeks read five)."""
     version = store.latest_run().plan_version
     rescored = [(task, "aligned", strategy, hours) for task, _, strategy, hours in WEEK2]
     again = store.create_run(version, week(rescored), "task", "week 2", "m", DEFAULT_THRESHOLDS)
@@ -142,14 +147,16 @@ def test_the_same_tasks_against_the_same_plan_again_are_one_period(store):
     assert trends.periods["aligned"].tolist() == [pytest.approx(2 / 3), 1.0]
     assert trends.repeats == [(2, again)]
     assert describe_periods(trends) == (
-        "Runs of the same tasks against the same plan (a re-score, a list classified twice) "
-        "count once, with the latest run's figures, in the place and under the date of the "
-        f"first, when the tasks came in: run #2 by #{again}.")
+        "Runs of the same tasks (a re-score, a list classified twice, a re-run with the plan "
+        "as edited since) count once, with the latest run's figures, in the place and under "
+        f"the date of the first, when the tasks came in: run #2 by #{again}.")
     assert "run #2 by #3" in run_report(store, store.run(again)).html()  # the report says so
     assert run_trends(store, until=2).repeats == []  # run #2's own report: its own period
     edited = PLAN.model_copy(update={"strategies": PLAN.strategies[:2]})
-    store.create_run(store.save_plan(edited), week(WEEK2), "task", "w", "m", DEFAULT_THRESHOLDS)
-    assert len(run_trends(store).periods) == 3
+    rerun = store.create_run(store.save_plan(edited), week(WEEK2), "task", "w", "m",
+                             DEFAULT_THRESHOLDS)
+    assert run_trends(store).periods["period"].str.split().str[0].tolist() == ["#1",
+                                                                              f"#{rerun}"]
 
 
 def test_an_older_list_re_scored_later_keeps_its_place_with_its_latest_figures(store):

@@ -81,31 +81,31 @@ def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
 def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIODS,
                until: int | None = None) -> Trends:
     """One period per list of tasks classified against the plan (the newest `limit` up to run
-    `until`, oldest first), decisions applied: a list classified again against the same plan
-    version (a re-score, a list pasted twice) is one period, placed by its first run (when its
-    tasks came in) with the figures of its latest. Runs of a plan that shares no strategy with
+    `until`, oldest first), decisions applied: a list classified again (a re-score, a list
+    pasted twice, a re-run with the plan as edited since) is one period, placed by its first run
+    (when its tasks came in) with the figures of its latest. Runs of a plan that shares no strategy with
     the newest run's (one it replaced outright) are left out, as the history a run learns from
     leaves them out."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
             if until is None or run.id <= until]
     plans: dict[int, Plan] = {}
-    # (plan version, tasks) -> its runs, newest first. The same tasks against the same plan
-    # again (a re-score after the teach-in, a list pasted twice) are one week's work, not a
-    # second period in which the team "improved": its latest run's figures stand for it, in
-    # the place of its first (a re-score of an older list does not make it the newest week).
-    # A re-run with an edited plan stays a period of its own.
-    lists: dict[tuple[int, int, tuple[str, ...]], list[RunInfo]] = {}
-    # Only a run with as many rows as another of its plan version can repeat it: a year of
-    # weekly runs reads the texts of the few that may, not every run's.
-    sizes = Counter((run.plan_version, run.rows) for run in runs)
+    # (rows, tasks) -> its runs, newest first. The same tasks again (a re-score after the
+    # teach-in, a list pasted twice, a re-run with the plan as edited since) are one week's
+    # work, not a second period in which the team "improved": its latest run's figures stand
+    # for it, in the place of its first (a re-score of an older list does not make it the
+    # newest week). A re-run after a plan edit was a period of its own: four weeks read five.
+    lists: dict[tuple[int, tuple[str, ...]], list[RunInfo]] = {}
+    # Only a run with as many rows as another can repeat it: a year of weekly runs reads the
+    # texts of the few that may, not every run's.
+    sizes = Counter(run.rows for run in runs)
     for run in runs:  # newest first
         if run.plan_version not in plans:
             plans[run.plan_version] = store.plan(run.plan_version)
         if not set(plans[runs[0].plan_version].ids) & set(plans[run.plan_version].ids):
             continue
         texts = (tuple(store.run_results(run.id)[run.text_column].astype(str))
-                 if sizes[run.plan_version, run.rows] > 1 else ())
-        lists.setdefault((run.plan_version, run.rows, texts), []).append(run)
+                 if sizes[run.rows] > 1 else ())
+        lists.setdefault((run.rows, texts), []).append(run)
     by_arrival = sorted(lists.values(), key=lambda mine: (mine[-1].created_at, mine[-1].id))
     shown = by_arrival[-limit:] if limit > 0 else []
     periods: list[tuple[str, pd.Timestamp, Summary]] = []
@@ -140,9 +140,9 @@ def describe_periods(trends: Trends) -> str | None:
         standing.setdefault(newer, []).append(older)
     parts = [f"run{'s' if len(older) > 1 else ''} {', '.join(f'#{r}' for r in older)} by "
              f"#{newer}" for newer, older in sorted(standing.items())]
-    said = ("Runs of the same tasks against the same plan (a re-score, a list classified "
-            "twice) count once, with the latest run's figures, in the place and under the date "
-            f"of the first, when the tasks came in: {'; '.join(parts)}.")
+    said = ("Runs of the same tasks (a re-score, a list classified twice, a re-run with the "
+            "plan as edited since) count once, with the latest run's figures, in the place and "
+            f"under the date of the first, when the tasks came in: {'; '.join(parts)}.")
     return f"{said} {left}" if left else said
 
 
