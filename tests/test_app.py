@@ -860,7 +860,8 @@ def test_report_says_what_a_run_learned_from_earlier_runs_and_what_a_rerun_would
 
     at = open_page(fresh_app(), "report")
     assert "Learned" not in captions(at)  # the sample run is the plan's first
-    assert "would also learn the team's wording from 91 more tasks" in captions(at)
+    # (its own tasks, as the machine reads them: no earlier run to learn from)
+    assert "would learn the team's wording from this run's own 91 tasks" in captions(at)
     at = paste(open_page(at, "classify"), ["Call customers whose service plan expires"])
     assert any("as run #2. Learned the team's wording from 91 tasks of earlier run #1"
                in s.value for s in at.success)

@@ -69,6 +69,10 @@ def test_the_sentences_say_what_was_learned_and_what_a_rerun_would_add():
     # Too few tasks in all to learn from (a first paste of ten): a re-run changes nothing.
     assert rerun_note(Earlier(), Earlier(texts[:MIN_TASKS - 1], (1,))) == ""
     assert rerun_note(Earlier(), seen, strategies=1) == ""  # nothing leans to one of one
+    # A plan's first run: what a re-run would learn from is the run's own tasks, unreviewed.
+    own = rerun_note(Earlier(), Earlier(texts, (7,)), run_id=7)
+    assert own.startswith(f"A re-run would learn the team's wording from this run's own "
+                          f"{len(texts)} tasks, as the machine reads them")
 
 
 def _top1(classifier: Classifier, frame: pd.DataFrame) -> float:

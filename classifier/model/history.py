@@ -90,14 +90,21 @@ def describe_earlier(use: EarlierUse | None) -> str:
             f"({use.taught} leaned clearly to one strategy)")
 
 
-def rerun_note(used: Earlier, available: Earlier, strategies: int = 2) -> str:
+def rerun_note(used: Earlier, available: Earlier, strategies: int = 2,
+               run_id: int | None = None) -> str:
     """What a re-run would learn from that the run did not (`used`: the earlier tasks it learned
     from; `available`: the store's now), or "" when nothing (too few tasks to learn from, or a
     plan of one strategy, where no task leans to one strategy over another: then a re-run gives
-    the same answers)."""
+    the same answers). Said apart when they are only run `run_id`'s own tasks."""
     new = len(set(available.texts) - set(used.texts))
     if not new or len(available.texts) < MIN_TASKS or strategies < 2:
         return ""
     plural = "" if new == 1 else "s"
+    if run_id is not None and available.runs == (run_id,):
+        # A plan's first run offered to learn "from 29 more tasks of this plan's runs": they
+        # are its own, as the machine reads them, unreviewed.
+        return (f"A re-run would learn the team's wording from this run's own {new} "
+                f"task{plural}, as the machine reads them (no one has reviewed them), so some "
+                f"answers may change; review decisions teach more surely.")
     return (f"A re-run would also learn the team's wording from {new} more task{plural} of this "
             f"plan's runs, so some answers may change.")

@@ -43,7 +43,7 @@ def _earlier_runs(run: RunInfo, plan: Plan) -> None:
     """What the run learned from the plan's earlier runs, and whether a re-run would learn more."""
     db = state.store()
     used = db.earlier_tasks(runs=run.earlier.runs) if run.earlier else Earlier()
-    more = rerun_note(used, db.earlier_tasks(run.plan_name, plan), len(plan.strategies))
+    more = rerun_note(used, db.earlier_tasks(run.plan_name, plan), len(plan.strategies), run.id)
     learned = describe_earlier(run.earlier)
     if learned:
         st.caption(widgets.md_escape(f"{learned}."))
