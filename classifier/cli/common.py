@@ -167,12 +167,13 @@ class Bars:
         from tqdm import tqdm
 
         self._bars: list[Any] = []
+        self._terminal = True
         self.rows = self.answers = self.total = self.asking = None
         if quiet:
             return
         # Shown after a second: a quick run (or a quick refusal) prints no bar at all. Into a
         # log (cron's, a CI job's) every redraw is a line: one a minute says enough there.
-        terminal = sys.stderr.isatty()
+        terminal = self._terminal = sys.stderr.isatty()
         rows = tqdm(total=None, unit=" rows", file=sys.stderr, dynamic_ncols=True,
                     desc="classifying", smoothing=0.1, mininterval=0.5 if terminal else 60.0,
                     delay=1.0)
@@ -199,6 +200,12 @@ class Bars:
 
     def close(self) -> None:
         for bar in self._bars:
+            # In a log, a bar past its second of delay ends on its last count (between its
+            # lines a minute apart, a run of a few minutes would say nothing of where it got).
+            shown = bar.last_print_n > 0  # (then closing draws its last count itself)
+            if (not self._terminal and bar.n and not shown
+                    and bar.format_dict["elapsed"] >= bar.delay):
+                sys.stderr.write(f"{bar}\n")
             bar.close()
 
 
