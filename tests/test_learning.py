@@ -8,8 +8,13 @@ import pytest
 
 from classifier.model.engine import Classifier
 from classifier.model.learned import MIN_DECISIONS, Learned, counted
-from classifier.model.learning import build_classifier, fit_thresholds, youden_cut
-from classifier.plan import save_plan
+from classifier.model.learning import (
+    build_classifier,
+    fit_thresholds,
+    with_review_band,
+    youden_cut,
+)
+from classifier.plan import Thresholds, save_plan
 
 MISFILED = "Update the employee handbook's parental leave policy"
 PARAPHRASE = "Revise the handbook's parental leave rules"
@@ -128,6 +133,19 @@ def test_youden_cut_sits_between_the_kinds():
     cut = youden_cut(best, np.array([True, True, True, False, False, False]))
     assert 0.2 < cut <= 0.6
     assert youden_cut(best, np.array([False, False, False, True, True, True])) is None
+
+
+def test_the_doubt_about_the_misaligned_cut_goes_to_review():
+    # Thirty decisions of a marketing team re-fitted both cut-offs to 0.3496: no review band,
+    # and a task at 0.34 was "far from every strategy". Here the cuts from 0.33 to 0.39 tell
+    # the kinds apart nearly as well as the best: above their middle, doubt, so review.
+    best = np.r_[np.linspace(0.0, 0.40, 10), np.linspace(0.33, 0.9, 10)]
+    none = np.arange(20) < 10
+    fitted = Thresholds(aligned=0.25, misaligned=0.0, margin=0.03)
+    banded = with_review_band(fitted, best, none)
+    assert banded.misaligned == youden_cut(best, none)  # the measured cut, as before
+    assert banded.aligned > banded.misaligned + 0.02
+    assert with_review_band(fitted, best, ~none) == fitted  # no cut tells them apart
 
 
 def test_load_learned_reads_the_store(tmp_path, sample_plan, classifier):
