@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from llm_server import answer, error, text
 from streamlit.testing.v1 import AppTest
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from classifier.access import Reviewer
 from classifier.pipeline import is_stale
 from classifier.plan import Plan, Strategy
-from classifier.store import Store
+from classifier.store import RunInfo, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -452,12 +453,17 @@ def test_a_misaligned_task_has_one_button_that_confirms_it(db):
     assert any(t.value.startswith("Assigned to ") for t in at.toast)
 
 
-def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
-    at = open_page(fresh_app(), "review")
-    at.button(key="teach_skip").click().run()
+def _past_the_teach_in(db) -> tuple[RunInfo, pd.DataFrame]:
+    """The sample's run and its results, its teach-in skipped (the Review page's queue next)."""
+    open_page(fresh_app(), "review").button(key="teach_skip").click().run()
     with Store(db) as store:
         run = store.latest_run()
-        results = store.run_results(run.id)
+        return run, store.run_results(run.id)
+
+
+def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
+    run, results = _past_the_teach_in(db)
+    with Store(db) as store:
         doubtful = results[results["status"].isin(["review", "misaligned"])]
         for row in doubtful["row"]:
             store.record_decision(run.id, int(row), "misaligned", None, "ana")
@@ -483,11 +489,8 @@ def test_once_the_queue_is_empty_the_aligned_tasks_can_be_checked_too(db):
 def test_the_queue_counts_decisions_on_aligned_tasks_too(db):
     # After a teach-in the queue read "5 decided": the round's other decisions were on tasks
     # the re-scored run calls aligned, which are outside the queue.
-    at = open_page(fresh_app(), "review")
-    at.button(key="teach_skip").click().run()
+    run, results = _past_the_teach_in(db)
     with Store(db) as store:
-        run = store.latest_run()
-        results = store.run_results(run.id)
         for row in results.loc[results["status"] == "aligned", "row"].head(3):
             store.record_decision(run.id, int(row), "confirm", None, "ana")
     text = open_page(fresh_app(), "review").get("progress")[0].proto.text
