@@ -332,13 +332,22 @@ def test_two_weeks_of_the_loop(page, app_url, tmp_path):
     page.get_by_role("link", name="Report").click()
     page.get_by_text("5 decided by a person").wait_for()
     _screenshot(page, "7-report-week2")
+    # The same tasks re-run with the edited plan are still week 1's work: one period.
+    page.get_by_role("link", name="Trends").click()
+    page.get_by_text("Trends need two periods").wait_for()
+    # A new list is the next period; week 1 stands with its re-run's figures (#2).
+    page.get_by_role("link", name="Classify").click()
+    page.get_by_role("textbox", name="Tasks, one per line").fill(
+        "Call customers whose service plan expires this month\nRepaint the break room")
+    page.get_by_role("button", name="Classify pasted tasks").click()
+    page.get_by_text("as run #3").first.wait_for()
     page.get_by_role("link", name="Trends").click()
     page.get_by_text("The figures").wait_for()
     _idle(page)
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for()
     labels = chart.inner_text()
-    assert "#1" in labels and "#2" in labels
+    assert "#2" in labels and "#3" in labels and "#1 " not in labels
     _screenshot(page, "8-trends")
 
 
