@@ -423,6 +423,38 @@ def test_many_files_in_and_parts_out(ray_env, tmp_path, embedder):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
 
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_folder_of_semicolon_csv_files_reads_and_writes_as_the_local_run(ray_env, tmp_path):
+    # Excel in most of Europe writes ";" into a .csv: Ray's reader refused the folder in its own
+    # words, where the local reader reads such a file and writes ";" back.
+    rows = ["Call customers whose service plan expires this month;Ana",
+            "Repaint the break room;Bo", "Post the job opening for a machinist;Cy",
+            "Pitch the welding line, to dealers;Di"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text("task;owner\n" + "\n".join(rows[:2]) + "\n")
+    (folder / "b.csv").write_text("task;owner\n" + "\n".join(rows[2:]) + "\n")
+    joined = tmp_path / "joined.csv"
+    joined.write_text("task;owner\n" + "\n".join(rows) + "\n")
+    local = local_cli("classify", joined, "--plan", PLAN, "--out", tmp_path / "local.csv", "-q")
+    assert local.exit_code == 0, local.output
+    done = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "ray.csv", "-q",
+                   "--ray", "--workers", "1", env=ray_env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_a_folder_of_csv_files_has_the_separator_its_first_file_has(tmp_path):
+    from classifier.distributed.datasets import files_separator
+
+    (tmp_path / "a.csv").write_text("task;owner\nCall the customers, today;Ana\n")
+    (tmp_path / "b.csv").write_text("task,owner\nCall,Ana\n")
+    assert files_separator([str(tmp_path / "a.csv")], "csv") == ";"
+    assert files_separator([str(tmp_path / "b.csv")], "csv") == ","
+    assert files_separator([str(tmp_path / "a.csv")], "tsv") == "\t"
+
+
 def _project(tmp_path: Path) -> Path:
     folder = tmp_path / "proj"
     folder.mkdir()

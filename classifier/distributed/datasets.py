@@ -18,6 +18,7 @@ import pandas as pd
 from ..cells import is_blank, plain
 from ..errors import ClassifierError, TasksError
 from ..files.readers import TaskSource, TextColumns, one_or_many
+from ..files.sniffing import sniff_separator
 from ..files.writer import unneutralised
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
@@ -95,7 +96,7 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    delimiter = "\t" if kind == "tsv" else ","
+    delimiter = files_separator(files, kind)
     with open(files[0], encoding="utf-8-sig", newline="") as handle:
         names = next(csv.reader(handle, delimiter=delimiter), None)
     if not names:
@@ -108,6 +109,16 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names}, strings_can_be_null=False,
             quoted_strings_can_be_null=False, null_values=[]))
+
+
+def files_separator(files: list[str], kind: str) -> str:
+    """The field separator of a folder's CSV files, as the local reader finds a file's (sniffed
+    in the first): Excel in most of Europe writes `;` into a .csv, which Ray's reader refused in
+    its own words ("filter out non-CSV file with 'partition_filter'")."""
+    if kind == "tsv":
+        return "\t"
+    with open(files[0], encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return sniff_separator(handle.read(65536), ",")
 
 
 # Kinds whose cells are read as the local reader reads a CSV: the `'` this tool puts before a
@@ -172,8 +183,10 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
         raise TasksError(f"{tasks}: no task rows")
     column = choose_text_column(columns, tasks, text_column, head)
     refuse_numbers(head[column], column, tasks, columns)
+    # The separator the files hold, for one output file written as a local run writes it.
+    separator = files_separator(files, kind) if kind in ("csv", "tsv") else ","
     return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
-                               columns=columns)
+                               columns=columns, separator=separator)
 
 
 @dataclass
