@@ -423,6 +423,25 @@ def test_a_key_pressed_twice_acts_only_on_the_task_on_screen(page, app_url, tmp_
             assert len(new) == 1, (key, pause_ms, new)
 
 
+def test_enter_in_the_reviewer_box_hands_the_keys_back_to_the_page(page, app_url, tmp_path):
+    # The cursor stayed in the box after Enter: the next Y was typed into the name ("AnaY"),
+    # and no decision was made.
+    page.goto(f"{app_url}/review")
+    page.get_by_text("0 of 20 taught").wait_for()
+    _idle(page)
+    box = page.get_by_role("textbox", name="Reviewer")
+    box.fill("Ana")
+    page.keyboard.press("Enter")
+    _idle(page)
+    page.wait_for_timeout(300)
+    _decide_by_key(page, "y", 1)
+    assert box.input_value() == "Ana"
+    from classifier.store import Store
+
+    with Store(tmp_path / "tactics.db") as store:
+        assert store.decisions()["reviewer"].tolist() == ["Ana"]
+
+
 def test_an_upload_whose_names_do_not_say_asks_and_stays_on_its_tab(page, app_url, tmp_path):
     """A tracker's export with no telling column names: the page asks which column holds the
     task text, and after classifying shows the result with the upload still at hand."""

@@ -109,6 +109,13 @@ def reviewer() -> Reviewer:
     st.sidebar.text_input("Reviewer", value=_default_reviewer(), key="reviewer",
                           placeholder=_default_reviewer(), bind="query-params",
                           help="Saved with every decision you make.")
+    # Enter (or Escape) in the box hands the keys back to the page: the cursor stayed in it, and
+    # the Review page's next Y or N was typed into the name. The script is the app's own text.
+    st.sidebar.html("<script>for (const box of document.querySelectorAll('.st-key-reviewer input')) {"
+            " if (!box.dataset.leaves) { box.dataset.leaves = '1';"
+            " box.addEventListener('keydown', (e) => {"
+            " if (e.key === 'Enter' || e.key === 'Escape') { setTimeout(() => box.blur(), 0); }"
+            " }); } }</script>", unsafe_allow_javascript=True)
     return who()
 
 
