@@ -239,8 +239,7 @@ def status_chart(summary: Summary) -> go.Figure:
     ))
     fig.update_layout(
         annotations=[{"text": f"<b>{shares[Status.ALIGNED.value]}</b><br>aligned", "x": 0.5,
-                      "y": 0.5,
-                          "showarrow": False, "font": {"size": 22}}],
+                      "y": 0.5, "showarrow": False, "font": {"size": 22}}],
         legend={"orientation": "h", "yanchor": "top", "y": -0.05, "x": 0.5, "xanchor": "center"},
     )
     title = "Effort by status" if effort_column else "Tasks by status"
