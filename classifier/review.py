@@ -268,8 +268,10 @@ def moved_tasks(before: pd.DataFrame, after: pd.DataFrame, text_column: str,
                 names: Mapping[str, str]) -> pd.DataFrame:
     """The tasks a re-score moved (status or strategy), as `describe_rescore` counts them: the
     task, and its answer before and now ("review: Win the retail channel")."""
+    named = dict(names)
+
     def said(frame: pd.DataFrame) -> list[str]:
-        return [f"{status}: {_strategy_said(sid, dict(names))}" if not is_blank(sid)
+        return [f"{status}: {_strategy_said(sid, named)}" if not is_blank(sid)
                 else str(status)
                 for status, sid in zip(frame["final_status"].astype(str),
                                        frame["final_strategy_id"], strict=True)]

@@ -82,9 +82,11 @@ def dataset_files(tasks: str) -> tuple[list[str], str]:
     return files, kinds[0]
 
 
-def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
+def read_dataset(ray: ModuleType, files: list[str], kind: str,
+                 separator: str | None = None) -> Any:
     """The files as a Ray Dataset, read by Ray's readers in parallel; CSV cells stay text and
-    blank lines stay rows, as the project's reader keeps them."""
+    blank lines stay rows, as the project's reader keeps them (`separator`: the CSV files',
+    found when not given)."""
     # Read tasks take no CPU slot: the classifier workers may hold every one.
     if kind == "parquet":
         return ray.data.read_parquet(files, num_cpus=0)
@@ -96,7 +98,7 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    delimiter = files_separator(files, kind)
+    delimiter = separator or files_separator(files, kind)
     with open(files[0], encoding="utf-8-sig", newline="") as handle:
         names = next(csv.reader(handle, delimiter=delimiter), None)
     if not names:
@@ -170,8 +172,11 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
                          f"the files one by one")
 
     files, kind = dataset_files(tasks)
+    # The separator the files hold, read by Ray's reader and kept for one output file, written
+    # as a local run writes it.
+    separator = files_separator(files, kind) if kind in ("csv", "tsv") else ","
     try:
-        dataset = read_dataset(ray, files, kind)
+        dataset = read_dataset(ray, files, kind, separator)
         head = dataset.limit(200).to_pandas()
     except ClassifierError:
         raise
@@ -183,8 +188,6 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
         raise TasksError(f"{tasks}: no task rows")
     column = choose_text_column(columns, tasks, text_column, head)
     refuse_numbers(head[column], column, tasks, columns)
-    # The separator the files hold, for one output file written as a local run writes it.
-    separator = files_separator(files, kind) if kind in ("csv", "tsv") else ","
     return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
                                columns=columns, separator=separator)
 

@@ -533,8 +533,8 @@ def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
                                  f"({error.msg})") from None
             # An escaped NUL (\u0000) is dropped too, as a NUL byte is: PostgreSQL stores none
             # in text or JSON, and would refuse the run naming no file, row or field.
-            if "\\u0000" in line and _has_nul(value):
-                value = _without_nul(value)
+            if "\\u0000" in line and (cleaned := _without_nul(value)) != value:
+                value = cleaned
                 if not warned:
                     warned = True
                     warn(f"{source.label}: NUL characters (\\u0000) dropped (the first in row "
@@ -545,17 +545,6 @@ def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
                 raise TasksError(f"{source.label}: row {number}: expected an object "
                                  f"or a string, found {type(value).__name__}")
             yield _flat(value)
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a parsed JSON value holds a NUL character in a string or a key."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    return False
 
 
 def _without_nul(value: Any) -> Any:

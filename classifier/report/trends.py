@@ -2,10 +2,10 @@
 tasks), the share of aligned / review / misaligned work and of effort, effort per strategy,
 strategies neglected two or more periods in a row, and orphan work new since the last period.
 
-Over runs, a period is a list of tasks classified against a version of the plan: its runs (a
-re-score after the teach-in, the list pasted twice) count once, with the latest run's figures,
-in the place of the first, when the tasks came in; "the last period" is the one before in that
-order, so re-scoring an older list later does not make it the newest week."""
+Over runs, a period is a list of tasks: its runs (a re-score after the teach-in, the list
+pasted twice, a re-run after a plan edit) count once, with the latest run's figures, in the
+place of the first, when the tasks came in; "the last period" is the one before in that order,
+so re-scoring an older list later does not make it the newest week."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Trends:
     neglected: pd.DataFrame  # strategy_id, strategy, periods (in a row, up to the last)
     new_orphans: pd.DataFrame  # task, owner?, effort?, closest_strategy: misaligned only now
     effort_column: str | None = None
-    # (run, the later run of the same tasks and plan that stands for it in the periods)
+    # (run, the later run of the same tasks that stands for it in the periods)
     repeats: list[tuple[int, int]] = field(default_factory=list)
     # Earlier runs (or weeks) past the `limit` of periods shown, left out
     left_out: int = 0
@@ -82,10 +82,10 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
                until: int | None = None) -> Trends:
     """One period per list of tasks classified against the plan (the newest `limit` up to run
     `until`, oldest first), decisions applied: a list classified again (a re-score, a list
-    pasted twice, a re-run with the plan as edited since) is one period, placed by its first run
-    (when its tasks came in) with the figures of its latest. Runs of a plan that shares no strategy with
-    the newest run's (one it replaced outright) are left out, as the history a run learns from
-    leaves them out."""
+    pasted twice, a re-run with the plan as edited since) is one period, placed by its first
+    run (when its tasks came in) with the figures of its latest. Runs of a plan that shares no
+    strategy with the newest run's (one it replaced outright) are left out, as the history a
+    run learns from leaves them out."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
             if until is None or run.id <= until]
     plans: dict[int, Plan] = {}

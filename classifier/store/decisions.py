@@ -340,9 +340,12 @@ class DecisionStore(RunStore):
 
     def earlier_tasks(self, plan_name: str = "default", plan: Plan | None = None,
                       runs: Sequence[int] | None = None, most: int = MOST_TASKS) -> Earlier:
-        """`RunStore.earlier_tasks`, without the tasks a person said serve no strategy: the
-        history taught them to the strategy they leaned to ("Clean up the shared marketing
-        drive", decided none, moved a strategy's prototype toward it)."""
+        """The distinct task texts of the named plan's finished runs, the newest runs' first, at
+        most `most` (returned oldest run first). With `plan`, only runs of versions that share a
+        strategy with it (a plan that replaced another learns nothing from the other's tasks);
+        with `runs`, those runs' (to rebuild what a run learned from). Without the tasks a
+        person said serve no strategy: the history taught them to the strategy they leaned to
+        ("Clean up the shared marketing drive", decided none, moved a prototype toward it)."""
         said_none = frozenset(
             key for key, decision in self.standing_by_text(plan_name, plan=plan).items()
             if decision.action == "misaligned") if runs is None else frozenset()

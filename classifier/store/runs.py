@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ..access import Reviewer, acting
 from ..cells import is_blank, plain, task_key
 from ..errors import StoreError
-from ..model.history import MOST_TASKS, Earlier, EarlierUse
+from ..model.history import Earlier, EarlierUse
 from ..plan import Plan, Thresholds
 from ..results import LLM_COLUMNS, RESULT_COLUMNS, Candidate, Status, TaskResult
 from .database import dumps, host_name, now
@@ -259,17 +259,10 @@ class RunStore(PlanStore):
         with self._connect(write=False) as conn:
             return self._run_infos(conn, PLANS.c.name == plan_name, None, states=(SET_ASIDE,))
 
-    def earlier_tasks(self, plan_name: str = "default", plan: Plan | None = None,
-                      runs: Sequence[int] | None = None, most: int = MOST_TASKS) -> Earlier:
-        """The distinct task texts of the named plan's finished runs, the newest runs' first, at
-        most `most` (returned oldest run first). With `plan`, only runs of versions that share a
-        strategy with it (a plan that replaced another learns nothing from the other's tasks);
-        with `runs`, those runs' (to rebuild what a run learned from)."""
-        return self._earlier_tasks(plan_name, plan, runs, most, frozenset())
-
     def _earlier_tasks(self, plan_name: str, plan: Plan | None, runs: Sequence[int] | None,
                        most: int, left_out: frozenset[str]) -> Earlier:
-        """`earlier_tasks`, leaving out the texts whose `task_key` is in `left_out`."""
+        """`DecisionStore.earlier_tasks` (which knows the decisions), leaving out the texts whose
+        `task_key` is in `left_out`."""
         with self._connect(write=False) as conn:
             query = (sa.select(RUNS.c.id, RUNS.c.text_column, RUNS.c.columns, RUNS.c.plan_id)
                      .join_from(RUNS, PLANS, RUNS.c.plan_id == PLANS.c.id)

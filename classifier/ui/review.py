@@ -20,7 +20,6 @@ from classifier.model import work_text
 from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned, counted
 from classifier.pipeline import rerun
-from classifier.plan import Plan
 from classifier.report.summary import task_count
 from classifier.review import (
     TEACH_IN_SIZE,
@@ -35,7 +34,7 @@ from classifier.review import (
     teach_in_over,
     teach_in_round,
 )
-from classifier.store import Decision, Store
+from classifier.store import Decision
 from classifier.ui import state, widgets
 
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
@@ -48,7 +47,7 @@ CONFIRM_BY_Y = "review_confirm_by_y"  # the hidden twin of "Confirm: serves no s
 SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
-MOVED = "review_moved"  # (run id, re-scored run id): list what the re-score moved, once
+MOVED = "review_moved"  # the tasks the re-score moved (moved_tasks), listed once
 
 
 def task_key(name: str, run_id: int, row: int) -> str:
@@ -359,18 +358,15 @@ def _rescore(run_id: int) -> None:
     st.session_state["review_success"] = (f"Re-scored as run #{new_id} with what you taught. "
                                           + describe_rescore(before, after)
                                           + (f" {learned}." if learned else ""))
-    st.session_state[MOVED] = (run.id, new_id)
+    st.session_state[MOVED] = moved_tasks(before, after, run.text_column, plan.names)
     state.use_run(new_id)
 
 
-def _moved(db: Store, plan: Plan) -> None:
+def _moved() -> None:
     """Under a re-score's message, which tasks it moved: "4 tasks now point to another
     strategy" alone left the manager no way to find (and check) them."""
-    if (pair := st.session_state.pop(MOVED, None)) is None:
-        return
-    before, after = (db.results_with_decisions(run_id) for run_id in pair)
-    moved = moved_tasks(before, after, db.run(pair[1]).text_column, plan.names)
-    if moved.empty:
+    moved = st.session_state.pop(MOVED, None)
+    if moved is None or moved.empty:
         return
     with st.expander(f"The {task_count(len(moved))} the re-score moved"):
         st.dataframe(widgets.for_display(moved), hide_index=True, width="stretch")
@@ -468,7 +464,7 @@ def render() -> None:
                       ("review_success", st.success), ("review_note", st.toast)):
         if message := st.session_state.pop(key, None):
             show(message)
-    _moved(db, plan)
+    _moved()
     results = db.results_with_decisions(run.id)
     decided = set(results.index[results["decision"].notna()])
     locked = state.viewing_only()  # app.py says why, at the top of every page
