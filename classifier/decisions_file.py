@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -122,8 +123,9 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
     sheet.append(columns, HEADER)
     decision = columns.index("decision")
     letter = _column_letter(decision + 1)
-    sheet.dropdown(f"{letter}2:{letter}{len(table) + 1}",
-                   f"Strategies!$A$2:$A${len(plan.strategies) + 2}")
+    if len(table):  # a caught-up queue is its header alone: a pick list over no rows is no range
+        sheet.dropdown(f"{letter}2:{letter}{len(table) + 1}",
+                       f"Strategies!$A$2:$A${len(plan.strategies) + 2}")
     for values in table.itertuples(index=False, name=None):
         sheet.append(values, [TO_FILL if i == decision else None for i in range(len(columns))])
     ids = book.sheet("Strategies", widths=(28.0, 60.0))
@@ -343,8 +345,9 @@ def _short(text: str, limit: int = 50) -> str:
 
 
 def _queue_sheet(path: Path) -> str | None:
-    """The queue's own sheet of a workbook, wherever a person moved it or put another before
-    it (None for a CSV, or a workbook without one: its first sheet is read)."""
+    """The queue's own sheet of a workbook, wherever a person moved or renamed it: the sheet
+    named Queue, else the one sheet whose top rows name task_id and decision (None for a CSV,
+    or a workbook with neither: its first sheet is read, and the columns it lacks are named)."""
     if path.suffix.lower() != ".xlsx" or not path.is_file():
         return None
     try:
@@ -354,9 +357,21 @@ def _queue_sheet(path: Path) -> str | None:
     except Exception:  # not a workbook: the reader says so, naming the file
         return None
     try:
-        return QUEUE_SHEET if QUEUE_SHEET in workbook.sheetnames else None
+        if QUEUE_SHEET in workbook.sheetnames:
+            return QUEUE_SHEET
+        # `decide` has no --sheet: a reader's advice to pass one could not be followed.
+        holding = [sheet.title for sheet in workbook.worksheets if _names_queue_columns(sheet)]
+        return holding[0] if len(holding) == 1 else None
     finally:
         workbook.close()
+
+
+def _names_queue_columns(sheet: Any) -> bool:
+    """Whether one of a sheet's first rows (a title may stand above the header) holds the
+    queue's task_id and decision columns."""
+    rows = sheet.iter_rows(max_row=10, values_only=True)
+    return any({"task_id", "decision"} <= {str(cell).strip() for cell in row if cell is not None}
+               for row in rows)
 
 
 def _run_of_plan(store: Store, run_id: int, plan_name: str) -> RunInfo | None:

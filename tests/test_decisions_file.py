@@ -618,6 +618,43 @@ def test_a_queue_workbook_is_read_from_its_queue_sheet_wherever_it_is(db, tmp_pa
     assert "recorded 1 decision by ana" in done.stderr
 
 
+@pytest.mark.parametrize("extra", [(), ("--aligned",)])
+def test_a_caught_up_queue_is_a_workbook_of_its_header(tmp_path, extra):
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("task\nCall last quarter's one-time buyers about a service plan\n"
+                     "Order toner for the printer\n")
+    db = tmp_path / "tactics.db"
+    assert _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "out.csv"),
+                    "--db", str(db), "-q").exit_code == 0
+    table = _queue(db, tmp_path / "all.csv")  # a new plan's round: both tasks
+    table["decision"] = table["candidate_1"]
+    table.to_csv(tmp_path / "all.csv", index=False)
+    assert _tactics("decide", str(tmp_path / "all.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana").exit_code == 0
+    done = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out",
+                    str(tmp_path / "next.xlsx"), *extra)
+    assert done.exit_code == 0, done.output
+    assert "wrote 0 " in done.stderr
+    table = pd.read_excel(tmp_path / "next.xlsx", sheet_name="Queue")
+    assert table.empty and {"task_id", "decision"} <= set(table.columns)
+
+
+def test_a_renamed_queue_sheet_behind_a_notes_sheet_is_found(db, tmp_path):
+    out = tmp_path / "queue.xlsx"
+    _queue(db, out, "--limit", "3")
+    book = openpyxl.load_workbook(out)
+    book["Queue"].cell(row=2, column=book["Queue"].max_column).value = "none"
+    book["Queue"].title = "My review"
+    notes = book.create_sheet("Notes", 0)
+    notes.append(["Notes from Monday"])
+    notes.append(["Ask Maria", "about the press"])
+    book.save(out)
+    done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    assert "recorded 1 decision by ana" in done.stderr
+    assert "--sheet" not in done.stderr  # `decide` has no such option to follow
+
+
 def test_a_queue_saved_as_unicode_text_is_refused_saying_what_to_save(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
     table.loc[0, "decision"] = "none"
