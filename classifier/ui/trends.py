@@ -35,8 +35,9 @@ def render() -> None:
     if note:
         st.caption(note)
     if trends.empty:
-        st.info("Trends need two periods: classify next week's tasks (or re-run with an edited "
-                "plan) and they appear here." if by == "run" else
+        # Not "or re-run with an edited plan": the same tasks run again are one period.
+        st.info("Trends need two periods: classify next week's tasks and they appear here."
+                if by == "run" else
                 f"All tasks of run #{run.id} fall in one week of {by}.")
         return
     st.plotly_chart(status_trend_chart(trends), key="chart_status_trend", width="stretch")
