@@ -480,6 +480,8 @@ def test_runs_lists_the_store_s_runs_newest_first(db, tmp_path):
         counts = store.run(1).status_counts
     assert oldest.split()[4:9] == ["108", str(counts["aligned"]), str(counts["review"]),
                                    str(counts["misaligned"]), "tasks.csv"]
+    # classify's own line counts decisions in: three sets of figures for one run, unless said
+    assert "the machine's own answers" in done.stderr
     other = _tactics("runs", "--db", str(db), "--plan-name", "other")
     assert other.exit_code == 0 and "no run of plan 'other'" in other.stderr
     with Store(db) as store:

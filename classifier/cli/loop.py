@@ -230,5 +230,9 @@ def runs(
         text = table.to_string(index=False, justify="left",
                                formatters={"source": lambda cell: f"{cell:<{width}}"})
         typer.echo("\n".join(line.rstrip() for line in text.splitlines()))
+        # classify's closing line and the app count people's decisions in; counting them here
+        # would read every run's rows, so the table says whose statuses it shows.
+        say("aligned, review, misaligned: the machine's own answers; `tactics report --run ID` "
+            "counts people's decisions in, as classify and the app do")
 
     run_command(action)
