@@ -56,8 +56,13 @@ def description_phrases(text: str, skip: str = "") -> list[str]:
     items = _parts(text, PIECE_BREAK)
     short = sum(len(item.split()) < MIN_WORDS for item in items)
     if len(items) >= MIN_ITEMS and 2 * short > len(items):
-        return phrases_of(text, PIECE_BREAK, skip, min_words=1)
-    return phrases_of(text, PHRASE_BREAK, skip)
+        found = phrases_of(text, PIECE_BREAK, skip, min_words=1)
+    else:
+        found = phrases_of(text, PHRASE_BREAK, skip)
+    # A phrase said twice is one thing named (a pasted paragraph repeated 40 times was listed,
+    # and weighed in the strategy's prototype, 40 times).
+    unique = list(dict.fromkeys(found))
+    return unique if len(unique) > 1 else []
 
 
 def without_marker(line: str) -> str:
