@@ -10,6 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
+from textwrap import shorten
 from typing import Any
 
 from pydantic import (
@@ -226,16 +227,24 @@ def means_no_strategy(answer: str) -> bool:
     return _plain_words(answer) in (NO_STRATEGY_ID, NO_STRATEGY_WORDS)
 
 
-def _where(loc: tuple[int | str, ...], data: object) -> str:
-    """A pydantic error location in a person's words: `strategy 4 (id 'x y').name`."""
+def _where(loc: tuple[int | str, ...], data: object, rows: list[int] | None = None) -> str:
+    """A pydantic error location in a person's words: `strategy 4 (id 'x y').name`, or `row 5
+    (...)` for a strategies table whose `rows` say where each strategy stands."""
     parts: list[str] = []
     node = data
     for position, part in enumerate(loc):
         if isinstance(part, int):
-            label = f"strategy {part + 1}" if loc[:position] == ("strategies",) else f"item {part + 1}"
+            if loc[:position] != ("strategies",):
+                label = f"item {part + 1}"
+            elif rows is not None and part < len(rows):
+                label = f"row {rows[part]}"
+            else:
+                label = f"strategy {part + 1}"
             item = node[part] if isinstance(node, list) and part < len(node) else None
             if isinstance(item, dict) and item.get("id") not in (None, ""):
                 label += f" (id {str(item['id'])!r})"
+            elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
+                label += f" ({shorten(item['name'], 40, placeholder='...')!r})"
             if parts and parts[-1] == "strategies":
                 parts[-1] = label
             else:
@@ -247,7 +256,8 @@ def _where(loc: tuple[int | str, ...], data: object) -> str:
     return ".".join(parts)
 
 
-def _describe_validation_error(source: str, error: ValidationError, data: object) -> str:
+def _describe_validation_error(source: str, error: ValidationError, data: object,
+                               rows: list[int] | None = None) -> str:
     problems = []
     items = error.errors()
     # A strategy without a name cannot have an id made from it: its name is the problem.
@@ -256,9 +266,9 @@ def _describe_validation_error(source: str, error: ValidationError, data: object
         if item["loc"][-1:] == ("id",) and tuple(item["loc"][:-1]) in nameless and item[
                 "type"] in ("missing", "string_too_short"):
             continue
-        where = _where(tuple(item["loc"]), data)
+        where = _where(tuple(item["loc"]), data, rows)
         if item["type"] == "extra_forbidden":
-            container = _where(tuple(item["loc"][:-1]), data)
+            container = _where(tuple(item["loc"][:-1]), data, rows)
             key = repr(str(item["loc"][-1])) if item["loc"] else ""
             problems.append(f"{container}: unknown key {key}" if container else f"unknown key {key}")
         elif item["type"] == "missing":
@@ -311,17 +321,17 @@ def _with_ids(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "strategies": filled}
 
 
-def plan_from_dict(data: object, source: str = "plan") -> Plan:
-    """Validate a plan from already-parsed data; errors name `source`, the strategy and field.
-    A strategy without an id gets one made from its name (`id_from_name`)."""
+def plan_from_dict(data: object, source: str = "plan", rows: list[int] | None = None) -> Plan:
+    """Validate a plan from already-parsed data; errors name `source`, the strategy (its `rows`
+    in a table) and field. A strategy without an id gets one made from its name."""
     if not isinstance(data, dict):
         raise PlanError(f"{source}: expected a mapping with `vision` and `strategies`, "
                         f"found {type(data).__name__}")
-    data = _with_ids(data)
     try:
-        return Plan.model_validate(data)
+        return Plan.model_validate(_with_ids(data))
     except ValidationError as error:
-        raise PlanError(_describe_validation_error(source, error, data)) from None
+        # Named as the file has it: an id made from a name is no word of the person's.
+        raise PlanError(_describe_validation_error(source, error, data, rows)) from None
 
 
 def _id_made_from_name(strategy: Strategy) -> bool:
@@ -471,10 +481,12 @@ def _plan_from_table_file(path: Path) -> Plan:
                         f"description, examples); found "
                         f"{', '.join(map(str, frame.columns)) or 'no columns'}")
     strategies = []
-    for _, row in frame.iterrows():
+    rows = []  # where each strategy stands in the spreadsheet: the header is row 1
+    for position, (_, row) in enumerate(frame.iterrows(), start=2):
         cells = {key: str(row[column]).strip() for key, column in columns.items()}
         if not any(cells.values()):
             continue  # a spreadsheet's blank row
+        rows.append(position)
         entry: dict[str, Any] = {"id": cells.get("id", ""), "name": cells["name"]}
         if "description" in cells:
             entry["description"] = cells["description"]
@@ -483,7 +495,7 @@ def _plan_from_table_file(path: Path) -> Plan:
         strategies.append(entry)
     if not strategies:
         raise PlanError(f"{path}: no strategies in the table; add a row with a name")
-    return plan_from_dict({"vision": "", "strategies": strategies}, str(path))
+    return plan_from_dict({"vision": "", "strategies": strategies}, str(path), rows)
 
 
 def _yaml(kind: str = "rt") -> Any:

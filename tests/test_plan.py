@@ -58,6 +58,9 @@ def test_sample_plan_loads(sample_plan):
      "strategy 1 (id 'a').name: is empty"),
     ("unknown.yaml", "strategies:\n  - {id: a, name: A, colour: red}\nowner: me\n",
      "strategy 1 (id 'a'): unknown key 'colour'; unknown key 'owner'"),
+    # named as the file has it: not by an id the tool would make from its name
+    ("no-id.yaml", "strategies:\n  - {name: Alpha team work, descripton: typo}\n",
+     "strategy 1 ('Alpha team work'): unknown key 'descripton'"),
     ("list.yaml", "- a\n- b\n", "expected a mapping"),
     ("empty.yaml", "", "the plan file is empty"),
     ("comments.yaml", "# nothing yet\n", "the plan file is empty"),
@@ -202,6 +205,10 @@ def test_negative_margin_is_refused():
     ("End poverty in all its forms everywhere", []),
     ("Protect, restore and renew", []),
     ("", []),
+    # a thing named twice is one thing: once, and alone it says nothing new
+    ("Call every customer back. " * 40 + "Answer every ticket within a day. " * 40,
+     ["Call every customer back.", "Answer every ticket within a day."]),
+    ("Call every customer back. " * 40, []),
 ])
 def test_a_description_naming_several_things_gives_each_its_phrase(description, expected):
     strategy = Strategy(id="s", name="Strategy", description=description)
@@ -290,6 +297,8 @@ def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_pat
     ("plan.xlsx", b"not a workbook", "not a readable Excel workbook"),
     ("plan.csv", b"title,text\nA,B\n", "needs a column name"),
     ("plan.csv", b"name,description\n,\n\n", "no strategies in the table; add a row with a name"),
+    # the row a spreadsheet shows (a blank row above counts), not the strategy's number
+    ("plan.csv", b"name,description\nAlpha,first\n,\n,second\n", r"row 4\.name: is empty"),
 ])
 def test_a_strategies_table_without_names_is_refused(tmp_path, name, content, expected):
     path = tmp_path / name
