@@ -16,6 +16,7 @@ import streamlit as st
 from classifier import llm, second_opinion
 from classifier.access import person
 from classifier.errors import ClassifierError
+from classifier.files.writer import csv_bytes
 from classifier.model import work_text
 from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned, counted
@@ -337,6 +338,11 @@ def _recent(run_id: int, plan) -> None:
     st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
             f"{work_text.readable(str(last['text']))}")
     st.dataframe(recent_decisions(trail, names), hide_index=True, width="stretch")
+    # The whole trail, overridden and undone decisions included: the page's messages send
+    # people to it ("theirs stays in the audit trail"), and the table shows ten.
+    st.download_button(f"Every decision of run #{run_id}, {len(trail)} rows (CSV)",
+                       lambda: csv_bytes(recent_decisions(trail, names, limit=len(trail))),
+                       f"run-{run_id}-decisions.csv", mime="text/csv", key="review_trail")
 
 
 def _rescore(run_id: int) -> None:
