@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .errors import TasksError
-from .files.readers import TaskSource, TextColumns, count_rows_estimate, iter_chunks, open_tasks
+from .files.readers import (
+    TaskSource,
+    TextColumns,
+    count_rows_estimate,
+    iter_chunks,
+    open_tasks,
+    row_numbers,
+)
 from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
 from .results import (
@@ -116,6 +123,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
             progress.total(total)
     counts = {s.value: 0 for s in Status}
     first_row = 1
+    numbers = row_numbers(source)
     any_text = False
     long_rows: list[int] = []
     run_id: int | None = None
@@ -128,10 +136,12 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                          bom=from_excel) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
             for chunk, batch in classified:
+                rows = numbers.of(chunk)
                 chunk = chunk.rename(columns=renames) if renames else chunk
                 texts = [str(t) for t in chunk[texts_in].tolist()]
                 any_text = any_text or any(text.strip() for text in texts)
-                _warn_long(classifier, texts, first_row, source.label, note, long_rows)
+                _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
+                           long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
                 decided = (standing_for(texts, keep.decisions, classifier) if keep is not None
                            else None)
@@ -178,8 +188,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         note(cut)
     if len(long_rows) > LONG_ROWS_NAMED:
         note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
-             f"than the model's window (rows {long_rows[LONG_ROWS_NAMED]}..{long_rows[-1]}); "
-             f"only their first {classifier.embedder.max_tokens} tokens are read")
+             f"than the model's window ({numbers.unit}s {long_rows[LONG_ROWS_NAMED]}.."
+             f"{long_rows[-1]}); only their first {classifier.embedder.max_tokens} tokens "
+             f"are read")
     summary.rows = first_row - 1
     if progress.total is not None:
         # The estimate counts lines; a CSV cell can hold several (a tracker's description).
@@ -216,18 +227,18 @@ def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, as
     return frame
 
 
-def _warn_long(classifier: Classifier, texts: list[str], first_row: int, label: str, warn: Warn,
-               long_rows: list[int]) -> None:
-    """Name the first few rows the model truncates; the rest are counted in `long_rows`."""
+def _warn_long(classifier: Classifier, texts: list[str], rows: list[int], where: str,
+               warn: Warn, long_rows: list[int]) -> None:
+    """Name the first few rows the model truncates (`rows`: where each text's row is, after
+    `where`, "tasks.csv: line"); the rest are counted in `long_rows`."""
     window = classifier.embedder.max_tokens
-    for offset, text in enumerate(texts):
+    for row, text in zip(rows, texts, strict=True):
         # Tokens average about 4 characters: shorter texts are not worth tokenizing twice.
         if len(text) > window * 3 and classifier.embedder.count_tokens(text) > window:
-            long_rows.append(first_row + offset)
+            long_rows.append(row)
             if len(long_rows) <= LONG_ROWS_NAMED:
-                warn(f"{label}: row {first_row + offset}: task of {len(text):,} characters "
-                     f"is longer than the model's window; only its first {window} tokens "
-                     f"are read")
+                warn(f"{where} {row}: task of {len(text):,} characters is longer than the "
+                     f"model's window; only its first {window} tokens are read")
 
 
 def release_freed_memory() -> None:

@@ -107,7 +107,7 @@ def test_a_huge_task_is_truncated_with_one_warning_naming_its_row(classifier, tm
                                        warn=warnings.append)
     long = [w for w in warnings if "window" in w]
     assert len(long) == 1
-    assert "row 2" in long[0] and "100,000 characters" in long[0]
+    assert "tasks.csv: line 3: task of 100,000 characters" in long[0]
     assert summary.warnings == warnings
     assert read_csv(out)[1]["status"] in ("aligned", "review", "misaligned")
 
@@ -119,7 +119,43 @@ def test_many_long_rows_are_named_a_few_times_then_counted(classifier, tmp_path)
     classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), tmp_path / "out.csv",
                              warn=warnings.append)
     assert len(warnings) == 6
-    assert "7 more rows" in warnings[-1] and "rows 6..12" in warnings[-1]
+    assert "7 more rows" in warnings[-1] and "(lines 7..13)" in warnings[-1]
+
+
+HUGE = ("Renew the maintenance contract for Henderson Plumbing " * 200)[:5_000]
+
+
+def test_a_csv_warning_names_the_line_below_a_title_and_a_cell_of_several_lines(classifier,
+                                                                                tmp_path):
+    # Title on line 1, header on line 3, a two-line cell on lines 4-5: the huge task is on
+    # line 6, whatever the chunk size.
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("Weekly tasks - Ops\r\n\r\ntask,notes\r\n"
+                     'Order toner,"ask Dev\r\nthen Ana"\r\n'
+                     f"{HUGE},\r\nFix the label\x00 printer,\r\n", encoding="utf-8", newline="")
+    for chunk_rows in (1, 100):
+        warnings: list[str] = []
+        classify_file(classifier, tasks, tmp_path / "out.csv", chunk_rows=chunk_rows,
+                      warn=warnings.append)
+        assert sorted(warnings[1:]) == [
+            f"{tasks}: NUL bytes dropped (the first in line 7)",
+            f"{tasks}: line 6: task of 5,000 characters is longer than the model's window; "
+            f"only its first 256 tokens are read"]
+
+
+def test_a_workbook_warning_names_the_sheet_row_below_a_title(classifier, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in (["Weekly tasks - Ops"], [], ["task", "owner"], ["Order toner", "Dev"],
+                [HUGE, "Ana"]):
+        sheet.append(row)
+    tasks = tmp_path / "tasks.xlsx"
+    book.save(tasks)
+    warnings: list[str] = []
+    classify_file(classifier, tasks, tmp_path / "out.csv", warn=warnings.append)
+    assert warnings[-1].startswith(f"{tasks}: row 5: task of 5,000 characters")
 
 
 @pytest.mark.parametrize("folder", ["new", "new/deeper/still"])

@@ -347,17 +347,20 @@ def test_duplicate_column_names_are_named_in_a_warning(tmp_path):
                         f"task.1 and so on"]
 
 
-@pytest.mark.parametrize(("content", "row"), [
-    ("task\nCall customers\nOrder\x00 steel\nMeet\x00 Bo\n", 2),
-    ("task\n" + "Call customers about renewals\n" * 400 + "Order st\x00eel\n", 401),
+@pytest.mark.parametrize(("content", "line"), [
+    ("task\nCall customers\nOrder\x00 steel\nMeet\x00 Bo\n", 3),
+    ("task\n" + "Call customers about renewals\n" * 400 + "Order st\x00eel\n", 402),
+    # Below a title, and a cell over two lines: the file's line, as an editor shows it.
+    ('Weekly tasks - Ops\r\n\r\ntask,notes\r\nCall customers,"first\r\nsecond"\r\n'
+     "Order\x00 steel,\r\n", 6),
 ])
-def test_nul_bytes_are_dropped_with_a_warning_naming_the_first_row(tmp_path, content, row):
+def test_nul_bytes_are_dropped_with_a_warning_naming_the_first_line(tmp_path, content, line):
     warnings: list[str] = []
     path = _write(tmp_path / "nul.csv", content.encode("utf-8"))
     frame, _ = read_tasks(path, warn=warnings.append)
     assert not frame["task"].str.contains("\x00").any()
     assert "Order steel" in frame["task"].tolist()
-    assert warnings == [f"{path}: NUL bytes dropped (the first in row {row})"]
+    assert warnings[-1] == f"{path}: NUL bytes dropped (the first in line {line})"
 
 
 def test_nul_bytes_in_txt_and_jsonl_name_their_row(tmp_path):

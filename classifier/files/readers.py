@@ -35,6 +35,7 @@ from .hidden_rows import row_marks
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
 from .paste import pasted_table
+from .row_numbers import RowNumbers
 from .sniffing import (
     SUPPORTED,
     TOP_ROWS,
@@ -378,19 +379,19 @@ def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
     """The source's rows as DataFrames of at most `chunk_rows` rows, in order, NUL bytes dropped
     (the first row that held one is named in a warning, unless `quiet`)."""
     label = source.label
-    first_row = 1
+    numbers = None if quiet else row_numbers(source)
     named = False
     try:
         for chunk in _parse(source, chunk_rows, ignore if quiet else source.warn):
+            rows = numbers.of(chunk) if numbers is not None and not named else []
             if not named and has_mark(chunk):
                 named = True
-                row = first_row + first_marked(chunk)
-                if not quiet:
-                    source.warn(f"{label}: NUL bytes dropped (the first in row {row})")
+                if numbers is not None:
+                    source.warn(f"{label}: NUL bytes dropped (the first in {numbers.unit} "
+                                f"{rows[first_marked(chunk)]})")
                 chunk = unmarked(chunk)
             elif named:
                 chunk = unmarked(chunk)
-            first_row += len(chunk)
             yield chunk
     except TasksError:
         raise
@@ -449,6 +450,19 @@ def _line_of_record(source: TaskSource, record: int) -> int | None:
         return start
     except (OSError, UnicodeError):
         return None
+
+
+def row_numbers(source: TaskSource) -> RowNumbers:
+    """How warnings number the source's rows: as its sheet or its file shows them (a data set
+    of many files Ray reads has its rows counted)."""
+    if source.kind == "xlsx":
+        return RowNumbers("row", source.header_row + 2)
+    if source.kind in ("csv", "tsv") and source.path is not None:
+        # A title, or a header cell over two lines ("Due\nDate"), moves the first row down.
+        first = _line_of_record(source, source.header_row + 2)
+        return RowNumbers("line", first or source.header_row + 2, breaks=True,
+                          skip=source.text_column if source.text_parts else None)
+    return RowNumbers("row")  # a .txt or .jsonl row is a line, and pasted text's too
 
 
 def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
