@@ -28,6 +28,8 @@ from .results import (
     DECIDED_BY,
     LLM_COLUMNS,
     RESULT_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_FORMAT,
     Status,
     earlier_results,
     input_renames,
@@ -132,8 +134,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         # A workbook is Excel's by definition; a CSV is where it had a BOM or a code page.
         from_excel = source.kind == "xlsx" or (source.path is not None
                                                and source.encoding != "utf-8")
-        with TableWriter(out, inputs=source.inputs, separator=separator,
-                         bom=from_excel) as writer:
+        with TableWriter(out, inputs=source.inputs, separator=separator, bom=from_excel,
+                         number_formats=dict.fromkeys(SCORE_COLUMNS, SCORE_FORMAT)) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
             for chunk, batch in classified:
                 rows = numbers.of(chunk)

@@ -26,6 +26,8 @@ RESULT_COLUMNS = ["strategy_id", "strategy", "score", "status", "runner_up_id",
 LLM_COLUMNS = ["llm_strategy_id", "rationale"]
 DECIDED_BY = "decided_by"  # with --db: who decided the row (empty for the machine's answer)
 SCORE_DECIMALS = 4
+SCORE_COLUMNS = ("score", "runner_up_score")
+SCORE_FORMAT = "0.000"  # a workbook's score cells, shown so (the cell keeps its 4 decimals)
 # What a report's results carry once decisions apply.
 FINAL_COLUMNS = ["final_strategy_id", "final_status", DECIDED_BY, "decided_at"]
 # Columns the store adds beside the contract's; never task text, effort or owner.

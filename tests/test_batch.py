@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
 
@@ -298,3 +299,20 @@ def test_a_csv_made_from_a_workbook_has_a_byte_order_mark(classifier, tmp_path):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
     assert rows[1][:2] == ["Call Müller about the renewal", "Chloé"]
+
+
+def test_a_workbook_output_has_a_frozen_filtered_header_and_scores_to_three_decimals(
+        classifier, tmp_path):
+    rows = sample_tasks(30) + [["", "Ben", "1", ""]]
+    out = tmp_path / "out.xlsx"
+    classify_file(classifier, write_csv(tmp_path / "tasks.csv", rows), out, chunk_rows=4)
+    sheet = openpyxl.load_workbook(out).active
+    header = [cell.value for cell in sheet[1]]
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", f"A1:K{len(rows) + 1}")
+    assert sheet.column_dimensions["A"].width > 2 * sheet.column_dimensions["B"].width
+    for name in ("score", "runner_up_score"):
+        column = header.index(name) + 1
+        first = sheet.cell(row=2, column=column)
+        assert isinstance(first.value, float) and first.number_format == "0.000"
+        blank = sheet.cell(row=len(rows) + 1, column=column)  # the blank row's
+        assert blank.value is None and blank.number_format == "General"

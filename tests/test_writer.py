@@ -268,3 +268,35 @@ def test_text_that_excel_would_write_as_a_number_is_a_number_cell(tmp_path, text
         writer.write(pd.DataFrame({"hours": [text]}))
     value = openpyxl.load_workbook(tmp_path / "out.xlsx").active["A2"].value
     assert value == cell and type(value) is type(cell)
+
+
+def test_a_workbook_table_has_a_frozen_filtered_header_and_fitted_columns(tmp_path):
+    # Opened at default widths with no filter, a 27-column export read as a wall of cells.
+    rows = 2_500  # more than the rows the widths are judged on
+    frame = pd.DataFrame({"task": ["Call the customers whose service contract ends " * 3] * rows,
+                          "owner": ["Ana"] * rows, "score": [0.1234] * (rows - 1) + [None]})
+    whole = tmp_path / "whole.xlsx"
+    with TableWriter(whole, number_formats={"score": "0.000"}) as writer:
+        writer.write(frame)
+    sheet = openpyxl.load_workbook(whole).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:C{rows + 1}"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABC"}
+    assert widths == {"A": 60, "B": 8, "C": 8}
+    assert (sheet["C2"].value, sheet["C2"].number_format) == (0.1234, "0.000")
+    assert (sheet[f"C{rows + 1}"].value, sheet[f"C{rows + 1}"].number_format) == (None, "General")
+    assert sheet["B2"].number_format == "General"
+    # Written in chunks of any size, the same bytes (a run on Ray, a run with another chunk size).
+    chunked = tmp_path / "chunked.xlsx"
+    with TableWriter(chunked, number_formats={"score": "0.000"}) as writer:
+        for start in range(0, rows, 7):
+            writer.write(frame.iloc[start:start + 7])
+    assert chunked.read_bytes() == whole.read_bytes()
+
+
+def test_a_workbook_table_of_no_rows_filters_its_header(tmp_path):
+    with TableWriter(tmp_path / "out.xlsx") as writer:
+        writer.write(pd.DataFrame({"task": [], "owner": []}))
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    assert [cell.value for cell in sheet[1]] == ["task", "owner"]
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", "A1:B1")

@@ -47,6 +47,10 @@ EXCEL_DIGITS = 15
 # The most characters an Excel cell holds; a longer one makes Excel "repair" the file on opening.
 XLSX_CELL_LIMIT = 32_767
 CUT_MARK = "…"
+# A sheet column is as wide as most of its first rows' cells and its name, up to MAX_WIDTH
+# (which a task's text and its evidence reach): Excel's default showed 8 characters of each.
+MAX_WIDTH = 60
+WIDTH_SAMPLE_ROWS = 2000
 
 
 # ---------------------------------------------------------------------- cells
@@ -163,6 +167,20 @@ def json_record(columns: Sequence[str], values: Iterable[object]) -> str:
 
 # ---------------------------------------------------------------------- XLSX
 
+def column_width(header: str, values: pd.Series) -> float:
+    """A sheet column's width for its name and cells (judged on the first few thousand)."""
+    sample = values.head(WIDTH_SAMPLE_ROWS)
+    lengths = [len(str(v)) for v in sample if v is not None and not
+               (isinstance(v, float) and math.isnan(v))]
+    typical = float(np.percentile(lengths, 90)) if lengths else 0.0
+    return float(min(max(len(str(header)) + 3, typical + 2, 8), MAX_WIDTH))
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool | np.bool_) and math.isfinite(float(value)))
+
+
 @dataclass(frozen=True)
 class CellStyle:
     """How a cell looks: bold/colour, a background, a number format, wrapping."""
@@ -202,6 +220,12 @@ class SheetWriter:
                 made["alignment"] = Alignment(vertical="center", wrap_text=True)
             self._styles[style] = made
         return self._styles[style]
+
+    def filter_rows(self, columns: int) -> None:
+        """An autofilter over `columns` and the rows appended so far (set after the last)."""
+        from openpyxl.utils import get_column_letter
+
+        self._sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(self._row, 1)}"
 
     def dropdown(self, cells: str, choices: str) -> None:
         """A list to pick from in `cells` (like "H2:H500"), its values in range `choices`."""
@@ -327,10 +351,12 @@ def save_workbook(path: str | os.PathLike[str], book: WorkbookWriter) -> None:
 
 class TableWriter:
     """Rows written chunk by chunk to a temporary file beside OUT, moved into place only when
-    the block ends without error (CSV, TSV, JSONL or a one-sheet XLSX)."""
+    the block ends without error (CSV, TSV, JSONL or a one-sheet XLSX: its header frozen and
+    filterable, its columns as wide as their cells, `number_formats` on a column's numbers)."""
 
     def __init__(self, path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
-                 sheet_title: str = "results", separator: str = ",", bom: bool = False):
+                 sheet_title: str = "results", separator: str = ",", bom: bool = False,
+                 number_formats: Mapping[str, str] | None = None):
         self.path = prepare_output(path, inputs)
         self.kind = self.path.suffix.lower()[1:]
         # A .csv output keeps the separator of the .csv it classifies: Excel in most of Europe
@@ -348,6 +374,11 @@ class TableWriter:
         self._columns: list[str] | None = None
         self._book: WorkbookWriter | None = None
         self._sheet: SheetWriter | None = None
+        # A write-only sheet's widths go out before its first row: its first rows wait here
+        # until there are enough to judge them on, whatever the chunks' sizes.
+        self._waiting: list[pd.DataFrame] = []
+        self._number_formats = dict(number_formats or {})
+        self._styles: list[CellStyle | None] = []
 
     @property
     def cut_cells(self) -> list[str]:
@@ -358,7 +389,6 @@ class TableWriter:
         self._temporary = self._stack.enter_context(temporary_beside(self.path))
         if self.kind == "xlsx":
             self._book = WorkbookWriter()
-            self._sheet = self._book.sheet(self._sheet_title)
         else:
             self._handle = self._stack.enter_context(
                 open(self._temporary, "w", encoding=self.encoding, newline=""))
@@ -376,26 +406,58 @@ class TableWriter:
             self._columns = [str(column) for column in frame.columns]
             if self._csv is not None:
                 self._csv.writerow([csv_cell(c) for c in self._columns])
-            elif self._sheet is not None:
-                self._sheet.append(self._columns)
         rows = frame.itertuples(index=False, name=None)
         if self._csv is not None:
             self._csv.writerows([csv_cell(v) for v in row] for row in rows)
-        elif self._sheet is not None:
-            for row in rows:
-                self._sheet.append(row)
+        elif self._book is not None:
+            if self._sheet is not None:
+                self._append(frame)
+                return
+            self._waiting.append(frame)
+            if sum(len(waiting) for waiting in self._waiting) >= WIDTH_SAMPLE_ROWS:
+                self._open_sheet()
         else:
             assert self._handle is not None
             self._handle.writelines(json_record(self._columns, row) for row in rows)
+
+    def _open_sheet(self) -> None:
+        """The sheet, with its header, its widths from the rows that waited, and those rows."""
+        assert self._book is not None
+        columns = self._columns or []
+        waiting, self._waiting = self._waiting, []
+        widths = [column_width(name, pd.concat([frame.iloc[:, at] for frame in waiting])
+                               if waiting else pd.Series(dtype=object))
+                  for at, name in enumerate(columns)]
+        self._sheet = self._book.sheet(self._sheet_title, widths=widths, freeze_header=True)
+        self._styles = [CellStyle(number_format=self._number_formats[name])
+                        if name in self._number_formats else None for name in columns]
+        self._sheet.append(columns)
+        for frame in waiting:
+            self._append(frame)
+
+    def _append(self, frame: pd.DataFrame) -> None:
+        assert self._sheet is not None
+        styled = [at for at, style in enumerate(self._styles) if style is not None]
+        for row in frame.itertuples(index=False, name=None):
+            if not styled:
+                self._sheet.append(row)
+                continue
+            styles: list[CellStyle | None] = [None] * len(row)
+            for at in styled:
+                if _is_number(row[at]):  # a blank score stays a blank cell
+                    styles[at] = self._styles[at]
+            self._sheet.append(row, styles)
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         if kind is None and self._book is not None:
             assert self._temporary is not None
             try:
-                if self._columns is None:
-                    assert self._sheet is not None
-                    self._sheet.append([])
+                if self._sheet is None:
+                    self._open_sheet()
+                assert self._sheet is not None
+                if self._columns:
+                    self._sheet.filter_rows(len(self._columns))
                 self._book.save(self._temporary)
             except BaseException as error:
                 self._stack.__exit__(type(error), error, error.__traceback__)

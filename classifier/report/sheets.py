@@ -3,25 +3,21 @@ and a workbook with that table and a Summary sheet; written by the one safe writ
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..cells import cell_text
-from ..files.writer import CellStyle, WorkbookWriter, csv_bytes
-from ..results import LLM_COLUMNS, RESULT_COLUMNS, STATUS_ORDER
+from ..files.writer import CellStyle, WorkbookWriter, column_width, csv_bytes
+from ..results import LLM_COLUMNS, RESULT_COLUMNS, SCORE_COLUMNS, SCORE_FORMAT, STATUS_ORDER
 from .summary import STATUS_LABELS, Summary, chosen_figures, percent, status_counts
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
 STATUS_COLUMNS = ("status", "final_status", "machine_status")
-SCORE_COLUMNS = ("score", "runner_up_score")
 HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 LABEL = CellStyle(bold=True)
 SHARE = CellStyle(number_format="0.0%")
-SCORE = CellStyle(number_format="0.000")
-MAX_WIDTH = 60
+SCORE = CellStyle(number_format=SCORE_FORMAT)
 
 
 def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -58,17 +54,10 @@ def results_csv(table: pd.DataFrame) -> bytes:
     return csv_bytes(table)
 
 
-def _width(header: str, values: pd.Series) -> float:
-    sample = values.head(2000)
-    lengths = [len(str(v)) for v in sample if v is not None and not
-               (isinstance(v, float) and math.isnan(v))]
-    typical = float(np.percentile(lengths, 90)) if lengths else 0.0
-    return float(min(max(len(str(header)) + 3, typical + 2, 8), MAX_WIDTH))
-
-
 def _results_sheet(book: WorkbookWriter, frame: pd.DataFrame, title: str) -> None:
     columns = [str(c) for c in frame.columns]
-    sheet = book.sheet(title, widths=[_width(c, frame.iloc[:, i]) for i, c in enumerate(columns)],
+    sheet = book.sheet(title,
+                       widths=[column_width(c, frame.iloc[:, i]) for i, c in enumerate(columns)],
                        freeze_header=True, filter_columns=max(len(columns), 1), rows=len(frame))
     sheet.append(columns, HEADER)
     fills = {status: CellStyle(fill=color) for status, color in STATUS_FILLS.items()}
