@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 
@@ -19,6 +20,16 @@ def is_blank(value: object) -> bool:
     if isinstance(value, float | np.floating):
         return math.isnan(float(value))
     return False
+
+
+# A letter or a digit, in any script: what a task has and a placeholder ("-", "...") has not.
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def is_blank_task(value: object) -> bool:
+    """True for a blank cell and for one of only punctuation or symbols ("-", "—", "...", "?"):
+    a tracker's placeholder, not a task ("5 * 3", "C#" and "n/a" are tasks)."""
+    return is_blank(value) or _LETTER_OR_DIGIT.search(str(value)) is None
 
 
 def cell_text(value: object) -> str:

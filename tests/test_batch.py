@@ -86,7 +86,7 @@ def test_duplicate_texts_get_identical_results(classifier, tmp_path):
     assert (first["owner"], last["owner"]) == ("Ana", "Carlos")
 
 
-@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+@pytest.mark.parametrize("blank", ["", "   ", "\t", "-", "..."])
 def test_a_blank_row_is_empty_with_no_strategy(classifier, tmp_path, blank):
     rows = [["Pitch our widgets to Riverside Hardware", "Ana", "1", ""], [blank, "Ben", "2", ""]]
     out = tmp_path / "out.csv"

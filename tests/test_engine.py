@@ -31,13 +31,30 @@ def test_clear_tasks_find_their_strategy(classifier):
             (c.score for c in result.candidates), reverse=True)
 
 
-@pytest.mark.parametrize("blank", ["", "   ", "\t", "\n", None])
+@pytest.mark.parametrize("blank", ["", "   ", "\t", "\n", None,
+                                   # A tracker's placeholder for no task: no letter, no digit.
+                                   "-", "—", ".", "...", "?", "*", "#", " - ", "–/–"])
 def test_blank_task_is_empty_with_no_strategy(classifier, blank):
     results = classifier.classify([TASKS[0], blank, TASKS[1]])
     assert [r.status == Status.EMPTY.value for r in results] == [False, True, False]
     empty = results[1]
     assert (empty.strategy_id, empty.score, empty.runner_up_id, empty.evidence) == (
         None, None, None, None)
+
+
+def test_only_a_cell_with_no_letter_and_no_digit_is_a_placeholder(classifier):
+    texts = ["-", "5 * 3", "...", "C#", "#", "#42 fix login", "n/a", "?!x", "٣", "—"]
+    results = classifier.classify(texts)
+    assert [text for text, r in zip(texts, results, strict=True)
+            if r.status == Status.EMPTY.value] == ["-", "...", "#", "—"]
+
+
+def test_a_placeholder_row_of_a_labeled_file_is_not_scored(classifier):
+    from classifier.model.evaluation import score_labeled
+
+    scored = score_labeled(classifier, [TASKS[0], "-", TASKS[2]],
+                           ["recurring-revenue", "strong-team", "strong-team"])
+    assert scored.gold == ["recurring-revenue", "strong-team"]
 
 
 def test_no_tasks_gives_no_results(classifier):

@@ -42,6 +42,21 @@ def test_a_run_keeps_input_columns_and_top_candidates(store, run):
     assert input_frame(store, run).to_dict("list") == TASKS.to_dict("list")
 
 
+def test_a_placeholder_task_is_stored_empty_and_kept_out_of_review(store, sample_plan,
+                                                                    classifier):
+    # Planner's "-" in a Task Name cell went to review, and took a place in the teach-in.
+    from classifier.review import deal
+
+    tasks = pd.DataFrame({"task": ["Order toner", "-", "—"]}, dtype=object)
+    run_id = classify_into_store(store, classifier, store.save_plan(sample_plan), tasks, "task",
+                                 "pasted")
+    results = store.run_results(run_id)
+    assert results["status"].tolist()[1:] == ["empty", "empty"]
+    assert results["strategy_id"].tolist()[1:] == ["", ""]
+    queue, _ = deal(results, aligned=False)
+    assert not set(queue["task"]) & {"-", "—"}
+
+
 def test_missing_text_column_is_named(store, sample_plan, classifier):
     with pytest.raises(TasksError, match="no column 'title'"):
         classify_into_store(store, classifier, store.save_plan(sample_plan), TASKS, "title", "x")

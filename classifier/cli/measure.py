@@ -38,7 +38,7 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[
             model: str, enough: bool = False) -> tuple[Classifier, Scored]:
     """The labeled file scored by the plan's classifier; `enough`: refuse (before loading
     the model) a file with too few labels to fit cut-offs on."""
-    from ..cells import is_blank
+    from ..cells import is_blank_task
     from ..files.readers import open_tasks, read_source
     from ..model.decision import labels_from_column
     from ..model.evaluation import score_labeled
@@ -56,7 +56,7 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[
     labels = labels_from_column(frame[label_column].tolist())
     if enough:
         kept = [label for text, label in zip(frame[column], labels, strict=True)
-                if not is_blank(text)]
+                if not is_blank_task(text)]
         none = sum(label is None for label in kept)
         if not enough_to_fit(len(kept), len(kept) - none, none):
             raise ClassifierError(

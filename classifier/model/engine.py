@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..cells import is_blank_task
 from ..plan import Plan, Thresholds
 from ..results import (
     RESULT_COLUMNS,
@@ -160,9 +161,10 @@ class Classifier:
 
     def classify_batch(self, texts: Sequence[str | None],
                        progress: Progress | None = None) -> Batch:
-        """Classify texts into arrays; blank texts are not embedded and get status `empty`."""
+        """Classify texts into arrays; blank texts (and placeholders such as "-": is_blank_task)
+        are not embedded and get status `empty`."""
         plain = ["" if t is None else str(t) for t in texts]
-        empty = np.array([not text.strip() for text in plain], dtype=bool)
+        empty = np.array([is_blank_task(text) for text in plain], dtype=bool)
         filled = [text for text, blank in zip(plain, empty, strict=True) if not blank]
         if progress is not None and empty.any():
             progress(int(empty.sum()))

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cells import is_blank_task
 from ..errors import ClassifierError
 from ..plan import NO_STRATEGY_ID, Thresholds
 from ..results import Status
@@ -18,7 +19,7 @@ def score_labeled(classifier: Classifier, texts: Sequence[str], labels: Sequence
                   source: str = "labeled rows", first_row: int = 1) -> Scored:
     """Match labeled texts; a label is a strategy id or name (`Plan.meant`), an unknown one is
     refused with its row (the first label's is `first_row`: 2 under a spreadsheet's header);
-    blank texts are skipped."""
+    blank texts (and placeholders such as "-") are skipped, as a run leaves them empty."""
     meant: list[str | None] = []
     for row, label in enumerate(labels, start=first_row):
         strategy = None if label is None else classifier.plan.meant(label)
@@ -28,7 +29,7 @@ def score_labeled(classifier: Classifier, texts: Sequence[str], labels: Sequence
                                   f"a strategy's name")
         meant.append(None if strategy in (None, NO_STRATEGY_ID) else strategy)
     labels = meant
-    keep = [i for i, text in enumerate(texts) if text is not None and str(text).strip()]
+    keep = [i for i, text in enumerate(texts) if not is_blank_task(text)]
     if not keep:
         raise ClassifierError(f"{source}: no labeled tasks to score")
     batch = classifier.classify_batch([str(texts[i]) for i in keep])
