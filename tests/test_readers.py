@@ -566,6 +566,25 @@ def test_a_title_above_the_header_is_not_read_as_a_task(tmp_path, name, rows):
     assert any(f"{skipped} row" in w and "above the header not read" in w for w in warnings)
 
 
+PLANNER = [["Plan name", "Widget Ops Q1"], ["Export date", "2026-03-14"], [],
+           ["Task ID", "Task Name", "Bucket Name", "Assigned To", "Description"],
+           ["t1", "Negotiate volume pricing with a new dealer", "Sales", "Maria", ""],
+           ["t2", "Post the job opening for a machinist", "HR", "Ana", "Second shift"]]
+
+
+@pytest.mark.parametrize("name", ["planner.xlsx", "planner.csv"])
+def test_the_header_below_an_exports_key_value_block_is_found(tmp_path, name):
+    # MS Planner's export: "Plan name | ..." was read as the header, and the task column with it.
+    warnings: list[str] = []
+    frame, column = read_tasks(_table(tmp_path, name, PLANNER), warn=warnings.append)
+    assert column == "Task Name"
+    assert list(frame.columns) == PLANNER[3]
+    assert frame[column].tolist() == ["Negotiate volume pricing with a new dealer",
+                                      "Post the job opening for a machinist"]
+    assert any("3 rows above the header not read (from 'Plan name | Widget Ops Q1' on)" in w
+               for w in warnings)
+
+
 @pytest.mark.parametrize("content", [
     "Q4 task list - Sales team\n\ntask;owner;hours\nCall the customers, then email them;Ana;1,5\n"
     "Fix the coffee machine;Ben;2\n",

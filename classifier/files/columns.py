@@ -101,15 +101,35 @@ def refuse_numbers(values: pd.Series, column: str, label: str, columns: list[str
 
 def header_row(rows: list[list[str]]) -> int:
     """Where a table's header is among its first rows: below blank rows and a title (one filled
-    cell of two words or more that names no column: "Q4 task list - Sales team"), else the
-    first row."""
+    cell of two words or more that names no column: "Q4 task list - Sales team") or a block of
+    "key | value" rows (Planner's "Plan name | ..."), else the first row."""
     filled = [[cell.strip() for cell in row if cell.strip()] for row in rows]
     header = next((at for at, cells in enumerate(filled) if len(cells) >= 2), 0)
+    if header < len(filled) and len(filled[header]) >= 2:
+        header = _named_below_pairs(filled, header)
     for cells in filled[:header]:
         # "Activity" alone may be a header whose second column has no name.
-        if cells and (len(cells[0].split()) < 2 or column_name(cells[0]) in COLUMN_NAMES):
+        if len(cells) == 1 and (len(cells[0].split()) < 2
+                                or column_name(cells[0]) in COLUMN_NAMES):
             return 0
     return header
+
+
+def _named_below_pairs(filled: list[list[str]], first: int) -> int:
+    """The row of column names below a block of one- and two-cell rows that starts at `first`
+    and names no columns; `first` where there is none (a two-column table, a wider row)."""
+    for at in range(first, len(filled)):
+        if _are_column_names(filled[at]):
+            return at
+        if len(filled[at]) > 2:
+            break
+    return first
+
+
+def _are_column_names(cells: list[str]) -> bool:
+    """Whether filled cells read as a header: two or more, most of them names task lists use."""
+    known = sum(column_name(cell) in COLUMN_NAMES for cell in cells)
+    return known >= 2 and 2 * known >= len(cells)
 
 
 def header_is_a_row(columns: list[str], text_column: str) -> bool:

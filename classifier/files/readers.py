@@ -342,9 +342,12 @@ def _skip_title(top: list[list[str]], label: str, warn: Warn) -> int:
     """How many rows above the header to leave unread (a title, blank rows), said in a warning."""
     skipped = header_row(top)
     if skipped:
-        title = next((cell.strip() for row in top[:skipped] for cell in row if cell.strip()), "")
+        first = next(([cell.strip() for cell in row if cell.strip()] for row in top[:skipped]
+                      if any(cell.strip() for cell in row)), [])
+        said = (f" (the title {first[0][:60]!r})" if len(first) == 1 else
+                f" (from {' | '.join(first)[:60]!r} on)" if first else " (blank)")
         warn(f"{label}: {skipped} row{'s' if skipped > 1 else ''} above the header not read"
-             + (f" (the title {title[:60]!r})" if title else " (blank)"))
+             + said)
     return skipped
 
 
