@@ -455,6 +455,21 @@ def test_a_folder_of_csv_files_has_the_separator_its_first_file_has(tmp_path):
     assert files_separator([str(tmp_path / "a.csv")], "tsv") == "\t"
 
 
+def test_a_folder_whose_csv_files_start_with_excels_separator_line_is_refused_naming_one(
+        tmp_path):
+    # Ray's reader took "sep=;" for the header: the column names were lost with it.
+    from classifier.distributed.datasets import open_dataset
+    from classifier.errors import TasksError
+
+    (tmp_path / "a.csv").write_text("task;owner\nCall the customers;Ana\n")
+    (tmp_path / "b.csv").write_text("sep=;\r\ntask;owner\r\nCall the customers;Ana\r\n")
+    with pytest.raises(TasksError) as refused:
+        open_dataset(None, str(tmp_path), None)  # type: ignore[arg-type]
+    assert str(refused.value) == (f"{tmp_path / 'b.csv'}: starts with Excel's line 'sep=;', "
+                                  f"which a folder read with --ray cannot skip; delete that line "
+                                  f"from its files, or classify the files one by one")
+
+
 def _project(tmp_path: Path) -> Path:
     folder = tmp_path / "proj"
     folder.mkdir()

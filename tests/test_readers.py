@@ -602,6 +602,19 @@ def test_the_separator_is_the_headers_below_a_title(tmp_path, content):
     assert any("above the header not read" in w for w in warnings)
 
 
+@pytest.mark.parametrize("separator", [";", ",", "\t"])
+def test_excels_separator_line_names_the_separator_and_is_not_read(tmp_path, separator):
+    # "sep=;" was read as the header: the "Hours" column was lost and "Task;Owner" classified.
+    rows = [["Task", "Owner", "Hours"], ["Call the one-time buyers", "Maria", "2"],
+            ["Order toner", "Dev", "1"]]
+    content = f"sep={separator}\r\n" + "".join(separator.join(row) + "\r\n" for row in rows)
+    warnings: list[str] = []
+    frame, column = read_tasks(_write(tmp_path / "excel.csv", content), warn=warnings.append)
+    assert list(frame.columns) == rows[0] and column == "Task"
+    assert frame.values.tolist() == rows[1:]
+    assert warnings == []
+
+
 @pytest.mark.parametrize("odd", [";", "|"])
 def test_a_one_column_list_whose_odd_task_holds_a_separator_is_one_column(tmp_path, odd):
     # Since the separator was looked for below a title, that task was read as the header.

@@ -18,7 +18,7 @@ import pandas as pd
 from ..cells import is_blank, plain
 from ..errors import ClassifierError, TasksError
 from ..files.readers import TaskSource, TextColumns, one_or_many
-from ..files.sniffing import sniff_separator
+from ..files.sniffing import excel_separator, sniff_separator
 from ..files.writer import unneutralised
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
@@ -123,6 +123,18 @@ def files_separator(files: list[str], kind: str) -> str:
         return sniff_separator(handle.read(65536), ",")
 
 
+def refuse_separator_lines(files: list[str]) -> None:
+    """TasksError naming the first file that starts with Excel's "sep=;" line: Ray's reader
+    would take it for the header, and every column name with it."""
+    for file in files:
+        with open(file, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            hinted = excel_separator(handle.read(8))
+        if hinted is not None:
+            raise TasksError(f"{file}: starts with Excel's line 'sep={hinted}', which a folder "
+                             f"read with --ray cannot skip; delete that line from its files, or "
+                             f"classify the files one by one")
+
+
 # Kinds whose cells are read as the local reader reads a CSV: the `'` this tool puts before a
 # formula start is not the task's (a run on Ray scored "'-Call the customers" apart from the
 # same task read locally, and a decision on it did not stand).
@@ -172,6 +184,8 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
                          f"the files one by one")
 
     files, kind = dataset_files(tasks)
+    if kind in ("csv", "tsv"):
+        refuse_separator_lines(files)
     # The separator the files hold, read by Ray's reader and kept for one output file, written
     # as a local run writes it.
     separator = files_separator(files, kind) if kind in ("csv", "tsv") else ","

@@ -42,6 +42,7 @@ from .sniffing import (
     Warn,
     detect_encoding,
     duplicate_names,
+    excel_separator,
     ignore,
     looks_binary,
     refuse_unsupported,
@@ -169,12 +170,15 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
     if kind in ("csv", "tsv"):
         text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace")
         text = text.lstrip("\ufeff").replace("\x00", "")
-        source.separator = sniff_separator(text, "\t" if kind == "tsv" else ",")
+        hinted = excel_separator(text)
+        if hinted is not None:  # Excel reads with the separator it names, and hides the line
+            text = text.partition("\n")[2]
+        source.separator = hinted or sniff_separator(text, "\t" if kind == "tsv" else ",")
         top = top_rows(text, source.separator, TOP_ROWS)
-        source.header_row = _skip_title(top, label, warn)
-        _say_extra_fields(top[source.header_row:], label, warn)
-        repeated = duplicate_names(top[source.header_row] if len(top) > source.header_row
-                                   else [])
+        skipped = _skip_title(top, label, warn)
+        source.header_row = skipped + (hinted is not None)
+        _say_extra_fields(top[skipped:], label, warn)
+        repeated = duplicate_names(top[skipped] if len(top) > skipped else [])
         if repeated:
             warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
                  f"ones are read as {repeated[0]}.1 and so on")

@@ -103,6 +103,12 @@ def looks_binary(sample: bytes) -> bool:
     return controls > max(2, len(head) // 200)
 
 
+def excel_separator(text: str) -> str | None:
+    """The separator named by Excel's hint line ("sep=;", a CSV's first line), None without one."""
+    first = text.partition("\n")[0].rstrip("\r")
+    return first[4] if len(first) == 5 and first[:4].lower() == "sep=" else None
+
+
 def sniff_separator(text: str, default: str) -> str:
     """The field separator of a delimited text: of those in the header line, the one that splits
     the most following lines into as many fields as the header; `default` if the header has none.
