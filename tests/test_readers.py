@@ -90,11 +90,41 @@ def test_a_trackers_text_column_is_found_by_its_name(tmp_path, header, expected)
     assert open_tasks(path).text_column == expected
 
 
-@pytest.mark.parametrize("column", ["nope", "Task"])
-def test_unknown_text_column_lists_the_columns(tmp_path, column):
+def test_unknown_text_column_lists_the_columns(tmp_path):
     path = _write(tmp_path / "t.csv", "task,owner\nCall the customers,Ann\n")
-    with pytest.raises(TasksError, match=f"no column '{column}'; columns are: task, owner"):
-        open_tasks(path, text_column=column)
+    with pytest.raises(TasksError, match="no column 'nope'; columns are: task, owner"):
+        open_tasks(path, text_column="nope")
+
+
+# A hand-made header: a trailing space, a line break inside a name.
+TYPED_HEADER = 'ID;Task Name ;Owner;"Due\nDate"\n7;Call the customers;Ann;3/3\n'
+
+
+@pytest.mark.parametrize("asked", ["Task Name", "task name", "TASK  NAME ", "task_name"])
+def test_a_text_column_asked_for_is_found_with_case_and_spacing_aside(tmp_path, asked):
+    # "-c 'Task Name'" was "no column 'Task Name'" for the column "Task Name ".
+    path = _write(tmp_path / "t.csv", TYPED_HEADER)
+    frame, column = read_tasks(path, text_column=asked)
+    assert column == "Task Name " and frame[column].tolist() == ["Call the customers"]
+    frame, column = read_tasks(path, text_column=[asked, "due date"])
+    assert frame[column].tolist() == ["Call the customers\n3/3"]
+
+
+def test_the_columns_listed_for_a_text_column_not_found_show_what_cannot_be_seen(tmp_path):
+    path = _write(tmp_path / "t.csv", TYPED_HEADER)
+    with pytest.raises(TasksError) as refused:
+        open_tasks(path, text_column="Notes")
+    assert str(refused.value) == (f"{path}: no column 'Notes'; columns are: ID, 'Task Name ', "
+                                  f"Owner, 'Due\\nDate'")
+
+
+def test_a_text_column_asked_for_that_may_be_two_is_refused_naming_both(tmp_path):
+    path = _write(tmp_path / "t.csv", "Task,task ,Owner\nCall the customers,Pitch,Ann\n")
+    assert open_tasks(path, text_column="Task").text_column == "Task"  # as written, first
+    with pytest.raises(TasksError) as refused:
+        open_tasks(path, text_column="TASK")
+    assert str(refused.value) == (f"{path}: 'TASK' may be any of the columns 'Task', 'task '; "
+                                  f"pass one as written there")
 
 
 @pytest.mark.parametrize(("columns", "rows", "expected"), [

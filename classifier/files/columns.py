@@ -42,10 +42,7 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
                        frame: pd.DataFrame | None = None) -> str:
     """The column holding the task text: the one asked for, a known name, or the only text column."""
     if text_column is not None:
-        if text_column in columns:
-            return text_column
-        raise TasksError(f"{label}: no column {text_column!r}; columns are: "
-                         f"{', '.join(map(str, columns))}")
+        return _named_column(columns, label, text_column)
     if len(columns) == 1:
         return columns[0]
     by_name: dict[str, str] = {}
@@ -65,6 +62,28 @@ def choose_text_column(columns: list[str], label: str, text_column: str | None,
     raise TextColumnUnknown(f"{label}: cannot tell which column holds the task text; columns "
                             f"are: {', '.join(map(str, columns))}; pass --text-column NAME",
                             [str(column) for column in columns])
+
+
+def _named_column(columns: list[str], label: str, name: str) -> str:
+    """The column named: as written, else the one named so with case and spacing aside (a
+    header's trailing space or line break cannot be seen, nor typed from the error's list)."""
+    if name in columns:
+        return name
+    alike = [column for column in columns if column_name(column) == column_name(name)]
+    if len(alike) == 1:
+        return alike[0]
+    if alike:
+        raise TasksError(f"{label}: {name!r} may be any of the columns "
+                         f"{', '.join(map(repr, alike))}; pass one as written there")
+    raise TasksError(f"{label}: no column {name!r}; columns are: "
+                     f"{', '.join(map(_shown_name, columns))}")
+
+
+def _shown_name(column: object) -> str:
+    """A column's name for a list a person copies from: quoted where it holds what cannot be
+    seen (a trailing space, a line break, a no-break space)."""
+    name = str(column)
+    return name if name == " ".join(name.split()) and name.isprintable() else repr(name)
 
 
 def filled_cells(values: list[str] | pd.Series) -> pd.Series:

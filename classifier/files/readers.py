@@ -103,6 +103,10 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
                  head: pd.DataFrame) -> None:
     """Set the source's text column: one column (asked for, or found), or several joined."""
     label = source.label
+    if isinstance(text_column, list):  # each one named, as one column asked for is
+        named = list(dict.fromkeys(choose_text_column(source.columns, label, name)
+                                   for name in text_column))
+        text_column = named[0] if len(named) == 1 else named
     if not isinstance(text_column, list):
         source.text_column = choose_text_column(source.columns, label, text_column, head)
         refuse_numbers(head[source.text_column], source.text_column, label, source.columns)
@@ -114,8 +118,6 @@ def _choose_text(source: TaskSource, text_column: str | list[str] | None,
             source.warn(f"{label}: its first row ({first[:80]!r}) is read as the column names; "
                         f"if it is a task, {fix}")
         return
-    for name in text_column:  # each one named, as one column asked for is
-        choose_text_column(source.columns, label, name)
     joined = PART_JOIN.join(text_column)
     # In a file this tool wrote, that column is its earlier run's join: joined again, in place
     # (the same command on its own output was refused).
