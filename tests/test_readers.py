@@ -793,9 +793,23 @@ def test_a_sheet_with_only_a_header_says_so(tmp_path):
     ("task,owner\nHire a welder,Ana\n", False),
     ("What we do this week\nHire a welder\n", True),  # a header, maybe: said, nothing changed
     ("Work,May,June\nHire a welder,2,3\n", False),
+    # a week's hours a column: the dates follow names task lists use
+    ("Task,Owner,2026-03-02,2026-03-09\nHire a welder,Ana,2,3\n", False),
 ])
 def test_a_file_without_a_header_row_is_said_to_lose_its_first_task(tmp_path, content, warned):
     warnings: list[str] = []
     frame, _ = read_tasks(_write(tmp_path / "t.csv", content), warn=warnings.append)
     assert len(frame) == 1
     assert any("is read as the column names" in w for w in warnings) == warned
+
+
+def test_a_sheet_with_a_week_a_column_is_not_said_to_lack_a_header(tmp_path):
+    # Its header, "Task, Owner, 2026-03-02, ...", was said to be maybe a task.
+    from datetime import datetime
+
+    path = _table(tmp_path, "weeks.xlsx", [["Task", "Owner", datetime(2026, 3, 2),
+                                            datetime(2026, 3, 9)], ["Hire a welder", "Ana", 2, 3]])
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["Hire a welder"]
+    assert warnings == []

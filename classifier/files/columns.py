@@ -153,11 +153,14 @@ def _are_column_names(cells: list[str]) -> bool:
 
 def header_is_a_row(columns: list[str], text_column: str) -> bool:
     """Whether a table's column names look like its first row of tasks (a file with no header
-    row): a name that is a number or a date, or a task-like text column name (three words or
-    more) where no name is one task lists use."""
+    row): a name that is a number or a date not after names task lists use ("Task, Owner,
+    2026-03-02": a week's columns), or a task-like text column name (three words or more)
+    where no name is one task lists use."""
     names = pd.Series([str(column) for column in columns], dtype=object)
-    if _counted_names(names).any():
-        return True
+    counted = _counted_names(names).tolist()
+    if any(counted):
+        before = columns[:counted.index(True)]
+        return not before or any(column_name(column) not in COLUMN_NAMES for column in before)
     if any(column_name(column) in COLUMN_NAMES for column in columns):
         return False
     return len(str(text_column).split()) >= 3
