@@ -18,9 +18,10 @@ from .files.readers import (
     TaskSource,
     TextColumns,
     count_rows_estimate,
-    iter_chunks,
     open_tasks,
     row_numbers,
+    task_chunks,
+    task_texts,
 )
 from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
@@ -54,8 +55,7 @@ Batches = Callable[[Classifier, TaskSource, int, Count | None],
 def local_batches(classifier: Classifier, source: TaskSource, chunk_rows: int,
                   progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
     """The source's chunks, in order, each with its batch of results, classified here."""
-    for chunk in iter_chunks(source, chunk_rows):
-        texts = [str(t) for t in chunk[source.text_column].tolist()]
+    for chunk, texts in task_chunks(source, chunk_rows):
         yield chunk, classifier.classify_batch(texts, progress=progress)
 
 
@@ -140,7 +140,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
             for chunk, batch in classified:
                 rows = numbers.of(chunk)
                 chunk = chunk.rename(columns=renames) if renames else chunk
-                texts = [str(t) for t in chunk[texts_in].tolist()]
+                # A row that is no task (the header again) is blank to the rest of the run.
+                texts = ["" if blank else str(t)
+                         for t, blank in zip(chunk[texts_in].tolist(), batch.empty, strict=True)]
                 any_text = any_text or any(text.strip() for text in texts)
                 _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
                            long_rows)
@@ -265,9 +267,10 @@ def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
     """Classify every row of `frame` (other columns kept) and store it as a new run; its id."""
     if text_column not in frame.columns:
         raise TasksError(f"{source}: no column {text_column!r} to classify")
+    texts = task_texts(frame, text_column)  # by the names the header has
     renames = input_renames(frame.columns)
     frame, text_column = frame.rename(columns=renames), renames.get(text_column, text_column)
-    batch = classifier.classify_batch(frame[text_column].tolist(), progress=progress)
+    batch = classifier.classify_batch(texts, progress=progress)
     classified = join_results(frame.reset_index(drop=True), classifier.result_columns(batch))
     return store.create_run(plan_version, classified, text_column, source,
                             classifier.embedder.model_name, classifier.thresholds,

@@ -316,3 +316,48 @@ def test_a_workbook_output_has_a_frozen_filtered_header_and_scores_to_three_deci
         assert isinstance(first.value, float) and first.number_format == "0.000"
         blank = sheet.cell(row=len(rows) + 1, column=column)  # the blank row's
         assert blank.value is None and blank.number_format == "General"
+
+
+# A Monday.com board's export: a board title, then each group's title and the header again.
+BOARD_HEADER = ["Name", "Person", "Status", "Hours"]
+BOARD = [["Widget Launch board"], [], ["This week"], BOARD_HEADER,
+         ["Build a prototype of the compact widget", "Aisha", "Working on it", "5"],
+         ["Interview customers about features", "Ben", "Stuck", "2"], [],
+         ["Next week"], BOARD_HEADER,
+         ["Write the launch plan for the heavy-duty widget", "Aisha", "", "3"]]
+
+
+def _board(path: Path) -> Path:
+    if path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        for row in BOARD:
+            workbook.active.append(row)
+        workbook.save(path)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(row + [""] * (4 - len(row)) for row in BOARD)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+@pytest.mark.parametrize("chunk_rows", [4, 20_000])  # 4: the group's title ends a chunk
+def test_a_boards_group_titles_and_repeated_headers_are_no_tasks(classifier, tmp_path, suffix,
+                                                                 chunk_rows):
+    # They were classified: "Next week" as orphan work, the header again in review.
+    out = tmp_path / "out.csv"
+    summary = classify_file(classifier, _board(tmp_path / f"board{suffix}"), out,
+                            chunk_rows=chunk_rows)
+    with out.open(encoding="utf-8-sig", newline="") as handle:  # from a workbook: a BOM
+        written = list(csv.DictReader(handle))
+    assert [row["Name"] for row in written] == [row[0] if row else "" for row in BOARD[4:]]
+    assert [row["Person"] for row in written][4] == "Person"  # kept, as every input cell is
+    assert [row["status"] != "empty" for row in written] == [True, True, False, False, False,
+                                                             True]
+    assert written[4]["strategy_id"] == written[4]["score"] == ""
+    assert summary.status_counts["empty"] == 3
+    assert [w for w in summary.warnings if "header again" in w] == [
+        f"{tmp_path / f'board{suffix}'}: {'rows' if suffix == '.xlsx' else 'lines'} 8, 9 "
+        f"are the header again or a group's title "
+        f"above it, not tasks: status empty, as a blank row"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ClusterError
-from ..files.readers import TaskSource, count_rows_estimate, iter_chunks
+from ..files.readers import TaskSource, count_rows_estimate, task_chunks
 from ..files.sniffing import ignore
 from ..model.engine import Batch, Classifier
 from ..pipeline import Count
@@ -52,8 +52,7 @@ class RayBatches:
         refs: list[Any] = []
         sizes: list[int] = []
         first = 0
-        for chunk in iter_chunks(source, rows):
-            texts = [str(t) for t in chunk[source.text_column].tolist()]
+        for chunk, texts in task_chunks(source, rows):
             refs.append(ray.put(pd.DataFrame({
                 ROW: np.arange(first, first + len(chunk), dtype=np.int64),
                 TEXT: pd.Series(texts, dtype=object)})))
@@ -62,7 +61,7 @@ class RayBatches:
         if not refs:
             return
         # stdin cannot be read twice: its chunks (one text column) are rebuilt from the texts.
-        again = (iter_chunks(dataclasses.replace(source, warn=ignore), rows)
+        again = (task_chunks(dataclasses.replace(source, warn=ignore), rows)
                  if source.stream is None else None)
         dataset = ray.data.from_pandas_refs(refs).map_batches(
             ClassifyBlock, fn_constructor_args=(spec,), batch_size=None, batch_format="pandas",
@@ -78,19 +77,19 @@ class RayBatches:
                                            prefetch_batches=1)
             for position, result in enumerate(results):
                 if again is not None:
-                    chunk = next(again, None)
+                    chunk, texts = next(again, (None, []))
                     if chunk is None or len(chunk) != sizes[position]:
                         raise ClusterError(f"{source.label}: the file changed while it was "
                                            f"being classified")
                 else:
-                    chunk = pd.DataFrame(
-                        {source.text_column: ray.get(refs[position])[TEXT]}, dtype=object)
+                    texts = ray.get(refs[position])[TEXT].tolist()
+                    chunk = pd.DataFrame({source.text_column: texts}, dtype=object)
                 row_numbers = result[ROW].to_numpy(dtype=np.int64)
                 if not np.array_equal(row_numbers,
                                       np.arange(expected, expected + len(chunk))):
                     raise ClusterError(f"Ray returned rows out of order at row {expected + 1}")
                 result = result.reset_index(drop=True)
-                batch = frame_batch(result, chunk[source.text_column].tolist())
+                batch = frame_batch(result, texts)
                 keep_vectors(classifier, result)
                 if progress is not None:
                     progress(len(chunk))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 
+from ..cells import cell_text
 from ..errors import TasksError, TextColumnNumbers, TextColumnUnknown
 
 # The names trackers give the task's text, first found first (case, "_" and "-" aside): its
@@ -149,6 +153,41 @@ def _are_column_names(cells: list[str]) -> bool:
     """Whether filled cells read as a header: two or more, most of them names task lists use."""
     known = sum(column_name(cell) in COLUMN_NAMES for cell in cells)
     return known >= 2 and 2 * known >= len(cells)
+
+
+# pandas' names for a header's blank cell and for a name's second use ("Labels.1").
+_BLANK_NAME = re.compile(r"Unnamed: \d+")
+_LATER_NAME = re.compile(r"(.+)\.[1-9]\d*")
+
+
+def header_again(rows: pd.DataFrame) -> np.ndarray:
+    """Which rows are the header again (a board's export repeats it above each group of rows),
+    or a one-cell row right above one (that group's title): no tasks."""
+    again = np.zeros(len(rows), dtype=bool)
+    candidates = np.arange(len(rows))
+    for position, name in enumerate(rows.columns):  # most rows are told by their first cell
+        if not len(candidates):
+            return again
+        cells = rows.iloc[candidates, position].map(cell_text)
+        candidates = candidates[cells.isin(_header_cells(str(name))).to_numpy()]
+
+    def filled(at: int) -> int:
+        return sum(cell_text(value) != "" for value in rows.iloc[at].tolist())
+
+    repeats = [at for at in candidates.tolist() if filled(at) >= 2]
+    titles = [at - 1 for at in repeats if at > 0 and filled(at - 1) == 1]
+    again[repeats + titles] = True
+    return again
+
+
+def _header_cells(name: str) -> set[str]:
+    """What a header's cell holds where pandas named its column `name`."""
+    cells = {name.strip()}
+    if _BLANK_NAME.fullmatch(name):
+        cells.add("")
+    if later := _LATER_NAME.fullmatch(name):
+        cells.add(later.group(1).strip())
+    return cells
 
 
 def header_is_a_row(columns: list[str], text_column: str) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import pandas as pd
 
 from ..cells import is_blank
@@ -27,6 +28,7 @@ from ..results import earlier_results
 from .columns import (
     DEFAULT_TEXT_COLUMN,
     choose_text_column,
+    header_again,
     header_is_a_row,
     header_row,
     refuse_numbers,
@@ -636,6 +638,56 @@ def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.Dat
         elif source.kind in ("jsonl", "xlsx"):
             chunk[column] = chunk[column].map(_as_text)
         yield chunk
+
+
+def task_chunks(source: TaskSource, chunk_rows: int = 20_000
+                ) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+    """`iter_chunks`, each chunk with the texts its rows give the classifier (`task_texts`);
+    the rows that are no tasks said once, by their row in a spreadsheet, when all are read."""
+    found: list[int] = []
+    numbers = row_numbers(source)  # as every warning of a run names rows
+    chunks = iter_chunks(source, chunk_rows)
+    chunk = next(chunks, None)
+    while chunk is not None:
+        following = next(chunks, None)
+        # A group's title that ends a chunk is told by the first row of the next.
+        rows = chunk if following is None else pd.concat([chunk, following.iloc[:1]])
+        skipped = not_tasks(rows, source.text_column)[:len(chunk)]
+        where = numbers.of(chunk)
+        found += [where[int(at)] for at in np.flatnonzero(skipped)]
+        texts = chunk[source.text_column].tolist()
+        yield chunk, ["" if skip else str(text) for text, skip in zip(texts, skipped,
+                                                                       strict=True)]
+        chunk = following
+    if found:
+        many = len(found) > 1
+        named = ", ".join(map(str, found[:5])) + (f" and {len(found) - 5:,} more"
+                                                  if len(found) > 5 else "")
+        source.warn(f"{source.label}: {numbers.unit}{'s' if many else ''} {named} "
+                    f"{'are' if many else 'is'} the header again or a group's title above it, "
+                    f"not {'tasks' if many else 'a task'}: status empty, as a blank row")
+
+
+def task_texts(rows: pd.DataFrame, text_column: str) -> list[Any]:
+    """The texts a table's rows give the classifier: blank for a row that is no task
+    (`not_tasks`), so it is `empty` as a blank row is."""
+    skipped = not_tasks(rows, text_column)
+    return ["" if skip else text for text, skip in zip(rows[text_column].tolist(), skipped,
+                                                       strict=True)]
+
+
+def not_tasks(rows: pd.DataFrame, text_column: str) -> np.ndarray:
+    """Rows whose text is not blank but that are no tasks: the header again, and a group's
+    title above it (`header_again`), told by the table's own columns (not an earlier run's
+    results, nor a column joined for the task text)."""
+    stale = set(earlier_results(rows.columns))
+    parts = str(text_column).split(PART_JOIN)
+    joined = len(parts) > 1 and all(part in rows.columns for part in parts)
+    own = [position for position, column in enumerate(rows.columns)
+           if column not in stale and not (joined and column == text_column)]
+    if len(own) < 2:  # a list of one column: a task may be named as its header is
+        return np.zeros(len(rows), dtype=bool)
+    return header_again(rows.iloc[:, own])
 
 
 def _unneutralised(chunk: pd.DataFrame) -> pd.DataFrame:
