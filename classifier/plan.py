@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from textwrap import shorten
 from typing import Any
@@ -360,27 +361,40 @@ def _renamed(new: Strategy, old: Strategy) -> bool:
     return SequenceMatcher(None, new.name.casefold(), old.name.casefold()).ratio() >= 0.8
 
 
-def keep_earlier_ids(plan: Plan, earlier: Plan | None) -> tuple[Plan, list[str]]:
-    """`plan` with each strategy whose id was made from its name (a file without ids) given the
-    id it had in `earlier` where it is the same strategy (`_renamed`), so decisions about it
-    keep counting; and a line for each whose name changed, saying so."""
+def keep_earlier_ids(plan: Plan, earlier: Plan | None, past: Sequence[Strategy] = ()
+                     ) -> tuple[Plan, list[str]]:
+    """`plan` with each strategy whose id was made from its name (a file without ids, an id
+    cell left empty) given the id it had in `earlier` where it is the same strategy
+    (`_renamed`), else the id a strategy of its name had in a `past` version (newest first),
+    so decisions about it keep counting; and a line for each renamed or brought back."""
     if earlier is None:
         return plan, []
-    ids = set(plan.ids)
-    gone = [old for old in earlier.strategies if old.id not in ids]
+    known = {old.id for old in [*earlier.strategies, *past]}
+    # An id the person wrote is theirs, and so is one that some strategy had before.
+    taken = {strategy.id for strategy in plan.strategies
+             if not _id_made_from_name(strategy) or strategy.id in known}
     strategies, notes = [], []
     for strategy in plan.strategies:
-        found = next((old for old in gone if strategy.id not in earlier.ids
-                      and _id_made_from_name(strategy) and _renamed(strategy, old)), None)
-        if found is None:
+        found = None if strategy.id in taken else next(
+            (old for old in earlier.strategies if old.id not in taken and _renamed(strategy, old)),
+            None)
+        back = None if strategy.id in taken or found is not None else next(
+            # A strategy gone from the plan comes back by its name only: one merely described
+            # like it is a new one.
+            (old for old in past if old.id not in taken and _same_name(strategy, old)), None)
+        kept = found if found is not None else back
+        if kept is None:
             strategies.append(strategy)
             continue
-        gone.remove(found)
-        strategies.append(strategy.model_copy(update={"id": found.id}))
-        if not _same_name(strategy, found):
-            notes.append(f"strategy {strategy.name!r} keeps the id {found.id!r} it had as "
-                         f"{found.name!r}, so the decisions about it still count (write `id: "
-                         f"{found.id}` in the plan to make sure)")
+        taken.add(kept.id)
+        strategies.append(strategy.model_copy(update={"id": kept.id}))
+        if back is not None:
+            notes.append(f"strategy {strategy.name!r} gets back the id {kept.id!r} it had "
+                         f"before, so the decisions about it count again")
+        elif not _same_name(strategy, kept):
+            notes.append(f"strategy {strategy.name!r} keeps the id {kept.id!r} it had as "
+                         f"{kept.name!r}, so the decisions about it still count (write `id: "
+                         f"{kept.id}` in the plan to make sure)")
     if strategies == list(plan.strategies):
         return plan, []
     return plan.model_copy(update={"strategies": strategies}), notes

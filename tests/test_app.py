@@ -794,6 +794,59 @@ def test_deleting_a_strategy_asks_for_confirmation(db):
         assert "recurring-revenue" not in store.latest_plan()[1].ids
 
 
+def test_an_id_cell_cleared_keeps_the_strategy_and_its_decisions(db):
+    """The id column's help says an empty id is made from the name: clearing it asked "Delete
+    these strategies?" for a strategy still in the table, and its decisions were set aside
+    after the re-run ("which the plan no longer has: decide again")."""
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        store.record_decision(run.id, 0, "reassign", "lower-costs", "ana")
+    at = open_page(fresh_app(), "plan")
+    at.session_state[at.data_editor[0].key] = {
+        "edited_rows": {5: {"id": None, "description": "Spend less on parts"}},
+        "added_rows": [], "deleted_rows": []}
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    assert not any("Delete these strategies" in w.value for w in at.warning)
+    assert [s.value for s in at.success] == ["Plan saved."]
+    assert list(at.data_editor[0].value["id"])[5] == "lower-costs"
+    at.button(key="rerun_stale_plan").click().run()
+    no_exception(at)
+    with Store(db) as store:
+        rerun = store.results_with_decisions(store.latest_run().id)
+    assert rerun.loc[0, ["final_strategy_id", "decided_by"]].tolist() == ["lower-costs", "ana"]
+    assert rerun["decision_note"].isna().all()
+
+
+def test_a_strategy_deleted_and_imported_again_gets_its_decisions_back(db):
+    """Deleted on the Plan page, then imported again from a table by its name: it got a new
+    id, and the decisions about it stayed orphaned ("no longer in the plan")."""
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        store.record_decision(run.id, 0, "reassign", "strong-team", "ana")
+        before = store.latest_plan()[1]
+    at = open_page(fresh_app(), "plan")
+    at.session_state[at.data_editor[0].key] = {"edited_rows": {}, "added_rows": [],
+                                               "deleted_rows": [4]}
+    at.button(key="plan_save").click().run()
+    at.button(key="plan_delete_confirm").click().run()
+    with Store(db) as store:
+        assert "strong-team" not in store.latest_plan()[1].ids
+    table = pd.DataFrame({"name": [s.name for s in before.strategies],
+                          "description": [s.description for s in before.strategies]})
+    at.file_uploader(key="plan_upload").upload("plan.csv", table.to_csv(index=False).encode())
+    at.run()
+    at.button(key="plan_import").click().run()
+    no_exception(at)
+    assert not any("Delete these strategies" in w.value for w in at.warning)
+    [saved] = [s.value for s in at.success]
+    assert "'Build a strong team' gets back the id 'strong-team'" in saved.replace("\\", "")
+    with Store(db) as store:
+        assert store.latest_plan()[1].ids == before.ids
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     ({"edited_rows": {1: {"id": "recurring-revenue"}}},
      "plan table: rows 1 and 2: the same id 'recurring-revenue'"),

@@ -675,6 +675,34 @@ def test_a_strategy_renamed_in_a_plan_without_ids_keeps_its_decisions(tmp_path):
     assert queue.exit_code == 0 and "differs" not in queue.stderr, queue.output
 
 
+def test_a_strategy_dropped_then_back_in_a_table_keeps_its_decisions(tmp_path):
+    """A strategy dropped from the plan one week and back the next in a table without ids got
+    an id made from its name: the decisions about it stayed orphaned, the task in review."""
+    from classifier.store import Store
+
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    tasks = _write(tmp_path / "tasks.txt", "Call last quarter's one-time buyers\n"
+                                           "Pitch the widget line to Riverside Hardware\n")
+    week = ("classify", str(tasks), "--out", str(out), "--db", str(db), "-q", "--plan")
+    full = _write(tmp_path / "plan.yaml", (
+        "strategies:\n  - {id: revenue, name: Grow recurring revenue}\n"
+        "  - {id: retail, name: Win the retail channel}\n"))
+    assert _invoke(*week, str(full)).exit_code == 0
+    with Store(db) as store:
+        store.record_decision(store.latest_run().id, 1, "reassign", "retail", "maria")
+    dropped = _write(tmp_path / "dropped.yaml",
+                     "strategies:\n  - {id: revenue, name: Grow recurring revenue}\n")
+    assert _invoke(*week, str(dropped)).exit_code == 0
+    table = _write(tmp_path / "plan.csv", "name,description\nGrow recurring revenue,\n"
+                                          "Win the retail channel,Hardware stores stock us\n")
+    done = _invoke(*week, str(table))
+    assert done.exit_code == 0, done.output
+    assert "strategy 'Win the retail channel' gets back the id 'retail'" in done.stderr
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert rows.loc[1, ["strategy_id", "status", "decided_by"]].tolist() == [
+        "retail", "aligned", "maria"]
+
+
 def test_a_decision_whose_strategy_left_the_plan_is_written_as_review(tmp_path):
     """README: if the plan no longer has the decided strategy, the task returns to review, not
     to whatever the machine says now (which may be "aligned": nobody would look again)."""

@@ -352,6 +352,28 @@ def test_a_strategy_under_its_own_name_keeps_its_id_whatever_its_description(sam
     assert plan.strategies[0].description == "Renewals every year"
 
 
+def test_a_strategy_deleted_then_brought_back_by_name_gets_its_old_id():
+    """Deleted in one version, back (same name, another spacing) in a file without ids: its
+    old id, so the decisions about it count again; a strategy new to the plan gets no old id,
+    not even one described as a gone strategy was, nor an id another strategy holds."""
+    team = Strategy(id="team", name="Grow and keep our dental team", description="Hire")
+    chairs = Strategy(id="chairs", name="Fill every chair hour", description="No gaps")
+    earlier = Plan(strategies=[chairs])  # the version after `team` was deleted
+    back = _named({"name": "grow and keep  our dental team", "description": "Hire"},
+                  {"name": "Train the hygienists", "description": "Hire"},
+                  {"name": "Fill every chair hour", "description": "No gaps"})
+
+    plan, notes = keep_earlier_ids(back, earlier, [chairs, team])
+
+    assert plan.ids == ["team", "train-the-hygienists", "chairs"]
+    assert notes == ["strategy 'grow and keep  our dental team' gets back the id 'team' it had "
+                     "before, so the decisions about it count again"]
+    # Its old id is another strategy's now (written in the file): that one keeps it.
+    taken = _named({"id": "team", "name": "Our team"}, {"name": "Grow and keep our dental team"})
+    assert keep_earlier_ids(taken, earlier, [chairs, team])[0].ids == [
+        "team", "grow-and-keep-our-dental-team"]
+
+
 def test_without_an_earlier_plan_or_a_change_nothing_moves(sample_plan):
     assert keep_earlier_ids(sample_plan, None) == (sample_plan, [])
     assert keep_earlier_ids(sample_plan, sample_plan) == (sample_plan, [])

@@ -154,7 +154,8 @@ def classify(
                 keep_decisions(out, store, plan_name, plan, db, "the results")
             if store is not None:  # a strategy renamed in a file without ids keeps its id
                 latest = store.latest_plan(plan_name)
-                plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None)
+                plan_data, notes = keep_earlier_ids(plan_data, latest[1] if latest else None,
+                                                    store.past_strategies(plan_name))
                 # A strategies table: the vision and cut-offs set on the Plan page stay.
                 plan_data = with_what_a_table_lacks(plan_data, plan,
                                                     latest[1] if latest else None)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..access import Reviewer
 from ..errors import StoreError
-from ..plan import STORED, Plan
+from ..plan import STORED, Plan, Strategy
 from .database import Database, now
 from .schema import PLANS
 
@@ -78,6 +78,21 @@ class PlanStore(Database):
         if row is None:
             return None
         return int(row.id), Plan.model_validate_json(row.content, context=STORED)
+
+    def past_strategies(self, name: str = "default") -> list[Strategy]:
+        """Every strategy the named plan's versions have held, the newest version's first (once
+        per id and name): where a strategy deleted and brought back finds its id again."""
+        with self._connect(write=False) as conn:
+            contents = conn.execute(sa.select(PLANS.c.content).where(PLANS.c.name == name)
+                                    .order_by(PLANS.c.version.desc())).scalars().all()
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for content in contents:
+            for strategy in Plan.model_validate_json(content, context=STORED).strategies:
+                if (strategy.id, strategy.name) not in seen:
+                    seen.add((strategy.id, strategy.name))
+                    found.append(strategy)
+        return found
 
     def plan(self, plan_version: int) -> Plan:
         """The plan stored under this version id."""

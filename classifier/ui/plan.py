@@ -124,7 +124,8 @@ def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
         hide_index=True, width="stretch", disabled=locked, column_config={
             "id": st.column_config.TextColumn(
                 "id", width="medium", help="Stable label used in outputs and decision files; "
-                "left empty, one is made from the name when you save"),
+                "left empty, the strategy keeps the id it had under its name (or had before it "
+                "was deleted), else one is made from the name when you save"),
             # Not `required`: the editor would keep a row without a name from the server, and
             # "Plan saved." would be said over it; the save names the row instead.
             "name": st.column_config.TextColumn("name"),
@@ -145,8 +146,11 @@ def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
         except PlanError as error:
             st.error(str(error))
             return
+        # An id cell left empty keeps the strategy's id, as an import does: else its
+        # decisions stopped counting for a strategy still in the table.
+        new, notes = keep_earlier_ids(new, plan, state.store().past_strategies(state.PLAN_NAME))
         if may_save:
-            _save_or_ask(new, plan)
+            _save_or_ask(new, plan, notes)
         else:
             st.session_state["plan_error"] = (
                 "Not saved: the plan was saved elsewhere meanwhile (see below). Save plan "
@@ -184,7 +188,8 @@ def _import_export(plan: Plan) -> None:
                 except ClassifierError as error:
                     st.error(str(error).replace(str(path), upload.name))
                     return
-            imported, notes = keep_earlier_ids(imported, plan)
+            imported, notes = keep_earlier_ids(imported, plan,
+                                               state.store().past_strategies(state.PLAN_NAME))
             # As when the table is edited on this page: the vision and cut-offs stay.
             imported = with_what_a_table_lacks(imported, path, plan)
             _save_or_ask(imported, plan, notes)
