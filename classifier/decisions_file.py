@@ -29,10 +29,10 @@ from .files.writer import (
     cut_warning,
     prepare_output,
 )
-from .model.learned import Learned, counted
+from .model.learned import Learned
 from .plan import NO_STRATEGY_ID, NO_STRATEGY_WORDS, Plan
 from .results import LLM_COLUMNS
-from .review import TEACH_IN_SIZE, deal, pending, teach_in_round
+from .review import TEACH_IN_SIZE, deal, pending, taught_on, teach_in_round
 from .store import STANDING_ACTIONS, Decision, DecisionRequest, RunInfo, Store
 
 CANDIDATES = 3
@@ -67,9 +67,7 @@ def next_tasks(store: Store, run: RunInfo, plan_name: str = "default",
     results = store.results_with_decisions(run.id)
     decided = results.loc[results["decision"].notna(), "row"].tolist()
     skipped = sorted(store.skipped_rows(run.id, reviewer)) if reviewer else []
-    # The page's selection: the decisions that teach this run's plan.
-    plan = store.plan(run.plan_version)
-    taught = counted(store.learned_examples(plan_name, plan), plan)
+    taught = taught_on(store, run, plan_name)  # as the Review page counts them
     learned = Learned.from_frame(taught)
     if not aligned:
         skipped_round = reviewer is not None and store.teach_in_skipped(

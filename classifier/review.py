@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .cells import is_blank, task_key
 from .model.decision import DEFAULT_THRESHOLDS
-from .model.learned import Learned
+from .model.learned import Learned, counted
 from .plan import NO_STRATEGY_WORDS, Thresholds
 from .results import Status
+
+if TYPE_CHECKING:
+    from .store import RunInfo, Store
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
 # A decision this soon (seconds) after its task appeared is a key pressed twice, not a
@@ -177,6 +181,13 @@ def teach_in_round(results: pd.DataFrame, decided: Sequence[int], thresholds: Th
     if left.empty and teach_in_rests(decided_at, run_made, undecided=0):
         return None  # a short list, taught and re-scored: the round goes on with new tasks
     return left
+
+
+def taught_on(store: Store, run: RunInfo, plan_name: str = "default") -> pd.DataFrame:
+    """The decisions that teach the plan `run` was classified against (`counted` rows): the
+    teach-in's progress on that run, wherever a page or a queue file shows it."""
+    plan = store.plan(run.plan_version)
+    return counted(store.learned_examples(plan_name, plan), plan)
 
 
 def teach_in_goal(taught: int, undecided: int, size: int = TEACH_IN_SIZE) -> int:

@@ -592,12 +592,32 @@ def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
             Strategy(id="young-readers", name="Grow young readers"),
             Strategy(id="digital-access", name="Close the digital gap")]))
     at = fresh_app()
+    # The sample's run is another plan's: no round is offered on it for the library's plan.
+    assert not any(m.value.startswith("**Teach this plan.**") for m in at.markdown)
+    at = paste(at, ["Run the Saturday story time", "Lend laptops to residents"])
     # Nothing the sample was taught counts for the library's round (the Classify page's hint).
-    assert any("(0 of 20 so far)" in m.value for m in at.markdown)
-    at = open_page(paste(at, ["Run the Saturday story time", "Lend laptops to residents"]),
-                   "review")
+    assert any("(0 of 2 so far)" in m.value for m in at.markdown)
+    at = open_page(at, "review")
     no_exception(at)
     assert at.get("progress")[0].proto.text.startswith("0 of 2 taught")
+
+
+def test_after_a_plan_edit_classify_and_review_count_the_same_teach_in(db):
+    """A strategy dropped after nine decisions, one of them for it: the Classify page said
+    "8 of 20 so far" (the plan as edited) while Review said "9 of 20 taught" (the run's)."""
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        for row in range(8):
+            store.record_decision(run.id, row, "misaligned", None, "ana")
+        store.record_decision(run.id, 8, "reassign", "brand-awareness", "ana")
+        plan = store.latest_plan()[1]
+        store.save_plan(plan.model_copy(update={"strategies": plan.strategies[:-1]}))
+    at = fresh_app()
+    no_exception(at)
+    assert any("(9 of 20 so far)" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    at = open_page(at, "review")
+    assert at.get("progress")[0].proto.text.startswith("9 of 20 taught")
 
 
 def test_the_teach_in_hint_says_what_a_round_can_cover(db):

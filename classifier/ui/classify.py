@@ -11,8 +11,7 @@ from classifier.errors import ClassifierError
 from classifier.files.readers import paste_frame, paste_label
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
 from classifier.model.history import describe_earlier
-from classifier.model.learned import counted
-from classifier.pipeline import classify_into_store
+from classifier.pipeline import classify_into_store, plan_replaced
 from classifier.report.summary import (
     Summary,
     effort_note,
@@ -22,7 +21,7 @@ from classifier.report.summary import (
 )
 from classifier.report.summary import summary as summarize
 from classifier.results import input_renames, said_renames
-from classifier.review import teach_in_due, teach_in_goal, teach_in_rests
+from classifier.review import taught_on, teach_in_due, teach_in_goal, teach_in_rests
 from classifier.ui import state, widgets
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
@@ -155,9 +154,14 @@ def _teach_in_hint(run, summary: Summary) -> None:
     if state.viewing_only() or st.session_state.get(state.TEACH_IN_DONE):
         return
     db = state.store()
-    version, plan = state.current_plan()
-    taught = counted(db.learned_examples(state.PLAN_NAME, plan), plan)["decided_at"]
-    if not teach_in_due(taught, db.teach_in_skipped(version, state.who(), state.PLAN_NAME)):
+    if plan_replaced(db, run):  # a round on it would teach a plan nobody uses any more
+        return
+    plan = db.plan(run.plan_version)
+    # As the Review page counts this run's round, against the plan it was classified with:
+    # after a plan edit the two pages said "8 of 20 so far" and "9 of 20 taught".
+    taught = taught_on(db, run, state.PLAN_NAME)["decided_at"]
+    if not teach_in_due(taught, db.teach_in_skipped(run.plan_version, state.who(),
+                                                    state.PLAN_NAME)):
         return
     undecided = summary.tasks - summary.decided
     if teach_in_rests(taught, run.created_at, undecided):

@@ -19,7 +19,7 @@ from classifier.errors import ClassifierError
 from classifier.files.writer import csv_bytes
 from classifier.model import work_text
 from classifier.model.history import describe_earlier
-from classifier.model.learned import Learned, counted
+from classifier.model.learned import Learned
 from classifier.pipeline import rerun
 from classifier.report.summary import task_count
 from classifier.review import (
@@ -31,6 +31,7 @@ from classifier.review import (
     pending,
     recent_decisions,
     repeat_window,
+    taught_on,
     teach_in_goal,
     teach_in_over,
     teach_in_round,
@@ -474,11 +475,10 @@ def render() -> None:
     results = db.results_with_decisions(run.id)
     decided = set(results.index[results["decision"].notna()])
     locked = state.viewing_only()  # app.py says why, at the top of every page
-    # The plan's decisions, read once per redraw: the teach-in and the queue both need them.
-    decisions = db.learned_examples(state.PLAN_NAME, plan)
-    # What teaches this plan (a new plan that replaced another starts its own teach-in): one
-    # selection, so the round's progress and its "over" check count the same decisions.
-    taught = counted(decisions, plan)
+    # What teaches this run's plan (a new plan that replaced another starts its own teach-in),
+    # read once per redraw: the round's progress and its "over" check count the same
+    # decisions, and the Classify page's hint counts them too.
+    taught = taught_on(db, run, state.PLAN_NAME)
     learned = Learned.from_frame(taught)
     # A viewer cannot teach: the queue is what they look at.
     teaching = (None if locked
