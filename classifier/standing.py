@@ -3,6 +3,8 @@ carries to the same text in every later run of the plan (until its strategy leav
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -12,6 +14,7 @@ from .results import DECIDED_BY, Candidate, decided_figures
 
 if TYPE_CHECKING:
     from .model.engine import Batch, Classifier
+    from .plan import Plan
     from .store import Decision
 
 
@@ -19,6 +22,15 @@ def standing_for(texts: list[str], decisions: dict[str, Decision], classifier: C
                  ) -> list[Decision | None]:
     """Per task, the standing decision on its text, if any (whether it still `holds`)."""
     return [decisions.get(task_key(text)) for text in texts]
+
+
+def dropped_with_decisions(old: Plan, new: Plan, standing: Mapping[str, Decision]
+                           ) -> list[tuple[str, int]]:
+    """Each strategy of `old` that `new` drops (its name), with how many of the `standing`
+    decisions (`DecisionStore.standing_by_text`) chose it: they stop counting with `new`."""
+    chosen = Counter(decision.strategy_id for decision in standing.values())
+    return [(strategy.name, chosen[strategy.id]) for strategy in old.strategies
+            if strategy.id not in new.ids]
 
 
 def holds(decision: Decision | None, classifier: Classifier) -> bool:

@@ -814,6 +814,26 @@ def test_deleting_a_strategy_asks_for_confirmation(db):
         assert "recurring-revenue" not in store.latest_plan()[1].ids
 
 
+def test_deleting_a_strategy_says_how_many_decisions_stop_counting(db):
+    """The prompt said tasks would be matched again, not that the people's decisions about
+    the strategy stop counting (two of a finished teach-in's twenty, in a bug hunt)."""
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        store.record_decision(run.id, 0, "reassign", "recurring-revenue", "ana")
+        store.record_decision(run.id, 1, "reassign", "recurring-revenue", "ben")
+        store.record_decision(run.id, 2, "reassign", "retail-channel", "ana")
+    at = open_page(fresh_app(), "plan")
+    at.session_state[at.data_editor[0].key] = {"edited_rows": {}, "added_rows": [],
+                                               "deleted_rows": [0, 6]}
+    at.button(key="plan_save").click().run()
+    no_exception(at)
+    [warning] = [w.value for w in at.warning if "Delete these strategies" in w.value]
+    lines = warning.replace("\\", "").splitlines()
+    assert lines[-2:] == ["- Grow recurring revenue: 2 decisions by people will no longer count",
+                          "- Build brand awareness in the Tri-City area"]
+
+
 def test_an_id_cell_cleared_keeps_the_strategy_and_its_decisions(db):
     """The id column's help says an empty id is made from the name: clearing it asked "Delete
     these strategies?" for a strategy still in the table, and its decisions were set aside

@@ -492,6 +492,30 @@ def test_learned_examples_come_from_standing_decisions_and_hiding_is_recorded(db
     assert db.learned_examples("nobody").empty
 
 
+def test_a_strategy_dropped_says_how_many_decisions_stop_counting(db, sample_plan):
+    """The Plan page asks before dropping a strategy: with how many of people's decisions
+    chose it (the latest on each task, undone ones aside), as they stop counting."""
+    from classifier.standing import dropped_with_decisions
+
+    version = db.save_plan(sample_plan)
+    run = db.create_run(version, synthetic_results(5, sample_plan), "task", "a", "m",
+                        _thresholds())
+    db.record_decision(run, 0, "reassign", "strong-team", "ann")
+    db.record_decision(run, 1, "reassign", "strong-team", "ann")
+    db.record_decision(run, 2, "reassign", "strong-team", "bob")
+    db.undo_last_decision(run, "bob")
+    db.record_decision(run, 3, "reassign", "strong-team", "ann")
+    db.record_decision(run, 3, "misaligned", None, "ann")  # changed her mind
+    db.record_decision(run, 4, "reassign", "lower-costs", "ann")
+    kept = [s for s in sample_plan.strategies if s.id not in ("strong-team", "brand-awareness")]
+    smaller = sample_plan.model_copy(update={"strategies": kept})
+
+    dropped = dropped_with_decisions(sample_plan, smaller,
+                                     db.standing_by_text(plan=sample_plan))
+
+    assert dropped == [("Build a strong team", 2), ("Build brand awareness in the Tri-City area", 0)]
+
+
 def test_cache_and_usage(db):
     assert db.cache_get("llm", "model|prompt") is None
     db.cache_put("llm", "model|prompt", {"strategy_id": "x", "rationale": "é"})

@@ -20,6 +20,7 @@ from classifier.plan_table import (
     with_examples,
 )
 from classifier.review import learned_view
+from classifier.standing import dropped_with_decisions
 from classifier.ui import state, widgets
 
 PLAN_TYPES = ["yaml", "yml", "json", "csv", "xlsx"]
@@ -55,7 +56,8 @@ def _save(plan: Plan, notes: list[str] | None = None) -> bool:
 def _save_or_ask(new: Plan, old: Plan, notes: list[str] | None = None) -> None:
     """Save, or first ask about the strategies the new plan drops (their decisions stop
     counting), whether it comes from the editor or an import."""
-    removed = [s.name for s in old.strategies if s.id not in new.ids]
+    removed = dropped_with_decisions(
+        old, new, state.store().standing_by_text(state.PLAN_NAME, plan=old))
     if removed:
         st.session_state["plan_pending"] = (new, removed, notes or [])
     else:
@@ -159,8 +161,13 @@ def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
     pending = st.session_state.get("plan_pending")
     if pending:
         new, removed, notes = pending
-        st.warning("Delete these strategies? Tasks matched to them will be matched again "
-                   "when you re-run: " + ", ".join(widgets.md_escape(n) for n in removed))
+        # A person's decisions are what a manager least wants to lose unawares: said per
+        # strategy, with how many.
+        st.warning("Delete these strategies? Tasks matched to them will be matched again when "
+                   "you re-run:\n\n" + "\n".join(
+                       f"- {widgets.md_escape(name)}" + (
+                           f": {count} decision{'s' if count != 1 else ''} by people will no "
+                           f"longer count" if count else "") for name, count in removed))
         yes, no = st.columns(2)
         if yes.button("Delete and save", key="plan_delete_confirm", type="primary"):
             del st.session_state["plan_pending"]
