@@ -98,6 +98,16 @@ class Strategy(BaseModel):
             raise ValueError(f"id {value!r} is reserved (it means 'serves no strategy')")
         return value
 
+    @field_validator("name")
+    @classmethod
+    def _names_a_strategy(cls, value: str, info: ValidationInfo) -> str:
+        # A decision or label cell holding this name would read as "serves no strategy".
+        if not (isinstance(info.context, dict) and info.context.get("stored")) \
+                and means_no_strategy(value):
+            raise ValueError(f"{value!r} is what decisions and labels write for a task that "
+                             f"serves no strategy; call the strategy something else")
+        return value
+
     @field_validator("description", mode="before")
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
@@ -174,14 +184,15 @@ class Plan(BaseModel):
                 raise ValueError(f"duplicate strategy id {strategy.id!r} "
                                  f"(strategies {seen[strategy.id]} and {position})")
             seen[strategy.id] = position
-            # Two strategies written alike split every task between them (a tie: all review);
-            # one name with two descriptions is two strategies (`meant` asks which).
-            written = "\n".join(" ".join(text.casefold().split()) for text in strategy.texts())
-            if written in named and not stored:
-                raise ValueError(f"strategies {named[written]} and {position} are written alike "
-                                 f"({strategy.name!r}, same description and examples): every "
-                                 f"task would tie between them; tell them apart or keep one")
-            named.setdefault(written, position)
+            # A person names a strategy in a decisions file, and sees it by name on the Review
+            # page and in reports: two of one name cannot be told apart (a plan a store holds
+            # from before this rule stays readable).
+            name = _plain_words(strategy.name)
+            if name in named and not stored:
+                raise ValueError(f"strategy {position} {strategy.name!r}: the same name as "
+                                 f"strategy {named[name]}; names tell strategies apart in "
+                                 f"reviews and reports")
+            named.setdefault(name, position)
         return value
 
     def strategy(self, strategy_id: str) -> Strategy:
@@ -278,7 +289,9 @@ def _describe_validation_error(source: str, error: ValidationError, data: object
             problems.append(f"{where}: is empty")
         else:
             message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
+            # "strategies: strategy 3 ..." says the list twice.
+            named = where == "strategies" and message.startswith("strategy ")
+            problems.append(f"{where}: {message}" if where and not named else message)
     return f"{source}: " + "; ".join(problems)
 
 

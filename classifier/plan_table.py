@@ -9,7 +9,14 @@ import pandas as pd
 
 from .cells import cell_text
 from .errors import PlanError
-from .plan import ID_PATTERN, RESERVED_IDS, Plan, plan_from_dict, plan_to_dict
+from .plan import (
+    ID_PATTERN,
+    RESERVED_IDS,
+    Plan,
+    means_no_strategy,
+    plan_from_dict,
+    plan_to_dict,
+)
 
 EXAMPLE_SEPARATOR = " | "
 COLUMNS = ["id", "name", "description", "examples"]
@@ -44,12 +51,21 @@ def plan_from_table(vision: str, table: pd.DataFrame, base: Plan) -> Plan:
     strategies: list[dict[str, Any]] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    named: dict[str, int] = {}
     for position, (_, row) in enumerate(table.iterrows(), start=1):
         cells = {column: cell_text(row.get(column)) for column in COLUMNS}
         if not any(cells.values()):
             continue
+        name = " ".join(cells["name"].split()).casefold()
         if not cells["name"]:
             problems.append(f"row {position}: name is empty")
+        elif means_no_strategy(name):
+            problems.append(f"row {position}: name {cells['name']!r} is what decisions write "
+                            f"for a task that serves no strategy; call it something else")
+        elif name in named:
+            problems.append(f"row {position} {cells['name']!r}: the same name as row "
+                            f"{named[name]}; names tell strategies apart in reviews and reports")
+        named.setdefault(name, position)
         strategy_id = cells["id"]
         if strategy_id and not ID_PATTERN.match(strategy_id):
             problems.append(f"row {position}: id {strategy_id!r} may hold only letters, digits, "

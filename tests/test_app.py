@@ -891,6 +891,11 @@ def test_a_strategy_deleted_and_imported_again_gets_its_decisions_back(db):
     ({"edited_rows": {1: {"id": "recurring-revenue"}}},
      "plan table: rows 1 and 2: the same id 'recurring-revenue'"),
     ({"edited_rows": {0: {"name": ""}}}, "plan table: row 1: name is empty"),
+    # A name a review could not tell apart from another strategy, or from "serves none".
+    ({"edited_rows": {6: {"name": "build a strong team"}}},
+     "plan table: row 7 'build a strong team': the same name as row 5"),
+    ({"added_rows": [{"name": "Serves no strategy"}]},
+     "plan table: row 8: name 'Serves no strategy' is what decisions write"),
     # A new row with a description and no name: named, never dropped with "Plan saved."
     ({"added_rows": [{"description": "Win back lapsed dealers"}]},
      "plan table: row 8: name is empty"),

@@ -9,6 +9,7 @@ import pytest
 
 from classifier.errors import PlanError
 from classifier.plan import (
+    STORED,
     Plan,
     Strategy,
     Thresholds,
@@ -145,7 +146,7 @@ def test_a_strategy_without_an_id_gets_one_from_its_name_unlike_the_others():
         {"name": "Grow recurring revenue"},
         {"id": "win-retail", "name": "Win retail"},
         {"id": "", "name": "Win retail!"},
-        {"name": "None"},
+        {"name": "None!"},
         {"id": None, "name": "Qualität zuerst, immer"},
         {"name": "???"},
     ]})
@@ -229,15 +230,18 @@ def test_a_description_naming_several_things_gives_each_its_phrase(description, 
     ("Win", None),  # part of a name names nothing
 ])
 def test_an_answer_names_a_strategy_by_id_or_by_its_name(answer, meant):
-    plan = plan_from_dict({"vision": "", "strategies": [
+    # Stored before two strategies of one name were refused: such a plan stays readable.
+    plan = Plan.model_validate({"vision": "", "strategies": [
         {"id": "win-retail", "name": "Win retail"}, {"id": "hire-a", "name": "Hire"},
-        {"id": "hire-b", "name": "hire", "description": "Engineers for the new plant"}]})
+        {"id": "hire-b", "name": "hire", "description": "Engineers for the new plant"}]},
+        context=STORED)
     assert plan.meant(answer) == meant
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("strategies:\n  - {name: Grow revenue}\n  - {name: grow  Revenue}\n",
-     "strategies 1 and 2 are written alike ('grow  Revenue', same description and examples)"),
+     ": strategy 2 'grow  Revenue': the same name as strategy 1; names tell strategies apart "
+     "in reviews and reports"),
     ("strategies:\n  - {id: a, name: A, examples: [1, null]}\n",
      ": strategy 1 (id 'a').examples.item 1: Input should be a valid string;"),
     ("thresholds: {aligned: .nan, misaligned: .inf, margin: 0.01}\nstrategies:\n  - {name: A}\n",
@@ -249,6 +253,45 @@ def test_a_plan_that_cannot_work_is_refused_saying_why(tmp_path, text, expected)
     with pytest.raises(PlanError) as caught:
         load_plan(path)
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    # One name, two descriptions: `tactics decide` could not tell which one "Our team" meant.
+    ("plan.yaml", "strategies:\n  - {id: hire, name: Our team, description: Hire}\n"
+     "  - {id: prevention, name: Prevent decay}\n"
+     "  - {id: train, name: 'our  TEAM', description: Train}\n",
+     "strategy 3 'our  TEAM': the same name as strategy 1; names tell strategies apart in "
+     "reviews and reports"),
+    ("plan.csv", "name,description\nOur team,Hire\nPrevent decay,\nOur team,Train\n",
+     "strategy 3 'Our team': the same name as strategy 1"),
+    # The words a decisions file writes for "serves no strategy" (no made id named: the
+    # file gave none).
+    ("plan.yaml", "strategies:\n  - {name: Prevent decay}\n  - {name: Serves no strategy}\n",
+     "strategy 2.name: 'Serves no strategy' is what decisions and labels write for a task "
+     "that serves no strategy; call the strategy something else"),
+    ("plan.csv", "id,name\nx,none\n", "strategy 1 (id 'x').name: 'none' is what decisions"),
+])
+def test_a_plan_refuses_names_a_review_could_not_tell_apart(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_plan_table_names_the_row_of_a_name_taken_or_meaning_none(sample_plan):
+    from classifier.plan_table import plan_table
+
+    table = plan_table(sample_plan)
+    table.loc[len(table)] = [None, " build a  strong TEAM", "Another team", None]
+    table.loc[len(table)] = [None, "NONE", "", None]
+    with pytest.raises(PlanError) as caught:
+        plan_from_table("", table, sample_plan)
+    assert str(caught.value) == (
+        "plan table: row 8 'build a  strong TEAM': the same name as row 5; names tell "
+        "strategies apart in reviews and reports; row 9: name 'NONE' is what decisions write "
+        "for a task that serves no strategy; call it something else")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
