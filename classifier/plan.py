@@ -418,10 +418,19 @@ def plan_changes(old: Plan, new: Plan) -> list[str]:
     said = ["the vision"] if old.vision != new.vision else []
     before = {strategy.id: strategy for strategy in old.strategies}
     after = {strategy.id: strategy for strategy in new.strategies}
-    said += [f"{after[sid].name!r} added" for sid in after if sid not in before]
-    said += [f"{before[sid].name!r} dropped" for sid in before if sid not in after]
+    dropped = [before[sid] for sid in before if sid not in after]
+    was: dict[str, Strategy] = {}  # a strategy under its name with another id: not two
+    for sid in after:
+        found = next((gone for gone in dropped if sid not in before
+                      and _same_name(after[sid], gone) and gone not in was.values()), None)
+        if found is not None:
+            was[sid] = found
+    said += [f"{after[sid].name!r} gets id {sid!r} (was {was[sid].id!r})" if sid in was
+             else f"{after[sid].name!r} added" for sid in after if sid not in before]
+    said += [f"{gone.name!r} dropped" for gone in dropped if gone not in was.values()]
     said += [f"{after[sid].name!r} changed" for sid in after
-             if sid in before and after[sid] != before[sid]]
+             if (sid in before and after[sid] != before[sid])
+             or (sid in was and after[sid] != was[sid].model_copy(update={"id": sid}))]
     if old.thresholds != new.thresholds:
         said.append("the cut-offs")
     return said

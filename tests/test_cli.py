@@ -947,6 +947,25 @@ def test_report_names_a_plan_file_that_is_an_earlier_version_as_one(tmp_path):
     assert "classify again" not in said.stderr
 
 
+def test_a_table_giving_a_strategy_another_id_says_so_once(tmp_path):
+    """The store's strategy had an id made from its name; the table gives it one of its own:
+    the warning said "'Grow and keep our dental team' added, 'Grow and keep our dental team'
+    dropped", one strategy as two."""
+    db, out = tmp_path / "tactics.db", tmp_path / "out.csv"
+    tasks = _write(tmp_path / "tasks.txt", "Interview two hygienists\n")
+    week = ("classify", tasks, "--out", str(out), "--db", str(db), "-q", "--plan")
+    first = _write(tmp_path / "plan.csv", "name\nGrow and keep our dental team\nSeal molars\n")
+    assert _invoke(*week, first).exit_code == 0
+    table = _write(tmp_path / "ids.csv", "id,name\nteam,Grow and keep our dental team\n"
+                                         ",Seal molars\n")
+
+    done = _invoke(*week, table)
+
+    assert done.exit_code == 0, done.output
+    assert ("replaces it for this run and later ones: 'Grow and keep our dental team' gets id "
+            "'team' (was 'grow-and-keep-our-dental-team')\n") in done.stderr, done.stderr
+
+
 def test_a_plan_file_edited_from_an_older_copy_says_what_it_replaces(tmp_path):
     """Not an earlier version, so not refused; but the vision set on the Plan page since was
     undone without a word, exit 0."""

@@ -417,6 +417,26 @@ def test_a_strategy_deleted_then_brought_back_by_name_gets_its_old_id():
         "team", "grow-and-keep-our-dental-team"]
 
 
+def test_a_strategy_under_its_name_with_another_id_is_said_to_get_that_id():
+    """A table whose id for a strategy differs from the store's: it was said to be "'X' added,
+    'X' dropped", one strategy read as two."""
+    from classifier.plan import plan_changes
+
+    team = Strategy(id="grow-and-keep-our-dental-team", name="Grow and keep our dental team")
+    chairs = Strategy(id="chairs", name="Fill every chair hour")
+    old = Plan(strategies=[team, chairs])
+    new = Plan(strategies=[team.model_copy(update={"id": "team"}),
+                           Strategy(id="seal", name="Seal molars")])
+    assert plan_changes(old, new) == [
+        "'Grow and keep our dental team' gets id 'team' (was 'grow-and-keep-our-dental-team')",
+        "'Seal molars' added", "'Fill every chair hour' dropped"]
+    reworded = Plan(strategies=[Strategy(id="team", name="grow and keep our  dental team",
+                                         description="Hygienists"), chairs])
+    assert plan_changes(old, reworded) == [
+        "'grow and keep our  dental team' gets id 'team' (was 'grow-and-keep-our-dental-team')",
+        "'grow and keep our  dental team' changed"]
+
+
 def test_without_an_earlier_plan_or_a_change_nothing_moves(sample_plan):
     assert keep_earlier_ids(sample_plan, None) == (sample_plan, [])
     assert keep_earlier_ids(sample_plan, sample_plan) == (sample_plan, [])
