@@ -320,6 +320,18 @@ def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     }, index=learned.index)
 
 
+def picked_examples(shown: Sequence[tuple[int, str]], positions: Sequence[int],
+                    learned: pd.DataFrame) -> tuple[list[int], list[str]]:
+    """The decision ids that `positions`, rows of the table as drawn (`shown`: id and task each),
+    pick and `learned` still holds; and the tasks of those picked that it no longer holds."""
+    # Positions name rows of the table the person saw, not of the list read again at the click:
+    # a decision taken meanwhile moved the rows under them (the wrong example was hidden).
+    now = set(learned["decision_id"].astype(int))
+    picked = [shown[p] for p in positions if 0 <= p < len(shown)]
+    return ([decision for decision, _ in picked if decision in now],
+            [text for decision, text in picked if decision not in now])
+
+
 def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
                      ) -> pd.DataFrame:
     """The latest rows of a run's audit trail, newest first, as a reviewer reads them: the

@@ -800,6 +800,31 @@ def test_learned_examples_read_in_the_plan_s_words(db):
     assert table["when"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
 
 
+def test_hiding_selected_examples_hides_those_shown_when_a_colleague_changed_the_list(db):
+    # Rows ticked, then a colleague's undo drops one of them from the list read again at the
+    # click: the rows moved up under the ticks (another example was hidden, or a traceback).
+    fresh_app()
+    with Store(db) as store:
+        run = store.latest_run()
+        for row, who in ((0, "ana"), (1, "ben"), (2, "ana")):
+            store.record_decision(run.id, row, "misaligned", None, who)
+        texts = store.learned_examples()["text"].tolist()
+    at = open_page(fresh_app(), "plan")
+    at.session_state["learned_table"] = {"selection": {"rows": [1, 2], "columns": []}}
+    at.run()
+    with Store(db) as store:
+        store.undo_last_decision(run.id, "ben")  # rows 1 and 2 of the table: now row 1 only
+    at.button(key="learned_hide").click().run()
+    no_exception(at)
+    with Store(db) as store:
+        hidden = store.learned_examples().query("removed")["text"].tolist()
+    assert hidden == [texts[2]]
+    [warning] = at.warning
+    assert warning.value.startswith(f"“{texts[1][:20]}")
+    assert "that example changed meanwhile (decided again or undone); nothing hidden for it" in (
+        warning.value)
+
+
 def test_deleting_a_strategy_asks_for_confirmation(db):
     at = open_page(fresh_app(), "plan")
     key = at.data_editor[0].key

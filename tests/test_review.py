@@ -263,6 +263,15 @@ def test_what_was_learned_names_a_strategy_gone_from_the_plan():
     assert view.index.tolist() == [7, 9] and view["hidden"].tolist() == [False, True]
 
 
+def test_a_selection_picks_the_examples_as_drawn_not_as_read_again():
+    # Drawn: decisions 4, 7, 9; rows 1 and 2 ticked; meanwhile decision 7 was undone, so the
+    # list read at the click is 4, 9 (its row 1 is decision 9, and it has no row 2).
+    shown = [(4, "Hire a welder"), (7, "Plan the party"), (9, "Call the dealers")]
+    now = pd.DataFrame({"decision_id": [4, 9], "text": ["Hire a welder", "Call the dealers"]})
+    assert review.picked_examples(shown, [1, 2], now) == ([9], ["Plan the party"])
+    assert review.picked_examples(shown, [0, 5], now) == ([4], [])
+
+
 @pytest.mark.parametrize(("environ", "window"), [
     ({}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "0"}, 0.0), ({"TACTICS_REVIEW_REPEAT_S": "1.5"}, 1.5),
     ({"TACTICS_REVIEW_REPEAT_S": "soon"}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "-1"}, 0.4),

@@ -19,7 +19,7 @@ from classifier.plan_table import (
     with_example,
     with_examples,
 )
-from classifier.review import learned_view
+from classifier.review import learned_view, picked_examples
 from classifier.standing import dropped_with_decisions
 from classifier.ui import state, widgets
 
@@ -36,6 +36,9 @@ DRAFT = "plan_draft"
 # The newest version this tab has warned of as saved elsewhere: Save replaces it only once
 # the person has seen that warning (a Save click can be the first redraw after that save).
 WARNED = "plan_warned_of"
+# The learned table as last drawn, (decision id, task) per row: a selection's rows are its rows.
+LEARNED_SHOWN = "learned_shown"
+LEARNED_WARNING = "learned_warning"
 
 
 def _save(plan: Plan, notes: list[str] | None = None) -> bool:
@@ -211,7 +214,13 @@ def _learned() -> None:
     db = state.store()
     _, plan = state.current_plan()
     learned = db.learned_examples(state.PLAN_NAME, plan)
+    # The table the person looks at is the one drawn last: its selection's rows are rows of it.
+    shown = st.session_state.get(LEARNED_SHOWN, [])
+    st.session_state[LEARNED_SHOWN] = list(zip(learned["decision_id"].astype(int).tolist(),
+                                               learned["text"].astype(str).tolist(), strict=True))
     st.subheader("Learned examples")
+    if message := st.session_state.pop(LEARNED_WARNING, None):
+        st.warning(message)
     if learned.empty:
         st.caption("Review decisions become examples here and sharpen the next run.")
         return
@@ -226,16 +235,36 @@ def _learned() -> None:
         try:
             if hide.button(f"Hide {len(rows)} selected", key="learned_hide",
                            disabled=not who.may_decide):
-                for position in rows:
-                    db.remove_learned_example(int(learned["decision_id"].iat[position]), who)
+                _flag_picked(shown, rows, "hide")
                 st.rerun()
             if restore.button(f"Restore {len(rows)} selected", key="learned_restore",
                               disabled=not who.may_decide):
-                for position in rows:
-                    db.restore_learned_example(int(learned["decision_id"].iat[position]), who)
+                _flag_picked(shown, rows, "restore")
                 st.rerun()
         except ClassifierError as error:
             st.error(str(error))
+
+
+def _flag_picked(shown: list[tuple[int, str]], rows: list[int], action: str) -> None:
+    """Hide or restore the examples picked in the table as drawn; say which changed since."""
+    db = state.store()
+    _, plan = state.current_plan()
+    ids, changed = picked_examples(shown, rows, db.learned_examples(state.PLAN_NAME, plan))
+    flag = db.remove_learned_example if action == "hide" else db.restore_learned_example
+    for decision_id in ids:
+        flag(decision_id, state.who())
+    if changed:
+        done = "hidden" if action == "hide" else "restored"
+        tasks = ", ".join(f"“{widgets.md_escape(_short(text))}”" for text in changed)
+        st.session_state[LEARNED_WARNING] = (
+            f"{tasks}: {'that example' if len(changed) == 1 else 'those examples'} changed "
+            f"meanwhile (decided again or undone); nothing {done} for "
+            f"{'it' if len(changed) == 1 else 'them'}.")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 
 def _drop_draft(example: str) -> None:
