@@ -30,6 +30,8 @@ def _home() -> None:
     shown = {p.url_path: p for p in PAGES[1:]}  # never Home itself, which would loop
     wanted = auth.page_after_sign_in(shown, state.RUN_PARAM)
     if wanted is not None:
+        if state.RUN_PARAM in wanted[1]:  # the run of the link, not the newest the root pinned
+            state.use_run(int(wanted[1][state.RUN_PARAM]))
         st.switch_page(shown[wanted[0]], query_params=wanted[1])
     st.switch_page(CLASSIFY)
 

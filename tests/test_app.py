@@ -1350,6 +1350,49 @@ def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
         assert next(box for box in other.selectbox if box.label == "Run").value == 2
 
 
+def run_shown(at: AppTest) -> int:
+    return next(box for box in at.selectbox if box.label == "Run").value
+
+
+def test_the_review_page_stays_on_its_run_when_a_colleague_adds_one_and_undo_undoes(db):
+    # Nothing picked: the page followed the newest run at every redraw, so a colleague's
+    # classify between two clicks moved it to another run, unsaid, and Undo then found
+    # "Nothing of yours to undo in this run" about the decision just made.
+    at = open_page(fresh_app(), "review")
+    first = at.text[0].value
+    assert run_shown(at) == 1 and at.query_params["run"] == "1"
+    paste(fresh_app(), ["Call customers whose service plan expires this month"])  # run #2
+    task_button(at, "review_misaligned").click().run()
+    no_exception(at)
+    assert run_shown(at) == 1
+    [notice] = [i.value for i in at.sidebar.info if "was added since" in i.value]
+    assert notice.startswith("Run #2 was added since (")
+    at.button(key="review_undo").click().run()
+    assert any(toast.value.startswith("Undid your last decision") for toast in at.toast)
+    assert at.text[0].value == first
+    with Store(db) as store:
+        assert store.current_decisions(1) == {}
+    at.sidebar.button(key="run_open_newer").click().run()
+    no_exception(at)
+    assert run_shown(at) == 2 and at.query_params["run"] == "2"
+    assert not any("was added since" in i.value for i in at.sidebar.info)
+    # The reviewer's own classify still shows the run it makes.
+    at = paste(open_page(at, "classify"), ["Pitch our widgets to the hardware stores"])
+    assert run_shown(at) == 3 and at.subheader[0].value == "Results of run #3"
+    assert not any("was added since" in i.value for i in at.sidebar.info)
+
+
+def test_a_run_set_aside_by_a_colleague_is_said_when_the_page_leaves_it(db):
+    at = paste(fresh_app(), ["Call customers whose service plan expires this month"])
+    assert run_shown(at) == 2
+    with Store(db) as store:
+        store.set_aside(2, "ana")
+    at.run()
+    no_exception(at)
+    assert run_shown(at) == 1
+    assert any(i.value.startswith("Run #2 was set aside by ana") for i in at.sidebar.info)
+
+
 def test_no_teach_in_hint_on_a_run_with_nothing_left_to_deal(db):
     at = paste(fresh_app(), ["Call the customers about renewals", "Pitch our widgets"])
     with Store(db) as store:

@@ -423,6 +423,34 @@ def test_a_key_pressed_twice_acts_only_on_the_task_on_screen(page, app_url, tmp_
             assert len(new) == 1, (key, pause_ms, new)
 
 
+def test_a_colleague_s_new_run_leaves_the_review_page_on_its_run_and_undo_on_its_decision(
+        page, app_url):
+    # With no run picked, the page followed the newest run at every redraw: a colleague's
+    # classify moved it to another run between two keys, unsaid, and U then answered "Nothing
+    # of yours to undo in this run" about the decision just made.
+    page.goto(f"{app_url}/review")
+    page.get_by_text("0 of 20 taught").wait_for()
+    _idle(page)
+    colleague = page.context.browser.new_context().new_page()
+    colleague.set_default_timeout(WAIT_MS)
+    colleague.goto(f"{app_url}/classify")
+    colleague.get_by_role("textbox", name="Tasks, one per line").fill("\n".join(TASKS))
+    colleague.get_by_role("button", name="Classify pasted tasks").click()
+    colleague.get_by_text("Classified 3 rows as run #2").wait_for()
+    shown = _shown_task(page)
+    _decide_by_key(page, "n", 1)
+    assert "1 of 20 taught" in _progress(page) and "run=1" in page.url
+    page.get_by_text("Run #2 was added since").wait_for(timeout=20_000)
+    page.keyboard.press("u")
+    page.get_by_text("Undid your last decision").wait_for(timeout=20_000)
+    _idle(page)
+    assert _shown_task(page) == shown and "0 of 20 taught" in _progress(page)
+    page.get_by_role("button", name="Open run #2").click()
+    page.wait_for_url(re.compile(r"run=2"))
+    _idle(page)
+    assert page.get_by_text("Run #2 was added since").count() == 0
+
+
 def test_enter_in_the_reviewer_box_hands_the_keys_back_to_the_page(page, app_url, tmp_path):
     # The cursor stayed in the box after Enter: the next Y was typed into the name ("AnaY"),
     # and no decision was made.

@@ -202,6 +202,12 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
             trail = store.decisions()
         assert [(r.text, r.reviewer, r.reviewer_subject) for r in trail.itertuples()] == [
             (task, "alice@example.com", f"http://127.0.0.1:{oidc_port} alice")]
+        # A newer run than the one Bob's link names below (the landing pinned the newest).
+        alice.get_by_role("link", name="Classify").click()
+        alice.get_by_role("textbox", name="Tasks, one per line").fill("Pitch our widgets")
+        alice.get_by_role("button", name="Classify pasted tasks").click()
+        alice.get_by_text("Classified 1 rows as run #2").wait_for()
+        _idle(alice)
         _sign_out(alice, first)
         alice.goto(f"{first}/review")
         alice.get_by_role("button", name="Sign in").wait_for()
@@ -213,6 +219,8 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         bob.wait_for_url(f"{second}/report?run=1")
         bob.get_by_role("heading", name="Report").wait_for()
         _idle(bob)
+        bob.get_by_text(re.compile(r"^Run #1 · ")).wait_for()
+        assert bob.url == f"{second}/report?run=1"
         # used once: the root leads to Classify again
         assert not [c for c in bob.context.cookies() if c["name"] == "tactics_after_sign_in"]
         bob.get_by_text("Viewer: you may look and download reports, not decide.").wait_for()

@@ -281,6 +281,7 @@ def _set_aside(run_id: int | None) -> None:
         st.session_state["classify_error"] = str(error)
         return
     st.session_state.pop("run_id", None)
+    st.query_params.pop(state.RUN_PARAM, None)  # the pages go to the newest left, unsaid
     st.session_state["classify_note"] = (f"Run #{run_id} is set aside; it can be brought back "
                                          f"below, under “Runs set aside”.")
 

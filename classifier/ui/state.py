@@ -38,6 +38,9 @@ LLM_HOW = ("Set TACTICS_LLM_BASE_URL and TACTICS_LLM_MODEL (and the key in OPENA
            "the variable TACTICS_LLM_KEY_ENV names, if the endpoint needs one)")
 # Set once the teach-in is behind this browser session (re-scored, or put off with "Later").
 TEACH_IN_DONE = f"teach_done_{PLAN_NAME}"
+# The plan's newest run id when the run shown was picked (or pinned): a later one is news.
+NEWEST_KNOWN = "run_newest_known"
+RUN_GONE = "run_gone"  # (id, by) of the run shown, set aside by someone: said once
 
 _first_launch = threading.Lock()
 
@@ -179,22 +182,44 @@ def ensure_first_run() -> None:
 
 def current_run() -> RunInfo | None:
     """The run the pages show: the one picked in the sidebar (kept in the page's address, so
-    a reload shows it again), else the newest."""
+    a reload shows it again), else the newest, which then stays shown until another is picked."""
     db = store()
     chosen = st.session_state.get("run_id")
     asked = str(st.query_params.get(RUN_PARAM, ""))
     if chosen is None and asked.isdigit() and len(asked) <= 18:  # an id a store can hold
         chosen = st.session_state["run_id"] = int(asked)
+        _know_newest(db)
     if chosen is not None:
         try:
             run = db.run(int(chosen))
             if run.set_aside_at is None:
                 return run
+            st.session_state[RUN_GONE] = (run.id, run.set_aside_by)
         except StoreError:  # a run id from another database: fall back to the newest
             pass
         st.session_state.pop("run_id", None)  # ...or one set aside since it was picked
         st.query_params.pop(RUN_PARAM, None)
-    return db.latest_run(PLAN_NAME)
+    latest = db.latest_run(PLAN_NAME)
+    if latest is not None:
+        # Pinned once shown: the newest of each redraw was a colleague's re-score or a weekly
+        # classify, between two clicks, and Undo then looked for the decision in that run.
+        use_run(latest.id, latest)
+    return latest
+
+
+def newer_run(shown: RunInfo) -> RunInfo | None:
+    """The plan's newest run, when it was added after this session's pages began to show
+    `shown` (a colleague's re-score, a scheduled classify); else None."""
+    latest = store().latest_run(PLAN_NAME)
+    known = st.session_state.get(NEWEST_KNOWN, shown.id)
+    return latest if latest is not None and latest.id > max(known, shown.id) else None
+
+
+def _know_newest(db: Store, newest: RunInfo | None = None) -> None:
+    """Remember the plan's newest run as this session knows it when it picks the run shown:
+    only a run added after that is newer news (`newer_run`)."""
+    newest = newest or db.latest_run(PLAN_NAME)
+    st.session_state[NEWEST_KNOWN] = newest.id if newest is not None else 0
 
 
 def keep_run_in_address() -> None:
@@ -213,10 +238,11 @@ def current_run_or_hint() -> RunInfo | None:
     return run
 
 
-def use_run(run_id: int) -> None:
-    """Make this run the one every page shows."""
+def use_run(run_id: int, newest: RunInfo | None = None) -> None:
+    """Make this run the one every page shows (`newest`: the plan's newest run, if read)."""
     st.session_state["run_id"] = int(run_id)
     st.query_params[RUN_PARAM] = str(int(run_id))
+    _know_newest(store(), newest)
 
 
 def run_label(run: RunInfo) -> str:

@@ -98,9 +98,19 @@ def run_picker() -> None:
                                   format_func=lambda run_id: labels[run_id],
                                   help="Each classification is kept as a run, with its decisions.")
     st.sidebar.caption(md_escape(current.source))
+    if gone := st.session_state.pop(state.RUN_GONE, None):
+        st.sidebar.info(f"Run #{gone[0]} was set aside by {md_escape(gone[1])}: the newest run "
+                        f"is shown.", icon=":material/inventory_2:")
     if picked != current.id:
         state.use_run(picked)
         st.rerun()
+    newer = state.newer_run(current)
+    if newer is not None:
+        # The pages stay on their run (see state.current_run): a newer one is said, not shown.
+        st.sidebar.info(f"Run #{newer.id} was added since ({md_escape(newer.source)}, "
+                        f"{newer.created_at:%b %d %H:%M} UTC).", icon=":material/fiber_new:")
+        st.sidebar.button(f"Open run #{newer.id}", key="run_open_newer", on_click=state.use_run,
+                          args=(newer.id,))
 
 
 def stale_notice(key: str = "rerun_stale", link_to_classify: bool = True) -> None:
