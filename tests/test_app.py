@@ -398,6 +398,26 @@ def test_review_undo_brings_the_task_back(db):
         assert store.current_decisions(store.latest_run().id) == {}
 
 
+def test_undo_of_a_decision_a_colleague_replaced_since_says_so_and_records_nothing(db):
+    # It appended an undo that changed nothing, said "Undid your last decision", and kept the
+    # colleague's own Undo from bringing the reviewer's decision back.
+    at = open_page(fresh_app(), "review")
+    task_button(at, "review_misaligned").click().run()
+    with Store(db) as store:
+        run = store.latest_run()
+        [mine] = store.current_decisions(run.id).values()
+        store.record_decision(run.id, mine.row, "reassign", "strong-team", "ben")
+    at.button(key="review_undo").click().run()
+    no_exception(at)
+    [warning] = at.warning
+    assert warning.value.startswith(f"Nothing undone: your last decision, on task {mine.row + 1}")
+    assert "(misaligned), was replaced since by ben's (" in warning.value
+    assert not any(toast.value.startswith("Undid") for toast in at.toast)
+    with Store(db) as store:
+        assert store.decisions(run.id)["action"].tolist() == ["misaligned", "reassign"]
+        assert store.standing_decision(run.id, mine.row).reviewer == "ben"
+
+
 def test_skip_moves_the_task_to_the_end_without_deciding_it(db):
     at = open_page(fresh_app(), "review")
     first_task = at.text[0].value

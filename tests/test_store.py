@@ -360,9 +360,27 @@ def test_decisions_and_undos_are_appended_never_overwritten(db, run_id, classifi
     assert list(standing) == [0]
     assert standing[0] == second and standing[0].strategy_id == strategy
     assert first.strategy_id == "strong-team"
-    assert db.undo_last_decision(run_id, "ann").undoes == 1
-    assert db.undo_last_decision(run_id, "ann") is None
+    # Ann's first decision was replaced by Bob's since: its undo would change nothing shown.
+    from classifier.store import Replaced
+
+    assert db.undo_last_decision(run_id, "ann") == Replaced(mine=first, by=second)
+    assert len(db.decisions(run_id)) == 6
     assert db.current_decisions(run_id)[0].id == second.id
+
+
+def test_undo_of_a_decision_replaced_since_by_another_appends_nothing_and_says_whose(db,
+                                                                                    run_id):
+    from classifier.store import Replaced
+
+    mine = db.record_decision(run_id, 1, "misaligned", None, "ann")
+    theirs = db.record_decision(run_id, 1, "reassign", "strong-team", "bob")
+    assert db.undo_last_decision(run_id, "Ann") == Replaced(mine=mine, by=theirs)
+    assert db.decisions(run_id)["id"].tolist() == [mine.id, theirs.id]
+    # Bob's undo brings Ann's decision back (as his page said it would); hers is hers to undo.
+    db.undo_last_decision(run_id, "bob")
+    assert db.standing_decision(run_id, 1) == mine
+    assert db.undo_last_decision(run_id, "ann").undoes == mine.id
+    assert db.standing_decision(run_id, 1) is None
 
 
 def test_confirm_takes_the_machines_best_strategy(db, sample_plan):

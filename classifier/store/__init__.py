@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from .answers import AnswerStore
 from .database import default_db_path, default_db_target, is_url, safe_url
-from .decisions import ACTIONS, STANDING_ACTIONS, UNDO, Decision, DecisionRequest, DecisionStore
+from .decisions import (
+    ACTIONS,
+    STANDING_ACTIONS,
+    UNDO,
+    Decision,
+    DecisionRequest,
+    DecisionStore,
+    Replaced,
+)
 from .plans import PlanVersion
 from .runs import RunInfo, task_result
 from .teach_in import TeachInStore
 from .vectors import VectorStore
 
 __all__ = ["ACTIONS", "STANDING_ACTIONS", "UNDO", "Decision", "DecisionRequest", "PlanVersion",
-           "RunInfo", "Store", "default_db_path", "default_db_target", "is_url", "safe_url",
-           "task_result"]
+           "Replaced", "RunInfo", "Store", "default_db_path", "default_db_target", "is_url",
+           "safe_url", "task_result"]
 
 
 class Store(DecisionStore, AnswerStore, VectorStore, TeachInStore):

@@ -56,6 +56,15 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """An undo not made (`undo_last_decision`): the reviewer's last decision, `mine`, no longer
+    stands; `by`, another person's later decision on that task, does."""
+
+    mine: Decision
+    by: Decision
+
+
+@dataclass(frozen=True)
 class DecisionRequest:
     """One decision to record with others (`record_decisions`); `where` names it in errors."""
 
@@ -172,8 +181,10 @@ class DecisionStore(RunStore):
                               .returning(DECISIONS.c.id)).scalar_one()
         return _decision({"id": new_id, **values})
 
-    def undo_last_decision(self, run_id: int, reviewer: str | Reviewer) -> Decision | None:
-        """Append an undo cancelling this reviewer's last standing decision in the run; or None.
+    def undo_last_decision(self, run_id: int, reviewer: str | Reviewer
+                           ) -> Decision | Replaced | None:
+        """Append an undo cancelling this reviewer's last decision in the run (a skip too); None
+        without one; Replaced, appending nothing, when another's decision has replaced it since.
 
         The undo row carries the cancelled decision's row, so a view can go back to it.
         """
@@ -191,6 +202,14 @@ class DecisionStore(RunStore):
             if last is None:
                 return None
             target = _decision(last._mapping)
+            if target.action in STANDING_ACTIONS:
+                # Its undo would change nothing the task shows, only keep it from coming back
+                # when the other's is undone: "Undid your last decision" said what did not happen.
+                standing = _standing(self._decision_rows(conn, sa.and_(
+                    DECISIONS.c.run_id == run_id, DECISIONS.c.row == target.row)))
+                now = standing.get((run_id, target.row))
+                if now is not None and now.id != target.id:
+                    return Replaced(mine=target, by=now)
             return self._append(conn, run_id, target.row, UNDO, None, who, target,
                                 None, undoes=target.id)
 

@@ -36,7 +36,7 @@ from classifier.review import (
     teach_in_over,
     teach_in_round,
 )
-from classifier.store import Decision
+from classifier.store import Decision, Replaced
 from classifier.ui import state, widgets
 
 TEXT_SHOWN = 600  # characters of a long task shown before "Show all"
@@ -136,6 +136,12 @@ def _undo(run_id: int) -> None:
         return
     if undone is None:
         st.session_state["review_note"] = "Nothing of yours to undo in this run."
+    elif isinstance(undone, Replaced):
+        mine, theirs = undone.mine, undone.by
+        st.session_state["review_warning"] = (
+            f"Nothing undone: your last decision, on task {mine.row + 1} {_quoted(mine.text)} "
+            f"({_said(mine)}), was replaced since by {widgets.md_escape(theirs.reviewer)}'s "
+            f"({_said(theirs)}, {theirs.decided_at:%H:%M} UTC), which stands.")
     else:
         st.session_state["review_note"] = (f"Undid your last decision on task {undone.row + 1}, "
                                            f"{_quoted(undone.text)}.")
