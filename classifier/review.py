@@ -19,7 +19,7 @@ import pandas as pd
 from .cells import is_blank, task_key
 from .model.decision import DEFAULT_THRESHOLDS
 from .model.learned import Learned, counted
-from .plan import NO_STRATEGY_WORDS, Thresholds
+from .plan import NO_STRATEGY_WORDS, Plan, Thresholds
 from .results import Status
 
 if TYPE_CHECKING:
@@ -318,6 +318,13 @@ def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
         "when": _to_the_minute(learned["decided_at"]),
         "hidden": learned["removed"].astype(bool),
     }, index=learned.index)
+
+
+def strategies_kept(run_plan: Plan, current: Plan) -> list[str]:
+    """The ids of a run's plan that the plan's current version still has, in the run's order:
+    a decision on a strategy deleted since stands for no later run (it is void at once)."""
+    now = set(current.ids)
+    return [strategy_id for strategy_id in run_plan.ids if strategy_id in now]
 
 
 def picked_examples(shown: Sequence[tuple[int, str]], positions: Sequence[int],

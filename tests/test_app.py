@@ -325,6 +325,33 @@ def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
         assert store.current_decisions(run.id)[row].reviewer == "Ben in another tab"
 
 
+def test_a_strategy_deleted_from_the_plan_since_the_run_is_refused_then_not_offered(db):
+    # The run's plan still had it: the page offered and took it, a decision void at once (the
+    # next run said "which the plan no longer has: decide again" of a decision made after).
+    at = open_page(fresh_app(), "review")
+    with Store(db) as store:  # a colleague deletes the task's first candidate meanwhile
+        run = store.latest_run()
+        results = store.run_results(run.id)
+        first = results.loc[results["task"] == at.text[0].value, "candidates"].iloc[0][0]
+        _, plan = store.latest_plan()
+        store.save_plan(plan.model_copy(update={"strategies": [
+            s for s in plan.strategies if s.id != first["strategy_id"]]}))
+    task_button(at, "review_pick_1").click().run()
+    no_exception(at)
+    [error] = at.error
+    assert error.value.startswith("Not recorded (task ")
+    assert f"the plan no longer has “{first['strategy']}”" in error.value.replace("\\", "")
+    with Store(db) as store:
+        assert store.decisions(run.id).empty
+    # Drawn again: greyed out (its key with it), not in the list, and said why in one line.
+    assert task_button(at, "review_pick_1").disabled
+    [listed] = [box for box in at.selectbox if box.label == "Reassign to"]
+    assert len(listed.options) == 6 and first["strategy"] not in listed.options
+    assert any(c.value.replace("\\", "").startswith(
+        f"Not offered, deleted from the plan after this run was classified: "
+        f"“{first['strategy']}”") for c in at.caption)
+
+
 def test_a_key_pressed_twice_on_one_task_is_one_decision(db):
     # The second press reaches the server before the page has moved on: it carries the task
     # just decided, by the same reviewer; it is neither recorded nor taken for another tab.

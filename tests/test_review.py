@@ -272,6 +272,19 @@ def test_a_selection_picks_the_examples_as_drawn_not_as_read_again():
     assert review.picked_examples(shown, [0, 5], now) == ([4], [])
 
 
+def test_a_run_offers_only_the_strategies_its_plan_still_has():
+    from classifier.plan import Plan, Strategy
+
+    then = Plan(strategies=[Strategy(id="team", name="Build a strong team"),
+                            Strategy(id="brand", name="Build the brand"),
+                            Strategy(id="costs", name="Lower costs")])
+    now = Plan(strategies=[Strategy(id="costs", name="Cut costs"),
+                           Strategy(id="team", name="Build a strong team"),
+                           Strategy(id="retail", name="Sell in stores")])
+    assert review.strategies_kept(then, now) == ["team", "costs"]
+    assert review.strategies_kept(then, then) == ["team", "brand", "costs"]
+
+
 @pytest.mark.parametrize(("environ", "window"), [
     ({}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "0"}, 0.0), ({"TACTICS_REVIEW_REPEAT_S": "1.5"}, 1.5),
     ({"TACTICS_REVIEW_REPEAT_S": "soon"}, 0.4), ({"TACTICS_REVIEW_REPEAT_S": "-1"}, 0.4),

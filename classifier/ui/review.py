@@ -31,6 +31,7 @@ from classifier.review import (
     pending,
     recent_decisions,
     repeat_window,
+    strategies_kept,
     taught_on,
     teach_in_goal,
     teach_in_over,
@@ -77,6 +78,14 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
     db = state.store()
     who = state.who()
     try:
+        if strategy_id is not None and strategy_id not in state.current_plan()[1].ids:
+            # Deleted from the plan since the page was drawn: the decision would stand for no
+            # later run (it was taken, and void at once).
+            st.session_state["review_error"] = (
+                f"Not recorded (task {row + 1}): the plan no longer has "
+                f"“{widgets.md_escape(name or strategy_id)}” (deleted after this run was "
+                f"classified); pick another strategy, or “serves no strategy”.")
+            return
         # The queue shows only undecided tasks, so a standing decision here was made after this
         # page was drawn: by someone else (another reviewer or tab), or by this reviewer's own
         # key pressed twice before the page moved on, which is not a second decision.
@@ -200,8 +209,12 @@ def _candidate_bars(candidates: list[dict]) -> None:
     })
 
 
-def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -> None:
+def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str],
+             locked: bool) -> None:
+    """The task's buttons; `kept`: the strategies of the run's plan its current version has,
+    the only ones offered."""
     row = int(task["row"])
+    gone = "The plan no longer has this strategy: it was deleted after this run was classified."
 
     def key(name: str) -> str:
         return task_key(name, run.id, row)
@@ -226,11 +239,12 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
                        help="The machine is right: this task serves none of the strategies.")
         rest = cols[1:]
     else:
+        held = task["strategy_id"] in kept
         cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key=key("review_confirm"),
                        shortcut=SHORTCUTS["confirm"], type="primary", width="stretch",
-                       disabled=locked, on_click=_decide,
-                       args=(run.id, row, "confirm", None, task["strategy"]),
-                       help="The machine is right.")
+                       disabled=locked or not held, on_click=_decide,
+                       args=(run.id, row, "confirm", task["strategy_id"], task["strategy"]),
+                       help="The machine is right." if held else gone)
         cols[1].button("Serves no strategy", key=key("review_misaligned"),
                        shortcut=SHORTCUTS["misaligned"], width="stretch", disabled=locked,
                        on_click=_decide, args=(run.id, row, "misaligned", None))
@@ -246,11 +260,13 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
     for number, candidate in enumerate(candidates, start=1):
         picks[number - 1].button(
             f"{widgets.md_escape(candidate['strategy'])}", key=key(f"review_pick_{number}"),
-            shortcut=str(number), width="stretch", disabled=locked, on_click=_decide,
+            shortcut=str(number), width="stretch",
+            disabled=locked or candidate["strategy_id"] not in kept, on_click=_decide,
             args=(run.id, row, "reassign", candidate["strategy_id"], candidate["strategy"]),
             # A long name is cut short on the button; hovering shows it whole.
-            help=widgets.md_escape(candidate["strategy"]))
-    ids = plan.ids
+            help=widgets.md_escape(candidate["strategy"])
+            + ("" if candidate["strategy_id"] in kept else f". {gone}"))
+    ids = kept
     with picks[-1]:
         # Picking in the list decides, as a candidate's button does: a separate button (and
         # key) after the pick found the focus still in the list, where a key is typed, not
@@ -260,6 +276,9 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, locked: bool) -
                      placeholder="Another strategy…", format_func=lambda sid: names.get(sid, sid),
                      label_visibility="collapsed", disabled=locked, on_change=_reassign,
                      args=(run.id, row, picker, names))
+    if deleted := [names[sid] for sid in plan.ids if sid not in kept]:
+        st.caption("Not offered, deleted from the plan after this run was classified: "
+                   + ", ".join(f"“{widgets.md_escape(name)}”" for name in deleted) + ".")
 
 
 def _ask_llm(run_id: int, row: int) -> None:
@@ -287,8 +306,9 @@ def _opinion(run, task: pd.Series, plan, settings: llm.LLMSettings | None
     return opinion
 
 
-def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | None,
-                         configured: bool, locked: bool, wrong: str = "") -> None:
+def _second_opinion_slot(run, task: pd.Series, plan, kept: list[str],
+                         opinion: tuple[str, str] | None, configured: bool, locked: bool,
+                         wrong: str = "") -> None:
     """The LLM's answer (`_opinion`) and a button (L) that accepts it; else a button that
     asks, when an endpoint is `configured`, or what is `wrong` with its settings."""
     row = int(task["row"])
@@ -317,7 +337,7 @@ def _second_opinion_slot(run, task: pd.Series, plan, opinion: tuple[str, str] | 
             st.button("Accept: serves no strategy", key=accept, on_click=_decide,
                       shortcut=SHORTCUTS["accept"], disabled=locked,
                       args=(run.id, row, "misaligned", None))
-        elif strategy_id in names:
+        elif strategy_id in kept:  # not a strategy deleted from the plan since (see _actions)
             st.button(f"Accept: {widgets.md_escape(names[strategy_id])}", key=accept,
                       shortcut=SHORTCUTS["accept"], disabled=locked, on_click=_decide,
                       args=(run.id, row, "reassign", strategy_id, names[strategy_id]))
@@ -473,6 +493,9 @@ def render() -> None:
         return
     widgets.stale_notice(key="rerun_stale_review")
     plan = db.plan(run.plan_version)
+    # What the plan's current version still has: a strategy deleted since is not offered.
+    newest_plan = db.latest_plan(run.plan_name)
+    kept = strategies_kept(plan, newest_plan[1]) if newest_plan is not None else plan.ids
     for key, show in (("review_error", st.error), ("review_warning", st.warning),
                       ("review_success", st.success), ("review_note", st.toast)):
         if message := st.session_state.pop(key, None):
@@ -512,13 +535,14 @@ def render() -> None:
         settings, wrong = state.llm_endpoint()  # once a redraw: the key legend and the slot
         opinion = _opinion(run, task, plan, settings)
         keys = ("**Y** or **N** confirm 'serves no strategy'" if task["status"] == "misaligned"
-                else "**Y** confirm · **N** serves no strategy")
+                else "**Y** confirm · **N** serves no strategy" if task["strategy_id"] in kept
+                else "**N** serves no strategy")
         if not locked:  # a viewer's buttons are greyed out, keys included
             if opinion is None:
                 llm_key = " · **K** ask the LLM" if settings is not None else ""
             else:
                 llm_key = (" · **L** accept the LLM's answer"
-                           if opinion[0] == llm.NONE_ID or opinion[0] in plan.names else "")
+                           if opinion[0] == llm.NONE_ID or opinion[0] in kept else "")
             st.caption(f"Keys: {keys} · **1–3** pick a strategy (or pick another in the "
                        f"list) · **S** skip · **U** undo{llm_key}")
         candidates = _candidates(task)
@@ -531,8 +555,8 @@ def render() -> None:
             st.session_state[SHOWN] = (*shown, time.monotonic())
         _task_view(task, run)
         _candidate_bars(candidates)
-        _actions(run, task, candidates, plan, locked)
-        _second_opinion_slot(run, task, plan, opinion, settings is not None, locked, wrong)
+        _actions(run, task, candidates, plan, kept, locked)
+        _second_opinion_slot(run, task, plan, kept, opinion, settings is not None, locked, wrong)
     _recent(run.id, plan)
     if left and appeared:
         st.session_state[SHOWN] = (*shown, time.monotonic())
