@@ -10,6 +10,7 @@ import pandas as pd
 
 from .access import Reviewer, acting
 from .cells import is_blank
+from .errors import LLMError
 from .llm import (
     ANSWERED,
     ASKED_STATUSES,
@@ -18,6 +19,7 @@ from .llm import (
     REJECTED,
     Asker,
     LLMSettings,
+    Opinion,
     Usage,
     cached_opinion,
 )
@@ -117,9 +119,21 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
     tasks = [task_result(results.loc[row], info.text_column) for row in chosen]
     # The asker's own usage: the requests sent (failed ones too) and why it stopped, if it did.
     with Asker(settings, store) as asker:
-        opinions = asker.ask(plan, tasks, progress)
+        try:
+            opinions: list[Opinion | None] = list(asker.ask(plan, tasks, progress))
+        except LLMError:
+            # The endpoint stopped answering part-way (a key revoked, a model removed): the
+            # answers got before are in the store's cache; kept with the run, not asked again.
+            opinions = [cached_opinion(settings, plan, task, store) for task in tasks]
+            _keep(store, run_id, chosen, opinions, by)
+            raise
+    _keep(store, run_id, chosen, opinions, by)
+    return asker.usage
+
+
+def _keep(store: Store, run_id: int, rows: Sequence[int], opinions: Sequence[Opinion | None],
+          by: Reviewer) -> None:
     # A request that failed is not kept: the next ask tries again.
     store.keep_opinions(run_id, {row: (opinion.strategy_id or "", opinion.rationale)
-                                 for row, opinion in zip(chosen, opinions, strict=True)
-                                 if opinion.settled}, by)
-    return asker.usage
+                                 for row, opinion in zip(rows, opinions, strict=True)
+                                 if opinion is not None and opinion.settled}, by)

@@ -59,11 +59,36 @@ def text(content: str, **extra) -> Reply:
     return Reply(content=content, **extra)
 
 
-def error(status: int, retry_after: str | float | None = None, message: str = "scripted") -> Reply:
+def error(status: int, retry_after: str | float | None = None, message: str = "scripted",
+          code: str | None = None) -> Reply:
     """An HTTP error in OpenAI's error shape, with Retry-After if given."""
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return Reply(status=status, body={"error": {"message": message, "type": "scripted",
-                                                "code": str(status)}}, headers=headers)
+                                                "code": code or str(status)}}, headers=headers)
+
+
+def content_filtered() -> Reply:
+    """Azure OpenAI's HTTP 400 for a prompt its content filter stops."""
+    return Reply(status=400, body={"error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's "
+                   "content management policy.",
+        "type": None, "param": "prompt", "code": "content_filter", "status": 400}})
+
+
+def plain_error(status: int, words: str) -> Reply:
+    """An error whose `error` is a string, as LM Studio and Ollama send it."""
+    return Reply(status=status, body={"error": words})
+
+
+def error_in_200(message: str = "upstream connect error") -> Reply:
+    """HTTP 200 whose body is an error, not a chat completion (a proxy in front of the model)."""
+    return Reply(body={"error": {"message": message, "code": 502}})
+
+
+def web_page() -> Reply:
+    """HTTP 200 with an HTML page: a web UI at the base URL, not the API."""
+    return Reply(body="<!doctype html><html><head><title>Open WebUI</title></head></html>",
+                 headers={"Content-Type": "text/html"})
 
 
 def cut_short() -> Reply:
@@ -175,7 +200,8 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             data = (body if isinstance(body, str) else json.dumps(body)).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in headers.items():
                     self.send_header(name, value)

@@ -1136,7 +1136,8 @@ def test_the_llm_is_asked_about_a_run_s_doubtful_tasks_at_once(llm_env, db):
 
 def test_a_refusing_llm_is_one_line_on_the_classify_page_and_nothing_is_kept(llm_env, db):
     at = paste(fresh_app(), ["Water the office plants", "Reorganise the stationery cupboard"])
-    llm_env.script(error(401))
+    # Every request: an answer got before the refusal would be kept with the run.
+    llm_env.responder = lambda request: error(401)
     at.button(key="classify_ask_llm").click().run()
     no_exception(at)
     assert [e.value for e in at.error] == [

@@ -10,7 +10,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
-from llm_server import ScriptedLLM, answer, closed_port_url, cut_short, error, slow, text
+from llm_server import (
+    ScriptedLLM,
+    answer,
+    closed_port_url,
+    content_filtered,
+    cut_short,
+    error,
+    error_in_200,
+    plain_error,
+    slow,
+    text,
+    web_page,
+)
 
 from classifier.errors import ClassifierError, LLMError, PlanError
 from classifier.llm import (
@@ -310,7 +322,7 @@ def test_an_unreachable_endpoint_is_one_clear_line(settings, results, sample_pla
     (401, f"refused the request (HTTP 401); check the key in ${KEY_ENV}"),
     (403, "HTTP 403"),
     (404, "no model 'test-model' there"),
-    (400, "rejected the request (HTTP 400): "),
+    (405, "rejected the request (HTTP 405): scripted"),
 ])
 def test_a_refusal_stops_the_run_with_one_line(server, settings, results, sample_plan,
                                                monkeypatch, status, expected):
@@ -338,11 +350,75 @@ def test_a_server_message_that_echoes_the_key_is_shown_without_it(server, settin
     monkeypatch.setenv(KEY_ENV, SECRET)
     server.responder = lambda request: error(status, message=echo)
 
-    with pytest.raises(LLMError) as raised:
-        ask(settings, sample_plan, [results[TASK]])
+    [opinion] = ask(settings, sample_plan, [results[TASK]])
 
+    assert opinion.error == f"the endpoint refused this question (HTTP {status}): {shown}"
+
+    server.responder = lambda request: error(405, message=echo)
+    with pytest.raises(LLMError) as raised:
+        ask(settings, sample_plan, [results[INJECTION]])
     assert str(raised.value) == (f"the LLM at {settings.base_url} rejected the request "
-                                 f"(HTTP {status}): Error code: {status} - {shown}")
+                                 f"(HTTP 405): {shown}")
+
+
+CONTEXT_WORDS = ("This model's maximum context length is 4096 tokens. However, your messages "
+                 "resulted in 5000 tokens.")
+
+
+@pytest.mark.parametrize(("refusal", "words"), [
+    (content_filtered(), "(HTTP 400): The response was filtered due to the prompt triggering "
+                         "Azure OpenAI's content management policy."),
+    (error(400, message=CONTEXT_WORDS, code="context_length_exceeded"),
+     f"(HTTP 400): {CONTEXT_WORDS}"),
+    (plain_error(400, "prompt too long; exceeded max context length by 120 tokens"),
+     "(HTTP 400): prompt too long; exceeded max context length by 120 tokens"),
+    (error(413, message="Request Entity Too Large"), "(HTTP 413): Request Entity Too Large"),
+    (plain_error(422, ""), "(HTTP 422): no reason given"),
+], ids=["content-filter", "context-length", "string-error", "too-large", "no-words"])
+def test_a_question_the_endpoint_refuses_is_that_task_s_no_answer(server, settings, results,
+                                                                  sample_plan, refusal, words):
+    server.responder = lambda request: (refusal if TASK in request.user_text else
+                                        answer("none", "Watering plants serves no strategy."))
+
+    opinions = ask(settings, sample_plan, [results[TASK], results["Water the office plants"]])
+
+    assert [o.status for o in opinions] == [NO_ANSWER, ANSWERED]
+    assert opinions[0].rationale == f"no answer: the endpoint refused this question {words}"
+    assert opinions[0].requests == 1  # a refusal is not retried
+    assert not opinions[0].settled  # not remembered: the next run asks again
+
+
+def test_a_reply_that_is_no_chat_completion_is_that_task_s_no_answer(server, settings, results,
+                                                                     sample_plan):
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+    tasks = [results["Water the office plants"], results[TASK], results[INJECTION]]
+    server.script(answer("none"), error_in_200(), web_page())
+
+    opinions = ask(one_at_a_time, sample_plan, tasks)
+
+    assert [o.status for o in opinions] == [ANSWERED, NO_ANSWER, NO_ANSWER]
+    assert opinions[1].rationale == ("no answer: the endpoint replied with an error: upstream "
+                                     "connect error")
+    assert opinions[2].rationale == "no answer: the endpoint's reply was not a chat completion"
+    # A web page before any answer: not a chat endpoint at all, which stops the run.
+    server.script(web_page())
+    with pytest.raises(LLMError, match="did not answer like an OpenAI-compatible chat endpoint"):
+        ask(one_at_a_time, sample_plan, tasks)
+
+
+def test_an_endpoint_that_refuses_every_question_is_given_up(server, settings, classifier,
+                                                             sample_plan):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
+    server.responder = lambda request: error(400, message="This endpoint only supports streaming.")
+
+    with Asker(settings) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert re.fullmatch(rf"the LLM at {re.escape(settings.base_url)} failed \d requests in a "
+                        rf"row \(HTTP 400: This endpoint only supports streaming\.\)",
+                        asker.usage.gave_up)
+    assert NOT_ASKED in {o.status for o in opinions}
+    assert len(server.requests) <= settings.max_concurrency + settings.give_up_after
 
 
 def test_the_key_is_sent_from_the_named_variable_and_none_without_it(server, settings, results,
@@ -597,6 +673,32 @@ def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path, fail
     in_flight = LLMSettings.model_fields["max_concurrency"].default  # the CLI's default limit
     assert 0 <= reported - len(server.requests) <= in_flight
     assert "not asked" in closing
+
+
+@pytest.mark.slow
+def test_cli_a_task_the_llm_refuses_is_its_no_answer_and_the_run_is_kept(server, tmp_path):
+    refused = "Plan the office fantasy football league draft"
+    server.responder = lambda request: (content_filtered() if refused in request.user_text
+                                        else answer("none", "It serves none."))
+    out, db = tmp_path / "out.csv", tmp_path / "tactics.db"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV, "--db", str(db)]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output
+    assert "error" not in ran.stderr and "in a row" not in ran.stderr
+    rows = pd.read_csv(out, keep_default_na=False).set_index("task")
+    assert rows.loc[refused, "llm_strategy_id"] == ""
+    assert rows.loc[refused, "rationale"].startswith(
+        "no answer: the endpoint refused this question (HTTP 400): The response was filtered")
+    doubtful = rows["status"].isin(["review", "misaligned"])
+    assert (rows.loc[doubtful, "llm_strategy_id"] == "none").sum() == doubtful.sum() - 1
+    from classifier.store import Store
+
+    with Store(db) as store:
+        assert store.latest_run() is not None  # the run is kept, not discarded
 
 
 @pytest.mark.slow

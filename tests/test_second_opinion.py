@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from llm_server import answer, error, text
+from llm_server import answer, content_filtered, error, text
 
 from classifier.access import Reviewer
-from classifier.errors import AccessError
+from classifier.errors import AccessError, LLMError
 from classifier.llm import LLMSettings
 from classifier.pipeline import classify_into_store
 from classifier.second_opinion import ask_about_run, column, describe, from_cache, said, unasked
@@ -93,6 +93,32 @@ def test_a_failed_request_is_asked_again_and_a_refused_answer_is_kept(run, scrip
     assert opinion[1].startswith("no answer: rejected twice")
     assert describe(opinion, {}).startswith("No answer: rejected twice")
     assert first not in unasked(store.results_with_decisions(run_id))
+
+
+def test_answers_got_before_the_endpoint_stopped_are_kept(run, scripted_llm, settings):
+    store, run_id = run
+    first, second, *_ = doubtful(store, run_id)
+    scripted_llm.script(answer("none", "Office upkeep."), error(401))
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+    with pytest.raises(LLMError, match="HTTP 401"):
+        ask_about_run(store, run_id, one_at_a_time, "maria", rows=[first, second])
+    results = store.results_with_decisions(run_id)
+    assert said(results.loc[first]) == ("none", "Office upkeep.")
+    assert said(results.loc[second]) is None and second in unasked(results)
+
+
+def test_a_refused_task_stays_to_ask_and_the_others_are_kept(run, scripted_llm, settings):
+    store, run_id = run
+    first, second, *_ = doubtful(store, run_id)
+    text_of = store.results_with_decisions(run_id)["task"]
+    scripted_llm.responder = lambda request: (content_filtered() if text_of[first] in
+                                              request.user_text else answer("none", "Upkeep."))
+    used = ask_about_run(store, run_id, settings, "maria", rows=[first, second])
+    assert (used.answered, used.failed) == (1, 1)
+    assert used.failure.startswith("the endpoint refused this question (HTTP 400): The response")
+    results = store.results_with_decisions(run_id)
+    assert said(results.loc[second]) == ("none", "Upkeep.")
+    assert said(results.loc[first]) is None and first in unasked(results)
 
 
 def test_a_failing_endpoint_says_why_it_stopped_and_what_it_sent(run, scripted_llm, settings):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +25,15 @@ class UsageSink(Protocol):
 
 
 class Unanswered(Exception):
-    """A question that got no reply after the client's retries (5xx, 429, timeouts)."""
+    """A question that got no answer: no reply after the client's retries (5xx, 429,
+    timeouts), or the endpoint refused this one question (a content filter, its length)."""
+
+    sent = 0  # the HTTP requests it took
+
+
+# Refusals of one question, not of the endpoint: a content filter, a prompt past the context
+# window, a body too large or one the server cannot process. Other questions may be answered.
+ONE_QUESTION_REFUSED = (400, 413, 422)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class Endpoint:
         self.failures_in_a_row = 0
         self.last_failure = ""
         self._reached = False  # whether the endpoint has answered anything at all
+        self._answered = False  # whether it has sent a chat completion: it speaks the protocol
         self._usage_sink = usage_sink
         http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [self._on_request],
                                                            "response": [self._on_response]})
@@ -107,12 +117,27 @@ class Endpoint:
 
     async def complete(self, messages: Messages) -> tuple[Reply, int]:
         """One chat completion and the HTTP requests it took; Unanswered after the client's
-        retries, LLMError (one line) when the endpoint refuses or cannot be reached."""
+        retries or when it refuses this question, LLMError (one line) when the endpoint as a
+        whole refuses or cannot be reached."""
+        attempts = _Attempts()
+        token = _question.set(attempts)
+        try:
+            reply = self._reply(await self._create(messages, attempts))
+        except Unanswered as error:
+            error.sent = attempts.sent
+            raise
+        finally:
+            _question.reset(token)
+        # Only a reply read whole ends a run of failures: a 200 whose body breaks off does not.
+        self.failures_in_a_row = 0
+        self._answered = True
+        return reply, attempts.sent
+
+    async def _create(self, messages: Messages, attempts: _Attempts) -> Any:
+        """The client's response to one question, its errors told apart (see `complete`)."""
         import openai
 
         settings = self.settings
-        attempts = _Attempts()
-        token = _question.set(attempts)
         try:
             options: dict[str, Any] = {"model": settings.model, "messages": messages,
                                        "temperature": settings.temperature,
@@ -121,9 +146,17 @@ class Endpoint:
                 options["response_format"] = {"type": "json_object"}
             response = await self._client.chat.completions.create(**options)
         except openai.APIStatusError as error:
-            if error.status_code in (408, 409, 429) or error.status_code >= 500:
-                raise Unanswered(f"HTTP {error.status_code} from the endpoint after "
+            status = error.status_code
+            if status in (408, 409, 429) or status >= 500:
+                raise Unanswered(f"HTTP {status} from the endpoint after "
                                  f"{attempts.sent} attempts") from None
+            if status in ONE_QUESTION_REFUSED:
+                # This task's "no answer", not the run's end; counted, so an endpoint that
+                # refuses every question is given up as one that fails them.
+                words = self._words(error) or "no reason given"
+                self._failed(f"HTTP {status}: {words}")
+                raise Unanswered(f"the endpoint refused this question (HTTP {status}): "
+                                 f"{words}") from None
             raise LLMError(self._refusal(error)) from None
         except openai.APITimeoutError:
             self._close_attempt(attempts)
@@ -144,11 +177,7 @@ class Endpoint:
             raise Unanswered(f"the connection was lost after {attempts.sent} attempts") from None
         except openai.OpenAIError as error:
             raise LLMError(f"LLM at {settings.base_url}: {self._quoted(str(error))}") from None
-        finally:
-            _question.reset(token)
-        # Only a reply read whole ends a run of failures: a 200 whose body breaks off does not.
-        self.failures_in_a_row = 0
-        return self._reply(response), attempts.sent
+        return response
 
     def _close_attempt(self, attempts: _Attempts) -> None:
         if attempts.open:
@@ -158,8 +187,17 @@ class Endpoint:
     def _reply(self, response: Any) -> Reply:
         choices = getattr(response, "choices", None)
         if choices is None:
-            raise LLMError(f"{self.settings.base_url} did not answer like an OpenAI-compatible "
-                           f"chat endpoint; the base URL usually ends in /v1")
+            # A proxy's 200 with an error body: a failed request, like the 5xx it stands for.
+            said = _error_words(getattr(response, "model_extra", None) or {})
+            if said:
+                self._failed("replies that are errors")
+                raise Unanswered(f"the endpoint replied with an error: {self._quoted(said)}")
+            if not self._answered:  # never a chat completion: not such an endpoint at all
+                raise LLMError(f"{self.settings.base_url} did not answer like an "
+                               f"OpenAI-compatible chat endpoint; the base URL usually ends "
+                               f"in /v1")
+            self._failed("replies that are not chat completions")
+            raise Unanswered("the endpoint's reply was not a chat completion")
         content = (choices[0].message.content or "") if choices else ""
         used = getattr(response, "usage", None)
         prompt = int(getattr(used, "prompt_tokens", 0) or 0)
@@ -188,8 +226,36 @@ class Endpoint:
         if status == 404:
             return (f"the LLM at {settings.base_url} answered 404: no model {settings.model!r} "
                     f"there, or the base URL is wrong (it usually ends in /v1)")
-        detail = self._quoted(getattr(error, "message", "") or str(error))
+        detail = self._words(error) or "no reason given"
         return f"the LLM at {settings.base_url} rejected the request (HTTP {status}): {detail}"
+
+    def _words(self, error: Any) -> str:
+        """The server's own words in an error, short and redacted; "" when it gave none."""
+        said = _error_words(getattr(error, "body", None))
+        code = getattr(error, "code", None)
+        if not said and code and code != str(getattr(error, "status_code", "")):
+            said = str(code)  # content_filter, context_length_exceeded: better than nothing
+        return self._quoted(said) if said else ""
+
+
+def _error_words(body: object) -> str:
+    """What an error body says: its message (OpenAI's shape), its text (LM Studio's and
+    Ollama's `{"error": "..."}`), FastAPI's details; "" for an HTML page or nothing."""
+    if isinstance(body, str):
+        return "" if body.lstrip().startswith("<") else body.strip()
+    if isinstance(body, Mapping):
+        for name in ("message", "error", "detail"):
+            value = body.get(name)
+            if isinstance(value, Mapping | str):
+                words = _error_words(value)
+                if words:
+                    return words
+            elif isinstance(value, list):  # FastAPI: [{"loc": [...], "msg": "..."}]
+                words = "; ".join(str(item.get("msg", item)) if isinstance(item, Mapping)
+                                  else str(item) for item in value)
+                if words:
+                    return words
+    return ""
 
 
 def redact(text: str, key: str | None) -> str:

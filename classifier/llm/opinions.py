@@ -3,8 +3,10 @@
 The LLM sees the vision, the candidate strategies the index found and the task (as quoted data),
 and answers {"strategy_id": a candidate id or "none", "reason": one sentence}. Answers are
 validated, so a task cannot steer the model outside its candidates; a bad answer is asked again
-once, then recorded as "no answer" (and remembered, so no later run pays for it again). After
-`give_up_after` failed requests in a row the run stops asking: the rest is "not asked".
+once, then recorded as "no answer" (and remembered, so no later run pays for it again). A question
+the endpoint refuses (a content filter, past the context window) is that task's "no answer" with
+the endpoint's words. After `give_up_after` failed or refused requests in a row the run stops
+asking: the rest is "not asked".
 """
 
 from __future__ import annotations
@@ -236,7 +238,8 @@ class Asker:
     def ask(self, plan: Plan, results: Sequence[TaskResult],
             progress: Progress | None = None) -> list[Opinion]:
         """One Opinion per result, in order; identical questions are asked once, answers
-        from the cache are not asked again. LLMError if the endpoint refuses or is unreachable."""
+        from the cache are not asked again. LLMError if the endpoint as a whole cannot be used
+        (unreachable, the key refused, no such model, not a chat endpoint)."""
         questions: dict[str, _Question] = {}
         keys: list[str | None] = []
         for result in results:
@@ -330,7 +333,7 @@ class Asker:
             try:
                 reply, sent = await endpoint.complete(conversation)
             except Unanswered as error:
-                return Opinion(status=NO_ANSWER, error=str(error), requests=requests,
+                return Opinion(status=NO_ANSWER, error=str(error), requests=requests + error.sent,
                                prompt_tokens=prompt, completion_tokens=completion, **base)  # type: ignore[arg-type]
             requests += sent
             prompt += reply.prompt_tokens
@@ -408,7 +411,8 @@ def ask(settings: LLMSettings, plan: Plan, results: Sequence[TaskResult], *,
         progress: Progress | None = None) -> list[Opinion]:
     """Ask the LLM about every given task (a selection), concurrently; one Opinion each, in order.
 
-    LLMError (one line) if the endpoint is unreachable, refuses the key, or has no such model.
+    LLMError (one line) if the endpoint is unreachable, refuses the key, or has no such model;
+    a question it refuses is that task's "no answer".
     """
     with Asker(settings, cache) as asker:
         return asker.ask(plan, results, progress)
