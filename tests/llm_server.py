@@ -80,6 +80,19 @@ def plain_error(status: int, words: str) -> Reply:
     return Reply(status=status, body={"error": words})
 
 
+LM_STUDIO_JSON_MODE = "'response_format.type' must be 'json_schema' or 'text'"
+
+
+def json_mode_refused(reply: Reply) -> Callable[[Recorded], Reply]:
+    """A responder that answers as LM Studio does: HTTP 400 to response_format json_object,
+    `reply` to a request without it."""
+    def respond(request: Recorded) -> Reply:
+        if (request.body.get("response_format") or {}).get("type") == "json_object":
+            return plain_error(400, LM_STUDIO_JSON_MODE)
+        return reply
+    return respond
+
+
 def error_in_200(message: str = "upstream connect error") -> Reply:
     """HTTP 200 whose body is an error, not a chat completion (a proxy in front of the model)."""
     return Reply(body={"error": {"message": message, "code": 502}})

@@ -18,6 +18,7 @@ from llm_server import (
     cut_short,
     error,
     error_in_200,
+    json_mode_refused,
     plain_error,
     slow,
     text,
@@ -386,6 +387,20 @@ def test_a_question_the_endpoint_refuses_is_that_task_s_no_answer(server, settin
     assert opinions[0].rationale == f"no answer: the endpoint refused this question {words}"
     assert opinions[0].requests == 1  # a refusal is not retried
     assert not opinions[0].settled  # not remembered: the next run asks again
+
+
+def test_an_endpoint_that_refuses_json_mode_is_asked_without_it(server, settings, results,
+                                                               sample_plan):
+    """LM Studio answers response_format json_object with a 400 naming it."""
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+    server.responder = json_mode_refused(answer("none", "Upkeep."))
+
+    opinions = ask(one_at_a_time, sample_plan, [results[TASK], results[INJECTION]])
+
+    assert [(o.status, o.strategy_id) for o in opinions] == [(ANSWERED, "none")] * 2
+    sent = [request.body.get("response_format") for request in server.requests]
+    assert sent == [{"type": "json_object"}, None, None]  # asked again once, then left out
+    assert opinions[0].requests == 2 and opinions[1].requests == 1
 
 
 def test_a_reply_that_is_no_chat_completion_is_that_task_s_no_answer(server, settings, results,

@@ -71,6 +71,7 @@ class Endpoint:
         self.last_failure = ""
         self._reached = False  # whether the endpoint has answered anything at all
         self._answered = False  # whether it has sent a chat completion: it speaks the protocol
+        self._json_mode = settings.json_mode  # off once the endpoint refused response_format
         self._usage_sink = usage_sink
         http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [self._on_request],
                                                            "response": [self._on_response]})
@@ -138,13 +139,22 @@ class Endpoint:
         import openai
 
         settings = self.settings
+        options: dict[str, Any] = {"model": settings.model, "messages": messages,
+                                   "temperature": settings.temperature,
+                                   "extra_headers": self._headers}
+        if self._json_mode:
+            options["response_format"] = {"type": "json_object"}
         try:
-            options: dict[str, Any] = {"model": settings.model, "messages": messages,
-                                       "temperature": settings.temperature,
-                                       "extra_headers": self._headers}
-            if settings.json_mode:
-                options["response_format"] = {"type": "json_object"}
-            response = await self._client.chat.completions.create(**options)
+            try:
+                response = await self._client.chat.completions.create(**options)
+            except openai.BadRequestError as error:
+                if "response_format" not in options or not _names_response_format(error):
+                    raise
+                # LM Studio takes only json_schema or text. The prompt asks for JSON and the
+                # parser finds it in prose: ask again without it, and so for the rest of the run.
+                self._json_mode = False
+                del options["response_format"]
+                response = await self._client.chat.completions.create(**options)
         except openai.APIStatusError as error:
             status = error.status_code
             if status in (408, 409, 429) or status >= 500:
@@ -236,6 +246,11 @@ class Endpoint:
         if not said and code and code != str(getattr(error, "status_code", "")):
             said = str(code)  # content_filter, context_length_exceeded: better than nothing
         return self._quoted(said) if said else ""
+
+
+def _names_response_format(error: Any) -> bool:
+    """Whether a 400 is about the request's response_format (its words or its `param`)."""
+    return "response_format" in f"{getattr(error, 'body', '')} {getattr(error, 'param', '')}"
 
 
 def _error_words(body: object) -> str:

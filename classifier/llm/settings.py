@@ -30,7 +30,8 @@ class LLMSettings(BaseModel):
                                description="failed requests in a row after which a run stops "
                                            "asking and finishes without the LLM")
     temperature: float = Field(default=0.0, ge=0, le=2)
-    json_mode: bool = Field(default=True, description="send response_format json_object")
+    json_mode: bool = Field(default=True, description="send response_format json_object (left "
+                                                      "out after an endpoint refuses it)")
 
     @field_validator("base_url")
     @classmethod
