@@ -29,6 +29,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     usage: tuple[int, int] = (50, 10)
+    finish_reason: str = "stop"
+    refusal: str | None = None  # OpenAI's structured refusal, beside a null content
 
 
 @dataclass
@@ -102,6 +104,16 @@ def web_page() -> Reply:
     """HTTP 200 with an HTML page: a web UI at the base URL, not the API."""
     return Reply(body="<!doctype html><html><head><title>Open WebUI</title></head></html>",
                  headers={"Content-Type": "text/html"})
+
+
+def declined(words: str) -> Reply:
+    """A refusal in OpenAI's `message.refusal`, with no content."""
+    return Reply(content=None, refusal=words)
+
+
+def cut_off(content: str) -> Reply:
+    """A reply that reached the token limit (`finish_reason: "length"`) mid-way."""
+    return Reply(content=content, finish_reason="length")
 
 
 def cut_short() -> Reply:
@@ -198,13 +210,16 @@ def _handler_for(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 self._send(reply.status, reply.body or {}, reply.headers)
                 return
             prompt_tokens, completion_tokens = reply.usage
+            message = {"role": "assistant", "content": reply.content}
+            if reply.refusal is not None:
+                message["refusal"] = reply.refusal
             self._send(200, {
                 "id": f"chatcmpl-{len(llm.requests)}",
                 "object": "chat.completion",
                 "created": 0,
                 "model": body.get("model", ""),
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": reply.content}}],
+                "choices": [{"index": 0, "finish_reason": reply.finish_reason,
+                             "message": message}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens},
             }, reply.headers)

@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
 from llm_server import (
+    Reply,
     ScriptedLLM,
     answer,
     closed_port_url,
     content_filtered,
+    cut_off,
     cut_short,
+    declined,
     error,
     error_in_200,
     json_mode_refused,
@@ -135,6 +138,31 @@ def test_two_bad_answers_mean_no_answer_and_the_run_goes_on(server, settings, re
     assert opinions[0].strategy_id is None
     assert opinions[0].rationale.startswith("no answer")
     assert opinions[1].strategy_id == "none"
+
+
+@pytest.mark.parametrize(("reply", "why", "sent"), [
+    (text(""), "the reply was empty", 2),
+    (Reply(content=None), "the reply was empty", 2),
+    (text("<think>\nThe first one fits.\n</think>\n\n"), "the reply was empty", 2),
+    (declined("I'm sorry, I cannot assist."), "the model declined: I'm sorry, I cannot assist.", 1),
+    (text("I’m sorry, but I can't help with that request."),
+     "the model declined: I’m sorry, but I can't help with that request.", 2),
+    (cut_off("<think>\nLet me consider the candidates carefully. The first one"),
+     "the reply was cut off at the token limit", 1),
+], ids=["empty", "null", "only-thinking", "refusal-field", "refusal-in-prose", "token-limit"])
+def test_a_reply_that_is_no_answer_says_so_and_is_asked_again_next_time(
+        server, settings, results, sample_plan, reply, why, sent):
+    cache = MemoryCache()
+    server.responder = lambda request: reply
+
+    [first] = ask(settings, sample_plan, [results[TASK]], cache=cache)
+
+    assert first.status == NO_ANSWER and first.rationale == f"no answer: {why}"
+    assert first.requests == sent == len(server.requests)
+    assert not first.settled  # not the model's answer to the question: not remembered
+    server.responder = lambda request: answer("none", "Fixed.")
+    [again] = ask(settings, sample_plan, [results[TASK]], cache=cache)
+    assert (again.status, again.strategy_id, again.cached) == (ANSWERED, "none", False)
 
 
 def test_an_injected_task_cannot_pick_outside_its_candidates(server, settings, results,

@@ -121,6 +121,18 @@ def test_a_refused_task_stays_to_ask_and_the_others_are_kept(run, scripted_llm, 
     assert said(results.loc[first]) is None and first in unasked(results)
 
 
+def test_an_empty_reply_is_not_kept_and_the_next_click_asks_again(run, scripted_llm, settings):
+    store, run_id = run
+    first = doubtful(store, run_id)[0]
+    scripted_llm.responder = lambda request: text("")
+    used = ask_about_run(store, run_id, settings, "maria", rows=[first])
+    assert (used.no_answer, used.failed, used.failure) == (1, 1, "the reply was empty")
+    assert first in unasked(store.results_with_decisions(run_id))
+    scripted_llm.responder = lambda request: answer("none", "Upkeep.")
+    ask_about_run(store, run_id, settings, "maria", rows=[first])
+    assert said(store.results_with_decisions(run_id).loc[first]) == ("none", "Upkeep.")
+
+
 def test_a_failing_endpoint_says_why_it_stopped_and_what_it_sent(run, scripted_llm, settings):
     store, run_id = run
     asked = doubtful(store, run_id)

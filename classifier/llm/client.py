@@ -38,11 +38,13 @@ ONE_QUESTION_REFUSED = (400, 413, 422)
 
 @dataclass
 class Reply:
-    """The assistant's text and what getting it cost."""
+    """The assistant's text, why it ended and what getting it cost."""
 
     content: str
     prompt_tokens: int
     completion_tokens: int
+    finish_reason: str = ""  # "stop"; "length" when cut off at the token limit
+    refusal: str = ""  # the model's own refusal (OpenAI's `message.refusal`), if it declined
 
 
 @dataclass
@@ -208,7 +210,10 @@ class Endpoint:
                                f"in /v1")
             self._failed("replies that are not chat completions")
             raise Unanswered("the endpoint's reply was not a chat completion")
-        content = (choices[0].message.content or "") if choices else ""
+        message = choices[0].message if choices else None
+        content = (getattr(message, "content", None) or "") if message is not None else ""
+        refusal = (getattr(message, "refusal", None) or "") if message is not None else ""
+        finish = (getattr(choices[0], "finish_reason", None) or "") if choices else ""
         used = getattr(response, "usage", None)
         prompt = int(getattr(used, "prompt_tokens", 0) or 0)
         completion = int(getattr(used, "completion_tokens", 0) or 0)
@@ -216,7 +221,7 @@ class Endpoint:
         self.completion_tokens += completion
         if self._usage_sink is not None:
             self._usage_sink.usage_add(USAGE_KIND, prompt, completion)
-        return Reply(content, prompt, completion)
+        return Reply(content, prompt, completion, str(finish), str(refusal))
 
     def _quoted(self, text: str) -> str:
         """The server's own words, short and without the key (gateways echo the header)."""

@@ -12,6 +12,7 @@ asking: the rest is "not asked".
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,15 @@ from typing import Any, Protocol, Self, cast
 
 from ..plan import Plan
 from ..results import Candidate, Status, TaskResult
-from .client import Endpoint, Unanswered, UsageSink
-from .prompts import Messages, RejectedAnswer, cache_key, parse_answer, question_messages
+from .client import Endpoint, Reply, Unanswered, UsageSink
+from .prompts import (
+    Messages,
+    RejectedAnswer,
+    cache_key,
+    parse_answer,
+    question_messages,
+    reply_text,
+)
 from .settings import LLMSettings
 
 ANSWERED = "answered"
@@ -324,11 +332,13 @@ class Asker:
         return answers
 
     async def _ask_one(self, endpoint: Endpoint, key: str, question: _Question) -> Opinion:
-        """One question; a bad answer is asked again once, a second one is remembered."""
+        """One question; a bad answer is asked again once, a second one is remembered (not a
+        reply that is no answer at all: empty, declined, cut off)."""
         base = {"task": question.text, "candidates": question.candidates}
         requests = prompt = completion = 0
         conversation = list(question.messages)
         why = ""
+        not_answers = 0  # replies that were no answer to the question, not a wrong one
         for _ in range(2):
             try:
                 reply, sent = await endpoint.complete(conversation)
@@ -341,7 +351,11 @@ class Asker:
             try:
                 answer = parse_answer(reply.content, question.candidates)
             except RejectedAnswer as error:
-                why = str(error)
+                missing, final = _not_an_answer(reply)
+                not_answers += bool(missing)
+                why = missing or str(error)
+                if final:  # asking again would end the same way
+                    break
                 conversation = [*question.messages,
                                 {"role": "assistant", "content": reply.content},
                                 {"role": "user", "content": f"That reply was rejected: {why}. "
@@ -352,10 +366,42 @@ class Asker:
             return Opinion(status=ANSWERED, strategy_id=answer.strategy_id, reason=answer.reason,
                            requests=requests, prompt_tokens=prompt, completion_tokens=completion,
                            **base)  # type: ignore[arg-type]
+        if not_answers:
+            # Not the model's answer to the question: the next run (or click) asks again, and
+            # may get one once the endpoint or its token limit is fixed.
+            return Opinion(status=NO_ANSWER, error=why, requests=requests, prompt_tokens=prompt,
+                           completion_tokens=completion, **base)  # type: ignore[arg-type]
         rejected = f"{REJECTED}: {why}"
         self.cache.put(key, {"rejected": rejected})
         return Opinion(status=NO_ANSWER, error=rejected, requests=requests, prompt_tokens=prompt,
                        completion_tokens=completion, **base)  # type: ignore[arg-type]
+
+
+# A model declining in prose, where the JSON should be: "I'm sorry, but I can't help with that."
+_DECLINED = re.compile(r"^\W*(?:(?:i['’]?m|i am) (?:sorry|unable|not able)|sorry|"
+                       r"i can(?:['’]|no)t|i won['’]?t|as an ai)\b", flags=re.IGNORECASE)
+
+
+def _not_an_answer(reply: Reply) -> tuple[str, bool]:
+    """Why a reply that failed to parse is no answer at all ("" when it is a wrong answer), and
+    whether asking again is pointless (a refusal field, the token limit, a content filter)."""
+    if reply.refusal.strip():
+        return f"the model declined: {_short(reply.refusal)}", True
+    if reply.finish_reason == "length":
+        return "the reply was cut off at the token limit", True
+    if reply.finish_reason == "content_filter":
+        return "the endpoint's content filter withheld the reply", True
+    text = reply_text(reply.content)
+    if not text:
+        return "the reply was empty", False
+    if _DECLINED.match(text) and "{" not in text:
+        return f"the model declined: {_short(text)}", False
+    return "", False
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _question(settings: LLMSettings, plan: Plan, result: TaskResult

@@ -92,10 +92,15 @@ class RejectedAnswer(ValueError):
 _THINKING = re.compile(r"^\s*(?:<think>)?.*?</think>", flags=re.DOTALL | re.IGNORECASE)
 
 
+def reply_text(content: str) -> str:
+    """A reply without the reasoning model's leading <think> block."""
+    return _THINKING.sub("", content, count=1).strip()
+
+
 def _json_payload(content: str) -> Any:
     """The JSON in a reply, tolerating a leading <think> block and the code fences local
     models like to add."""
-    text = _THINKING.sub("", content, count=1).strip()
+    text = reply_text(content)
     fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", text, flags=re.DOTALL | re.IGNORECASE)
     if fenced:
         text = fenced.group(1)
