@@ -209,6 +209,7 @@ class _Question:
     text: str
     candidates: tuple[str, ...]
     messages: Messages
+    names: tuple[str, ...] = ()  # the candidates' names, in their order
     rows: int = 0  # how many of the given results ask it
 
 
@@ -349,7 +350,7 @@ class Asker:
             prompt += reply.prompt_tokens
             completion += reply.completion_tokens
             try:
-                answer = parse_answer(reply.content, question.candidates)
+                answer = parse_answer(reply.content, question.candidates, question.names)
             except RejectedAnswer as error:
                 missing, final = _not_an_answer(reply)
                 not_answers += bool(missing)
@@ -411,7 +412,8 @@ def _question(settings: LLMSettings, plan: Plan, result: TaskResult
     if not result.text.strip() or not ids:
         return None
     messages = question_messages(plan, result.text, ids)
-    return cache_key(settings.model, messages), _Question(result.text, ids, messages)
+    names = tuple(plan.strategy(i).name for i in ids)
+    return cache_key(settings.model, messages), _Question(result.text, ids, messages, names)
 
 
 def _answer_from(value: dict[str, Any] | None, question: _Question) -> Opinion | None:

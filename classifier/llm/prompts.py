@@ -108,18 +108,23 @@ def _json_payload(content: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
-    for opening, closing in ("{}", "[]"):
-        start, end = text.find(opening), text.rfind(closing)
-        if 0 <= start < end:
+    # The first complete value from an opening brace on: prose around it may hold braces too
+    # ("I also considered {brand-awareness}"), which a span to the last "}" would take in.
+    decoder = json.JSONDecoder()
+    for opening in "{[":
+        start = text.find(opening)
+        while start >= 0:
             try:
-                return json.loads(text[start:end + 1])
+                return decoder.raw_decode(text, start)[0]
             except json.JSONDecodeError:
-                continue
+                start = text.find(opening, start + 1)
     raise RejectedAnswer("the reply is not valid JSON")
 
 
-def parse_answer(content: str, candidate_ids: Sequence[str]) -> Answer:
-    """A validated answer whose id is one of `candidate_ids` or "none"; RejectedAnswer says why not."""
+def parse_answer(content: str, candidate_ids: Sequence[str],
+                 names: Sequence[str] = ()) -> Answer:
+    """A validated answer whose id is one of `candidate_ids` or "none" (or the exact name of
+    a candidate, `names` in the same order); RejectedAnswer says why not."""
     payload = _json_payload(content)
     if not isinstance(payload, dict):
         raise RejectedAnswer("the reply is not a JSON object")
@@ -130,7 +135,14 @@ def parse_answer(content: str, candidate_ids: Sequence[str]) -> Answer:
         where = ".".join(map(str, first["loc"]))
         raise RejectedAnswer(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
     allowed = {i.casefold(): i for i in [*candidate_ids, NONE_ID]}
-    chosen = allowed.get(answer.strategy_id.strip().casefold())
+    said = " ".join(answer.strategy_id.split()).casefold()
+    chosen = allowed.get(said)
+    if chosen is None:
+        # A model may name the strategy rather than give its id: the same choice, when the
+        # name is exactly one candidate's.
+        named = [i for i, name in zip(candidate_ids, names, strict=False)
+                 if " ".join(name.split()).casefold() == said]
+        chosen = named[0] if len(named) == 1 else None
     if chosen is None:
         raise RejectedAnswer(f"strategy_id {answer.strategy_id!r} is not one of the candidates "
                          f"({', '.join(allowed.values())})")
