@@ -95,6 +95,15 @@ def json_mode_refused(reply: Reply) -> Callable[[Recorded], Reply]:
     return respond
 
 
+QUOTA_WORDS = "You exceeded your current quota, please check your plan and billing details."
+
+
+def out_of_quota() -> Reply:
+    """OpenAI's HTTP 429 when the account's quota is spent (no Retry-After: it won't come back)."""
+    return Reply(status=429, body={"error": {"message": QUOTA_WORDS, "type": "insufficient_quota",
+                                             "param": None, "code": "insufficient_quota"}})
+
+
 def error_in_200(message: str = "upstream connect error") -> Reply:
     """HTTP 200 whose body is an error, not a chat completion (a proxy in front of the model)."""
     return Reply(body={"error": {"message": message, "code": 502}})

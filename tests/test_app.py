@@ -1172,7 +1172,8 @@ def test_a_failed_question_on_the_review_page_says_why(llm_env, db):
     task_button(at, "review_llm_ask").click().run()
     no_exception(at)
     assert [w.value for w in at.warning] == [
-        "No answer from the LLM (3 requests): HTTP 503 from the endpoint after 3 attempts. "
+        "No answer from the LLM (3 requests): HTTP 503 from the endpoint after 3 attempts: "
+        "scripted. "
         "Ask again later."]
     assert task_button(at, "review_llm_ask")  # still there, to try again
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ctrl_c_as_in_a_terminal
 from llm_server import (
+    QUOTA_WORDS,
     Reply,
     ScriptedLLM,
     answer,
@@ -22,6 +23,7 @@ from llm_server import (
     error,
     error_in_200,
     json_mode_refused,
+    out_of_quota,
     plain_error,
     slow,
     text,
@@ -267,6 +269,62 @@ def test_a_server_that_keeps_failing_gives_no_answer(server, settings, results, 
     assert opinion.status == NO_ANSWER
     assert "HTTP 500" in opinion.error and "3 attempts" in opinion.error
     assert len(server.requests) == settings.max_retries + 1
+
+
+def test_a_rate_limit_is_retried_and_its_words_are_shown(server, settings, results,
+                                                        sample_plan):
+    # "quota" per minute, with a time to come back: a rate limit, not a spent account.
+    words = "Rate limit reached: you exceeded your quota of requests per min (RPM): Limit 3."
+    server.responder = lambda request: error(429, retry_after=0.01, message=words)
+
+    [opinion] = ask(settings, sample_plan, [results[TASK]])
+
+    assert opinion.rationale == f"no answer: HTTP 429 from the endpoint after 3 attempts: {words}"
+    assert len(server.requests) == settings.max_retries + 1
+
+
+@pytest.mark.parametrize(("spent", "said"), [
+    (out_of_quota(), f"HTTP 429: {QUOTA_WORDS}"),
+    (plain_error(402, "Insufficient credits. Add more using https://example.test/credits"),
+     "HTTP 402: Insufficient credits. Add more using https://example.test/credits"),
+], ids=["openai-429", "credits-402"])
+def test_no_quota_left_stops_asking_at_once_in_the_provider_s_words(server, settings, classifier,
+                                                                    sample_plan, spent, said):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
+    server.responder = lambda request: spent
+
+    with Asker(settings) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert asker.usage.gave_up == f"the LLM at {settings.base_url} is out of quota ({said})"
+    asked = [o for o in opinions if o.status != NOT_ASKED]
+    assert f"no answer: the endpoint is out of quota ({said})" in {o.rationale for o in asked}
+    assert {o.rationale for o in asked} <= {f"no answer: the endpoint is out of quota ({said})",
+                                            "no answer: dropped when the run stopped asking"}
+    assert len(asked) < len(tasks)
+    # Not retried, and nothing sent after the first replies came back: the ones in flight
+    # (one cut off at the give-up may never reach the server).
+    assert 0 < len(server.requests) <= len(asked) <= settings.max_concurrency
+
+
+def test_the_v1_hint_is_given_only_where_it_may_be_what_is_wrong(server, settings, results,
+                                                                 sample_plan):
+    server.responder = lambda request: error(404, message="The model `test-model` does not exist.")
+    with pytest.raises(LLMError) as raised:
+        ask(settings, sample_plan, [results[TASK]])
+    assert str(raised.value) == (f"the LLM at {settings.base_url} answered 404: no model "
+                                 f"'test-model' there, or the base URL is wrong; it said: The "
+                                 f"model `test-model` does not exist.")
+
+    elsewhere = settings.model_copy(update={"base_url": settings.base_url[:-3] + "/api"})
+    with pytest.raises(LLMError, match=r"the base URL is wrong \(it usually ends in /v1\); "):
+        ask(elsewhere, sample_plan, [results[TASK]])
+
+    server.responder = lambda request: web_page()
+    with pytest.raises(LLMError) as raised:
+        ask(settings, sample_plan, [results[TASK]])
+    assert str(raised.value) == (f"{settings.base_url} did not answer like an "
+                                 f"OpenAI-compatible chat endpoint")
 
 
 def test_a_reply_past_the_timeout_is_retried_then_given_up(server, settings, results,
@@ -766,6 +824,26 @@ def test_cli_a_task_the_llm_refuses_is_its_no_answer_and_the_run_is_kept(server,
 
     with Store(db) as store:
         assert store.latest_run() is not None  # the run is kept, not discarded
+
+
+@pytest.mark.slow
+def test_cli_out_of_quota_writes_the_file_with_one_warning_in_the_provider_s_words(server,
+                                                                                  tmp_path):
+    server.responder = lambda request: out_of_quota()
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output
+    [warning] = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
+    assert warning == (f"warning: the LLM at {server.base_url} is out of quota (HTTP 429: "
+                       f"{QUOTA_WORDS}); not asking it about the rest of the file")
+    rows = pd.read_csv(out, keep_default_na=False)
+    assert (rows["status"] != "").all() and (rows["llm_strategy_id"] == "").all()
+    assert len(server.requests) <= LLMSettings.model_fields["max_concurrency"].default
 
 
 @pytest.mark.slow

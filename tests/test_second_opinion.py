@@ -83,7 +83,7 @@ def test_a_failed_request_is_asked_again_and_a_refused_answer_is_kept(run, scrip
     scripted_llm.responder = lambda request: error(500)
     used = ask_about_run(store, run_id, settings, "maria", rows=[first])
     assert (used.no_answer, used.failed, used.requests) == (1, 1, 1)  # the request it sent
-    assert used.failure == "HTTP 500 from the endpoint after 1 attempts"
+    assert used.failure == "HTTP 500 from the endpoint after 1 attempts: scripted"
     results = store.results_with_decisions(run_id)
     assert said(results.loc[first]) is None and first in unasked(results)  # to try again
     scripted_llm.responder = lambda request: text("not json")

@@ -71,6 +71,7 @@ class Endpoint:
         self.completion_tokens = 0
         self.failures_in_a_row = 0
         self.last_failure = ""
+        self.stopped = ""  # why no question is worth sending any more (no quota left)
         self._reached = False  # whether the endpoint has answered anything at all
         self._answered = False  # whether it has sent a chat completion: it speaks the protocol
         self._json_mode = settings.json_mode  # off once the endpoint refused response_format
@@ -90,8 +91,8 @@ class Endpoint:
 
     @property
     def gave_up(self) -> bool:
-        """Whether so many requests failed in a row that asking more is pointless."""
-        return self.failures_in_a_row >= self.settings.give_up_after
+        """Whether asking more is pointless: so many requests failed in a row, or no quota."""
+        return bool(self.stopped) or self.failures_in_a_row >= self.settings.give_up_after
 
     async def close(self) -> None:
         """Release the HTTP connections."""
@@ -117,6 +118,11 @@ class Endpoint:
         self._reached = True
         if response.status_code == 429 or response.status_code >= 500:
             self._failed(f"HTTP {response.status_code}")
+        if response.status_code in (402, 429):
+            await response.aread()  # small; the client reads it again from memory
+            if _out_of_quota(response.status_code, response.text, response.headers):
+                # No quota comes back in seconds: the client's own retries would only wait.
+                response.headers["x-should-retry"] = "false"
 
     async def complete(self, messages: Messages) -> tuple[Reply, int]:
         """One chat completion and the HTTP requests it took; Unanswered after the client's
@@ -159,13 +165,21 @@ class Endpoint:
                 response = await self._client.chat.completions.create(**options)
         except openai.APIStatusError as error:
             status = error.status_code
+            words = self._words(error)
+            said = f": {words}" if words else ""
+            if status in (402, 429) and _out_of_quota(status, error.response.text,
+                                                      error.response.headers):
+                # Endpoint-wide, but the machine's answers stand: the run stops asking (as
+                # after failures in a row) and still writes its file.
+                self.stopped = f"the LLM at {settings.base_url} is out of quota (HTTP {status}{said})"
+                raise Unanswered(f"the endpoint is out of quota (HTTP {status}{said})") from None
             if status in (408, 409, 429) or status >= 500:
                 raise Unanswered(f"HTTP {status} from the endpoint after "
-                                 f"{attempts.sent} attempts") from None
+                                 f"{attempts.sent} attempts{said}") from None
             if status in ONE_QUESTION_REFUSED:
                 # This task's "no answer", not the run's end; counted, so an endpoint that
                 # refuses every question is given up as one that fails them.
-                words = self._words(error) or "no reason given"
+                words = words or "no reason given"
                 self._failed(f"HTTP {status}: {words}")
                 raise Unanswered(f"the endpoint refused this question (HTTP {status}): "
                                  f"{words}") from None
@@ -205,9 +219,9 @@ class Endpoint:
                 self._failed("replies that are errors")
                 raise Unanswered(f"the endpoint replied with an error: {self._quoted(said)}")
             if not self._answered:  # never a chat completion: not such an endpoint at all
+                hint = "; the base URL usually ends in /v1" if self._v1_may_be_missing() else ""
                 raise LLMError(f"{self.settings.base_url} did not answer like an "
-                               f"OpenAI-compatible chat endpoint; the base URL usually ends "
-                               f"in /v1")
+                               f"OpenAI-compatible chat endpoint{hint}")
             self._failed("replies that are not chat completions")
             raise Unanswered("the endpoint's reply was not a chat completion")
         message = choices[0].message if choices else None
@@ -238,11 +252,19 @@ class Endpoint:
             else:
                 hint = "no key was sent; name its variable in TACTICS_LLM_KEY_ENV or --llm-key-env"
             return f"the LLM at {settings.base_url} refused the request (HTTP {status}); {hint}"
+        words = self._words(error)
         if status == 404:
+            hint = " (it usually ends in /v1)" if self._v1_may_be_missing() else ""
+            said = f"; it said: {words}" if words else ""
             return (f"the LLM at {settings.base_url} answered 404: no model {settings.model!r} "
-                    f"there, or the base URL is wrong (it usually ends in /v1)")
-        detail = self._words(error) or "no reason given"
-        return f"the LLM at {settings.base_url} rejected the request (HTTP {status}): {detail}"
+                    f"there, or the base URL is wrong{hint}{said}")
+        return (f"the LLM at {settings.base_url} rejected the request (HTTP {status}): "
+                f"{words or 'no reason given'}")
+
+    def _v1_may_be_missing(self) -> bool:
+        """Whether "the base URL usually ends in /v1" may be what is wrong: not when it does,
+        nor once the URL has answered."""
+        return not (self._answered or self.settings.base_url.rstrip("/").endswith("/v1"))
 
     def _words(self, error: Any) -> str:
         """The server's own words in an error, short and redacted; "" when it gave none."""
@@ -251,6 +273,21 @@ class Endpoint:
         if not said and code and code != str(getattr(error, "status_code", "")):
             said = str(code)  # content_filter, context_length_exceeded: better than nothing
         return self._quoted(said) if said else ""
+
+
+# Out of quota or credit, as providers say it. A rate limit may say "quota" too (per minute),
+# but it names a time to come back in Retry-After.
+_QUOTA_CODES = ("insufficient_quota", "billing_hard_limit_reached", "insufficient_credits")
+_QUOTA_WORDS = re.compile(r"quota|billing|credit balance|out of credits", re.IGNORECASE)
+
+
+def _out_of_quota(status: int, body: str, headers: Any) -> bool:
+    """Whether a 402 or 429 says the account's quota or credit is spent, not a rate limit."""
+    if status == 402:
+        return True
+    if any(code in body for code in _QUOTA_CODES):
+        return True
+    return headers.get("retry-after") is None and bool(_QUOTA_WORDS.search(body))
 
 
 def _names_response_format(error: Any) -> bool:

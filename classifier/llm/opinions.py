@@ -314,9 +314,9 @@ class Asker:
         if endpoint.gave_up and not self.usage.gave_up:
             # The count that made it stop: one more may have failed as it stopped, depending
             # on which concurrent question's answer came back first.
-            self.usage.gave_up = (f"the LLM at {self.settings.base_url} failed "
-                                  f"{self.settings.give_up_after} requests in a row "
-                                  f"({endpoint.last_failure})")
+            self.usage.gave_up = endpoint.stopped or (
+                f"the LLM at {self.settings.base_url} failed {self.settings.give_up_after} "
+                f"requests in a row ({endpoint.last_failure})")
         for key, question in pending.items():
             if key in answers:
                 continue
