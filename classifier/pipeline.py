@@ -64,12 +64,14 @@ class Progress:
     """Where a run reports what it has done: rows classified, doubtful tasks asked about
     (each call gives a count; `total` gets an estimate when the run starts, from the file's
     line count, and the rows read when it ends; `asking` each chunk's doubtful tasks, the
-    answers' total so far)."""
+    answers' total so far; `not_asked` the doubtful tasks left once the LLM was given up,
+    counted in `answers` when it is None)."""
 
     rows: Count | None = None
     answers: Count | None = None
     total: Count | None = None
     asking: Count | None = None
+    not_asked: Count | None = None
 
 
 @dataclass
@@ -220,11 +222,13 @@ def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, as
     opinions: list = [None] * len(batch)
     if chosen and not asker.gave_up:
         asked = asker.ask(classifier.plan, [result_of(batch, row, found[row]) for row in chosen],
-                          answered)
+                          answered, progress.not_asked)
         for row, opinion in zip(chosen, asked, strict=True):
             opinions[row] = opinion
-    elif chosen and answered is not None:
-        answered(len(chosen))
+    elif chosen:
+        tell = progress.not_asked or answered
+        if tell is not None:
+            tell(len(chosen))
     frame = frame.drop(columns=[c for c in LLM_COLUMNS if c in frame.columns])
     for column, values in opinion_columns(opinions).items():
         frame[column] = values

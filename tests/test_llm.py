@@ -866,6 +866,30 @@ def test_cli_llm_progress_counts_up_to_the_tasks_it_asks_about(server, tmp_path)
 
 
 @pytest.mark.slow
+def test_cli_llm_progress_ends_at_the_tasks_asked_when_it_gives_up(server, tmp_path):
+    server.responder = lambda request: slow(0.1, error(500, retry_after=0.01))
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--llm", "--llm-key-env", KEY_ENV]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output
+    doubtful = pd.read_csv(out)["status"].isin(["review", "misaligned"]).sum()
+    shown = [state for state in re.split(r"[\r\n]", ran.stderr)
+             if state.startswith("asking the LLM:")]
+    final = re.match(r"asking the LLM: +\d+%\|.*\| (\d+)/(\d+) \[.*, gave up: (\d+) not "
+                         r"asked\]", shown[-1])
+    assert final, shown[-1]
+    asked, total, left = map(int, final.groups())
+    assert asked + left == total == doubtful and 0 < asked < total
+    closing = ran.stderr.strip().splitlines()[-1]
+    assert closing.startswith(f"asked the LLM about {asked} tasks")
+    assert closing.endswith(f"; {left} not asked")
+
+
+@pytest.mark.slow
 def test_cli_asks_nothing_twice_rejected_answers_included(server, tmp_path):
     server.responder = lambda request: text("I think it is about customers.")
     db = tmp_path / "tactics.db"

@@ -184,7 +184,8 @@ def classify(
 
                     run = partial(classify_on_ray, workers=workers, text_column=text_column)
                 summary = run(classifier, source, out, warn=warn, asker=asker, keep=keep,
-                              progress=Progress(bars.rows, bars.answers, bars.total, bars.asking))
+                              progress=Progress(bars.rows, bars.answers, bars.total, bars.asking,
+                                                bars.not_asked))
             finally:
                 bars.close()
                 if asker is not None:

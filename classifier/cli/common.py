@@ -168,7 +168,7 @@ class Bars:
 
         self._bars: list[Any] = []
         self._terminal = True
-        self.rows = self.answers = self.total = self.asking = None
+        self.rows = self.answers = self.total = self.asking = self.not_asked = None
         if quiet:
             return
         # Shown after a second: a quick run (or a quick refusal) prints no bar at all. Into a
@@ -196,7 +196,15 @@ class Bars:
                 # No refresh: the next answer draws it, so a quick refusal prints no bar.
                 answers.total = (answers.total or 0) + count
 
+            left = [0]
+
+            def not_asked(count: int) -> None:
+                # The bar ends at the tasks asked: a full bar would say all were.
+                left[0] += count
+                answers.set_postfix_str(f"gave up: {left[0]} not asked", refresh=False)
+
             self.asking = asking
+            self.not_asked = not_asked
 
     def close(self) -> None:
         for bar in self._bars:

@@ -244,11 +244,12 @@ class Asker:
         """Whether the run stopped asking after too many failed requests in a row."""
         return bool(self.usage.gave_up)
 
-    def ask(self, plan: Plan, results: Sequence[TaskResult],
-            progress: Progress | None = None) -> list[Opinion]:
+    def ask(self, plan: Plan, results: Sequence[TaskResult], progress: Progress | None = None,
+            skipped: Progress | None = None) -> list[Opinion]:
         """One Opinion per result, in order; identical questions are asked once, answers
-        from the cache are not asked again. LLMError if the endpoint as a whole cannot be used
-        (unreachable, the key refused, no such model, not a chat endpoint)."""
+        from the cache are not asked again; tasks not asked once the run gave up go to
+        `skipped` if given, else to `progress`. LLMError if the endpoint as a whole cannot be
+        used (unreachable, the key refused, no such model, not a chat endpoint)."""
         questions: dict[str, _Question] = {}
         keys: list[str | None] = []
         for result in results:
@@ -271,7 +272,7 @@ class Asker:
                     progress(question.rows)
         pending = {key: q for key, q in questions.items() if key not in answers}
         if pending:
-            answers.update(self._runner.run(self._ask_all(pending, progress)))
+            answers.update(self._runner.run(self._ask_all(pending, progress, skipped)))
         return [answers[key] if key is not None else
                 Opinion(task=result.text, status=NO_ANSWER, error="no task text or candidates")
                 for key, result in zip(keys, results, strict=True)]
@@ -279,8 +280,8 @@ class Asker:
     def _cached(self, key: str, question: _Question) -> Opinion | None:
         return _answer_from(self.cache.get(key), question)
 
-    async def _ask_all(self, pending: dict[str, _Question],
-                       progress: Progress | None) -> dict[str, Opinion]:
+    async def _ask_all(self, pending: dict[str, _Question], progress: Progress | None,
+                       skipped: Progress | None) -> dict[str, Opinion]:
         if self._endpoint is None:
             self._endpoint = Endpoint(self.settings, self._sink)
         endpoint = self._endpoint
@@ -328,8 +329,10 @@ class Asker:
                 answers[key] = Opinion(task=question.text, status=NOT_ASKED,
                                        candidates=question.candidates)
             self.usage.count(answers[key])
-            if progress is not None:
-                progress(question.rows)
+            told = skipped if skipped is not None and answers[key].status == NOT_ASKED \
+                else progress
+            if told is not None:
+                told(question.rows)
         return answers
 
     async def _ask_one(self, endpoint: Endpoint, key: str, question: _Question) -> Opinion:
