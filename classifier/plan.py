@@ -268,6 +268,14 @@ def _where(loc: tuple[int | str, ...], data: object, rows: list[int] | None = No
     return ".".join(parts)
 
 
+def _rows_said(found: re.Match[str], rows: list[int]) -> str:
+    """"strategy 3" or "strategies 1 and 3" of a plan validator's message as the rows of its
+    table."""
+    numbers = [rows[int(n) - 1] if 0 < int(n) <= len(rows) else int(n)
+               for n in found.groups() if n is not None]
+    return " and ".join(map(str, numbers)).join(("rows " if len(numbers) > 1 else "row ", ""))
+
+
 def _describe_validation_error(source: str, error: ValidationError, data: object,
                                rows: list[int] | None = None) -> str:
     problems = []
@@ -289,8 +297,11 @@ def _describe_validation_error(source: str, error: ValidationError, data: object
             problems.append(f"{where}: is empty")
         else:
             message = item["msg"].removeprefix("Value error, ")
+            if rows is not None and where == "strategies":  # a table: its rows, as shown
+                message = re.sub(r"\bstrateg(?:y|ies) (\d+)(?: and (\d+))?",
+                                 lambda found: _rows_said(found, rows), message)
             # "strategies: strategy 3 ..." says the list twice.
-            named = where == "strategies" and message.startswith("strategy ")
+            named = where == "strategies" and message.startswith(("strategy ", "row"))
             problems.append(f"{where}: {message}" if where and not named else message)
     return f"{source}: " + "; ".join(problems)
 
@@ -486,7 +497,7 @@ def _strategies_frame(path: Path) -> Any:
         try:
             return pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype=str,
                                sep=sniff_separator(text, ","), keep_default_na=False,
-                               index_col=False)
+                               index_col=False, skip_blank_lines=False)  # rows as numbered
         except Exception as error:  # pandas raises many kinds for a bad CSV
             raise PlanError(f"{path}: cannot read strategies CSV: {error}") from None
     from openpyxl import load_workbook

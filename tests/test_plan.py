@@ -262,14 +262,15 @@ def test_a_plan_that_cannot_work_is_refused_saying_why(tmp_path, text, expected)
      "  - {id: train, name: 'our  TEAM', description: Train}\n",
      "strategy 3 'our  TEAM': the same name as strategy 1; names tell strategies apart in "
      "reviews and reports"),
-    ("plan.csv", "name,description\nOur team,Hire\nPrevent decay,\nOur team,Train\n",
-     "strategy 3 'Our team': the same name as strategy 1"),
+    ("plan.csv", "name,description\nOur team,Hire\nPrevent decay,\n\nOur team,Train\n",
+     "row 5 'Our team': the same name as row 2"),  # as the spreadsheet shows the rows
     # The words a decisions file writes for "serves no strategy" (no made id named: the
     # file gave none).
     ("plan.yaml", "strategies:\n  - {name: Prevent decay}\n  - {name: Serves no strategy}\n",
-     "strategy 2.name: 'Serves no strategy' is what decisions and labels write for a task "
+     "strategy 2 ('Serves no strategy').name: 'Serves no strategy' is what decisions and "
+     "labels write for a task "
      "that serves no strategy; call the strategy something else"),
-    ("plan.csv", "id,name\nx,none\n", "strategy 1 (id 'x').name: 'none' is what decisions"),
+    ("plan.csv", "id,name\nx,none\n", "row 2 (id 'x').name: 'none' is what decisions"),
 ])
 def test_a_plan_refuses_names_a_review_could_not_tell_apart(tmp_path, name, content, expected):
     path = tmp_path / name
