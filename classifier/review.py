@@ -304,6 +304,15 @@ def _to_the_minute(times: pd.Series) -> pd.Series:
     return pd.to_datetime(times, utc=True).dt.strftime("%Y-%m-%d %H:%M")
 
 
+# The store's action names as the pages' buttons say them: "misaligned" read as the machine's
+# status beside a person's word on the Plan page and in the audit trail.
+ACTION_WORDS = {"misaligned": "serves no strategy"}
+
+
+def _actions_said(actions: pd.Series) -> pd.Series:
+    return actions.astype(str).map(lambda action: ACTION_WORDS.get(action, action))
+
+
 def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """What the plan learned from decisions (`Store.learned_examples`), one row each in the same
     order, as a manager reads it: the task, the strategy it teaches by name ("serves no
@@ -313,7 +322,7 @@ def learned_view(learned: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({
         "task": learned["text"].astype(str),
         "teaches": teaches,
-        "decision": learned["action"].astype(str),
+        "decision": _actions_said(learned["action"]),
         "reviewer": learned["reviewer"].astype(str),
         "when": _to_the_minute(learned["decided_at"]),
         "hidden": learned["removed"].astype(bool),
@@ -351,7 +360,7 @@ def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
     return pd.DataFrame({
         "when": _to_the_minute(recent["decided_at"]),
         "reviewer": recent["reviewer"].astype(str),
-        "decision": recent["action"].astype(str),
+        "decision": _actions_said(recent["action"]),
         "strategy": chosen,
         "task #": recent["row"].astype(int) + 1,
         "task": recent["text"].astype(str),

@@ -221,6 +221,7 @@ def test_recent_decisions_name_the_strategy_and_say_none_in_words():
     recent = recent_decisions(trail, {"team": "Build a strong team"}, limit=3)
 
     assert recent["strategy"].tolist() == ["", "", "serves no strategy"]  # newest first
+    assert recent["decision"].tolist() == ["undo", "skip", "serves no strategy"]  # as said
     assert recent["task #"].tolist() == [1, 3, 1]
     assert recent["when"].iloc[-1] == "2026-03-02 09:01"
     assert recent_decisions(trail, {"team": "Build a strong team"})["strategy"].iloc[-1] == (
@@ -260,6 +261,7 @@ def test_what_was_learned_names_a_strategy_gone_from_the_plan():
         "removed": [False, True]}, index=[7, 9])
     view = learned_view(learned, {"team": "Build a strong team"})
     assert view["teaches"].tolist() == ["old-team (no longer in the plan)", "serves no strategy"]
+    assert view["decision"].tolist() == ["reassign", "serves no strategy"]  # not "misaligned"
     assert view.index.tolist() == [7, 9] and view["hidden"].tolist() == [False, True]
 
 
