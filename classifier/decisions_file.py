@@ -239,6 +239,7 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
     seen: dict[tuple[int, int], DecisionRequest] = {}
     by_text: dict[str, DecisionRequest] = {}
     texts_of: dict[tuple[int, int], str] = {}
+    latest: Plan | None = None  # the plan as it is now: what a decision can still stand for
     skipped = 0
     for number, (raw_id, raw_decision) in enumerate(
             zip(frame["task_id"].tolist(), frame["decision"].tolist(), strict=True),
@@ -270,6 +271,14 @@ def _decisions(frame: pd.DataFrame, first_row: int, label: str, store: Store, pl
         if chosen == NO_STRATEGY_ID:
             request = DecisionRequest(run_id, row, "misaligned", None, where)
         elif chosen is not None:
+            if latest is None:
+                found = store.latest_plan(plan_name)
+                latest = found[1] if found is not None else plan
+            if chosen not in latest.ids:
+                # As the Review page refuses it: void at once, the next run asked again.
+                raise TasksError(f"{where}: decision {decision!r}: the plan no longer has that "
+                                 f"strategy (deleted since run #{run_id}); pick one it has "
+                                 f"({', '.join(latest.ids)}) or {NO_STRATEGY_ID!r}")
             request = DecisionRequest(run_id, row, "reassign", chosen, where)
         elif given is not None and given.meant(decision) not in (None, NO_STRATEGY_ID):
             raise TasksError(f"{where}: decision {decision!r} is a strategy of the plan file, "

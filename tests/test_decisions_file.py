@@ -703,6 +703,26 @@ def test_a_strategy_added_to_the_plan_after_the_run_is_explained(db, tmp_path):
         assert store.decisions().empty
 
 
+def test_a_strategy_deleted_from_the_plan_since_the_run_is_refused(db, tmp_path):
+    # As the Review page refuses it: a decision on it would be void at once.
+    table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
+    with Store(db) as store:
+        version, plan = store.latest_plan()
+        kept = [s for s in plan.strategies if s.id != "brand-awareness"]
+        store.save_plan(plan.model_copy(update={"strategies": kept}))
+    table.assign(decision=["none", "brand-awareness"]).to_csv(tmp_path / "filled.csv",
+                                                              index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+
+    assert done.exit_code == 2, done.output
+    [line] = done.stderr.strip().splitlines()
+    assert "row 3: decision 'brand-awareness': the plan no longer has that strategy" in line
+    with Store(db) as store:
+        assert store.decisions().empty
+
+
 def test_a_plan_file_other_than_the_runs_is_said_to_differ(db, tmp_path):
     newer = tmp_path / "plan.yaml"
     newer.write_text(Path(PLAN).read_text(encoding="utf-8")
