@@ -702,6 +702,18 @@ def test_bad_settings_name_the_field(values, expected, monkeypatch):
     assert expected in str(raised.value)
 
 
+def test_requests_in_flight_are_set_by_option_or_environment(monkeypatch):
+    # An account allowed three requests a minute always ended in "gave up" at four at once.
+    url = "http://localhost:11434/v1"
+    assert llm_settings(url, "m").max_concurrency == 4
+    monkeypatch.setenv("TACTICS_LLM_CONCURRENCY", "1")
+    assert llm_settings(url, "m").max_concurrency == 1  # the app reads it too
+    assert llm_settings(url, "m", max_concurrency=2).max_concurrency == 2  # the option wins
+    monkeypatch.setenv("TACTICS_LLM_CONCURRENCY", "many")
+    with pytest.raises(LLMError, match="^LLM settings: max_concurrency: "):
+        llm_settings(url, "m")
+
+
 # ---------------------------------------------------------------- command line
 
 

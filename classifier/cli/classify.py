@@ -90,6 +90,10 @@ def classify(
         help="Environment variable holding the API key (default: the one TACTICS_LLM_KEY_ENV "
         "names, else OPENAI_API_KEY); an unset variable, or '', means no key (a local "
         "server).")] = None,
+    llm_concurrency: Annotated[int | None, typer.Option(
+        "--llm-concurrency", min=1, max=64, show_default=False,
+        help="LLM requests in flight (default 4, or TACTICS_LLM_CONCURRENCY); 1 for an "
+        "account allowed a few requests a minute.")] = None,
     db: Annotated[str | None, typer.Option(
         "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
         "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "
@@ -137,7 +141,8 @@ def classify(
 
             require_ray()  # without the extra: one line saying how to get it
             many = is_dataset_run(tasks, out)
-        settings = llm_settings(llm_base_url, llm_model, llm_key_env) if llm else None
+        settings = (llm_settings(llm_base_url, llm_model, llm_key_env,
+                                 max_concurrency=llm_concurrency) if llm else None)
         # Before anything is read: no input is ever replaced, nor a folder this tool did not
         # write (a folder of parts takes the folder's place).
         if many:

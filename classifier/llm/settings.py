@@ -59,9 +59,14 @@ class LLMSettings(BaseModel):
 def llm_settings(base_url: str | None = None, model: str | None = None,
                  api_key_env: str | None = None, **options: Any) -> LLMSettings:
     """Settings from arguments, falling back to TACTICS_LLM_BASE_URL / TACTICS_LLM_MODEL /
-    TACTICS_LLM_KEY_ENV (the key's variable: OPENAI_API_KEY when unset, no key when empty)."""
+    TACTICS_LLM_KEY_ENV (the key's variable: OPENAI_API_KEY when unset, no key when empty) /
+    TACTICS_LLM_CONCURRENCY (requests in flight: 1 for a tier of a few requests a minute)."""
     if api_key_env is None:
         api_key_env = os.environ.get("TACTICS_LLM_KEY_ENV", "OPENAI_API_KEY").strip()
+    if options.get("max_concurrency") is None:
+        options.pop("max_concurrency", None)
+        if concurrency := os.environ.get("TACTICS_LLM_CONCURRENCY", "").strip():
+            options["max_concurrency"] = concurrency  # pydantic says what is wrong with it
     values = {
         "base_url": base_url or os.environ.get("TACTICS_LLM_BASE_URL"),
         "model": model or os.environ.get("TACTICS_LLM_MODEL"),
