@@ -33,7 +33,7 @@ def _home() -> None:
         if state.RUN_PARAM in wanted[1]:  # the run of the link, not the newest the root pinned
             state.use_run(int(wanted[1][state.RUN_PARAM]))
         st.switch_page(shown[wanted[0]], query_params=wanted[1])
-    st.switch_page(CLASSIFY)
+    st.switch_page(CLASSIFY, query_params=st.query_params.to_dict())  # `?reviewer=` kept
 
 
 PAGES = [
@@ -49,6 +49,10 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+if page.url_path == "":  # Home: it only switches pages
+    # Before the sidebar binds the Reviewer box to the address: Streamlit refuses a switch
+    # that sets or clears a bound parameter (`/?reviewer=ana` showed that, and no page).
+    page.run()
 auth.forget_wanted_page()
 try:
     reviewer = state.reviewer()

@@ -1379,6 +1379,18 @@ def test_a_workbooks_number_column_with_blanks_is_one_type_for_the_table():
     assert shown["task"].tolist() == ["Call", "", "Pitch"]
 
 
+def test_the_root_address_with_a_reviewer_opens_classify_as_them(db):
+    # `/?reviewer=ana`, the address bar copied after a reload: the switch to Classify cleared
+    # the address, which Streamlit refuses for a parameter bound to a widget (no page at all).
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["reviewer"] = "ana"
+    at.run()
+    no_exception(at)
+    assert [title.value for title in at.title] == ["Classify"]
+    assert at.text_input(key="reviewer").value == "ana"
+    assert at.query_params["reviewer"] == "ana"
+
+
 def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
     at = paste(fresh_app(), ["Call the customers about renewals", "Pitch our widgets"])
     no_exception(at)
