@@ -348,6 +348,17 @@ def picked_examples(shown: Sequence[tuple[int, str]], positions: Sequence[int],
             [text for decision, text in picked if decision not in now])
 
 
+def decision_trail(trail: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """A run's whole audit trail as a file keeps it, oldest first: the time to the second
+    (UTC), who, what, on which task, and whether it was undone."""
+    shown = recent_decisions(trail, names, limit=len(trail)).iloc[::-1]
+    return shown.assign(
+        when=pd.to_datetime(trail["decided_at"], utc=True)
+        .dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        undone=shown["undone"].map({True: "undone", False: ""}),
+    ).rename(columns={"when": "when (UTC)"})
+
+
 def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10
                      ) -> pd.DataFrame:
     """The latest rows of a run's audit trail, newest first, as a reviewer reads them: the

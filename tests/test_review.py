@@ -228,6 +228,21 @@ def test_recent_decisions_name_the_strategy_and_say_none_in_words():
         "Build a strong team")
 
 
+def test_the_whole_trail_is_oldest_first_to_the_second_in_words():
+    trail = pd.DataFrame({
+        "decided_at": pd.to_datetime(["2026-03-02 09:00:05", "2026-03-02 09:00:41"], utc=True),
+        "reviewer": ["ana", "ben"], "action": ["misaligned", "reassign"],
+        "strategy_id": pd.Series([None, "team"], dtype=object),
+        "row": [0, 0], "text": ["Plan the party", "Plan the party"], "undone": [True, False]})
+
+    whole = review.decision_trail(trail, {"team": "Build a strong team"})
+
+    assert whole["when (UTC)"].tolist() == ["2026-03-02 09:00:05", "2026-03-02 09:00:41"]
+    assert whole["reviewer"].tolist() == ["ana", "ben"]  # who replaced whom, in order
+    assert whole["decision"].tolist() == ["serves no strategy", "reassign"]
+    assert whole["undone"].tolist() == ["undone", ""]
+
+
 @pytest.mark.parametrize(("made", "undecided", "rests"), [
     ("2026-03-02 10:00", 0, True),   # re-scored after the last decision, nothing left
     ("2026-03-02 08:00", 0, False),  # the run does not know the decisions yet: re-score it
