@@ -178,8 +178,13 @@ def teach_in_round(results: pd.DataFrame, decided: Sequence[int], thresholds: Th
         return results.iloc[0:0]
     left = teach_in(results[~results.index.isin(list(decided))], thresholds, learned,
                     size=size - taught)
-    if left.empty and teach_in_rests(decided_at, run_made, undecided=0):
-        return None  # a short list, taught and re-scored: the round goes on with new tasks
+    if left.empty:
+        # What this run's own tasks were told: a colleague's decision since, on another run's
+        # task, is no news to it (it offered "Re-score" again on a run re-scored already).
+        own = (results.loc[results["decision"].notna(), "decided_at"]
+               if "decided_at" in results and "decision" in results else pd.Series([]))
+        if teach_in_rests(own if len(own) else decided_at, run_made, undecided=0):
+            return None  # a short list, taught and re-scored: the round goes on with new tasks
     return left
 
 

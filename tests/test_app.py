@@ -622,6 +622,14 @@ def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):
     assert not any("Teach it." in m.value for m in later.markdown)
     assert not [b for b in later.button if b.key == "teach_resume"]
     assert not any(m.value.startswith("**Teach this plan.**") for m in fresh_app().markdown)
+    # A colleague decides a task of another run since: no news to the re-scored run, whose
+    # round stays over (it offered "Re-score run #3" again).
+    with Store(db) as store:
+        store.record_decision(1, 0, "misaligned", None, "ben")
+    later = open_page(fresh_app(), "review")
+    no_exception(later)
+    assert not [b for b in later.button if b.key == "teach_rescore"]
+    assert not any("Teach it." in m.value for m in later.markdown)
 
 
 def test_a_plan_that_replaces_another_gets_a_teach_in_of_its_own(db):
