@@ -531,19 +531,58 @@ def test_a_reply_that_is_no_chat_completion_is_that_task_s_no_answer(server, set
         ask(one_at_a_time, sample_plan, tasks)
 
 
-def test_an_endpoint_that_refuses_every_question_is_given_up(server, settings, classifier,
-                                                             sample_plan):
+def test_an_endpoint_that_refuses_every_question_it_is_sent_is_a_setting_to_mend(
+        server, settings, classifier, sample_plan):
+    # A model name the proxy does not know, a streaming-only server: refused before any answer,
+    # it is said as the setting it is (exit 2, nothing written), not as a flaky endpoint.
     tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
     server.responder = lambda request: error(400, message="This endpoint only supports streaming.")
 
-    with Asker(settings) as asker:
+    with Asker(settings) as asker, pytest.raises(LLMError) as raised:
+        asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert str(raised.value) == (f"the LLM at {settings.base_url} rejected the request (HTTP "
+                                 f"400): This endpoint only supports streaming.")
+    assert len(server.requests) <= settings.max_concurrency + settings.give_up_after
+
+
+def test_an_endpoint_that_answered_then_refuses_every_question_is_given_up(
+        server, settings, classifier, sample_plan):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+    first = [True]
+
+    def respond(request):
+        if first.pop() if first else False:
+            return answer("none", "Upkeep.")
+        return error(400, message="Budget exceeded for this key")
+    server.responder = respond
+
+    with Asker(one_at_a_time) as asker:
         opinions = asker.ask(sample_plan, classifier.classify(tasks))
 
-    assert re.fullmatch(rf"the LLM at {re.escape(settings.base_url)} failed \d requests in a "
-                        rf"row \(HTTP 400: This endpoint only supports streaming\.\)",
-                        asker.usage.gave_up)
-    assert NOT_ASKED in {o.status for o in opinions}
-    assert len(server.requests) <= settings.max_concurrency + settings.give_up_after
+    assert asker.usage.gave_up == (f"the LLM at {settings.base_url} failed 5 requests in a row "
+                                   f"(HTTP 400: Budget exceeded for this key)")
+    assert ANSWERED in {o.status for o in opinions} and NOT_ASKED in {o.status for o in opinions}
+
+
+def test_refusals_about_their_questions_do_not_give_up_the_endpoint(server, settings, classifier,
+                                                                   sample_plan):
+    # An HR team's file with its sensitive tasks together: the filter refuses them, and the
+    # endpoint still answers the rest (five in a row gave it up for the whole file).
+    sensitive = [f"Deal with harassment complaint number {n} from the night shift"
+                 for n in range(7)]
+    tasks = sensitive + ["Water the office plants", "Order toner for the printer"]
+    server.responder = lambda request: (content_filtered() if "harassment" in request.user_text
+                                        else answer("none", "Upkeep."))
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+
+    with Asker(one_at_a_time) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert not asker.usage.gave_up
+    said = {o.task: o.status for o in opinions}
+    assert [said[task] for task in tasks] == [NO_ANSWER] * 7 + [ANSWERED] * 2
 
 
 def test_the_key_is_sent_from_the_named_variable_and_none_without_it(server, settings, results,

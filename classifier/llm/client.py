@@ -177,10 +177,18 @@ class Endpoint:
                 raise Unanswered(f"HTTP {status} from the endpoint after "
                                  f"{attempts.sent} attempts{said}") from None
             if status in ONE_QUESTION_REFUSED:
-                # This task's "no answer", not the run's end; counted, so an endpoint that
-                # refuses every question is given up as one that fails them.
+                # This task's "no answer", not the run's end. A refusal that names this
+                # question (a content filter, its length) is not counted: an HR team's file
+                # with its sensitive tasks together gave up a working endpoint. Any other is,
+                # so an endpoint refusing every question is given up as one failing them...
                 words = words or "no reason given"
-                self._failed(f"HTTP {status}: {words}")
+                if not _about_this_question(status, f"{words} {getattr(error, 'code', '')}"):
+                    self._failed(f"HTTP {status}: {words}")
+                    if not self._answered and self.gave_up:
+                        # ...and one that refused them all before answering any is no endpoint
+                        # for this run (a model name the proxy does not know, a streaming-only
+                        # server): said as the setting it is, before anything is written.
+                        raise LLMError(self._refusal(error)) from None
                 raise Unanswered(f"the endpoint refused this question (HTTP {status}): "
                                  f"{words}") from None
             raise LLMError(self._refusal(error)) from None
@@ -288,6 +296,16 @@ def _out_of_quota(status: int, body: str, headers: Any) -> bool:
     if any(code in body for code in _QUOTA_CODES):
         return True
     return headers.get("retry-after") is None and bool(_QUOTA_WORDS.search(body))
+
+
+# Words and codes of a refusal that is about the question sent, not about the endpoint.
+_THIS_QUESTION = re.compile(r"content.?(filter|management|policy)|safety|context.?(length|window)"
+                            r"|maximum context|too (long|large)|token limit", re.IGNORECASE)
+
+
+def _about_this_question(status: int, said: str) -> bool:
+    """Whether a refusal names the question itself: too large, too long, filtered."""
+    return status == 413 or bool(_THIS_QUESTION.search(said))
 
 
 def _names_response_format(error: Any) -> bool:
