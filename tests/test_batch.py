@@ -342,7 +342,8 @@ def _board(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-@pytest.mark.parametrize("chunk_rows", [4, 20_000])  # 4: the group's title ends a chunk
+# 4: the group's title ends a chunk; 1 and 5: a title or its blank row begins one
+@pytest.mark.parametrize("chunk_rows", [1, 4, 5, 20_000])
 def test_a_boards_group_titles_and_repeated_headers_are_no_tasks(classifier, tmp_path, suffix,
                                                                  chunk_rows):
     # They were classified: "Next week" as orphan work, the header again in review.
@@ -361,3 +362,23 @@ def test_a_boards_group_titles_and_repeated_headers_are_no_tasks(classifier, tmp
         f"{tmp_path / f'board{suffix}'}: {'rows' if suffix == '.xlsx' else 'lines'} 8, 9 "
         f"are the header again or a group's title "
         f"above it, not tasks: status empty, as a blank row"]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_a_task_with_its_other_cells_empty_above_a_repeated_header_is_a_task(
+        classifier, tmp_path, chunk_rows):
+    # Two weeks' exports joined: the second week's header is no task, but the first week's
+    # last task, its owner and hours left empty, is one (it was emptied as a group's title).
+    rows = [BOARD_HEADER, ["Call customers whose service plan expires", "Ana", "", "1"],
+            ["Order toner for the printer", "", "", ""], BOARD_HEADER,
+            ["Write the launch plan for the heavy-duty widget", "Aisha", "", "3"]]
+    tasks, out = tmp_path / "weeks.csv", tmp_path / "out.csv"
+    with tasks.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    summary = classify_file(classifier, tasks, out, chunk_rows=chunk_rows)
+    with out.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [row["status"] == "empty" for row in written] == [False, False, True, False]
+    assert [w for w in summary.warnings if "header again" in w] == [
+        f"{tasks}: line 4 is the header again or a group's title above it, not a task: "
+        f"status empty, as a blank row"]

@@ -139,11 +139,12 @@ def header_row(rows: list[list[str]]) -> int:
 
 
 def _named_below_pairs(filled: list[list[str]], first: int) -> int:
-    """The row of column names below a block of one- and two-cell rows that starts at `first`
-    and names no columns; `first` where there is none (a two-column table, a wider row)."""
+    """The row of column names below a block of one- and two-cell rows that starts at `first`,
+    names no columns and ends in a blank row (Planner's); `first` where there is none (a
+    two-column table whose rows may hold two column words, "Status, Owner"; a wider row)."""
     for at in range(first, len(filled)):
         if _are_column_names(filled[at]):
-            return at
+            return at if at > first and not filled[at - 1] else first
         if len(filled[at]) > 2:
             break
     return first
@@ -162,7 +163,8 @@ _LATER_NAME = re.compile(r"(.+)\.[1-9]\d*")
 
 def header_again(rows: pd.DataFrame) -> np.ndarray:
     """Which rows are the header again (a board's export repeats it above each group of rows),
-    or a one-cell row right above one (that group's title): no tasks."""
+    or a one-cell row set off by a blank row above it and right above one (that group's
+    title): no tasks."""
     again = np.zeros(len(rows), dtype=bool)
     candidates = np.arange(len(rows))
     for position, name in enumerate(rows.columns):  # most rows are told by their first cell
@@ -175,7 +177,10 @@ def header_again(rows: pd.DataFrame) -> np.ndarray:
         return sum(cell_text(value) != "" for value in rows.iloc[at].tolist())
 
     repeats = [at for at in candidates.tolist() if filled(at) >= 2]
-    titles = [at - 1 for at in repeats if at > 0 and filled(at - 1) == 1]
+    # Set off by a blank row, as a board's groups are: a task with its other cells empty right
+    # above a repeated header (two exports joined, a group's last item) is a task.
+    titles = [at - 1 for at in repeats
+              if at >= 2 and filled(at - 1) == 1 and filled(at - 2) == 0]
     again[repeats + titles] = True
     return again
 

@@ -648,11 +648,18 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
     numbers = row_numbers(source)  # as every warning of a run names rows
     chunks = iter_chunks(source, chunk_rows)
     chunk = next(chunks, None)
+    before: pd.DataFrame | None = None
     while chunk is not None:
         following = next(chunks, None)
-        # A group's title that ends a chunk is told by the first row of the next.
-        rows = chunk if following is None else pd.concat([chunk, following.iloc[:1]])
-        skipped = not_tasks(rows, source.text_column)[:len(chunk)]
+        # A group's title that ends a chunk is told by the first row of the next, one that
+        # starts it by the blank row that ends the one before: the same answer at any size.
+        around = [part for part in (before, chunk,
+                                    None if following is None else following.iloc[:1])
+                  if part is not None]
+        rows = pd.concat(around) if len(around) > 1 else chunk
+        start = 0 if before is None else len(before)
+        skipped = not_tasks(rows, source.text_column)[start:start + len(chunk)]
+        before = chunk.iloc[-2:]
         where = numbers.of(chunk)
         found += [where[int(at)] for at in np.flatnonzero(skipped)]
         texts = chunk[source.text_column].tolist()
