@@ -615,6 +615,18 @@ def test_the_header_below_an_exports_key_value_block_is_found(tmp_path, name):
                for w in warnings)
 
 
+@pytest.mark.parametrize("rows", [
+    [["What", "Who"], ["Call the new dealers", "Ana"], ["Status", "Owner"],
+     ["Fix the coffee machine", "Ben"]],
+    [["Aufgabe", "Wer"], ["Rechnungen prüfen", "Ana"], ["Angebote schreiben", "Ben"],
+     ["Title", "Description"]],
+], ids=["two-column-words", "german-header"])
+def test_a_two_column_tables_row_of_column_words_is_a_task_not_its_header(tmp_path, rows):
+    # Read as a header below a "key | value" block: the real header and the rows above it lost.
+    frame, _ = read_tasks(_table(tmp_path, "tasks.csv", rows))
+    assert list(frame.columns) == rows[0] and len(frame) == len(rows) - 1
+
+
 @pytest.mark.parametrize("content", [
     "Q4 task list - Sales team\n\ntask;owner;hours\nCall the customers, then email them;Ana;1,5\n"
     "Fix the coffee machine;Ben;2\n",
