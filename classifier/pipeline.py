@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .cells import is_blank, is_blank_task
 from .errors import TasksError
 from .files.readers import (
     TaskSource,
@@ -130,6 +131,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     numbers = row_numbers(source)
     any_text = False
     long_rows: list[int] = []
+    placeholders: list[int] = []  # rows of text with no letter or digit ("-", "🚀")
     run_id: int | None = None
     try:
         separator = source.separator if source.kind == "csv" else ","
@@ -143,9 +145,12 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 rows = numbers.of(chunk)
                 chunk = chunk.rename(columns=renames) if renames else chunk
                 # A row that is no task (the header again) is blank to the rest of the run.
+                given = chunk[texts_in].tolist()
                 texts = ["" if blank else str(t)
-                         for t, blank in zip(chunk[texts_in].tolist(), batch.empty, strict=True)]
+                         for t, blank in zip(given, batch.empty, strict=True)]
                 any_text = any_text or any(text.strip() for text in texts)
+                placeholders += [row for row, text in zip(rows, given, strict=True)
+                                 if not is_blank(text) and is_blank_task(text)]
                 _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
                            long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
@@ -192,6 +197,13 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     cut = cut_warning(out, writer.cut_cells)
     if cut:
         note(cut)
+    if placeholders:  # text the run leaves empty: said, not silently dropped
+        many = len(placeholders) > 1
+        named = ", ".join(map(str, placeholders[:5])) + (
+            f" and {len(placeholders) - 5:,} more" if len(placeholders) > 5 else "")
+        note(f"{source.label}: {numbers.unit}{'s' if many else ''} {named} "
+             f"{'hold' if many else 'holds'} no letter or digit (a placeholder such as '-'): "
+             f"status empty, as a blank row")
     if len(long_rows) > LONG_ROWS_NAMED:
         note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
              f"than the model's window ({numbers.unit}s {long_rows[LONG_ROWS_NAMED]}.."

@@ -382,3 +382,15 @@ def test_a_task_with_its_other_cells_empty_above_a_repeated_header_is_a_task(
     assert [w for w in summary.warnings if "header again" in w] == [
         f"{tasks}: line 4 is the header again or a group's title above it, not a task: "
         f"status empty, as a blank row"]
+
+
+def test_placeholder_rows_left_empty_are_said_naming_them(classifier, tmp_path):
+    # A "-" or an emoji alone is no task, and the run leaves it empty: said, not silent.
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("task,owner\nCall the customers,Ana\n-,Ben\n\U0001f680,Cy\n,Di\n",
+                     encoding="utf-8")
+    summary = classify_file(classifier, tasks, tmp_path / "out.csv")
+    assert summary.status_counts["empty"] == 3
+    assert [w for w in summary.warnings if "no letter or digit" in w] == [
+        f"{tasks}: lines 3, 4 hold no letter or digit (a placeholder such as '-'): status "
+        f"empty, as a blank row"]
