@@ -368,7 +368,13 @@ def _queue_sheet(path: Path) -> str | None:
             return QUEUE_SHEET
         # `decide` has no --sheet: a reader's advice to pass one could not be followed.
         holding = [sheet.title for sheet in workbook.worksheets if _names_queue_columns(sheet)]
-        return holding[0] if len(holding) == 1 else None
+        if len(holding) > 1:
+            raise TasksError(f"{path}: sheets {', '.join(map(repr, holding))} all hold task_id "
+                             f"and decision columns; name the one you filled 'Queue'")
+        if not holding and len(workbook.sheetnames) > 1:
+            raise TasksError(f"{path}: no sheet holds the task_id and decision columns of a "
+                             f"queue file (sheets: {', '.join(map(repr, workbook.sheetnames))})")
+        return holding[0] if holding else None
     finally:
         workbook.close()
 

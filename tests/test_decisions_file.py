@@ -657,6 +657,26 @@ def test_a_renamed_queue_sheet_behind_a_notes_sheet_is_found(db, tmp_path):
     assert "--sheet" not in done.stderr  # `decide` has no such option to follow
 
 
+def test_a_workbook_with_two_queue_sheets_or_none_is_refused_naming_its_sheets(db, tmp_path):
+    out = tmp_path / "queue.xlsx"
+    _queue(db, out, "--limit", "3")
+    book = openpyxl.load_workbook(out)
+    book["Queue"].title = "Mine"
+    copy = book.copy_worksheet(book["Mine"])
+    copy.title = "Yours"
+    book.save(out)
+    done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 2
+    assert done.stderr.strip().endswith("sheets 'Mine', 'Yours' all hold task_id and decision "
+                                        "columns; name the one you filled 'Queue'")
+    del book["Yours"], book["Mine"]
+    book.create_sheet("Notes").append(["Ask Maria about the press"])
+    book.save(out)
+    done = _tactics("decide", str(out), "--db", str(db), "--plan", PLAN, "--reviewer", "ana")
+    assert done.exit_code == 2 and "--sheet" not in done.stderr  # decide has no such option
+    assert "no sheet holds the task_id and decision columns" in done.stderr
+
+
 def test_a_queue_saved_as_unicode_text_is_refused_saying_what_to_save(db, tmp_path):
     table = _queue(db, tmp_path / "queue.csv", "--limit", "2")
     table.loc[0, "decision"] = "none"
