@@ -451,7 +451,7 @@ def test_a_boards_repeated_headers_are_no_tasks_on_ray_as_without(ray_env, tmp_p
     # A Monday.com board: each group's title and the header again, above its rows.
     board = tmp_path / "board.csv"
     board.write_text("Widget Launch board,,\nThis week,,\nName,Person,Hours\n"
-                     "Build a prototype of the compact widget,Aisha,5\nNext week,,\n"
+                     "Build a prototype of the compact widget,Aisha,5\n,,\nNext week,,\n"
                      "Name,Person,Hours\nWrite the launch plan for the heavy-duty widget,Aisha,3\n")
     local = local_cli("classify", board, "--plan", PLAN, "--out", tmp_path / "local.csv")
     assert local.exit_code == 0, local.output
@@ -459,7 +459,7 @@ def test_a_boards_repeated_headers_are_no_tasks_on_ray_as_without(ray_env, tmp_p
                    "--workers", "1", env=ray_env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    said = (f"warning: {board}: lines 5, 6 are the header again or a group's title above it, "
+    said = (f"warning: {board}: lines 6, 7 are the header again or a group's title above it, "
             f"not tasks: status empty, as a blank row")
     assert said in local.stderr.splitlines() and said in done.stderr.splitlines()
 

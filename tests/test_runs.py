@@ -193,14 +193,16 @@ def test_an_uploaded_boards_group_titles_and_repeated_headers_are_no_tasks(store
     from classifier.files.uploads import read_upload
 
     board = (b"Widget Launch board,,\nThis week,,\nName,Person,Hours\n"
-             b"Build a prototype of the compact widget,Aisha,5\nNext week,,\n"
+             b"Build a prototype of the compact widget,Aisha,5\n,,\nNext week,,\n"
              b"Name,Person,Hours\nWrite the launch plan for the heavy-duty widget,Aisha,3\n")
     frame, column = read_upload("board.csv", board, text_column=["Name"])
     run_id = classify_into_store(store, classifier, store.save_plan(sample_plan), frame,
                                  column, "board.csv")
     results = store.run_results(run_id)
-    assert results["Name"].tolist() == ["Build a prototype of the compact widget", "Next week",
-                                        "Name", "Write the launch plan for the heavy-duty widget"]
-    assert [status == "empty" for status in results["status"]] == [False, True, True, False]
+    assert results["Name"].tolist() == ["Build a prototype of the compact widget", "",
+                                        "Next week", "Name",
+                                        "Write the launch plan for the heavy-duty widget"]
+    assert [status == "empty" for status in results["status"]] == [False, True, True, True,
+                                                                   False]
     again = store.run(rerun(store, classifier, store.run(run_id).plan_version, store.run(run_id)))
     assert store.run_results(again.id)["status"].tolist() == results["status"].tolist()
