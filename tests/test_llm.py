@@ -6,6 +6,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -897,21 +898,24 @@ def test_cli_out_of_quota_writes_the_file_with_one_warning_in_the_provider_s_wor
     assert len(server.requests) <= LLMSettings.model_fields["max_concurrency"].default
 
 
+def _progress_shown(server, tmp_path) -> tuple[Any, int, list[str]]:
+    """The sample tasks classified with --llm: the run, its doubtful tasks and the LLM bar's
+    states as drawn."""
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--llm", "--llm-key-env", KEY_ENV]
+    ran = run_cli(args, env={"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"})
+    assert ran.exit_code == 0, ran.output
+    doubtful = int(pd.read_csv(out)["status"].isin(["review", "misaligned"]).sum())
+    return ran, doubtful, [state for state in re.split(r"[\r\n]", ran.stderr)
+                           if state.startswith("asking the LLM:")]
+
+
 @pytest.mark.slow
 def test_cli_llm_progress_counts_up_to_the_tasks_it_asks_about(server, tmp_path):
     # Slow enough for the bar to show (after a second), as docs/llm.md prints it.
     server.responder = lambda request: slow(0.1, answer("none", "It serves none."))
-    out = tmp_path / "out.csv"
-    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
-            "--out", str(out), "--llm", "--llm-key-env", KEY_ENV]
-    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
-
-    ran = run_cli(args, env=env)
-
-    assert ran.exit_code == 0, ran.output
-    doubtful = pd.read_csv(out)["status"].isin(["review", "misaligned"]).sum()
-    shown = [state for state in re.split(r"[\r\n]", ran.stderr)
-             if state.startswith("asking the LLM:")]
+    ran, doubtful, shown = _progress_shown(server, tmp_path)
     assert shown and shown[-1].startswith(f"asking the LLM: 100%|██████████| {doubtful}/{doubtful} [")
     assert ran.stderr.strip().splitlines()[-1].startswith(f"asked the LLM about {doubtful} tasks")
 
@@ -919,17 +923,7 @@ def test_cli_llm_progress_counts_up_to_the_tasks_it_asks_about(server, tmp_path)
 @pytest.mark.slow
 def test_cli_llm_progress_ends_at_the_tasks_asked_when_it_gives_up(server, tmp_path):
     server.responder = lambda request: slow(0.1, error(500, retry_after=0.01))
-    out = tmp_path / "out.csv"
-    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
-            "--out", str(out), "--llm", "--llm-key-env", KEY_ENV]
-    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
-
-    ran = run_cli(args, env=env)
-
-    assert ran.exit_code == 0, ran.output
-    doubtful = pd.read_csv(out)["status"].isin(["review", "misaligned"]).sum()
-    shown = [state for state in re.split(r"[\r\n]", ran.stderr)
-             if state.startswith("asking the LLM:")]
+    ran, doubtful, shown = _progress_shown(server, tmp_path)
     final = re.match(r"asking the LLM: +\d+%\|.*\| (\d+)/(\d+) \[.*, gave up: (\d+) not "
                          r"asked\]", shown[-1])
     assert final, shown[-1]

@@ -5,8 +5,8 @@ and answers {"strategy_id": a candidate id or "none", "reason": one sentence}. A
 validated, so a task cannot steer the model outside its candidates; a bad answer is asked again
 once, then recorded as "no answer" (and remembered, so no later run pays for it again). A question
 the endpoint refuses (a content filter, past the context window) is that task's "no answer" with
-the endpoint's words. After `give_up_after` failed or refused requests in a row the run stops
-asking: the rest is "not asked".
+the endpoint's words. After `give_up_after` failed requests in a row (refusals that name no
+question of their own included) the run stops asking: the rest is "not asked".
 """
 
 from __future__ import annotations
