@@ -602,6 +602,20 @@ PLANNER = [["Plan name", "Widget Ops Q1"], ["Export date", "2026-03-14"], [],
            ["t2", "Post the job opening for a machinist", "HR", "Ana", "Second shift"]]
 
 
+@pytest.mark.parametrize("rows", [
+    PLANNER,
+    # no blank row, but names wider than the block: still a block above the header
+    [["Team", "Ops"], ["Week", "12"], ["Task", "Owner", "Hours"],
+     ["Call the customers", "Ana", "2"], ["Order toner", "Ben", "1"]],
+], ids=["planner", "no-blank-row"])
+def test_a_key_value_block_above_a_wider_header_is_not_read(tmp_path, rows):
+    warnings: list[str] = []
+    frame, _ = read_tasks(_table(tmp_path, "tasks.csv", rows), warn=warnings.append)
+    header = next(at for at, row in enumerate(rows) if len(row) > 2)
+    assert list(frame.columns) == rows[header] and len(frame) == len(rows) - header - 1
+    assert any(f"{header} rows above the header not read" in w for w in warnings)
+
+
 @pytest.mark.parametrize("name", ["planner.xlsx", "planner.csv"])
 def test_the_header_below_an_exports_key_value_block_is_found(tmp_path, name):
     # MS Planner's export: "Plan name | ..." was read as the header, and the task column with it.

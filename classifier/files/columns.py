@@ -139,12 +139,14 @@ def header_row(rows: list[list[str]]) -> int:
 
 
 def _named_below_pairs(filled: list[list[str]], first: int) -> int:
-    """The row of column names below a block of one- and two-cell rows that starts at `first`,
-    names no columns and ends in a blank row (Planner's); `first` where there is none (a
-    two-column table whose rows may hold two column words, "Status, Owner"; a wider row)."""
+    """The row of column names below a block of one- and two-cell rows that starts at `first`
+    and names no columns, where the block ends in a blank row (Planner's) or the names are
+    wider than it; `first` where there is none (a two-column table, whose rows may hold two
+    column words, "Status, Owner"; a wider row)."""
     for at in range(first, len(filled)):
         if _are_column_names(filled[at]):
-            return at if at > first and not filled[at - 1] else first
+            set_off = at > first and (not filled[at - 1] or len(filled[at]) > 2)
+            return at if set_off else first
         if len(filled[at]) > 2:
             break
     return first
