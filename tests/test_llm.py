@@ -567,14 +567,20 @@ def test_an_endpoint_that_answered_then_refuses_every_question_is_given_up(
     assert ANSWERED in {o.status for o in opinions} and NOT_ASKED in {o.status for o in opinions}
 
 
+@pytest.mark.parametrize("refusal", [
+    content_filtered(),
+    # OpenAI's own: a prompt its moderation stops
+    error(400, message="Invalid prompt: your prompt was flagged as potentially violating our "
+                       "usage policy.", code="invalid_prompt"),
+], ids=["azure", "openai"])
 def test_refusals_about_their_questions_do_not_give_up_the_endpoint(server, settings, classifier,
-                                                                   sample_plan):
+                                                                   sample_plan, refusal):
     # An HR team's file with its sensitive tasks together: the filter refuses them, and the
     # endpoint still answers the rest (five in a row gave it up for the whole file).
     sensitive = [f"Deal with harassment complaint number {n} from the night shift"
                  for n in range(7)]
     tasks = sensitive + ["Water the office plants", "Order toner for the printer"]
-    server.responder = lambda request: (content_filtered() if "harassment" in request.user_text
+    server.responder = lambda request: (refusal if "harassment" in request.user_text
                                         else answer("none", "Upkeep."))
     one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
 
@@ -584,6 +590,23 @@ def test_refusals_about_their_questions_do_not_give_up_the_endpoint(server, sett
     assert not asker.usage.gave_up
     said = {o.task: o.status for o in opinions}
     assert [said[task] for task in tasks] == [NO_ANSWER] * 7 + [ANSWERED] * 2
+
+
+def test_an_endpoint_whose_window_no_question_fits_is_given_up(server, settings, classifier,
+                                                              sample_plan):
+    # Each question refused for its own length: not counted as failures, but twenty in a row
+    # with no answer between end the asking (every doubtful task of the file was asked).
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(40)]
+    server.responder = lambda request: error(400, message=CONTEXT_WORDS,
+                                             code="context_length_exceeded")
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+
+    with Asker(one_at_a_time) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert asker.usage.gave_up == (f"the LLM at {settings.base_url} refused 20 questions in a "
+                                   f"row (HTTP 400: {CONTEXT_WORDS})")
+    assert len(server.requests) == 20 and NOT_ASKED in {o.status for o in opinions}
 
 
 def test_the_key_is_sent_from_the_named_variable_and_none_without_it(server, settings, results,
@@ -750,7 +773,7 @@ def test_requests_in_flight_are_set_by_option_or_environment(monkeypatch):
     assert llm_settings(url, "m").max_concurrency == 1  # the app reads it too
     assert llm_settings(url, "m", max_concurrency=2).max_concurrency == 2  # the option wins
     monkeypatch.setenv("TACTICS_LLM_CONCURRENCY", "many")
-    with pytest.raises(LLMError, match="^LLM settings: max_concurrency: "):
+    with pytest.raises(LLMError, match="^LLM settings: TACTICS_LLM_CONCURRENCY: "):
         llm_settings(url, "m")
 
 

@@ -71,6 +71,8 @@ class Endpoint:
         self.completion_tokens = 0
         self.failures_in_a_row = 0
         self.last_failure = ""
+        self.refusals_in_a_row = 0  # of questions refused for themselves, with no answer between
+        self.last_refusal = ""
         self.stopped = ""  # why no question is worth sending any more (no quota left)
         self._reached = False  # whether the endpoint has answered anything at all
         self._answered = False  # whether it has sent a chat completion: it speaks the protocol
@@ -92,7 +94,8 @@ class Endpoint:
     @property
     def gave_up(self) -> bool:
         """Whether asking more is pointless: so many requests failed in a row, or no quota."""
-        return bool(self.stopped) or self.failures_in_a_row >= self.settings.give_up_after
+        return (bool(self.stopped) or self.failures_in_a_row >= self.settings.give_up_after
+                or self.refusals_in_a_row >= REFUSALS_GIVEN_UP * self.settings.give_up_after)
 
     async def close(self) -> None:
         """Release the HTTP connections."""
@@ -138,7 +141,7 @@ class Endpoint:
         finally:
             _question.reset(token)
         # Only a reply read whole ends a run of failures: a 200 whose body breaks off does not.
-        self.failures_in_a_row = 0
+        self.failures_in_a_row = self.refusals_in_a_row = 0
         self._answered = True
         return reply, attempts.sent
 
@@ -182,7 +185,10 @@ class Endpoint:
                 # with its sensitive tasks together gave up a working endpoint. Any other is,
                 # so an endpoint refusing every question is given up as one failing them...
                 words = words or "no reason given"
-                if not _about_this_question(status, f"{words} {getattr(error, 'code', '')}"):
+                if _about_this_question(status, f"{words} {getattr(error, 'code', '')}"):
+                    self.refusals_in_a_row += 1
+                    self.last_refusal = f"HTTP {status}: {words}"
+                else:
                     self._failed(f"HTTP {status}: {words}")
                     if not self._answered and self.gave_up:
                         # ...and one that refused them all before answering any is no endpoint
@@ -300,7 +306,11 @@ def _out_of_quota(status: int, body: str, headers: Any) -> bool:
 
 # Words and codes of a refusal that is about the question sent, not about the endpoint.
 _THIS_QUESTION = re.compile(r"content.?(filter|management|policy)|safety|context.?(length|window)"
-                            r"|maximum context|too (long|large)|token limit", re.IGNORECASE)
+                            r"|maximum context|too (long|large)|token limit|usage polic|flagged"
+                            r"|invalid_prompt|moderation", re.IGNORECASE)
+# Refusals that name their own question do not give an endpoint up, but so many in a row with
+# no answer between (a model whose window no question fits) do: it is asked no more.
+REFUSALS_GIVEN_UP = 4
 
 
 def _about_this_question(status: int, said: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, Self, cast
 
 from ..plan import Plan
 from ..results import Candidate, Status, TaskResult
-from .client import Endpoint, Reply, Unanswered, UsageSink
+from .client import REFUSALS_GIVEN_UP, Endpoint, Reply, Unanswered, UsageSink
 from .prompts import (
     Messages,
     RejectedAnswer,
@@ -317,7 +317,11 @@ class Asker:
             # on which concurrent question's answer came back first.
             self.usage.gave_up = endpoint.stopped or (
                 f"the LLM at {self.settings.base_url} failed {self.settings.give_up_after} "
-                f"requests in a row ({endpoint.last_failure})")
+                f"requests in a row ({endpoint.last_failure})"
+                if endpoint.failures_in_a_row >= self.settings.give_up_after else
+                f"the LLM at {self.settings.base_url} refused "
+                f"{REFUSALS_GIVEN_UP * self.settings.give_up_after} questions in a row "
+                f"({endpoint.last_refusal})")
         for key, question in pending.items():
             if key in answers:
                 continue

@@ -63,10 +63,12 @@ def llm_settings(base_url: str | None = None, model: str | None = None,
     TACTICS_LLM_CONCURRENCY (requests in flight: 1 for a tier of a few requests a minute)."""
     if api_key_env is None:
         api_key_env = os.environ.get("TACTICS_LLM_KEY_ENV", "OPENAI_API_KEY").strip()
+    concurrency_set = False  # from the environment: its errors name the variable
     if options.get("max_concurrency") is None:
         options.pop("max_concurrency", None)
         if concurrency := os.environ.get("TACTICS_LLM_CONCURRENCY", "").strip():
             options["max_concurrency"] = concurrency  # pydantic says what is wrong with it
+            concurrency_set = True
     values = {
         "base_url": base_url or os.environ.get("TACTICS_LLM_BASE_URL"),
         "model": model or os.environ.get("TACTICS_LLM_MODEL"),
@@ -82,6 +84,7 @@ def llm_settings(base_url: str | None = None, model: str | None = None,
     try:
         return LLMSettings(**values)
     except ValidationError as error:
-        problems = [f"{'.'.join(map(str, item['loc']))}: {item['msg'].removeprefix('Value error, ')}"
-                    for item in error.errors()]
+        named = {"max_concurrency": "TACTICS_LLM_CONCURRENCY"} if concurrency_set else {}
+        problems = [f"{named.get('.'.join(map(str, item['loc'])), '.'.join(map(str, item['loc'])))}"
+                    f": {item['msg'].removeprefix('Value error, ')}" for item in error.errors()]
         raise LLMError("LLM settings: " + "; ".join(problems)) from None
