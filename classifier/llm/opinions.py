@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, cast
 
+from ..errors import LLMError
 from ..plan import Plan
 from ..results import Candidate, Status, TaskResult
 from .client import REFUSALS_GIVEN_UP, Endpoint, Reply, Unanswered, UsageSink
@@ -300,6 +301,7 @@ class Asker:
                 progress(question.rows)
 
         tasks = [asyncio.create_task(one(key, q)) for key, q in pending.items()]
+        outcomes: list[object] = []
         try:
             for finished in asyncio.as_completed(tasks):
                 await finished
@@ -308,10 +310,15 @@ class Asker:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
             self.usage.requests = endpoint.requests
             self.usage.prompt_tokens = endpoint.prompt_tokens
             self.usage.completion_tokens = endpoint.completion_tokens
+        # The question that found the endpoint unusable may end after the one that saw it give
+        # up: its error is the run's, not swallowed with the cancelled rest.
+        unusable = next((o for o in outcomes if isinstance(o, LLMError)), None)
+        if unusable is not None:
+            raise unusable
         if endpoint.gave_up and not self.usage.gave_up:
             # The count that made it stop: one more may have failed as it stopped, depending
             # on which concurrent question's answer came back first.
