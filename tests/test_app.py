@@ -612,6 +612,8 @@ def test_a_short_list_ends_the_teach_in_when_its_tasks_run_out(db):
         task_button(at, "review_misaligned").click().run()
     no_exception(at)
     assert at.get("progress")[0].proto.text.startswith("3 of 3 taught")
+    # In the words of the button pressed, not the store's action name ("misaligned")
+    assert any(t.value.startswith("Last: serves no strategy by ") for t in at.text)
     assert any("the round could deal is decided" in c.value for c in at.caption)
     assert at.button(key="teach_rescore").label.startswith("Re-score run #2")
     at.button(key="teach_rescore").click().run()

@@ -23,6 +23,7 @@ from classifier.model.learned import Learned
 from classifier.pipeline import rerun
 from classifier.report.summary import task_count
 from classifier.review import (
+    ACTION_WORDS,
     TEACH_IN_SIZE,
     deal,
     decision_trail,
@@ -360,10 +361,11 @@ def _recent(run_id: int, plan) -> None:
     names = plan.names
     # A skip chooses nothing: it names no target.
     chosen = last.get("strategy_id")
-    target = ("" if last["action"] in ("skip", "undo")
+    target = ("" if last["action"] in ("skip", "undo", "misaligned")
               else f" → {names.get(chosen, chosen) if chosen else 'no strategy'}")
+    said = ACTION_WORDS.get(last["action"], last["action"])  # as the buttons say it
     # Plain text: the task is user data.
-    st.text(f"Last: {last['action']}{target} by {last['reviewer']} · task {last['row'] + 1}: "
+    st.text(f"Last: {said}{target} by {last['reviewer']} · task {last['row'] + 1}: "
             f"{work_text.readable(str(last['text']))}")
     st.dataframe(recent_decisions(trail, names), hide_index=True, width="stretch")
     # The whole trail, overridden and undone decisions included: the page's messages send
