@@ -306,7 +306,7 @@ def test_a_decision_from_another_app_instance_shows_on_the_next_redraw(postgres_
                    cwd=ROOT, check=True, timeout=120)
     at.run()  # the next redraw
     assert at.text[0].value != shown  # the task decided elsewhere left this queue
-    assert any(f"Last: misaligned → no strategy by carol@example.com · task {row + 1}"
+    assert any(f"Last: serves no strategy by carol@example.com · task {row + 1}"
                in t.value for t in at.text)
 
 

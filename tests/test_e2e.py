@@ -255,7 +255,7 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
     _idle(page)
     _screenshot(page, "5-review-llm")
     page.keyboard.press("l")  # L accepts the LLM's answer
-    page.get_by_text(f"Last: misaligned → no strategy by {REVIEWER}").wait_for()
+    page.get_by_text(f"Last: serves no strategy by {REVIEWER}").wait_for()
     with Store(tmp_path / "tactics.db") as store:
         standing = list(store.current_decisions(store.latest_run().id).values())
     assert [(d.action, d.text, d.reviewer) for d in standing] == [("misaligned", task, REVIEWER)]

@@ -196,7 +196,7 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         task = alice.locator("[data-testid='stMain'] [data-testid='stText']").first \
             .inner_text().strip()
         alice.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE)).click()
-        alice.get_by_text("Last: misaligned → no strategy by alice@example.com").wait_for()
+        alice.get_by_text("Last: serves no strategy by alice@example.com").wait_for()
         _screenshot(alice, "signin-1-alice-decided")
         with Store(postgres_db) as store:
             trail = store.decisions()
@@ -226,7 +226,7 @@ def test_sign_in_decide_refuse_a_viewer_and_sign_out(tmp_path, postgres_db):
         bob.get_by_text("Viewer: you may look and download reports, not decide.").wait_for()
         bob.get_by_role("link", name="Review").click()
         # Alice's decision, made on the other instance, is here
-        _wait_for_text(bob, "Last: misaligned → no strategy by alice@example.com", "Review")
+        _wait_for_text(bob, "Last: serves no strategy by alice@example.com", "Review")
         _idle(bob)
         # A viewer's decision buttons are greyed out (the store would refuse the write too).
         button = bob.get_by_role("button", name=re.compile("serves no strategy", re.IGNORECASE))
