@@ -5,6 +5,7 @@ concurrency between connections, threads and processes, interrupted writes, and 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -900,12 +902,29 @@ def _decide_many(target: str, run: int, reviewer: str, start, results) -> None:
         results.put((reviewer, time.perf_counter() - began))
 
 
+def _result_of_live(workers, results, limit: float = 600.0):
+    """The next worker's result; fails at once when a worker died without one (no 600 s hang)."""
+    waited = 0.0
+    while True:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            waited += 1
+            dead = [(w.name, w.exitcode) for w in workers if w.exitcode not in (None, 0)]
+            if dead or waited >= limit:
+                pytest.fail(f"a worker ended without a result: {dead or 'none in time'}")
+
+
 @pytest.mark.slow
-def test_two_processes_deciding_500_tasks_each_at_once_lose_nothing(store_target, sample_plan):
+def test_two_processes_deciding_500_tasks_each_at_once_lose_nothing(store_target, sample_plan,
+                                                                   monkeypatch):
     with Store(store_target) as setup:
         run = setup.create_run(setup.save_plan(sample_plan),
                                synthetic_results(DECISIONS_EACH, sample_plan), "task", "x", "m",
                                _thresholds())
+    # Streamlit's AppTest (run earlier in this worker) leaves app.py as __main__, and a spawned
+    # child would run it again before its target; a bare __main__ gives the children nothing to run.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     context = multiprocessing.get_context("spawn")  # nothing inherited: two separate programs
     start, results = context.Event(), context.Queue()
     workers = [context.Process(target=_decide_many,
@@ -916,7 +935,7 @@ def test_two_processes_deciding_500_tasks_each_at_once_lose_nothing(store_target
     time.sleep(3)  # both import and open the store first, then start together
     began = time.perf_counter()
     start.set()
-    spent = dict(results.get(timeout=600) for _ in workers)
+    spent = dict(_result_of_live(workers, results) for _ in workers)
     wall = time.perf_counter() - began
     for worker in workers:
         worker.join(60)
