@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .cells import is_blank, is_blank_task
@@ -149,8 +150,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 texts = ["" if blank else str(t)
                          for t, blank in zip(given, batch.empty, strict=True)]
                 any_text = any_text or any(text.strip() for text in texts)
-                placeholders += [row for row, text in zip(rows, given, strict=True)
-                                 if not is_blank(text) and is_blank_task(text)]
+                # Only a row the classifier left empty can be one (its text is read once more).
+                placeholders += [rows[at] for at in np.flatnonzero(batch.empty)
+                                 if not is_blank(given[at]) and is_blank_task(given[at])]
                 _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
                            long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))

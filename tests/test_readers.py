@@ -839,3 +839,20 @@ def test_a_sheet_with_a_week_a_column_is_not_said_to_lack_a_header(tmp_path):
     frame, column = read_tasks(path, warn=warnings.append)
     assert frame[column].tolist() == ["Hire a welder"]
     assert warnings == []
+
+
+def test_rows_are_numbered_by_the_lines_their_cells_take_whatever_each_column_holds():
+    from datetime import date
+
+    from classifier.files.row_numbers import RowNumbers
+
+    chunk = pd.DataFrame({
+        "task": ["two\nlines", "three\r\nlines\rhere", None, 5, "plain"],
+        "points": [1, 2, 3, 4, 5],
+        "numbers as objects": pd.Series([1, 2, 3, 4, 5], dtype=object),
+        "due": [date(2026, 1, 1)] * 5,
+        "notes": pd.Series(["a\n\n", None, "", "z", "y"], dtype="string"),
+    })
+    numbers = RowNumbers("line", 2, breaks=True)
+    assert numbers.of(chunk) == [2, 6, 9, 10, 11]
+    assert numbers.of(chunk.iloc[4:]) == [12]  # the next chunk goes on where this one ended

@@ -17,6 +17,19 @@ def line_breaks(value: object) -> int:
     return value.count("\n") + value.count("\r") - value.count("\r\n")
 
 
+def _breaks(column: pd.Series) -> np.ndarray:
+    """`line_breaks` of every cell, vectorised (a Python call per cell took a tenth of a second
+    per 20,000 rows of ten columns, on every chunk of a big file); a cell that is no text has none."""
+    try:
+        counts = column.str.count(_BREAK)  # NaN where a cell is no text
+    except AttributeError:  # no cell of the column is text (dates, numbers as objects)
+        return np.zeros(len(column), dtype=np.int64)
+    return counts.fillna(0).to_numpy(dtype=np.int64)
+
+
+_BREAK = r"\r\n|\r|\n"
+
+
 @dataclass
 class RowNumbers:
     """Numbers the rows of a source's chunks, given in order; `unit` is what a number counts
@@ -32,8 +45,9 @@ class RowNumbers:
         lines = np.ones(len(chunk), dtype=np.int64)
         if self.breaks:
             for position, name in enumerate(chunk.columns):
-                if name != self.skip:
-                    lines += chunk.iloc[:, position].map(line_breaks).to_numpy(dtype=np.int64)
+                column = chunk.iloc[:, position]
+                if name != self.skip and not pd.api.types.is_numeric_dtype(column):
+                    lines += _breaks(column)
         starts = self.next + np.cumsum(lines) - lines
         self.next += int(lines.sum())
         return [int(start) for start in starts]
