@@ -313,7 +313,8 @@ def _decided_meanwhile(db, reviewer: str, by_this_tab: bool = False):
 def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
     at, run, row = _decided_meanwhile(db, "Ben in another tab")
     [warning] = at.warning
-    assert f"Task {row + 1} was decided meanwhile by Ben in another tab (misaligned)" in warning.value
+    assert (f"Task {row + 1} was decided meanwhile by Ben in another tab (serves no strategy)"
+            in warning.value)
     with Store(db) as store:
         trail = store.decisions(run.id)
         standing = store.current_decisions(run.id)[row]
@@ -389,7 +390,7 @@ def test_a_task_this_reviewer_decided_in_another_window_is_said_so(db):
     # Two windows of one reviewer: the second's click is no key pressed twice.
     at, run, row = _decided_meanwhile(db, "Manager")
     [warning] = at.warning
-    assert (f"Task {row + 1} was decided meanwhile by you in another tab or window (misaligned, "
+    assert (f"Task {row + 1} was decided meanwhile by you in another tab or window (serves no strategy, "
             in warning.value)
     with Store(db) as store:
         assert len(store.decisions(run.id)) == 1
@@ -438,7 +439,7 @@ def test_undo_of_a_decision_a_colleague_replaced_since_says_so_and_records_nothi
     no_exception(at)
     [warning] = at.warning
     assert warning.value.startswith(f"Nothing undone: your last decision, on task {mine.row + 1}")
-    assert "(misaligned), was replaced since by ben's (" in warning.value
+    assert "(serves no strategy), was replaced since by ben's (" in warning.value
     assert not any(toast.value.startswith("Undid") for toast in at.toast)
     with Store(db) as store:
         assert store.decisions(run.id)["action"].tolist() == ["misaligned", "reassign"]

@@ -126,8 +126,10 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
 
 
 def _said(decision: Decision) -> str:
-    """A decision's answer, short: "misaligned", "reassign → retail"."""
-    return decision.action + (f" → {decision.strategy_id}" if decision.strategy_id else "")
+    """A decision's answer, short and as the buttons say it: "serves no strategy",
+    "reassign → retail"."""
+    return (ACTION_WORDS.get(decision.action, decision.action)
+            + (f" → {decision.strategy_id}" if decision.strategy_id else ""))
 
 
 def _reassign(run_id: int, row: int, picker_key: str, names: dict[str, str]) -> None:
