@@ -24,6 +24,7 @@ from .files.readers import (
     row_numbers,
     task_chunks,
     task_texts,
+    with_group_titles,
 )
 from .files.writer import TableWriter, cut_warning
 from .model.engine import Batch, Classifier, join_results, result_of
@@ -302,7 +303,9 @@ def input_frame(store: Store, run: RunInfo) -> pd.DataFrame:
     columns = [c for c in run.columns if c in results.columns and c not in RESULT_COLUMNS]
     if run.text_column not in columns:
         columns.append(run.text_column)
-    return results[columns].reset_index(drop=True)
+    frame = results[columns].reset_index(drop=True)
+    return with_group_titles(frame, run.text_column,
+                             (results["status"] == Status.EMPTY.value).tolist())
 
 
 def rerun(store: Store, classifier: Classifier, plan_version: int, run: RunInfo,

@@ -856,3 +856,54 @@ def test_rows_are_numbered_by_the_lines_their_cells_take_whatever_each_column_ho
     numbers = RowNumbers("line", 2, breaks=True)
     assert numbers.of(chunk) == [2, 6, 9, 10, 11]
     assert numbers.of(chunk.iloc[4:]) == [12]  # the next chunk goes on where this one ended
+
+
+# Two weekly exports joined, a blank row left between them: the second week's first task has
+# only its text (nobody took it yet), right above that week's header.
+JOINED = [["Name", "Person", "Hours"], ["Call customers whose plan expires", "Ana", "1"], [],
+          ["Order toner for the printer"], ["Name", "Person", "Hours"],
+          ["Write the launch plan", "Aisha", "3"]]
+# A board's export: each group's title, set off by a blank row, above the header again; the
+# first group's above the file's header.
+GROUPED = [["Widget board"], [], ["This week"], ["Name", "Person", "Hours"],
+           ["Call customers whose plan expires", "Ana", "1"], [], ["Next week"],
+           ["Name", "Person", "Hours"], ["Write the launch plan", "Aisha", "3"]]
+
+
+@pytest.mark.parametrize("name", ["weeks.csv", "weeks.xlsx"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_a_task_alone_in_its_row_after_a_blank_row_above_a_repeated_header_is_a_task(
+        tmp_path, name, chunk_rows):
+    # It was emptied as a group's title: a file not laid out in titled groups has none.
+    from classifier.files.readers import task_chunks, task_texts
+
+    warnings: list[str] = []
+    source = open_tasks(_table(tmp_path, name, JOINED), warn=warnings.append)
+    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    assert texts == ["Call customers whose plan expires", "", "Order toner for the printer", "",
+                     "Write the launch plan"]
+    unit = "line" if name.endswith(".csv") else "row"
+    assert [w for w in warnings if "header again" in w] == [
+        f"{source.label}: {unit} 5 is the header again or a group's title above it, not a "
+        f"task: status empty, as a blank row"]
+    frame, column = read_tasks(source.label)  # the app's way: a table read whole
+    assert task_texts(frame, column) == texts
+
+
+@pytest.mark.parametrize("name", ["board.csv", "board.xlsx"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_a_boards_group_titles_are_still_no_tasks(tmp_path, name, chunk_rows):
+    from classifier.files.readers import task_chunks, task_texts, with_group_titles
+
+    source = open_tasks(_table(tmp_path, name, GROUPED))
+    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
+    frame, column = read_tasks(source.label)
+    assert task_texts(frame, column) == texts
+    # A stored run's table has lost the file's top: the rows its run left empty say it.
+    stored = frame.copy()
+    stored.attrs.clear()
+    empty = [text == "" for text in texts]
+    assert task_texts(with_group_titles(stored, column, empty), column) == texts
+    assert task_texts(with_group_titles(stored, column, [False] * len(texts)), column)[2] == \
+        "Next week"

@@ -163,10 +163,9 @@ _BLANK_NAME = re.compile(r"Unnamed: \d+")
 _LATER_NAME = re.compile(r"(.+)\.[1-9]\d*")
 
 
-def header_again(rows: pd.DataFrame) -> np.ndarray:
+def header_again(rows: pd.DataFrame, group_titles: bool = False) -> np.ndarray:
     """Which rows are the header again (a board's export repeats it above each group of rows),
-    or a one-cell row set off by a blank row above it and right above one (that group's
-    title): no tasks."""
+    and, in a file laid out in titled groups (`group_titles`), each group's title above it."""
     again = np.zeros(len(rows), dtype=bool)
     candidates = np.arange(len(rows))
     for position, name in enumerate(rows.columns):  # most rows are told by their first cell
@@ -175,16 +174,27 @@ def header_again(rows: pd.DataFrame) -> np.ndarray:
         cells = rows.iloc[candidates, position].map(cell_text)
         candidates = candidates[cells.isin(_header_cells(str(name))).to_numpy()]
 
-    def filled(at: int) -> int:
-        return sum(cell_text(value) != "" for value in rows.iloc[at].tolist())
+    def filled(at: int) -> list[int]:
+        return [position for position, value in enumerate(rows.iloc[at].tolist())
+                if cell_text(value) != ""]
 
-    repeats = [at for at in candidates.tolist() if filled(at) >= 2]
-    # Set off by a blank row, as a board's groups are: a task with its other cells empty right
-    # above a repeated header (two exports joined, a group's last item) is a task.
-    titles = [at - 1 for at in repeats
-              if at >= 2 and filled(at - 1) == 1 and filled(at - 2) == 0]
+    repeats = [at for at in candidates.tolist() if len(filled(at)) >= 2]
+    titles: list[int] = []
+    if group_titles:
+        # A group's title is the first cell alone, set off by a blank row, as the title above
+        # the file's own header was. Without such a title there, a row of one cell above a
+        # repeated header is a task whose other cells are empty (two exports joined).
+        titles = [at - 1 for at in repeats
+                  if at >= 2 and filled(at - 1) == [0] and not filled(at - 2)]
     again[repeats + titles] = True
     return again
+
+
+def in_titled_groups(top: list[list[str]], header: int) -> bool:
+    """Whether a table is laid out in titled groups, as a board's export is: right above its
+    header, a row whose first cell alone is filled (the first group's title)."""
+    above = [cell.strip() for cell in top[header - 1]] if 0 < header <= len(top) else []
+    return bool(above) and bool(above[0]) and not any(above[1:])
 
 
 def _header_cells(name: str) -> set[str]:

@@ -31,6 +31,7 @@ from .columns import (
     header_again,
     header_is_a_row,
     header_row,
+    in_titled_groups,
     refuse_numbers,
 )
 from .hidden_rows import row_marks
@@ -54,6 +55,8 @@ from .sniffing import (
 from .writer import unneutralised
 
 SNIFF_BYTES = 256 * 1024
+# A whole table's `DataFrame.attrs` key: its file is laid out in titled groups (`not_tasks`).
+GROUP_TITLES = "group_titles"
 # A task read from several columns (a tracker's summary and description): their cells, each on
 # a line of its own, in a column of this name's making ("Summary + Description").
 PART_JOIN = " + "
@@ -73,6 +76,7 @@ class TaskSource:
     separator: str = ","
     sheet: str | int = 0
     header_row: int = 0  # rows above the header (a title, blank rows), not read
+    group_titles: bool = False  # a group's title above its header, the first one's too
     raw: str | None = None  # pasted text
     stream: TextIO | None = None  # stdin: read once, in chunks, never whole
     warn: Warn = ignore
@@ -181,6 +185,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         top = top_rows(text, source.separator, TOP_ROWS)
         skipped = _skip_title(top, label, warn)
         source.header_row = skipped + (hinted is not None)
+        source.group_titles = in_titled_groups(top, skipped)
         _say_extra_fields(top[skipped:], label, warn)
         repeated = duplicate_names(top[skipped] if len(top) > skipped else [])
         if repeated:
@@ -281,7 +286,8 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
              f"ones are read as {repeated[0]}.1 and so on")
     source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
-                        columns=[], sheet=sheet, warn=warn, header_row=skipped)
+                        columns=[], sheet=sheet, warn=warn, header_row=skipped,
+                        group_titles=in_titled_groups(top, skipped))
     head = next(_read_chunks(source, 200, quiet=True), None)
     if unsaved:
         cells = f"{unsaved} cells of sheet {title!r} hold" if unsaved > 1 else \
@@ -658,7 +664,8 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
                   if part is not None]
         rows = pd.concat(around) if len(around) > 1 else chunk
         start = 0 if before is None else len(before)
-        skipped = not_tasks(rows, source.text_column)[start:start + len(chunk)]
+        skipped = not_tasks(rows, source.text_column, source.group_titles
+                            )[start:start + len(chunk)]
         before = chunk.iloc[-2:]
         where = numbers.of(chunk)
         found += [where[int(at)] for at in np.flatnonzero(skipped)]
@@ -678,15 +685,15 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
 def task_texts(rows: pd.DataFrame, text_column: str) -> list[Any]:
     """The texts a table's rows give the classifier: blank for a row that is no task
     (`not_tasks`), so it is `empty` as a blank row is."""
-    skipped = not_tasks(rows, text_column)
+    skipped = not_tasks(rows, text_column, bool(rows.attrs.get(GROUP_TITLES, False)))
     return ["" if skip else text for text, skip in zip(rows[text_column].tolist(), skipped,
                                                        strict=True)]
 
 
-def not_tasks(rows: pd.DataFrame, text_column: str) -> np.ndarray:
+def not_tasks(rows: pd.DataFrame, text_column: str, group_titles: bool = False) -> np.ndarray:
     """Rows whose text is not blank but that are no tasks: the header again, and a group's
-    title above it (`header_again`), told by the table's own columns (not an earlier run's
-    results, nor a column joined for the task text)."""
+    title above it where the file is laid out in titled groups (`header_again`), told by the
+    table's own columns (not an earlier run's results, nor a column joined for the task text)."""
     stale = set(earlier_results(rows.columns))
     parts = str(text_column).split(PART_JOIN)
     joined = len(parts) > 1 and all(part in rows.columns for part in parts)
@@ -694,7 +701,16 @@ def not_tasks(rows: pd.DataFrame, text_column: str) -> np.ndarray:
            if column not in stale and not (joined and column == text_column)]
     if len(own) < 2:  # a list of one column: a task may be named as its header is
         return np.zeros(len(rows), dtype=bool)
-    return header_again(rows.iloc[:, own])
+    return header_again(rows.iloc[:, own], group_titles)
+
+
+def with_group_titles(rows: pd.DataFrame, text_column: str, empty: Sequence[bool]
+                      ) -> pd.DataFrame:
+    """A stored run's table marked as laid out in titled groups when that run left a group's
+    title empty: its re-run leaves the same rows empty (the file's top is not stored)."""
+    titles = not_tasks(rows, text_column, True) & ~not_tasks(rows, text_column, False)
+    rows.attrs[GROUP_TITLES] = bool((titles & np.asarray(empty, dtype=bool)).any())
+    return rows
 
 
 def _unneutralised(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -729,6 +745,8 @@ def read_source(source: TaskSource) -> tuple[pd.DataFrame, str]:
     """A whole source as one DataFrame, and the name of its text column."""
     frames = list(iter_chunks(source))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=source.columns)
+    # Read whole, the table no longer shows what was above its header: `task_texts` needs it.
+    frame.attrs[GROUP_TITLES] = source.group_titles
     return frame, source.text_column
 
 
