@@ -152,8 +152,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                          for t, blank in zip(given, batch.empty, strict=True)]
                 any_text = any_text or any(text.strip() for text in texts)
                 # Only a row the classifier left empty can be one (its text is read once more).
-                placeholders += [rows[at] for at in np.flatnonzero(batch.empty)
-                                 if not is_blank(given[at]) and is_blank_task(given[at])]
+                placeholders += [rows[at] for at in placeholder_rows(given, batch)]
                 _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
                            long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
@@ -200,13 +199,8 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     cut = cut_warning(out, writer.cut_cells)
     if cut:
         note(cut)
-    if placeholders:  # text the run leaves empty: said, not silently dropped
-        many = len(placeholders) > 1
-        named = ", ".join(map(str, placeholders[:5])) + (
-            f" and {len(placeholders) - 5:,} more" if len(placeholders) > 5 else "")
-        note(f"{source.label}: {numbers.unit}{'s' if many else ''} {named} "
-             f"{'hold' if many else 'holds'} no letter or digit (a placeholder such as '-'): "
-             f"status empty, as a blank row")
+    if placeholders:
+        note(placeholder_warning(f"{source.label}: {numbers.unit}", placeholders))
     if len(long_rows) > LONG_ROWS_NAMED:
         note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
              f"than the model's window ({numbers.unit}s {long_rows[LONG_ROWS_NAMED]}.."
@@ -220,6 +214,23 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     summary.run_id = run_id
     summary.llm = asker.usage if asker is not None else None
     return summary
+
+
+def placeholder_rows(given: list[object], batch: Batch) -> list[int]:
+    """Positions of the rows the classifier left empty although their text is not blank: a
+    placeholder with no letter or digit ("-", "…", "🚀"). Only those are read once more."""
+    return [int(at) for at in np.flatnonzero(batch.empty)
+            if not is_blank(given[at]) and is_blank_task(given[at])]
+
+
+def placeholder_warning(where: str, rows: list[int]) -> str:
+    """The one line that names placeholder rows (`where` is "FILE: line", "Run #7: row"), so
+    text the run leaves empty is said, not silently dropped, in every view alike."""
+    many = len(rows) > 1
+    named = ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5:,} more"
+                                             if len(rows) > 5 else "")
+    return (f"{where}{'s' if many else ''} {named} {'hold' if many else 'holds'} no letter or "
+            f"digit (a placeholder such as '-'): status empty, as a blank row")
 
 
 def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, asker: Asker,
@@ -282,19 +293,25 @@ def release_freed_memory() -> None:
 
 def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
                         frame: pd.DataFrame, text_column: str, source: str,
-                        progress: Count | None = None) -> int:
-    """Classify every row of `frame` (other columns kept) and store it as a new run; its id."""
+                        progress: Count | None = None, warn: Warn | None = None) -> int:
+    """Classify every row of `frame` (other columns kept) and store it as a new run; its id.
+    `warn` hears of rows left empty for holding a placeholder, by their row in the run."""
     if text_column not in frame.columns:
         raise TasksError(f"{source}: no column {text_column!r} to classify")
     texts = task_texts(frame, text_column)  # by the names the header has
+    given = frame[text_column].tolist()
     renames = input_renames(frame.columns)
     frame, text_column = frame.rename(columns=renames), renames.get(text_column, text_column)
     batch = classifier.classify_batch(texts, progress=progress)
     classified = join_results(frame.reset_index(drop=True), classifier.result_columns(batch))
-    return store.create_run(plan_version, classified, text_column, source,
-                            classifier.embedder.model_name, classifier.thresholds,
-                            candidates=classifier.candidates(batch),
-                            earlier=classifier.earlier_use)
+    run_id = store.create_run(plan_version, classified, text_column, source,
+                              classifier.embedder.model_name, classifier.thresholds,
+                              candidates=classifier.candidates(batch),
+                              earlier=classifier.earlier_use)
+    placeholders = placeholder_rows(given, batch)
+    if placeholders and warn is not None:  # numbered as the run's table shows them (#)
+        warn(placeholder_warning(f"Run #{run_id}: row", [at + 1 for at in placeholders]))
+    return run_id
 
 
 def input_frame(store: Store, run: RunInfo) -> pd.DataFrame:

@@ -132,6 +132,19 @@ def test_pasting_tasks_gives_results(db):
     assert any("Classified 4 rows" in s.value for s in at.success)
 
 
+def test_pasted_placeholders_are_said_as_the_command_line_says_them(db):
+    # "…" and an emoji alone became empty rows without a word, where the command line warns.
+    at = paste(fresh_app(), ["Call customers whose service plan expires this month", "…",
+                             "\U0001f680", "Post the job opening for a night-shift machinist"])
+    no_exception(at)
+    with Store(db) as store:
+        run_id = store.latest_run().id
+    assert [w.value for w in at.warning] == [
+        f"Run #{run_id}: rows 2, 3 hold no letter or digit (a placeholder such as '-'): status "
+        f"empty, as a blank row"]
+    assert {m.label: m.value for m in at.metric}["Tasks"] == "2"
+
+
 def test_rows_pasted_from_a_spreadsheet_keep_their_columns(db):
     at = paste(fresh_app(), ["Task\tOwner\tHours",
                              "Call customers whose service plan expires this month\tTom\t3",

@@ -206,3 +206,16 @@ def test_an_uploaded_boards_group_titles_and_repeated_headers_are_no_tasks(store
                                                                    False]
     again = store.run(rerun(store, classifier, store.run(run_id).plan_version, store.run(run_id)))
     assert store.run_results(again.id)["status"].tolist() == results["status"].tolist()
+
+
+def test_placeholders_left_empty_are_said_by_their_row_in_the_run(store, sample_plan, classifier):
+    # The app's paste and upload said nothing of them, where the command line warns.
+    frame = pd.DataFrame({"task": ["Call customers whose service plan expires", "…", "",
+                                   "\U0001f680", "-"], "owner": ["Ann", "Bo", "Cy", "Di", "Ed"]},
+                         dtype=object)
+    warnings: list[str] = []
+    run_id = classify_into_store(store, classifier, store.save_plan(sample_plan), frame, "task",
+                                 "pasted", warn=warnings.append)
+    assert store.run_results(run_id)["status"].tolist()[1:] == ["empty"] * 4
+    assert warnings == [f"Run #{run_id}: rows 2, 4, 5 hold no letter or digit (a placeholder "
+                        f"such as '-'): status empty, as a blank row"]

@@ -34,8 +34,9 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
     version, plan = state.current_plan()
     clf = state.classifier(plan)
     advance, bar = widgets.progress_bar(len(frame))
+    warnings: list[str] = []  # as the command line warns: placeholders left empty
     run_id = classify_into_store(state.store(), clf, version, frame, text_column, source,
-                                 progress=advance)
+                                 progress=advance, warn=warnings.append)
     bar.empty()
     state.use_run(run_id)
     learned = describe_earlier(clf.earlier_use)
@@ -45,6 +46,8 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
         + (f" {learned}." if learned else "")
         + (f" Kept the file's own {kept}: the tool writes its own columns of those names."
            if kept else ""))
+    if warnings:
+        st.session_state["classify_warning"] = " ".join(warnings)
     st.rerun()
 
 
