@@ -1435,6 +1435,25 @@ def test_the_picked_run_is_kept_in_the_address_so_a_reload_shows_it(db):
         assert next(box for box in other.selectbox if box.label == "Run").value == 2
 
 
+@pytest.mark.parametrize("odd, said", [
+    ("99", "There is no run #99 in this store"),
+    ("x", "There is no run 'x' (not a run number) in this store"),
+    ("99999999999999999999", "There is no run #99999999999999999999 in this store"),
+])
+def test_an_address_naming_no_run_says_so_and_shows_the_newest(db, odd, said):
+    # It showed the newest run without a word, as if it were the run asked for.
+    paste(fresh_app(), ["Call the customers about renewals"])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = odd
+    at.run()
+    no_exception(at)
+    assert next(box for box in at.selectbox if box.label == "Run").value == 2
+    assert [w.value.replace("\\", "") for w in at.sidebar.warning] == [
+        f"{said}: the newest run is shown."]
+    at = open_page(at, "review")  # said once, not on every page
+    assert not at.sidebar.warning
+
+
 def run_shown(at: AppTest) -> int:
     return next(box for box in at.selectbox if box.label == "Run").value
 

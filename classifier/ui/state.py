@@ -41,6 +41,7 @@ TEACH_IN_DONE = f"teach_done_{PLAN_NAME}"
 # The plan's newest run id when the run shown was picked (or pinned): a later one is news.
 NEWEST_KNOWN = "run_newest_known"
 RUN_GONE = "run_gone"  # (id, by) of the run shown, set aside by someone: said once
+RUN_UNKNOWN = "run_unknown"  # the address's run that is none of the store's: said once
 
 _first_launch = threading.Lock()
 
@@ -186,9 +187,15 @@ def current_run() -> RunInfo | None:
     db = store()
     chosen = st.session_state.get("run_id")
     asked = str(st.query_params.get(RUN_PARAM, ""))
-    if chosen is None and asked.isdigit() and len(asked) <= 18:  # an id a store can hold
-        chosen = st.session_state["run_id"] = int(asked)
-        _know_newest(db)
+    from_address = chosen is None and asked != ""
+    if from_address:
+        # A stale bookmark or an edited address shows the newest run, but says so: it looked
+        # like the run asked for.
+        if asked.isdigit() and len(asked) <= 18:  # an id a store can hold
+            chosen = st.session_state["run_id"] = int(asked)
+            _know_newest(db)
+        else:
+            st.session_state[RUN_UNKNOWN] = asked
     if chosen is not None:
         try:
             run = db.run(int(chosen))
@@ -196,7 +203,8 @@ def current_run() -> RunInfo | None:
                 return run
             st.session_state[RUN_GONE] = (run.id, run.set_aside_by)
         except StoreError:  # a run id from another database: fall back to the newest
-            pass
+            if from_address:
+                st.session_state[RUN_UNKNOWN] = asked
         st.session_state.pop("run_id", None)  # ...or one set aside since it was picked
         st.query_params.pop(RUN_PARAM, None)
     latest = db.latest_run(PLAN_NAME)
@@ -243,6 +251,13 @@ def use_run(run_id: int, newest: RunInfo | None = None) -> None:
     st.session_state["run_id"] = int(run_id)
     st.query_params[RUN_PARAM] = str(int(run_id))
     _know_newest(store(), newest)
+
+
+def unknown_run_line(asked: str) -> str:
+    """What the pages say of an address's `?run=` that names no run of the store (`asked`)."""
+    shown = asked if len(asked) <= 40 else asked[:39] + "…"
+    named = f"run #{shown}" if shown.isdigit() else f"run {shown!r} (not a run number)"
+    return f"There is no {named} in this store: the newest run is shown."
 
 
 def run_label(run: RunInfo) -> str:
