@@ -488,6 +488,18 @@ def test_xlsx_with_several_sheets(tmp_path):
                      "-q", "--sheet", "week 10")
     assert second.exit_code == 0
     assert pd.read_csv(out)["task"].tolist() == ["Hire a machinist", "Pitch a dealer"]
+    # Counted from 1, as in Excel, the first sheet is "1": which sheet it read is said...
+    third = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out", str(out),
+                    "-q", "--sheet", "1")
+    assert third.exit_code == 0
+    assert (f"{tmp_path / 't.xlsx'}: sheet 1 is 'week 10' (sheet numbers count from 0, hidden "
+            f"sheets included: 0 'week 9', 1 'week 10')") in third.stderr
+    # ...and the second, "2", is refused naming every sheet with its number.
+    refused = _invoke("classify", str(tmp_path / "t.xlsx"), "--plan", PLAN, "--out",
+                      str(tmp_path / "other.csv"), "-q", "--sheet", "2")
+    _assert_refused(refused, tmp_path / "other.csv",
+                    "no sheet '2'; sheets are: 0 'week 9', 1 'week 10' (a name, or a number "
+                    "counted from 0, hidden sheets included)")
 
 
 # ------------------------------------------------------------------ evaluate and calibrate

@@ -310,7 +310,7 @@ def test_xlsx_sheet_can_be_chosen(tmp_path, sheet):
 
 def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
     path = _workbook(tmp_path / "t.xlsx", {"a": [["task"], ["x"]], "b": [["task"], ["y"]]})
-    with pytest.raises(TasksError, match="no sheet 'c'; sheets are: a, b"):
+    with pytest.raises(TasksError, match="no sheet 'c'; sheets are: 0 'a', 1 'b'"):
         read_tasks(path, sheet="c")
 
 
@@ -794,7 +794,9 @@ def test_a_hidden_sheet_chosen_by_number_is_read_with_a_warning(tmp_path):
     assert "sheet 'Lookup' is hidden in Excel" in said and "0 'Lookup', 1 'Tasks'" in said
     warnings.clear()
     frame, column = read_tasks(path, sheet="1", warn=warnings.append)
-    assert frame[column].tolist() == ["Hire a welder"] and not warnings
+    assert frame[column].tolist() == ["Hire a welder"]
+    assert warnings == [f"{path}: sheet 1 is 'Tasks' (sheet numbers count from 0, hidden "
+                        f"sheets included: 0 'Lookup', 1 'Tasks')"]
 
 
 def test_formulas_a_program_wrote_without_results_are_said_to_read_as_empty(tmp_path):

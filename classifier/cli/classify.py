@@ -73,8 +73,9 @@ def classify(
                                       show_default=False)],
     text_column: TextColumnOption = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name, or number counted "
-                                              "from 0 in the workbook's order, hidden sheets "
-                                              "included (default: the first shown sheet).")
+                                              "from 0 in the workbook's order (0 is the first "
+                                              "sheet, 1 the second), hidden sheets included "
+                                              "(default: the first shown sheet).")
                      ] = None,
     model: ModelOption = "default",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

@@ -259,15 +259,20 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
             if sheet.isdigit() and int(sheet) < len(names):
                 sheet = int(sheet)
             else:
-                raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: {', '.join(names)} "
-                                 f"(numbers count from 0)")
+                raise TasksError(f"{label}: no sheet {sheet!r}; sheets are: "
+                                 f"{_numbered(names)} (a name, or a number counted from 0, "
+                                 f"hidden sheets included)")
         title = names[sheet] if isinstance(sheet, int) else sheet
         chosen = workbook[title]
         if chosen.sheet_state != "visible":
             # `--sheet 0` is the workbook's first sheet, which may be a hidden lookup table.
             warn(f"{label}: sheet {title!r} is hidden in Excel; reading it as asked (sheet "
-                 f"numbers count from 0, hidden sheets included: "
-                 f"{', '.join(f'{at} {name!r}' for at, name in enumerate(names))})")
+                 f"numbers count from 0, hidden sheets included: {_numbered(names)})")
+        elif isinstance(sheet, int):
+            # Excel's users count sheets from 1: `--sheet 1` for the first read the second
+            # without a word. The number's meaning is kept (scripts rely on it), and said.
+            warn(f"{label}: sheet {sheet} is {title!r} (sheet numbers count from 0, hidden "
+                 f"sheets included: {_numbered(names)})")
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
@@ -302,6 +307,11 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     source.columns = [str(column) for column in head.columns]
     _choose_text(source, text_column, head)
     return source
+
+
+def _numbered(names: list[str]) -> str:
+    """A workbook's sheets as `--sheet` numbers them: "0 'Lookup', 1 'Tasks'"."""
+    return ", ".join(f"{at} {name!r}" for at, name in enumerate(names))
 
 
 def sheets_shown_first(workbook: Any) -> list[str]:
