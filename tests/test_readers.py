@@ -909,3 +909,25 @@ def test_a_boards_group_titles_are_still_no_tasks(tmp_path, name, chunk_rows):
     assert task_texts(with_group_titles(stored, column, empty), column) == texts
     assert task_texts(with_group_titles(stored, column, [False] * len(texts)), column)[2] == \
         "Next week"
+
+
+@pytest.mark.parametrize("name", ["week.csv", "week.tsv", "week.txt"])
+@pytest.mark.parametrize("order, said", [("utf-16-le", "little"), ("utf-16-be", "big")])
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):
+    # Excel's "Unicode text" at times has no BOM: it was refused as binary content.
+    lines = ["Call the customers about renewals", "Réviser le café", "Позвонить клиентам"]
+    separator = {".csv": ",", ".tsv": "\t"}.get(Path(name).suffix)
+    rows = [f"task{separator}owner"] + [f"{line}{separator}Zoë" for line in lines] \
+        if separator else lines
+    path = _write(tmp_path / name, "\r\n".join(rows).encode(order) + "\r\n".encode(order))
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == lines
+    assert warnings == [f"{path}: read as UTF-16 ({said}-endian), with no byte-order mark"]
+
+
+def test_binary_with_zeros_in_every_other_byte_is_still_refused(tmp_path):
+    # Sixteen-bit numbers (a sound, a table of counts) are no UTF-16 text: control characters.
+    counts = bytes(byte for value in range(1, 30) for byte in (value, 0)) * 64
+    with pytest.raises(TasksError, match="not a text table"):
+        read_tasks(_write(tmp_path / "counts.csv", counts))

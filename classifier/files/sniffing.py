@@ -45,6 +45,11 @@ def detect_encoding(sample: bytes, label: str, warn: Warn = ignore) -> str:
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         warn(f"{label}: read as UTF-16 (byte-order mark found)")
         return "utf-16"
+    order = utf16_order(sample)
+    if order is not None:
+        warn(f"{label}: read as UTF-16 ({'little' if order.endswith('le') else 'big'}-endian), "
+             f"with no byte-order mark")
+        return order
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -89,10 +94,29 @@ def _looks_western(sample: bytes) -> bool:
     return True
 
 
+def utf16_order(sample: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text with no byte-order mark (Excel's "Unicode
+    text" at times): zero bytes in one of every two places, almost none in the other."""
+    if len(sample) % 2:  # a whole file (a sample is of an even size) of two-byte characters
+        return None
+    head = sample[:8192]
+    pairs = len(head) // 2
+    zeros = {"utf-16-le": head[1::2].count(0), "utf-16-be": head[0::2].count(0)}
+    for order, other in (("utf-16-le", "utf-16-be"), ("utf-16-be", "utf-16-le")):
+        # Spaces, digits and separators leave zeros in text of any script; a character whose
+        # other byte is zero is rare. A stray NUL or two is no UTF-16 (`readers` drops it).
+        if zeros[order] >= max(4, 0.1 * pairs) and zeros[other] <= 0.05 * pairs:
+            text = head.decode(order, errors="replace")
+            odd = sum(1 for char in text if char == "\ufffd"
+                      or (char < " " and char not in "\t\r\n"))
+            return order if odd <= max(1, len(text) // 100) else None
+    return None
+
+
 def looks_binary(sample: bytes) -> bool:
     """True for bytes that are no text table: many NUL or other control bytes (a stray NUL in
     a text file is dropped with a warning instead, see `readers`)."""
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_order(sample) is not None:
         return False
     head = sample[:8192]
     if head.count(b"\x00") > max(2, len(head) // 100):
