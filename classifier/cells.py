@@ -69,3 +69,35 @@ def plain(value: object) -> object:
     if is_dataclass(value) and not isinstance(value, type):
         return plain(asdict(value))
     return str(value)
+
+
+# A time of day's offset from UTC ("+02:00", "Z"): a tracker's timestamps change it with summer
+# time, and pandas refuses a column of mixed offsets.
+_OFFSET = re.compile(r"(\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$",
+                     re.IGNORECASE)
+# A date written day or month first: 02/03/2026, 2.3.26, 02-03-2026 (not 2026-03-02).
+_DAY_OR_MONTH_FIRST = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2\d{2,4}(?!\d)")
+
+
+def read_dates(values: pd.Series) -> pd.Series:
+    """A column's cells as dates, NaT where a cell is none, read one way for the whole column:
+    dates written day first (a 13/03/2026 among them, or dots: 02.03.2026) are all day first,
+    where pandas read 02/03/2026 as 3 February beside 13/03/2026 as 13 March; a timestamp is its
+    date and time as written, its offset dropped (Monday 00:30 at +02:00 is Monday, not
+    Sunday in UTC)."""
+    text = values.astype(str).str.strip().str.replace(_OFFSET, r"\1", regex=True)
+    parts = text.str.extract(_DAY_OR_MONTH_FIRST)
+    written = parts[0].notna()
+    first, second = (pd.to_numeric(parts[i][written]) for i in (0, 2))
+    day_first = (bool((first > 12).any()) or bool((parts[1][written] == ".").any())
+                 ) and not bool((second > 12).any())
+    try:
+        dates = pd.to_datetime(text, errors="coerce", format="mixed")
+        if day_first:
+            dates[written] = pd.to_datetime(text[written], errors="coerce", format="mixed",
+                                            dayfirst=True)
+    except ValueError:  # zones by name ("CET", "CEST"): the same moments, in UTC
+        dates = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_localize(None)
+    return dates

@@ -131,6 +131,10 @@ def test_a_text_column_asked_for_that_may_be_two_is_refused_naming_both(tmp_path
     (["owner", "Summary"], [["Ann", "Call the customers"]], "Summary"),
     (["owner", "hours", "what"], [["Ann", "3", "Call all the customers"]], "what"),
     (["only"], [["Call the customers"]], "only"),
+    # Timestamps whose offset changes with summer time: pandas refused to read them as dates,
+    # and the file failed with a traceback.
+    (["what", "when"], [["Call all the customers", "2026-03-27T09:00:00+01:00"],
+                        ["Pitch the widget line", "2026-03-30T09:00:00+02:00"]], "what"),
 ])
 def test_text_column_is_found(tmp_path, columns, rows, expected):
     lines = [",".join(columns)] + [",".join(row) for row in rows]

@@ -295,6 +295,29 @@ def test_trends_by_the_weeks_of_a_date_column():
     assert trends.periods["tasks"].tolist() == [3, 4]
 
 
+def test_weeks_of_a_date_column_written_day_first_read_one_way():
+    """A European export writes 02/03/2026 for 2 March: read cell by cell, 02/03 and 09/03 were
+    3 February and 3 September while 13/03 was 13 March, three weeks months apart."""
+    frame = pd.concat([week(WEEK1, "02/03/2026"), week(WEEK2, "09/03/2026"),
+                       week(WEEK1[:1], "13/03/2026")], ignore_index=True)
+    assert find_date_column(frame, list(frame.columns)) == "due"
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert trends.periods["period"].tolist() == ["week of Mar 02", "week of Mar 09"]
+    assert trends.periods["tasks"].tolist() == [3, 5]
+
+
+def test_weeks_of_timestamps_across_a_clock_change_by_the_date_written():
+    """A tracker's timestamps carry their offset, which changes with summer time: the Trends
+    page failed on 'Mixed timezones detected'; and a week is the one of the date as written,
+    not of the same moment in UTC (Monday 00:30 at +02:00 is Sunday in UTC)."""
+    frame = pd.concat([week(WEEK1, "2026-03-27T09:00:00+01:00"),
+                       week(WEEK2, "2026-03-30T00:30:00+02:00")], ignore_index=True)
+    assert find_date_column(frame, list(frame.columns)) == "due"
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert trends.periods["period"].tolist() == ["week of Mar 23", "week of Mar 30"]
+    assert trends.periods["tasks"].tolist() == [3, 4]
+
+
 # ---------------------------------------------------------------- tactics report
 
 

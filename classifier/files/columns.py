@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..cells import cell_text
+from ..cells import cell_text, read_dates
 from ..errors import TasksError, TextColumnNumbers, TextColumnUnknown
 
 # The names trackers give the task's text, first found first (case, "_" and "-" aside): its
@@ -103,7 +103,7 @@ def is_free_text(values: pd.Series) -> bool:
     if values.empty:
         return False
     numeric = pd.to_numeric(values, errors="coerce").notna().mean()
-    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna().mean()
+    dates = read_dates(values).notna().mean()
     has_words = values.str.contains(r"[^\W\d_]{2,}\s+\S", regex=True).mean()
     return numeric < 0.5 and dates < 0.5 and has_words >= 0.5
 
@@ -225,7 +225,7 @@ def header_is_a_row(columns: list[str], text_column: str) -> bool:
 def numbers_or_dates(values: pd.Series) -> pd.Series:
     """Which values are numbers or dates (an effort, an id, a due date)."""
     numbers = pd.to_numeric(values, errors="coerce").notna()
-    dates = pd.to_datetime(values, errors="coerce", format="mixed").notna()
+    dates = read_dates(values).notna()
     return numbers | dates
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..cells import task_key
+from ..cells import read_dates, task_key
 from ..results import Status
 from .summary import Summary, summary
 
@@ -72,7 +72,7 @@ def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
         column = by_name.get(name)
         if column is None or column not in frame.columns:
             continue
-        dates = pd.to_datetime(frame[column].astype(str), errors="coerce", format="mixed")
+        dates = read_dates(frame[column])
         if dates.notna().mean() >= 0.8:
             return str(column)
     return None
@@ -149,7 +149,7 @@ def describe_periods(trends: Trends) -> str | None:
 def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: Plan,
                 column: str, limit: int = MAX_PERIODS) -> Trends:
     """One period per week of a date column of one run's tasks (the latest `limit` weeks)."""
-    dates = pd.to_datetime(results[column].astype(str), errors="coerce", format="mixed")
+    dates = read_dates(results[column])
     weeks = dates.dt.to_period("W-SUN").dt.start_time
     periods = []
     every = sorted(weeks.dropna().unique())
