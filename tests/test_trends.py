@@ -287,6 +287,17 @@ def test_a_single_run_has_no_trend_yet(tmp_path):
         assert run_trends(db).empty
 
 
+def test_a_run_of_blank_rows_only_is_no_period_of_work(store):
+    """A file of blank rows (an empty export, the wrong column) was a period of 0% aligned, 0%
+    review and 0% misaligned, shares adding up to nothing, and every strategy neglected in it."""
+    blank = week(WEEK1).assign(task="", status="empty", strategy_id="", strategy="")
+    store.create_run(store.runs()[0].plan_version, blank, "task", "blank", "m",
+                     DEFAULT_THRESHOLDS)
+    trends = run_trends(store)
+    assert trends.periods["tasks"].tolist() == [3, 4]
+    assert trends.neglected[["strategy_id", "periods"]].values.tolist() == [["team", 2]]
+
+
 def test_trends_by_the_weeks_of_a_date_column():
     frame = pd.concat([week(WEEK1, "2026-03-02"), week(WEEK2, "2026-03-10")], ignore_index=True)
     assert find_date_column(frame, list(frame.columns)) == "due"

@@ -85,7 +85,7 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
     pasted twice, a re-run with the plan as edited since) is one period, placed by its first
     run (when its tasks came in) with the figures of its latest. Runs of a plan that shares no
     strategy with the newest run's (one it replaced outright) are left out, as the history a
-    run learns from leaves them out."""
+    run learns from leaves them out, and so are runs of blank rows only (no work)."""
     runs = [run for run in store.runs(limit=10_000, plan_name=plan_name)
             if until is None or run.id <= until]
     plans: dict[int, Plan] = {}
@@ -102,6 +102,8 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
         if run.plan_version not in plans:
             plans[run.plan_version] = store.plan(run.plan_version)
         if not set(plans[runs[0].plan_version].ids) & set(plans[run.plan_version].ids):
+            continue
+        if not run.tasks:  # blank rows only: no work, not a period in which nothing served
             continue
         texts = (tuple(store.run_results(run.id)[run.text_column].astype(str))
                  if sizes[run.rows] > 1 else ())
@@ -156,6 +158,8 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     for week in every[-limit:]:
         part = results[weeks == week]
         found = summary(part, plan, text_column=text_column)
+        if not found.tasks:  # blank rows only, as a run of them: no period of work
+            continue
         periods.append((f"week of {pd.Timestamp(week):%b %d}", pd.Timestamp(week), found))
     trends = _trends(column, periods, plan)
     trends.left_out = max(len(every) - limit, 0)
