@@ -3,7 +3,10 @@ with autoescaping: every piece of user text is escaped."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import gzip
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +113,16 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
     return cards
 
 
+@functools.cache
+def packed_plotly() -> str:
+    """plotly.js gzipped, as base64 text: 2 of its 4.8 MB (all but a tenth of the report), which
+    the page unpacks with the browser's own DecompressionStream, offline."""
+    from plotly.offline import get_plotlyjs
+
+    packed = gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
 def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
     """The trend charts' figures as a table: per period, tasks and each status's share (of
     tasks, or of effort: the header says which), orphan tasks (and how many are new), neglected
@@ -138,9 +151,11 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
         assert trends is not None
         figures += [status_trend_chart(trends), strategy_trend_chart(trends)]
     config = {"displaylogo": False, "responsive": True}
-    charts = [figure.to_html(full_html=False, include_plotlyjs=(i == 0), config=config,
+    # The library once, packed, at the end of the page (packed_plotly): each chart's
+    # Plotly.newPlot waits for it in the template's queue.
+    charts = [figure.to_html(full_html=False, include_plotlyjs=False, config=config,
                              default_width="100%")
-              for i, figure in enumerate(figures)]
+              for figure in figures]
     table = summary.table
     effort_label = summary.effort_column or "Effort"
     has_owner = "owner" in table.columns
@@ -197,6 +212,7 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
     template = _environment().get_template("report.html.j2")
     return str(template.render(
         title=title, vision=plan.vision, meta=meta, cards=_cards(summary), charts=charts[:3],
+        plotly=packed_plotly(),
         trend_charts=charts[3:], sections=sections,
         trend_note=describe_periods(trends) if with_trends and trends is not None else None,
         trend_numbers=_table(numbers, {c: c for c in numbers.columns}) if numbers is not None
