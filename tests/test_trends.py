@@ -306,6 +306,14 @@ def test_trends_by_the_weeks_of_a_date_column():
     assert trends.periods["tasks"].tolist() == [3, 4]
 
 
+def test_weeks_a_year_apart_are_two_periods_on_the_charts():
+    """A backlog's dates over more than a year: 'week of Mar 02' of 2025 and of 2026 were one
+    label, which the charts draw as one place on their axis."""
+    frame = pd.concat([week(WEEK1, "2025-03-05"), week(WEEK2, "2026-03-04")], ignore_index=True)
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert trends.periods["period"].tolist() == ["week of Mar 03, 2025", "week of Mar 02, 2026"]
+
+
 def test_weeks_of_a_date_column_written_day_first_read_one_way():
     """A European export writes 02/03/2026 for 2 March: read cell by cell, 02/03 and 09/03 were
     3 February and 3 September while 13/03 was 13 March, three weeks months apart."""

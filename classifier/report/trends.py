@@ -155,12 +155,17 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     weeks = dates.dt.to_period("W-SUN").dt.start_time
     periods = []
     every = sorted(weeks.dropna().unique())
+    # Weeks of two years name their year: "week of Mar 02" of 2025 and of 2026 were one label,
+    # one place on the charts' axis.
+    label = ("%b %d, %Y" if len({pd.Timestamp(week).year for week in every[-limit:]}) > 1
+             else "%b %d")
     for week in every[-limit:]:
         part = results[weeks == week]
         found = summary(part, plan, text_column=text_column)
         if not found.tasks:  # blank rows only, as a run of them: no period of work
             continue
-        periods.append((f"week of {pd.Timestamp(week):%b %d}", pd.Timestamp(week), found))
+        periods.append((f"week of {pd.Timestamp(week).strftime(label)}", pd.Timestamp(week),
+                        found))
     trends = _trends(column, periods, plan)
     trends.left_out = max(len(every) - limit, 0)
     return trends
