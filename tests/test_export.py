@@ -195,6 +195,19 @@ def test_html_report_shows_a_rich_text_task_as_its_text_a_line_per_paragraph():
     assert "&lt;p&gt;" not in page
 
 
+def test_html_report_shortens_a_long_task_which_the_exports_keep_whole():
+    """A tracker's description pasted whole (10,000 characters) filled screens of each table it
+    was in, three times over; the report is for reading, the CSV and workbook keep it all."""
+    long = "Call the customers about renewals and service plans. " * 200
+    frame = results().head(3).assign(task=[long, "Order toner", "Fix the coffee machine"],
+                                     status="misaligned")
+    page = report_html(summarize(frame, PLAN), PLAN)
+    shown = re.findall(r"<td class=\"lines\">(Call the customers[^<]*)</td>", page)
+    assert len(shown) == 2  # orphan work, all tasks
+    assert all(400 <= len(cell) <= 600 and cell.endswith("…") for cell in shown)
+    assert long.strip() not in page
+
+
 def test_html_report_caps_the_task_table():
     frame = pd.concat([results()] * 3, ignore_index=True)
     page = report_html(summarize(frame, PLAN), PLAN, max_rows=5)

@@ -35,6 +35,9 @@ from .summary import (
 from .trends import Trends, describe_periods
 
 MAX_ROWS = 5000
+# A task's text in the report's tables, at most this long: a tracker's description pasted whole
+# (10,000 characters) filled screens of each table it was in; the CSV and workbook keep it all.
+TASK_CHARS = 500
 
 
 @dataclass
@@ -84,11 +87,15 @@ def _table(frame: pd.DataFrame, headers: dict[str, str], numeric: set[str] | Non
             elif column == "score":
                 cells.append(_Cell(_score_cell(value), numeric=True))
             elif column == "task":  # a rich-text (HTML) task reads as its text; escaped after
-                cells.append(_Cell(readable(_text(value)), lines=True))
+                cells.append(_Cell(_shortened(readable(_text(value))), lines=True))
             else:
                 cells.append(_Cell(_text(value), numeric=column in numeric))
         rows.append(cells)
     return {"headers": list(headers.values()), "rows": rows}
+
+
+def _shortened(text: str, limit: int = TASK_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _cards(summary: Summary) -> list[dict[str, str]]:
