@@ -226,6 +226,19 @@ def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():
     assert figure.layout.title.text.startswith("<b>Effort by strategy")
 
 
+def test_charts_name_an_effort_column_in_words_and_escaped():
+    """The cards said "of effort hours" beside charts titled "Effort (effort_hours)", and a
+    header such as "Hours <est>" went into the charts' hover text as a tag."""
+    frame = results(ROWS).rename(columns={"effort_hours": "Hours_<est>"})
+    found = summarize(frame, PLAN)
+    bars, donut = charts.effort_chart(found), charts.status_chart(found)
+    sunburst = charts.line_of_sight_chart(found, PLAN)
+    texts = [bars.layout.xaxis.title.text, donut.layout.title.text, donut.data[0].hovertemplate,
+             sunburst.layout.title.text, *bars.data[0].hovertext, *sunburst.data[0].hovertext]
+    assert "Effort (Hours &lt;est&gt;)" == bars.layout.xaxis.title.text
+    assert all("_" not in text and "<est>" not in text for text in texts)
+
+
 @pytest.mark.parametrize("effort", [True, False])
 def test_status_chart_uses_fixed_colours(effort):
     trace = charts.status_chart(summarize(results(ROWS, effort=effort), PLAN)).data[0]

@@ -82,7 +82,13 @@ def _layout(fig, title: str, subtitle: str | None = None, height: int | None = N
 
 
 def _measure_label(effort_column: str | None) -> str:
-    return f"effort ({effort_column})" if effort_column else "tasks"
+    """What a chart measures, as plotly text: the effort column in words (as the cards name it:
+    "effort hours"), escaped (a header is user text), or tasks."""
+    return f"effort ({_column_text(effort_column)})" if effort_column else "tasks"
+
+
+def _column_text(column: str) -> str:
+    return html.escape(column_words(column), quote=False)
 
 
 def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go.Figure:
@@ -95,7 +101,7 @@ def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go
     table = table[table["status"] != Status.EMPTY.value].assign(
         value=lambda t: _measure(t, effort_column is not None))
     total = float(table["value"].sum())
-    unit = effort_column or "tasks"
+    unit = _column_text(effort_column) if effort_column else "tasks"
 
     ids, labels, parents, values, colors, hovers = [], [], [], [], [], []
 
@@ -153,7 +159,7 @@ def line_of_sight_chart(summary: Summary, plan: Plan, max_tasks: int = 25) -> go
     ))
     fig.update_layout(uniformtext={"minsize": 10, "mode": "hide"})
     subtitle = (f"Vision → strategies → tasks, sized by "
-                f"{html.escape(_measure_label(effort_column))}; paler tasks are still in review")
+                f"{_measure_label(effort_column)}; paler tasks are still in review")
     return _layout(fig, "Line of sight", subtitle, height=720)
 
 
@@ -180,7 +186,8 @@ def effort_chart(summary: Summary) -> go.Figure:
               for tasks, share in zip(by_strategy["tasks"], shares, strict=True)]
     texts = [f"{number(v)} ({percent(s)})" for v, s in zip(values, shares, strict=True)]
     hovers = [f"<b>{_plot_text(name, 60)}</b><br>{task_count(tasks)}, {review:,} in review"
-              + (f"<br>{number(effort)} {effort_column}" if use_effort else "")
+              + (f"<br>{number(effort)} {_column_text(effort_column)}"
+                 if effort_column is not None else "")
               for name, tasks, review, effort in zip(
                   by_strategy["strategy"], by_strategy["tasks"], by_strategy["review_tasks"],
                   by_strategy["effort"], strict=True)]
@@ -203,7 +210,8 @@ def effort_chart(summary: Summary) -> go.Figure:
     ))
     fig.update_yaxes(autorange="reversed", automargin=True)
     # Room on the right for the value labels outside the longest bar.
-    fig.update_xaxes(title_text=_measure_label(effort_column).capitalize(), showgrid=True,
+    label = _measure_label(effort_column)
+    fig.update_xaxes(title_text=label[:1].upper() + label[1:], showgrid=True,
                      range=[0, max(max(values), 1.0) * 1.25])
     subtitle = (f"Grey: below {percent(neglect_threshold)} of the work (neglected); "
                 f"red: serves no strategy")
@@ -235,7 +243,7 @@ def status_chart(summary: Summary) -> go.Figure:
         textposition="inside", insidetextorientation="horizontal",
         customdata=[task_count(counts[s]) for s in shown],
         hovertemplate="<b>%{label}</b><br>%{customdata} · %{value:,.4~g} "
-                      + html.escape(_measure_label(effort_column)) + "<extra></extra>",
+                      + _measure_label(effort_column) + "<extra></extra>",
     ))
     fig.update_layout(
         annotations=[{"text": f"<b>{shares[Status.ALIGNED.value]}</b><br>aligned", "x": 0.5,
@@ -243,7 +251,7 @@ def status_chart(summary: Summary) -> go.Figure:
         legend={"orientation": "h", "yanchor": "top", "y": -0.05, "x": 0.5, "xanchor": "center"},
     )
     title = "Effort by status" if effort_column else "Tasks by status"
-    return _layout(fig, title, f"Share of {html.escape(_measure_label(effort_column))}",
+    return _layout(fig, title, f"Share of {_measure_label(effort_column)}",
                    height=440)
 
 
