@@ -106,6 +106,17 @@ def test_summary_without_effort_counts_tasks_only():
     assert "effort" not in found.status_frame().columns
 
 
+def test_an_effort_column_of_zeros_measures_no_work():
+    """A tracker's story points left at 0 (nobody estimates): every share of effort read 0%, an
+    empty donut, and every strategy neglected with "0% of effort", beside cards giving the
+    shares of tasks."""
+    frame = results(ROWS).assign(effort_hours=0)
+    found = report.summary(frame, PLAN)
+    assert found.effort_column is None and found.effort is None
+    assert list(charts.status_chart(found).data[0].values) == [2, 1, 1]
+    assert found.neglected["strategy_id"].tolist() == ["team"]
+
+
 def test_effort_by_strategy_lists_every_strategy_most_work_first():
     table = report.effort_by_strategy(results(ROWS), PLAN)
     assert table["strategy_id"].tolist() == ["revenue", "retail", "team"]

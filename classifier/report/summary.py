@@ -64,7 +64,8 @@ def effort_values(values: pd.Series) -> pd.Series:
 
 
 def find_effort_column(frame: pd.DataFrame) -> str | None:
-    """The column holding effort (effort, hours, points, estimate...) if it is numeric; else None."""
+    """The column holding effort (effort, hours, points, estimate...) if it is numeric and not
+    all zero; else None."""
     by_name: dict[str, str] = {}
     for column in frame.columns:
         if column in _KNOWN_COLUMNS:
@@ -79,7 +80,10 @@ def find_effort_column(frame: pd.DataFrame) -> str | None:
         filled = values[values.notna() & (values.astype("string").str.strip() != "")]
         if filled.empty:
             continue
-        if effort_values(filled).notna().mean() >= 0.8:
+        numbers = effort_values(filled)
+        # A column of zeros (story points nobody estimates) measures no work: its shares read
+        # 0% everywhere, an empty donut and every strategy neglected, beside the tasks.
+        if numbers.notna().mean() >= 0.8 and numbers.clip(lower=0).sum() > 0:
             return column
     return None
 
