@@ -281,6 +281,27 @@ def test_orphan_work_written_again_with_a_full_stop_is_not_new(store):
     assert trends.new_orphans.empty and trends.periods["new_orphans"].tolist()[-1] == 0
 
 
+def test_the_reports_files_say_why_a_decided_task_is_back_in_review(tmp_path):
+    """A person's strategy that left the plan: the task is back in review, which the Review page
+    says; the report's files read "review" beside the machine's "aligned" and no decision."""
+    with Store(tmp_path / "left.db") as db:
+        first = db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w1", "m",
+                              DEFAULT_THRESHOLDS)
+        db.record_decision(first, 0, "reassign", "team", "ana")
+        smaller = PLAN.model_copy(update={"strategies": PLAN.strategies[:2]})
+        second = db.create_run(db.save_plan(smaller), week(WEEK1), "task", "w2", "m",
+                               DEFAULT_THRESHOLDS)
+        made = run_report(db, db.run(second))
+    row = made.results.iloc[0]
+    assert (row["status"], row["machine_status"], row["decided_by"]) == ("review", "aligned", "")
+    assert row["decision_note"].startswith("ana had decided it serves “Build a strong team”")
+    written = pd.read_csv(io.BytesIO(made.csv()), dtype=str, keep_default_na=False)
+    assert written["decision_note"].tolist() == [row["decision_note"], "", ""]
+    sheet = openpyxl.load_workbook(io.BytesIO(made.xlsx()))["Results"]
+    header = [cell.value for cell in sheet[1]]
+    assert sheet.cell(2, header.index("decision_note") + 1).value == row["decision_note"]
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

@@ -22,7 +22,8 @@ SCORE = CellStyle(number_format=SCORE_FORMAT)
 
 def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One row per task from `Store.results_with_decisions`: the input columns, the result
-    columns with each person's decision applied, then what the machine said and who decided."""
+    columns with each person's decision applied, then what the machine said, who decided, and
+    why a decided task is in review again."""
     inputs = [c for c in columns if c in results.columns and c not in RESULT_COLUMNS]
     decided = results["decision"].notna()
     out = results[inputs].copy()
@@ -46,6 +47,10 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out["decision"] = results["decision"].where(decided, "")
     out["decided_by"] = results["decided_by"].where(decided, "")
     out["decided_at"] = results["decided_at"]
+    if "decision_note" in results.columns:
+        # Why a task a person decided is in review again (their strategy left the plan): the
+        # Review page says so, and the files forwarded read "review" with no decision beside it.
+        out["decision_note"] = results["decision_note"].map(cell_text)
     return out.reset_index(drop=True)
 
 
