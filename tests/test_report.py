@@ -237,6 +237,17 @@ def test_effort_chart_has_a_bar_per_strategy_and_one_for_orphans():
     assert figure.layout.title.text.startswith("<b>Effort by strategy")
 
 
+def test_the_effort_bars_percents_add_up_to_100():
+    """Three strategies and orphan work, a quarter each less a little: 25% four times read
+    26% / 26% / 26% / 24%... each rounded alone, they read 101% or 99% in all."""
+    rows = [("Call lapsed customers", "aligned", "revenue", 1.0),
+            ("Pitch Riverside Hardware", "aligned", "retail", 1.0),
+            ("Train the new hires", "aligned", "team", 1.0)]
+    bars = charts.effort_chart(summarize(results(rows, effort=False), PLAN)).data[0]
+    shown = [int(text.split("(")[1].rstrip("%)")) for text in bars.text]
+    assert sum(shown) == 100 and shown[:3] == [34, 33, 33]
+
+
 def test_charts_name_an_effort_column_in_words_and_escaped():
     """The cards said "of effort hours" beside charts titled "Effort (effort_hours)", and a
     header such as "Hours <est>" went into the charts' hover text as a tag."""

@@ -184,7 +184,6 @@ def effort_chart(summary: Summary) -> go.Figure:
     names = [_plot_text(name, 32, 70) for name in by_strategy["strategy"]]
     colors = ["#B8B8B8" if (tasks == 0 or share < neglect_threshold) else STRATEGY_PALETTE[0]
               for tasks, share in zip(by_strategy["tasks"], shares, strict=True)]
-    texts = [f"{number(v)} ({percent(s)})" for v, s in zip(values, shares, strict=True)]
     hovers = [f"<b>{_plot_text(name, 60)}</b><br>{task_count(tasks)}, {review:,} in review"
               + (f"<br>{number(effort)} {_column_text(effort_column)}"
                  if effort_column is not None else "")
@@ -194,13 +193,17 @@ def effort_chart(summary: Summary) -> go.Figure:
 
     table = summary.table
     orphans = table[table["status"] == Status.MISALIGNED.value]
-    filled = table[table["status"] != Status.EMPTY.value]
     orphan_value = float(_measure(orphans, use_effort).sum())
-    orphan_share = orphan_value / float(_measure(filled, use_effort).sum()) if len(filled) else 0
+    # The summary's share (the trend chart's too): labels rounded from the same figures agree.
+    orphan_share = summary.shares_of_work(by_effort=use_effort)[Status.MISALIGNED.value]
     names.append(f"<i>{NO_STRATEGY}</i>")
     values = list(values) + [orphan_value]
     colors.append(STATUS_COLORS[Status.MISALIGNED.value])
-    texts.append(f"{number(orphan_value)} ({percent(orphan_share)})")
+    # The bars' shares add up to 100, as the donut's beside them do (each rounded alone, a
+    # third each read 33% three times).
+    whole = whole_percents({str(i): float(share)
+                            for i, share in enumerate([*shares, orphan_share])})
+    texts = [f"{number(value)} ({whole[str(i)]})" for i, value in enumerate(values)]
     hovers.append(f"<b>{NO_STRATEGY}</b><br>{len(orphans):,} orphan tasks")
 
     fig = go.Figure(go.Bar(
@@ -281,11 +284,14 @@ def status_trend_chart(trends: Trends) -> go.Figure:
     fig = go.Figure()
     statuses = (Status.ALIGNED.value, Status.REVIEW.value, Status.MISALIGNED.value)
     lines = [frame[trends.share_column(status)].astype(float).tolist() for status in statuses]
+    # A period's three labels add up to 100, as the donut's and the cards' do.
+    labels = [whole_percents(dict(zip(statuses, shares, strict=True)))
+              for shares in zip(*lines, strict=True)]
     for status, values, sides in zip(statuses, lines, label_sides(lines), strict=True):
         fig.add_trace(go.Scatter(
             x=frame["period"], y=values, name=STATUS_LABELS[status], mode="lines+markers+text",
             line={"color": STATUS_COLORS[status], "width": 3}, marker={"size": 9},
-            text=[percent(v) for v in values], textposition=sides, cliponaxis=False,
+            text=[period[status] for period in labels], textposition=sides, cliponaxis=False,
             hovertemplate="%{x}: %{y:.0%}<extra>" + STATUS_LABELS[status] + "</extra>"))
     # Room below 0% and above 100% for a label under (or over) its point: two lines at 7% put
     # one "7%" under the axis, cut off, at any window width.
@@ -308,13 +314,27 @@ def strategy_trend_chart(trends: Trends) -> go.Figure:
     present = set(frame["strategy_id"].astype(str)) if not frame.empty else set()
     # In plan order, each in its own colour: not by rank, which changes with the periods shown.
     colors_of = strategy_colors([*trends.strategy_ids, *sorted(present)])
+    # A period's labels and the share left to no strategy add up to 100, as the bars of the
+    # report's last run do.
+    orphans = dict(zip(trends.periods["period"].astype(str),
+                       trends.periods[trends.share_column(Status.MISALIGNED.value)].astype(float),
+                       strict=True)) if not trends.periods.empty else {}
+    whole: dict[tuple[str, str], str] = {}
+    for period, part in (frame.groupby("period", sort=False) if not frame.empty else []):
+        shares = dict(zip(part["strategy_id"].astype(str), part["share"].astype(float),
+                          strict=True))
+        left = {NO_STRATEGY: orphans.get(str(period), 0.0)}
+        whole |= {(str(period), key): text
+                  for key, text in whole_percents(shares | left).items()}
     for strategy_id in (strategy_id for strategy_id in colors_of if strategy_id in present):
         mine = frame[frame["strategy_id"].astype(str) == strategy_id]
         name = str(mine["strategy"].iloc[-1])
         fig.add_trace(go.Bar(
             x=mine["period"], y=mine["share"].astype(float), name=_plot_text(name, 40, 60),
             marker={"color": colors_of[strategy_id]},
-            text=[percent(v) if v >= 0.04 else "" for v in mine["share"].astype(float)],
+            text=[whole[(str(period), strategy_id)] if share >= 0.04 else ""
+                  for period, share in zip(mine["period"], mine["share"].astype(float),
+                                           strict=True)],
             textposition="inside",
             hovertemplate="%{x}: %{y:.0%}<extra>" + _plot_text(name, 60) + "</extra>"))
     fig.update_layout(barmode="stack", legend={"orientation": "v", "x": 1.02, "y": 1})

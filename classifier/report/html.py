@@ -137,10 +137,14 @@ def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
     frame = trends.periods
     table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
     of = column_words(trends.effort_column) if trends.shares_of_effort else "tasks"
-    for status in ("aligned", "review", "misaligned"):
+    statuses = ("aligned", "review", "misaligned")
+    # As text, a period's three shares add up to 100, as the cards' and the chart's do.
+    whole = [whole_percents(dict(zip(statuses, shares, strict=True))) for shares in zip(
+        *(frame[trends.share_column(status)].astype(float) for status in statuses), strict=True)]
+    for status in statuses:
         shares = frame[trends.share_column(status)]
         table[f"{STATUS_LABELS[status]} (% of {of})"] = (
-            [percent(v) for v in shares] if as_text else shares.astype(float))
+            [period[status] for period in whole] if as_text else shares.astype(float))
     table["Orphan tasks"] = frame["orphans"]
     table["New orphans"] = frame.get("new_orphans", 0)
     table["Neglected strategies"] = frame["neglected"]
