@@ -352,6 +352,14 @@ def test_a_periods_percents_add_up_to_100_as_the_donut_and_cards_do():
                       "Win the retail channel": on_bars["retail"]}
 
 
+@pytest.mark.parametrize("name", ["Created Date", "Target Date", "Completed At", "closed_at"])
+def test_a_trackers_date_column_is_found_by_its_name(name):
+    """Azure Boards' and Planner's "Created Date" (Asana's "Completed At", ...) offered no
+    weeks on the Trends page: only due, created and a few more were known."""
+    frame = week(WEEK1, "2026-03-02").rename(columns={"due": name})
+    assert find_date_column(frame, list(frame.columns)) == name
+
+
 def test_weeks_a_year_apart_are_two_periods_on_the_charts():
     """A backlog's dates over more than a year: 'week of Mar 02' of 2025 and of 2026 were one
     label, which the charts draw as one place on their axis."""

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
     from ..plan import Plan
     from ..store import RunInfo, Store
 
-DATE_COLUMN_NAMES = ("due", "due_date", "created", "created_at", "date", "week", "done",
-                     "completed", "resolved", "start", "started")
+# As trackers name them: Jira's "Due Date", Azure Boards' and Planner's "Created Date" and
+# "Target Date", Asana's "Completed At", GitHub's "closed_at".
+DATE_COLUMN_NAMES = ("due", "due_date", "target_date", "created", "created_at", "created_date",
+                     "date", "week", "done", "completed", "completed_at", "completed_date",
+                     "closed", "closed_at", "closed_date", "resolved", "resolved_at",
+                     "resolved_date", "start", "started", "start_date")
 MAX_PERIODS = 12
 STREAK = 2  # periods in a row that make a strategy "neglected for a while"
 
