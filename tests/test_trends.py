@@ -302,6 +302,19 @@ def test_the_reports_files_say_why_a_decided_task_is_back_in_review(tmp_path):
     assert sheet.cell(2, header.index("decision_note") + 1).value == row["decision_note"]
 
 
+def test_when_a_person_decided_reads_as_a_time_in_both_files(store):
+    """The CSV wrote '2026-11-30 23:27:53.804205+00:00', which Excel keeps as text (no sorting
+    or filtering by date), where the workbook holds the time 2026-11-30 23:27:53 (UTC)."""
+    run = store.latest_run()
+    store.record_decision(run.id, 0, "confirm", None, "ana")
+    made = run_report(store, run)
+    written = pd.read_csv(io.BytesIO(made.csv()), dtype=str, keep_default_na=False)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", written["decided_at"][0])
+    sheet = openpyxl.load_workbook(io.BytesIO(made.xlsx()))["Results"]
+    header = [cell.value for cell in sheet[1]]
+    assert f"{sheet.cell(2, header.index('decided_at') + 1).value}" == written["decided_at"][0]
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

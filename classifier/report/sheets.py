@@ -46,7 +46,10 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out["machine_status"] = results["status"]
     out["decision"] = results["decision"].where(decided, "")
     out["decided_by"] = results["decided_by"].where(decided, "")
-    out["decided_at"] = results["decided_at"]
+    # In UTC to the second, as the workbook shows it: the CSV's "…53.804205+00:00" was text to
+    # Excel, which neither sorted nor filtered it as a time.
+    out["decided_at"] = pd.to_datetime(results["decided_at"], utc=True).dt.tz_localize(
+        None).dt.floor("s")
     if "decision_note" in results.columns:
         # Why a task a person decided is in review again (their strategy left the plan): the
         # Review page says so, and the files forwarded read "review" with no decision beside it.
