@@ -194,16 +194,14 @@ def effort_chart(summary: Summary) -> go.Figure:
     table = summary.table
     orphans = table[table["status"] == Status.MISALIGNED.value]
     orphan_value = float(_measure(orphans, use_effort).sum())
-    # The summary's share (the trend chart's too): labels rounded from the same figures agree.
     orphan_share = summary.shares_of_work(by_effort=use_effort)[Status.MISALIGNED.value]
     names.append(f"<i>{NO_STRATEGY}</i>")
     values = list(values) + [orphan_value]
     colors.append(STATUS_COLORS[Status.MISALIGNED.value])
-    # The bars' shares add up to 100, as the donut's beside them do (each rounded alone, a
-    # third each read 33% three times).
-    whole = whole_percents({str(i): float(share)
-                            for i, share in enumerate([*shares, orphan_share])})
-    texts = [f"{number(value)} ({whole[str(i)]})" for i, value in enumerate(values)]
+    # Each bar's share rounded alone: equal bars read the same (made to add up to 100, four
+    # strategies of one task in 15 read 7%, 7%, 7% and 6%).
+    texts = [f"{number(value)} ({percent(share)})"
+             for value, share in zip(values, [*shares, orphan_share], strict=True)]
     hovers.append(f"<b>{NO_STRATEGY}</b><br>{len(orphans):,} orphan tasks")
 
     fig = go.Figure(go.Bar(
@@ -314,27 +312,13 @@ def strategy_trend_chart(trends: Trends) -> go.Figure:
     present = set(frame["strategy_id"].astype(str)) if not frame.empty else set()
     # In plan order, each in its own colour: not by rank, which changes with the periods shown.
     colors_of = strategy_colors([*trends.strategy_ids, *sorted(present)])
-    # A period's labels and the share left to no strategy add up to 100, as the bars of the
-    # report's last run do.
-    orphans = dict(zip(trends.periods["period"].astype(str),
-                       trends.periods[trends.share_column(Status.MISALIGNED.value)].astype(float),
-                       strict=True)) if not trends.periods.empty else {}
-    whole: dict[tuple[str, str], str] = {}
-    for period, part in (frame.groupby("period", sort=False) if not frame.empty else []):
-        shares = dict(zip(part["strategy_id"].astype(str), part["share"].astype(float),
-                          strict=True))
-        left = {NO_STRATEGY: orphans.get(str(period), 0.0)}
-        whole |= {(str(period), key): text
-                  for key, text in whole_percents(shares | left).items()}
     for strategy_id in (strategy_id for strategy_id in colors_of if strategy_id in present):
         mine = frame[frame["strategy_id"].astype(str) == strategy_id]
         name = str(mine["strategy"].iloc[-1])
         fig.add_trace(go.Bar(
             x=mine["period"], y=mine["share"].astype(float), name=_plot_text(name, 40, 60),
             marker={"color": colors_of[strategy_id]},
-            text=[whole[(str(period), strategy_id)] if share >= 0.04 else ""
-                  for period, share in zip(mine["period"], mine["share"].astype(float),
-                                           strict=True)],
+            text=[percent(v) if v >= 0.04 else "" for v in mine["share"].astype(float)],
             textposition="inside",
             hovertemplate="%{x}: %{y:.0%}<extra>" + _plot_text(name, 60) + "</extra>"))
     fig.update_layout(barmode="stack", legend={"orientation": "v", "x": 1.02, "y": 1})
