@@ -248,6 +248,14 @@ def test_equal_bars_read_the_same_percent():
     assert [text.split(" ")[1] for text in bars.text] == ["(80%)", "(7%)", "(7%)", "(7%)"]
 
 
+def test_every_strategy_of_a_long_plan_has_a_colour_of_its_own():
+    """The palette has ten colours: the UN goals' eleventh strategy was drawn in the first's
+    colour, two strategies one legend colour on the stacked trend chart."""
+    colours = charts.strategy_colors(f"goal-{i}" for i in range(1, 18))
+    assert len(set(colours.values())) == 17
+    assert colours["goal-1"] == charts.STRATEGY_PALETTE[0]  # a short plan's colours stay
+
+
 def test_charts_name_an_effort_column_in_words_and_escaped():
     """The cards said "of effort hours" beside charts titled "Effort (effort_hours)", and a
     header such as "Hours <est>" went into the charts' hover text as a tag."""

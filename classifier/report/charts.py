@@ -51,8 +51,17 @@ def strategy_colors(strategy_ids: Iterable[str]) -> dict[str, str]:
     others): a strategy keeps its colour in every chart drawn with the same plan, whatever its
     rank in the work."""
     ids = list(dict.fromkeys(str(strategy_id) for strategy_id in strategy_ids))
-    return {strategy_id: STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)]
+    # Past the palette, its colours again, darker each round: the eleventh strategy of a long
+    # plan (the UN's 17 goals) was drawn in the first's colour.
+    count = len(STRATEGY_PALETTE)
+    return {strategy_id: _shade(STRATEGY_PALETTE[i % count], min(0.3 * (i // count), 0.75))
             for i, strategy_id in enumerate(ids)}
+
+
+def _shade(color: str, black: float) -> str:
+    """`color` (#RRGGBB) mixed with a share of black."""
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * (1 - black)):02X}" for c in (red, green, blue))
 
 
 def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
