@@ -470,3 +470,23 @@ def test_report_refusals_name_what_is_wrong(hostile_store, tmp_path, args, messa
 def test_report_refuses_an_unknown_type(hostile_store, tmp_path):
     done = _report(hostile_store, tmp_path / "r.pdf")
     assert done.exit_code == 2 and "unsupported output type .pdf" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["this-week.csv", "this-week.xlsx"])
+def test_report_never_writes_over_a_task_list(hostile_store, tmp_path, name):
+    """`--out` naming last week's export by mistake wrote the report over it: the tasks were
+    gone (a report is written over the last one, as a weekly job does, or over a results file:
+    files this tool wrote)."""
+    tasks = tmp_path / name
+    frame = pd.DataFrame({"task": ["Call the customers"], "owner": ["Ana"], "status": ["Open"]})
+    frame.to_csv(tasks, index=False) if name.endswith(".csv") else frame.to_excel(tasks,
+                                                                                   index=False)
+    before = tasks.read_bytes()
+    done = _report(hostile_store, tasks)
+    assert done.exit_code == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {tasks}: ") and "not a file this tool wrote" in line
+    assert tasks.read_bytes() == before
+    again = tmp_path / f"monday{tasks.suffix}"
+    assert _report(hostile_store, again).exit_code == 0
+    assert _report(hostile_store, again).exit_code == 0

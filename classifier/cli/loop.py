@@ -172,12 +172,13 @@ def report(
     """
     from ..files.writer import prepare_output
     from ..plan import load_plan
-    from ..report.run_report import REPORT_TYPES, run_report, write_report
+    from ..report.run_report import REPORT_TYPES, refuse_foreign, run_report, write_report
     from ..report.summary import task_count
 
     def action() -> None:
         given = load_plan(plan)
         prepare_output(out, kept_files(None, plan, db), types=REPORT_TYPES)
+        refuse_foreign(out)
         with existing_store(db) as store:
             keep_decisions(out, store, plan_name, plan, db, "the report")
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..errors import ClassifierError, OutputError
 from ..files.atomic import write_bytes, write_text
 from ..files.writer import WorkbookWriter, cut_warning, prepare_output
 from ..plan import Plan
@@ -66,11 +67,32 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
                      run_trends(store, run.plan_name, until=run.id))
 
 
+def refuse_foreign(out: str | os.PathLike[str]) -> None:
+    """OutputError if OUT is a table (.csv or .xlsx) this tool did not write, such as a week's
+    task list: a report written over it by mistake lost the tasks. A report, a results file or a
+    queue file is written over, as a weekly job does."""
+    from ..files.readers import open_tasks
+
+    path = Path(out)
+    if (path.suffix.lower() not in (".csv", ".xlsx") or not path.is_file()
+            or path.stat().st_size == 0):
+        return
+    try:
+        columns = set(open_tasks(path).columns)
+    except ClassifierError:  # not a table the tool reads: not one it wrote either
+        columns = set()
+    if {"status", "strategy_id"} <= columns or {"task_id", "decision"} <= columns:
+        return
+    raise OutputError(f"{path}: is not a file this tool wrote (a task list?) and would be "
+                      f"written over; write the report to another file")
+
+
 def write_report(report: RunReport, out: str | os.PathLike[str],
                  warn: Callable[[str], None] | None = None) -> Path:
     """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically; `warn` hears of
     cells cut to Excel's limit."""
     path = prepare_output(out, types=REPORT_TYPES)
+    refuse_foreign(path)
     suffix = path.suffix.lower()
     if suffix == ".html":
         write_text(path, report.html())
