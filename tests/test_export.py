@@ -214,6 +214,16 @@ def test_html_report_caps_the_task_table():
     assert "Showing the first 5 of 21 tasks" in page
 
 
+def test_html_report_caps_the_orphan_work_table_too():
+    """Only the task table was capped: a run of 100,000 tasks, a fifth serving no strategy,
+    listed 20,000 orphan tasks in full, megabytes of one table."""
+    frame = pd.concat([results()] * 3, ignore_index=True).assign(status="misaligned")
+    page = report_html(summarize(frame, PLAN), PLAN, max_rows=5)
+    assert "Showing the first 5 of 21 orphan tasks (most effort first)" in page
+    orphans = page.split("Orphan work: tasks that serve no strategy (21)")[1].split("<h2>")[0]
+    assert orphans.count("<tr>") == 6  # the header and five tasks
+
+
 @pytest.mark.browser
 def test_html_report_renders_in_a_browser_without_running_user_text(tmp_path):
     from playwright.sync_api import sync_playwright

@@ -98,6 +98,15 @@ def _shortened(text: str, limit: int = TASK_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _cut_note(shown: pd.DataFrame, whole: pd.DataFrame, what: str) -> str:
+    """What a table capped at `max_rows` leaves out (every table is: a run of 100,000 tasks,
+    a fifth serving no strategy, listed 20,000 orphan tasks in full); "" when nothing."""
+    if len(whole) <= len(shown):
+        return ""
+    return (f"Showing the first {len(shown):,} of {len(whole):,} {what}; export the results "
+            f"for the full list.")
+
+
 def _cards(summary: Summary) -> list[dict[str, str]]:
     cards = []
     use_effort = summary.effort is not None and bool(summary.total_effort)
@@ -188,18 +197,19 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
     if has_effort:
         headers["effort"] = effort_label
     orphan_headers = headers | {"closest_strategy": "Closest strategy", "score": "Score"}
+    orphans = summary.orphans.head(max_rows)
     sections.append({
         "title": f"Orphan work: tasks that serve no strategy ({len(summary.orphans):,})",
         "empty": "None: every task serves a strategy.",
-        "table": None if summary.orphans.empty else _table(summary.orphans, orphan_headers,
-                                                           {"row"})})
+        "table": None if orphans.empty else _table(orphans, orphan_headers, {"row"}),
+        "note": _cut_note(orphans, summary.orphans, "orphan tasks"
+                          + (" (most effort first)" if has_effort else ""))})
 
     task_headers = headers | {"strategy": "Strategy", "status": "Status", "score": "Score"}
     shown = table.head(max_rows)
-    note = (f"Showing the first {len(shown):,} of {len(table):,} tasks; export the results "
-            f"for the full list." if len(table) > len(shown) else "")
     sections.append({"title": "All tasks", "empty": "No tasks.",
-                     "table": _table(shown, task_headers, {"row"}), "note": note})
+                     "table": _table(shown, task_headers, {"row"}),
+                     "note": _cut_note(shown, table, "tasks")})
 
     generated = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     meta = (f"{task_count(summary.tasks)}"
@@ -215,10 +225,12 @@ def report_html(summary: Summary, plan: Plan, title: str = "Line of sight report
             "empty": "None.", "table": None if streaks.empty else _table(
                 streaks, {"strategy": "Strategy", "strategy_id": "Id", "periods": "Periods"},
                 {"periods"})})
+        fresh = trends.new_orphans.head(max_rows)
         sections.insert(1, {
             "title": f"Orphan work new since the last period ({len(trends.new_orphans):,})",
-            "empty": "None.", "table": None if trends.new_orphans.empty else _table(
-                trends.new_orphans, {"task": "Task", "closest_strategy": "Closest strategy"})})
+            "empty": "None.", "table": None if fresh.empty else _table(
+                fresh, {"task": "Task", "closest_strategy": "Closest strategy"}),
+            "note": _cut_note(fresh, trends.new_orphans, "new orphan tasks")})
     numbers = trend_numbers(trends) if with_trends and trends is not None else None
     template = _environment().get_template("report.html.j2")
     return str(template.render(
