@@ -15,7 +15,7 @@ from classifier.cli import app
 from classifier.model.decision import DEFAULT_THRESHOLDS
 from classifier.plan import plan_from_dict
 from classifier.report.html import trend_numbers
-from classifier.report.run_report import run_report
+from classifier.report.run_report import refuse_foreign, run_report, write_report
 from classifier.report.trends import (
     date_trends,
     describe_periods,
@@ -490,3 +490,27 @@ def test_report_never_writes_over_a_task_list(hostile_store, tmp_path, name):
     again = tmp_path / f"monday{tasks.suffix}"
     assert _report(hostile_store, again).exit_code == 0
     assert _report(hostile_store, again).exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["monday.csv", "monday.xlsx"])
+def test_the_weekly_report_is_written_over_whatever_its_text_column_is_called(tmp_path, name):
+    """Last week's report keeps the run's own text column ("Aufgabe") beside other text
+    columns: no column there is named as task text, and it was refused as a task list from
+    the second week on (so were results and queue files of such a run)."""
+    frame = week(WEEK1).rename(columns={"task": "Aufgabe"})
+    frame["Notizen"] = ["ask Ana about the list first", "budget approved last week",
+                        "after the audit is done"]
+    frame["task"] = [1042, 1043, 1044]  # a tracker's task number, not its text
+    with Store(tmp_path / "de.db") as db:
+        made = run_report(db, db.run(db.create_run(db.save_plan(PLAN), frame, "Aufgabe", "w1",
+                                                   "m", DEFAULT_THRESHOLDS)))
+    out = tmp_path / name
+    write_report(made, out)
+    write_report(made, out)  # the next Monday
+    assert "Aufgabe" in (pd.read_csv(out) if name.endswith(".csv") else pd.read_excel(out))
+    queue = tmp_path / f"queue{out.suffix}"
+    table = pd.DataFrame({"task_id": ["1-0"], "Aufgabe": ["Call lapsed customers"],
+                          "Notizen": ["ask Ana first"], "decision": [""]})
+    table.to_csv(queue, index=False) if name.endswith(".csv") else table.to_excel(queue,
+                                                                                  index=False)
+    refuse_foreign(queue)

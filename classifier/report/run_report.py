@@ -77,12 +77,15 @@ def refuse_foreign(out: str | os.PathLike[str]) -> None:
     if (path.suffix.lower() not in (".csv", ".xlsx") or not path.is_file()
             or path.stat().st_size == 0):
         return
-    try:
-        columns = set(open_tasks(path).columns)
-    except ClassifierError:  # not a table the tool reads: not one it wrote either
-        columns = set()
-    if {"status", "strategy_id"} <= columns or {"task_id", "decision"} <= columns:
-        return
+    for written in (("status", "strategy_id"), ("task_id", "decision")):
+        # Read with a column of the tool's as its text: a report keeps the run's own text
+        # column ("Aufgabe") beside other text columns, where none is told as the task text.
+        try:
+            columns = set(open_tasks(path, text_column=written[0]).columns)
+        except ClassifierError:  # no such column, or no table the tool reads
+            continue
+        if set(written) <= columns:
+            return
     raise OutputError(f"{path}: is not a file this tool wrote (a task list?) and would be "
                       f"written over; write the report to another file")
 
