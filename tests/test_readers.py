@@ -935,3 +935,23 @@ def test_binary_with_zeros_in_every_other_byte_is_still_refused(tmp_path):
     counts = bytes(byte for value in range(1, 30) for byte in (value, 0)) * 64
     with pytest.raises(TasksError, match="not a text table"):
         read_tasks(_write(tmp_path / "counts.csv", counts))
+
+
+def test_a_stored_runs_board_keeps_its_header_and_titles_out_under_a_kept_column(tmp_path):
+    """A board's lower-case 'status' is stored as 'status (input)' (the tool writes its own
+    status): a re-run of that run read the repeated header and the group's title above it as
+    tasks, as its cells no longer matched the stored column's name."""
+    from classifier.files.readers import task_texts, with_group_titles
+    from classifier.results import input_renames
+
+    rows = [["Widget board"], [], ["This week"], ["task", "owner", "status"],
+            ["Call customers whose plan expires", "Ana", "open"], [], ["Next week"],
+            ["task", "owner", "status"], ["Write the launch plan", "Aisha", "done"]]
+    frame, column = read_tasks(_table(tmp_path, "board.csv", rows))
+    texts = task_texts(frame, column)
+    assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
+    stored = frame.rename(columns=input_renames(frame.columns))
+    stored.attrs.clear()
+    assert "status (input)" in stored.columns
+    empty = [text == "" for text in texts]
+    assert task_texts(with_group_titles(stored, column, empty), column) == texts

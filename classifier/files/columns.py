@@ -161,6 +161,9 @@ def _are_column_names(cells: list[str]) -> bool:
 # pandas' names for a header's blank cell and for a name's second use ("Labels.1").
 _BLANK_NAME = re.compile(r"Unnamed: \d+")
 _LATER_NAME = re.compile(r"(.+)\.[1-9]\d*")
+# A stored run's name for an input column the tool's own would overwrite (results.input_renames:
+# "status" kept as "status (input)"): its repeated header still reads "status".
+_KEPT_NAME = re.compile(r"(.+) \(input\)'*")
 
 
 def header_again(rows: pd.DataFrame, group_titles: bool = False) -> np.ndarray:
@@ -204,6 +207,8 @@ def _header_cells(name: str) -> set[str]:
         cells.add("")
     if later := _LATER_NAME.fullmatch(name):
         cells.add(later.group(1).strip())
+    if kept := _KEPT_NAME.fullmatch(name):
+        cells.add(kept.group(1).strip())
     return cells
 
 
