@@ -955,3 +955,21 @@ def test_a_stored_runs_board_keeps_its_header_and_titles_out_under_a_kept_column
     assert "status (input)" in stored.columns
     empty = [text == "" for text in texts]
     assert task_texts(with_group_titles(stored, column, empty), column) == texts
+
+
+@pytest.mark.parametrize("name", ["board.csv", "board.xlsx"])
+@pytest.mark.parametrize("chunk_rows", [1, 20_000])
+def test_a_boards_group_titles_are_no_tasks_where_its_first_column_is_empty(
+        tmp_path, name, chunk_rows):
+    """A board laid out from column B (column A left empty, as a sheet with a margin has): each
+    group's title is in the first column the header names. The first cell alone was taken for
+    the title's place, and the second group's title was read as a task."""
+    from classifier.files.readers import task_chunks, task_texts
+
+    blank = "" if name.endswith(".csv") else None
+    rows = [[blank, *row] if row else [] for row in GROUPED]
+    source = open_tasks(_table(tmp_path, name, rows))
+    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
+    frame, column = read_tasks(source.label)
+    assert task_texts(frame, column) == texts

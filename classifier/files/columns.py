@@ -184,20 +184,28 @@ def header_again(rows: pd.DataFrame, group_titles: bool = False) -> np.ndarray:
     repeats = [at for at in candidates.tolist() if len(filled(at)) >= 2]
     titles: list[int] = []
     if group_titles:
-        # A group's title is the first cell alone, set off by a blank row, as the title above
-        # the file's own header was. Without such a title there, a row of one cell above a
-        # repeated header is a task whose other cells are empty (two exports joined).
+        # A group's title is a cell alone above the header's first name (column A, or B where
+        # A is left empty), set off by a blank row, as the title above the file's own header
+        # was. Without such a title there, a row of one cell above a repeated header is a task
+        # whose other cells are empty (two exports joined).
         titles = [at - 1 for at in repeats
-                  if at >= 2 and filled(at - 1) == [0] and not filled(at - 2)]
+                  if at >= 2 and filled(at - 1) == filled(at)[:1] and not filled(at - 2)]
     again[repeats + titles] = True
     return again
 
 
 def in_titled_groups(top: list[list[str]], header: int) -> bool:
     """Whether a table is laid out in titled groups, as a board's export is: right above its
-    header, a row whose first cell alone is filled (the first group's title)."""
-    above = [cell.strip() for cell in top[header - 1]] if 0 < header <= len(top) else []
-    return bool(above) and bool(above[0]) and not any(above[1:])
+    header, a row whose one filled cell is above the header's first name (the first group's
+    title; column B's where the sheet leaves column A empty)."""
+    if not 0 < header < len(top):
+        return False
+
+    def filled(row: list[str]) -> list[int]:
+        return [at for at, cell in enumerate(row) if cell.strip()]
+
+    first = filled(top[header])[:1]
+    return bool(first) and filled(top[header - 1]) == first
 
 
 def _header_cells(name: str) -> set[str]:
