@@ -464,6 +464,68 @@ def test_a_boards_repeated_headers_are_no_tasks_on_ray_as_without(ray_env, tmp_p
     assert said in local.stderr.splitlines() and said in done.stderr.splitlines()
 
 
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_folder_whose_files_differ_in_columns_keeps_every_column_as_text(ray_env, tmp_path):
+    # A field added to the tracker since the first week's export: its column was dropped from
+    # the output (only the first rows' columns were written) and its "007" read as the number
+    # 7; a file lacking one of the first file's columns, in blocks of its own, crashed the run
+    # ("Ray: KeyError: \"['owner'] not in index\"").
+    from classifier.distributed.datasets import DATASET_BATCH_ROWS
+
+    folder = tmp_path / "weeks"
+    folder.mkdir()
+    first = [["Call the customers whose plan expires", "Ana"], ["Repaint the break room", "Bo"]]
+    added = [["Pitch the welding line to dealers", "Cy", "007"], ["Fix the coffee machine", "",
+                                                                   "1e5"]]
+    lacking = [[f"Post the job opening for a machinist, round {n % 7}"]
+               for n in range(DATASET_BATCH_ROWS + 50)]
+    tables = {"a.csv": (["task", "owner"], first), "b.csv": (["task", "owner", "code"], added),
+              "c.csv": (["task"], lacking)}
+    for name, (header, rows) in tables.items():
+        with (folder / name).open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([header, *rows])
+    joined = tmp_path / "joined.csv"
+    with joined.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["task", "owner", "code"])
+        for _, rows in tables.values():
+            writer.writerows(row + [""] * (3 - len(row)) for row in rows)
+    local = local_cli("classify", joined, "--plan", PLAN, "--out", tmp_path / "local.csv", "-q")
+    assert local.exit_code == 0, local.output
+    done = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "ray.csv", "-q",
+                   "--ray", "--workers", "1", env=ray_env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    parts = tactics("classify", folder, "--plan", PLAN, "--out", tmp_path / "parts" / "*.csv",
+                    "-q", "--ray", "--workers", "1", env=ray_env)
+    assert parts.returncode == 0, parts.stderr
+    lines = (tmp_path / "local.csv").read_bytes().splitlines(keepends=True)
+    for part in sorted((tmp_path / "parts").iterdir()):  # each part with every column
+        assert part.read_bytes().splitlines(keepends=True)[0] == lines[0]
+
+
+def test_a_folder_file_without_the_text_column_is_refused_naming_it(tmp_path):
+    # Its rows were read blank, each `empty`, with no word said (a run of small files), or the
+    # run crashed in a worker on a KeyError (a file of a block or more).
+    from classifier.distributed.datasets import files_columns, refuse_files_without
+    from classifier.errors import TasksError
+
+    (tmp_path / "a.csv").write_text("task,owner\nCall the customers,Ana\n")
+    (tmp_path / "b.csv").write_text("\ufefftitle,who\nFix the line,Bo\n")
+    (tmp_path / "c.csv").write_text("")
+    files = [str(tmp_path / name) for name in ("a.csv", "b.csv")]
+    headers = files_columns(files, "csv", ",")
+    assert headers == {files[0]: ["task", "owner"], files[1]: ["title", "who"]}
+    with pytest.raises(TasksError) as refused:
+        refuse_files_without("task", headers)
+    assert str(refused.value) == (f"{files[1]}: no column 'task', which holds the task text in "
+                                  f"{files[0]}; its columns are: title, who; give the files one "
+                                  f"header, or classify them one by one")
+    with pytest.raises(TasksError, match="c.csv: the file is empty$"):
+        files_columns([*files, str(tmp_path / "c.csv")], "csv", ",")
+
+
 def test_a_folder_of_csv_files_has_the_separator_its_first_file_has(tmp_path):
     from classifier.distributed.datasets import files_separator
 

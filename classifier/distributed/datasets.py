@@ -83,10 +83,10 @@ def dataset_files(tasks: str) -> tuple[list[str], str]:
 
 
 def read_dataset(ray: ModuleType, files: list[str], kind: str,
-                 separator: str | None = None) -> Any:
+                 separator: str | None = None, names: list[str] | None = None) -> Any:
     """The files as a Ray Dataset, read by Ray's readers in parallel; CSV cells stay text and
     blank lines stay rows, as the project's reader keeps them (`separator`: the CSV files',
-    found when not given)."""
+    found when not given; `names`: every column of their headers, else the first file's)."""
     # Read tasks take no CPU slot: the classifier workers may hold every one.
     if kind == "parquet":
         return ray.data.read_parquet(files, num_cpus=0)
@@ -99,10 +99,8 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str,
     import pyarrow.csv as pacsv
 
     delimiter = separator or files_separator(files, kind)
-    with open(files[0], encoding="utf-8-sig", newline="") as handle:
-        names = next(csv.reader(handle, delimiter=delimiter), None)
-    if not names:
-        raise TasksError(f"{files[0]}: the file is empty")
+    if names is None:
+        names = files_columns(files[:1], kind, delimiter)[files[0]]
     return ray.data.read_csv(
         files, num_cpus=0, file_extensions=None,
         read_options=pacsv.ReadOptions(use_threads=False, encoding="utf8"),
@@ -121,6 +119,40 @@ def files_separator(files: list[str], kind: str) -> str:
         return "\t"
     with open(files[0], encoding="utf-8-sig", errors="replace", newline="") as handle:
         return sniff_separator(handle.read(65536), ",")
+
+
+def files_columns(files: list[str], kind: str, separator: str) -> dict[str, list[str]]:
+    """Each file's column names, from its header row (CSV, TSV) or its schema (Parquet); none
+    for the kinds whose columns are only known once read (JSONL, text). Only a header is read:
+    a folder's files may each have columns of their own (a field added to the tracker since)."""
+    columns: dict[str, list[str]] = {}
+    for file in files:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                columns[file] = [str(name) for name in pq.read_schema(file).names]
+            except Exception as error:  # not Parquet at all, a file cut short
+                raise TasksError(f"{file}: cannot read as parquet: {first_line(error)}") from None
+        elif kind in ("csv", "tsv"):
+            with open(file, encoding="utf-8-sig", errors="replace", newline="") as handle:
+                names = next(csv.reader(handle, delimiter=separator), None)
+            if not names:
+                raise TasksError(f"{file}: the file is empty")
+            columns[file] = names
+    return columns
+
+
+def refuse_files_without(column: str, headers: dict[str, list[str]]) -> None:
+    """TasksError naming the first file whose header lacks the text column: each of its rows
+    read blank, `empty`, with no word said (or the run crashed in a worker on a KeyError)."""
+    for file, names in headers.items():
+        if column not in names:
+            holder = next((f for f, n in headers.items() if column in n), None)
+            where = f", which holds the task text in {holder}" if holder else ""
+            raise TasksError(f"{file}: no column {column!r}{where}; its columns are: "
+                             f"{', '.join(names)}; give the files one header, or classify "
+                             f"them one by one")
 
 
 def refuse_separator_lines(files: list[str]) -> None:
@@ -157,6 +189,14 @@ def texts_of(values: pd.Series, read_back: bool = False) -> list[str]:
     return texts
 
 
+def with_columns(block: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The block's `columns`, in order: those its file lacks (another file's) empty, as a key a
+    JSONL row lacks reads locally."""
+    missing = {name: pd.Series([None] * len(block), index=block.index, dtype=object)
+               for name in columns if name not in block.columns}
+    return (block.assign(**missing) if missing else block)[columns]
+
+
 class ClassifyRows(ClassifyBlock):
     """A worker for rows Ray read: every input column kept, the result arrays after them."""
 
@@ -189,19 +229,26 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
     # The separator the files hold, read by Ray's reader and kept for one output file, written
     # as a local run writes it.
     separator = files_separator(files, kind) if kind in ("csv", "tsv") else ","
+    headers = files_columns(files, kind, separator)
+    # Every file's columns, in the order they first come: a column the first rows lack (a
+    # later file's) was dropped from one output file, or crashed the run where a whole block
+    # lacked one of theirs; and its CSV cells were read as numbers ("007" written as 7).
+    named = list(dict.fromkeys(name for names in headers.values() for name in names))
     try:
-        dataset = read_dataset(ray, files, kind, separator)
+        dataset = read_dataset(ray, files, kind, separator, named or None)
         head = dataset.limit(200).to_pandas()
     except ClassifierError:
         raise
     except Exception as error:  # Arrow's parse errors and the like, in one line
         raise TasksError(f"{tasks}: cannot read as {kind}: "
                          f"{first_line(innermost(error))}") from None
-    columns = [str(c) for c in head.columns]
+    columns = list(dict.fromkeys([str(c) for c in head.columns] + named))
     if not len(head):
         raise TasksError(f"{tasks}: no task rows")
+    head = head.reindex(columns=columns)
     column = choose_text_column(columns, tasks, text_column, head)
     refuse_numbers(head[column], column, tasks, columns)
+    refuse_files_without(column, headers)
     return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
                                columns=columns, separator=separator)
 
@@ -226,7 +273,7 @@ class DatasetBatches:
         try:
             for result in classified.iter_batches(batch_size=None, batch_format="pandas"):
                 result = result.reset_index(drop=True)
-                chunk = result[source.columns]
+                chunk = with_columns(result, source.columns)
                 batch = frame_batch(result, texts_of(chunk[source.text_column],
                                                      source.kind in READ_BACK_KINDS))
                 keep_vectors(classifier, result)

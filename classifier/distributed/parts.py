@@ -19,7 +19,13 @@ from ..files.readers import TaskSource
 from ..model.engine import Classifier
 from ..pipeline import Progress, RunSummary
 from ..standing import standing_for, with_decisions
-from .datasets import DATASET_BATCH_ROWS, READ_BACK_KINDS, ClassifyRows, texts_of
+from .datasets import (
+    DATASET_BATCH_ROWS,
+    READ_BACK_KINDS,
+    ClassifyRows,
+    texts_of,
+    with_columns,
+)
 from .runtime import import_ray, ray_failure
 from .workers import ClassifierSpec, frame_batch
 
@@ -32,8 +38,10 @@ class WriteParts(ClassifyRows):
     through the one safe writer) and returns only the part's name, rows and statuses."""
 
     def __init__(self, spec: ClassifierSpec, text_column: str, folder: str, kind: str,
-                 decisions: dict[str, Decision] | None, read_back: bool = False):
+                 decisions: dict[str, Decision] | None, read_back: bool = False,
+                 columns: list[str] | None = None):
         super().__init__(spec, text_column, read_back)
+        self.columns = columns  # every file's: each part has them all, in one order
         self.folder = Path(folder)
         self.kind = kind
         self.decisions = decisions
@@ -42,6 +50,8 @@ class WriteParts(ClassifyRows):
         from ..files.writer import TableWriter
         from ..model.engine import join_results
 
+        if self.columns is not None:
+            block = with_columns(block.reset_index(drop=True), self.columns)
         rows = super().__call__(block)
         batch = frame_batch(rows, texts_of(rows[self.text_column], self.read_back))
         frame = join_results(rows[list(block.columns)], self.classifier.result_columns(batch))
@@ -111,7 +121,8 @@ def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder
     try:
         written = dataset.map_batches(
             WriteParts, fn_constructor_args=(spec, source.text_column, str(staging), kind,
-                                             decisions, source.kind in READ_BACK_KINDS),
+                                             decisions, source.kind in READ_BACK_KINDS,
+                                             source.columns),
             batch_size=DATASET_BATCH_ROWS, batch_format="pandas", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1))
         kept: list[str] = []
