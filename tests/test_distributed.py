@@ -505,6 +505,19 @@ def test_a_folder_whose_files_differ_in_columns_keeps_every_column_as_text(ray_e
         assert part.read_bytes().splitlines(keepends=True)[0] == lines[0]
 
 
+def test_a_file_whose_name_has_brackets_is_that_file_not_a_pattern(tmp_path):
+    # A tracker's export named with its date in brackets: with --ray, "no files".
+    from classifier.distributed.datasets import dataset_files, is_dataset, is_dataset_run
+
+    named = tmp_path / "Export [2026-11-30].csv"
+    named.write_text("task\nCall the customers\n")
+    (tmp_path / "Export 2.csv").write_text("task\nRepaint the break room\n")
+    assert not is_dataset(str(named)) and not is_dataset_run(str(named), tmp_path / "out.csv")
+    assert dataset_files(str(named)) == ([str(named)], "csv")
+    assert dataset_files(str(tmp_path / "Export [0-9].csv")) == ([str(tmp_path / "Export 2.csv")],
+                                                                  "csv")
+
+
 def test_a_folder_file_without_the_text_column_is_refused_naming_it(tmp_path):
     # Its rows were read blank, each `empty`, with no word said (a run of small files), or the
     # run crashed in a worker on a KeyError (a file of a block or more).

@@ -33,8 +33,14 @@ DATASET_BATCH_ROWS = 10_000
 def is_dataset(tasks: str | os.PathLike[str]) -> bool:
     """Whether TASKS names files for Ray Data to read: a folder, a glob, or Parquet."""
     text = str(tasks)
-    return (Path(text).is_dir() or any(c in text for c in "*?[")
+    return (Path(text).is_dir() or _is_glob(text)
             or Path(text).suffix.lower() == ".parquet")
+
+
+def _is_glob(tasks: str) -> bool:
+    """Whether TASKS is a pattern: a file that is there is itself, whatever its name holds
+    ("Export [2026-11-30].csv" was read as a pattern that matched no file: "no files")."""
+    return any(c in tasks for c in "*?[") and not Path(tasks).is_file()
 
 
 def folder_output(out: str | os.PathLike[str]) -> tuple[Path, str] | None:
@@ -62,7 +68,7 @@ def dataset_files(tasks: str) -> tuple[list[str], str]:
     path = Path(tasks)
     if path.is_dir():
         found = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
-    elif any(c in tasks for c in "*?["):
+    elif _is_glob(tasks):
         anchor = Path(path.anchor) if path.is_absolute() else Path()
         found = [p for p in anchor.glob(str(path.relative_to(anchor)) if path.is_absolute()
                                         else tasks) if p.is_file()]
