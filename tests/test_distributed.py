@@ -505,6 +505,32 @@ def test_a_folder_whose_files_differ_in_columns_keeps_every_column_as_text(ray_e
         assert part.read_bytes().splitlines(keepends=True)[0] == lines[0]
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    (b'task,owner\n"Fix the line,Bo\nMore,x\n',
+     "not a well-formed CSV table: line 2: a quote opened there is never closed"),
+    (b"task,owner\nCaf\xe9 visit,Bo\n",
+     "not UTF-8 (cp1252), the one encoding a folder read with --ray may have; convert it "
+     "(iconv -f cp1252 -t utf-8), or classify it without --ray"),
+    (b"task,owner\nFix the line\n",
+     "Ray's CSV reader cannot read it (rows of fewer fields than the header, or bytes that are "
+     "not UTF-8?); classify it without --ray to find the row"),
+])
+def test_a_folder_file_ray_cannot_read_is_said_in_the_projects_words(tmp_path, content, says):
+    # Ray's reader names the file, not what is wrong with it: "Please check the CSV file has
+    # correct format, or filter out non-CSV file with 'partition_filter' field. See read_csv()
+    # documentation for more details."
+    from classifier.distributed.datasets import read_failure
+    from classifier.errors import TasksError
+
+    bad = tmp_path / "b.csv"
+    bad.write_bytes(content)
+    raised = ValueError(f"Failed to read CSV file: {bad}. Please check the CSV file has correct "
+                        f"format, or filter out non-CSV file with 'partition_filter' field. See "
+                        f"read_csv() documentation for more details.")
+    said = read_failure(raised, "csv")
+    assert isinstance(said, TasksError) and str(said) == f"{bad}: {says}"
+
+
 def test_a_file_whose_name_has_brackets_is_that_file_not_a_pattern(tmp_path):
     # A tracker's export named with its date in brackets: with --ray, "no files".
     from classifier.distributed.datasets import dataset_files, is_dataset, is_dataset_run

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,39 @@ def files_separator(files: list[str], kind: str) -> str:
         return sniff_separator(handle.read(65536), ",")
 
 
+# Ray's CSV reader names the file it failed on, not what is wrong with it ("Please check the CSV
+# file has correct format, or filter out non-CSV file with 'partition_filter' field").
+_FAILED_FILE = re.compile(r"Failed to read CSV file: (.+?)\. Please check")
+
+
+def read_failure(error: Exception, kind: str) -> ClassifierError:
+    """What Ray raised reading the files, as one line: where its CSV reader failed on a file,
+    what the project's own reader says of that file (an open quote, a row too long, an empty
+    file), or that the file is not UTF-8, the one encoding Ray reads; else Ray's own line."""
+    from ..files.readers import iter_chunks, open_tasks
+
+    found = _FAILED_FILE.search(str(innermost(error)))
+    if found is None or kind not in ("csv", "tsv"):
+        return ray_failure(error)
+    file = found.group(1)
+    try:
+        source = open_tasks(file)
+        for _ in iter_chunks(source):
+            pass
+    except ClassifierError as own:
+        return own
+    except OSError:
+        pass
+    else:
+        if source.encoding not in ("utf-8", "utf-8-sig"):
+            return TasksError(f"{file}: not UTF-8 ({source.encoding}), the one encoding a folder "
+                              f"read with --ray may have; convert it (iconv -f {source.encoding} "
+                              f"-t utf-8), or classify it without --ray")
+    return TasksError(f"{file}: Ray's CSV reader cannot read it (rows of fewer fields than the "
+                      f"header, or bytes that are not UTF-8?); classify it without --ray to "
+                      f"find the row")
+
+
 def files_columns(files: list[str], kind: str, separator: str) -> dict[str, list[str]]:
     """Each file's column names, from its header row (CSV, TSV) or its schema (Parquet); none
     for the kinds whose columns are only known once read (JSONL, text). Only a header is read:
@@ -246,6 +280,8 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
     except ClassifierError:
         raise
     except Exception as error:  # Arrow's parse errors and the like, in one line
+        if _FAILED_FILE.search(str(innermost(error))):
+            raise read_failure(error, kind) from None
         raise TasksError(f"{tasks}: cannot read as {kind}: "
                          f"{first_line(innermost(error))}") from None
     columns = list(dict.fromkeys([str(c) for c in head.columns] + named))
@@ -287,4 +323,4 @@ class DatasetBatches:
                     progress(len(chunk))
                 yield chunk.assign(**{source.text_column: batch.texts}), batch
         except Exception as error:  # one line, never a traceback
-            raise ray_failure(error) from None
+            raise read_failure(error, source.kind) from None

@@ -23,10 +23,11 @@ from .datasets import (
     DATASET_BATCH_ROWS,
     READ_BACK_KINDS,
     ClassifyRows,
+    read_failure,
     texts_of,
     with_columns,
 )
-from .runtime import import_ray, ray_failure
+from .runtime import import_ray
 from .workers import ClassifierSpec, frame_batch
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def write_parts(classifier: Classifier, dataset: Any, source: TaskSource, folder
                     if progress.rows is not None:
                         progress.rows(int(rows))
         except Exception as error:  # one line, never a traceback
-            raise ray_failure(error) from None
+            raise read_failure(error, source.kind) from None
         for leftover in staging.iterdir():  # a part of an attempt Ray retried
             if leftover.name not in kept:
                 leftover.unlink()
