@@ -531,6 +531,25 @@ def test_a_folder_file_ray_cannot_read_is_said_in_the_projects_words(tmp_path, c
     assert isinstance(said, TasksError) and str(said) == f"{bad}: {says}"
 
 
+def test_a_killed_runs_staged_parts_are_removed_by_the_next_run(tmp_path):
+    # kill -9 (or the OOM killer) mid-run left its hidden staging folder, every part written
+    # so far in it, for good: a file output's leftover is removed by the next run, not this.
+    from classifier.distributed.parts import prepare_parts_folder
+    from classifier.files.atomic import partial_name
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    folder = tmp_path / "results"
+    staged = tmp_path / f".results.tactics-{dead}.partial"
+    staged.mkdir()
+    (staged / "part-000000.csv").write_text("task\nCall the customers\n")
+    running = tmp_path / f".results.tactics-{os.getppid()}.partial"  # a live run's
+    running.mkdir()
+    prepare_parts_folder(folder, {})
+    assert not staged.exists() and running.is_dir()
+    assert partial_name(folder) not in {staged.name, running.name}
+
+
 def test_a_file_whose_name_has_brackets_is_that_file_not_a_pattern(tmp_path):
     # A tracker's export named with its date in brackets: with --ray, "no files".
     from classifier.distributed.datasets import dataset_files, is_dataset, is_dataset_run

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import OutputError
+from ..files.atomic import remove_leftovers
 from ..files.readers import TaskSource
 from ..model.engine import Classifier
 from ..pipeline import Progress, RunSummary
@@ -93,6 +94,7 @@ def prepare_parts_folder(folder: Path, inputs: Mapping[Path, str]) -> None:
         if relation is not None:
             raise OutputError(f"{folder}: {relation} {what} ({source}); write the parts to a "
                               f"folder of their own")
+    remove_leftovers(folder)  # what a killed run (kill -9, out of memory) staged beside it
     if folder.is_dir():
         others = sorted(p.name for p in folder.iterdir() if not PART_NAME.fullmatch(p.name))
         if others:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ def partial_name(path: Path) -> str:
 
 
 def remove_leftovers(path: Path) -> list[Path]:
-    """Delete temporary files of earlier, killed runs writing `path`; nothing else is touched."""
+    """Delete temporary files of earlier, killed runs writing `path` (and the staging folder of
+    a folder of parts, which holds every part written before the kill: gigabytes, hidden, of a
+    large Ray run); nothing else is touched."""
     removed: list[Path] = []
     prefix = f".{path.name}.tactics-"
     if not path.parent.is_dir():
@@ -52,7 +55,10 @@ def remove_leftovers(path: Path) -> list[Path]:
         if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
             continue
         with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate)
+            else:
+                candidate.unlink()
             removed.append(candidate)
     return removed
 
