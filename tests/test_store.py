@@ -601,6 +601,23 @@ def test_another_applications_sqlite_file_is_refused_unchanged(tmp_path):
     assert tables == ["customers"]
 
 
+def test_a_sqlite_url_is_checked_as_its_file_is(tmp_path):
+    """`--db sqlite:///crm.sqlite` went past every check a path gets: another application's
+    database was given the store's tables, and a folder was not named."""
+    path = tmp_path / "crm.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=f"{path}: not a tactic-classifier store .*customers"):
+        Store(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+    with pytest.raises(StoreError, match="is a folder"):
+        Store(f"sqlite:///{tmp_path}")
+    with Store(f"sqlite:///{tmp_path / 'new.db'}") as store:
+        assert store.path == tmp_path / "new.db" and store.migrations()
+
+
 def test_an_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "new.db"
     path.touch()

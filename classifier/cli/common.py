@@ -51,8 +51,13 @@ DbOption = Annotated[str, typer.Option(
 
 
 def store_file(db: str | Path | None) -> Path | None:
-    """The SQLite file a --db names; None for no --db, or a database URL."""
-    return None if db is None or "://" in str(db) else Path(db)
+    """The SQLite file a --db names (as a path or a sqlite:/// URL); None for no --db, or a
+    database server's URL."""
+    if db is None:
+        return None
+    from ..store.database import is_url, sqlite_file
+
+    return sqlite_file(str(db)) if is_url(str(db)) else Path(db)
 
 
 def kept_files(tasks: str | None, plan: str | Path, db: str | None) -> dict[Path, str]:

@@ -75,6 +75,19 @@ def is_url(target: object) -> bool:
     return isinstance(target, str) and "://" in target
 
 
+def sqlite_file(target: str) -> Path | None:
+    """The file a `sqlite:///PATH` URL names; None for any other URL (an in-memory SQLite one,
+    or one with options, included)."""
+    try:
+        url = sa.engine.make_url(target)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if (url.get_backend_name() != "sqlite" or url.query
+            or url.database in (None, "", ":memory:")):
+        return None
+    return Path(url.database)
+
+
 def safe_url(target: str) -> str:
     """A database URL as it may be shown: every password (user part or query) replaced by ***."""
     if (broken := _broken_user_part(target)) is not None:
@@ -180,6 +193,10 @@ class Database:
         (a team app's viewers): `label`, with the server's host, port, user and database name
         hidden from the driver's reasons as its password is; the full message is logged."""
         target = default_db_target() if path is None else path
+        if is_url(target) and (file := sqlite_file(str(target))) is not None:
+            # A store's file named as a URL is a file all the same: checked before anything
+            # touches it (another application's database was given our tables).
+            target = file
         self._lock: threading.RLock | None = None
         self.path: Path | None = None
         self._secrets: list[str] = []
