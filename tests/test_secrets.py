@@ -46,7 +46,12 @@ def test_a_wrong_password_is_not_in_the_error_or_the_logs(postgres_db, caplog):
 @pytest.mark.parametrize("url, message", [
     ("postgresql://ann:hunter2-secret@[::1/tactics", "not a database URL"),
     ("postgresql+nosuchdriver://ann:hunter2-secret@127.0.0.1/tactics", "cannot use this"),
-    ("mysql://ann:hunter2-secret@127.0.0.1/tactics", "cannot use this|not supported"),
+    ("mysql://ann:hunter2-secret@127.0.0.1/tactics",
+     "cannot use this database URL: 'mysql' is not a database the store works on"),
+    # A typo in the scheme: named as typed, not as SQLAlchemy's missing plugin.
+    ("postgresq://ann:hunter2-secret@127.0.0.1/tactics",
+     r"^postgresq://ann:\*\*\*@127.0.0.1/tactics: cannot use this database URL: 'postgresq' "
+     r"is not a database the store works on; write postgresql://USER@HOST/DATABASE"),
 ])
 def test_a_bad_url_is_refused_without_echoing_it(url, message):
     with pytest.raises(StoreError, match=message) as refused:

@@ -37,6 +37,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # them queue, and read-then-write code (plan versions, the cache) behaves the same on both.
 WRITE_LOCK_KEY = 0x7AC71C5_0000_0001
 DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+BACKENDS = ("postgresql", "sqlite")  # the databases the migrations and queries are written for
 # libpq options whose value is a secret: a password may come in the query string too
 # (postgresql://tactics@host/db?password=...), and is hidden there as in the user part.
 SECRET_OPTIONS = frozenset({"password", "sslpassword"})
@@ -208,6 +209,13 @@ class Database:
             self._secrets = secrets_of(url)
             self._server = server_names(url)
             self.label = shown_as or self.full_label
+            if url.get_backend_name() not in BACKENDS:
+                # Said before SQLAlchemy looks for it: a typo (postgresq://) read "Can't load
+                # plugin: sqlalchemy.dialects:postgresq", mysql:// "No module named 'MySQLdb'".
+                raise StoreError(f"{self.label}: cannot use this database URL: "
+                                 f"{url.get_backend_name()!r} is not a database the store "
+                                 f"works on; write postgresql://USER@HOST/DATABASE, or "
+                                 f"a file name for a SQLite store")
             try:
                 self._engine = sa.create_engine(url, pool_pre_ping=True)
             except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
