@@ -790,6 +790,44 @@ def test_a_store_made_before_alembic_is_adopted_with_its_data(store_target, upto
         assert store.standing_decision(run.id, 1) == made
 
 
+def test_a_store_its_user_may_not_upgrade_is_one_line_and_left_as_it_was(postgres_db,
+                                                                          sample_plan):
+    """A team's app logs in as a user with rights on the rows only; a new version's upgrade
+    said "permission denied for schema public LINE 2: CREATE TABLE teach_in_choices (", not
+    that the store was not upgraded, nor what to do."""
+    from alembic import command
+
+    from classifier.store.schema import alembic_config
+
+    engine = engine_for(postgres_db)
+    with engine.begin() as conn:  # a store as an older version (revision 0007) made it
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    engine.dispose()
+    app_user = f"app_{sa.make_url(postgres_db).database}"
+    sql(postgres_db, f"CREATE ROLE {app_user} LOGIN PASSWORD 'app-pw'; "
+                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                     f"TO {app_user}")
+    as_app = sa.make_url(postgres_db).set(username=app_user, password="app-pw")
+    try:
+        with pytest.raises(StoreError) as refused:
+            Store(as_app.render_as_string(hide_password=False))
+        message = str(refused.value)
+        assert "\n" not in message and "app-pw" not in message
+        assert ("cannot upgrade the store from schema revision 0007 to "
+                f"{revisions()[-1][0]:04d} (permission denied for schema public); it was left "
+                "as it was" in message)
+        assert "open it once as its owner" in message
+        assert sql(postgres_db, "SELECT version_num FROM alembic_version") == [("0007",)]
+        assert ("teach_in_choices",) not in sql(
+            postgres_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        with Store(postgres_db) as store:  # its owner upgrades it
+            assert [n for n, _ in store.migrations()] == [n for n, _ in revisions()]
+    finally:
+        sql(postgres_db, f"DROP OWNED BY {app_user}; DROP ROLE {app_user}")
+
+
 def test_postgresql_keeps_times_and_json_in_native_types(postgres_db, sample_plan):
     with Store(postgres_db) as store:
         store.create_run(store.save_plan(sample_plan), synthetic_results(2, sample_plan),

@@ -328,11 +328,17 @@ class Database:
                     config = alembic_config()
                     config.attributes["connection"] = conn
                     self._adopt(conn, config)
+                    before = MigrationContext.configure(conn).get_current_revision()
                     try:
                         command.upgrade(config, "head")
                     except CommandError as error:
                         raise StoreError(f"{self.label}: cannot upgrade the store "
                                          f"({error})") from None
+                    except sa.exc.DBAPIError as error:
+                        # Said as an upgrade, not as the bare SQL error ("permission denied
+                        # for schema public LINE 2: CREATE TABLE ..."): the person must know
+                        # the store is as it was and what it needs.
+                        raise StoreError(self._not_upgraded(before, _reason(error))) from None
                     if sqlite:
                         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                         if broken:
@@ -341,6 +347,20 @@ class Database:
             finally:
                 if sqlite and not conn.closed and not conn.invalidated:
                     _driver(conn).execute("PRAGMA foreign_keys = ON")
+
+    def _not_upgraded(self, before: str | None, reason: str) -> str:
+        """Why a store could not be created or upgraded, in one line: nothing of it changed."""
+        reason = self._shown(reason.splitlines()[0] if reason.strip() else reason)
+        if before is None:
+            said = f"cannot create the store's tables ({reason}); nothing was written"
+        else:
+            said = (f"cannot upgrade the store from schema revision {before} to "
+                    f"{scripts().get_current_head()} ({reason}); it was left as it was, and "
+                    f"this version of tactic-classifier cannot use it until it is upgraded")
+        if "permission denied" in reason or "must be owner" in reason:
+            said += ("; creating and changing tables needs the database owner's rights: "
+                     "open it once as its owner (any tactics command), or ask for them")
+        return f"{self.label}: {said}"
 
     def _adopt(self, conn: Connection, config: Any) -> None:
         known = scripts()
