@@ -44,7 +44,12 @@ def test_a_wrong_password_is_not_in_the_error_or_the_logs(postgres_db, caplog):
 
 
 @pytest.mark.parametrize("url, message", [
-    ("postgresql://ann:hunter2-secret@[::1/tactics", "not a database URL"),
+    ("postgresql://ann:hunter2-secret@[::1/tactics",
+     r"not a database URL \(the \[ of its IPv6 address is not closed\)"),
+    # A typo in the port was "not a database URL", not saying what in it
+    ("postgresql://ann:hunter2-secret@db.example.com:54e2/tactics",
+     r"^postgresql://\*\*\*: not a database URL \(its port '54e2' is not a number\); write "
+     r"it as postgresql://USER@HOST:PORT/DATABASE$"),
     ("postgresql+nosuchdriver://ann:hunter2-secret@127.0.0.1/tactics", "cannot use this"),
     ("mysql://ann:hunter2-secret@127.0.0.1/tactics",
      "cannot use this database URL: 'mysql' is not a database the store works on"),

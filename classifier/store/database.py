@@ -424,11 +424,27 @@ def _url(target: str) -> sa.engine.URL:
     try:
         url = sa.engine.make_url(target)
     except (sa.exc.ArgumentError, ValueError):
-        raise StoreError(f"{safe_url(target)}: not a database URL; write it as "
-                         f"postgresql://USER@HOST/DATABASE") from None
+        raise StoreError(f"{safe_url(target)}: not a database URL{_unreadable(target)}; write "
+                         f"it as postgresql://USER@HOST:PORT/DATABASE") from None
     if url.drivername in DRIVERS:
         url = url.set(drivername=DRIVERS[url.drivername])
     return url
+
+
+def _unreadable(target: str) -> str:
+    """What in a URL's server part SQLAlchemy could not read, as " (...)"; "" when not known.
+    Only the part after the user's name and password is looked at: it is shown."""
+    rest = target.partition("://")[2]
+    found = AFTER_USER.fullmatch(rest)
+    server = (found["after"] if found else rest).partition("/")[0].partition("?")[0]
+    if server.startswith("[") and "]" not in server:
+        return " (the [ of its IPv6 address is not closed)"
+    # A typo in the port (host:54x2, host:port) read as "invalid literal for int()".
+    host, colon, port = server.rpartition(":")
+    if colon and not host.endswith(":") and not port.isdigit() and not server.endswith("]"):
+        return (f" (its port {port!r} is not a number)" if port else
+                " (no port after the : of its host; give one, or leave the : out)")
+    return ""
 
 
 def _driver(conn: Connection) -> Any:
