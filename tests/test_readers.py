@@ -813,6 +813,106 @@ def test_formulas_a_program_wrote_without_results_are_said_to_read_as_empty(tmp_
                for w in warnings)
 
 
+def _edited_workbook(path, rows, edit, write_only=False):
+    """A workbook of `rows` whose sheet XML `edit` changes, as other tools write it."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=write_only)
+    sheet = workbook.create_sheet("Tasks") if write_only else workbook.active
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    [name] = [name for name in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name)]
+    parts[name] = edit(parts[name])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, data in parts.items():
+            archive.writestr(part, data)
+    return path
+
+
+def test_a_workbook_opens_from_its_first_rows(tmp_path):
+    # Opening read every row (9.5 s of 100,000), then the run read them all again: a cell the
+    # reader cannot take far down is now met where it is read, as a CSV's bad line is.
+    rows = [["task", "hours"]] + [[f"Call customer {n}", 2] for n in range(1, 1000)]
+    rows[700][1] = 12345
+    path = _edited_workbook(tmp_path / "big.xlsx", rows,
+                            lambda xml: xml.replace(b"<v>12345</v>", b"<v>not a number</v>"))
+    source = open_tasks(path)
+    assert (source.columns, source.text_column) == (["task", "hours"], "task")
+    with pytest.raises(TasksError, match="cannot read"):
+        list(iter_chunks(source))
+
+
+def _no_references(xml: bytes) -> bytes:
+    import re
+
+    return re.sub(rb'(<c) r="[A-Z]+\d+"', rb"\1", xml)
+
+
+@pytest.mark.parametrize(("write_only", "edit"), [
+    (False, lambda xml: xml),  # its size saved, the note within it
+    (True, lambda xml: xml),  # saved without its size (a program's export, this tool's output)
+    (False, lambda xml: xml.replace(b'<dimension ref="A1:E400"', b'<dimension ref="A1:B3"')),
+    (False, _no_references),  # cells without a reference: counted along their row
+    (False, lambda xml: xml.replace(b'r="E350"', b'r="e350"')),
+])
+def test_a_cell_right_of_the_table_far_down_gives_the_columns_the_run_reads(tmp_path,
+                                                                             write_only, edit):
+    # The whole sheet's read gives the table a column for every cell, however far down: the
+    # columns told on opening (and checked, and written) are the run's.
+    rows = [["task", "owner"]] + [[f"Call customer {n}", "Ana"] for n in range(1, 400)]
+    rows[349] = rows[349] + [None, None, "note: ask Bo"]
+    path = _edited_workbook(tmp_path / "noted.xlsx", rows, edit, write_only)
+    frame, _ = read_tasks(path)
+    # (without references, the note is the row's third cell: its column is C)
+    assert list(frame.columns)[:3] == ["task", "owner", "Unnamed: 2"]
+    assert open_tasks(path).columns == list(frame.columns)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace(b'<c r="B350" t="n"><v>2</v></c>',
+                            b'<c r="B350" t="n"><v>2</v></c><c r="C350" s="0"/>'),
+    lambda xml: xml,
+])
+def test_a_workbook_as_wide_as_its_first_rows_is_opened_with_their_columns(tmp_path, edit):
+    # A cell saved empty (a format) gives no column; a sheet's first rows then tell them all.
+    rows = [["task", "hours"]] + [[f"Call customer {n}", 2] for n in range(1, 400)]
+    rows[700 % 399][1] = 7  # a number, and no note anywhere
+    path = _edited_workbook(tmp_path / "plain.xlsx", rows, edit)
+    frame, _ = read_tasks(path)
+    assert open_tasks(path).columns == list(frame.columns) == ["task", "hours"]
+
+
+def test_blank_rows_below_the_header_do_not_end_the_sheet_on_opening(tmp_path):
+    # Read in part, a header and 250 blank rows are a sheet of no tasks; read whole, the tasks
+    # below them count: opening sees them as the run does.
+    rows = ([["task", "owner"]] + [[None, None]] * 250
+            + [[f"Hire welder {n}", "Bo"] for n in range(50)])
+    path = _edited_workbook(tmp_path / "gaps.xlsx", rows, lambda xml: xml)
+    frame, _ = read_tasks(path)
+    assert len(frame) == 300
+    assert open_tasks(path).columns == list(frame.columns) == ["task", "owner"]
+
+
+def test_columns_beyond_a_width_are_told_by_their_references():
+    from classifier.files.hidden_rows import _beyond
+
+    def index(letters: str) -> int:
+        return sum((ord(letter) - 64) * 26 ** at for at, letter in enumerate(letters[::-1]))
+
+    columns = ["A", "E", "F", "Z", "AA", "AD", "AE", "AZ", "BA", "ZZ", "AAA", "XFD"]
+    for width in (0, 1, 5, 26, 27, 30, 52, 702, 703):
+        found = [letters for letters in columns
+                 if _beyond(width).search(f'<c r="{letters}12" t="s"><v>3</v></c>'.encode())]
+        assert found == [letters for letters in columns if index(letters) > width], width
+        assert not _beyond(width).search(b'<c r="XFD12" s="2"/>')  # saved empty, a format
+
+
 def test_a_sheet_with_only_a_header_says_so(tmp_path):
     path = _sheets_workbook(tmp_path / "header.xlsx", [("Week 9", "visible", [["task", "owner"]])])
     with pytest.raises(TasksError, match="sheet 'Week 9' has no task rows, only a header"):

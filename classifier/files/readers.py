@@ -55,6 +55,8 @@ from .sniffing import (
 from .writer import unneutralised
 
 SNIFF_BYTES = 256 * 1024
+# The rows a file is opened with: its text column is found, and checked, among them.
+HEAD_ROWS = 200
 # A whole table's `DataFrame.attrs` key: its file is laid out in titled groups (`not_tasks`).
 GROUP_TITLES = "group_titles"
 # A task read from several columns (a tracker's summary and description): their cells, each on
@@ -191,7 +193,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         if repeated:
             warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
                  f"ones are read as {repeated[0]}.1 and so on")
-    head = next(_read_chunks(source, 200, quiet=True), None)
+    head = next(_read_chunks(source, HEAD_ROWS, quiet=True), None)
     if head is None or (len(head.columns) == 0):
         raise TasksError(f"{label}: the file is empty")
     if len(head) == 0:
@@ -276,11 +278,26 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         top = [["" if is_blank(value) else str(value) for value in row]
                for row in chosen.iter_rows(max_row=TOP_ROWS, values_only=True)]
         unsaved = _unsaved_formulas(path, chosen)
-        marks = row_marks(chosen)
         first_row = chosen.min_row or 1
+        skipped = _skip_title(top, label, warn)
+        source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
+                            columns=[], sheet=sheet, warn=warn, header_row=skipped,
+                            group_titles=in_titled_groups(top, skipped))
+        # The head as the whole sheet's first rows, read without the rest (9.5 s of 100,000
+        # rows) from the workbook open here (loading one again parses a sheet saved without
+        # its size whole): the same rows and columns unless a cell lies right of them below.
+        try:
+            head = next(_read_chunks(source, HEAD_ROWS, quiet=True, head_rows=HEAD_ROWS,
+                                     workbook=workbook), None)
+        except TasksError:
+            head = None  # said as the whole sheet's read says it, below
+        marks = row_marks(chosen, width=None if head is None else len(head.columns))
     finally:
         workbook.close()
-    skipped = _skip_title(top, label, warn)
+    if head is None or len(head) < HEAD_ROWS or marks.wider:
+        # Fewer rows than asked for may be blank rows trimmed before more tasks, and a wider
+        # table's columns are known only by reading every row: read whole, as the run reads it.
+        head = next(_read_chunks(source, HEAD_ROWS, quiet=True), None)
     _say_hidden_rows([row for row in marks.hidden if row > first_row + skipped], title, label,
                      warn)
     _say_merged([ref for top, ref in marks.merged if top > first_row + skipped], title, label,
@@ -290,10 +307,6 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     if repeated:
         warn(f"{label}: duplicate column names {', '.join(map(repr, repeated))}; the later "
              f"ones are read as {repeated[0]}.1 and so on")
-    source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
-                        columns=[], sheet=sheet, warn=warn, header_row=skipped,
-                        group_titles=in_titled_groups(top, skipped))
-    head = next(_read_chunks(source, 200, quiet=True), None)
     if unsaved:
         cells = f"{unsaved} cells of sheet {title!r} hold" if unsaved > 1 else \
             f"1 cell of sheet {title!r} holds"
@@ -325,7 +338,13 @@ def _unsaved_formulas(path: Path, results: Any, rows: int = 200) -> int:
     pandas read a formula's last saved result, and a program that wrote it saved none);
     `results` is the sheet as read for its values."""
     from openpyxl import load_workbook
+    from openpyxl.cell.read_only import EMPTY_CELL
 
+    # Such a formula reads as a cell with no value: where the first rows hold none, the
+    # workbook is not loaded again (a sheet saved without its size is parsed whole to load).
+    if not any(cell is not EMPTY_CELL and cell.value is None
+               for row in results.iter_rows(max_row=rows) for cell in row):
+        return 0
     formulas = load_workbook(path, read_only=True, data_only=False)
     try:
         count = 0
@@ -401,15 +420,18 @@ def _say_not_utf8(handle: NulFilter, label: str, warn: Warn, said: bool) -> bool
     return said
 
 
-def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False
+def _read_chunks(source: TaskSource, chunk_rows: int, quiet: bool = False,
+                 head_rows: int | None = None, workbook: Any = None
                  ) -> Iterator[pd.DataFrame]:
     """The source's rows as DataFrames of at most `chunk_rows` rows, in order, NUL bytes dropped
-    (the first row that held one is named in a warning, unless `quiet`)."""
+    (the first row that held one is named in a warning, unless `quiet`); a workbook's first
+    `head_rows` only, where given, from its open openpyxl `workbook` where given."""
     label = source.label
     numbers = None if quiet else row_numbers(source)
     named = False
     try:
-        for chunk in _parse(source, chunk_rows, ignore if quiet else source.warn):
+        for chunk in _parse(source, chunk_rows, ignore if quiet else source.warn, head_rows,
+                            workbook):
             rows = numbers.of(chunk) if numbers is not None and not named else []
             if not named and has_mark(chunk):
                 named = True
@@ -492,7 +514,8 @@ def row_numbers(source: TaskSource) -> RowNumbers:
     return RowNumbers("row")  # a .txt or .jsonl row is a line, and pasted text's too
 
 
-def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
+def _parse(source: TaskSource, chunk_rows: int, warn: Warn, head_rows: int | None = None,
+           workbook: Any = None) -> Iterator[pd.DataFrame]:
     if source.kind == "txt":
         yield from _txt_chunks(source, chunk_rows, warn)
     elif source.kind in ("csv", "tsv"):
@@ -518,10 +541,12 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataF
     elif source.kind == "jsonl":
         yield from _jsonl_chunks(source, chunk_rows, warn)
     elif source.kind == "xlsx":
-        # dtype=object keeps numbers, dates and booleans as the workbook has them.
-        frame = pd.read_excel(source.path, sheet_name=source.sheet, dtype=object,
-                              keep_default_na=False, engine="openpyxl",
-                              skiprows=source.header_row)
+        # dtype=object keeps numbers, dates and booleans as the workbook has them. An open
+        # workbook is given as an ExcelFile of it, which read_excel leaves open.
+        frame = pd.read_excel(source.path if workbook is None
+                              else pd.ExcelFile(workbook, engine="openpyxl"),
+                              sheet_name=source.sheet, dtype=object, keep_default_na=False,
+                              engine="openpyxl", skiprows=source.header_row, nrows=head_rows)
         frame.columns = [str(column) for column in frame.columns]
         if frame.empty:
             yield frame  # its header still says what the sheet holds
