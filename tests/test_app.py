@@ -143,6 +143,9 @@ def test_pasted_placeholders_are_said_as_the_command_line_says_them(db):
         f"Run #{run_id}: rows 2, 3 hold no letter or digit (a placeholder such as '-'): status "
         f"empty, as a blank row"]
     assert {m.label: m.value for m in at.metric}["Tasks"] == "2"
+    with Store(db) as store:  # named by its tasks: "and 3 more" beside "2 tasks" was a miscount
+        assert store.latest_run().source == ("pasted: Call customers whose service plan… "
+                                             "and 1 more")
 
 
 def test_rows_pasted_from_a_spreadsheet_keep_their_columns(db):

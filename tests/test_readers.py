@@ -457,6 +457,9 @@ def test_stdin_is_read_in_chunks_never_whole():
     (["Renew-the-fire-extinguisher-inspection-contract-for-2027"],
      "pasted: Renew-the-fire-extinguisher-inspection-…"),
     (["", " "], "pasted"),
+    # A placeholder ("-", "...") is a blank row, not a task: not one of the "more".
+    (["Hire a welder", "-", "…", "Call the customers"], "pasted: Hire a welder and 1 more"),
+    (["-", "Hire a welder"], "pasted: Hire a welder"),
     (["Hire a welder"] * 2_000, "pasted: Hire a welder and 1,999 more"),
 ])
 def test_a_pasted_list_is_named_by_its_first_task(texts, expected):

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from ..cells import is_blank
+from ..cells import is_blank, is_blank_task
 from ..errors import TasksError
 from ..phrases import without_marker
 from ..results import earlier_results
@@ -218,7 +218,9 @@ def paste_source(text: str, label: str = "pasted text") -> TaskSource:
 def paste_label(texts: list[str], width: int = 40) -> str:
     """What a pasted list is called among the runs: its first task, as a file is by its name
     ("pasted: Call the 12 customers whose service… and 14 more")."""
-    filled = [" ".join(str(text).split()) for text in texts if str(text).strip()]
+    # A placeholder ("-", "...") is a blank row, as the run counts it: "and 9 more" beside
+    # "9 tasks" counted one.
+    filled = [" ".join(str(text).split()) for text in texts if not is_blank_task(text)]
     if not filled:
         return "pasted"
     first = filled[0]
