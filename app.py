@@ -14,7 +14,7 @@ import streamlit as st
 from classifier.errors import ClassifierError
 from classifier.ui import auth, state, widgets
 
-st.set_page_config(page_title="tactic-classifier", page_icon=":material/track_changes:",
+st.set_page_config(page_title="tactic-classifier", page_icon=widgets.TAB_ICON,
                    layout="wide")
 
 auth.require_sign_in()  # before the pages and the store: nothing of them before sign-in

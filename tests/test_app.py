@@ -1527,3 +1527,13 @@ def test_a_score_a_hair_under_zero_is_shown_as_zero_not_minus_zero():
 
     shown = for_display(pd.DataFrame({"task": ["a", "b"], "score": [-0.003, 0.4567]}))
     assert shown["score"].tolist() == [0.0, 0.46] and str(shown["score"].iloc[0]) == "0.0"
+
+
+def test_the_browser_tab_icon_is_drawn_without_the_network():
+    # Streamlit fetches a ":material/...:" tab icon from fonts.gstatic.com; an emoji it draws.
+    from streamlit.string_util import is_emoji
+
+    from classifier.ui import widgets
+
+    assert is_emoji(widgets.TAB_ICON)
+    assert "page_icon=widgets.TAB_ICON" in Path(APP).read_text(encoding="utf-8")

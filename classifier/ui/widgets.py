@@ -18,6 +18,10 @@ from classifier.store import RunInfo
 from classifier.ui import state
 
 STATUS_COLOURS = ["#1a7f37", "#bf8700", "#cf222e", "#8c959f"]
+# The browser tab's icon: an emoji, which Streamlit draws as an inline SVG. A ":material/...:"
+# icon there is fetched from fonts.gstatic.com (the pages' own icons are bundled), a request
+# out of an app that works offline, which fails where there is no network.
+TAB_ICON = "🎯"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
