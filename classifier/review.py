@@ -266,16 +266,20 @@ def describe_rescore(before: pd.DataFrame, after: pd.DataFrame) -> str:
 
 def _moves(before: pd.DataFrame, after: pd.DataFrame) -> str:
     moved = changes(before, after)
-    # A task that gained or lost its strategy is a status move, already said.
+    # A task that gained or lost its strategy, or moved status too, is a status move, said
+    # once: the counts add up to the tasks listed under the message.
     was = before["final_strategy_id"].to_numpy(dtype=object)
     now = after["final_strategy_id"].to_numpy(dtype=object)
-    turned = sum(1 for old, new in zip(was, now, strict=True)
-                 if not is_blank(old) and not is_blank(new) and old != new)
+    same_status = (before["final_status"].astype(str).to_numpy()
+                   == after["final_status"].astype(str).to_numpy())
+    turned = sum(1 for old, new, kept in zip(was, now, same_status, strict=True)
+                 if kept and not is_blank(old) and not is_blank(new) and old != new)
     if not moved and not turned:
         return "No task changed status or strategy."
     said = describe_changes(moved) if moved else "No task changed status"
     if turned:
-        said = (said.rstrip(".") + f"; {turned} task{'s' if turned != 1 else ''} now "
+        more = " more" if moved else ""
+        said = (said.rstrip(".") + f"; {turned}{more} task{'s' if turned != 1 else ''} now "
                 f"point{'s' if turned == 1 else ''} to another strategy.")
     return said if said.endswith(".") else said + "."
 

@@ -157,7 +157,7 @@ def _run(statuses: list[str], strategies: list[str | None]) -> pd.DataFrame:
     (_run(["aligned", "review", "misaligned"], ["a", "a", None]),
      "No task changed status; 1 task now points to another strategy."),
     (_run(["review", "review", "misaligned"], ["b", "a", None]),
-     "1 task moved from aligned to review; 2 tasks now point to another strategy. "
+     "1 task moved from aligned to review; 1 more task now points to another strategy. "
      "Aligned: 33% of tasks as first classified, 0% now, your decisions included."),
 ])
 def test_a_rescore_says_what_moved_in_words(after, said):
