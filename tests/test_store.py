@@ -618,6 +618,23 @@ def test_a_sqlite_url_is_checked_as_its_file_is(tmp_path):
         assert store.path == tmp_path / "new.db" and store.migrations()
 
 
+def test_a_sqlite_url_with_options_still_checks_its_file(tmp_path):
+    """Options keep a sqlite:/// URL as given (`?timeout=5`, a `file:` URI), but its file is
+    still another application's database: it was given the store's tables all the same."""
+    path = tmp_path / "crm.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.close()
+    before = path.read_bytes()
+    for url in (f"sqlite:///{path}?timeout=5", f"sqlite+pysqlite:///{path}?mode=ro",
+                f"sqlite:///file:{path}?mode=rw&uri=true"):
+        with pytest.raises(StoreError, match=f"{path}: not a tactic-classifier store"):
+            Store(url)
+        assert path.read_bytes() == before, url
+    with Store(f"sqlite:///{tmp_path / 'new.db'}?timeout=5") as store:
+        assert store.migrations()
+
+
 def test_an_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "new.db"
     path.touch()

@@ -18,6 +18,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -87,6 +88,18 @@ def sqlite_file(target: str) -> Path | None:
             or url.database in (None, "", ":memory:")):
         return None
     return Path(url.database)
+
+
+def _file_of(url: sa.engine.URL) -> Path | None:
+    """The file a SQLite URL names, options or not (`?timeout=5`; with `uri=true`, a `file:`
+    URI such as `file:crm.sqlite?mode=ro`); None for an in-memory database."""
+    database = url.database or ""
+    if str(url.query.get("uri", "")).lower() in ("true", "1", "yes", "on"):
+        if url.query.get("mode") == "memory":
+            return None
+        if database.startswith("file:"):
+            database = unquote(urlsplit(database).path)
+    return None if database in ("", ":memory:") else Path(database)
 
 
 def safe_url(target: str) -> str:
@@ -209,6 +222,10 @@ class Database:
             self._secrets = secrets_of(url)
             self._server = server_names(url)
             self.label = shown_as or self.full_label
+            if url.get_backend_name() == "sqlite" and (file := _file_of(url)) is not None:
+                # Options keep the URL as given (they are SQLite's), but its file is checked
+                # as a path's is: another application's database was given our tables.
+                check_sqlite_file(file)
             if url.get_backend_name() not in BACKENDS:
                 # Said before SQLAlchemy looks for it: a typo (postgresq://) read "Can't load
                 # plugin: sqlalchemy.dialects:postgresq", mysql:// "No module named 'MySQLdb'".
