@@ -336,6 +336,15 @@ def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_pat
     book.save(path)
     assert load_plan(path).ids == plan.ids
 
+    # A chart sheet put first holds no cells (it crashed: KeyError, pandas reads none of it).
+    from openpyxl.chart import BarChart, Reference
+
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=1, min_row=1, max_row=2))
+    book.create_chartsheet("Chart", 0).add_chart(chart)
+    book.save(path)
+    assert load_plan(path).ids == plan.ids
+
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("plan.xlsx", b"not a workbook", "not a readable Excel workbook"),

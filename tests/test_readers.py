@@ -318,6 +318,41 @@ def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
         read_tasks(path, sheet="c")
 
 
+def _chart_first(path):
+    """A workbook whose first sheet is a chart (Excel's "Move Chart: New sheet"), then tasks."""
+    from openpyxl.chart import BarChart, Reference
+
+    workbook = Workbook()
+    tasks = workbook.active
+    tasks.title = "Tasks"
+    for row in [["task", "hours"], ["Call the customers", 3], ["Hire a machinist", 5]]:
+        tasks.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(tasks, min_col=2, min_row=1, max_row=3))
+    workbook.create_chartsheet("Hours", 0).add_chart(chart)
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize("sheet", [None, "Tasks", "1"])
+def test_xlsx_a_chart_sheet_first_is_passed_over(tmp_path, sheet):
+    """A chart sheet holds no cells: read by default, it crashed (AttributeError: 'Chartsheet'
+    object has no attribute 'iter_rows'), and --sheet 1 read "Worksheet index 1 is invalid"."""
+    path = _chart_first(tmp_path / "t.xlsx")
+    warnings: list[str] = []
+    frame, column = read_tasks(path, sheet=sheet, warn=warnings.append)
+    assert frame[column].tolist() == ["Call the customers", "Hire a machinist"]
+    assert not any("reading the first shown" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("sheet", ["Hours", "0"])
+def test_xlsx_a_chart_sheet_asked_for_is_refused(tmp_path, sheet):
+    path = _chart_first(tmp_path / "t.xlsx")
+    with pytest.raises(TasksError, match="sheet 'Hours' is a chart, not a table; sheets are: "
+                                         "0 'Hours', 1 'Tasks'"):
+        read_tasks(path, sheet=sheet)
+
+
 def test_xlsx_number_in_the_text_column_reads_as_text(tmp_path):
     path = _workbook(tmp_path / "t.xlsx", {"s": [["task", "owner"], [42, "Ann"],
                                                  ["Call the customers", "Bo"]]})

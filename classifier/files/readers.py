@@ -255,9 +255,13 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
     try:
         names = workbook.sheetnames
         if sheet is None:
-            sheet = sheets_shown_first(workbook)[0]
-            if len(names) > 1:
-                warn(f"{label}: {len(names)} sheets; reading the first shown, {sheet!r} "
+            tables = sheets_shown_first(workbook)
+            if not tables:
+                raise TasksError(f"{label}: no sheet of cells, only charts: "
+                                 f"{_numbered(names)}")
+            sheet = tables[0]
+            if len(tables) > 1:
+                warn(f"{label}: {len(tables)} sheets; reading the first shown, {sheet!r} "
                      f"(choose another with --sheet NAME)")
         elif isinstance(sheet, str) and sheet not in names:
             if sheet.isdigit() and int(sheet) < len(names):
@@ -268,6 +272,9 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
                                  f"hidden sheets included)")
         title = names[sheet] if isinstance(sheet, int) else sheet
         chosen = workbook[title]
+        if chosen not in workbook.worksheets:
+            raise TasksError(f"{label}: sheet {title!r} is a chart, not a table; sheets are: "
+                             f"{_numbered(names)}")
         if chosen.sheet_state != "visible":
             # `--sheet 0` is the workbook's first sheet, which may be a hidden lookup table.
             warn(f"{label}: sheet {title!r} is hidden in Excel; reading it as asked (sheet "
@@ -282,8 +289,9 @@ def _open_xlsx(path: Path, text_column: str | list[str] | None, sheet: str | int
         unsaved = _unsaved_formulas(path, chosen)
         first_row = chosen.min_row or 1
         skipped = _skip_title(top, label, warn)
+        # The sheet by its name: pandas numbers the sheets of cells only, --sheet every sheet.
         source = TaskSource(path=path, label=label, kind="xlsx", text_column=DEFAULT_TEXT_COLUMN,
-                            columns=[], sheet=sheet, warn=warn, header_row=skipped,
+                            columns=[], sheet=title, warn=warn, header_row=skipped,
                             group_titles=in_titled_groups(top, skipped))
         # The head as the whole sheet's first rows, read without the rest (9.5 s of 100,000
         # rows) from the workbook open here (loading one again parses a sheet saved without
@@ -330,9 +338,11 @@ def _numbered(names: list[str]) -> str:
 
 
 def sheets_shown_first(workbook: Any) -> list[str]:
-    """An openpyxl workbook's sheet names, the ones a person sees first: a hidden sheet
-    (lookups, an export's raw data) is not the list they mean."""
-    return sorted(workbook.sheetnames, key=lambda name: workbook[name].sheet_state != "visible")
+    """An openpyxl workbook's sheets of cells by name, the ones a person sees first: a hidden
+    sheet (lookups, an export's raw data) is not the list they mean, and a chart sheet (Excel's
+    "Move Chart: New sheet", often put first) holds no table at all."""
+    return sorted((sheet.title for sheet in workbook.worksheets),
+                  key=lambda name: workbook[name].sheet_state != "visible")
 
 
 def _unsaved_formulas(path: Path, results: Any, rows: int = 200) -> int:
