@@ -564,6 +564,26 @@ def test_a_file_whose_name_has_brackets_is_that_file_not_a_pattern(tmp_path):
                                                                   "csv")
 
 
+def test_a_pattern_in_a_folder_whose_name_has_brackets_reads_that_folder(tmp_path,
+                                                                           monkeypatch):
+    # The folder of a month's exports, "Export [Nov]/*.csv": its name was read as a pattern
+    # too (a character class), which matched no folder: "no files".
+    from classifier.distributed.datasets import dataset_files
+
+    folder = tmp_path / "Export [Nov]"
+    folder.mkdir()
+    files = [folder / "a.csv", folder / "b.csv"]
+    for file in files:
+        file.write_text("task\nCall the customers\n")
+    assert dataset_files(str(folder / "*.csv")) == ([str(f) for f in files], "csv")
+    monkeypatch.chdir(tmp_path)
+    assert dataset_files("Export [Nov]/*.csv") == ([f"Export [Nov]/{f.name}" for f in files],
+                                                   "csv")
+    (tmp_path / "Export N").mkdir()  # a pattern still, where no folder is so named
+    (tmp_path / "Export N" / "c.csv").write_text("task\nHire a machinist\n")
+    assert dataset_files("Export [MN]/*.csv") == (["Export N/c.csv"], "csv")
+
+
 def test_a_folder_file_without_the_text_column_is_refused_naming_it(tmp_path):
     # Its rows were read blank, each `empty`, with no word said (a run of small files), or the
     # run crashed in a worker on a KeyError (a file of a block or more).

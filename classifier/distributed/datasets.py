@@ -4,6 +4,7 @@ the project's reader keeps them), classified by workers that keep every input co
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import os
 import re
@@ -44,6 +45,17 @@ def _is_glob(tasks: str) -> bool:
     return any(c in tasks for c in "*?[") and not Path(tasks).is_file()
 
 
+def _in_named_folder(pattern: Path) -> Path:
+    """PATTERN with its longest leading folder that is there taken as named, as a file that is
+    there is ("Export [Nov]/*.csv" read its folder's name as a pattern too, and matched none)."""
+    parts = pattern.parts
+    for at in range(len(parts) - 1, 0, -1):
+        folder = Path(*parts[:at])
+        if folder.is_dir():
+            return Path(glob.escape(str(folder)), *parts[at:])
+    return pattern
+
+
 def folder_output(out: str | os.PathLike[str]) -> tuple[Path, str] | None:
     """Where a folder of parts goes, and their kind: `results/*.csv` (parts named like that),
     `results.parquet`, a name without a suffix, or an existing folder; None for one file."""
@@ -70,9 +82,9 @@ def dataset_files(tasks: str) -> tuple[list[str], str]:
     if path.is_dir():
         found = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
     elif _is_glob(tasks):
-        anchor = Path(path.anchor) if path.is_absolute() else Path()
-        found = [p for p in anchor.glob(str(path.relative_to(anchor)) if path.is_absolute()
-                                        else tasks) if p.is_file()]
+        pattern = _in_named_folder(path)
+        anchor = Path(pattern.anchor) if pattern.is_absolute() else Path()
+        found = [p for p in anchor.glob(str(pattern.relative_to(anchor))) if p.is_file()]
     elif path.exists():
         found = [path]
     else:
