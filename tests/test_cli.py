@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from classifier.cli import app
+from classifier.errors import OutputError
 from classifier.plan import Thresholds, load_plan, save_plan
 from classifier.results import RESULT_COLUMNS
 from classifier.store import Store
@@ -147,6 +148,29 @@ def test_bad_output_type_is_refused_before_any_work(tmp_path):
     out = tmp_path / "out.txt"
     result = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out", str(out))
     _assert_refused(result, out, "unsupported output type .txt")
+
+
+@pytest.mark.parametrize("command", ["classify", "report"])
+def test_stdout_as_the_output_is_refused_in_one_clear_line(tmp_path, command):
+    """`--out -` (as `-` reads stdin for TASKS) said "unsupported output type (none)"."""
+    given = ([str(DATA / "tasks.txt"), "--plan", PLAN] if command == "classify"
+             else ["--db", str(tmp_path / "none.db"), "--plan", PLAN])
+    result = _invoke(command, *given, "--out", "-")
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    types = ".csv, .tsv, .jsonl or .xlsx" if command == "classify" else ".html, .xlsx or .csv"
+    assert lines == [f"error: -: writing to stdout is not supported; give an output file "
+                     f"({types})"]
+
+
+def test_stdout_is_no_folder_of_parts_on_ray(tmp_path):
+    """With --ray and a folder of tasks, `--out -` was a parquet folder named "-"."""
+    from classifier.distributed import check_dataset_output
+
+    (tmp_path / "tasks").mkdir()
+    _write(tmp_path / "tasks" / "a.csv", "task\nCall the customers\n")
+    with pytest.raises(OutputError, match="^-: writing to stdout is not supported"):
+        check_dataset_output(str(tmp_path / "tasks"), "-", {})
 
 
 @pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])

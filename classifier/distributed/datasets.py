@@ -59,6 +59,8 @@ def _in_named_folder(pattern: Path) -> Path:
 def folder_output(out: str | os.PathLike[str]) -> tuple[Path, str] | None:
     """Where a folder of parts goes, and their kind: `results/*.csv` (parts named like that),
     `results.parquet`, a name without a suffix, or an existing folder; None for one file."""
+    if str(out) == "-":  # stdout, refused as one file is (not a folder named "-")
+        return None
     path = Path(out)
     if "*" in path.name:
         kind = path.suffix.lower().lstrip(".")

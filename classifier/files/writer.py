@@ -322,6 +322,9 @@ def prepare_output(path: str | os.PathLike[str], inputs: Mapping[Path, str] | No
     """Check an output path before any work: a known type, none of `inputs` (files never to be
     overwritten, by path, symlink or hard link, with what they are), a folder that can be made
     and written; removes what killed earlier runs left behind for this output."""
+    if str(path) == "-":  # as stdin is for TASKS: the one-line refusal named no type "(none)"
+        raise OutputError(f"-: writing to stdout is not supported; give an output file "
+                          f"({', '.join(types[:-1])} or {types[-1]})")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in types:
