@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -254,6 +255,16 @@ def test_every_strategy_of_a_long_plan_has_a_colour_of_its_own():
     colours = charts.strategy_colors(f"goal-{i}" for i in range(1, 18))
     assert len(set(colours.values())) == 17
     assert colours["goal-1"] == charts.STRATEGY_PALETTE[0]  # a short plan's colours stay
+
+
+@pytest.mark.parametrize("size", [60, 75])
+def test_a_plan_of_sixty_strategies_and_more_has_a_colour_per_strategy(size):
+    """Darker each round up to a cap: strategies 31-40 and 41-50 were drawn alike."""
+    ids = [f"goal-{i}" for i in range(1, size + 1)]
+    colours = charts.strategy_colors(ids)
+    assert len(set(colours.values())) == size
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", colour) for colour in colours.values())
+    assert charts.strategy_colors(ids) == colours  # the same in every chart and report
 
 
 def test_charts_name_an_effort_column_in_words_and_escaped():

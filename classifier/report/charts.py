@@ -40,6 +40,8 @@ STATUS_COLORS = {
 # Strategy colours stay clear of the status colours (green, amber, red, grey).
 STRATEGY_PALETTE = ["#3B6FB6", "#7B5EA7", "#2A9D8F", "#5C8DD6", "#A26FCF", "#1D7874",
                     "#2E4A87", "#C06C9B", "#4FA3C7", "#6C7FBF"]
+# Each round past the palette: a share of black (above 0) or of white (below 0) mixed in.
+SHADES = (0.0, 0.3, -0.35, 0.5, -0.55, 0.65, -0.7)
 # The share of a trend chart's height (0% to 100%) kept free below 0% and above 100%: a
 # label's height and its gap from the point, in the chart's 420 px.
 TREND_LABEL_ROOM = 0.14
@@ -51,17 +53,31 @@ def strategy_colors(strategy_ids: Iterable[str]) -> dict[str, str]:
     others): a strategy keeps its colour in every chart drawn with the same plan, whatever its
     rank in the work."""
     ids = list(dict.fromkeys(str(strategy_id) for strategy_id in strategy_ids))
-    # Past the palette, its colours again, darker each round: the eleventh strategy of a long
-    # plan (the UN's 17 goals) was drawn in the first's colour.
+    # Past the palette, its colours again, darker or lighter each round: the eleventh strategy
+    # of a long plan (the UN's 17 goals) was drawn in the first's colour, and darkening alone
+    # stopped at a cap, so strategies 31-40 and 41-50 shared theirs.
     count = len(STRATEGY_PALETTE)
-    return {strategy_id: _shade(STRATEGY_PALETTE[i % count], min(0.3 * (i // count), 0.75))
-            for i, strategy_id in enumerate(ids)}
+    colours: dict[str, str] = {}
+    used: set[str] = set()
+    for i, strategy_id in enumerate(ids):
+        base, turn = STRATEGY_PALETTE[i % count], i // count
+        shade = SHADES[turn] if turn < len(SHADES) else SHADES[1 + turn % (len(SHADES) - 1)]
+        colour = _shade(base, shade)
+        # Past the rounds (more than 70 strategies, where the rounds come again), the next
+        # free colour up: two strategies never share one, whatever the plan's size.
+        while colour in used:
+            colour = f"#{(int(colour[1:], 16) + 1) % 0x1000000:06X}"
+        used.add(colour)
+        colours[strategy_id] = colour
+    return colours
 
 
-def _shade(color: str, black: float) -> str:
-    """`color` (#RRGGBB) mixed with a share of black."""
+def _shade(color: str, mix: float) -> str:
+    """`color` (#RRGGBB) mixed with a share of black (`mix` above 0) or of white (below 0)."""
     red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    return "#" + "".join(f"{round(c * (1 - black)):02X}" for c in (red, green, blue))
+    toward = 0 if mix >= 0 else 255
+    share = abs(mix)
+    return "#" + "".join(f"{round(c + (toward - c) * share):02X}" for c in (red, green, blue))
 
 
 def _measure(table: pd.DataFrame, use_effort: bool) -> pd.Series:
