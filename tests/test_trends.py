@@ -355,6 +355,21 @@ def test_a_periods_percents_add_up_to_100_as_the_donut_and_cards_do():
     assert [trace.text[0] for trace in status_trend_chart(trends).data] == ["34%", "33%", "33%"]
 
 
+def test_weeks_of_blank_rows_take_no_period_and_are_not_counted_as_weeks_not_shown():
+    """Weeks of blank rows only are no period: they took one of the latest places (one week
+    of work shown of two) and "3 earlier weeks are not shown" counted two of them."""
+    blank = [("", "empty", "", 0.0)]
+    frame = pd.concat([week(blank * 2, "2026-02-02"), week(WEEK1, "2026-02-09"),
+                       week(blank, "2026-02-16"), week(WEEK2, "2026-02-23"),
+                       week(blank, "2026-03-02")], ignore_index=True)
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due", limit=2)
+    assert trends.periods["period"].tolist() == ["week of Feb 09", "week of Feb 23"]
+    assert trends.left_out == 0 and describe_periods(trends) is None
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due", limit=1)
+    assert trends.periods["period"].tolist() == ["week of Feb 23"]
+    assert trends.left_out == 1 and describe_periods(trends).endswith("1 earlier week is not.")
+
+
 @pytest.mark.parametrize("name", ["Created Date", "Target Date", "Completed At", "closed_at"])
 def test_a_trackers_date_column_is_found_by_its_name(name):
     """Azure Boards' and Planner's "Created Date" (Asana's "Completed At", ...) offered no

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..cells import read_dates, task_key
 from ..results import Status
-from .summary import Summary, summary
+from .summary import Summary, summary, work_table
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -158,7 +158,11 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     dates = read_dates(results[column])
     weeks = dates.dt.to_period("W-SUN").dt.start_time
     periods = []
-    every = sorted(weeks.dropna().unique())
+    # Weeks of blank rows only are no period (as a run of them is none): left out before the
+    # latest `limit` are taken, they took a period's place and were counted as weeks not shown.
+    work = (work_table(results, plan, text_column=text_column)["status"]
+            != Status.EMPTY.value).to_numpy()
+    every = sorted(weeks[work].dropna().unique())
     # Weeks of two years name their year: "week of Mar 02" of 2025 and of 2026 were one label,
     # one place on the charts' axis.
     label = ("%b %d, %Y" if len({pd.Timestamp(week).year for week in every[-limit:]}) > 1
@@ -166,8 +170,6 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
     for week in every[-limit:]:
         part = results[weeks == week]
         found = summary(part, plan, text_column=text_column)
-        if not found.tasks:  # blank rows only, as a run of them: no period of work
-            continue
         periods.append((f"week of {pd.Timestamp(week).strftime(label)}", pd.Timestamp(week),
                         found))
     trends = _trends(column, periods, plan)
