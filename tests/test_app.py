@@ -1457,6 +1457,20 @@ def test_an_address_naming_no_run_says_so_and_shows_the_newest(db, odd, said):
     assert not at.sidebar.warning
 
 
+def test_an_address_naming_no_run_of_a_store_with_none_to_show_says_so(db):
+    # Every run set aside: "the newest run is shown" where no run was.
+    fresh_app()
+    with Store(db) as store:
+        store.set_aside(1, "ana")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "5"
+    at.run()
+    no_exception(at)
+    assert [w.value.replace("\\", "") for w in at.sidebar.warning] == [
+        "There is no run #5 in this store, and no other run to show."]
+    assert not [box for box in at.selectbox if box.label == "Run"]
+
+
 def run_shown(at: AppTest) -> int:
     return next(box for box in at.selectbox if box.label == "Run").value
 

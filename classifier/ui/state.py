@@ -253,10 +253,13 @@ def use_run(run_id: int, newest: RunInfo | None = None) -> None:
     _know_newest(store(), newest)
 
 
-def unknown_run_line(asked: str) -> str:
-    """What the pages say of an address's `?run=` that names no run of the store (`asked`)."""
+def unknown_run_line(asked: str, newest_shown: bool = True) -> str:
+    """What the pages say of an address's `?run=` that names no run of the store (`asked`),
+    with the newest run shown instead, or none where the store has none to show."""
     shown = asked if len(asked) <= 40 else asked[:39] + "…"
     named = f"run #{shown}" if shown.isdigit() else f"run {shown!r} (not a run number)"
+    if not newest_shown:  # every run set aside, or none made yet: "the newest" was none
+        return f"There is no {named} in this store, and no other run to show."
     return f"There is no {named} in this store: the newest run is shown."
 
 

@@ -91,7 +91,8 @@ def run_picker() -> None:
     runs = db.runs()
     current = state.current_run()
     if (asked := st.session_state.pop(state.RUN_UNKNOWN, None)) is not None:
-        st.sidebar.warning(md_escape(state.unknown_run_line(asked)), icon=":material/search_off:")
+        st.sidebar.warning(md_escape(state.unknown_run_line(asked, current is not None)),
+                           icon=":material/search_off:")
     if not runs or current is None:
         return
     ids = [run.id for run in runs]
