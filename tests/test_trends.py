@@ -205,6 +205,23 @@ def test_runs_past_the_periods_shown_are_said_to_be_left_out(store):
     assert run_trends(store).left_out == 0
 
 
+def test_a_report_on_a_run_set_aside_says_its_trends_end_before_it(store):
+    # Its trends ended at the run before it, as if that were the latest, with no word.
+    version = store.latest_run().plan_version
+    run_id = store.create_run(version, week(WEEK1[:2]), "task", "week 3", "m",
+                              DEFAULT_THRESHOLDS)
+    store.set_aside(run_id, "ana")
+
+    made = run_report(store, store.run(run_id))
+
+    assert len(made.trends.periods) == 2
+    said = (f"Run #{run_id} was set aside by ana: the trends leave it out and end with the "
+            f"runs before it.")
+    assert describe_periods(made.trends) == said
+    assert f'<p class="note">{said}</p>' in made.html()
+    assert describe_periods(run_report(store, store.run(run_id - 1)).trends) is None
+
+
 def test_a_strategy_renamed_along_the_way_is_one_series_under_its_latest_name(store):
     from classifier.report.charts import strategy_trend_chart
 

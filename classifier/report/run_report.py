@@ -63,8 +63,10 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
     # Candidates stay: a strategy a person chose shows its own score among them.
     plain = stored.drop(columns=["row"], errors="ignore")
     found = summary(plain, plan, text_column=run.text_column)
-    return RunReport(run, plan, results_table(stored, run.columns), found,
-                     run_trends(store, run.plan_name, until=run.id))
+    trends = run_trends(store, run.plan_name, until=run.id)
+    if run.set_aside_at is not None:  # the trends are of the run list, which leaves it out
+        trends.set_aside = (run.id, run.set_aside_by or "someone")
+    return RunReport(run, plan, results_table(stored, run.columns), found, trends)
 
 
 def refuse_foreign(out: str | os.PathLike[str]) -> None:

@@ -49,6 +49,9 @@ class Trends:
     repeats: list[tuple[int, int]] = field(default_factory=list)
     # Earlier runs (or weeks) past the `limit` of periods shown, left out
     left_out: int = 0
+    # (run, who) of the run reported on when it was set aside: none of the periods, which end
+    # with the runs before it
+    set_aside: tuple[int, str] | None = None
     # Every strategy of the periods: the newest plan's in plan order, then any others as they
     # first appear; a strategy's colour in every chart follows this (charts.strategy_colors)
     strategy_ids: list[str] = field(default_factory=list)
@@ -133,12 +136,18 @@ def run_trends(store: Store, plan_name: str = "default", limit: int = MAX_PERIOD
 
 
 def describe_periods(trends: Trends) -> str | None:
-    """Which runs are no period of their own, and which later run stands for each, and how many
-    earlier runs or weeks are past the periods shown; or None."""
+    """Which runs are no period of their own, and which later run stands for each, how many
+    earlier runs or weeks are past the periods shown, and a run reported on set aside; or None."""
     left = (f"The latest {len(trends.periods)} periods are shown; {trends.left_out} earlier "
             f"{'run' if trends.by == 'run' else 'week'}{'s' if trends.left_out > 1 else ''} "
             f"{'are' if trends.left_out > 1 else 'is'} not."
             if trends.left_out else None)
+    if trends.set_aside is not None:
+        run, by = trends.set_aside
+        # The trends ended at the run before it with no word: they read as the latest.
+        aside = (f"Run #{run} was set aside by {by}: the trends leave it out and end with the "
+                 f"runs before it.")
+        left = f"{aside} {left}" if left else aside
     if not trends.repeats:
         return left
     standing: dict[int, list[int]] = {}
