@@ -137,9 +137,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     run_id: int | None = None
     try:
         separator = source.separator if source.kind == "csv" else ","
-        # A workbook is Excel's by definition; a CSV is where it had a BOM or a code page.
-        from_excel = source.kind == "xlsx" or (source.path is not None
-                                               and source.encoding != "utf-8")
+        # A workbook is Excel's by definition; a CSV is where it had a BOM or a code page (a
+        # folder read by Ray has no one path: its encoding is its first file's).
+        from_excel = source.kind == "xlsx" or source.encoding != "utf-8"
         with TableWriter(out, inputs=source.inputs, separator=separator, bom=from_excel,
                          number_formats=dict.fromkeys(SCORE_COLUMNS, SCORE_FORMAT)) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)

@@ -5,6 +5,7 @@ installed, one line saying how to get it."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -438,6 +439,36 @@ def test_a_folder_of_semicolon_csv_files_reads_and_writes_as_the_local_run(ray_e
     joined = tmp_path / "joined.csv"
     joined.write_text("task;owner\n" + "\n".join(rows) + "\n")
     _folder_on_ray_writes_as_its_files_joined(folder, joined, tmp_path, ray_env)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_folder_of_csv_files_with_a_byte_order_mark_writes_one_as_the_local_run(ray_env,
+                                                                                 tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte-order mark, and the local run writes a .csv with
+    # one (Excel reads it as UTF-8 then): the folder on Ray wrote none.
+    rows = ["Call customers whose service plan expires this month,Ana", "Repaint the café,Bo",
+            "Post the job opening for a machinist,Cy"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text("task,owner\n" + rows[0] + "\n", encoding="utf-8-sig")
+    (folder / "b.csv").write_text("task,owner\n" + "\n".join(rows[1:]) + "\n",
+                                  encoding="utf-8-sig")
+    joined = tmp_path / "joined.csv"
+    joined.write_text("task,owner\n" + "\n".join(rows) + "\n", encoding="utf-8-sig")
+    _folder_on_ray_writes_as_its_files_joined(folder, joined, tmp_path, ray_env)
+    assert (tmp_path / "ray.csv").read_bytes().startswith(codecs.BOM_UTF8)
+
+
+def test_a_folders_encoding_is_its_first_files_as_the_files_joined(tmp_path):
+    from classifier.distributed.datasets import files_encoding
+
+    marked, plain = tmp_path / "a.csv", tmp_path / "b.csv"
+    marked.write_text("task\nCall the customers\n", encoding="utf-8-sig")
+    plain.write_text("task\nRepaint the break room\n", encoding="utf-8")
+    assert files_encoding([str(marked), str(plain)], "csv") == "utf-8-sig"
+    assert files_encoding([str(plain), str(marked)], "csv") == "utf-8"
+    assert files_encoding([str(marked)], "parquet") == "utf-8"
 
 
 def _folder_on_ray_writes_as_its_files_joined(folder: Path, joined: Path, tmp_path: Path,

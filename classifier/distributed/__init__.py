@@ -85,7 +85,7 @@ def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | Task
             return classify_file(classifier, tasks, out, text_column=text_column, sheet=sheet,
                                  progress=progress, warn=warn, asker=asker, keep=keep,
                                  batches=RayBatches(ray_cluster.workers, block_rows))
-        dataset, source = open_dataset(import_ray(), str(tasks), text_column)
+        dataset, source = open_dataset(import_ray(), str(tasks), text_column, warn)
         if parts is None:
             return classify_file(classifier, source, out, progress=progress, warn=warn,
                                  asker=asker, keep=keep,

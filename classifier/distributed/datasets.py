@@ -3,6 +3,7 @@ the project's reader keeps them), classified by workers that keep every input co
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import json
@@ -23,7 +24,7 @@ from ..files.readers import TaskSource, TextColumns, one_or_many
 from ..files.sniffing import excel_separator, sniff_separator
 from ..files.writer import unneutralised
 from ..model.engine import Batch, Classifier
-from ..pipeline import Count
+from ..pipeline import Count, Warn
 from .runtime import first_line, import_ray, innermost, ray_failure
 from .workers import ROW, ClassifierSpec, ClassifyBlock, batch_frame, frame_batch, keep_vectors
 
@@ -130,6 +131,15 @@ def read_dataset(ray: ModuleType, files: list[str], kind: str,
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names}, strings_can_be_null=False,
             quoted_strings_can_be_null=False, null_values=[]))
+
+
+def files_encoding(files: list[str], kind: str) -> str:
+    """"utf-8-sig" where a folder's first CSV file starts with a byte-order mark, as the files
+    joined into one start (and the local run then writes a .csv output with one), else "utf-8"."""
+    if kind not in ("csv", "tsv"):
+        return "utf-8"
+    with open(files[0], "rb") as handle:
+        return "utf-8-sig" if handle.read(3) == codecs.BOM_UTF8 else "utf-8"
 
 
 def files_separator(files: list[str], kind: str) -> str:
@@ -266,9 +276,9 @@ class ClassifyRows(ClassifyBlock):
         return self.with_vectors(pd.concat([block, arrays], axis=1))
 
 
-def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
-                 ) -> tuple[Any, TaskSource]:
-    """TASKS as a Ray Dataset, and a TaskSource that names it and its text column."""
+def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns,
+                 warn: Warn | None = None) -> tuple[Any, TaskSource]:
+    """TASKS as a Ray Dataset, and a TaskSource that names it, its text column and encoding."""
     from ..files.columns import choose_text_column, refuse_numbers
 
     text_column = one_or_many(text_column)
@@ -305,8 +315,13 @@ def open_dataset(ray: ModuleType, tasks: str, text_column: TextColumns
     column = choose_text_column(columns, tasks, text_column, head)
     refuse_numbers(head[column], column, tasks, columns)
     refuse_files_without(column, headers)
+    # Ray's reader skips a byte-order mark; the output keeps one as the local run's does (it
+    # was written without, where the same file run locally has one).
+    encoding = files_encoding(files, kind)
+    if encoding == "utf-8-sig" and warn is not None:
+        warn(f"{files[0]}: byte-order mark found and skipped (a .csv output keeps one)")
     return dataset, TaskSource(path=None, label=tasks, kind=kind, text_column=column,
-                               columns=columns, separator=separator)
+                               columns=columns, separator=separator, encoding=encoding)
 
 
 @dataclass
