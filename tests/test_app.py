@@ -1050,6 +1050,42 @@ def test_report_page_shows_charts_gaps_and_downloads(db):
     assert any("Orphan work" in s.value for s in at.subheader)
 
 
+def test_report_page_says_which_cells_the_xlsx_download_cuts_as_the_command_does(db, tmp_path):
+    # `tactics report --out X.xlsx` warns of a cell cut to Excel's 32,767 characters; the
+    # page's download of the same file said nothing.
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+    from classifier.model.decision import DEFAULT_THRESHOLDS
+
+    fresh_app()
+    with Store(db) as store:
+        version, _ = store.latest_plan("default")
+        tasks = ["Call the customers about renewals " + "and more " * 4_000,
+                 "Repaint the break room"]
+        run_id = store.create_run(version, pd.DataFrame({
+            "task": tasks, "strategy_id": [""] * 2, "strategy": [""] * 2, "score": [0.1] * 2,
+            "status": ["misaligned"] * 2, "runner_up_id": [""] * 2,
+            "runner_up_score": [0.0] * 2, "evidence": [""] * 2}), "task", "long.csv", "m",
+            DEFAULT_THRESHOLDS)
+    out = tmp_path / "report.xlsx"
+    done = CliRunner().invoke(app, ["report", "--db", str(db), "--plan",
+                                    str(ROOT / "data" / "plan.yaml"), "--out", str(out)])
+    [said] = [line.removeprefix("warning: ") for line in done.stderr.splitlines()
+              if line.startswith("warning: ")]
+    assert said.startswith(f"{out}: 2 cells held more than Excel's 32,767 characters")
+
+    at = open_page(fresh_app(), "report")
+    no_exception(at)
+    assert [w.value.replace("\\", "") for w in at.warning] == [
+        said.replace(str(out), f"tactics-run-{run_id}.xlsx")]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "1"  # the sample: no cell too long, no such line
+    at = open_page(at.run(), "report")
+    no_exception(at)
+    assert run_shown(at) == 1 and not at.warning
+
+
 def test_report_page_counts_one_orphan_as_one_task(db):
     at = open_page(paste(fresh_app(), ["Reorganize the shared drive folder colors",
                                        "Call customers whose service plan expires this month"]),

@@ -145,6 +145,24 @@ def cut_warning(path: str | os.PathLike[str], cells: Sequence[str]) -> str | Non
             f"write a .csv to keep every character")
 
 
+def may_cut(frame: pd.DataFrame) -> bool:
+    """Whether a cell of the frame holds more than an .xlsx cell does (text, or a list or a
+    mapping as JSON): a quick look before a workbook is built to find its cut cells."""
+    for column in frame.columns:
+        values = frame[column]
+        if not isinstance(values.dtype, pd.StringDtype) and values.dtype != object:
+            continue  # numbers, dates, flags: short
+        if isinstance(values.dtype, pd.StringDtype) or pd.api.types.infer_dtype(
+                values, skipna=True) == "string":
+            lengths = values.str.len()  # vectorised: every cell text or missing
+        else:
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else
+                                 len(str(xlsx_value(v))) if isinstance(v, dict | list) else 0)
+        if (lengths > XLSX_CELL_LIMIT).any():
+            return True
+    return False
+
+
 def _json_value(value: object) -> object:
     # JSON has no NaN or Infinity (jq and JSON.parse refuse them): both are written as null.
     if is_blank(value) and not isinstance(value, str):

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import ClassifierError, OutputError
 from ..files.atomic import write_bytes, write_text
-from ..files.writer import WorkbookWriter, cut_warning, prepare_output
+from ..files.writer import WorkbookWriter, cut_warning, may_cut, prepare_output
 from ..plan import Plan
 from .html import report_html, trend_numbers
 from .sheets import results_csv, results_table, workbook
@@ -67,6 +67,17 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
     if run.set_aside_at is not None:  # the trends are of the run list, which leaves it out
         trends.set_aside = (run.id, run.set_aside_by or "someone")
     return RunReport(run, plan, results_table(stored, run.columns), found, trends)
+
+
+def xlsx_cut_line(store: Store, run: RunInfo, results: pd.DataFrame, name: str) -> str | None:
+    """What `tactics report --out NAME` (.xlsx) says of cells cut to Excel's limit, for a page
+    offering that download (`results`: the run's, at hand); the workbook is built only where a
+    cell is long enough to be cut, so a page's redraw pays for it only then."""
+    if not may_cut(results.drop(columns=["candidates"], errors="ignore")):
+        return None
+    book = run_report(store, run).workbook()
+    book.to_bytes()  # written out: a write-only workbook left open complains when collected
+    return cut_warning(name, book.cut_cells())
 
 
 def refuse_foreign(out: str | os.PathLike[str]) -> None:

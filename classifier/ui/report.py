@@ -8,16 +8,16 @@ from classifier.errors import ClassifierError
 from classifier.model.history import Earlier, describe_earlier, rerun_note
 from classifier.plan import Plan
 from classifier.report import charts
-from classifier.report.run_report import run_report
+from classifier.report.run_report import run_report, xlsx_cut_line
 from classifier.report.summary import effort_note, task_count
 from classifier.report.summary import summary as summarize
 from classifier.store import RunInfo
 from classifier.ui import state, widgets
 
 
-def _downloads(run) -> None:
+def _downloads(run, results) -> None:
     """Files are built when clicked (from the store at that moment), not on every redraw; they
-    are the files `tactics report` writes."""
+    are the files `tactics report` writes, with the line it says of cells the .xlsx cuts."""
     db = state.store()
 
     def made():
@@ -37,6 +37,9 @@ def _downloads(run) -> None:
         key="download_html", width="stretch", icon=":material/download:", on_click="ignore")
     st.caption("Downloads apply every review decision and name who decided. A weekly job can "
                "write the same files: `tactics report --db STORE --plan PLAN --out FILE`.")
+    # The command says it of the .xlsx it writes; the page's download said nothing.
+    if cut := xlsx_cut_line(db, run, results, f"{stem}.xlsx"):
+        st.warning(widgets.md_escape(cut), icon=":material/content_cut:")
 
 
 def _earlier_runs(run: RunInfo, plan: Plan) -> None:
@@ -73,7 +76,7 @@ def render() -> None:
     if note := effort_note(plain[run.columns], summary.effort_column):
         st.caption(widgets.md_escape(note))
     _earlier_runs(run, plan)
-    _downloads(run)
+    _downloads(run, plain)
 
     st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",
                     width="stretch")
