@@ -235,7 +235,9 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
         st.html(f"<style>.st-key-{twin} {{display: none;}}</style>")
         st.button("Agree with the machine", key=twin, shortcut=SHORTCUTS["confirm"],
                   disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
-    cols = st.columns(3 if misaligned else 4)
+    # The answer the machine gave, a strategy's name on it, gets twice the room of the others:
+    # in four equal columns a window 900 px wide cut it to "Confirm: serv… N".
+    cols = st.columns([2, 1, 1] if misaligned else [2, 1, 1, 1])
     if misaligned:
         cols[0].button("Confirm: serves no strategy", key=key("review_misaligned"),
                        shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
@@ -255,7 +257,8 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
         rest = cols[2:]
     rest[0].button("Skip for now", key=key("review_skip"), shortcut=SHORTCUTS["skip"],
                    width="stretch", disabled=locked, on_click=_decide,
-                   args=(run.id, row, "skip", None))
+                   args=(run.id, row, "skip", None),
+                   help="Skip for now: the task comes back later.")  # whole where cut short
     rest[1].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
                    disabled=locked, on_click=_undo, args=(run.id,))
 
