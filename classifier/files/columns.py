@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -178,8 +179,7 @@ def header_again(rows: pd.DataFrame, group_titles: bool = False) -> np.ndarray:
         candidates = candidates[cells.isin(_header_cells(str(name))).to_numpy()]
 
     def filled(at: int) -> list[int]:
-        return [position for position, value in enumerate(rows.iloc[at].tolist())
-                if cell_text(value) != ""]
+        return filled_positions(rows.iloc[at].tolist())
 
     repeats = [at for at in candidates.tolist() if len(filled(at)) >= 2]
     titles: list[int] = []
@@ -200,12 +200,13 @@ def in_titled_groups(top: list[list[str]], header: int) -> bool:
     title; column B's where the sheet leaves column A empty)."""
     if not 0 < header < len(top):
         return False
+    first = filled_positions(top[header])[:1]
+    return bool(first) and filled_positions(top[header - 1]) == first
 
-    def filled(row: list[str]) -> list[int]:
-        return [at for at, cell in enumerate(row) if cell.strip()]
 
-    first = filled(top[header])[:1]
-    return bool(first) and filled(top[header - 1]) == first
+def filled_positions(row: Sequence[object]) -> list[int]:
+    """Where a row's cells hold something (blank and whitespace-only cells aside)."""
+    return [at for at, value in enumerate(row) if cell_text(value) != ""]
 
 
 def _header_cells(name: str) -> set[str]:

@@ -85,6 +85,9 @@ def llm_settings(base_url: str | None = None, model: str | None = None,
         return LLMSettings(**values)
     except ValidationError as error:
         named = {"max_concurrency": "TACTICS_LLM_CONCURRENCY"} if concurrency_set else {}
-        problems = [f"{named.get('.'.join(map(str, item['loc'])), '.'.join(map(str, item['loc'])))}"
-                    f": {item['msg'].removeprefix('Value error, ')}" for item in error.errors()]
+        problems = []
+        for item in error.errors():
+            field = ".".join(map(str, item["loc"]))
+            problems.append(f"{named.get(field, field)}: "
+                            f"{item['msg'].removeprefix('Value error, ')}")
         raise LLMError("LLM settings: " + "; ".join(problems)) from None

@@ -84,10 +84,9 @@ def sqlite_file(target: str) -> Path | None:
         url = sa.engine.make_url(target)
     except (sa.exc.ArgumentError, ValueError):
         return None
-    if (url.get_backend_name() != "sqlite" or url.query
-            or url.database in (None, "", ":memory:")):
+    if url.get_backend_name() != "sqlite" or url.query:
         return None
-    return Path(url.database)
+    return _file_of(url)
 
 
 def _file_of(url: sa.engine.URL) -> Path | None:
