@@ -213,6 +213,28 @@ def test_an_output_naming_the_store_is_refused(tmp_path):
     _assert_refused(result, db, "is the store")
 
 
+@pytest.mark.parametrize("command", ["classify", "queue", "report"])
+@pytest.mark.parametrize("form", ["sqlite:///{}?timeout=30", "sqlite:///file:{}?uri=true"])
+def test_an_output_naming_the_store_through_a_url_with_options_is_refused(tmp_path, command,
+                                                                          form):
+    """`--db sqlite:///team.csv?timeout=30 --out team.csv` went past the check a plain path
+    gets: the store was written over with the output."""
+    db = tmp_path / "team.csv"
+    url = form.format(db)
+    done = _invoke("classify", str(DATA / "tasks.txt"), "--plan", PLAN, "--out",
+                   str(tmp_path / "first.csv"), "--db", url, "-q")
+    assert done.exit_code == 0, done.output
+    before = db.read_bytes()
+    args = [str(DATA / "tasks.txt")] if command == "classify" else []
+    result = _invoke(command, *args, "--plan", PLAN, "--out", str(db), "--db", url)
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "is the store" in lines[0]
+    assert db.read_bytes() == before
+    with Store(db) as store:
+        assert store.latest_run("default") is not None
+
+
 @pytest.mark.parametrize(("plan", "expected"), [
     ("strategies:\n  - {id: 'a,b', name: A}\n", "strategy 1 (id 'a,b').id: id 'a,b' may hold "
      "only letters, digits, '-', '_' and '.'"),

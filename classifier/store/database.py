@@ -78,15 +78,13 @@ def is_url(target: object) -> bool:
 
 
 def sqlite_file(target: str) -> Path | None:
-    """The file a `sqlite:///PATH` URL names; None for any other URL (an in-memory SQLite one,
-    or one with options, included)."""
+    """The file a `sqlite:///PATH` URL names, options or not (`?timeout=30`, a `file:` URI);
+    None for any other URL, an in-memory SQLite one included."""
     try:
         url = sa.engine.make_url(target)
     except (sa.exc.ArgumentError, ValueError):
         return None
-    if url.get_backend_name() != "sqlite" or url.query:
-        return None
-    return _file_of(url)
+    return _file_of(url) if url.get_backend_name() == "sqlite" else None
 
 
 def _file_of(url: sa.engine.URL) -> Path | None:
@@ -206,9 +204,11 @@ class Database:
         (a team app's viewers): `label`, with the server's host, port, user and database name
         hidden from the driver's reasons as its password is; the full message is logged."""
         target = default_db_target() if path is None else path
-        if is_url(target) and (file := sqlite_file(str(target))) is not None:
+        if is_url(target) and "?" not in str(target) and (
+                file := sqlite_file(str(target))) is not None:
             # A store's file named as a URL is a file all the same: checked before anything
-            # touches it (another application's database was given our tables).
+            # touches it (another application's database was given our tables). A URL with
+            # options stays one (they are SQLite's), its file checked below.
             target = file
         self._lock: threading.RLock | None = None
         self.path: Path | None = None
