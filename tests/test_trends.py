@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.cli import app
+from classifier.errors import OutputError
 from classifier.model.decision import DEFAULT_THRESHOLDS
 from classifier.plan import plan_from_dict
 from classifier.report.html import trend_numbers
@@ -524,6 +526,37 @@ def test_report_never_writes_over_a_task_list(hostile_store, tmp_path, name):
     assert _report(hostile_store, again).exit_code == 0
 
 
+_OPENED: list[str] | None = None  # while a test listens: every path a file was opened at
+
+
+def _heard(event: str, args: tuple) -> None:
+    if event == "open" and _OPENED is not None and isinstance(args[0], (str, Path)):
+        _OPENED.append(str(args[0]))
+
+
+sys.addaudithook(_heard)  # Python's own audit events (a hook stays for the process)
+
+
+@pytest.mark.parametrize("name", ["monday.csv", "monday.xlsx"])
+def test_last_weeks_report_is_read_once_to_be_sure_it_may_be_written_over(hostile_store,
+                                                                          tmp_path, name):
+    """`tactics report` checked an existing output twice (the command early, then the writer
+    again): last week's report was read once more than needed to be sure it is one."""
+    global _OPENED
+    out = tmp_path / name
+    assert _report(hostile_store, out).exit_code == 0
+    _OPENED = []
+    try:
+        done = _report(hostile_store, out)  # the next Monday
+        reads = [path for path in _OPENED if Path(path) == out]
+    finally:
+        _OPENED = None
+    assert done.exit_code == 0, done.output
+    # Two reads (is it a report? does it hold decisions not recorded yet?), each opening the
+    # file at most twice (its first bytes, then its table); the second check of it made six.
+    assert 1 <= len(reads) <= 4, reads
+
+
 @pytest.mark.parametrize("name", ["monday.csv", "monday.xlsx"])
 def test_the_weekly_report_is_written_over_whatever_its_text_column_is_called(tmp_path, name):
     """Last week's report keeps the run's own text column ("Aufgabe") beside other text
@@ -546,3 +579,12 @@ def test_the_weekly_report_is_written_over_whatever_its_text_column_is_called(tm
     table.to_csv(queue, index=False) if name.endswith(".csv") else table.to_excel(queue,
                                                                                   index=False)
     refuse_foreign(queue)
+    # The writer's own guard, for callers that did not check first: a task list is kept.
+    tasks = tmp_path / f"tasks{out.suffix}"
+    listed = table.drop(columns=["task_id", "decision"])
+    listed.to_csv(tasks, index=False) if name.endswith(".csv") else listed.to_excel(tasks,
+                                                                                   index=False)
+    before = tasks.read_bytes()
+    with pytest.raises(OutputError, match="not a file this tool wrote"):
+        write_report(made, tasks)
+    assert tasks.read_bytes() == before

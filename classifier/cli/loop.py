@@ -170,15 +170,13 @@ def report(
 
         tactics report --db tactics.db --plan data/plan.yaml --out monday.html
     """
-    from ..files.writer import prepare_output
     from ..plan import load_plan
-    from ..report.run_report import REPORT_TYPES, refuse_foreign, run_report, write_report
+    from ..report.run_report import report_output, run_report, write_report
     from ..report.summary import task_count
 
     def action() -> None:
         given = load_plan(plan)
-        prepare_output(out, kept_files(None, plan, db), types=REPORT_TYPES)
-        refuse_foreign(out)
+        target = report_output(out, kept_files(None, plan, db))  # before anything is built
         with existing_store(db) as store:
             keep_decisions(out, store, plan_name, plan, db, "the report")
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
@@ -190,7 +188,7 @@ def report(
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
             _differs(plan, given, chosen.id, made.plan, "the report shows", store, plan_name)
-            write_report(made, out, warn=warn)
+            write_report(made, target, warn=warn)
         periods = len(made.trends.periods)
         say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "
             f"{periods} run{'' if periods == 1 else 's'} in its trends) to {out}")

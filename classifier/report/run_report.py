@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,12 +103,26 @@ def refuse_foreign(out: str | os.PathLike[str]) -> None:
                       f"written over; write the report to another file")
 
 
-def write_report(report: RunReport, out: str | os.PathLike[str],
+@dataclass(frozen=True)
+class ReportOutput:
+    """An output `report_output` checked, for `write_report` not to check it again."""
+
+    path: Path
+
+
+def report_output(out: str | os.PathLike[str],
+                  inputs: Mapping[Path, str] | None = None) -> ReportOutput:
+    """Check OUT before a report is built (as `prepare_output`, and `refuse_foreign`)."""
+    path = prepare_output(out, inputs, types=REPORT_TYPES)
+    refuse_foreign(path)
+    return ReportOutput(path)
+
+
+def write_report(report: RunReport, out: str | os.PathLike[str] | ReportOutput,
                  warn: Callable[[str], None] | None = None) -> Path:
     """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically; `warn` hears of
-    cells cut to Excel's limit."""
-    path = prepare_output(out, types=REPORT_TYPES)
-    refuse_foreign(path)
+    cells cut to Excel's limit. OUT is checked here unless `report_output` checked it."""
+    path = (out if isinstance(out, ReportOutput) else report_output(out)).path
     suffix = path.suffix.lower()
     if suffix == ".html":
         write_text(path, report.html())
