@@ -845,6 +845,44 @@ def test_a_store_its_user_may_not_upgrade_is_one_line_and_left_as_it_was(postgre
         sql(postgres_db, f"DROP OWNED BY {app_user}; DROP ROLE {app_user}")
 
 
+def test_a_row_only_login_after_its_owner_upgraded_is_told_the_right_it_lacks(postgres_db,
+                                                                              sample_plan):
+    """A login with rights on the rows of the tables there were has none on the tables an
+    upgrade added: it read "permission denied for table teach_in_choices", not what to ask
+    for, nor of whom."""
+    from alembic import command
+
+    from classifier.store.schema import alembic_config
+
+    engine = engine_for(postgres_db)
+    with engine.begin() as conn:  # a store as an older version (revision 0007) made it
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    engine.dispose()
+    app_user = f"rows_{sa.make_url(postgres_db).database}"
+    sql(postgres_db, f"CREATE ROLE {app_user} LOGIN PASSWORD 'app-pw'; "
+                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                     f"TO {app_user}; "
+                     f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_user}")
+    as_app = sa.make_url(postgres_db).set(username=app_user, password="app-pw")
+    try:
+        with Store(postgres_db) as store:  # its owner upgrades it
+            version = store.save_plan(sample_plan)
+        with Store(as_app.render_as_string(hide_password=False)) as store:
+            with pytest.raises(StoreError) as refused:
+                store.teach_in_skipped(version, "ana")
+        message = str(refused.value)
+        assert "\n" not in message and "app-pw" not in message
+        assert "no rights on the table teach_in_choices" in message
+        assert "ask its owner to run GRANT" in message
+        sql(postgres_db, message.split("ask its owner to run ", 1)[1])  # what it says works
+        with Store(as_app.render_as_string(hide_password=False)) as store:
+            assert not store.teach_in_skipped(version, "ana")
+    finally:
+        sql(postgres_db, f"DROP OWNED BY {app_user}; DROP ROLE {app_user}")
+
+
 def test_postgresql_keeps_times_and_json_in_native_types(postgres_db, sample_plan):
     with Store(postgres_db) as store:
         store.create_run(store.save_plan(sample_plan), synthetic_results(2, sample_plan),

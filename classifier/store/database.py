@@ -57,6 +57,8 @@ SERVER_DETAILS = (
 # The text after a URL's user part as SQLAlchemy reads it (the name up to a colon, then the
 # password up to the next @): an unescaped @ in the password leaves its rest in there.
 AFTER_USER = re.compile(r"[^:/]*(?::[^@]*)?@(?P<after>.*)", re.DOTALL)
+# PostgreSQL's refusal of a login without rights on a table (or its id's sequence).
+DENIED = re.compile(r"permission denied for (?P<what>(?:table|sequence|relation) \S+)")
 
 
 def default_db_path() -> Path:
@@ -215,11 +217,14 @@ class Database:
         self._secrets: list[str] = []
         self._server: list[str] = []
         self._hide_server = shown_as is not None
+        self._login: str | None = None  # a PostgreSQL URL's user, for the GRANT it may need
+        self._schema: str | None = None  # where PostgreSQL put the store's tables
         if is_url(target):
             url = _url(str(target))
             self.full_label = shown_url(url)
             self._secrets = secrets_of(url)
             self._server = server_names(url)
+            self._login = url.username
             self.label = shown_as or self.full_label
             if url.get_backend_name() == "sqlite" and (file := _file_of(url)) is not None:
                 # Options keep the URL as given (they are SQLite's), but its file is checked
@@ -305,7 +310,21 @@ class Database:
         try:
             yield
         except sa.exc.DBAPIError as error:
-            raise StoreError(f"{self.label}: {self._shown(_reason(error))}") from None
+            reason = _reason(error)
+            raise StoreError(f"{self.label}: {self._shown(reason)}{self._grant(reason)}") from None
+
+    def _grant(self, reason: str) -> str:
+        """What a PostgreSQL login refused a table of the store (one an upgrade by its owner
+        added, say) must be granted, and by whom, as a clause; "" for any other reason."""
+        found = DENIED.search(reason)
+        if self.dialect != "postgresql" or found is None:
+            return ""
+        schema = self._schema or "public"
+        login = "LOGIN" if self._hide_server or not self._login else self._login
+        return (f"; this login has no rights on the {found['what']} (the store's owner may "
+                f"have upgraded the store since they were granted): ask its owner to run "
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO "
+                f"{login}; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {login}")
 
     def _shown(self, reason: str) -> str:
         """The driver's reason as this store's messages may show it: never a password; with a
@@ -341,6 +360,7 @@ class Database:
                         # Two processes opening a new store at once: the second waits here,
                         # then finds the first one's revision and has nothing to do.
                         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+                        self._schema = conn.execute(sa.select(sa.func.current_schema())).scalar()
                     config = alembic_config()
                     config.attributes["connection"] = conn
                     self._adopt(conn, config)
