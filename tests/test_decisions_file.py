@@ -407,14 +407,19 @@ def test_pending_puts_skipped_last_and_drops_decided():
     assert pending(queue, decided=[3], skipped=[5])["row"].tolist() == [8, 1, 5]
 
 
+@pytest.mark.parametrize("db", ["missing.db", "sqlite:///missing.db?timeout=30"])
 @pytest.mark.parametrize("args", [
-    ("queue", "--db", "missing.db", "--plan", PLAN, "--out", "q.csv"),
-    ("decide", "f.csv", "--db", "missing.db", "--plan", PLAN, "--reviewer", "ana"),
+    ("queue", "--db", "DB", "--plan", PLAN, "--out", "q.csv"),
+    ("decide", "f.csv", "--db", "DB", "--plan", PLAN, "--reviewer", "ana"),
+    ("runs", "--db", "DB"),
 ])
-def test_a_missing_store_is_named(tmp_path, monkeypatch, args):
+def test_a_missing_store_is_named(tmp_path, monkeypatch, args, db):
+    """A store's URL with options (`?timeout=30`) naming no file made a new empty store, and
+    `tactics runs` said it had no run yet: a typo in the name read as an empty store."""
     monkeypatch.chdir(tmp_path)
-    done = _tactics(*args)
-    assert done.exit_code == 2 and "missing.db: store file not found" in done.stderr
+    done = _tactics(*[db if arg == "DB" else arg for arg in args])
+    assert done.exit_code == 2 and "missing.db" in done.stderr
+    assert ": store file not found" in done.stderr
     assert not (tmp_path / "missing.db").exists()
 
 

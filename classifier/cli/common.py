@@ -161,7 +161,7 @@ def open_store(db: Path | str | None) -> Iterator[Store | None]:
         return
     from ..store import Store
 
-    with Store(store_file(db) or str(db)) as store:
+    with Store(str(db)) as store:  # a sqlite:/// URL's options (?mode=ro) kept
         yield store
 
 
@@ -228,4 +228,4 @@ def existing_store(db: str) -> Store:
     file = store_file(db)
     if file is not None and not file.exists():
         raise ClassifierError(f"{db}: store file not found; classify with --db {db} first")
-    return Store(file or db)
+    return Store(db)
