@@ -883,6 +883,42 @@ def test_a_row_only_login_after_its_owner_upgraded_is_told_the_right_it_lacks(po
         sql(postgres_db, f"DROP OWNED BY {app_user}; DROP ROLE {app_user}")
 
 
+def test_a_store_made_beside_another_applications_tables_says_so_once(postgres_db):
+    """Another application's database got our tables beside its own without a word: the
+    command that makes the store says it in one line, with how to keep them apart."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    sql(postgres_db, "CREATE TABLE customers (id integer PRIMARY KEY, name text)")
+    made = CliRunner().invoke(app, ["runs", "--db", postgres_db])
+    assert made.exit_code == 0, made.output
+    [line] = [text for text in made.stderr.splitlines() if text.startswith("warning: ")]
+    assert "the store's tables were made beside 1 other table in schema public (customers)" in line
+    assert "?options=-csearch_path%3Dtactics" in line
+    again = CliRunner().invoke(app, ["runs", "--db", postgres_db])  # said once, when it was made
+    assert again.exit_code == 0 and "warning" not in again.stderr
+    assert sql(postgres_db, "SELECT count(*) FROM customers") == [(0,)]
+
+
+def test_a_schema_in_the_url_keeps_the_store_apart_from_other_tables(postgres_db, sample_plan):
+    """A team sharing a database on purpose gives the store a schema of its own in the URL."""
+    sql(postgres_db, "CREATE TABLE customers (id integer PRIMARY KEY); CREATE TABLE runs (x int); "
+                     "CREATE SCHEMA tactics_store")
+    url = f"{postgres_db}?options=-csearch_path%3Dtactics_store"
+    with Store(url) as store:
+        assert store.notice is None
+        version = store.save_plan(sample_plan)
+    with Store(url) as store:
+        assert store.plan(version).ids == sample_plan.ids
+    assert sql(postgres_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                            "ORDER BY 1") == [("customers",), ("runs",)]
+    assert ("alembic_version",) in sql(postgres_db, "SELECT tablename FROM pg_tables WHERE "
+                                                    "schemaname = 'tactics_store'")
+    with pytest.raises(StoreError, match=r"no schema of its search_path exists .*CREATE SCHEMA"):
+        Store(f"{postgres_db}?options=-csearch_path%3Dtactics_stor")  # a typo
+
+
 def test_postgresql_keeps_times_and_json_in_native_types(postgres_db, sample_plan):
     with Store(postgres_db) as store:
         store.create_run(store.save_plan(sample_plan), synthetic_results(2, sample_plan),

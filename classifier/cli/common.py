@@ -162,6 +162,8 @@ def open_store(db: Path | str | None) -> Iterator[Store | None]:
     from ..store import Store
 
     with Store(str(db)) as store:  # a sqlite:/// URL's options (?mode=ro) kept
+        if store.notice:
+            warn(store.notice)
         yield store
 
 
@@ -228,4 +230,7 @@ def existing_store(db: str) -> Store:
     file = store_file(db)
     if file is not None and not file.exists():
         raise ClassifierError(f"{db}: store file not found; classify with --db {db} first")
-    return Store(db)
+    store = Store(db)
+    if store.notice:
+        warn(store.notice)
+    return store

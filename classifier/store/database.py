@@ -219,6 +219,8 @@ class Database:
         self._hide_server = shown_as is not None
         self._login: str | None = None  # a PostgreSQL URL's user, for the GRANT it may need
         self._schema: str | None = None  # where PostgreSQL put the store's tables
+        # One line for whoever opened it: this open made the store beside others' tables.
+        self.notice: str | None = None
         if is_url(target):
             url = _url(str(target))
             self.full_label = shown_url(url)
@@ -361,10 +363,17 @@ class Database:
                         # then finds the first one's revision and has nothing to do.
                         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
                         self._schema = conn.execute(sa.select(sa.func.current_schema())).scalar()
+                        if self._schema is None:  # it read "no schema has been selected..."
+                            raise StoreError(f"{self.label}: no schema of its search_path "
+                                             f"exists in the database (a typo in ?options="
+                                             f"-csearch_path=...?); create it first (CREATE "
+                                             f"SCHEMA name) or name one that exists")
                     config = alembic_config()
                     config.attributes["connection"] = conn
                     self._adopt(conn, config)
                     before = MigrationContext.configure(conn).get_current_revision()
+                    if before is None and not sqlite:
+                        self.notice = self._beside(conn)
                     try:
                         command.upgrade(config, "head")
                     except CommandError as error:
@@ -383,6 +392,18 @@ class Database:
             finally:
                 if sqlite and not conn.closed and not conn.invalidated:
                     _driver(conn).execute("PRAGMA foreign_keys = ON")
+
+    def _beside(self, conn: Connection) -> str | None:
+        """What to say of a new store's tables made beside others in their schema (another
+        application's, or a team's on purpose); None when the schema held none."""
+        others = sorted(sa.inspect(conn).get_table_names())
+        if not others:
+            return None
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        return (f"{self.full_label}: the store's tables were made beside {len(others)} other "
+                f"table{'s' if len(others) != 1 else ''} in schema {self._schema} ({shown}); "
+                f"to keep them apart, give the store a schema of its own (CREATE SCHEMA "
+                f"tactics, then ?options=-csearch_path%3Dtactics in the URL)")
 
     def _not_upgraded(self, before: str | None, reason: str) -> str:
         """Why a store could not be created or upgraded, in one line: nothing of it changed."""

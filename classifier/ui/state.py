@@ -5,6 +5,7 @@ on first launch."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -48,7 +49,10 @@ _first_launch = threading.Lock()
 
 @st.cache_resource(show_spinner=False)
 def _store(target: str, shown_as: str | None) -> Store:
-    return Store(target, shown_as=shown_as)
+    opened = Store(target, shown_as=shown_as)
+    if opened.notice:  # for whoever runs the app: the pages' viewers cannot act on it
+        logging.getLogger(__name__).warning(opened.notice)
+    return opened
 
 
 def store() -> Store:
