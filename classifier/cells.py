@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 
@@ -84,7 +85,17 @@ def read_dates(values: pd.Series) -> pd.Series:
     dates written day first (a 13/03/2026 among them, or dots: 02.03.2026) are all day first,
     where pandas read 02/03/2026 as 3 February beside 13/03/2026 as 13 March; a timestamp is its
     date and time as written, its offset dropped (Monday 00:30 at +02:00 is Monday, not
-    Sunday in UTC)."""
+    Sunday in UTC); a time of day alone ("09:00") is no date (`times_of_day`)."""
+    dates, times = _dates_and_times(values)
+    return dates.mask(times)
+
+
+def times_of_day(values: pd.Series) -> pd.Series:
+    """Which cells are a time of day with no date ("09:00", "2:30 PM"): a value, not words."""
+    return _dates_and_times(values)[1]
+
+
+def _dates_and_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.astype(str).str.strip().str.replace(_OFFSET, r"\1", regex=True)
     parts = text.str.extract(_DAY_OR_MONTH_FIRST)
     written = parts[0].notna()
@@ -100,4 +111,26 @@ def read_dates(values: pd.Series) -> pd.Series:
         dates = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)
-    return dates
+    # pandas dates a time alone today ("09:00"), or in year 1 ("9am"): a column of meeting
+    # times put all the work in this week on the Trends page. Only such dates are read again.
+    today = pd.Timestamp.now().normalize()
+    doubtful = dates.notna() & ((dates.dt.normalize() == today) | (dates.dt.year == 1))
+    times = pd.Series(False, index=values.index)
+    if doubtful.any():
+        times[doubtful] = [_no_date_written(cell) for cell in text[doubtful]]
+    return dates, times
+
+
+def _no_date_written(text: str) -> bool:
+    """Whether a text that reads as a moment names no day of the year: read against two
+    defaults, its month and day are both theirs."""
+    from dateutil.parser import ParserError, parse
+
+    with warnings.catch_warnings():  # a zone's name it does not know ("CET") changes no date
+        warnings.simplefilter("ignore")
+        try:
+            one = parse(text, default=datetime(2000, 1, 1))
+            two = parse(text, default=datetime(2001, 2, 2))
+        except (ParserError, ValueError, OverflowError):
+            return False
+    return one.month != two.month and one.day != two.day

@@ -416,6 +416,19 @@ def test_weeks_of_a_date_column_written_day_first_read_one_way():
     assert trends.periods["tasks"].tolist() == [3, 5]
 
 
+@pytest.mark.parametrize("times", [["09:00", "14:30", "16:45"], ["9am", "2:30 PM", "4 pm"],
+                                   ["09:00:00", "14:30:00", "16:45:00"]])
+def test_a_column_of_times_of_day_is_no_date_column(times):
+    """A tracker's "Due" of times only (a day's meetings) read as today's date: the Trends page
+    offered its weeks and put all the work in this week (or in year 1, for "9am")."""
+    frame = week(WEEK1).assign(due=times)
+    assert find_date_column(frame, list(frame.columns)) is None
+    # A date with its time is still a date, today's included.
+    today = pd.Timestamp.now().strftime("%Y-%m-%d")
+    frame = week(WEEK1).assign(due=[f"{today} {time}" for time in times])
+    assert find_date_column(frame, list(frame.columns)) == "due"
+
+
 def test_weeks_of_timestamps_across_a_clock_change_by_the_date_written():
     """A tracker's timestamps carry their offset, which changes with summer time: the Trends
     page failed on 'Mixed timezones detected'; and a week is the one of the date as written,
