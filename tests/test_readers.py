@@ -1068,6 +1068,47 @@ def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):
     assert warnings == [f"{path}: read as UTF-16 ({said}-endian), with no byte-order mark"]
 
 
+# Lists of almost no ASCII: only their line breaks leave a zero byte.
+CHINESE = ["修复登录页面的错误问题并且通知所有受影响的客户",
+           "起草第三季度的新闻通讯稿件并发给市场部门审阅",
+           "给上个季度的一次性买家打电话推销我们的服务计划"]
+JAPANESE = ["ログイン画面の不具合を修正してお客様全員に連絡する",
+            "第三四半期のニュースレターの原稿を書いて送る"]
+
+
+@pytest.mark.parametrize("lines", [CHINESE, JAPANESE])
+@pytest.mark.parametrize(("order", "said"), [("utf-16-le", "little"), ("utf-16-be", "big")])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_utf16_without_a_byte_order_mark_of_almost_no_ascii_is_read(tmp_path, lines, order,
+                                                                     said, newline):
+    # It was refused as binary content: too few zero bytes for the text of a Latin script.
+    path = _write(tmp_path / "tasks.txt", "".join(line + newline for line in lines
+                                                  ).encode(order))
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == lines
+    assert warnings == [f"{path}: read as UTF-16 ({said}-endian), with no byte-order mark"]
+
+
+@pytest.mark.parametrize("content", [
+    random.Random(7).randbytes(4096),  # compressed, say
+    # random two-byte units in "lines", as UTF-16 would have them: no script's words
+    b"".join(random.Random(3).randbytes(40) + "\n".encode("utf-16-le") for _ in range(100)),
+])
+def test_binary_is_still_refused_as_no_text(tmp_path, content):
+    with pytest.raises(TasksError, match="not a text table"):
+        read_tasks(_write(tmp_path / "data.txt", content))
+
+
+def test_a_text_with_a_stray_nul_is_not_read_as_utf16(tmp_path):
+    # ASCII read two bytes at a time is Chinese characters; a NUL or two is dropped instead.
+    path = _write(tmp_path / "tasks.txt", b"Call the customers\n\x00Fix the login bug\n")
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == ["Call the customers", "Fix the login bug"]
+    assert not any("UTF-16" in warning for warning in warnings)
+
+
 def test_binary_with_zeros_in_every_other_byte_is_still_refused(tmp_path):
     # Sixteen-bit numbers (a sound, a table of counts) are no UTF-16 text: control characters.
     counts = bytes(byte for value in range(1, 30) for byte in (value, 0)) * 64

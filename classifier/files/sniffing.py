@@ -3,8 +3,10 @@ the duplicate names in its header."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
@@ -103,14 +105,45 @@ def utf16_order(sample: bytes) -> str | None:
     pairs = len(head) // 2
     zeros = {"utf-16-le": head[1::2].count(0), "utf-16-be": head[0::2].count(0)}
     for order, other in (("utf-16-le", "utf-16-be"), ("utf-16-be", "utf-16-le")):
+        if not zeros[order] or zeros[other] > 0.05 * pairs:
+            continue
         # Spaces, digits and separators leave zeros in text of any script; a character whose
         # other byte is zero is rare. A stray NUL or two is no UTF-16 (`readers` drops it).
-        if zeros[order] >= max(4, 0.1 * pairs) and zeros[other] <= 0.05 * pairs:
+        if zeros[order] >= max(4, 0.1 * pairs):
             text = head.decode(order, errors="replace")
             odd = sum(1 for char in text if char == "\ufffd"
                       or (char < " " and char not in "\t\r\n"))
             return order if odd <= max(1, len(text) // 100) else None
+        # Chinese or Japanese has few such characters: only its line breaks. Read where it is
+        # words of a script, line by line, and the bytes are no UTF-8 text with a stray NUL.
+        if _few_ascii_utf16(head, order):
+            return order
     return None
+
+
+def _few_ascii_utf16(head: bytes, order: str) -> bool:
+    """Whether `head` is UTF-16 of few ASCII characters: it decodes whole, its zeros are line
+    breaks, most characters are letters and none is a control, unassigned or private one."""
+    try:
+        text = head.decode(order)
+    except UnicodeDecodeError as error:
+        # A sample may end inside a character of two code units: cut it there.
+        if error.start < len(head) - 4:
+            return False
+        text = head[:error.start].decode(order, errors="replace")
+    if "\n" not in text and "\r" not in text:
+        return False
+    if any(char in text for char in "\x00\ufffd"):
+        return False
+    try:  # ASCII or UTF-8 text with a NUL or two decodes as CJK too: it is read as that
+        codecs.getincrementaldecoder("utf-8")().decode(head.replace(b"\x00", b""))
+        return False
+    except UnicodeDecodeError:
+        pass
+    wrong = sum(1 for char in text if char not in "\t\r\n"
+                and unicodedata.category(char) in ("Cc", "Cn", "Co", "Cs"))
+    letters = sum(1 for char in text if char.isalpha())
+    return wrong == 0 and 2 * letters >= len(text)
 
 
 def looks_binary(sample: bytes) -> bool:
