@@ -1053,6 +1053,34 @@ def test_a_boards_group_titles_are_still_no_tasks(tmp_path, name, chunk_rows):
         "Next week"
 
 
+@pytest.mark.parametrize("name", ["board.csv", "board.xlsx"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+@pytest.mark.parametrize("top", [[["Widget board"], []], [["Widget board"]],
+                                 [["Widget board"], ["Exported by Ana on 2026-03-02"], []]])
+def test_a_boards_group_titles_are_no_tasks_where_its_first_group_has_none(
+        tmp_path, name, chunk_rows, top):
+    """A board's export whose first group has no title (its row deleted by hand, as people do
+    to bring the header up): each later group's title was classified as a task."""
+    from classifier.files.readers import task_chunks, task_texts, with_group_titles
+
+    warnings: list[str] = []
+    rows = [*top, *GROUPED[3:]]
+    source = open_tasks(_table(tmp_path, name, rows), warn=warnings.append)
+    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
+    unit = "line" if name.endswith(".csv") else "row"
+    at = len(top) + 4
+    assert [w for w in warnings if "header again" in w] == [
+        f"{source.label}: {unit}s {at}, {at + 1} are the header again or a group's title "
+        f"above it, not tasks: status empty, as a blank row"]
+    frame, column = read_tasks(source.label)  # the app's way: a table read whole
+    assert task_texts(frame, column) == texts
+    stored = frame.copy()  # a re-run of its run
+    stored.attrs.clear()
+    assert task_texts(with_group_titles(stored, column, [not text for text in texts]),
+                      column) == texts
+
+
 @pytest.mark.parametrize("name", ["week.csv", "week.tsv", "week.txt"])
 @pytest.mark.parametrize("order, said", [("utf-16-le", "little"), ("utf-16-be", "big")])
 def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):

@@ -195,13 +195,18 @@ def header_again(rows: pd.DataFrame, group_titles: bool = False) -> np.ndarray:
 
 
 def in_titled_groups(top: list[list[str]], header: int) -> bool:
-    """Whether a table is laid out in titled groups, as a board's export is: right above its
-    header, a row whose one filled cell is above the header's first name (the first group's
-    title; column B's where the sheet leaves column A empty)."""
+    """Whether a table is laid out in titled groups, as a board's export is: above its header,
+    the board's name, or right above it a row whose one filled cell is above the header's
+    first name (the first group's title; column B's where the sheet leaves column A empty)."""
     if not 0 < header < len(top):
         return False
     first = filled_positions(top[header])[:1]
-    return bool(first) and filled_positions(top[header - 1]) == first
+    if bool(first) and filled_positions(top[header - 1]) == first:
+        return True
+    # A board whose first group has no title (its title row deleted, or an export of one
+    # group first) starts with the board's name all the same; a list of tasks has no title
+    # above its header and a group's title below it.
+    return any(filled_positions(row) for row in top[:header])
 
 
 def filled_positions(row: Sequence[object]) -> list[int]:
