@@ -24,6 +24,8 @@ from .files.readers import (
     row_numbers,
     task_chunks,
     task_texts,
+    title_position,
+    title_warning,
     with_group_titles,
 )
 from .files.writer import TableWriter, cut_warning
@@ -299,6 +301,7 @@ def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
     if text_column not in frame.columns:
         raise TasksError(f"{source}: no column {text_column!r} to classify")
     texts = task_texts(frame, text_column)  # by the names the header has
+    title = title_position(frame, text_column)
     given = frame[text_column].tolist()
     renames = input_renames(frame.columns)
     frame, text_column = frame.rename(columns=renames), renames.get(text_column, text_column)
@@ -311,6 +314,8 @@ def classify_into_store(store: Store, classifier: Classifier, plan_version: int,
     placeholders = placeholder_rows(given, batch)
     if placeholders and warn is not None:  # numbered as the run's table shows them (#)
         warn(placeholder_warning(f"Run #{run_id}: row", [at + 1 for at in placeholders]))
+    if title is not None and warn is not None:
+        warn(title_warning(f"Run #{run_id}: row", title + 1, str(given[title])))
     return run_id
 
 

@@ -148,6 +148,24 @@ def test_pasted_placeholders_are_said_as_the_command_line_says_them(db):
                                              "and 1 more")
 
 
+def test_a_pasted_lists_title_line_is_no_task_and_is_said(db):
+    # "My team's tasks this week:" was classified as a task of the list it heads.
+    at = paste(fresh_app(), ["My team's tasks this week:",
+                             "- Call customers whose service plan expires this month",
+                             "- Post the job opening for a night-shift machinist"])
+    no_exception(at)
+    with Store(db) as store:
+        run = store.latest_run()
+    assert [w.value for w in at.warning] == [
+        f"Run #{run.id}: row 1 (\"My team's tasks this week:\") is read as the list's title, "
+        f"not a task: status empty, as a blank row (without its closing ':' it is classified)"]
+    assert {m.label: m.value for m in at.metric}["Tasks"] == "2"
+    table = at.dataframe[0].value
+    assert len(table) == 3 and table["final_status"].iloc[0] == ["empty"]  # kept, as a row
+    assert table["task"].iloc[0] == "My team's tasks this week:"
+    assert run.source == "pasted: Call customers whose service plan… and 1 more"
+
+
 def test_rows_pasted_from_a_spreadsheet_keep_their_columns(db):
     at = paste(fresh_app(), ["Task\tOwner\tHours",
                              "Call customers whose service plan expires this month\tTom\t3",

@@ -499,6 +499,26 @@ def test_txt_and_stdin_keep_blank_lines_as_empty(tmp_path):
         assert written["strategy_id"].tolist()[1:3] == ["", ""]
 
 
+def test_a_lists_title_line_on_stdin_or_in_a_txt_file_is_no_task_and_is_said(tmp_path):
+    # "Tasks for this week:" above a bulleted list was classified as one more task.
+    lines = "Tasks for this week:\n\n- Call the customers about renewals\n- Pitch our widgets\n"
+    for source, stdin in ((_write(tmp_path / "t.txt", lines), None), ("-", lines)):
+        out = tmp_path / "out.csv"
+        result = _invoke("classify", source, "--plan", PLAN, "--out", str(out), "-q",
+                         stdin=stdin)
+        assert result.exit_code == 0, result.output
+        written = pd.read_csv(out, dtype=str, keep_default_na=False)
+        # A row, as every line ("'" is the writer's guard against a formula's "-")
+        assert [task.removeprefix("'") for task in written["task"]] == lines.splitlines()
+        assert written["status"].tolist()[:2] == ["empty", "empty"]
+        assert "empty" not in written["status"].tolist()[2:]
+        label = "stdin" if source == "-" else source
+        assert [line for line in result.stderr.splitlines() if "list's title" in line] == [
+            f"warning: {label}: row 1 ('Tasks for this week:') is read as the list's title, "
+            f"not a task: status empty, as a blank row (without its closing ':' it is "
+            f"classified)"]
+
+
 @pytest.mark.parametrize(("encoding", "content", "warning"), [
     ("cp1252", "task,owner\nRappeler les clients fidèles,José\n", "not UTF-8; read as cp1252"),
     ("utf-8-sig", "task,owner\nCall the customers,Zoë\n", "byte-order mark"),

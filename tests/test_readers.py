@@ -1081,6 +1081,56 @@ def test_a_boards_group_titles_are_no_tasks_where_its_first_group_has_none(
                       column) == texts
 
 
+@pytest.mark.parametrize(("text", "tasks"), [
+    ("My team's tasks this week:\n- Fix the login bug\n- Draft the Q3 newsletter",
+     ["", "Fix the login bug", "Draft the Q3 newsletter"]),
+    ("\nThis week:\n\n1. Fix the login bug\n2. Draft the Q3 newsletter",
+     ["", "", "", "Fix the login bug", "Draft the Q3 newsletter"]),
+    ("To do:\n[ ] Fix the login bug", ["", "Fix the login bug"]),
+    ("本周任务：\n- 修复登录错误", ["", "修复登录错误"]),
+    # Not a list's title: tasks all the same
+    ("Tasks:\nFix the login bug", ["Tasks:", "Fix the login bug"]),  # no list below it
+    ("- Prepare the offsite:\n- Book the venue", ["Prepare the offsite:", "Book the venue"]),
+    ("Fix the login bug\nThis week:\n- Call Ana", ["Fix the login bug", "This week:",
+                                                   "Call Ana"]),  # not the first line
+    ("Call Ana at 10:30\n- Fix the login bug", ["Call Ana at 10:30", "Fix the login bug"]),
+    ("Tasks:", ["Tasks:"]),
+])
+def test_a_pasted_lists_title_line_is_no_task(text, tasks):
+    from classifier.files.readers import task_texts
+
+    frame, column = paste_frame(text)
+    assert task_texts(frame, column) == tasks
+    assert len(frame) == len(tasks)  # every line is a row all the same
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_a_lists_title_line_is_no_task_on_stdin_and_in_a_txt_file(tmp_path, monkeypatch,
+                                                                   chunk_rows):
+    from classifier.files.readers import task_chunks, task_texts, with_group_titles
+
+    lines = "Tasks for this week:\n\n- Call the customers\n- Fix the login bug\n"
+    expected = ["", "", "- Call the customers", "- Fix the login bug"]
+    for path in ("-", _write(tmp_path / "week.txt", lines)):
+        monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+        warnings: list[str] = []
+        source = open_tasks(path, warn=warnings.append)
+        assert [text for _, texts in task_chunks(source, chunk_rows) for text in texts] == \
+            expected
+        assert warnings == [f"{source.label}: row 1 ('Tasks for this week:') is read as the "
+                            f"list's title, not a task: status empty, as a blank row (without "
+                            f"its closing ':' it is classified)"]
+    frame, column = read_tasks(path)  # the app's way: a table read whole
+    assert task_texts(frame, column) == expected
+    # Its run re-run (after a plan edit): the stored table has lost the list's markers.
+    stored = frame.assign(task=frame["task"].str.removeprefix("- "))
+    stored.attrs.clear()
+    empty = [not text for text in expected]
+    assert task_texts(with_group_titles(stored, column, empty), column)[:2] == ["", ""]
+    assert task_texts(with_group_titles(stored, column, [False] * 4), column)[0] == \
+        "Tasks for this week:"
+
+
 @pytest.mark.parametrize("name", ["week.csv", "week.tsv", "week.txt"])
 @pytest.mark.parametrize("order, said", [("utf-16-le", "little"), ("utf-16-be", "big")])
 def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):

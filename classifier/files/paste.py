@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
+from itertools import islice
 
 import pandas as pd
 
+from ..cells import is_blank_task
 from ..errors import TasksError
+from ..phrases import without_marker
 from .columns import (
     COLUMN_NAMES,
     DEFAULT_TEXT_COLUMN,
@@ -22,6 +26,33 @@ from .columns import (
     is_free_text,
     numbers_or_dates,
 )
+
+# The lines a list's title is looked for in: the title and the first item below it.
+TITLE_LINES = 20
+# What ends a list's title: a colon (a full-width one in Chinese and Japanese).
+TITLE_ENDS = (":", "\uff1a")
+
+
+def list_title(lines: Iterable[str]) -> int | None:
+    """The row (from 0) of a list's title: its first line, ending in ':' and no item of the
+    list itself, right above an item of a list ("My team's tasks this week:" over "- Fix the
+    login bug", blank lines aside); None for a list without one."""
+    title = None
+    for at, line in enumerate(islice(lines, TITLE_LINES)):
+        if not line.strip():
+            continue
+        item = _is_item(line)
+        if title is not None:
+            return title if item else None
+        if item or is_blank_task(line) or not line.rstrip().endswith(TITLE_ENDS):
+            return None
+        title = at
+    return None
+
+
+def _is_item(line: str) -> bool:
+    """Whether a line is a list's item: a bullet, number or check box before its words."""
+    return without_marker(line).strip() != line.strip()
 
 
 def _rows(text: str) -> tuple[list[list[str]], set[int]] | None:

@@ -2,7 +2,8 @@
 
 One rule for lines everywhere (files, stdin, pasted text in the app): every line is a task row,
 in order; a blank line is kept as a blank row, which the classifier marks `empty`, so output
-rows match input rows one to one.
+rows match input rows one to one. A list's title line (`paste.list_title`) is a row too, marked
+`empty` as a blank one, and said.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,7 +39,7 @@ from .columns import (
 from .hidden_rows import row_marks
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
-from .paste import pasted_table
+from .paste import TITLE_ENDS, TITLE_LINES, list_title, pasted_table
 from .row_numbers import RowNumbers
 from .sniffing import (
     SUPPORTED,
@@ -59,6 +61,9 @@ SNIFF_BYTES = 256 * 1024
 HEAD_ROWS = 200
 # A whole table's `DataFrame.attrs` key: its file is laid out in titled groups (`not_tasks`).
 GROUP_TITLES = "group_titles"
+# A whole table's `DataFrame.attrs` key: its list's title line (`paste.list_title`), as
+# {"row": index label, "text": its text}; a title is a line of a list, no task.
+LIST_TITLE = "list_title"
 # A task read from several columns (a tracker's summary and description): their cells, each on
 # a line of its own, in a column of this name's making ("Summary + Description").
 PART_JOIN = " + "
@@ -86,6 +91,8 @@ class TaskSource:
     # The columns a task's text is read from when more than one (`text_column` is then a
     # column of their joined cells, added after the file's own).
     text_parts: list[str] = field(default_factory=list)
+    # Lines: the row (from 0) of the list's title, no task (stdin's: found once read).
+    title_row: int | None = None
 
     @property
     def inputs(self) -> dict[Path, str]:
@@ -176,6 +183,7 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         if text_column not in (None, DEFAULT_TEXT_COLUMN):
             raise TasksError(f"{label}: a .txt file has one column, {DEFAULT_TEXT_COLUMN!r}; "
                              f"drop --text-column")
+        source.title_row = _title_of(source)
         return source
     if kind in ("csv", "tsv"):
         text = sample.decode(encoding if encoding != "utf-16" else "utf-16", errors="replace")
@@ -212,7 +220,8 @@ def paste_source(text: str, label: str = "pasted text") -> TaskSource:
     if not text.strip():
         raise TasksError(f"{label}: no tasks (the text is empty)")
     return TaskSource(path=None, label=label, kind="txt", text_column=DEFAULT_TEXT_COLUMN,
-                      columns=[DEFAULT_TEXT_COLUMN], raw=text)
+                      columns=[DEFAULT_TEXT_COLUMN], raw=text,
+                      title_row=list_title(text.replace("\x00", "").splitlines()))
 
 
 def paste_label(texts: list[str], width: int = 40) -> str:
@@ -566,19 +575,34 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn, head_rows: int | Non
             yield frame.iloc[start:start + chunk_rows]
 
 
-def _txt_lines(source: TaskSource, warn: Warn) -> Iterator[str]:
+def _txt_lines(source: TaskSource, warn: Warn) -> Generator[str, None, None]:
     if source.raw is not None:
         yield from source.raw.replace("\x00", NUL_MARK).splitlines()
         return
     if source.stream is not None:
-        for line in NulFilter(source.stream, NUL_MARK):
-            yield line.rstrip("\r\n")
+        lines = (line.rstrip("\r\n") for line in NulFilter(source.stream, NUL_MARK))
+        ahead = list(islice(lines, TITLE_LINES))
+        # stdin is read once: its title is found as its first lines are, before any is used.
+        source.title_row = list_title(ahead)
+        yield from ahead
+        yield from lines
         return
     with _text_stream(source, NUL_MARK, newline=None) as handle:
         said = False
         for line in handle:
             said = _say_not_utf8(handle, source.label, warn, said)
             yield line.rstrip("\r\n")
+
+
+def _title_of(source: TaskSource) -> int | None:
+    """The row of a text file's list title (`paste.list_title`), from its first lines."""
+    lines = _txt_lines(source, ignore)
+    try:
+        return list_title(lines)
+    except (UnicodeError, OSError):
+        return None  # said as the whole file's read says it
+    finally:
+        lines.close()
 
 
 def _txt_chunks(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.DataFrame]:
@@ -698,10 +722,12 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
     """`iter_chunks`, each chunk with the texts its rows give the classifier (`task_texts`);
     the rows that are no tasks said once, by their row in a spreadsheet, when all are read."""
     found: list[int] = []
+    title: tuple[int, str] | None = None  # where the list's title is, and what it says
     numbers = row_numbers(source)  # as every warning of a run names rows
     chunks = iter_chunks(source, chunk_rows)
     chunk = next(chunks, None)
     before: pd.DataFrame | None = None
+    read = 0  # rows of the chunks before this one
     while chunk is not None:
         following = next(chunks, None)
         # A group's title that ends a chunk is told by the first row of the next, one that
@@ -715,11 +741,18 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
                             )[start:start + len(chunk)]
         before = chunk.iloc[-2:]
         where = numbers.of(chunk)
-        found += [where[int(at)] for at in np.flatnonzero(skipped)]
         texts = chunk[source.text_column].tolist()
+        found += [where[int(at)] for at in np.flatnonzero(skipped)]
+        if source.title_row is not None and 0 <= source.title_row - read < len(chunk):
+            at = source.title_row - read
+            skipped[at] = True
+            title = (where[at], str(texts[at]))
+        read += len(chunk)
         yield chunk, ["" if skip else str(text) for text, skip in zip(texts, skipped,
                                                                        strict=True)]
         chunk = following
+    if title is not None:
+        source.warn(title_warning(f"{source.label}: {numbers.unit}", *title))
     if found:
         many = len(found) > 1
         named = ", ".join(map(str, found[:5])) + (f" and {len(found) - 5:,} more"
@@ -729,12 +762,36 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
                     f"not {'tasks' if many else 'a task'}: status empty, as a blank row")
 
 
+def title_warning(where: str, row: int, text: str) -> str:
+    """The one line that says a list's title line was read as its title (`where` is
+    "FILE: row", "Run #7: row"): a task is never left out unsaid."""
+    shown = " ".join(text.split())
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return (f"{where} {row} ({shown!r}) is read as the list's title, not a task: status "
+            f"empty, as a blank row (without its closing ':' it is classified)")
+
+
 def task_texts(rows: pd.DataFrame, text_column: str) -> list[Any]:
     """The texts a table's rows give the classifier: blank for a row that is no task
-    (`not_tasks`), so it is `empty` as a blank row is."""
+    (`not_tasks`, and a list's title line), so it is `empty` as a blank row is."""
     skipped = not_tasks(rows, text_column, bool(rows.attrs.get(GROUP_TITLES, False)))
+    title = title_position(rows, text_column)
+    if title is not None:
+        skipped[title] = True
     return ["" if skip else text for text, skip in zip(rows[text_column].tolist(), skipped,
                                                        strict=True)]
+
+
+def title_position(rows: pd.DataFrame, text_column: str) -> int | None:
+    """The position of a table's list title (`LIST_TITLE`), where the table still holds it
+    (a part of the table, or one edited since, may not)."""
+    title = rows.attrs.get(LIST_TITLE)
+    if not isinstance(title, dict):
+        return None
+    found = np.flatnonzero(rows.index == title.get("row"))
+    if len(found) != 1 or rows[text_column].iloc[int(found[0])] != title.get("text"):
+        return None
+    return int(found[0])
 
 
 def not_tasks(rows: pd.DataFrame, text_column: str, group_titles: bool = False) -> np.ndarray:
@@ -754,9 +811,19 @@ def not_tasks(rows: pd.DataFrame, text_column: str, group_titles: bool = False) 
 def with_group_titles(rows: pd.DataFrame, text_column: str, empty: Sequence[bool]
                       ) -> pd.DataFrame:
     """A stored run's table marked as laid out in titled groups when that run left a group's
-    title empty: its re-run leaves the same rows empty (the file's top is not stored)."""
+    title empty, and with its list's title where it left that empty: its re-run leaves the same
+    rows empty (the file's top, and a list's markers, are not stored)."""
     titles = not_tasks(rows, text_column, True) & ~not_tasks(rows, text_column, False)
-    rows.attrs[GROUP_TITLES] = bool((titles & np.asarray(empty, dtype=bool)).any())
+    left = np.asarray(empty, dtype=bool)
+    rows.attrs[GROUP_TITLES] = bool((titles & left).any())
+    # A list's title line was left empty too: in a list (one column), nothing else with words
+    # is (its items are stored without their markers, which told it).
+    rows.attrs.pop(LIST_TITLE, None)
+    texts = rows[text_column].tolist()
+    at = next((at for at, text in enumerate(texts) if not is_blank(text)), None)
+    if (len(rows.columns) == 1 and at is not None and left[at] and not is_blank_task(texts[at])
+            and str(texts[at]).rstrip().endswith(TITLE_ENDS)):
+        rows.attrs[LIST_TITLE] = {"row": rows.index[at], "text": texts[at]}
     return rows
 
 
@@ -794,6 +861,9 @@ def read_source(source: TaskSource) -> tuple[pd.DataFrame, str]:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=source.columns)
     # Read whole, the table no longer shows what was above its header: `task_texts` needs it.
     frame.attrs[GROUP_TITLES] = source.group_titles
+    if source.title_row is not None and source.title_row < len(frame):
+        frame.attrs[LIST_TITLE] = {"row": frame.index[source.title_row],
+                                   "text": frame[source.text_column].iloc[source.title_row]}
     return frame, source.text_column
 
 

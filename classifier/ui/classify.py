@@ -8,7 +8,7 @@ import streamlit as st
 from classifier import second_opinion
 from classifier.cells import column_words
 from classifier.errors import ClassifierError
-from classifier.files.readers import paste_frame, paste_label
+from classifier.files.readers import paste_frame, paste_label, task_texts
 from classifier.files.uploads import MAX_UPLOAD_BYTES, read_upload, upload_columns, upload_sheets
 from classifier.model.history import describe_earlier
 from classifier.pipeline import classify_into_store, plan_replaced
@@ -54,7 +54,8 @@ def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
 def _paste_tab() -> None:
     text = st.text_area("Tasks, one per line", key="paste_text", height=160,
                         placeholder="Call the 12 customers whose service plans expire this month",
-                        help="A list's bullets and numbers are left out. Rows copied from a "
+                        help="A list's bullets and numbers are left out, and its title "
+                             "line ('This week:') is no task. Rows copied from a "
                              "spreadsheet keep their columns (owner, hours...); copy the "
                              "header row with them to name the columns.")
     if st.button("Classify pasted tasks", key="classify_paste", type="primary",
@@ -62,7 +63,8 @@ def _paste_tab() -> None:
         try:
             # The rule files follow: a line, a row; copied rows keep their columns.
             frame, text_column = paste_frame(text)
-            _classify(frame, text_column, paste_label(frame[text_column].tolist()))
+            # Named by its first task: a list's title is none.
+            _classify(frame, text_column, paste_label(task_texts(frame, text_column)))
         except ClassifierError as error:
             st.error(str(error))
 
