@@ -638,6 +638,20 @@ def test_a_title_above_the_header_is_not_read_as_a_task(tmp_path, name, rows):
     assert any(f"{skipped} row" in w and "above the header not read" in w for w in warnings)
 
 
+@pytest.mark.parametrize("name", ["board.xlsx", "board.csv"])
+@pytest.mark.parametrize("title", ["Marketing", "Tasks"])
+def test_a_one_word_title_set_off_above_the_header_is_not_read_as_it(tmp_path, name, title):
+    # A board's name of one word above a blank row was read as the header: the CSV was refused
+    # ("2 fields where the header has 1"), the workbook's tasks read from a column "Marketing".
+    warnings: list[str] = []
+    frame, column = read_tasks(_table(tmp_path, name, [[title], [], *TITLED[2:]]),
+                               warn=warnings.append)
+    assert column == "Task Name" and frame["Owner"].tolist() == ["Tom", "Ann"]
+    assert frame[column].tolist() == ["Call the customers whose plans expire",
+                                      "Plan the team lunch"]
+    assert any(f"2 rows above the header not read (the title {title!r})" in w for w in warnings)
+
+
 PLANNER = [["Plan name", "Widget Ops Q1"], ["Export date", "2026-03-14"], [],
            ["Task ID", "Task Name", "Bucket Name", "Assigned To", "Description"],
            ["t1", "Negotiate volume pricing with a new dealer", "Sales", "Maria", ""],

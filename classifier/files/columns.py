@@ -131,6 +131,10 @@ def header_row(rows: list[list[str]]) -> int:
     header = next((at for at, cells in enumerate(filled) if len(cells) >= 2), 0)
     if header < len(filled) and len(filled[header]) >= 2:
         header = _named_below_pairs(filled, header)
+    if 0 < header < len(filled) and not filled[header - 1] and _are_column_names(filled[header]):
+        # Column names set off by a blank row: what is above is a title, one word ("Marketing",
+        # a board's name) or not; read as the header, the file was refused.
+        return header
     for cells in filled[:header]:
         # "Activity" alone may be a header whose second column has no name.
         if len(cells) == 1 and (len(cells[0].split()) < 2
