@@ -1145,6 +1145,28 @@ def test_a_lists_title_line_is_no_task_on_stdin_and_in_a_txt_file(tmp_path, monk
         "Tasks for this week:"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8"])
+def test_excels_tab_delimited_text_file_is_read_as_a_table(tmp_path, encoding):
+    # Excel's "Unicode Text" / "Text (Tab delimited)": read as lines, its header was a task and
+    # every task's text ran on into its owner and hours ("Call the customers\tJosé\t2").
+    rows = ["Task\tOwner\tHours", "Call the customers\tJosé\t2", "Fix the login bug\tBo\t3"]
+    path = _write(tmp_path / "week.txt", "\r\n".join(rows).encode(encoding) + b"\r\n"
+                  if encoding != "utf-16" else "\r\n".join(rows + [""]).encode(encoding))
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert list(frame.columns) == ["Task", "Owner", "Hours"] and column == "Task"
+    assert frame[column].tolist() == ["Call the customers", "Fix the login bug"]
+    assert frame["Owner"].tolist() == ["José", "Bo"]
+    assert f"{path}: rows of cells apart by tabs (Excel's \"Text (Tab delimited)\" or " \
+           f"\"Unicode Text\"): read as a table, as a .tsv file is" in warnings
+
+
+def test_a_list_with_a_stray_tab_is_still_lines(tmp_path):
+    path = _write(tmp_path / "week.txt", "Hire a welder\tTom\nCall the customers\nFix the bug\n")
+    frame, column = read_tasks(path)
+    assert frame[column].tolist() == ["Hire a welder\tTom", "Call the customers", "Fix the bug"]
+
+
 @pytest.mark.parametrize("name", ["week.csv", "week.tsv", "week.txt"])
 @pytest.mark.parametrize("order, said", [("utf-16-le", "little"), ("utf-16-be", "big")])
 def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):

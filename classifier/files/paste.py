@@ -76,6 +76,12 @@ def _rows(text: str) -> tuple[list[list[str]], set[int]] | None:
     return [row + [""] * (width - len(row)) for row in rows], loose
 
 
+def tab_rows(text: str) -> bool:
+    """Whether lines are rows copied or saved from a spreadsheet (cells apart by tabs), by the
+    rule the paste box reads them with, not a list with a stray tab."""
+    return _rows(text.lstrip("\ufeff").replace("\x00", "")) is not None
+
+
 def _has_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns: a known column name, or a word above a column
     of numbers or dates ("Time" over 3, 5, 2)."""

@@ -39,7 +39,7 @@ from .columns import (
 from .hidden_rows import row_marks
 from .late_bytes import open_text
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
-from .paste import TITLE_ENDS, TITLE_LINES, list_title, pasted_table
+from .paste import TITLE_ENDS, TITLE_LINES, list_title, pasted_table, tab_rows
 from .row_numbers import RowNumbers
 from .sniffing import (
     SUPPORTED,
@@ -179,6 +179,12 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         warn(f"{label}: byte-order mark found and skipped (a .csv output keeps one)")
     source = TaskSource(path=path, label=label, kind=kind, text_column=DEFAULT_TEXT_COLUMN,
                         columns=[DEFAULT_TEXT_COLUMN], encoding=encoding, warn=warn)
+    if kind == "txt" and tab_rows(sample.decode(encoding, errors="replace")):
+        # Excel's "Text (Tab delimited)" and "Unicode Text" are .txt files of rows: read as
+        # lines, the header was a task and each task's text ran on into its owner and hours.
+        warn(f"{label}: rows of cells apart by tabs (Excel's \"Text (Tab delimited)\" or "
+             f"\"Unicode Text\"): read as a table, as a .tsv file is")
+        kind = source.kind = "tsv"
     if kind == "txt":
         if text_column not in (None, DEFAULT_TEXT_COLUMN):
             raise TasksError(f"{label}: a .txt file has one column, {DEFAULT_TEXT_COLUMN!r}; "
