@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 
@@ -134,3 +135,31 @@ def _no_date_written(text: str) -> bool:
         except (ParserError, ValueError, OverflowError):
             return False
     return one.month != two.month and one.day != two.day
+
+
+def holds_dates(values: pd.Series) -> bool:
+    """Whether a column holds a date or a timestamp cell (as a workbook's date cells are read),
+    not text that looks like one."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return bool(values.notna().any())
+    if values.dtype != object:
+        return False
+    return bool(values.map(lambda v: isinstance(v, date) and v is not pd.NaT).any())
+
+
+# A date or a timestamp as `plain` writes one (date.isoformat, datetime.isoformat).
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d\d:\d\d)?)?$")
+
+
+def dates_again(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy of `frame` whose `columns` (that held dates, stored as ISO text: see `plain`) hold
+    those cells as dates and timestamps again; every other cell as it is."""
+    def again(value: object) -> object:
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
+            return value
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = out[column].map(again).astype(object)
+    return out

@@ -8,7 +8,7 @@ neutralised against formulas, rows sorted or filtered) still maps back to exactl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .access import person
-from .cells import cell_text, is_blank, task_key
+from .cells import cell_text, dates_again, is_blank, task_key
 from .errors import ClassifierError, StoreError, TasksError
 from .files.atomic import write_bytes
 from .files.readers import open_tasks, read_source
@@ -105,15 +105,16 @@ def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.Data
 
 
 def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
-                warn: Callable[[str], None] | None = None) -> Path:
+                warn: Callable[[str], None] | None = None, dates: Sequence[str] = ()) -> Path:
     """The queue as CSV (through the safe writer) or as a workbook with a pick list of strategy
-    ids in the decision column and a Strategies sheet; `warn` hears of cells cut to Excel's
-    limit."""
+    ids in the decision column and a Strategies sheet, the run's `dates` columns as dates;
+    `warn` hears of cells cut to Excel's limit."""
     path = prepare_output(out, types=QUEUE_TYPES)
     if path.suffix.lower() == ".csv":
         with TableWriter(path) as writer:
             writer.write(table)
         return path
+    table = dates_again(table, dates)
     book = WorkbookWriter()
     columns = list(table.columns)
     sheet = book.sheet(QUEUE_SHEET, widths=[14.0] + [24.0] * (len(columns) - 1), freeze_header=True,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .cells import is_blank, is_blank_task
+from .cells import dates_again, is_blank, is_blank_task
 from .errors import TasksError
 from .files.readers import (
     TaskSource,
@@ -325,7 +325,8 @@ def input_frame(store: Store, run: RunInfo) -> pd.DataFrame:
     columns = [c for c in run.columns if c in results.columns and c not in RESULT_COLUMNS]
     if run.text_column not in columns:
         columns.append(run.text_column)
-    frame = results[columns].reset_index(drop=True)
+    # Dates as the run read them, so a re-run keeps them dates in its workbooks too.
+    frame = dates_again(results[columns].reset_index(drop=True), run.date_columns)
     return with_group_titles(frame, run.text_column,
                              (results["status"] == Status.EMPTY.value).tolist())
 

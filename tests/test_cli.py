@@ -1065,3 +1065,45 @@ def test_a_plan_file_edited_from_an_older_copy_says_what_it_replaces(tmp_path):
     assert (f"{plan_file}: differs from version 2 of plan 'default' in {db}" in done.stderr
             and "replaces it for this run and later ones: the vision, 'Open export markets' "
             "added" in done.stderr)
+
+
+def test_a_workbooks_dates_are_dates_in_the_report_and_queue_workbooks(tmp_path):
+    """A task list's date cells were kept as text by the store: the report's and the queue's
+    .xlsx wrote '2026-03-02T00:00:00', which Excel sorts and filters as text. A CSV's text that
+    looks like a date stays the text it was, and the report's CSV is as it was."""
+    import datetime as dt
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["task", "due", "logged", "ref"])
+    sheet.append(["Call the customers whose service plans expire", dt.datetime(2026, 3, 9),
+                  dt.datetime(2026, 3, 2, 9, 30), "2026-03-02T00:00:00"])
+    sheet.append(["Pitch our widgets to Riverside Hardware", dt.datetime(2026, 3, 2),
+                  "not logged", "2026-03-02"])
+    book.save(tmp_path / "week.xlsx")
+    db = tmp_path / "tactics.db"
+    for args in (("classify", str(tmp_path / "week.xlsx"), "--plan", PLAN, "--db", str(db),
+                  "--out", str(tmp_path / "out.csv"), "-q"),
+                 ("report", "--db", str(db), "--plan", PLAN, "--out", str(tmp_path / "r.xlsx")),
+                 ("report", "--db", str(db), "--plan", PLAN, "--out", str(tmp_path / "r.csv")),
+                 ("queue", "--db", str(db), "--plan", PLAN, "--out", str(tmp_path / "q.xlsx"))):
+        done = _invoke(*args)
+        assert done.exit_code == 0, done.output
+
+    for name, sheet_name in (("r.xlsx", "Results"), ("q.xlsx", "Queue")):
+        rows = list(load_workbook(tmp_path / name)[sheet_name].iter_rows())
+        header = [cell.value for cell in rows[0]]
+        by_task = {row[header.index("task")].value: {h: row[i] for i, h in enumerate(header)}
+                   for row in rows[1:]}
+        first = by_task["Call the customers whose service plans expire"]
+        second = by_task["Pitch our widgets to Riverside Hardware"]
+        assert first["due"].is_date and first["due"].value == dt.datetime(2026, 3, 9), name
+        assert first["due"].number_format == "yyyy-mm-dd"
+        assert first["logged"].is_date and first["logged"].value == dt.datetime(2026, 3, 2, 9, 30)
+        assert second["logged"].value == "not logged"
+        # The input's text column, written as a workbook's text: never a date.
+        assert [first["ref"].value, second["ref"].value] == ["2026-03-02T00:00:00", "2026-03-02"]
+    written = pd.read_csv(tmp_path / "r.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig").set_index("task")
+    assert written.loc["Call the customers whose service plans expire", "due"] == (
+        "2026-03-09T00:00:00")

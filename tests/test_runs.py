@@ -219,3 +219,25 @@ def test_placeholders_left_empty_are_said_by_their_row_in_the_run(store, sample_
     assert store.run_results(run_id)["status"].tolist()[1:] == ["empty"] * 4
     assert warnings == [f"Run #{run_id}: rows 2, 4, 5 hold no letter or digit (a placeholder "
                         f"such as '-'): status empty, as a blank row"]
+
+
+def test_a_re_scored_runs_workbook_keeps_the_uploads_dates_as_dates(store, sample_plan,
+                                                                     classifier):
+    """An upload's date cells are dates in its report workbook; re-scored (Review page), the
+    new run's were text again."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    frame = TASKS.assign(due=[dt.datetime(2026, 3, 2), None, dt.datetime(2026, 3, 4, 8, 15)])
+    version = store.save_plan(sample_plan)
+    first = store.run(classify_into_store(store, classifier, version, frame, "task", "w.xlsx"))
+    again = store.run(rerun(store, classifier, version, first))
+    for run in (first, again):
+        sheet = openpyxl.load_workbook(io.BytesIO(run_report(store, run).xlsx()))["Results"]
+        header = [cell.value for cell in sheet[1]]
+        due = [row[header.index("due")] for row in sheet.iter_rows(min_row=2)]
+        assert [cell.value for cell in due] == [dt.datetime(2026, 3, 2), None,
+                                                dt.datetime(2026, 3, 4, 8, 15)], run.id
+        assert due[0].is_date and due[2].is_date

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import sys
@@ -332,6 +333,21 @@ def test_when_a_person_decided_reads_as_a_time_in_both_files(store):
     sheet = openpyxl.load_workbook(io.BytesIO(made.xlsx()))["Results"]
     header = [cell.value for cell in sheet[1]]
     assert f"{sheet.cell(2, header.index('decided_at') + 1).value}" == written["decided_at"][0]
+
+
+def test_the_trends_sheet_dates_each_period_with_a_date_excel_sorts(store):
+    """The periods were named "#1 Mar 05" alone: no year, and text that sorts "#10" before
+    "#2"; each now has its start as a date and time (when its tasks came in, UTC)."""
+    made = run_report(store, store.latest_run())
+    sheet = openpyxl.load_workbook(io.BytesIO(made.xlsx()))["Trends"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "Period" and header[-1] == "Period start (UTC)"
+    starts = [row[-1] for row in sheet.iter_rows(min_row=2)]
+    runs = sorted(store.runs(), key=lambda run: run.id)
+    assert [cell.value for cell in starts] == [
+        run.created_at.astimezone(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+        for run in runs]
+    assert all(cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm" for cell in starts)
 
 
 def test_a_single_run_has_no_trend_yet(tmp_path):

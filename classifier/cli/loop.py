@@ -69,7 +69,7 @@ def queue(
             _differs(plan, plan_data, run.id, run_plan, "the queue follows", store, plan_name)
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
             table = queue_table(dealt, run, limit)
-            write_queue(table, run_plan, out, warn=warn)
+            write_queue(table, run_plan, out, warn=warn, dates=run.date_columns)
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
         if dealt.teach_in:
             say(f"wrote {tasks} of the teach-in round to {out} (run #{run.id}; "

@@ -142,7 +142,8 @@ def packed_plotly() -> str:
 def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
     """The trend charts' figures as a table: per period, tasks and each status's share (of
     tasks, or of effort: the header says which), orphan tasks (and how many are new), neglected
-    strategies. Shares as "81%", or with `as_text` False as fractions (a workbook's numbers)."""
+    strategies. Shares as "81%", or with `as_text` False as fractions (a workbook's numbers)
+    and each period's start as a date."""
     frame = trends.periods
     table = pd.DataFrame({"Period": frame["period"], "Tasks": frame["tasks"]})
     of = column_words(trends.effort_column) if trends.shares_of_effort else "tasks"
@@ -157,6 +158,14 @@ def trend_numbers(trends: Trends, as_text: bool = True) -> pd.DataFrame:
     table["Orphan tasks"] = frame["orphans"]
     table["New orphans"] = frame.get("new_orphans", 0)
     table["Neglected strategies"] = frame["neglected"]
+    if not as_text:
+        # A date a workbook sorts and filters by: the label's "Mar 05" has no year, and sorts
+        # as text. A run's is when its tasks came in (UTC, to the minute); a week's, its Monday.
+        starts = pd.to_datetime(frame["date"], utc=True).dt.tz_localize(None)
+        if trends.by == "run":
+            table["Period start (UTC)"] = starts.dt.floor("min")
+        else:
+            table["Period start"] = starts.dt.date  # a day: no time to show
     return table
 
 

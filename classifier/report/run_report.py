@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..cells import dates_again
 from ..errors import ClassifierError, OutputError
 from ..files.atomic import write_bytes, write_text
 from ..files.writer import WorkbookWriter, cut_warning, may_cut, prepare_output
@@ -45,7 +46,9 @@ class RunReport:
     def workbook(self) -> WorkbookWriter:
         """Results, Summary and (with two or more runs) Trends sheets."""
         numbers = None if self.trends.empty else trend_numbers(self.trends, as_text=False)
-        return workbook(self.results, self.summary, trends=numbers)
+        # The run's date cells as dates (the CSV keeps the text it always wrote).
+        results = dates_again(self.results, self.run.date_columns)
+        return workbook(results, self.summary, trends=numbers)
 
     def xlsx(self) -> bytes:
         """The workbook as bytes, for a download."""

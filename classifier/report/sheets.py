@@ -18,6 +18,7 @@ HEADER = CellStyle(bold=True, color="FFFFFF", fill="1F3864", wrap=True)
 LABEL = CellStyle(bold=True)
 SHARE = CellStyle(number_format="0.0%")
 SCORE = CellStyle(number_format=SCORE_FORMAT)
+MINUTE = CellStyle(number_format="yyyy-mm-dd hh:mm")  # a run's time; a day alone reads as one
 
 
 def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -170,13 +171,16 @@ def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.Data
 
 
 def _trends_sheet(book: WorkbookWriter, numbers: pd.DataFrame) -> None:
-    sheet = book.sheet("Trends", widths=[24.0] + [14.0] * (len(numbers.columns) - 2) + [48.0],
+    dates = [numbers[column].dtype.kind == "M" for column in numbers.columns]  # times of day
+    sheet = book.sheet("Trends", widths=[24.0] + [18.0 if date else 14.0 for date in dates[1:]],
                        freeze_header=True)
     sheet.append(list(numbers.columns), HEADER)
     # The shares are the table's fractions (trend_numbers with as_text False), counts whole.
     shares = [numbers[column].dtype.kind == "f" for column in numbers.columns]
+    styles = [SHARE if share else MINUTE if date else None
+              for share, date in zip(shares, dates, strict=True)]
     for values in numbers.itertuples(index=False, name=None):
-        sheet.append(list(values), [SHARE if share else None for share in shares])
+        sheet.append(list(values), styles)
 
 
 def workbook(frame: pd.DataFrame, summary: Summary | None = None,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..access import Reviewer, acting
-from ..cells import is_blank, plain, task_key
+from ..cells import holds_dates, is_blank, plain, task_key
 from ..errors import StoreError
 from ..model.history import Earlier, EarlierUse
 from ..plan import Plan, Thresholds
@@ -50,6 +50,9 @@ class RunInfo:
     earlier: EarlierUse | None = None  # what it learned from the plan's earlier runs
     set_aside_by: str | None = None  # who set it aside (see RunStore.set_aside), else None
     set_aside_at: datetime | None = None
+    # Input columns whose cells were read as dates (a workbook's date cells), stored as ISO text:
+    # its workbooks write them as dates again (none recorded before store revision 0011).
+    date_columns: tuple[str, ...] = ()
 
     @property
     def tasks(self) -> int:
@@ -163,6 +166,15 @@ class RunStore(PlanStore):
 
     def _insert_rows(self, conn: Connection, run_id: int, start: int, frame: pd.DataFrame,
                      columns: list[str], candidates: Candidates | None) -> None:
+        dated = [str(c) for at, c in enumerate(frame.columns)
+                 if str(c) in columns and holds_dates(frame.iloc[:, at])]
+        if dated:  # any chunk's: a column whose first date is in a later chunk holds dates too
+            known = conn.execute(sa.select(RUNS.c.date_columns)
+                                 .where(RUNS.c.id == run_id)).scalar_one()
+            before = json.loads(known) if known else []
+            if set(dated) - set(before):
+                conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(
+                    date_columns=dumps([c for c in columns if c in {*before, *dated}])))
         for offset in range(0, len(frame), INSERT_CHUNK):
             part = frame.iloc[offset:offset + INSERT_CHUNK]
             found = candidates[offset:offset + INSERT_CHUNK] if candidates is not None else None
@@ -195,7 +207,8 @@ class RunStore(PlanStore):
                         thresholds=Thresholds.model_validate_json(r.thresholds),
                         rows=r.row_count, columns=json.loads(r.columns),
                         status_counts=counts[r.id], set_aside_by=r.set_aside_by,
-                        set_aside_at=r.set_aside_at) for r in rows]
+                        set_aside_at=r.set_aside_at,
+                        date_columns=tuple(json.loads(r.date_columns or "[]"))) for r in rows]
 
     def runs(self, limit: int = 50, plan_name: str | None = None) -> list[RunInfo]:
         """The most recent runs (of one named plan, or all), newest first."""

@@ -47,7 +47,7 @@ PLANS = _table("plans", "id", "name", "version", "content_hash", ("content", JSO
 RUNS = _table("runs", "id", "plan_id", ("created_at", TIME), "source", "model", "text_column",
               ("thresholds", JSON), ("columns", JSON), ("result_columns", JSON), "row_count",
               "state", "owner_pid", "owner_host", "earlier", "set_aside_by",
-              ("set_aside_at", TIME))
+              ("set_aside_at", TIME), "date_columns")
 RESULTS = _table("results", "run_id", "row", ("input", JSON), *RESULT_COLUMNS, *LLM_COLUMNS,
                  ("candidates", JSON))
 DECISIONS = _table("decisions", "id", "run_id", "row", "action", "strategy_id", "reviewer",
