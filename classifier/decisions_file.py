@@ -26,6 +26,7 @@ from .files.writer import (
     CellStyle,
     TableWriter,
     WorkbookWriter,
+    csv_separator,
     cut_warning,
     prepare_output,
 )
@@ -105,13 +106,15 @@ def queue_table(dealt: Queue, run: RunInfo, limit: int | None = None) -> pd.Data
 
 
 def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
-                warn: Callable[[str], None] | None = None, dates: Sequence[str] = ()) -> Path:
-    """The queue as CSV (through the safe writer) or as a workbook with a pick list of strategy
-    ids in the decision column and a Strategies sheet, the run's `dates` columns as dates;
-    `warn` hears of cells cut to Excel's limit."""
+                warn: Callable[[str], None] | None = None, dates: Sequence[str] = (),
+                separator: str = ",") -> Path:
+    """The queue as CSV (through the safe writer, separated by `separator`) or as a workbook
+    with a pick list of strategy ids in the decision column and a Strategies sheet, the run's
+    `dates` columns as dates; `warn` hears of cells cut to Excel's limit."""
     path = prepare_output(out, types=QUEUE_TYPES)
+    separator = csv_separator(separator, path)
     if path.suffix.lower() == ".csv":
-        with TableWriter(path) as writer:
+        with TableWriter(path, separator=separator) as writer:
             writer.write(table)
         return path
     table = dates_again(table, dates)

@@ -192,6 +192,14 @@ def test_paste_review_reload_and_download(page, app_url):
     assert (decided["strategy_id"], decided["decision"], decided["decided_by"]) == (
         "strong-team", "reassign", REVIEWER)
     assert all(row["decided_by"] == "" for row in rows if row["task"] != task)
+    # Excel with a decimal comma (most of Europe) opens a "," file as one column.
+    page.get_by_text("Semicolon (Excel with a decimal comma").click()
+    _idle(page)
+    with page.expect_download() as download:
+        button.click()
+    content = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    assert content.splitlines()[0].startswith("task;")
+    assert list(csv.DictReader(io.StringIO(content), delimiter=";")) == rows
     _screenshot(page, "4-report")
 
     page.get_by_role("link", name="Plan").click()

@@ -520,6 +520,30 @@ def test_report_csv_is_neutralised_and_names_the_run(hostile_store, tmp_path):
     assert back["owner"].iloc[0].startswith("'=")
 
 
+def test_report_and_queue_csv_for_excel_with_a_decimal_comma(hostile_store, tmp_path):
+    """European Excel opens a `,` file as one column: `--sep ';'` writes the same table with
+    `;` between its cells (the default stays `,`); only a .csv output takes it."""
+    for command, extra in (("report", ()), ("queue", ("--limit", "3"))):
+        tables = {}
+        for sep in (",", ";"):
+            out = tmp_path / f"{command}-{'comma' if sep == ',' else 'semicolon'}.csv"
+            args = [command, "--db", str(hostile_store), "--plan", str(PLAN_FILE), "--out",
+                    str(out), *extra] + (["--sep", sep] if sep == ";" else [])
+            done = CliRunner().invoke(app, args)
+            assert done.exit_code == 0, done.output
+            text = out.read_bytes().decode("utf-8-sig")
+            assert text.splitlines()[0].startswith("task;" if sep == ";" and command == "report"
+                                                   else "task_id;" if sep == ";" else "task")
+            tables[sep] = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
+                                      keep_default_na=False)
+        assert len(tables[","].columns) > 5
+        pd.testing.assert_frame_equal(tables[","], tables[";"])
+    for out, sep, said in ((tmp_path / "r.xlsx", ";", "--sep is for a .csv output"),
+                           (tmp_path / "r.csv", "|", "--sep '|': use ',' or ';'")):
+        done = _report(hostile_store, out, "--sep", sep)
+        assert done.exit_code == 2 and said in done.stderr and not out.exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--run", "99"), "no run with id 99"),
     (("--plan-name", "other"), "no run of plan 'other' yet"),

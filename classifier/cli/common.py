@@ -41,6 +41,10 @@ LabelColumnOption = Annotated[str, typer.Option("--label-column",
 PlanNameOption = Annotated[str, typer.Option("--plan-name", help="Name of the plan in the "
                                              "store.")]
 
+SepOption = Annotated[str, typer.Option(
+    "--sep", help="Separator of a .csv output: ',' or ';' (Excel where the decimal mark is a "
+    "comma, as in most of Europe, opens a ',' file as one column).")]
+
 
 # The largest whole number a store's ids and counts hold (SQL's BIGINT).
 LARGEST = 2**63 - 1

@@ -14,6 +14,7 @@ from .common import (
     DbOption,
     PlanNameOption,
     PlanOption,
+    SepOption,
     app,
     existing_store,
     keep_decisions,
@@ -42,6 +43,7 @@ def queue(
     aligned: Annotated[bool, typer.Option("--aligned", help="The aligned tasks instead, the "
                                           "least sure of each strategy first: a spot check "
                                           "once the queue is empty.")] = False,
+    sep: SepOption = ",",
 ) -> None:
     """Write the next tasks to review, in the order the Review page deals them (a new plan's
     teach-in round of about 20 tasks first), with an empty `decision` column to fill: a strategy
@@ -52,12 +54,13 @@ def queue(
         tactics queue --db tactics.db --plan data/plan.yaml --limit 20 --out queue.xlsx
     """
     from ..decisions_file import QUEUE_TYPES, next_tasks, queue_table, write_queue
-    from ..files.writer import prepare_output
+    from ..files.writer import csv_separator, prepare_output
     from ..plan import load_plan
     from ..review import teach_in_goal
 
     def action() -> None:
         prepare_output(out, kept_files(None, plan, db), types=QUEUE_TYPES)
+        csv_separator(sep, out)
         plan_data = load_plan(plan)
         with existing_store(db) as store:
             keep_decisions(out, store, plan_name, plan, db, "the queue")
@@ -69,7 +72,7 @@ def queue(
             _differs(plan, plan_data, run.id, run_plan, "the queue follows", store, plan_name)
             dealt = next_tasks(store, run, plan_name, reviewer=reviewer, aligned=aligned)
             table = queue_table(dealt, run, limit)
-            write_queue(table, run_plan, out, warn=warn, dates=run.date_columns)
+            write_queue(table, run_plan, out, warn=warn, dates=run.date_columns, separator=sep)
         tasks = f"{len(table)} {'aligned ' if aligned else ''}task{'s' if len(table) != 1 else ''}"
         if dealt.teach_in:
             say(f"wrote {tasks} of the teach-in round to {out} (run #{run.id}; "
@@ -162,6 +165,7 @@ def report(
                                             help="Run id (default: the latest of the "
                                             "plan).")] = None,
     plan_name: PlanNameOption = "default",
+    sep: SepOption = ",",
 ) -> None:
     """Write a run's report, the same the app downloads: .html (opens with no network), .xlsx
     (no live formula on any sheet) or .csv; decisions applied, trends over the plan's runs.
@@ -170,6 +174,7 @@ def report(
 
         tactics report --db tactics.db --plan data/plan.yaml --out monday.html
     """
+    from ..files.writer import csv_separator
     from ..plan import load_plan
     from ..report.run_report import report_output, run_report, write_report
     from ..report.summary import task_count
@@ -177,6 +182,7 @@ def report(
     def action() -> None:
         given = load_plan(plan)
         target = report_output(out, kept_files(None, plan, db))  # before anything is built
+        csv_separator(sep, out)
         with existing_store(db) as store:
             keep_decisions(out, store, plan_name, plan, db, "the report")
             chosen = store.run(run) if run is not None else store.latest_run(plan_name)
@@ -188,7 +194,7 @@ def report(
                                       f"{chosen.plan_name!r}, not {plan_name!r}")
             made = run_report(store, chosen)
             _differs(plan, given, chosen.id, made.plan, "the report shows", store, plan_name)
-            write_report(made, target, warn=warn)
+            write_report(made, target, warn=warn, separator=sep)
         periods = len(made.trends.periods)
         say(f"wrote the report on run #{chosen.id} ({task_count(made.summary.tasks)}, "
             f"{periods} run{'' if periods == 1 else 's'} in its trends) to {out}")

@@ -32,6 +32,9 @@ from .atomic import remove_leftovers, same_file, temporary_beside, write_bytes
 from .reproducible import reproducible_bytes, save_reproducibly
 
 OUTPUT_TYPES = (".csv", ".tsv", ".jsonl", ".xlsx")
+# What a CSV output may be separated by: `,`, or `;`, which Excel expects (and writes) where the
+# decimal mark is a comma, as in most of Europe; it opened a `,` file as one column.
+CSV_SEPARATORS = (",", ";")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # Characters XML 1.0 forbids; an .xlsx cannot hold them (each becomes a space: Word's soft line
@@ -326,10 +329,20 @@ class WorkbookWriter:
 
 # ---------------------------------------------------------------------- whole files
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
+def csv_separator(separator: str, path: str | os.PathLike[str]) -> str:
+    """The separator asked for a CSV output (`--sep`), checked: `,` or `;` and a .csv file."""
+    if separator not in CSV_SEPARATORS:
+        raise OutputError(f"--sep {separator!r}: use ',' or ';' (for Excel where the decimal "
+                          f"mark is a comma)")
+    if separator != "," and Path(path).suffix.lower() != ".csv":
+        raise OutputError(f"{path}: --sep is for a .csv output; this one has no separator")
+    return separator
+
+
+def csv_bytes(frame: pd.DataFrame, separator: str = ",") -> bytes:
     """A frame as CSV that Excel opens with accents intact (UTF-8 with BOM, CRLF lines)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
     writer.writerow([csv_cell(str(c)) for c in frame.columns])
     writer.writerows([csv_cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
     return buffer.getvalue().encode("utf-8-sig")

@@ -15,7 +15,7 @@ import pandas as pd
 from ..cells import dates_again
 from ..errors import ClassifierError, OutputError
 from ..files.atomic import write_bytes, write_text
-from ..files.writer import WorkbookWriter, cut_warning, may_cut, prepare_output
+from ..files.writer import WorkbookWriter, csv_separator, cut_warning, may_cut, prepare_output
 from ..plan import Plan
 from .html import report_html, trend_numbers
 from .sheets import results_csv, results_table, workbook
@@ -54,9 +54,9 @@ class RunReport:
         """The workbook as bytes, for a download."""
         return self.workbook().to_bytes()
 
-    def csv(self) -> bytes:
-        """The results table as CSV for Excel."""
-        return results_csv(self.results)
+    def csv(self, separator: str = ",") -> bytes:
+        """The results table as CSV for Excel, separated by `separator` (`,` or `;`)."""
+        return results_csv(self.results, separator)
 
 
 def run_report(store: Store, run: RunInfo) -> RunReport:
@@ -122,10 +122,12 @@ def report_output(out: str | os.PathLike[str],
 
 
 def write_report(report: RunReport, out: str | os.PathLike[str] | ReportOutput,
-                 warn: Callable[[str], None] | None = None) -> Path:
-    """Write the report as .html, .xlsx or .csv (by OUT's suffix), atomically; `warn` hears of
-    cells cut to Excel's limit. OUT is checked here unless `report_output` checked it."""
+                 warn: Callable[[str], None] | None = None, separator: str = ",") -> Path:
+    """Write the report as .html, .xlsx or .csv (by OUT's suffix; a CSV's `separator`),
+    atomically; `warn` hears of cells cut to Excel's limit. OUT is checked here unless
+    `report_output` checked it."""
     path = (out if isinstance(out, ReportOutput) else report_output(out)).path
+    separator = csv_separator(separator, path)
     suffix = path.suffix.lower()
     if suffix == ".html":
         write_text(path, report.html())
@@ -136,5 +138,5 @@ def write_report(report: RunReport, out: str | os.PathLike[str] | ReportOutput,
         if cut and warn is not None:
             warn(cut)
     else:
-        write_bytes(path, report.csv())
+        write_bytes(path, report.csv(separator))
     return path

@@ -58,9 +58,9 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def results_csv(table: pd.DataFrame) -> bytes:
+def results_csv(table: pd.DataFrame, separator: str = ",") -> bytes:
     """The results table as CSV for Excel (UTF-8 with BOM; formulas neutralised)."""
-    return csv_bytes(table)
+    return csv_bytes(table, separator)
 
 
 def _results_sheet(book: WorkbookWriter, frame: pd.DataFrame, title: str) -> None:

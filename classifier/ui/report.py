@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.errors import ClassifierError
+from classifier.files.writer import CSV_SEPARATORS
 from classifier.model.history import Earlier, describe_earlier, rerun_note
 from classifier.plan import Plan
 from classifier.report import charts
@@ -13,6 +14,9 @@ from classifier.report.summary import effort_note, task_count
 from classifier.report.summary import summary as summarize
 from classifier.store import RunInfo
 from classifier.ui import state, widgets
+
+SEPARATOR_WORDS = {",": "Comma",
+                   ";": "Semicolon (Excel with a decimal comma, as in most of Europe)"}
 
 
 def _downloads(run, results) -> None:
@@ -25,9 +29,13 @@ def _downloads(run, results) -> None:
 
     stem = f"tactics-run-{run.id}"
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", lambda: made().csv(), f"{stem}.csv", mime="text/csv",
-                            key="download_csv", width="stretch", icon=":material/download:",
-                            on_click="ignore")
+    # Shown below the buttons but drawn before them: the CSV is made at the click, in a thread
+    # that cannot read the page's state.
+    separator = st.radio("CSV separator", CSV_SEPARATORS, format_func=SEPARATOR_WORDS.get,
+                         horizontal=True, key="report_csv_sep")
+    cols[0].download_button("Results CSV", lambda: made().csv(separator), f"{stem}.csv",
+                            mime="text/csv", key="download_csv", width="stretch",
+                            icon=":material/download:", on_click="ignore")
     cols[1].download_button(
         "Results XLSX", lambda: made().xlsx(), f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -36,7 +44,8 @@ def _downloads(run, results) -> None:
         "Report (HTML)", lambda: made().html(), f"{stem}-report.html", mime="text/html",
         key="download_html", width="stretch", icon=":material/download:", on_click="ignore")
     st.caption("Downloads apply every review decision and name who decided. A weekly job can "
-               "write the same files: `tactics report --db STORE --plan PLAN --out FILE`.")
+               "write the same files: `tactics report --db STORE --plan PLAN --out FILE` "
+               "(`--sep ';'` for a semicolon CSV).")
     # The command says it of the .xlsx it writes; the page's download said nothing.
     if cut := xlsx_cut_line(db, run, results, f"{stem}.xlsx"):
         st.warning(widgets.md_escape(cut), icon=":material/content_cut:")
