@@ -1104,6 +1104,49 @@ def test_report_page_says_which_cells_the_xlsx_download_cuts_as_the_command_does
     assert run_shown(at) == 1 and not at.warning
 
 
+def test_report_page_builds_the_cut_workbook_once_until_a_decision_changes_it(db, monkeypatch):
+    """With a cell past Excel's limit the page built the whole workbook again on every redraw
+    (a click anywhere) to say which cells its download cuts; now once per state of the run."""
+    import openpyxl
+    import streamlit as st
+
+    from classifier.model.decision import DEFAULT_THRESHOLDS
+
+    built: list[int] = []
+
+    class Counted(openpyxl.Workbook):  # the real workbook, counted where one is built to write
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if kwargs.get("write_only"):
+                built.append(1)
+
+    fresh_app()
+    st.cache_data.clear()
+    with Store(db) as store:
+        version, _ = store.latest_plan("default")
+        run_id = store.create_run(version, pd.DataFrame({
+            "task": ["Plan the renewals drive " + "with every detail " * 2_000,
+                     "Sweep the yard"], "strategy_id": [""] * 2, "strategy": [""] * 2,
+            "score": [0.1] * 2, "status": ["misaligned"] * 2, "runner_up_id": [""] * 2,
+            "runner_up_score": [0.0] * 2, "evidence": [""] * 2}), "task", "long.csv", "m",
+            DEFAULT_THRESHOLDS)
+    monkeypatch.setattr(openpyxl, "Workbook", Counted)
+
+    at = open_page(fresh_app(), "report")
+    no_exception(at)
+    [line] = [w.value for w in at.warning]
+    assert "held more than Excel's 32,767 characters" in line and len(built) == 1
+    at.radio(key="report_csv_sep").set_value(";").run()  # a redraw
+    at.run()
+    no_exception(at)
+    assert [w.value for w in at.warning] == [line] and len(built) == 1
+    with Store(db) as store:
+        store.record_decision(run_id, 1, "misaligned", None, "ana")
+    at.run()
+    no_exception(at)
+    assert [w.value for w in at.warning] == [line] and len(built) == 2
+
+
 def test_report_page_counts_one_orphan_as_one_task(db):
     at = open_page(paste(fresh_app(), ["Reorganize the shared drive folder colors",
                                        "Call customers whose service plan expires this month"]),

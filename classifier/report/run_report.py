@@ -4,6 +4,8 @@ from `tactics report` (a weekly job): HTML (self-contained), XLSX (no live formu
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -72,12 +74,25 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
     return RunReport(run, plan, results_table(stored, run.columns), found, trends)
 
 
-def xlsx_cut_line(store: Store, run: RunInfo, results: pd.DataFrame, name: str) -> str | None:
+def may_cut_cells(results: pd.DataFrame) -> bool:
+    """Whether a run's report workbook may have cells cut to Excel's limit (`results`: the
+    run's, at hand): a quick look, so a page's redraw builds the workbook only then."""
+    return may_cut(results.drop(columns=["candidates"], errors="ignore"))
+
+
+def results_digest(results: pd.DataFrame) -> str:
+    """A digest of a run's results as its report files show them (decisions, who decided, the
+    LLM's answers): what a page keys the line of `xlsx_cut_line` on."""
+    frame = results.drop(columns=["candidates"], errors="ignore")  # a run's own, never changed
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    rows = pd.util.hash_pandas_object(frame.astype(str), index=True)
+    digest.update(rows.to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def xlsx_cut_line(store: Store, run: RunInfo, name: str) -> str | None:
     """What `tactics report --out NAME` (.xlsx) says of cells cut to Excel's limit, for a page
-    offering that download (`results`: the run's, at hand); the workbook is built only where a
-    cell is long enough to be cut, so a page's redraw pays for it only then."""
-    if not may_cut(results.drop(columns=["candidates"], errors="ignore")):
-        return None
+    offering that download: the workbook is built to find them (see `may_cut_cells`)."""
     book = run_report(store, run).workbook()
     book.to_bytes()  # written out: a write-only workbook left open complains when collected
     return cut_warning(name, book.cut_cells())

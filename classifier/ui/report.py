@@ -9,7 +9,12 @@ from classifier.files.writer import CSV_SEPARATORS
 from classifier.model.history import Earlier, describe_earlier, rerun_note
 from classifier.plan import Plan
 from classifier.report import charts
-from classifier.report.run_report import run_report, xlsx_cut_line
+from classifier.report.run_report import (
+    may_cut_cells,
+    results_digest,
+    run_report,
+    xlsx_cut_line,
+)
 from classifier.report.summary import effort_note, task_count
 from classifier.report.summary import summary as summarize
 from classifier.store import RunInfo
@@ -47,8 +52,16 @@ def _downloads(run, results) -> None:
                "write the same files: `tactics report --db STORE --plan PLAN --out FILE` "
                "(`--sep ';'` for a semicolon CSV).")
     # The command says it of the .xlsx it writes; the page's download said nothing.
-    if cut := xlsx_cut_line(db, run, results, f"{stem}.xlsx"):
+    if may_cut_cells(results) and (cut := _cut_line(db, run, db.label, run.id,
+                                                    results_digest(results), f"{stem}.xlsx")):
         st.warning(widgets.md_escape(cut), icon=":material/content_cut:")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cut_line(_db, _run, label: str, run_id: int, digest: str, name: str) -> str | None:
+    """The .xlsx download's line of cut cells, once per run and state of its results (its
+    decisions, the LLM's answers): each redraw built the whole workbook again."""
+    return xlsx_cut_line(_db, _run, name)
 
 
 def _earlier_runs(run: RunInfo, plan: Plan) -> None:
