@@ -162,12 +162,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                            else None)
                 frame = machine
                 if asker is not None:
-                    asked_before = not asker.gave_up
                     # A person's decision is not second-guessed: those tasks are not asked.
                     frame = _with_opinions(frame, classifier, batch, asker, progress,
                                            [holds(d, classifier) for d in decided or []])
-                    if asked_before and asker.gave_up:
-                        note(f"{asker.usage.gave_up}; not asking it about the rest of the file")
                 if decided is not None:
                     frame = with_decisions(frame, decided, classifier, batch)
                 if keep is not None:
@@ -198,6 +195,9 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         if keep is not None and run_id is not None:
             keep.store.discard_run(run_id)
         raise
+    if asker is not None and asker.gave_up:
+        # Said once the file is written, when it is known how many tasks it left to the machine.
+        note(asker.usage.gave_up_line())
     cut = cut_warning(out, writer.cut_cells)
     if cut:
         note(cut)
@@ -248,15 +248,13 @@ def _with_opinions(frame: pd.DataFrame, classifier: Classifier, batch: Batch, as
         progress.asking(len(chosen))
     found = classifier.candidates(batch)
     opinions: list = [None] * len(batch)
-    if chosen and not asker.gave_up:
+    if chosen:
+        # Once the LLM is given up this still counts the chunk's questions as not asked, and
+        # takes the answers the cache holds: as a file read in one chunk gets them.
         asked = asker.ask(classifier.plan, [result_of(batch, row, found[row]) for row in chosen],
                           answered, progress.not_asked)
         for row, opinion in zip(chosen, asked, strict=True):
             opinions[row] = opinion
-    elif chosen:
-        tell = progress.not_asked or answered
-        if tell is not None:
-            tell(len(chosen))
     frame = frame.drop(columns=[c for c in LLM_COLUMNS if c in frame.columns])
     for column, values in opinion_columns(opinions).items():
         frame[column] = values

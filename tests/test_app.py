@@ -1281,12 +1281,15 @@ def test_a_failing_llm_is_a_warning_with_its_reason_and_the_requests_sent(llm_en
     assert not at.success
     # Two questions, each tried three times (the client's two retries): it stops at five
     # failures in a row, the sixth request sent or not (the two questions race).
-    sent = len(llm_env.requests)
-    assert sent in (5, 6)
-    assert [w.value for w in at.warning] == [
+    # A request cut off at the give-up is counted as sent, whether or not it reached the
+    # server's thread (see test_llm): the server's count may be one short of the line's.
+    [warning] = [w.value for w in at.warning]
+    sent = int(re.search(r"; (\d+) requests", warning)[1])
+    assert sent in (5, 6) and 0 <= sent - len(llm_env.requests) <= 1
+    assert [warning] == [
         f"Asked the LLM about 2 tasks: 0 answered (0 from cache), 2 no answer; {sent} requests, "
         "0 prompt + 0 completion tokens. It stopped: the LLM at "
-        f"{llm_env.base_url} failed 5 requests in a row (HTTP 500)."]
+        f"{llm_env.base_url} failed 5 requests in a row (HTTP 500: scripted)."]
     assert at.button(key="classify_ask_llm").label == "Ask the LLM about 2 doubtful tasks"
 
 

@@ -862,7 +862,7 @@ def test_cli_finishes_the_file_when_the_llm_keeps_failing(server, tmp_path, fail
     assert ran.exit_code == 0, ran.output
     gave_up = [line for line in ran.stderr.splitlines() if "in a row" in line]
     assert len(gave_up) == 1 and why in gave_up[0]
-    assert "not asking it about the rest of the file" in gave_up[0]
+    assert "stopped asking it: " in gave_up[0]
     rows = pd.read_csv(out, keep_default_na=False)
     assert (rows["llm_strategy_id"] == "").all()
     closing = ran.stderr.strip().splitlines()[-1]
@@ -914,11 +914,74 @@ def test_cli_out_of_quota_writes_the_file_with_one_warning_in_the_provider_s_wor
 
     assert ran.exit_code == 0, ran.output
     [warning] = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
-    assert warning == (f"warning: the LLM at {server.base_url} is out of quota (HTTP 429: "
-                       f"{QUOTA_WORDS}); not asking it about the rest of the file")
     rows = pd.read_csv(out, keep_default_na=False)
+    doubtful = rows["status"].isin(["review", "misaligned"]).sum()
+    assert warning == (f"warning: the LLM at {server.base_url} is out of quota (HTTP 429: "
+                       f"{QUOTA_WORDS}); stopped asking it: {doubtful} doubtful tasks keep the "
+                       f"machine's answer with no second opinion")
     assert (rows["status"] != "").all() and (rows["llm_strategy_id"] == "").all()
     assert len(server.requests) <= LLMSettings.model_fields["max_concurrency"].default
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("refusal", "said"), [
+    (error(429, retry_after=0.01, message="Rate limit reached for requests. Limit 3 / min"),
+     "HTTP 429: Rate limit reached for requests. Limit 3 / min"),
+    (plain_error(503, "model is loading, try again"), "HTTP 503: model is loading, try again"),
+], ids=["rate-limit", "overloaded"])
+def test_cli_one_at_a_time_gives_up_in_one_line_naming_what_the_endpoint_said(
+        server, tmp_path, refusal, said):
+    # A free tier's endpoint refusing every request: the line that gives it up says what the
+    # endpoint said and what the file got (it said "(HTTP 429)", and nothing of the tasks).
+    server.responder = lambda request: refusal
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.csv"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV,
+            "--llm-concurrency", "1"]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    ran = run_cli(args, env=env)
+
+    assert ran.exit_code == 0, ran.output  # the file is complete: the machine's answers
+    rows = pd.read_csv(out, keep_default_na=False)
+    doubtful = rows["status"].isin(["review", "misaligned"]).sum()
+    assert len(rows) == 108 and (rows["llm_strategy_id"] == "").all()
+    [warning] = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
+    assert warning == (f"warning: the LLM at {server.base_url} failed 5 requests in a row "
+                       f"({said}); stopped asking it: {doubtful} doubtful tasks keep the "
+                       f"machine's answer with no second opinion")
+    assert "Traceback" not in ran.output
+
+
+def test_answers_in_the_cache_fill_the_file_whatever_its_chunks(server, settings, classifier,
+                                                              tmp_path):
+    # Known tasks after the point where a failing endpoint is given up: the cache answers
+    # them whether they are read in the same chunk or a later one (a later chunk got nothing).
+    from classifier.pipeline import classify_file
+
+    fresh = [f"Water the office plant number {n} in the lobby" for n in range(8)]
+    known = ["Reorganise the stationery cupboard", "Water the office plants"]
+    cache = MemoryCache()
+    server.responder = lambda request: answer("none", "Upkeep.")
+    with Asker(settings, cache) as asker:
+        asker.ask(classifier.plan, classifier.classify(known))
+    server.responder = lambda request: error(500, retry_after=0.01)
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("\n".join(fresh + known) + "\n")
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+
+    said = {}
+    for chunk_rows in (1000, 4):
+        out = tmp_path / f"out{chunk_rows}.csv"
+        with Asker(one_at_a_time, cache) as asker:
+            summary = classify_file(classifier, tasks, out, chunk_rows=chunk_rows, asker=asker)
+        rows = pd.read_csv(out, keep_default_na=False).set_index("task")
+        said[chunk_rows] = (rows.loc[known, "llm_strategy_id"].tolist(), summary.llm.line(),
+                            summary.warnings)
+        assert summary.llm.gave_up
+
+    assert said[1000] == said[4]
+    assert said[4][0] == ["none", "none"]
 
 
 def _progress_shown(server, tmp_path) -> tuple[Any, int, list[str]]:

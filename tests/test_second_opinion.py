@@ -141,7 +141,7 @@ def test_a_failing_endpoint_says_why_it_stopped_and_what_it_sent(run, scripted_l
     failing = settings.model_copy(update={"give_up_after": len(asked)})
     used = ask_about_run(store, run_id, failing, "maria")
     assert used.gave_up == (f"the LLM at {settings.base_url} failed {len(asked)} requests in a "
-                            f"row (HTTP 500)")
+                            f"row (HTTP 500: scripted)")
     assert used.requests == len(scripted_llm.requests) == len(asked)
     assert "0 answered" in used.line() and f"{len(asked)} requests" in used.line()
 

@@ -119,10 +119,15 @@ class Endpoint:
         if attempts is not None:
             attempts.open = False
         self._reached = True
-        if response.status_code == 429 or response.status_code >= 500:
-            self._failed(f"HTTP {response.status_code}")
-        if response.status_code in (402, 429):
+        status = response.status_code
+        if status in (402, 429) or status >= 500:
             await response.aread()  # small; the client reads it again from memory
+        if status == 429 or status >= 500:
+            # The endpoint's own words ("Rate limit reached ... Limit 3 / min"): the line that
+            # gives it up names them, not a bare status.
+            words = self._quoted(_error_words(_json_or_text(response.text)))
+            self._failed(f"HTTP {status}: {words}" if words else f"HTTP {status}")
+        if status in (402, 429):
             if _out_of_quota(response.status_code, response.text, response.headers):
                 # No quota comes back in seconds: the client's own retries would only wait.
                 response.headers["x-should-retry"] = "false"
@@ -321,6 +326,14 @@ def _about_this_question(status: int, said: str) -> bool:
 def _names_response_format(error: Any) -> bool:
     """Whether a 400 is about the request's response_format (its words or its `param`)."""
     return "response_format" in f"{getattr(error, 'body', '')} {getattr(error, 'param', '')}"
+
+
+def _json_or_text(text: str) -> object:
+    """An error body as JSON where it is, else its text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _error_words(body: object) -> str:

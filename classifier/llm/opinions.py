@@ -186,6 +186,13 @@ class Usage:
             text += f"; {self.not_asked} not asked"
         return text
 
+    def gave_up_line(self) -> str:
+        """One line for a run that stopped asking: what the endpoint said, what that left."""
+        left = self.questions - self.answered + self.not_asked
+        tasks = "task keeps" if left == 1 else "tasks keep"
+        return (f"{self.gave_up}; stopped asking it: {left} doubtful {tasks} the machine's "
+                f"answer with no second opinion")
+
 
 def usage(opinions: Sequence[Opinion | None]) -> Usage:
     """What these opinions cost, each distinct question once (a repeated task counts once)."""
