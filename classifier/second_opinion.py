@@ -3,6 +3,7 @@ answers kept with the run as `tactics classify --llm` keeps them, and read back 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -103,10 +104,12 @@ def unasked(results: pd.DataFrame) -> list[int]:
 
 def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
                   rows: Sequence[int] | None = None,
-                  progress: Callable[[int], None] | None = None) -> Usage:
+                  progress: Callable[[int], None] | None = None,
+                  stop: threading.Event | None = None) -> Usage:
     """Ask the LLM about a run's doubtful tasks not yet asked (or about `rows`), and keep each
-    answer with the run (not a failed request: that task stays to be asked). LLMError if the
-    endpoint cannot be used; AccessError for a viewer."""
+    answer with the run (not a failed request: that task stays to be asked); `stop`, set from
+    another thread, ends the asking with the answers got so far. LLMError if the endpoint
+    cannot be used; AccessError for a viewer."""
     from .store import task_result  # the database layer loads only when a run is asked about
 
     by = acting(by, "ask the LLM")  # before a token is spent
@@ -120,7 +123,8 @@ def ask_about_run(store: Store, run_id: int, settings: LLMSettings, by: str | Re
     # The asker's own usage: the requests sent (failed ones too) and why it stopped, if it did.
     with Asker(settings, store) as asker:
         try:
-            opinions: list[Opinion | None] = list(asker.ask(plan, tasks, progress))
+            opinions: list[Opinion | None] = list(asker.ask(plan, tasks, progress,
+                                                            stop=stop))
         except LLMError:
             # The endpoint stopped answering part-way (a key revoked, a model removed): the
             # answers got before are in the store's cache; kept with the run, not asked again.
@@ -137,3 +141,60 @@ def _keep(store: Store, run_id: int, rows: Sequence[int], opinions: Sequence[Opi
     store.keep_opinions(run_id, {row: (opinion.strategy_id or "", opinion.rationale)
                                  for row, opinion in zip(rows, opinions, strict=True)
                                  if opinion is not None and opinion.settled}, by)
+
+
+class Asking:
+    """`ask_about_run` in a thread of its own, so a page stays free to show its progress and to
+    stop it (an endpoint that never replies held the page until its timeouts ran out)."""
+
+    def __init__(self, store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
+                 rows: Sequence[int]):
+        self.total = len(rows)
+        self.done = 0  # tasks answered or given up so far
+        self._stop = threading.Event()
+        self._usage: Usage | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._ask, args=(store, run_id, settings, by,
+                                                                list(rows)),
+                                        name="tactics-ask-llm", daemon=True)
+        self._thread.start()
+
+    def _ask(self, store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
+             rows: list[int]) -> None:
+        try:
+            self._usage = ask_about_run(store, run_id, settings, by, rows=rows,
+                                        progress=self._advance, stop=self._stop)
+        except BaseException as error:  # handed to the page's thread by `result`
+            self._error = error
+
+    def _advance(self, count: int) -> None:
+        self.done += count
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the asking has ended, waiting up to `seconds` for it."""
+        self._thread.join(seconds)
+        return not self._thread.is_alive()
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop asking: requests in flight are cancelled, the answers got are kept."""
+        self._stop.set()
+        if wait:
+            self._thread.join()
+
+    def result(self) -> Usage:
+        """What the asking cost (`stopped` when stopped); its error, raised here, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._usage is not None
+        return self._usage
+
+
+def stopped_line(used: Usage) -> str:
+    """What a person who stopped the asking got: answers kept, tasks left to the machine."""
+    kept = used.answered + (used.no_answer - used.failed)
+    left = used.questions - kept + used.not_asked
+    answers = "answer" if kept == 1 else "answers"
+    tasks = "task keeps" if left == 1 else "tasks keep"
+    return (f"Stopped asking the LLM: {kept} {answers} kept with the run; {left} doubtful "
+            f"{tasks} the machine's answer alone and can be asked again.")

@@ -277,6 +277,46 @@ def test_llm_suggestion_accepted_and_examples_drafted(llm_page, tmp_path):
     _screenshot(page, "6-plan-drafts")
 
 
+def test_asking_a_hanging_llm_can_be_stopped_and_the_answers_got_are_kept(tmp_path,
+                                                                         scripted_llm):
+    """An endpoint that never replies held the Classify page until its timeouts ran out (30 s
+    a request, retried): Stop asking ends it at once, the answer got before is kept, and the
+    other tasks keep the machine's answer, to ask again."""
+    from llm_server import answer, slow
+
+    from classifier.second_opinion import said
+    from classifier.store import Store
+
+    scripted_llm.script(answer("none", LLM_REASON))
+    scripted_llm.responder = lambda request: slow(600)  # the second question never comes back
+    with _serving_app(tmp_path, TACTICS_LLM_BASE_URL=scripted_llm.base_url,
+                      TACTICS_LLM_MODEL="test-model", OPENAI_API_KEY="",
+                      TACTICS_LLM_CONCURRENCY="1") as url, _browser_page() as page:
+        page.goto(f"{url}/classify")
+        page.get_by_text("Results of run #1").wait_for()
+        _idle(page)
+        ask = page.get_by_role("button", name=re.compile(r"^Ask the LLM about \d+ doubtful"))
+        doubtful = int(re.search(r"about (\d+)", ask.inner_text())[1])
+        ask.click()
+        page.get_by_role("button", name="Stop asking").wait_for()
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while scripted_llm.in_flight == 0:  # the first answered, the second hanging
+            assert time.monotonic() < deadline, "the second question was never sent"
+            time.sleep(0.1)
+        page.get_by_role("button", name="Stop asking").click()
+        page.get_by_text("Stopped asking the LLM: 1 answer kept with the run; "
+                         f"{doubtful - 1} doubtful tasks keep the machine's answer alone and "
+                         "can be asked again.").wait_for(timeout=WAIT_MS // 4)
+        page.get_by_role("button", name=f"Ask the LLM about {doubtful - 1} doubtful "
+                                        f"tasks").wait_for()
+        _idle(page)
+        assert page.get_by_text(re.compile(r"^Asking the LLM…")).count() == 0  # no bar left
+    with Store(tmp_path / "tactics.db") as store:
+        results = store.results_with_decisions(store.latest_run().id)
+    kept = [opinion for opinion in map(said, results.to_dict("records")) if opinion]
+    assert kept == [("none", LLM_REASON)]
+
+
 def _progress(page) -> str:
     return page.get_by_test_id("stProgress").first.inner_text()
 

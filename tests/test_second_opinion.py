@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from llm_server import answer, content_filtered, error, text
+from llm_server import answer, content_filtered, error, slow, text
 
 from classifier.access import Reviewer
 from classifier.errors import AccessError, LLMError
 from classifier.llm import LLMSettings
 from classifier.pipeline import classify_into_store
-from classifier.second_opinion import ask_about_run, column, describe, from_cache, said, unasked
+from classifier.second_opinion import (
+    Asking,
+    ask_about_run,
+    column,
+    describe,
+    from_cache,
+    said,
+    stopped_line,
+    unasked,
+)
 from classifier.store import Store
 
 TASKS = pd.DataFrame({"task": [
@@ -105,6 +114,30 @@ def test_answers_got_before_the_endpoint_stopped_are_kept(run, scripted_llm, set
     results = store.results_with_decisions(run_id)
     assert said(results.loc[first]) == ("none", "Office upkeep.")
     assert said(results.loc[second]) is None and second in unasked(results)
+
+
+def test_asking_stopped_while_the_endpoint_hangs_keeps_what_it_got(run, scripted_llm,
+                                                                    settings):
+    # The app's Stop: an endpoint that never replies held the page until its timeouts ran out.
+    store, run_id = run
+    first, second, *_ = doubtful(store, run_id)
+    scripted_llm.script(answer("none", "Office upkeep."), slow(600))
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1, "timeout": 600.0})
+
+    asking = Asking(store, run_id, one_at_a_time, "maria", [first, second])
+    while scripted_llm.in_flight == 0 or asking.done == 0:  # the second question hangs
+        assert not asking.wait(0.05)
+    asking.stop()
+
+    used = asking.result()
+    assert used.stopped and (used.answered, used.failed) == (1, 1)
+    assert stopped_line(used) == ("Stopped asking the LLM: 1 answer kept with the run; 1 "
+                                  "doubtful task keeps the machine's answer alone and can be "
+                                  "asked again.")
+    results = store.results_with_decisions(run_id)
+    assert said(results.loc[first]) == ("none", "Office upkeep.")
+    assert said(results.loc[second]) is None
+    assert second in unasked(results) and first not in unasked(results)
 
 
 def test_a_refused_task_stays_to_ask_and_the_others_are_kept(run, scripted_llm, settings):

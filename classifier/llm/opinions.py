@@ -159,6 +159,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     gave_up: str = ""  # why the run stopped asking, if it did
+    stopped: bool = False  # a person stopped the asking (the rest is not asked)
     failed: int = 0  # questions whose request failed (asking again may get an answer)
     failure: str = ""  # why the last of those got none
 
@@ -253,11 +254,13 @@ class Asker:
         return bool(self.usage.gave_up)
 
     def ask(self, plan: Plan, results: Sequence[TaskResult], progress: Progress | None = None,
-            skipped: Progress | None = None) -> list[Opinion]:
+            skipped: Progress | None = None, stop: threading.Event | None = None
+            ) -> list[Opinion]:
         """One Opinion per result, in order; identical questions are asked once, answers
-        from the cache are not asked again; tasks not asked once the run gave up go to
-        `skipped` if given, else to `progress`. LLMError if the endpoint as a whole cannot be
-        used (unreachable, the key refused, no such model, not a chat endpoint)."""
+        from the cache are not asked again; tasks not asked once the run gave up (or `stop`
+        was set, from another thread) go to `skipped` if given, else to `progress`. LLMError
+        if the endpoint as a whole cannot be used (unreachable, the key refused, no such model,
+        not a chat endpoint)."""
         questions: dict[str, _Question] = {}
         keys: list[str | None] = []
         for result in results:
@@ -280,7 +283,7 @@ class Asker:
                     progress(question.rows)
         pending = {key: q for key, q in questions.items() if key not in answers}
         if pending:
-            answers.update(self._runner.run(self._ask_all(pending, progress, skipped)))
+            answers.update(self._runner.run(self._ask_all(pending, progress, skipped, stop)))
         return [answers[key] if key is not None else
                 Opinion(task=result.text, status=NO_ANSWER, error="no task text or candidates")
                 for key, result in zip(keys, results, strict=True)]
@@ -289,7 +292,8 @@ class Asker:
         return _answer_from(self.cache.get(key), question)
 
     async def _ask_all(self, pending: dict[str, _Question], progress: Progress | None,
-                       skipped: Progress | None) -> dict[str, Opinion]:
+                       skipped: Progress | None, stop: threading.Event | None
+                       ) -> dict[str, Opinion]:
         if self._endpoint is None:
             self._endpoint = Endpoint(self.settings, self._sink)
         endpoint = self._endpoint
@@ -297,9 +301,12 @@ class Asker:
         started: set[str] = set()  # questions sent: asked, answered or not
         limit = asyncio.Semaphore(self.settings.max_concurrency)
 
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
         async def one(key: str, question: _Question) -> None:
             async with limit:
-                if endpoint.gave_up:
+                if endpoint.gave_up or stopped():
                     return
                 started.add(key)
                 answers[key] = await self._ask_one(endpoint, key, question)
@@ -308,16 +315,21 @@ class Asker:
                 progress(question.rows)
 
         tasks = [asyncio.create_task(one(key, q)) for key, q in pending.items()]
+        # A reply that never comes must not keep a person who stopped it waiting: the stop is
+        # watched beside the questions, and cancels those in flight.
+        watch = [asyncio.create_task(_until_set(stop))] if stop is not None else []
         outcomes: list[object] = []
         try:
-            for finished in asyncio.as_completed(tasks):
+            for finished in asyncio.as_completed([*tasks, *watch]):
                 await finished
-                if endpoint.gave_up:
+                if endpoint.gave_up or stopped() or all(task.done() for task in tasks):
                     break
         finally:
-            for task in tasks:
+            for task in [*tasks, *watch]:
                 task.cancel()
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*watch, return_exceptions=True)
+            self.usage.stopped = self.usage.stopped or stopped()
             self.usage.requests = endpoint.requests
             self.usage.prompt_tokens = endpoint.prompt_tokens
             self.usage.completion_tokens = endpoint.completion_tokens
@@ -402,6 +414,11 @@ class Asker:
 # A model declining in prose, where the JSON should be: "I'm sorry, but I can't help with that."
 _DECLINED = re.compile(r"^\W*(?:(?:i['’]?m|i am) (?:sorry|unable|not able)|sorry|"
                        r"i can(?:['’]|no)t|i won['’]?t|as an ai)\b", flags=re.IGNORECASE)
+
+
+async def _until_set(event: threading.Event) -> None:
+    while not event.is_set():
+        await asyncio.sleep(0.05)
 
 
 def _not_an_answer(reply: Reply) -> tuple[str, bool]:

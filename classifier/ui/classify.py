@@ -25,6 +25,7 @@ from classifier.review import taught_on, teach_in_due, teach_in_goal, teach_in_r
 from classifier.ui import state, widgets
 
 UPLOAD_TYPES = ["csv", "tsv", "xlsx", "txt", "jsonl"]
+ASKING = "classify_asking"  # the LLM asked about a run's doubtful tasks, in its own thread
 STATUS_HEADLINE = [("aligned", "Aligned"), ("review", "In review"), ("misaligned", "Misaligned")]
 
 
@@ -206,25 +207,62 @@ def _second_opinions(run, results: pd.DataFrame) -> None:
                           f"Review page, where L accepts it."):
         return
     advance, bar = widgets.progress_bar(len(rows), label="Asking the LLM")
+    stop = st.empty()
+    # A click starts the page again (Streamlit's fast reruns: a new run at once, beside this
+    # one, told to stop at its next redraw); the new run stops the asking and says what it
+    # got (`_asking_left`), the answers got being kept. Streamlit's own Stop ends it too.
+    stop.button("Stop asking", key="classify_stop_llm", icon=":material/stop_circle:",
+                help="Keep the answers got so far; the other tasks keep the machine's answer "
+                     "and can be asked again.")
+    asking = second_opinion.Asking(state.store(), run.id, settings, state.who(), rows)
+    st.session_state[ASKING] = asking
+    finished = False
     try:
-        used = second_opinion.ask_about_run(state.store(), run.id, settings, state.who(),
-                                            rows=rows, progress=advance)
-    except ClassifierError as error:
-        bar.empty()
-        st.error(str(error))
-        return
+        shown = 0
+        while not asking.wait(0.25):
+            # A redraw each time, even with nothing new: it is where Streamlit stops a run.
+            advance(asking.done - shown)
+            shown = asking.done
+        finished = True
+    finally:
+        if not finished:
+            asking.stop(wait=False)
+    if st.session_state.get(ASKING) is asking:
+        del st.session_state[ASKING]
+    stop.empty()
     bar.empty()
+    _say_asked(asking)
+    st.rerun()
+
+
+def _say_asked(asking: second_opinion.Asking) -> None:
+    """What an asking of the LLM got, for the page's notes: a warning when it stopped short."""
+    try:
+        used = asking.result()
+    except ClassifierError as error:
+        st.session_state["classify_error"] = str(error)
+        return
     line = used.line()
     note = line[:1].upper() + line[1:] + "."
     # A failing endpoint is a warning with its reason, never a green box.
-    if used.gave_up:
+    if used.stopped:
+        st.session_state["classify_warning"] = second_opinion.stopped_line(used)
+    elif used.gave_up:
         st.session_state["classify_warning"] = f"{note} It stopped: {used.gave_up}."
     elif used.failed:
         st.session_state["classify_warning"] = (f"{note} Last failure: {used.failure}; the "
                                                 f"tasks without an answer can be asked again.")
     else:
         st.session_state["classify_note"] = note
-    st.rerun()
+
+
+def _asking_left() -> None:
+    """An asking of the LLM that an earlier run of the page left (a click stopped that run):
+    stopped here, its answers kept, and said."""
+    asking = st.session_state.pop(ASKING, None)
+    if asking is not None:
+        asking.stop()
+        _say_asked(asking)
 
 
 def _results(run) -> None:
@@ -340,6 +378,7 @@ def render() -> None:
     # Notes go in a place that is always there: an element more or less above the tabs would
     # make them new ones, and an upload's result would open on the paste tab.
     notes = st.container()
+    _asking_left()
     if message := st.session_state.pop("classify_note", None):
         notes.success(message)
     if message := st.session_state.pop("classify_warning", None):
