@@ -777,6 +777,37 @@ def test_requests_in_flight_are_set_by_option_or_environment(monkeypatch):
         llm_settings(url, "m")
 
 
+def test_the_reply_timeout_is_set_by_option_or_environment(monkeypatch):
+    # A big local model on a CPU takes over 30 s a reply: every question timed out, retried,
+    # and the run gave the endpoint up, with no setting to wait longer.
+    url = "http://localhost:11434/v1"
+    assert llm_settings(url, "m").timeout == 30.0
+    monkeypatch.setenv("TACTICS_LLM_TIMEOUT", "120")
+    assert llm_settings(url, "m").timeout == 120.0  # the app reads it too
+    assert llm_settings(url, "m", timeout=5.0).timeout == 5.0  # the option wins
+    monkeypatch.setenv("TACTICS_LLM_TIMEOUT", "0")
+    with pytest.raises(LLMError, match="^LLM settings: TACTICS_LLM_TIMEOUT: "):
+        llm_settings(url, "m")
+
+
+@pytest.mark.slow
+def test_cli_waits_as_long_as_llm_timeout_says(server, tmp_path):
+    server.responder = lambda request: slow(1.0, answer("none", "Slow but sure."))
+    out = tmp_path / "out.csv"
+    args = ["classify", str(ROOT / "data/tasks.txt"), "--plan", str(ROOT / "data/plan.yaml"),
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV]
+    env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
+
+    hasty = run_cli([*args, "--llm-timeout", "0.2"], env=env)
+    assert hasty.exit_code == 0, hasty.output
+    assert "no reply within 0.2s" in pd.read_csv(out, keep_default_na=False)["rationale"].str.cat()
+    patient = run_cli([*args, "--llm-timeout", "60"], env=env)
+    assert patient.exit_code == 0, patient.output
+    rows = pd.read_csv(out, keep_default_na=False)
+    asked = rows["status"].isin(["review", "misaligned"])
+    assert (rows.loc[asked, "rationale"] == "Slow but sure.").all() and asked.any()
+
+
 # ---------------------------------------------------------------- command line
 
 

@@ -95,6 +95,10 @@ def classify(
         "--llm-concurrency", min=1, max=64, show_default=False,
         help="LLM requests in flight (default 4, or TACTICS_LLM_CONCURRENCY); 1 for an "
         "account allowed a few requests a minute.")] = None,
+    llm_timeout: Annotated[float | None, typer.Option(
+        "--llm-timeout", min=0.1, show_default=False,
+        help="Seconds an LLM reply may take before it is retried, then given up (default 30, "
+        "or TACTICS_LLM_TIMEOUT); more for a big model on a CPU.")] = None,
     db: Annotated[str | None, typer.Option(
         "--db", "--llm-cache", help="Store: a SQLite file (created when missing) or a "
         "database URL such as postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass): "
@@ -143,7 +147,8 @@ def classify(
             require_ray()  # without the extra: one line saying how to get it
             many = is_dataset_run(tasks, out)
         settings = (llm_settings(llm_base_url, llm_model, llm_key_env,
-                                 max_concurrency=llm_concurrency) if llm else None)
+                                 max_concurrency=llm_concurrency, timeout=llm_timeout)
+                    if llm else None)
         # Before anything is read: no input is ever replaced, nor a folder this tool did not
         # write (a folder of parts takes the folder's place).
         if many:

@@ -56,19 +56,26 @@ class LLMSettings(BaseModel):
         return os.environ.get(self.api_key_env) or None
 
 
+# Options the app (which has no command line) and the CLI read from the environment.
+_FROM_ENVIRONMENT = {"max_concurrency": "TACTICS_LLM_CONCURRENCY",
+                     "timeout": "TACTICS_LLM_TIMEOUT"}
+
+
 def llm_settings(base_url: str | None = None, model: str | None = None,
                  api_key_env: str | None = None, **options: Any) -> LLMSettings:
     """Settings from arguments, falling back to TACTICS_LLM_BASE_URL / TACTICS_LLM_MODEL /
     TACTICS_LLM_KEY_ENV (the key's variable: OPENAI_API_KEY when unset, no key when empty) /
-    TACTICS_LLM_CONCURRENCY (requests in flight: 1 for a tier of a few requests a minute)."""
+    TACTICS_LLM_CONCURRENCY (requests in flight: 1 for a tier of a few requests a minute) /
+    TACTICS_LLM_TIMEOUT (seconds a reply may take: more for a big model on a CPU)."""
     if api_key_env is None:
         api_key_env = os.environ.get("TACTICS_LLM_KEY_ENV", "OPENAI_API_KEY").strip()
-    concurrency_set = False  # from the environment: its errors name the variable
-    if options.get("max_concurrency") is None:
-        options.pop("max_concurrency", None)
-        if concurrency := os.environ.get("TACTICS_LLM_CONCURRENCY", "").strip():
-            options["max_concurrency"] = concurrency  # pydantic says what is wrong with it
-            concurrency_set = True
+    named: dict[str, str] = {}  # options from the environment: their errors name the variable
+    for option, variable in _FROM_ENVIRONMENT.items():
+        if options.get(option) is None:
+            options.pop(option, None)
+            if value := os.environ.get(variable, "").strip():
+                options[option] = value  # pydantic says what is wrong with it
+                named[option] = variable
     values = {
         "base_url": base_url or os.environ.get("TACTICS_LLM_BASE_URL"),
         "model": model or os.environ.get("TACTICS_LLM_MODEL"),
@@ -84,7 +91,6 @@ def llm_settings(base_url: str | None = None, model: str | None = None,
     try:
         return LLMSettings(**values)
     except ValidationError as error:
-        named = {"max_concurrency": "TACTICS_LLM_CONCURRENCY"} if concurrency_set else {}
         problems = []
         for item in error.errors():
             field = ".".join(map(str, item["loc"]))
