@@ -878,6 +878,24 @@ def test_a_plan_that_replaces_the_sample_points_to_classifying_its_own_tasks(db)
     assert any("was classified against another plan" in i.value for i in at.info)
 
 
+def test_a_replaced_plan_s_run_opens_no_teach_in_on_the_review_page(db):
+    """The manager's own plan replaces the sample: the sample's run, still the one shown, opened
+    a round "0 of 20 taught" whose every strategy was greyed out, and its keys said "1–3 pick a
+    strategy" (the Classify page offers no round on such a run)."""
+    at = fresh_app()
+    with Store(db) as store:
+        store.save_plan(Plan(vision="Parks everyone is proud to use", strategies=[
+            Strategy(id="safe-playgrounds", name="Safe playgrounds"),
+            Strategy(id="clean-parks", name="Clean parks")]))
+    at = open_page(at, "review")
+    no_exception(at)
+    assert any("was classified against another plan" in i.value for i in at.info)
+    assert not any("Teach it." in m.value for m in at.markdown)
+    assert not [b for b in at.button if b.key in ("teach_skip", "teach_rescore")]
+    [keys] = [c.value for c in at.caption if c.value.startswith("Keys:")]
+    assert "serves no strategy" in keys and "pick a strategy" not in keys
+
+
 def test_learned_examples_read_in_the_plan_s_words(db):
     fresh_app()
     with Store(db) as store:

@@ -20,7 +20,7 @@ from classifier.files.writer import csv_bytes
 from classifier.model import work_text
 from classifier.model.history import describe_earlier
 from classifier.model.learned import Learned
-from classifier.pipeline import rerun
+from classifier.pipeline import plan_replaced, rerun
 from classifier.report.summary import task_count
 from classifier.review import (
     ACTION_WORDS,
@@ -433,6 +433,10 @@ def _teach_in(run, results: pd.DataFrame, decided: set[int], learned: Learned,
     each of the plan's decisions was taken."""
     if st.session_state.get(state.TEACH_IN_DONE):
         return None
+    if plan_replaced(state.store(), run):
+        # As on the Classify page: the round taught a plan nobody uses any more, with none of
+        # its strategies offered ("0 of 20 taught" under the notice that says so).
+        return None
     # Over for good once a run knows the round's decisions (not only in the session that
     # re-scored: a manager who comes back goes to the queue), whichever run is shown: an older
     # run picked in the sidebar offered its re-score again, a second copy of its list.
@@ -552,8 +556,9 @@ def render() -> None:
             else:
                 llm_key = (" · **L** accept the LLM's answer"
                            if opinion[0] == llm.NONE_ID or opinion[0] in kept else "")
-            st.caption(f"Keys: {keys} · **1–3** pick a strategy (or pick another in the "
-                       f"list) · **S** skip · **U** undo{llm_key}")
+            # Keys 1-3 only where a strategy is offered: on a replaced plan's run none is.
+            picks = (" · **1–3** pick a strategy (or pick another in the list)" if kept else "")
+            st.caption(f"Keys: {keys}{picks} · **S** skip · **U** undo{llm_key}")
         candidates = _candidates(task)
         # When the task appeared: set before its buttons exist (a redraw cut short by the next
         # key has them already), and again once the page is whole (a key queued meanwhile
