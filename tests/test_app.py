@@ -896,6 +896,24 @@ def test_a_replaced_plan_s_run_opens_no_teach_in_on_the_review_page(db):
     assert "serves no strategy" in keys and "pick a strategy" not in keys
 
 
+def test_a_replaced_plan_s_run_offers_no_re_run_to_learn_its_own_tasks(db):
+    """The Report page of the sample's run, once the manager's own plan replaced the sample,
+    said "A re-run would learn the team's wording from this run's own 91 tasks" with a button:
+    that re-run classifies with the new plan, which never reads another plan's runs."""
+    at = fresh_app()
+    at = open_page(at, "report")
+    assert [b for b in at.button if b.key == "rerun_learn"]  # the sample plan would learn
+    with Store(db) as store:
+        store.save_plan(Plan(vision="Parks everyone is proud to use", strategies=[
+            Strategy(id="safe-playgrounds", name="Safe playgrounds"),
+            Strategy(id="clean-parks", name="Clean parks")]))
+    at = open_page(at, "report")
+    no_exception(at)
+    assert any("was classified against another plan" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "rerun_learn"]
+    assert not any("A re-run would" in c.value for c in at.caption)
+
+
 def test_learned_examples_read_in_the_plan_s_words(db):
     fresh_app()
     with Store(db) as store:

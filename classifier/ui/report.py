@@ -7,7 +7,6 @@ import streamlit as st
 from classifier.errors import ClassifierError
 from classifier.files.writer import CSV_SEPARATORS
 from classifier.model.history import Earlier, describe_earlier, rerun_note
-from classifier.plan import Plan
 from classifier.report import charts
 from classifier.report.run_report import (
     may_cut_cells,
@@ -64,11 +63,15 @@ def _cut_line(_db, _run, label: str, run_id: int, digest: str, name: str) -> str
     return xlsx_cut_line(_db, _run, name)
 
 
-def _earlier_runs(run: RunInfo, plan: Plan) -> None:
+def _earlier_runs(run: RunInfo) -> None:
     """What the run learned from the plan's earlier runs, and whether a re-run would learn more."""
     db = state.store()
     used = db.earlier_tasks(runs=run.earlier.runs) if run.earlier else Earlier()
-    more = rerun_note(used, db.earlier_tasks(run.plan_name, plan), len(plan.strategies), run.id)
+    # A re-run classifies with the current plan, which reads its own runs: after another plan
+    # replaced the run's, the note offered to learn from tasks that re-run would never read.
+    _, current = state.current_plan()
+    more = rerun_note(used, db.earlier_tasks(run.plan_name, current), len(current.strategies),
+                      run.id)
     learned = describe_earlier(run.earlier)
     if learned:
         st.caption(widgets.md_escape(f"{learned}."))
@@ -97,7 +100,7 @@ def render() -> None:
                                  f"{summary.decided:,} decided by a person"))
     if note := effort_note(plain[run.columns], summary.effort_column):
         st.caption(widgets.md_escape(note))
-    _earlier_runs(run, plan)
+    _earlier_runs(run)
     _downloads(run, plain)
 
     st.plotly_chart(charts.line_of_sight_chart(summary, plan), key="chart_line_of_sight",
