@@ -408,20 +408,29 @@ def keep_earlier_ids(plan: Plan, earlier: Plan | None, past: Sequence[Strategy] 
             (old for old in past if old.id not in taken and _same_name(strategy, old)), None)
         kept = found if found is not None else back
         if kept is None:
+            if strategy.id not in earlier.ids and _id_made_from_name(strategy) and any(
+                    old.id == strategy.id and _same_name(strategy, old) for old in past):
+                # Back under the id its name makes, the one it had: as much back as any, and
+                # the Plan page said only "Plan saved." of it.
+                notes.append(_back_note(strategy, strategy.id))
             strategies.append(strategy)
             continue
         taken.add(kept.id)
         strategies.append(strategy.model_copy(update={"id": kept.id}))
         if back is not None:
-            notes.append(f"strategy {strategy.name!r} gets back the id {kept.id!r} it had "
-                         f"before, so the decisions about it count again")
+            notes.append(_back_note(strategy, kept.id))
         elif not _same_name(strategy, kept):
             notes.append(f"strategy {strategy.name!r} keeps the id {kept.id!r} it had as "
                          f"{kept.name!r}, so the decisions about it still count (write `id: "
                          f"{kept.id}` in the plan to make sure)")
     if strategies == list(plan.strategies):
-        return plan, []
+        return plan, notes
     return plan.model_copy(update={"strategies": strategies}), notes
+
+
+def _back_note(strategy: Strategy, strategy_id: str) -> str:
+    return (f"strategy {strategy.name!r} gets back the id {strategy_id!r} it had before, so the "
+            f"decisions about it count again")
 
 
 def plan_changes(old: Plan, new: Plan) -> list[str]:

@@ -1040,6 +1040,28 @@ def test_a_strategy_deleted_and_imported_again_gets_its_decisions_back(db):
         assert store.latest_plan()[1].ids == before.ids
 
 
+def test_a_strategy_typed_back_in_the_editor_is_said_to_count_again(db):
+    """A strategy of the manager's own (its id made from its name) deleted, then typed back in
+    a new row: it got its id and its decisions back, but the page said only "Plan saved."."""
+    at = open_page(fresh_app(), "plan")
+
+    def edit(change: dict) -> None:
+        at.session_state[at.data_editor[0].key] = {"edited_rows": {}, "added_rows": [],
+                                                   "deleted_rows": [], **change}
+        at.button(key="plan_save").click().run()
+
+    edit({"added_rows": [{"name": "Open a second workshop", "description": "In the north"}]})
+    edit({"deleted_rows": [7]})
+    at.button(key="plan_delete_confirm").click().run()
+    edit({"added_rows": [{"name": "Open a second workshop", "description": "A new site"}]})
+    no_exception(at)
+    [saved] = [s.value for s in at.success]
+    assert ("'Open a second workshop' gets back the id 'open-a-second-workshop' it had before, "
+            "so the decisions about it count again") in saved.replace("\\", "")
+    with Store(db) as store:
+        assert "open-a-second-workshop" in store.latest_plan()[1].ids
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     ({"edited_rows": {1: {"id": "recurring-revenue"}}},
      "plan table: rows 1 and 2: the same id 'recurring-revenue'"),

@@ -427,6 +427,27 @@ def test_a_strategy_deleted_then_brought_back_by_name_gets_its_old_id():
         "team", "grow-and-keep-our-dental-team"]
 
 
+def test_a_strategy_brought_back_under_the_id_its_name_makes_is_said_to_count_again():
+    """Deleted on the Plan page, typed back in a new row: its id, made from its name, is the
+    one it had, and its decisions count again; the page said only "Plan saved." of it."""
+    water = Strategy(id="water-wise-landscaping", name="Water-wise landscaping",
+                     description="Cut irrigation water use")
+    trees = Strategy(id="healthy-urban-trees", name="Healthy urban trees")
+    earlier = Plan(strategies=[trees])  # the version after `water` was deleted
+    back = _named({"name": "Healthy urban trees"},
+                  {"name": "Water-wise landscaping", "description": "Save water"})
+
+    plan, notes = keep_earlier_ids(back, earlier, [trees, water])
+
+    assert plan.ids == ["healthy-urban-trees", "water-wise-landscaping"]
+    assert notes == ["strategy 'Water-wise landscaping' gets back the id "
+                     "'water-wise-landscaping' it had before, so the decisions about it count "
+                     "again"]
+    # A new strategy whose name happens to make no past id is simply new: nothing said.
+    new = _named({"name": "Healthy urban trees"}, {"name": "Dog parks"})
+    assert keep_earlier_ids(new, earlier, [trees, water])[1] == []
+
+
 def test_a_strategy_under_its_name_with_another_id_is_said_to_get_that_id():
     """A table whose id for a strategy differs from the store's: it was said to be "'X' added,
     'X' dropped", one strategy read as two."""
