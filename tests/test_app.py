@@ -180,6 +180,22 @@ def test_rows_pasted_from_a_spreadsheet_keep_their_columns(db):
         assert run.text_column == "Task" and run.source.startswith("pasted: Call customers")
 
 
+def test_a_pasted_markdown_table_keeps_its_columns_and_is_said(db):
+    # Copied from Notion or GitHub: each line was a task with its pipes, the header was
+    # classified, and the |---| line was an empty row.
+    at = paste(fresh_app(), ["| Task | Owner |", "| --- | --- |",
+                             "| Call customers whose service plan expires this month | Tom |",
+                             "| Post the job opening for a night-shift machinist | Ana |"])
+    no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Tasks"] == "2"
+    table = at.dataframe[0].value
+    assert list(table["Owner"]) == ["Tom", "Ana"] and len(table) == 2
+    assert table["final_strategy"].iloc[0] == "Grow recurring revenue"
+    assert [w.value for w in at.warning] == [
+        "pasted text: a Markdown table (cells apart by '|'): read as a table; line 1 names the "
+        "columns, line 2 (|---|) is no row, and each line from 3 on is a task row"]
+
+
 @pytest.mark.parametrize("status", ["aligned", "misaligned"])
 def test_status_filter_keeps_only_that_status(db, status):
     at = fresh_app()

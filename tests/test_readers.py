@@ -1167,6 +1167,84 @@ def test_a_list_with_a_stray_tab_is_still_lines(tmp_path):
     assert frame[column].tolist() == ["Hire a welder\tTom", "Call the customers", "Fix the bug"]
 
 
+MARKDOWN_SAID = ("pasted text: a Markdown table (cells apart by '|'): read as a table; line 1 "
+                 "names the columns, line 2 (|---|) is no row, and each line from 3 on is a "
+                 "task row")
+
+
+@pytest.mark.parametrize(("pasted", "column", "expected", "said"), [
+    # GitHub's and Notion's: pipes around every row; an escaped pipe is the task's own
+    ("| Task | Owner |\n|---|---|\n| Fix the login bug | Ana |\n| Split A \\| B tests | Bo |\n",
+     "Task", {"Task": ["Fix the login bug", "Split A | B tests"], "Owner": ["Ana", "Bo"]},
+     MARKDOWN_SAID),
+    # no pipes around the rows, columns aligned; a short row's last cells are empty
+    ("ID | Title | Estimate\n:-- | :---: | --:\nENG-1 | Fix the login bug | 3\nENG-2 | Call Bo",
+     "Title", {"ID": ["ENG-1", "ENG-2"], "Title": ["Fix the login bug", "Call Bo"],
+               "Estimate": ["3", ""]}, MARKDOWN_SAID),
+    # a heading above it is its title; a blank line a blank row; a line typed below it a task
+    ("## Sprint 12\n\n| Owner | Task |\n| --- | --- |\n| Ana | Fix the login bug |\n\n"
+     "Order toner\n\n", "Task",
+     {"Owner": ["Ana", "", ""], "Task": ["Fix the login bug", "", "Order toner"]},
+     "pasted text: a Markdown table (cells apart by '|'): read as a table; line 3 names the "
+     "columns, line 4 (|---|) is no row, and each line from 5 on is a task row; line 1 "
+     "('## Sprint 12') above it is its title, not read"),
+])
+def test_a_pasted_markdown_table_is_read_as_a_table(pasted, column, expected, said):
+    # Read as lines, each task kept its pipes and owner, the header was classified and the
+    # |---| line was an empty row.
+    warnings: list[str] = []
+    frame, text_column = paste_frame(pasted, warn=warnings.append)
+    assert text_column == column
+    assert frame.to_dict("list") == expected
+    assert warnings == [said]
+
+
+@pytest.mark.parametrize("pasted", [
+    "Task\n---\nFix the login bug",  # a heading's underline, not a table's separator
+    "Fix the login | Ana\nCall Bo | Tom",  # no separator line
+    "Call Bo\nFix the login\n| Task |\n|---|\n| Order toner |",  # a table further down
+])
+def test_lines_with_pipes_but_no_markdown_table_are_lines(pasted):
+    warnings: list[str] = []
+    frame, column = paste_frame(pasted, warn=warnings.append)
+    assert frame[column].tolist() == pasted.splitlines() and warnings == []
+
+
+def test_a_markdown_row_wider_than_its_header_is_refused_naming_its_line(tmp_path):
+    table = "| Task | Owner |\n|---|---|\n| Fix the login | Ana |\n| Split A | B tests | Bo |\n"
+    said = "line 4: 3 cells where the table's header has 2 (a '|' inside a cell is written '\\|')"
+    with pytest.raises(TasksError) as refused:
+        paste_frame(table)
+    assert str(refused.value) == f"pasted text: {said}"
+    path = _write(tmp_path / "week.txt", table)
+    with pytest.raises(TasksError) as refused:
+        read_tasks(path)
+    assert str(refused.value) == f"{path}: {said}"
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_a_txt_file_of_a_markdown_table_is_read_as_a_table(tmp_path, chunk_rows):
+    from classifier.files.readers import row_numbers, task_chunks
+
+    path = _write(tmp_path / "week.txt",
+                  "# Sprint 12\n\n| Task | Owner | Hours |\n|---|---|---|\n"
+                  "| Call the customers | José | 2 |\n| - | Bo | |\n\nOrder toner\n")
+    warnings: list[str] = []
+    source = open_tasks(path, warn=warnings.append)
+    assert source.columns == ["Task", "Owner", "Hours"] and source.text_column == "Task"
+    chunks = list(task_chunks(source, chunk_rows))
+    frame = pd.concat([chunk for chunk, _ in chunks], ignore_index=True)
+    assert frame.to_dict("list") == {"Task": ["Call the customers", "-", "", "Order toner"],
+                                     "Owner": ["José", "Bo", "", ""], "Hours": ["2", "", "", ""]}
+    assert [text for _, texts in chunks for text in texts] == \
+        ["Call the customers", "-", "", "Order toner"]
+    assert row_numbers(source).of(frame) == [5, 6, 7, 8]  # as warnings name the rows: lines
+    assert warnings[0] == (
+        f"{path}: a Markdown table (cells apart by '|'): read as a table; line 3 names the "
+        f"columns, line 4 (|---|) is no row, and each line from 5 on is a task row; line 1 "
+        f"('# Sprint 12') above it is its title, not read")
+
+
 @pytest.mark.parametrize("name", ["week.csv", "week.tsv", "week.txt"])
 @pytest.mark.parametrize("order, said", [("utf-16-le", "little"), ("utf-16-be", "big")])
 def test_utf16_without_a_byte_order_mark_is_read(tmp_path, name, order, said):

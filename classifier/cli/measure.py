@@ -49,7 +49,8 @@ def _scored(labeled: str, plan_path: Path, label_column: str, text_column: list[
     source = open_tasks(labeled, text_column=text_column, warn=warn)
     frame, column = read_source(source)
     # Rows named as a spreadsheet shows them: the header is row 1, below any title.
-    first_row = source.header_row + 2 if source.kind in ("csv", "tsv", "xlsx") else 1
+    first_row = (source.header_row + 2 if source.kind in ("csv", "tsv", "xlsx") else
+                 source.header_row + 3 if source.kind == "md" else 1)
     if label_column not in frame.columns:
         raise ClassifierError(f"{labeled}: no label column {label_column!r}; columns are: "
                               f"{', '.join(frame.columns)}; pass --label-column NAME")

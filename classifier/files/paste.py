@@ -26,6 +26,8 @@ from .columns import (
     is_free_text,
     numbers_or_dates,
 )
+from .markdown import cells, has_pipe, row_cells, table_header, table_warning
+from .sniffing import Warn, ignore
 
 # The lines a list's title is looked for in: the title and the first item below it.
 TITLE_LINES = 20
@@ -76,6 +78,27 @@ def _rows(text: str) -> tuple[list[list[str]], set[int]] | None:
     return [row + [""] * (width - len(row)) for row in rows], loose
 
 
+def _markdown_rows(text: str, label: str, warn: Warn
+                   ) -> tuple[list[list[str]], set[int]] | None:
+    """A Markdown table's header and rows (`markdown.table_header`), and which rows are a line
+    typed below it (no '|'); None for text that is no such table. Said in a warning."""
+    lines = text.splitlines()
+    found = table_header(lines)
+    if found is None:
+        return None
+    header, title = found
+    width = len(cells(lines[header]))
+    body = lines[header + 2:]
+    while body and not body[-1].strip():  # the blank lines a copy ends with are no rows
+        body.pop()
+    rows = [cells(lines[header])] + [row_cells(line, width, label, header + 3 + at)
+                                     for at, line in enumerate(body)]
+    loose = {number for number, line in enumerate(body, start=1)
+             if line.strip() and not has_pipe(line)}
+    warn(table_warning(label, lines, header, title))
+    return rows, loose
+
+
 def tab_rows(text: str) -> bool:
     """Whether lines are rows copied or saved from a spreadsheet (cells apart by tabs), by the
     rule the paste box reads them with, not a list with a stray tab."""
@@ -104,7 +127,8 @@ def _some_text(values: pd.Series) -> bool:
     return not filled.empty and numbers_or_dates(filled).mean() < 0.5
 
 
-def _names(header: list[str]) -> list[str]:
+def names(header: list[str]) -> list[str]:
+    """A header's cells as column names: a blank one numbered, a repeated one with ".1"."""
     names: list[str] = []
     for position, cell in enumerate(header, start=1):
         name = " ".join(cell.split()) or f"column {position}"
@@ -114,15 +138,20 @@ def _names(header: list[str]) -> list[str]:
     return names
 
 
-def pasted_table(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str] | None:
-    """Rows copied from a spreadsheet as a table (a header row when the first row names its
-    columns) and the column holding the task text; None when the text is plain lines."""
-    found = _rows(text.replace("\x00", ""))
+def pasted_table(text: str, label: str = "pasted text", warn: Warn = ignore
+                 ) -> tuple[pd.DataFrame, str] | None:
+    """Rows copied from a spreadsheet, or a Markdown table, as a table (a header row when the
+    first row names its columns, as a Markdown table's always does) and the column holding the
+    task text; None when the text is plain lines."""
+    text = text.replace("\x00", "")
+    found = _markdown_rows(text, label, warn)
+    markdown = found is not None
+    found = found or _rows(text)
     if found is None:
         return None
     rows, loose = found
-    header = _has_header(rows)
-    columns = _names(rows[0]) if header else [f"column {i}" for i in range(1, len(rows[0]) + 1)]
+    header = markdown or _has_header(rows)
+    columns = names(rows[0]) if header else [f"column {i}" for i in range(1, len(rows[0]) + 1)]
     frame = pd.DataFrame(rows[1:] if header else rows, columns=columns, dtype=object)
     if frame.empty:
         raise TasksError(f"{label}: no task rows, only a header ({', '.join(columns)})")

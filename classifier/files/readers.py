@@ -38,8 +38,9 @@ from .columns import (
 )
 from .hidden_rows import row_marks
 from .late_bytes import open_text
+from .markdown import cells, has_pipe, row_cells, table_header, table_warning
 from .nul import NUL_MARK, NulFilter, first_marked, has_mark, unmarked
-from .paste import TITLE_ENDS, TITLE_LINES, list_title, pasted_table, tab_rows
+from .paste import TITLE_ENDS, TITLE_LINES, list_title, names, pasted_table, tab_rows
 from .row_numbers import RowNumbers
 from .sniffing import (
     SUPPORTED,
@@ -76,13 +77,13 @@ class TaskSource:
 
     path: Path | None  # None for pasted text or stdin
     label: str  # how errors name it
-    kind: str  # csv, tsv, txt, jsonl, xlsx
+    kind: str  # csv, tsv, txt, jsonl, xlsx; md for a .txt file of a Markdown table
     text_column: str
     columns: list[str]
     encoding: str = "utf-8"
     separator: str = ","
     sheet: str | int = 0
-    header_row: int = 0  # rows above the header (a title, blank rows), not read
+    header_row: int = 0  # rows (a Markdown table's lines) above the header, not read
     group_titles: bool = False  # a group's title above its header, the first one's too
     raw: str | None = None  # pasted text
     stream: TextIO | None = None  # stdin: read once, in chunks, never whole
@@ -179,7 +180,16 @@ def open_tasks(path: str | os.PathLike[str], text_column: TextColumns = None,
         warn(f"{label}: byte-order mark found and skipped (a .csv output keeps one)")
     source = TaskSource(path=path, label=label, kind=kind, text_column=DEFAULT_TEXT_COLUMN,
                         columns=[DEFAULT_TEXT_COLUMN], encoding=encoding, warn=warn)
-    if kind == "txt" and tab_rows(sample.decode(encoding, errors="replace")):
+    lines = (sample.decode(encoding, errors="replace").lstrip("\ufeff").replace("\x00", "")
+             .splitlines()) if kind == "txt" else []
+    table = table_header(lines) if kind == "txt" else None
+    if table is not None:
+        # Saved from Notion, Linear or GitHub: read as lines, the header was a task, the
+        # separator line an empty row, and each task kept its pipes and its other cells.
+        kind = source.kind = "md"
+        source.header_row = table[0]
+        warn(table_warning(label, lines, *table))
+    elif kind == "txt" and tab_rows(sample.decode(encoding, errors="replace")):
         # Excel's "Text (Tab delimited)" and "Unicode Text" are .txt files of rows: read as
         # lines, the header was a task and each task's text ran on into its owner and hours.
         warn(f"{label}: rows of cells apart by tabs (Excel's \"Text (Tab delimited)\" or "
@@ -246,11 +256,13 @@ def paste_label(texts: list[str], width: int = 40) -> str:
     return f"pasted: {first}" + (f" and {more:,} more" if more else "")
 
 
-def paste_frame(text: str, label: str = "pasted text") -> tuple[pd.DataFrame, str]:
+def paste_frame(text: str, label: str = "pasted text", warn: Warn = ignore
+                ) -> tuple[pd.DataFrame, str]:
     """Pasted lines as a one-column table, by the same rule as files (a line, a row), a list's
-    markers left out; or rows copied from a spreadsheet as that table. And its text column."""
+    markers left out; or rows copied from a spreadsheet, or a Markdown table, as that table
+    (`warn` hears how a Markdown table was read). And its text column."""
     source = paste_source(text, label)
-    table = pasted_table(text, label)
+    table = pasted_table(text, label, warn)
     if table is not None:
         return table
     frame, column = read_source(source)
@@ -533,6 +545,8 @@ def row_numbers(source: TaskSource) -> RowNumbers:
     of many files Ray reads has its rows counted)."""
     if source.kind == "xlsx":
         return RowNumbers("row", source.header_row + 2)
+    if source.kind == "md":  # the lines of its header and of its separator are no rows
+        return RowNumbers("line", source.header_row + 3)
     if source.kind in ("csv", "tsv") and source.path is not None:
         # A title, or a header cell over two lines ("Due\nDate"), moves the first row down.
         first = _line_of_record(source, source.header_row + 2)
@@ -565,6 +579,8 @@ def _parse(source: TaskSource, chunk_rows: int, warn: Warn, head_rows: int | Non
                     if chunk is None:
                         return
                     yield chunk
+    elif source.kind == "md":
+        yield from _markdown_chunks(source, chunk_rows, warn)
     elif source.kind == "jsonl":
         yield from _jsonl_chunks(source, chunk_rows, warn)
     elif source.kind == "xlsx":
@@ -620,6 +636,35 @@ def _txt_chunks(source: TaskSource, chunk_rows: int, warn: Warn) -> Iterator[pd.
             batch = []
     if batch:
         yield pd.DataFrame({DEFAULT_TEXT_COLUMN: batch}, dtype=object)
+
+
+def _markdown_chunks(source: TaskSource, chunk_rows: int, warn: Warn
+                     ) -> Iterator[pd.DataFrame]:
+    """A Markdown table's rows (`markdown.row_cells`), from the line below its separator; a line
+    typed among them (no '|') holds the task's text, in the text column."""
+    lines = _txt_lines(source, warn)
+    try:
+        header = next(islice(lines, source.header_row, None), None)
+        if header is None:
+            return
+        columns = names(cells(header))
+        next(lines, None)  # the separator line
+        where = (columns.index(source.text_column) if source.text_column in columns else 0)
+        number = source.header_row + 3
+        batch: list[list[str]] = []
+        for line in lines:
+            row = row_cells(line, len(columns), source.label, number)
+            if where and line.strip() and not has_pipe(line):
+                row[0], row[where] = "", row[0]
+            batch.append(row)
+            number += 1
+            if len(batch) >= chunk_rows:
+                yield pd.DataFrame(batch, columns=columns, dtype=object)
+                batch = []
+        if batch or number == source.header_row + 3:  # no rows: its header still says what
+            yield pd.DataFrame(batch, columns=columns, dtype=object)
+    finally:
+        lines.close()
 
 
 def _jsonl_records(source: TaskSource, warn: Warn) -> Iterator[dict[str, Any]]:
@@ -893,4 +938,6 @@ def count_rows_estimate(source: TaskSource) -> int | None:
             last = block[-1:]
     if last != b"\n":
         lines += 1
-    return max(lines - (0 if source.kind in ("txt", "jsonl") else 1 + source.header_row), 0)
+    above = {"txt": 0, "jsonl": 0, "md": 2 + source.header_row}.get(source.kind,
+                                                                  1 + source.header_row)
+    return max(lines - above, 0)

@@ -25,7 +25,7 @@ _INSTEAD = {
     ".json": "write one task (or one object) a line as .jsonl (jq -c '.[]' in.json > in.jsonl)",
     ".docx": "copy the list into a .txt file, or the app's paste box",
     ".pdf": "copy the list into a .txt file, or the app's paste box",
-    ".md": "rename it .txt: one task a line",
+    ".md": "rename it .txt: one task a line, or a Markdown table read as a table",
 }
 SEPARATORS = (",", ";", "\t", "|")
 TOP_ROWS = 20  # where a header is looked for below a title

@@ -29,13 +29,15 @@ ASKING = "classify_asking"  # the LLM asked about a run's doubtful tasks, in its
 STATUS_HEADLINE = [("aligned", "Aligned"), ("review", "In review"), ("misaligned", "Misaligned")]
 
 
-def _classify(frame: pd.DataFrame, text_column: str, source: str) -> None:
-    """Classify a table into a new run with a progress bar, then show it."""
+def _classify(frame: pd.DataFrame, text_column: str, source: str,
+              read: list[str] | None = None) -> None:
+    """Classify a table into a new run with a progress bar, then show it (`read`: how the
+    table was read, said before the run's own warnings)."""
     state.who().require_decider("classify tasks")  # a new run in the shared store is a write
     version, plan = state.current_plan()
     clf = state.classifier(plan)
     advance, bar = widgets.progress_bar(len(frame))
-    warnings: list[str] = []  # as the command line warns: placeholders left empty
+    warnings: list[str] = list(read or [])  # as the command line warns: placeholders left empty
     run_id = classify_into_store(state.store(), clf, version, frame, text_column, source,
                                  progress=advance, warn=warnings.append)
     bar.empty()
@@ -58,14 +60,16 @@ def _paste_tab() -> None:
                         help="A list's bullets and numbers are left out, and its title "
                              "line ('This week:') is no task. Rows copied from a "
                              "spreadsheet keep their columns (owner, hours...); copy the "
-                             "header row with them to name the columns.")
+                             "header row with them to name the columns. A Markdown table "
+                             "(Notion, Linear, GitHub) is read as a table.")
     if st.button("Classify pasted tasks", key="classify_paste", type="primary",
                  disabled=state.viewing_only()):
         try:
             # The rule files follow: a line, a row; copied rows keep their columns.
-            frame, text_column = paste_frame(text)
+            read: list[str] = []
+            frame, text_column = paste_frame(text, warn=read.append)
             # Named by its first task: a list's title is none.
-            _classify(frame, text_column, paste_label(task_texts(frame, text_column)))
+            _classify(frame, text_column, paste_label(task_texts(frame, text_column)), read)
         except ClassifierError as error:
             st.error(str(error))
 
