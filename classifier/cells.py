@@ -86,14 +86,26 @@ def read_dates(values: pd.Series) -> pd.Series:
     dates written day first (a 13/03/2026 among them, or dots: 02.03.2026) are all day first,
     where pandas read 02/03/2026 as 3 February beside 13/03/2026 as 13 March; a timestamp is its
     date and time as written, its offset dropped (Monday 00:30 at +02:00 is Monday, not
-    Sunday in UTC); a time of day alone ("09:00") is no date (`times_of_day`)."""
+    Sunday in UTC); a time of day alone ("09:00") is no date (`times_of_day`), nor a day
+    with no year ("1 Dec": `no_year`)."""
     dates, times = _dates_and_times(values)
-    return dates.mask(times)
+    return dates.mask(times | _no_year(dates, times))
 
 
 def times_of_day(values: pd.Series) -> pd.Series:
     """Which cells are a time of day with no date ("09:00", "2:30 PM"): a value, not words."""
     return _dates_and_times(values)[1]
+
+
+def no_year(values: pd.Series) -> pd.Series:
+    """Which cells are a day with no year ("1 Dec", "Dec 3"): pandas dates them in year 1, and
+    the year they mean is not known (today's would make a file's weeks change with the day)."""
+    return _no_year(*_dates_and_times(values))
+
+
+def _no_year(dates: pd.Series, times: pd.Series) -> pd.Series:
+    # A year-1 date is none a tracker keeps: no year written (or .NET's empty 0001-01-01).
+    return (dates.dt.year == 1).fillna(False).astype(bool) & ~times
 
 
 def _dates_and_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:

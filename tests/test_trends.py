@@ -23,6 +23,7 @@ from classifier.report.trends import (
     date_trends,
     describe_periods,
     find_date_column,
+    no_year_column,
     run_trends,
 )
 from classifier.store import Store
@@ -443,6 +444,34 @@ def test_a_column_of_times_of_day_is_no_date_column(times):
     today = pd.Timestamp.now().strftime("%Y-%m-%d")
     frame = week(WEEK1).assign(due=[f"{today} {time}" for time in times])
     assert find_date_column(frame, list(frame.columns)) == "due"
+
+
+@pytest.mark.parametrize("days", [["1 Dec", "3 Dec", "Dec 9"], ["December 1", "Dec 3", "9 Dec"]])
+def test_a_column_of_days_with_no_year_is_no_date_column_and_is_said(days):
+    """A tracker's "Due" of days with no year ("1 Dec") read as year 1: the Trends page offered
+    its weeks, and put the work in a week of December, year 1."""
+    frame = week(WEEK1).assign(due=days)
+    assert find_date_column(frame, list(frame.columns)) is None
+    assert no_year_column(frame, list(frame.columns)) == ("due", days[0])
+    dated = week(WEEK1)
+    assert no_year_column(dated, list(dated.columns)) is None
+
+
+def test_tasks_whose_date_has_no_year_are_in_no_week_and_are_said():
+    """Among dated tasks, a day with no year made a week of its own, in year 1."""
+    frame = pd.concat([week(WEEK1, "2026-03-02"), week(WEEK2, "2026-03-10"),
+                       week(WEEK1, "2026-03-17"), week(WEEK1[:1], "1 Dec"),
+                       week(WEEK1[:1], "")], ignore_index=True)
+    assert find_date_column(frame, list(frame.columns)) == "due"
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert trends.periods["period"].tolist() == ["week of Mar 02", "week of Mar 09",
+                                                 "week of Mar 16"]
+    assert describe_periods(trends) == ("2 tasks are in no week: their due is empty or no date "
+                                        "with a year ('1 Dec' names no year).")
+    frame = pd.concat([week(WEEK1, "2026-03-02"), week(WEEK2, "2026-03-10"),
+                       week(WEEK1[:1], "TBD")], ignore_index=True)
+    trends = date_trends(frame, list(frame.columns), "task", PLAN, "due")
+    assert describe_periods(trends) == "1 task is in no week: its due is no date ('TBD')."
 
 
 def test_weeks_of_timestamps_across_a_clock_change_by_the_date_written():

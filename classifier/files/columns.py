@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..cells import cell_text, read_dates, times_of_day
+from ..cells import cell_text, no_year, read_dates, times_of_day
 from ..errors import TasksError, TextColumnNumbers, TextColumnUnknown
 
 # The names trackers give the task's text, first found first (case, "_" and "-" aside): its
@@ -104,7 +104,7 @@ def is_free_text(values: pd.Series) -> bool:
     if values.empty:
         return False
     numeric = pd.to_numeric(values, errors="coerce").notna().mean()
-    dates = (read_dates(values).notna() | times_of_day(values)).mean()
+    dates = (read_dates(values).notna() | times_of_day(values) | no_year(values)).mean()
     has_words = values.str.contains(r"[^\W\d_]{2,}\s+\S", regex=True).mean()
     return numeric < 0.5 and dates < 0.5 and has_words >= 0.5
 
@@ -246,11 +246,11 @@ def header_is_a_row(columns: list[str], text_column: str) -> bool:
 
 
 def numbers_or_dates(values: pd.Series) -> pd.Series:
-    """Which values are numbers, dates or times of day (an effort, an id, a due date, a
-    meeting's start)."""
+    """Which values are numbers, dates (a year's or not) or times of day (an effort, an id, a
+    due date, a meeting's start)."""
     numbers = pd.to_numeric(values, errors="coerce").notna()
     dates = read_dates(values).notna()
-    return numbers | dates | times_of_day(values)
+    return numbers | dates | times_of_day(values) | no_year(values)
 
 
 def _counted_names(names: pd.Series) -> pd.Series:

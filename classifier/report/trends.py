@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..cells import read_dates, task_key
+from ..cells import cell_text, column_words, no_year, read_dates, task_key
 from ..results import Status
 from .summary import Summary, summary, work_table
 
@@ -56,6 +56,12 @@ class Trends:
     # first appear; a strategy's colour in every chart follows this (charts.strategy_colors)
     strategy_ids: list[str] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list, repr=False)
+    # By a date column: its tasks in no week (a cell empty, of no date or of a day with no
+    # year), the first filled such cell as written (one with no year first), and whether any
+    # is empty
+    undated: int = 0
+    undated_cell: str = ""
+    undated_blank: bool = False
 
     @property
     def empty(self) -> bool:
@@ -82,6 +88,23 @@ def find_date_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
         dates = read_dates(frame[column])
         if dates.notna().mean() >= 0.8:
             return str(column)
+    return None
+
+
+def no_year_column(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str] | None:
+    """A column named as dates whose cells are mostly days with no year ("1 Dec"), which
+    `find_date_column` does not offer, and its first such cell; None when there is none."""
+    if find_date_column(frame, columns) is not None:
+        return None
+    by_name = {str(c).strip().lower().replace(" ", "_"): c for c in columns}
+    for name in DATE_COLUMN_NAMES:
+        column = by_name.get(name)
+        if column is None or column not in frame.columns:
+            continue
+        values = frame[column]
+        yearless = no_year(values)
+        if (read_dates(values).notna() | yearless).mean() >= 0.8 and yearless.any():
+            return str(column), cell_text(values[yearless].iloc[0])
     return None
 
 
@@ -142,6 +165,9 @@ def describe_periods(trends: Trends) -> str | None:
             f"{'run' if trends.by == 'run' else 'week'}{'s' if trends.left_out > 1 else ''} "
             f"{'are' if trends.left_out > 1 else 'is'} not."
             if trends.left_out else None)
+    if trends.undated:
+        undated = _undated(trends)
+        left = f"{left} {undated}" if left else undated
     if trends.set_aside is not None:
         run, by = trends.set_aside
         # The trends ended at the run before it with no word: they read as the latest.
@@ -159,6 +185,24 @@ def describe_periods(trends: Trends) -> str | None:
             "plan as edited since) count once, with the latest run's figures, in the place and "
             f"under the date of the first, when the tasks came in: {'; '.join(parts)}.")
     return f"{said} {left}" if left else said
+
+
+def _undated(trends: Trends) -> str:
+    """The line on a date column's tasks in no week: "3 tasks are in no week: their due is
+    empty or no date with a year ('1 Dec' names no year)"."""
+    many = trends.undated > 1
+    cell = trends.undated_cell
+    what = ["empty"] if trends.undated_blank else []
+    why = ""
+    if cell and bool(no_year(pd.Series([cell], dtype=object)).iloc[0]):
+        what.append("no date with a year")
+        why = f" ({cell!r} names no year)"
+    elif cell:
+        what.append("no date")
+        why = f" ({cell!r})"
+    return (f"{trends.undated:,} task{'s' if many else ''} {'are' if many else 'is'} in no "
+            f"week: {'their' if many else 'its'} {column_words(trends.by)} is "
+            f"{' or '.join(what)}{why}.")
 
 
 def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str, plan: Plan,
@@ -183,6 +227,14 @@ def date_trends(results: pd.DataFrame, plan_columns: list[str], text_column: str
                         found))
     trends = _trends(column, periods, plan)
     trends.left_out = max(len(every) - limit, 0)
+    undated = work & dates.isna().to_numpy()
+    if undated.any():
+        cells = results[column][undated].map(cell_text)
+        filled = cells[cells != ""]
+        yearless = filled[no_year(filled)]
+        trends.undated = int(undated.sum())
+        trends.undated_cell = next(iter(yearless.tolist() or filled.tolist()), "")
+        trends.undated_blank = len(filled) < len(cells)
     return trends
 
 

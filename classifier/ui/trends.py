@@ -8,7 +8,13 @@ import streamlit as st
 from classifier.cells import column_words
 from classifier.report.charts import status_trend_chart, strategy_trend_chart
 from classifier.report.html import trend_numbers
-from classifier.report.trends import date_trends, describe_periods, find_date_column, run_trends
+from classifier.report.trends import (
+    date_trends,
+    describe_periods,
+    find_date_column,
+    no_year_column,
+    run_trends,
+)
 from classifier.ui import state, widgets
 
 
@@ -23,6 +29,11 @@ def render() -> None:
                                                       errors="ignore")
     date_column = find_date_column(results, run.columns)
     choices = ["run"] + ([date_column] if date_column else [])
+    yearless = no_year_column(results, run.columns) if date_column is None else None
+    if yearless is not None:  # offered, its weeks were of year 1
+        st.caption(widgets.md_escape(
+            f"No weeks of {column_words(yearless[0])}: its dates name no year "
+            f"({yearless[1]!r}); with the year written in them, its weeks are offered here."))
     by = st.radio("Periods", choices, horizontal=True, key="trends_by",
                   format_func=lambda c: "one per run" if c == "run"
                   else f"weeks of {column_words(c)} (run #{run.id})")
