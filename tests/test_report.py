@@ -68,6 +68,55 @@ def test_find_effort_column(columns, expected):
     assert report.find_effort_column(frame) == expected
 
 
+# Trackers' CSV exports, their header as exported (fewer columns), two tasks each.
+EXPORTS = {
+    "jira": ("Summary,Issue key,Status,Assignee,Created,Labels,Labels,Description,"
+             "Original Estimate,Custom field (Story Points)\n"
+             "Fix login timeout on SSO,WID-101,Done,Ana Lima,01/Dec/25 9:14 AM,backend,auth,"
+             "\"h2. Steps\n# Open the portal\",7200,3\n"
+             "Call one-time buyers about a service plan,WID-102,In Progress,Bo Chen,"
+             "02/Dec/25 10:00 AM,sales,,\"Use the <b>CRM</b> list\",14400,5\n",
+             "Summary", "Custom field (Story Points)", "Assignee"),
+    "linear": ("ID,Team,Title,Description,Status,Estimate,Assignee,Labels,Created\n"
+               "ENG-42,Eng,Fix login timeout on SSO,\"Signed out.\n- [ ] repro\",Done,3,"
+               "ana@acme.io,\"Bug, Backend\",2025-12-01T09:14:22.000Z\n"
+               "ENG-43,Eng,Call one-time buyers about a service plan,,In Progress,5,"
+               "bo@acme.io,Sales,2025-12-02T10:00:00.000Z\n", "Title", "Estimate", "Assignee"),
+    "trello": ("Card ID,Card Name,Card Description,Labels,Members,Due Date,List Name\n"
+               "5f1a,Fix login timeout on SSO,\"**Users** are signed out\",Bug (red),Ana Lima,"
+               "2025-12-05T12:00:00.000Z,Done\n"
+               "5f1b,Call one-time buyers about a service plan,,Sales (green),Bo Chen,"
+               "2025-12-12T12:00:00.000Z,Doing\n", "Card Name", None, "Members"),
+    "asana": ("Task ID,Created At,Completed At,Name,Section/Column,Assignee,Due Date,Notes\n"
+              "1205,2025-12-01,2025-12-03,Fix login timeout on SSO,Done,Ana Lima,2025-12-05,"
+              "\"Signed out.\nRepro in staging.\"\n"
+              "1206,2025-12-02,,Call one-time buyers about a service plan,Doing,Bo Chen,"
+              "2025-12-12,\n", "Name", None, "Assignee"),
+    "github": ("Title,URL,Assignees,Status,Labels,Estimate\n"
+               "Fix login timeout on SSO,https://github.com/acme/web/issues/12,ana,Done,"
+               "\"bug, backend\",3\n"
+               "Call one-time buyers about a service plan,https://github.com/acme/web/issues/14,"
+               "bo,In Progress,sales,5\n", "Title", "Estimate", "Assignees"),
+}
+
+
+@pytest.mark.parametrize("tracker", sorted(EXPORTS))
+def test_a_trackers_export_gives_its_task_effort_and_owner_columns(tmp_path, tracker):
+    # Jira's story points ("Custom field (Story Points)"), Trello's "Members" and GitHub's
+    # "Assignees" were not read: shares were of tasks, and no one owned any task.
+    from classifier.files.readers import read_tasks
+
+    text, task, effort, owner = EXPORTS[tracker]
+    path = tmp_path / f"{tracker}.csv"
+    path.write_text(text, encoding="utf-8")
+    frame, column = read_tasks(path)
+    assert column == task
+    assert frame[column].tolist() == ["Fix login timeout on SSO",
+                                      "Call one-time buyers about a service plan"]
+    assert report.find_effort_column(frame) == effort
+    assert report.find_owner_column(frame) == owner
+
+
 def test_summary_counts_and_shares_of_tasks_and_effort():
     found = report.summary(results(ROWS), PLAN)
     assert (found.tasks, found.blank) == (4, 1)  # a blank row is no task

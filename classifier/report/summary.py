@@ -40,7 +40,7 @@ NO_STRATEGY = "Serves no strategy"
 EFFORT_COLUMN_NAMES = ("effort", "effort_hours", "hours", "points", "story_points", "estimate",
                        "effort_points", "estimate_hours", "estimated_hours", "storypoints", "sp")
 OWNER_COLUMN_NAMES = ("owner", "owners", "assignee", "assigned_to", "assigned", "responsible",
-                      "who", "person", "member")
+                      "who", "person", "member", "assignees", "members")
 DEFAULT_NEGLECT_THRESHOLD = 0.05
 _KNOWN_COLUMNS = set(RESULT_COLUMNS) | set(LLM_COLUMNS) | set(FINAL_COLUMNS) | set(STORE_COLUMNS)
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|pts?|points?|sp)?"
@@ -70,7 +70,8 @@ def find_effort_column(frame: pd.DataFrame) -> str | None:
     for column in frame.columns:
         if column in _KNOWN_COLUMNS:
             continue
-        by_name.setdefault(_normal_name(column), column)
+        # Jira's "Custom field (Story Points)": its story points, which the report missed.
+        by_name.setdefault(_normal_name(column).removeprefix("custom_field_"), column)
     candidates = [by_name[name] for name in EFFORT_COLUMN_NAMES if name in by_name]
     candidates += [column for name, column in by_name.items()
                    if name.startswith(("effort", "hours", "estimate", "story_point"))
