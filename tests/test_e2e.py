@@ -542,3 +542,41 @@ def test_an_upload_whose_names_do_not_say_asks_and_stays_on_its_tab(page, app_ur
     assert page.get_by_role("tab", name="Upload a file").get_attribute("aria-selected") == "true"
     assert page.get_by_text("board.csv").first.is_visible()
     _screenshot(page, "9-upload-asked")
+
+
+# Each visible button of the page's main area, and whether its words are cut short (some part
+# of it holds more than it shows: the "…" of a label too long for its button).
+_BUTTONS_CUT = """() => [...document.querySelectorAll('[data-testid=stMain] button')]
+  .filter(b => b.offsetParent !== null && b.innerText.trim())
+  .map(b => [b.innerText.split('\\n')[0],
+             [b, ...b.querySelectorAll('*')].some(n => n.scrollWidth > n.clientWidth + 1)])"""
+
+
+def test_the_review_buttons_are_readable_at_900_and_1280_px(page, app_url):
+    # At 900 px with the sidebar open the row of four columns read "Skip fo… S", and the
+    # candidates' buttons cut most strategy names, at 1280 px too.
+    page.goto(f"{app_url}/review")
+    page.get_by_role("button", name="Skip the teach-in").click()
+    page.get_by_text("left to review of").wait_for()
+    seen = set()
+    for _ in range(6):  # a misaligned task (one Confirm) and a doubtful one (a strategy's)
+        page.get_by_role("button", name="Skip for now").wait_for()
+        _idle(page)
+        confirm = page.get_by_role("button", name=re.compile("^Confirm: ")).first.inner_text()
+        for width in (900, 1280):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(500)
+            assert page.get_by_test_id("stSidebar").is_visible()
+            shown = page.evaluate(_BUTTONS_CUT)
+            assert {"Skip for now", "Undo last"} <= {label for label, _ in shown}
+            assert [label for label, cut in shown if cut] == [], (width, shown)
+            _screenshot(page, f"5-review-buttons-{width}")
+        seen.add("serves no strategy" in confirm)
+        if seen == {True, False}:
+            break
+        shown = _shown_task(page)
+        page.keyboard.press("s")  # a skip decides nothing: the progress stays, the task moves on
+        page.wait_for_function(
+            "shown => { const t = document.querySelector('[data-testid=stText]');"
+            " return t !== null && t.innerText.trim() !== shown; }", arg=shown)
+    assert seen == {True, False}

@@ -235,53 +235,53 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
         st.html(f"<style>.st-key-{twin} {{display: none;}}</style>")
         st.button("Agree with the machine", key=twin, shortcut=SHORTCUTS["confirm"],
                   disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None))
-    # The answer the machine gave, a strategy's name on it, gets twice the room of the others:
-    # in four equal columns a window 900 px wide cut it to "Confirm: serv… N".
-    cols = st.columns([2, 1, 1] if misaligned else [2, 1, 1, 1])
+    # One row that wraps, each button as wide as its words: fixed columns cut them short in a
+    # window 900 px wide with the sidebar open ("Confirm: serv… N", then "Skip fo… S").
+    row_of_actions = st.container(horizontal=True, gap="small")
     if misaligned:
-        cols[0].button("Confirm: serves no strategy", key=key("review_misaligned"),
-                       shortcut=SHORTCUTS["misaligned"], type="primary", width="stretch",
-                       disabled=locked, on_click=_decide, args=(run.id, row, "misaligned", None),
-                       help="The machine is right: this task serves none of the strategies.")
-        rest = cols[1:]
+        row_of_actions.button("Confirm: serves no strategy", key=key("review_misaligned"),
+                              shortcut=SHORTCUTS["misaligned"], type="primary",
+                              disabled=locked, on_click=_decide,
+                              args=(run.id, row, "misaligned", None),
+                              help="The machine is right: this task serves none of the "
+                              "strategies.")
     else:
         held = task["strategy_id"] in kept
-        cols[0].button(f"Confirm: {widgets.md_escape(task['strategy'])}", key=key("review_confirm"),
-                       shortcut=SHORTCUTS["confirm"], type="primary", width="stretch",
-                       disabled=locked or not held, on_click=_decide,
-                       args=(run.id, row, "confirm", task["strategy_id"], task["strategy"]),
-                       help="The machine is right." if held else gone)
-        cols[1].button("Serves no strategy", key=key("review_misaligned"),
-                       shortcut=SHORTCUTS["misaligned"], width="stretch", disabled=locked,
-                       on_click=_decide, args=(run.id, row, "misaligned", None))
-        rest = cols[2:]
-    rest[0].button("Skip for now", key=key("review_skip"), shortcut=SHORTCUTS["skip"],
-                   width="stretch", disabled=locked, on_click=_decide,
-                   args=(run.id, row, "skip", None),
-                   help="Skip for now: the task comes back later.")  # whole where cut short
-    rest[1].button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], width="stretch",
-                   disabled=locked, on_click=_undo, args=(run.id,))
+        row_of_actions.button(f"Confirm: {widgets.md_escape(task['strategy'])}",
+                              key=key("review_confirm"), shortcut=SHORTCUTS["confirm"],
+                              type="primary", disabled=locked or not held, on_click=_decide,
+                              args=(run.id, row, "confirm", task["strategy_id"],
+                                    task["strategy"]),
+                              help="The machine is right." if held else gone)
+        row_of_actions.button("Serves no strategy", key=key("review_misaligned"),
+                              shortcut=SHORTCUTS["misaligned"], disabled=locked,
+                              on_click=_decide, args=(run.id, row, "misaligned", None))
+    row_of_actions.button("Skip for now", key=key("review_skip"), shortcut=SHORTCUTS["skip"],
+                          disabled=locked, on_click=_decide, args=(run.id, row, "skip", None),
+                          help="The task comes back later.")
+    row_of_actions.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"],
+                          disabled=locked, on_click=_undo, args=(run.id,))
 
     st.write("Or pick the strategy it serves:")
-    picks = st.columns(max(len(candidates), 1) + 1)
+    picks = st.container(horizontal=True, gap="small")
     for number, candidate in enumerate(candidates, start=1):
-        picks[number - 1].button(
+        picks.button(
             f"{widgets.md_escape(candidate['strategy'])}", key=key(f"review_pick_{number}"),
-            shortcut=str(number), width="stretch",
+            shortcut=str(number),
             disabled=locked or candidate["strategy_id"] not in kept, on_click=_decide,
             args=(run.id, row, "reassign", candidate["strategy_id"], candidate["strategy"]),
-            # A long name is cut short on the button; hovering shows it whole.
+            # A name longer than the row is cut short on the button; hovering shows it whole.
             help=widgets.md_escape(candidate["strategy"])
             + ("" if candidate["strategy_id"] in kept else f". {gone}"))
     ids = kept
-    with picks[-1]:
+    with picks:
         # Picking in the list decides, as a candidate's button does: a separate button (and
         # key) after the pick found the focus still in the list, where a key is typed, not
         # pressed; U undoes a wrong pick.
         picker = key("review_reassign")
         st.selectbox("Reassign to", ids, index=None, key=picker,
                      placeholder="Another strategy…", format_func=lambda sid: names.get(sid, sid),
-                     label_visibility="collapsed", disabled=locked, on_change=_reassign,
+                     label_visibility="collapsed", disabled=locked, on_change=_reassign, width=240,
                      args=(run.id, row, picker, names))
     if deleted := [names[sid] for sid in plan.ids if sid not in kept]:
         st.caption("Not offered, deleted from the plan after this run was classified: "
