@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .access import Reviewer, person
 from .cells import is_blank, task_key
 from .model.decision import DEFAULT_THRESHOLDS
 from .model.learned import Learned, counted
@@ -23,7 +24,7 @@ from .plan import NO_STRATEGY_WORDS, Plan, Thresholds
 from .results import Status
 
 if TYPE_CHECKING:
-    from .store import RunInfo, Store
+    from .store import Decision, RunInfo, Store
 
 QUEUE_STATUSES = (Status.MISALIGNED.value, Status.REVIEW.value)
 # A decision this soon (seconds) after its task appeared is a key pressed twice, not a
@@ -45,6 +46,14 @@ def is_repeat(last: float | None, now: float, window: float) -> bool:
     """Whether a decision at `now` comes too soon after `last`, when its task appeared
     (monotonic seconds)."""
     return last is not None and 0 <= now - last < window
+
+
+def replaces(earlier: Decision | None, strategy_id: str | None, reviewer: str | Reviewer
+             ) -> bool:
+    """Whether deciding a task for `strategy_id` (None: serves no strategy) would replace a
+    colleague's other answer standing on it (`earlier`): theirs is not replaced unasked."""
+    return (earlier is not None and person(earlier.reviewer) != person(reviewer)
+            and earlier.strategy_id != strategy_id)
 
 
 TEACH_IN_SIZE = 20

@@ -360,20 +360,77 @@ def _decided_meanwhile(db, reviewer: str, by_this_tab: bool = False):
     return at, run, row
 
 
-def test_deciding_a_task_another_tab_just_decided_says_so_and_keeps_both(db):
+def test_deciding_a_task_another_tab_just_decided_the_same_way_records_both(db):
     at, run, row = _decided_meanwhile(db, "Ben in another tab")
     [warning] = at.warning
-    assert (f"Task {row + 1} was decided meanwhile by Ben in another tab (serves no strategy)"
-            in warning.value)
+    assert (f"Task {row + 1} was decided meanwhile by Ben in another tab (serves no strategy), "
+            f"as you decide it; yours is recorded too." in warning.value)
     with Store(db) as store:
         trail = store.decisions(run.id)
         standing = store.current_decisions(run.id)[row]
     assert trail["reviewer"].tolist() == ["Ben in another tab", "manager"]
     assert standing.reviewer == "manager"
-    # Undo brings the other tab's decision back.
-    at.button(key="review_undo").click().run()
+
+
+def _colleague_decides_the_task_on_screen(db, at: AppTest) -> tuple[int, int, str]:
+    """Ben says the Review page's task serves no strategy, after the page was drawn: the run,
+    the row, and the name of the task's first candidate (what the page's 1 picks)."""
+    row = int(task_button(at, "review_skip").key.rsplit("_", 1)[1])
     with Store(db) as store:
-        assert store.current_decisions(run.id)[row].reviewer == "Ben in another tab"
+        run = store.latest_run()
+        found = store.run_results(run.id).iloc[row]
+        store.record_decision(run.id, row, "misaligned", None, "Ben")
+    return run.id, row, found["candidates"][0]["strategy"]
+
+
+def test_a_colleague_s_other_decision_is_replaced_only_when_the_reviewer_says_so(db):
+    # It was replaced at the click, and the page said so after: Ben's answer was gone unread.
+    at = open_page(fresh_app(), "review")
+    run, row, picked = _colleague_decides_the_task_on_screen(db, at)
+    task_button(at, "review_pick_1").click().run()
+    no_exception(at)
+    [asked] = [w.value.replace("\\", "") for w in at.warning]
+    assert re.fullmatch(rf"Task {row + 1} was decided by Ben on \d{{4}}-\d\d-\d\d at "
+                        rf"\d\d:\d\d UTC: serves no strategy\. You chose: {re.escape(picked)}\. "
+                        rf"Replace their decision with yours\?", asked), asked
+    assert not [b for b in at.button if (b.key or "").startswith("review_skip")]  # no next task
+    with Store(db) as store:
+        assert store.decisions(run)["reviewer"].tolist() == ["Ben"]
+    at.button(key="review_keep").click().run()  # Escape
+    no_exception(at)
+    assert any(f"Kept Ben's decision on task {row + 1}" in t.value for t in at.toast)
+    with Store(db) as store:
+        assert store.decisions(run)["reviewer"].tolist() == ["Ben"]
+        assert store.current_decisions(run)[row].reviewer == "Ben"
+
+    run, row, picked = _colleague_decides_the_task_on_screen(db, at)  # the next task
+    task_button(at, "review_pick_1").click().run()
+    at.button(key="review_replace").click().run()  # Enter
+    no_exception(at)
+    assert any(w.value.startswith(f"Replaced Ben's decision on task {row + 1} (serves no "
+                                  f"strategy) with yours") for w in at.warning)
+    with Store(db) as store:
+        trail = store.decisions(run)
+        assert trail["reviewer"].tolist()[-2:] == ["Ben", "manager"]  # both in the trail
+        assert store.current_decisions(run)[row].reviewer == "manager"
+    at.button(key="review_undo").click().run()  # Undo brings Ben's back
+    with Store(db) as store:
+        assert store.current_decisions(run)[row].reviewer == "Ben"
+
+
+def test_a_colleague_s_decision_on_the_same_task_in_another_row_is_asked_about_too(db):
+    # A decision stands for its task's text: Ben's on the list's other copy of the task was
+    # replaced unsaid (the page looked at the row on screen only).
+    at = paste(fresh_app(), ["Pitch our widgets to Northgate", "Pitch our widgets to Northgate"])
+    at = open_page(at, "review")  # the teach-in round deals both
+    row = int(task_button(at, "review_skip").key.rsplit("_", 1)[1])
+    with Store(db) as store:
+        store.record_decision(2, 1 - row, "misaligned", None, "Ben")
+    task_button(at, "review_pick_1").click().run()
+    no_exception(at)
+    assert any(w.value.startswith(f"Task {row + 1} was decided by Ben on ") for w in at.warning)
+    with Store(db) as store:
+        assert store.decisions(2)["reviewer"].tolist() == ["Ben"]
 
 
 def test_a_strategy_deleted_from_the_plan_since_the_run_is_refused_then_not_offered(db):
@@ -1742,3 +1799,4 @@ def test_the_button_with_the_machines_answer_gets_twice_the_room_of_the_others(d
             if (_first_task_status(at) == "misaligned") != misaligned:
                 break
             task_button(at, "review_skip").click().run()
+

@@ -580,3 +580,42 @@ def test_the_review_buttons_are_readable_at_900_and_1280_px(page, app_url):
             "shown => { const t = document.querySelector('[data-testid=stText]');"
             " return t !== null && t.innerText.trim() !== shown; }", arg=shown)
     assert seen == {True, False}
+
+
+def test_a_colleague_s_decision_is_replaced_by_enter_and_kept_by_escape(page, app_url, tmp_path):
+    # By keyboard, as the rest of the page: the question that holds a decision back (it would
+    # replace a colleague's other answer) is answered without the mouse.
+    from classifier.store import Store
+
+    page.goto(f"{app_url}/review")
+    page.get_by_text("0 of 20 taught").wait_for()
+    page.get_by_role("button", name="Skip for now").wait_for()
+    _idle(page)
+    db = tmp_path / "tactics.db"
+
+    def colleague_decides_and_1_is_pressed() -> None:
+        with Store(db) as store:
+            run = store.latest_run()
+            results = store.run_results(run.id)
+            row = int(results.loc[results["task"] == _shown_task(page), "row"].iloc[0])
+            store.record_decision(run.id, row, "misaligned", None, "Ben")
+        page.keyboard.press("1")
+        page.get_by_text("Replace their decision with yours?").wait_for()
+        _idle(page)
+
+    def reviewers() -> list[str]:
+        with Store(db) as store:
+            return store.decisions()["reviewer"].tolist()
+
+    colleague_decides_and_1_is_pressed()
+    assert reviewers() == ["Ben"]
+    page.keyboard.press("Escape")
+    page.get_by_text("Kept Ben's decision").wait_for()
+    page.get_by_role("button", name="Skip for now").wait_for()  # the next task
+    _idle(page)
+    assert reviewers() == ["Ben"]
+
+    colleague_decides_and_1_is_pressed()
+    page.keyboard.press("Enter")
+    page.get_by_text("Replaced Ben's decision").wait_for()
+    assert reviewers() == ["Ben", "Ben", REVIEWER]

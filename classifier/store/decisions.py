@@ -252,6 +252,24 @@ class DecisionStore(RunStore):
                 conn, sa.and_(DECISIONS.c.run_id == run_id, DECISIONS.c.row == row))
         return _standing(trail).get((run_id, row))
 
+    def decision_on_task(self, run_id: int, row: int) -> Decision | None:
+        """The decision that stands on a task as the run's results apply it: its own, else one
+        on the same task text in the plan's runs up to this one (not one whose strategy the
+        run's plan lacks: that task is back in review)."""
+        own = self.standing_decision(run_id, row)
+        if own is not None:
+            return own
+        with self._connect(write=False) as conn:
+            info = self._run(conn, run_id)
+            plan = self._plan(conn, info.plan_version)
+            text = self._task(conn, run_id, row).text
+        carried = self.standing_by_text(info.plan_name, up_to_run=run_id, plan=plan).get(
+            task_key(text)) if task_key(text) else None
+        if carried is None or (carried.strategy_id is not None
+                               and carried.strategy_id not in plan.names):
+            return None
+        return carried
+
     def skipped_rows(self, run_id: int, reviewer: str | Reviewer) -> set[int]:
         """Rows this reviewer skipped in the run (skips not undone): their queue shows them last."""
         who = person(reviewer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 import streamlit as st
@@ -33,6 +34,7 @@ from classifier.review import (
     pending,
     recent_decisions,
     repeat_window,
+    replaces,
     strategies_kept,
     taught_on,
     teach_in_goal,
@@ -53,6 +55,7 @@ SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
 MOVED = "review_moved"  # the tasks the re-score moved (moved_tasks), listed once
+ASKING = "review_asking"  # a decision held back until its person says to replace a colleague's
 
 
 def task_key(name: str, run_id: int, row: int) -> str:
@@ -66,8 +69,10 @@ def task_key(name: str, run_id: int, row: int) -> str:
 
 
 def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
-            name: str | None = None) -> None:
-    """Button callback: save the decision at once (before the page redraws)."""
+            name: str | None = None, replacing: int | None = None) -> None:
+    """Button callback: save the decision at once (before the page redraws); one that would
+    replace a colleague's other answer is asked about first (`replacing`: the id of theirs,
+    which the person has agreed to replace)."""
     # A press on the next task's own button within a moment of it appearing, as a key pressed
     # twice does where the redraw was quicker than the person: nobody read that task. (After a
     # slower redraw the second press is still the decided task's own: see task_key.)
@@ -91,7 +96,7 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         # The queue shows only undecided tasks, so a standing decision here was made after this
         # page was drawn: by someone else (another reviewer or tab), or by this reviewer's own
         # key pressed twice before the page moved on, which is not a second decision.
-        earlier = db.standing_decision(run_id, row) if action != "skip" else None
+        earlier = db.decision_on_task(run_id, row) if action != "skip" else None
         if earlier is not None and person(earlier.reviewer) == person(who):
             if st.session_state.get(MINE) == (run_id, row):
                 st.session_state["review_note"] = (f"Task {row + 1} is decided already (a key "
@@ -102,6 +107,13 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
                     f"({_said(earlier)}, {earlier.decided_at:%H:%M} UTC); that decision "
                     f"stands. Undo (U) there changes it.")
             return
+        chosen = None if action == "misaligned" else strategy_id
+        if (earlier is not None and earlier.id != replacing
+                and replaces(earlier, chosen, who)):
+            # Replaced first and said after, a colleague's answer was gone before anyone read
+            # it: the person sees theirs and says whether to replace it.
+            Asking(run_id, row, action, strategy_id, name, earlier).hold()
+            return
         # The store refuses a viewer: the check is at the write (greyed-out buttons are only
         # what the page shows).
         recorded = db.record_decision(run_id, row, action, strategy_id, who)
@@ -111,11 +123,15 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
         st.session_state["review_error"] = f"Not recorded (task {row + 1}): {error}"
         return
     st.session_state[MINE] = (run_id, row)
-    if earlier is not None:
+    if earlier is not None and earlier.id == replacing:
+        st.session_state["review_warning"] = (
+            f"Replaced {widgets.md_escape(earlier.reviewer)}'s decision on task {row + 1} "
+            f"({_said(earlier)}) with yours. Theirs stays in the audit trail, and Undo (U) "
+            f"brings it back.")
+    elif earlier is not None:
         st.session_state["review_warning"] = (
             f"Task {row + 1} was decided meanwhile by {widgets.md_escape(earlier.reviewer)} "
-            f"({_said(earlier)}). Your decision now stands; theirs stays in the audit trail, "
-            f"and Undo (U) brings it back.")
+            f"({_said(earlier)}), as you decide it; yours is recorded too.")
     # The store says whether a picked strategy confirms the machine's (see record_decision).
     action = recorded.action
     done = {"confirm": "Confirmed", "reassign": f"Assigned to {name or strategy_id}",
@@ -123,6 +139,72 @@ def _decide(run_id: int, row: int, action: str, strategy_id: str | None,
     if action == "confirm" and name:
         done = f"Confirmed {name}"
     st.session_state["review_note"] = f"{done}: task {row + 1}, {_quoted(recorded.text)}."
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A decision held back: it would replace `theirs`, a colleague's other answer on the task."""
+
+    run_id: int
+    row: int
+    action: str
+    strategy_id: str | None
+    name: str | None
+    theirs: Decision
+
+    @classmethod
+    def pending(cls) -> Asking | None:
+        """The decision held back in this session, if any. Kept as a dict: this page's module
+        runs anew at every redraw, and an instance of the last redraw's class is not one of
+        this redraw's."""
+        held = st.session_state.get(ASKING)
+        return cls(**held) if isinstance(held, dict) else None
+
+    def hold(self) -> None:
+        st.session_state[ASKING] = asdict(self) | {"theirs": self.theirs}
+
+
+def _keep_theirs(asking: Asking) -> None:
+    """Button callback: the colleague's decision stands; nothing is recorded."""
+    st.session_state.pop(ASKING, None)
+    st.session_state["review_note"] = (
+        f"Kept {widgets.md_escape(asking.theirs.reviewer)}'s decision on task "
+        f"{asking.row + 1} ({_said(asking.theirs)}); nothing recorded.")
+
+
+def _replace_theirs(asking: Asking) -> None:
+    """Button callback: record the held-back decision over the colleague's, as agreed."""
+    st.session_state.pop(ASKING, None)
+    _decide(asking.run_id, asking.row, asking.action, asking.strategy_id, asking.name,
+            replacing=asking.theirs.id)
+
+
+def _ask_before_replacing(run_id: int, plan) -> bool:
+    """The question a held-back decision asks (who decided the task, what, when; replace or
+    keep), drawn instead of the next task; False when none is pending on this run."""
+    asking = Asking.pending()
+    if asking is None or asking.run_id != run_id:
+        st.session_state.pop(ASKING, None)  # another run is shown: its question is moot
+        return False
+    theirs, who = asking.theirs, widgets.md_escape(asking.theirs.reviewer)
+    mine = ("serves no strategy" if asking.action == "misaligned"
+            else plan.names.get(asking.strategy_id, asking.strategy_id))
+    said = ("serves no strategy" if theirs.strategy_id is None
+            else plan.names.get(theirs.strategy_id, theirs.strategy_id))
+    with st.container(border=True):
+        st.warning(f"Task {asking.row + 1} was decided by {who} on "
+                   f"{theirs.decided_at:%Y-%m-%d at %H:%M} UTC: {widgets.md_escape(said)}. You "
+                   f"chose: {widgets.md_escape(mine)}. Replace their decision with yours?",
+                   icon=":material/group:")
+        st.text(work_text.readable(theirs.text))  # the task: user text, never Markdown
+        buttons = st.container(horizontal=True, gap="small")
+        buttons.button(f"Replace {who}'s decision", key="review_replace", type="primary",
+                       shortcut="Enter", on_click=_replace_theirs, args=(asking,),
+                       help="Theirs stays in the audit trail; Undo (U) brings it back.")
+        buttons.button(f"Keep {who}'s decision", key="review_keep", shortcut="Escape",
+                       on_click=_keep_theirs, args=(asking,))
+    st.caption("Keys: **Enter** replace theirs · **Escape** keep theirs")
+    return True
 
 
 def _said(decision: Decision) -> str:
@@ -514,6 +596,9 @@ def render() -> None:
         if message := st.session_state.pop(key, None):
             show(message)
     _moved()
+    if _ask_before_replacing(run.id, plan):
+        _recent(run.id, plan)
+        return
     results = db.results_with_decisions(run.id)
     decided = set(results.index[results["decision"].notna()])
     locked = state.viewing_only()  # app.py says why, at the top of every page
