@@ -405,10 +405,17 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     (`already`: a file sent twice is recorded once), and of those how many somebody decided
     otherwise since (`since`: a file sent again never undoes a later decision); and how many
     tasks somebody else decided otherwise after the file was written (`others`, whose
-    decisions stand: the queue deals no decided task, so theirs came later)."""
-    standing = _standing_now(store, read)
+    decisions stand: the queue deals no decided task, so theirs came later); and how many
+    colleagues' decisions the file's replace (`replaced`: void ones, on a strategy the plan no
+    longer has, whose tasks the queue deals again)."""
+    standing, void = _standing_now(store, read)
     made = _made(store, {request.run_id for request in read.requests})
     new, since, others = [], 0, 0
+    # A colleague's decision on a strategy the plan no longer has is void: the task is back in
+    # review ("decide again"), and the file's answer takes its place (it was kept, as standing).
+    replaced = sum(1 for request in read.requests
+                   if (found := void.get((request.run_id, request.row))) is not None
+                   and person(found.reviewer) != person(reviewer))
     for request in read.requests:
         key = (request.run_id, request.row)
         now = standing.get(key)
@@ -423,27 +430,35 @@ def record(store: Store, read: DecisionsRead, reviewer: str) -> dict[str, int]:
     recorded = store.record_decisions(new, reviewer)
     counts = {"confirm": 0, "reassign": 0, "misaligned": 0,
               "already": len(read.requests) - len(new) - others, "since": since,
-              "others": others}
+              "others": others, "replaced": replaced}
     for decision in recorded:
         counts[decision.action] += 1
     return counts
 
 
-def _standing_now(store: Store, read: DecisionsRead) -> dict[tuple[int, int], Decision]:
+def _standing_now(store: Store, read: DecisionsRead
+                  ) -> tuple[dict[tuple[int, int], Decision], dict[tuple[int, int], Decision]]:
     """Per task read, the decision standing on it now, if any: a decision stands for its task's
     text in every run of the plan, so one taken since on a newer run (the Review page of next
-    week's run) counts as much as one on the file's own run."""
+    week's run) counts as much as one on the file's own run. And, apart, the tasks' void
+    decisions: on a strategy the run's plan no longer has (the task is back in review)."""
     by_text = store.standing_by_text(read.plan_name)
-    by_row = {run_id: store.current_decisions(run_id)
-              for run_id in {request.run_id for request in read.requests}}
+    runs = {request.run_id for request in read.requests}
+    by_row = {run_id: store.current_decisions(run_id) for run_id in runs}
+    names = {run_id: store.plan(store.run(run_id).plan_version).names for run_id in runs}
     standing: dict[tuple[int, int], Decision] = {}
+    void: dict[tuple[int, int], Decision] = {}
     for request in read.requests:
         key = (request.run_id, request.row)
         text = read.texts.get(key, "")
         now = (by_text.get(text) if text else None) or by_row[request.run_id].get(request.row)
-        if now is not None:
+        if now is None:
+            continue
+        if now.strategy_id is not None and now.strategy_id not in names[request.run_id]:
+            void[key] = now
+        else:
             standing[key] = now
-    return standing
+    return standing, void
 
 
 def _made(store: Store, runs: set[int]) -> dict[tuple[int, int], set[tuple[str, str | None]]]:
@@ -486,7 +501,7 @@ def unrecorded(path: str | Path, store: Store | None, plan_name: str) -> int:
     # Recorded once, by anyone, is recorded: a later decision by somebody else may stand. A
     # task decided since, by anyone, is done: `decide` keeps that decision over the file's.
     made = _made(store, {request.run_id for request in read.requests})
-    standing = _standing_now(store, read)
+    standing, _ = _standing_now(store, read)
     return sum(1 for request in read.requests
                if (request.run_id, request.row) not in standing
                and request.strategy_id not in {strategy for _, strategy in

@@ -819,3 +819,41 @@ def test_the_tools_own_queue_of_odd_texts_is_read_back_as_its_tasks(tmp_path, su
 
     assert done.exit_code == 0, done.output
     assert f"recorded {len(tasks)} decisions by ana" in done.stderr
+
+
+def test_a_colleague_s_decision_the_plan_no_longer_allows_is_replaced_and_said(tmp_path):
+    """Ben's decision names a strategy deleted since: the next run deals the task again ("decide
+    again"), but ana's answer in the file was refused as "decided otherwise by somebody else
+    since the file was written, which stands", and the task stayed undecided."""
+    from classifier.plan import dump_plan
+
+    db, tasks = tmp_path / "tactics.db", tmp_path / "tasks.txt"
+    tasks.write_text("Pitch our widgets to the Northgate hardware store\n"
+                     "Order toner for the printer\n", encoding="utf-8")
+    assert _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "1.csv"),
+                    "--db", str(db), "-q").exit_code == 0
+    plan = load_plan(PLAN)
+    with Store(db) as store:
+        gone = store.run_results(1)["strategy_id"].iloc[0]
+        store.record_decision(1, 0, "reassign", gone, "Ben")
+    smaller = tmp_path / "plan.yaml"
+    smaller.write_text(dump_plan(plan.model_copy(update={"strategies": [
+        s for s in plan.strategies if s.id != gone]}), "yaml"), encoding="utf-8")
+    assert _tactics("classify", str(tasks), "--plan", str(smaller), "--out",
+                    str(tmp_path / "2.csv"), "--db", str(db), "-q").exit_code == 0
+    done = _tactics("queue", "--db", str(db), "--plan", str(smaller), "--out",
+                    str(tmp_path / "queue.csv"))
+    table = pd.read_csv(tmp_path / "queue.csv", dtype=str, keep_default_na=False)
+    table = table[table["task_id"] == "run2-task1"].assign(decision="strong-team")
+    table.to_csv(tmp_path / "filled.csv", index=False)
+
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan",
+                    str(smaller), "--reviewer", "ana")
+
+    assert done.exit_code == 0, done.output
+    assert ("recorded 1 decision by ana: 0 confirmed, 1 reassigned, 0 serving no strategy; 1 of "
+            "them replaces a colleague's decision on a strategy the plan no longer has; 0 rows "
+            "left empty") in done.stderr
+    with Store(db) as store:
+        decided = store.results_with_decisions(2).iloc[0]
+    assert (decided["decided_by"], decided["final_strategy_id"]) == ("ana", "strong-team")

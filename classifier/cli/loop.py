@@ -147,10 +147,13 @@ def decide(
         others = (f"; {counts['others']} decided otherwise by somebody else since the file "
                   f"was written, which stand{'s' if counts['others'] == 1 else ''} (change "
                   f"them on the Review page)" if counts["others"] else "")
+        replaced = (f"; {counts['replaced']} of them replace{'s' if counts['replaced'] == 1 else ''} "
+                    f"a colleague's decision on a strategy the plan no longer has"
+                    if counts["replaced"] else "")
         say(f"recorded {total} decision{'s' if total != 1 else ''} by {name}: "
             f"{counts['confirm']} confirmed, {counts['reassign']} reassigned, "
-            f"{counts['misaligned']} serving no strategy{already}{others}; {read.skipped} "
-            f"row{'s' if read.skipped != 1 else ''} left empty")
+            f"{counts['misaligned']} serving no strategy{replaced}{already}{others}; "
+            f"{read.skipped} row{'s' if read.skipped != 1 else ''} left empty")
 
     run_command(action)
 
