@@ -1800,3 +1800,21 @@ def test_the_button_with_the_machines_answer_gets_twice_the_room_of_the_others(d
                 break
             task_button(at, "review_skip").click().run()
 
+
+def test_an_address_naming_a_run_set_aside_with_none_left_to_show_says_so(db):
+    # Every run set aside: `?run=1` of one said nothing, and the Review page told a manager
+    # with runs in the store that nothing was classified yet.
+    fresh_app()
+    with Store(db) as store:
+        store.set_aside(1, "ana")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "1"
+    at.run()
+    no_exception(at)
+    assert [i.value for i in at.sidebar.info] == [
+        "Run #1 was set aside by ana, and no other run is left to show: “Runs set aside” on the "
+        "Classify page brings it back."]
+    at = open_page(at, "review")
+    assert [i.value for i in at.main.info] == [
+        "Every run of this plan is set aside: “Runs set aside” on the Classify page brings one "
+        "back, or paste or upload tasks there."]

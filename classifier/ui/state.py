@@ -246,7 +246,10 @@ def current_run_or_hint() -> RunInfo | None:
     """The current run; with none yet, a one-line hint that sends the user to Classify."""
     run = current_run()
     if run is None:
-        st.info("No tasks classified yet: paste or upload some on the Classify page.")
+        st.info("Every run of this plan is set aside: “Runs set aside” on the Classify page "
+                "brings one back, or paste or upload tasks there."
+                if store().set_aside_runs(PLAN_NAME)
+                else "No tasks classified yet: paste or upload some on the Classify page.")
     return run
 
 
@@ -265,6 +268,15 @@ def unknown_run_line(asked: str, newest_shown: bool = True) -> str:
     if not newest_shown:  # every run set aside, or none made yet: "the newest" was none
         return f"There is no {named} in this store, and no other run to show."
     return f"There is no {named} in this store: the newest run is shown."
+
+
+def set_aside_run_line(run_id: int, by: str, newest_shown: bool = True) -> str:
+    """What the pages say of the run they were showing (or the address named) when someone has
+    set it aside: the newest run shown instead, or none where every run is set aside."""
+    if not newest_shown:
+        return (f"Run #{run_id} was set aside by {by}, and no other run is left to show: “Runs "
+                f"set aside” on the Classify page brings it back.")
+    return f"Run #{run_id} was set aside by {by}: the newest run is shown."
 
 
 def run_label(run: RunInfo) -> str:

@@ -93,6 +93,10 @@ def run_picker() -> None:
     if (asked := st.session_state.pop(state.RUN_UNKNOWN, None)) is not None:
         st.sidebar.warning(md_escape(state.unknown_run_line(asked, current is not None)),
                            icon=":material/search_off:")
+    if gone := st.session_state.pop(state.RUN_GONE, None):
+        st.sidebar.info(state.set_aside_run_line(gone[0], md_escape(gone[1]),
+                                                 newest_shown=current is not None),
+                        icon=":material/inventory_2:")
     if not runs or current is None:
         return
     ids = [run.id for run in runs]
@@ -105,9 +109,6 @@ def run_picker() -> None:
                                   format_func=lambda run_id: labels[run_id],
                                   help="Each classification is kept as a run, with its decisions.")
     st.sidebar.caption(md_escape(current.source))
-    if gone := st.session_state.pop(state.RUN_GONE, None):
-        st.sidebar.info(f"Run #{gone[0]} was set aside by {md_escape(gone[1])}: the newest run "
-                        f"is shown.", icon=":material/inventory_2:")
     if picked != current.id:
         state.use_run(picked)
         st.rerun()
