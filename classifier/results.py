@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from .cells import task_key
 
 
 class Status(StrEnum):
@@ -117,3 +120,14 @@ def decided_figures(candidates: Sequence[Candidate | Mapping[str, Any]], strateg
     runner = next((c for c in found if c[0] != strategy_id), None)  # candidates: best first
     return Figures(chosen[1] if chosen else None, runner[0] if runner else None,
                    runner[1] if runner else None, chosen[2] if chosen else None)
+
+
+
+def decided_evidence(evidence: object, text: str, reviewer: str, decided_at: datetime) -> object:
+    """A decided task's `evidence`: the strategy text it matched best, unless that is its own
+    text (the example its decision taught, which tells nothing): then the decision it comes
+    from, "decided by Ana, 2026-12-01" (the UTC date)."""
+    if not isinstance(evidence, str) or not task_key(text) or task_key(evidence) != task_key(text):
+        return evidence
+    when = decided_at if decided_at.tzinfo is None else decided_at.astimezone(UTC)
+    return f"decided by {reviewer}, {when:%Y-%m-%d}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .cells import task_key
-from .results import DECIDED_BY, Candidate, decided_figures
+from .results import DECIDED_BY, Candidate, decided_evidence, decided_figures
 
 if TYPE_CHECKING:
     from .model.engine import Batch, Classifier
@@ -45,7 +45,8 @@ def with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
     """The chunk with each person's decision as its strategy and status, and `decided_by`; a
     task whose decided strategy left the plan keeps the machine's strategy, in review. With
     the chunk's `batch`, a strategy other than the machine's gets its own figures (score,
-    runner-up, evidence)."""
+    runner-up, evidence); evidence that is the task's own text names the decision instead
+    (`decided_evidence`)."""
     names = dict(zip(classifier.strategy_ids, classifier.strategy_names, strict=True))
     frame = frame.copy()
     machine = frame["strategy_id"].tolist()
@@ -70,6 +71,9 @@ def with_decisions(frame: pd.DataFrame, decided: list[Decision | None],
             figures = decided_figures(found[position], decision.strategy_id)
             for column, value in figures._asdict().items():
                 frame.iat[position, frame.columns.get_loc(column)] = value
+        at = frame.columns.get_loc("evidence")
+        frame.iat[position, at] = decided_evidence(frame.iat[position, at], decision.text,
+                                                   decision.reviewer, decision.decided_at)
     frame[DECIDED_BY] = [d.reviewer if d is not None and holds(d, classifier) else ""
                          for d in decided]
     return frame

@@ -857,3 +857,29 @@ def test_a_colleague_s_decision_the_plan_no_longer_allows_is_replaced_and_said(t
     with Store(db) as store:
         decided = store.results_with_decisions(2).iloc[0]
     assert (decided["decided_by"], decided["final_strategy_id"]) == ("ana", "strong-team")
+
+
+def test_a_decided_task_s_evidence_names_the_decision_not_its_own_text(tmp_path):
+    """The next run matches a decided task to the example its decision taught, its own text:
+    `evidence` repeated the task, in classify's output and the report alike."""
+    from datetime import UTC
+
+    db, tasks = tmp_path / "tactics.db", tmp_path / "tasks.txt"
+    tasks.write_text("Pitch our widgets to the Northgate hardware store\n"
+                     "Recalibrate torque station 3 on line B\n", encoding="utf-8")
+    assert _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "1.csv"),
+                    "--db", str(db), "-q").exit_code == 0
+    with Store(db) as store:
+        made = [store.record_decision(1, 0, "confirm", None, "Ana"),
+                store.record_decision(1, 1, "reassign", "operational-excellence", "Ben")]
+    said = [f"decided by {d.reviewer}, {d.decided_at.astimezone(UTC):%Y-%m-%d}" for d in made]
+
+    assert _tactics("classify", str(tasks), "--plan", PLAN, "--out", str(tmp_path / "2.csv"),
+                    "--db", str(db), "-q").exit_code == 0
+    assert _tactics("report", "--db", str(db), "--plan", PLAN, "--out",
+                    str(tmp_path / "report.csv")).exit_code == 0
+
+    written = pd.read_csv(tmp_path / "2.csv", dtype=str, keep_default_na=False)
+    assert written["evidence"].tolist() == said
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
+    assert report["evidence"].tolist() == said

@@ -71,7 +71,7 @@ def run_report(store: Store, run: RunInfo) -> RunReport:
     trends = run_trends(store, run.plan_name, until=run.id)
     if run.set_aside_at is not None:  # the trends are of the run list, which leaves it out
         trends.set_aside = (run.id, run.set_aside_by or "someone")
-    return RunReport(run, plan, results_table(stored, run.columns), found, trends)
+    return RunReport(run, plan, results_table(stored, run.columns, run.text_column), found, trends)
 
 
 def may_cut_cells(results: pd.DataFrame) -> bool:

@@ -9,7 +9,14 @@ import pandas as pd
 
 from ..cells import cell_text
 from ..files.writer import CellStyle, WorkbookWriter, column_width, csv_bytes
-from ..results import LLM_COLUMNS, RESULT_COLUMNS, SCORE_COLUMNS, SCORE_FORMAT, STATUS_ORDER
+from ..results import (
+    LLM_COLUMNS,
+    RESULT_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_FORMAT,
+    STATUS_ORDER,
+    decided_evidence,
+)
 from .summary import STATUS_LABELS, Summary, chosen_figures, percent, status_counts
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
@@ -21,10 +28,12 @@ SCORE = CellStyle(number_format=SCORE_FORMAT)
 MINUTE = CellStyle(number_format="yyyy-mm-dd hh:mm")  # a run's time; a day alone reads as one
 
 
-def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def results_table(results: pd.DataFrame, columns: list[str], text_column: str | None = None
+                  ) -> pd.DataFrame:
     """One row per task from `Store.results_with_decisions`: the input columns, the result
     columns with each person's decision applied, then what the machine said, who decided, and
-    why a decided task is in review again."""
+    why a decided task is in review again; with `text_column`, a decided task's evidence that
+    is its own text names the decision (`decided_evidence`)."""
     inputs = [c for c in columns if c in results.columns and c not in RESULT_COLUMNS]
     decided = results["decision"].notna()
     out = results[inputs].copy()
@@ -40,6 +49,12 @@ def results_table(results: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for position, figures in chosen_figures(results, chosen).items():
         for column, value in figures._asdict().items():
             out.iat[position, out.columns.get_loc(column)] = value
+    if text_column in results.columns:  # as `tactics classify --db` writes it
+        out["evidence"] = [
+            decided_evidence(evidence, cell_text(text), by, at) if is_decided else evidence
+            for evidence, text, by, at, is_decided in zip(
+                out["evidence"], results[text_column], results["decided_by"],
+                results["decided_at"], decided, strict=True)]
     for column in LLM_COLUMNS:  # where the LLM was asked (--llm, or from the app)
         if column in results:
             out[column] = results[column].map(cell_text)
