@@ -1784,23 +1784,6 @@ def test_the_browser_tab_icon_is_drawn_without_the_network():
     assert "page_icon=widgets.TAB_ICON" in Path(APP).read_text(encoding="utf-8")
 
 
-def test_the_button_with_the_machines_answer_gets_twice_the_room_of_the_others(db):
-    # Four equal columns cut it to "Confirm: serv… N" in a window 900 px wide.
-    at = open_page(fresh_app(), "review")
-    for _ in range(2):  # a task the machine gave a strategy, then one it called misaligned
-        misaligned = _first_task_status(at) == "misaligned"
-        confirm = task_button(at, "review_misaligned" if misaligned else "review_confirm")
-
-        def room(key: str) -> float:
-            return next(c.weight for c in at.columns if any(b.key == key for b in c.button))
-        assert room(confirm.key) == 2 * room(task_button(at, "review_skip").key)
-        assert room(confirm.key) == 2 * room("review_undo")
-        for _ in range(30):
-            if (_first_task_status(at) == "misaligned") != misaligned:
-                break
-            task_button(at, "review_skip").click().run()
-
-
 def test_an_address_naming_a_run_set_aside_with_none_left_to_show_says_so(db):
     # Every run set aside: `?run=1` of one said nothing, and the Review page told a manager
     # with runs in the store that nothing was classified yet.
