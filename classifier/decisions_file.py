@@ -113,11 +113,12 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
     `dates` columns as dates; `warn` hears of cells cut to Excel's limit."""
     path = prepare_output(out, types=QUEUE_TYPES)
     separator = csv_separator(separator, path)
+    # Dates as `classify` wrote them in a CSV, and as date cells in a workbook.
+    table = dates_again(table, dates)
     if path.suffix.lower() == ".csv":
         with TableWriter(path, separator=separator) as writer:
             writer.write(table)
         return path
-    table = dates_again(table, dates)
     book = WorkbookWriter()
     columns = list(table.columns)
     sheet = book.sheet(QUEUE_SHEET, widths=[14.0] + [24.0] * (len(columns) - 1), freeze_header=True,

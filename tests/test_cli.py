@@ -1105,5 +1105,46 @@ def test_a_workbooks_dates_are_dates_in_the_report_and_queue_workbooks(tmp_path)
         assert [first["ref"].value, second["ref"].value] == ["2026-03-02T00:00:00", "2026-03-02"]
     written = pd.read_csv(tmp_path / "r.csv", dtype=str, keep_default_na=False,
                           encoding="utf-8-sig").set_index("task")
-    assert written.loc["Call the customers whose service plans expire", "due"] == (
-        "2026-03-09T00:00:00")
+    assert written.loc["Call the customers whose service plans expire", "due"] == "2026-03-09"
+
+
+def test_the_report_and_queue_csvs_write_a_workbooks_cells_as_classify_wrote_them(tmp_path):
+    """The report's CSV of a run made from a workbook wrote '2026-03-02T00:00:00' and effort
+    '1.0' where `classify`'s CSV of the same workbook wrote '2026-03-02' and '1' (a fraction
+    elsewhere in the column made every hour a float)."""
+    import datetime as dt
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["task", "effort_hours", "due"])
+    sheet.append(["Call the customers whose service plans expire", 1, dt.datetime(2026, 3, 2)])
+    sheet.append(["Pitch our widgets to Riverside Hardware", 2.5,
+                  dt.datetime(2026, 3, 2, 14, 30)])
+    sheet.append(["Post the job opening for a machinist", 0.5, "next week"])
+    sheet.append(["Reorganize the shared drive folder colors", 3, None])
+    book.save(tmp_path / "week.xlsx")
+    db = tmp_path / "tactics.db"
+    outs = {name: tmp_path / name for name in ("out.csv", "r.csv", "q.csv")}
+    for args in (("classify", str(tmp_path / "week.xlsx"), "--plan", PLAN, "--db", str(db),
+                  "--out", str(outs["out.csv"]), "-q"),
+                 ("report", "--db", str(db), "--plan", PLAN, "--out", str(outs["r.csv"])),
+                 ("queue", "--db", str(db), "--plan", PLAN, "--out", str(outs["q.csv"]))):
+        done = _invoke(*args)
+        assert done.exit_code == 0, done.output
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(outs[name], dtype=str, keep_default_na=False,
+                           encoding="utf-8-sig").set_index("task")[["effort_hours", "due"]]
+
+    classified = read("out.csv")
+    assert classified.to_dict("index") == {
+        "Call the customers whose service plans expire": {"effort_hours": "1",
+                                                          "due": "2026-03-02"},
+        "Pitch our widgets to Riverside Hardware": {"effort_hours": "2.5",
+                                                    "due": "2026-03-02 14:30:00"},
+        "Post the job opening for a machinist": {"effort_hours": "0.5", "due": "next week"},
+        "Reorganize the shared drive folder colors": {"effort_hours": "3", "due": ""}}
+    pd.testing.assert_frame_equal(read("r.csv"), classified)
+    queued = read("q.csv")
+    assert len(queued) >= 2
+    pd.testing.assert_frame_equal(queued, classified.loc[queued.index])

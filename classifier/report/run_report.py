@@ -48,7 +48,7 @@ class RunReport:
     def workbook(self) -> WorkbookWriter:
         """Results, Summary and (with two or more runs) Trends sheets."""
         numbers = None if self.trends.empty else trend_numbers(self.trends, as_text=False)
-        # The run's date cells as dates (the CSV keeps the text it always wrote).
+        # The run's date cells as dates.
         results = dates_again(self.results, self.run.date_columns)
         return workbook(results, self.summary, trends=numbers)
 
@@ -58,7 +58,9 @@ class RunReport:
 
     def csv(self, separator: str = ",") -> bytes:
         """The results table as CSV for Excel, separated by `separator` (`,` or `;`)."""
-        return results_csv(self.results, separator)
+        # The run's date cells as `classify` wrote them ("2026-03-02", not the store's
+        # "2026-03-02T00:00:00").
+        return results_csv(dates_again(self.results, self.run.date_columns), separator)
 
 
 def run_report(store: Store, run: RunInfo) -> RunReport:

@@ -434,10 +434,17 @@ def _results_frame(columns: list[str], result_columns: list[str],
     numbers, inputs, candidates, *results = (
         [list(c) for c in zip(*rows, strict=False)] if rows
         else [[] for _ in range(3 + len(result_columns))])
-    frame = pd.DataFrame(json.loads("[" + ",".join(map(str, inputs)) + "]"), columns=columns)
-    for column in columns:
-        if frame[column].isna().all():
-            frame[column] = frame[column].astype(object)
+    stored = json.loads("[" + ",".join(map(str, inputs)) + "]")
+    frame = pd.DataFrame(stored, columns=columns)
+    for at, column in enumerate(columns):
+        values = frame[column]
+        if values.isna().all():
+            frame[column] = values.astype(object)
+        elif values.dtype.kind == "f" and any(type(row[at]) is int for row in stored):
+            # A workbook's whole numbers beside a fraction or a blank cell: pandas made every
+            # one a float, and the report wrote the 1 `classify` wrote as "1.0".
+            frame[column] = pd.Series([row[at] for row in stored], index=frame.index,
+                                      dtype=object)
     for column, values in zip(result_columns, results, strict=True):
         if column in ("score", "runner_up_score"):
             frame[column] = pd.Series([math.nan if v is None else v for v in values],
