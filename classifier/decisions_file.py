@@ -28,6 +28,7 @@ from .files.writer import (
     WorkbookWriter,
     csv_separator,
     cut_warning,
+    decimal_mark,
     prepare_output,
 )
 from .model.learned import Learned
@@ -116,7 +117,7 @@ def write_queue(table: pd.DataFrame, plan: Plan, out: str | Path,
     # Dates as `classify` wrote them in a CSV, and as date cells in a workbook.
     table = dates_again(table, dates)
     if path.suffix.lower() == ".csv":
-        with TableWriter(path, separator=separator) as writer:
+        with TableWriter(path, separator=separator, decimal=decimal_mark(separator)) as writer:
             writer.write(table)
         return path
     book = WorkbookWriter()

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -164,6 +167,36 @@ def test_a_filled_file_through_a_spreadsheet_maps_back_to_its_tasks(db, tmp_path
     assert set(trail["reviewer"]) == {"ana"}
     again = _queue(db, tmp_path / "next.csv")
     assert not set(again["task_id"]) & set(table["task_id"][:3])  # decided: out of the queue
+
+
+def test_a_semicolon_queue_has_decimal_commas_and_is_recorded_when_filled(db, tmp_path):
+    """`--sep ';'` is for Excel whose decimal mark is a comma, which read the scores' "0.5321"
+    as text: they are "0,5321" there (the ',' file keeps '.'); filled and saved as that Excel
+    saves it (';', decimal commas), the file is recorded."""
+    out = tmp_path / "queue.csv"
+    done = _tactics("queue", "--db", str(db), "--plan", PLAN, "--out", str(out), "--limit", "3",
+                    "--sep", ";")
+    assert done.exit_code == 0, done.output
+    header, *rows = csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig")), delimiter=";")
+    scores = [row[header.index(f"candidate_{n}_score")] for row in rows for n in (1, 2, 3)]
+    assert all(re.fullmatch(r"-?\d+,\d+", score) for score in scores), scores
+    comma = _queue(db, tmp_path / "comma.csv", "--limit", "3")
+    assert comma["candidate_1_score"].tolist() == [
+        row[header.index("candidate_1_score")].replace(",", ".") for row in rows]
+
+    for row in rows[:2]:
+        row[header.index("decision")] = row[header.index("candidate_2")]
+    filled = io.StringIO()
+    csv.writer(filled, delimiter=";", lineterminator="\r\n").writerows([header, *rows])
+    (tmp_path / "filled.csv").write_bytes(filled.getvalue().encode("utf-8-sig"))
+    done = _tactics("decide", str(tmp_path / "filled.csv"), "--db", str(db), "--plan", PLAN,
+                    "--reviewer", "ana")
+    assert done.exit_code == 0, done.output
+    assert "recorded 2 decisions by ana" in done.stderr and "1 row left empty" in done.stderr
+    with Store(db) as store:
+        trail = store.decisions()
+    assert {(f"run{r.run_id}-task{r.row + 1}", r.strategy_id) for r in trail.itertuples()} == {
+        (row[header.index("task_id")], row[header.index("candidate_2")]) for row in rows[:2]}
 
 
 def test_a_decision_may_name_the_strategy_as_the_file_shows_it(db, tmp_path):

@@ -551,7 +551,8 @@ def test_report_csv_is_neutralised_and_names_the_run(hostile_store, tmp_path):
 
 def test_report_and_queue_csv_for_excel_with_a_decimal_comma(hostile_store, tmp_path):
     """European Excel opens a `,` file as one column: `--sep ';'` writes the same table with
-    `;` between its cells (the default stays `,`); only a .csv output takes it."""
+    `;` between its cells and a decimal comma in its scores (the default stays `,` and '.');
+    only a .csv output takes it."""
     for command, extra in (("report", ()), ("queue", ("--limit", "3"))):
         tables = {}
         for sep in (",", ";"):
@@ -566,7 +567,12 @@ def test_report_and_queue_csv_for_excel_with_a_decimal_comma(hostile_store, tmp_
             tables[sep] = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
                                       keep_default_na=False)
         assert len(tables[","].columns) > 5
-        pd.testing.assert_frame_equal(tables[","], tables[";"])
+        # The same table, its scores with the decimal comma such an Excel reads as numbers.
+        scores = [column for column in tables[";"].columns if column.endswith("score")]
+        assert scores and tables[";"][scores].map(lambda v: "." not in v and "," in v).all(
+            axis=None)
+        pd.testing.assert_frame_equal(tables[","], tables[";"].assign(
+            **{column: tables[";"][column].str.replace(",", ".") for column in scores}))
     for out, sep, said in ((tmp_path / "r.xlsx", ";", "--sep is for a .csv output"),
                            (tmp_path / "r.csv", "|", "--sep '|': use ',' or ';'")):
         done = _report(hostile_store, out, "--sep", sep)

@@ -80,11 +80,20 @@ def _flat(value: object) -> object:
     return value
 
 
-def csv_cell(value: object) -> object:
-    """A value for a CSV/TSV cell: blank for missing, JSON text for containers, safe text."""
+def decimal_mark(separator: str) -> str:
+    """The decimal mark of a CSV for Excel separated by `separator`: `;` is for Excel where the
+    mark is a comma, which reads "0.5321" as text (no sums, no sorting by number)."""
+    return "," if separator == ";" else "."
+
+
+def csv_cell(value: object, decimal: str = ".") -> object:
+    """A value for a CSV/TSV cell: blank for missing, JSON text for containers, safe text, a
+    fraction with `decimal` as its decimal mark."""
     if is_blank(value) and not isinstance(value, str):
         return ""
     value = _flat(value)
+    if decimal != "." and isinstance(value, float | np.floating):
+        return str(float(value)).replace(".", decimal)
     if isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
         # A workbook's date cell is read as midnight of its day: written as the day it shows.
         return value.date().isoformat()
@@ -340,11 +349,14 @@ def csv_separator(separator: str, path: str | os.PathLike[str]) -> str:
 
 
 def csv_bytes(frame: pd.DataFrame, separator: str = ",") -> bytes:
-    """A frame as CSV that Excel opens with accents intact (UTF-8 with BOM, CRLF lines)."""
+    """A frame as CSV that Excel opens with accents intact (UTF-8 with BOM, CRLF lines), its
+    fractions with the decimal mark that goes with `separator`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
+    decimal = decimal_mark(separator)
     writer.writerow([csv_cell(str(c)) for c in frame.columns])
-    writer.writerows([csv_cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
+    writer.writerows([csv_cell(v, decimal) for v in row]
+                     for row in frame.itertuples(index=False, name=None))
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -390,12 +402,14 @@ class TableWriter:
 
     def __init__(self, path: str | os.PathLike[str], inputs: Mapping[Path, str] | None = None,
                  sheet_title: str = "results", separator: str = ",", bom: bool = False,
-                 number_formats: Mapping[str, str] | None = None):
+                 number_formats: Mapping[str, str] | None = None, decimal: str = "."):
         self.path = prepare_output(path, inputs)
         self.kind = self.path.suffix.lower()[1:]
         # A .csv output keeps the separator of the .csv it classifies: Excel in most of Europe
         # writes and expects `;`, and opens a `,` file as one column.
         self.separator = "\t" if self.kind == "tsv" else separator
+        # A fraction's decimal mark in a CSV/TSV (`decimal_mark`); JSONL and XLSX hold numbers.
+        self.decimal = decimal
         # A CSV that came from Excel (a byte-order mark, or a Windows code page) goes back with
         # a byte-order mark: without one Excel reads UTF-8 as its code page ("MÃ¼ller").
         self.encoding = "utf-8-sig" if bom and self.kind in ("csv", "tsv") else "utf-8"
@@ -442,7 +456,7 @@ class TableWriter:
                 self._csv.writerow([csv_cell(c) for c in self._columns])
         rows = frame.itertuples(index=False, name=None)
         if self._csv is not None:
-            self._csv.writerows([csv_cell(v) for v in row] for row in rows)
+            self._csv.writerows([csv_cell(v, self.decimal) for v in row] for row in rows)
         elif self._book is not None:
             if self._sheet is not None:
                 self._append(frame)
