@@ -366,15 +366,39 @@ def picked_examples(shown: Sequence[tuple[int, str]], positions: Sequence[int],
             [text for decision, text in picked if decision not in now])
 
 
-def decision_trail(trail: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+def decision_trail(trail: pd.DataFrame, names: dict[str, str], as_text: bool = True
+                   ) -> pd.DataFrame:
     """A run's whole audit trail as a file keeps it, oldest first: the time to the second
-    (UTC), who, what, on which task, and whether it was undone."""
+    (UTC; text, or with `as_text` False a time a workbook sorts by), who, what, on which task,
+    and whether it was undone."""
     shown = recent_decisions(trail, names, limit=len(trail)).iloc[::-1]
+    when = pd.to_datetime(trail["decided_at"], utc=True)
     return shown.assign(
-        when=pd.to_datetime(trail["decided_at"], utc=True)
-        .dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        when=(when.dt.strftime("%Y-%m-%d %H:%M:%S") if as_text
+              else when.dt.tz_localize(None).dt.floor("s")).to_numpy(),
         undone=shown["undone"].map({True: "undone", False: ""}),
     ).rename(columns={"when": "when (UTC)"})
+
+
+def decision_trail_xlsx(trail: pd.DataFrame, names: dict[str, str]) -> bytes:
+    """The whole trail (`decision_trail`) as a workbook: each time a date-and-time cell, the
+    header frozen and filterable, the columns as wide as their cells."""
+    from .files.writer import CellStyle, WorkbookWriter, column_width
+    from .report.sheets import HEADER
+
+    table = decision_trail(trail, names, as_text=False)
+    columns = [str(column) for column in table.columns]
+    book = WorkbookWriter()
+    sheet = book.sheet("Decisions", widths=[column_width(name, table.iloc[:, at])
+                                            for at, name in enumerate(columns)],
+                       freeze_header=True, filter_columns=len(columns), rows=len(table))
+    sheet.numbers = False  # a reviewer's name or a task is text, whatever it looks like
+    sheet.append(columns, HEADER)
+    when = CellStyle(number_format="yyyy-mm-dd hh:mm:ss")
+    styles = [when if name == "when (UTC)" else None for name in columns]
+    for values in table.itertuples(index=False, name=None):
+        sheet.append(values, styles)
+    return book.to_bytes()
 
 
 def recent_decisions(trail: pd.DataFrame, names: dict[str, str], limit: int = 10

@@ -310,8 +310,9 @@ def test_review_decision_is_stored_and_survives_a_fresh_session(db):
              "lower-costs": "Lower manufacturing and supply-chain costs"}
     assert trail["task"].iloc[0] == first_task and trail["strategy"].iloc[0] == names[target]
     # the whole trail, beyond the ten rows the table shows, is one click away
-    assert any(b.label.startswith("Every decision of run #") for b in
-               later.get("download_button")), [b.label for b in later.get("download_button")]
+    trail_files = [b.label for b in later.get("download_button")
+                   if b.label.startswith("Every decision of run #")]
+    assert [label.rsplit(" ", 1)[1] for label in trail_files] == ["(CSV)", "(XLSX)"], trail_files
     with Store(db) as store:
         run = store.latest_run()
         standing = list(store.current_decisions(run.id).values())

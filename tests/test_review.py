@@ -243,6 +243,40 @@ def test_the_whole_trail_is_oldest_first_to_the_second_in_words():
     assert whole["undone"].tolist() == ["undone", ""]
 
 
+def test_the_whole_trail_as_a_workbook_has_times_excel_sorts_by():
+    """The trail's only file was a CSV, commas only (one column in Excel with a decimal comma)
+    and its times text; its workbook holds date-and-time cells (UTC, to the second)."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    trail = pd.DataFrame({
+        "decided_at": pd.to_datetime(["2026-03-02 09:00:05.804", "2026-03-10 17:30:41.000"],
+                                     utc=True),
+        "reviewer": ["007", "=ben"], "action": ["misaligned", "reassign"],
+        "strategy_id": pd.Series([None, "team"], dtype=object),
+        "row": [0, 11], "text": ["Plan the party", "Plan the party"], "undone": [True, False]})
+
+    book = openpyxl.load_workbook(io.BytesIO(
+        review.decision_trail_xlsx(trail, {"team": "Build a strong team"})))
+
+    [sheet] = book.worksheets
+    rows = list(sheet.iter_rows())
+    assert [cell.value for cell in rows[0]] == ["when (UTC)", "reviewer", "decision", "strategy",
+                                               "task #", "task", "undone"]
+    assert [[cell.value for cell in row] for row in rows[1:]] == [
+        [dt.datetime(2026, 3, 2, 9, 0, 5), "007", "serves no strategy", "serves no strategy", 1,
+         "Plan the party", "undone"],
+        [dt.datetime(2026, 3, 10, 17, 30, 41), "=ben", "reassign", "Build a strong team", 12,
+         "Plan the party", None]]
+    assert all(row[0].is_date and row[0].number_format == "yyyy-mm-dd hh:mm:ss"
+               for row in rows[1:])
+    assert rows[2][1].data_type == "s"  # text, never a formula
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:G3"
+    assert sheet.column_dimensions["A"].width >= 19  # the whole time shows
+
+
 @pytest.mark.parametrize(("made", "undecided", "rests"), [
     ("2026-03-02 10:00", 0, True),   # re-scored after the last decision, nothing left
     ("2026-03-02 08:00", 0, False),  # the run does not know the decisions yet: re-score it

@@ -28,6 +28,7 @@ from classifier.review import (
     TEACH_IN_SIZE,
     deal,
     decision_trail,
+    decision_trail_xlsx,
     describe_rescore,
     is_repeat,
     moved_tasks,
@@ -458,9 +459,20 @@ def _recent(run_id: int, plan) -> None:
     # The whole trail, overridden and undone decisions included: the page's messages send
     # people to it ("theirs stays in the audit trail"), and the table shows ten.
     # Read at the click: a colleague's undo since this page was drawn is in it.
-    st.download_button(f"Every decision of run #{run_id} (CSV)",
-                       lambda: csv_bytes(decision_trail(state.store().decisions(run_id), names)),
-                       f"run-{run_id}-decisions.csv", mime="text/csv", key="review_trail")
+    left, right = st.columns(2)
+    left.download_button(f"Every decision of run #{run_id} (CSV)",
+                         lambda: csv_bytes(decision_trail(state.store().decisions(run_id),
+                                                          names)),
+                         f"run-{run_id}-decisions.csv", mime="text/csv", key="review_trail",
+                         width="stretch")
+    # Its times are times there, which Excel sorts and filters by, and it opens the same in any
+    # country (the CSV's commas made one column where the decimal mark is a comma).
+    right.download_button(
+        f"Every decision of run #{run_id} (XLSX)",
+        lambda: decision_trail_xlsx(state.store().decisions(run_id), names),
+        f"run-{run_id}-decisions.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="review_trail_xlsx", width="stretch")
 
 
 def _rescore(run_id: int) -> None:
