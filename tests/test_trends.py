@@ -351,6 +351,28 @@ def test_the_trends_sheet_dates_each_period_with_a_date_excel_sorts(store):
     assert all(cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm" for cell in starts)
 
 
+def test_the_summary_sheet_names_its_run_and_its_columns_in_words(store):
+    """A forwarded workbook did not say which run it covers, and read "Total effort_hours"
+    where the HTML report says "effort hours"."""
+    run = store.latest_run()
+    store.record_decision(run.id, 1, "misaligned", None, "ana")
+    sheet = openpyxl.load_workbook(io.BytesIO(run_report(store, run).xlsx()))["Summary"]
+    rows = {row[0].value: row[1:] for row in sheet.iter_rows() if row[0].value is not None}
+    assert [rows[label][0].value for label in ("Run", "Tasks from", "Plan")] == [
+        f"#{run.id}", "week 2", f"default (version {run.plan_version})"]
+    classified = rows["Classified (UTC)"][0]
+    assert classified.is_date and classified.number_format == "yyyy-mm-dd hh:mm"
+    assert classified.value == run.created_at.astimezone(dt.UTC).replace(
+        tzinfo=None, second=0, microsecond=0)
+    assert rows["Total effort hours"][0].value == 12
+    headers = [cell.value for cell in rows["Status"] if cell.value is not None]
+    assert headers == ["Tasks", "Share of tasks", "Effort hours", "Share of effort"]
+    [orphans] = [cells for label, cells in rows.items() if label.startswith("Orphan work")]
+    assert "Effort hours" in [cell.value for cell in orphans]
+    assert not [cell.coordinate for row in sheet.iter_rows() for cell in row
+                if isinstance(cell.value, str) and "effort_hours" in cell.value]
+
+
 def test_a_single_run_has_no_trend_yet(tmp_path):
     with Store(tmp_path / "one.db") as db:
         db.create_run(db.save_plan(PLAN), week(WEEK1), "task", "w", "m", DEFAULT_THRESHOLDS)

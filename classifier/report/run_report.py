@@ -50,7 +50,7 @@ class RunReport:
         numbers = None if self.trends.empty else trend_numbers(self.trends, as_text=False)
         # The run's date cells as dates.
         results = dates_again(self.results, self.run.date_columns)
-        return workbook(results, self.summary, trends=numbers)
+        return workbook(results, self.summary, trends=numbers, run=self.run)
 
     def xlsx(self) -> bytes:
         """The workbook as bytes, for a download."""

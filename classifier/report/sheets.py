@@ -3,11 +3,12 @@ and a workbook with that table and a Summary sheet; written by the one safe writ
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..cells import cell_text
+from ..cells import cell_text, column_words
 from ..files.writer import CellStyle, WorkbookWriter, column_width, csv_bytes
 from ..results import (
     LLM_COLUMNS,
@@ -18,6 +19,9 @@ from ..results import (
     decided_evidence,
 )
 from .summary import STATUS_LABELS, Summary, chosen_figures, percent, status_counts
+
+if TYPE_CHECKING:
+    from ..store import RunInfo
 
 STATUS_FILLS = {"aligned": "C6EFCE", "review": "FFEB9C", "misaligned": "FFC7CE", "empty": "EDEDED"}
 STATUS_COLUMNS = ("status", "final_status", "machine_status")
@@ -109,10 +113,33 @@ class _Section(str):
     """A section title in the Summary sheet."""
 
 
-def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[object]]:
-    """The Summary sheet as rows; a row starting with a section title starts a section."""
+def _words(name: str) -> str:
+    """A column's name as a label: `effort_hours` -> "Effort hours"."""
+    words = column_words(name)
+    return words[:1].upper() + words[1:]
+
+
+def run_rows(run: RunInfo) -> list[list[object]]:
+    """Which run a file covers, as the Summary sheet says it: its id, where its tasks came
+    from, when (UTC, a time a sheet sorts by) and against which plan."""
+    created = pd.Timestamp(run.created_at)
+    created = created.tz_convert("UTC").tz_localize(None) if created.tzinfo else created
+    rows: list[list[object]] = [
+        ["Run", f"#{run.id}"], ["Tasks from", run.source],
+        ["Classified (UTC)", created.floor("min").to_pydatetime()],
+        ["Plan", f"{run.plan_name} (version {run.plan_version})"]]
+    if run.set_aside_by:
+        rows.append(["Set aside by", run.set_aside_by])
+    return rows
+
+
+def summary_rows(summary: Summary | None, frame: pd.DataFrame,
+                 run: RunInfo | None = None) -> list[list[object]]:
+    """The Summary sheet as rows, below which `run` they cover; a row starting with a section
+    title starts a section."""
+    about = run_rows(run) if run is not None else []
     if summary is None:
-        rows: list[list[object]] = [[_Section("Summary")], ["Tasks", len(frame)]]
+        rows: list[list[object]] = [[_Section("Summary")], *about, ["Tasks", len(frame)]]
         if "status" in frame.columns:
             counts = status_counts(frame)
             total = sum(counts.values())
@@ -121,7 +148,7 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
                      for s in STATUS_ORDER]
         return rows
 
-    rows = [[_Section("Line of sight summary")]]
+    rows = [[_Section("Line of sight summary")], *about]
     if summary.vision:
         rows.append(["Vision", summary.vision])
     rows.append(["Tasks", summary.tasks])
@@ -129,13 +156,13 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
         rows.append(["Blank rows (not counted)", summary.blank])
     rows.append(["Work serving a strategy", _Share(summary.serving_share)])
     if summary.effort_column is not None:
-        rows.append([f"Total {summary.effort_column}", summary.total_effort])
+        rows.append([f"Total {column_words(summary.effort_column)}", summary.total_effort])
     rows += [["Neglected strategies", len(summary.neglected)],
              ["Orphan tasks", len(summary.orphans)],
              ["Tasks decided by a person", summary.decided]]
     status = summary.status_frame()
     has_effort = "effort" in status.columns
-    effort_name = summary.effort_column or "effort"
+    effort_name = _words(summary.effort_column or "effort")
     effort_heads: list[object] = [effort_name, "Share of effort"] if has_effort else []
     rows += [[], [_Section("Status"), "Tasks", "Share of tasks", *effort_heads]]
     for record in status.itertuples(index=False):
@@ -158,7 +185,8 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
              for r in summary.neglected.itertuples(index=False)] or [["None"]]
     orphan_columns = [c for c in summary.orphans.columns if c != "score"]
     rows += [[], [_Section("Orphan work (serves no strategy)")]
-             + [c.replace("_", " ").capitalize() for c in orphan_columns[1:]]]
+             + [effort_name if c == "effort" else c.replace("_", " ").capitalize()
+                for c in orphan_columns[1:]]]
     # The task's number, as the pages give it ("task 18"), and where it is in this workbook:
     # "Row 18" was read as the Results sheet's row 18, which holds task 17 under its header.
     rows += [[f"Task {values[0]} (Results row {values[0] + 1})"] + list(values[1:])
@@ -167,9 +195,10 @@ def summary_rows(summary: Summary | None, frame: pd.DataFrame) -> list[list[obje
     return rows
 
 
-def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.DataFrame) -> None:
+def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.DataFrame,
+                   run: RunInfo | None = None) -> None:
     sheet = book.sheet("Summary", widths=(44, 48, 14, 14, 16, 16, 16))
-    for values in summary_rows(summary, frame):
+    for values in summary_rows(summary, frame, run):
         section = bool(values) and isinstance(values[0], _Section)
         styles: list[CellStyle | None] = []
         for position, value in enumerate(values):
@@ -177,6 +206,8 @@ def _summary_sheet(book: WorkbookWriter, summary: Summary | None, frame: pd.Data
                 styles.append(HEADER)
             elif isinstance(value, _Share):
                 styles.append(SHARE)
+            elif isinstance(value, dt.datetime):
+                styles.append(MINUTE)
             elif position == 0:
                 styles.append(LABEL)
             else:
@@ -199,12 +230,14 @@ def _trends_sheet(book: WorkbookWriter, numbers: pd.DataFrame) -> None:
 
 
 def workbook(frame: pd.DataFrame, summary: Summary | None = None,
-             sheet_name: str = "Results", trends: pd.DataFrame | None = None) -> WorkbookWriter:
+             sheet_name: str = "Results", trends: pd.DataFrame | None = None,
+             run: RunInfo | None = None) -> WorkbookWriter:
     """The results sheet (formatted header, frozen, filterable), a Summary sheet (from
-    `summary`, or status counts of the frame), and a Trends sheet when `trends` is given."""
+    `summary`, or status counts of the frame; naming `run`), and a Trends sheet when `trends`
+    is given."""
     book = WorkbookWriter()
     _results_sheet(book, frame, sheet_name)
-    _summary_sheet(book, summary, frame)
+    _summary_sheet(book, summary, frame, run)
     if trends is not None:
         _trends_sheet(book, trends)
     return book
