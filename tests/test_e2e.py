@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _free_port() -> int:
+    if port := os.environ.get("TACTICS_E2E_PORT"):  # a shared machine's port for this person
+        return int(port)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -621,3 +623,68 @@ def test_a_colleague_s_decision_is_replaced_by_enter_and_kept_by_escape(page, ap
     page.keyboard.press("Enter")
     page.get_by_text("Replaced Ben's decision").wait_for()
     assert reviewers() == ["Ben", "Ben", REVIEWER]
+
+
+def test_a_workbooks_report_downloads_are_the_commands_files(page, app_url, tmp_path):
+    """An uploaded workbook's dates and hours: the Report page's CSV downloads (either
+    separator) are byte for byte what `tactics report --out X.csv` writes, with the dates and
+    hours as `classify` writes them ('2026-03-02', '1'; they read '2026-03-02T00:00:00' and
+    '1.0'); the Review page's trail comes as a workbook of date-and-time cells too."""
+    import datetime as dt
+
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    book = openpyxl.Workbook()
+    book.active.append(["task", "hours", "due"])
+    for number, task in enumerate(TASKS):
+        book.active.append([task, [1, 2.5, 3][number], dt.datetime(2026, 3, 2 + number)])
+    book.save(tmp_path / "week.xlsx")
+    page.goto(f"{app_url}/classify")
+    page.get_by_text("Results of run #1").wait_for()
+    _idle(page)
+    page.get_by_role("tab", name="Upload a file").click()
+    page.locator("[data-testid='stFileUploader'] input[type=file]").first.set_input_files(
+        str(tmp_path / "week.xlsx"))
+    _idle(page)
+    page.get_by_role("button", name="Classify file").click()
+    page.get_by_text("Classified 3 rows as run #2").wait_for()
+    _idle(page)
+
+    page.get_by_role("link", name="Review").click()
+    page.get_by_role("button", name="Skip the teach-in").click()
+    page.get_by_text("left to review of").wait_for()
+    _idle(page)
+    page.get_by_label("Reassign to").click()
+    page.get_by_role("option", name="Build a strong team").click()
+    page.get_by_text("Last: reassign → Build a strong team").wait_for()
+    _idle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Every decision of run #2 (XLSX)").click()
+    trail = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    assert trail["A1"].value == "when (UTC)" and trail["A2"].is_date and trail["B2"].value == (
+        REVIEWER)
+
+    page.get_by_role("link", name="Report").click()
+    button = page.get_by_role("button", name="Results CSV")
+    button.wait_for()
+    _idle(page)
+    for sep in (",", ";"):
+        if sep == ";":
+            page.get_by_text("Semicolon (Excel with a decimal comma").click()
+            _idle(page)
+        with page.expect_download() as download:
+            button.click()
+        downloaded = Path(download.value.path()).read_bytes()
+        out = tmp_path / f"report{'-semicolon' if sep == ';' else ''}.csv"
+        done = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "tactics.db"),
+                                        "--plan", str(ROOT / "data" / "plan.yaml"),
+                                        "--out", str(out), "--sep", sep])
+        assert done.exit_code == 0, done.output
+        assert downloaded == out.read_bytes(), sep
+        rows = list(csv.DictReader(io.StringIO(downloaded.decode("utf-8-sig")), delimiter=sep))
+        assert [(row["hours"], row["due"]) for row in rows] == [
+            ("1", "2026-03-02"), ("2.5" if sep == "," else "2,5", "2026-03-03"),
+            ("3", "2026-03-04")]
