@@ -336,6 +336,17 @@ def test_when_a_person_decided_reads_as_a_time_in_both_files(store):
     assert f"{sheet.cell(2, header.index('decided_at') + 1).value}" == written["decided_at"][0]
 
 
+def test_a_time_decided_on_a_few_tasks_has_room_in_the_workbook(store):
+    """The column's width was judged on its blank cells too: one decision among four tasks got
+    a column too narrow for its time, which Excel shows as "########"."""
+    run = store.latest_run()
+    store.record_decision(run.id, 0, "confirm", None, "ana")
+    sheet = openpyxl.load_workbook(io.BytesIO(run_report(store, run).xlsx()))["Results"]
+    header = [cell.value for cell in sheet[1]]
+    letter = openpyxl.utils.get_column_letter(header.index("decided_at") + 1)
+    assert sheet.column_dimensions[letter].width >= len("2026-11-30 23:27:53")
+
+
 def test_the_trends_sheet_dates_each_period_with_a_date_excel_sorts(store):
     """The periods were named "#1 Mar 05" alone: no year, and text that sorts "#10" before
     "#2"; each now has its start as a date and time (when its tasks came in, UTC)."""

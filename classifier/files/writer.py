@@ -200,8 +200,9 @@ def json_record(columns: Sequence[str], values: Iterable[object]) -> str:
 def column_width(header: str, values: pd.Series) -> float:
     """A sheet column's width for its name and cells (judged on the first few thousand)."""
     sample = values.head(WIDTH_SAMPLE_ROWS)
-    lengths = [len(str(v)) for v in sample if v is not None and not
-               (isinstance(v, float) and math.isnan(v))]
+    # Blank cells left out: a column of times decided on a few tasks (NaT, "NaT" as text) was
+    # judged on the blanks and too narrow for a time, which Excel showed as "########".
+    lengths = [len(str(v)) for v in sample if not is_blank(v)]
     typical = float(np.percentile(lengths, 90)) if lengths else 0.0
     return float(min(max(len(str(header)) + 3, typical + 2, 8), MAX_WIDTH))
 
