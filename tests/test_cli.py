@@ -1070,7 +1070,7 @@ def test_a_plan_file_edited_from_an_older_copy_says_what_it_replaces(tmp_path):
 def test_a_workbooks_dates_are_dates_in_the_report_and_queue_workbooks(tmp_path):
     """A task list's date cells were kept as text by the store: the report's and the queue's
     .xlsx wrote '2026-03-02T00:00:00', which Excel sorts and filters as text. A CSV's text that
-    looks like a date stays the text it was, and the report's CSV is as it was."""
+    looks like a date stays the text it was; the report's CSV writes the day as classify did."""
     import datetime as dt
 
     book = Workbook()
