@@ -1638,6 +1638,28 @@ def test_a_workbooks_number_column_with_blanks_is_one_type_for_the_table():
     assert shown["task"].tolist() == ["Call", "", "Pitch"]
 
 
+def test_a_runs_whole_hours_beside_fractions_are_numbers_in_the_table(tmp_path):
+    """A run keeps a workbook's 1 beside 2.5 as stored (the report's CSV wrote "1.0"); the
+    app's tables still sort them as numbers, not as the text "10" before "2.5"."""
+    import pyarrow as pa
+
+    from classifier.model.decision import DEFAULT_THRESHOLDS
+    from classifier.ui.widgets import for_display
+
+    with Store(tmp_path / "hours.db") as store:
+        version = store.save_plan(Plan(vision="v", strategies=[Strategy(id="a", name="A")]))
+        run_id = store.create_run(version, pd.DataFrame({
+            "task": ["Call", "Pitch", "Plan"], "hours": pd.Series([1, 2.5, 10], dtype=object),
+            "strategy_id": ["a"] * 3, "strategy": ["A"] * 3, "score": [0.5] * 3,
+            "status": ["aligned"] * 3, "runner_up_id": [""] * 3, "runner_up_score": [0.1] * 3,
+            "evidence": [""] * 3}), "task", "w.xlsx", "m", DEFAULT_THRESHOLDS)
+        stored = store.run_results(run_id)
+    assert stored["hours"].tolist() == [1, 2.5, 10]
+    shown = for_display(stored[["task", "hours"]])
+    pa.Table.from_pandas(shown)
+    assert shown.sort_values("hours")["hours"].tolist() == [1, 2.5, 10]
+
+
 def test_the_root_address_with_a_reviewer_opens_classify_as_them(db):
     # `/?reviewer=ana`, the address bar copied after a reload: the switch to Classify cleared
     # the address, which Streamlit refuses for a parameter bound to a widget (no page at all).

@@ -39,6 +39,11 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
             filled = values[values.notna()]
             if filled.map(lambda v: isinstance(v, str)).all():
                 frame[column] = values.where(values.notna(), "")
+            elif len(filled) == len(values) and filled.map(
+                    lambda v: isinstance(v, int | float) and not isinstance(v, bool)).all():
+                # A workbook's whole numbers beside fractions, as a run keeps them (1, 2.5):
+                # numbers, which the table sorts as numbers ("10" came before "2.5" as text).
+                frame[column] = pd.to_numeric(values)
             else:
                 # A workbook's column of numbers with blank cells, or numbers mixed with text:
                 # one type per column, as a table can show it (Arrow refuses a mix).
