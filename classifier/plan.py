@@ -350,8 +350,11 @@ def plan_from_dict(data: object, source: str = "plan", rows: list[int] | None = 
     """Validate a plan from already-parsed data; errors name `source`, the strategy (its `rows`
     in a table) and field. A strategy without an id gets one made from its name."""
     if not isinstance(data, dict):
-        raise PlanError(f"{source}: expected a mapping with `vision` and `strategies`, "
-                        f"found {type(data).__name__}")
+        # YAML reads any text as a plan file of one string: "found str" said nothing to a
+        # manager who gave a .txt or a list of names.
+        raise PlanError(f"{source}: not a plan: a plan file is YAML or JSON with `vision:` and "
+                        f"`strategies:` (each with a name), or a strategies table (.csv, .xlsx) "
+                        f"with a column name")
     try:
         return Plan.model_validate(_with_ids(data))
     except ValidationError as error:
@@ -457,6 +460,9 @@ def plan_changes(old: Plan, new: Plan) -> list[str]:
 
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
+# What a strategies table may call its names' column, `name` first: as a task list's text
+# column goes by its tracker's names, a plan kept in a spreadsheet heads it "Strategy".
+NAME_COLUMNS = ("name", "strategy", "strategy name", "strategy title", "title")
 
 
 def with_what_a_table_lacks(plan: Plan, path: str | os.PathLike[str],
@@ -524,18 +530,37 @@ def _strategies_frame(path: Path) -> Any:
     # every task be classified against "Ana" and "Ben".
     for sheet in order:
         frame = sheets[sheet]
-        if "name" in {str(column).strip().lower() for column in frame.columns}:
+        if _name_columns(frame.columns):
             return frame
     return sheets[order[0]] if order else pd.DataFrame()  # its columns are named in the error
 
 
+def _table_key(column: object) -> str:
+    """A strategies table's column as read: case, spacing, "_" and "-" aside."""
+    return " ".join(str(column).replace("_", " ").replace("-", " ").lower().split())
+
+
+def _name_columns(columns: Sequence[object]) -> list[object]:
+    """The columns that can hold the strategies' names: `name` where there is one, else those
+    of the other names a plan written in a spreadsheet gives it ("Strategy", "Title")."""
+    named = [column for column in columns if _table_key(column) == "name"]
+    return named or [column for column in columns if _table_key(column) in NAME_COLUMNS[1:]]
+
+
 def _plan_from_table_file(path: Path) -> Plan:
     frame = _strategies_frame(path)
-    columns = {str(column).strip().lower(): column for column in frame.columns}
-    if "name" not in columns:
-        raise PlanError(f"{path}: a strategies table needs a column name (and optionally id, "
-                        f"description, examples); found "
-                        f"{', '.join(map(str, frame.columns)) or 'no columns'}")
+    names = _name_columns(frame.columns)
+    if len(names) > 1:
+        raise PlanError(f"{path}: which column holds the strategies' names? "
+                        f"{' and '.join(repr(str(column)) for column in names)} both may; "
+                        f"call the one that does `name`")
+    if not names:
+        raise PlanError(f"{path}: a strategies table needs a column name (or "
+                        f"{', '.join(NAME_COLUMNS[1:])}; optionally id, description, examples); "
+                        f"found {', '.join(map(str, frame.columns)) or 'no columns'}")
+    columns = {_table_key(column): column for column in frame.columns
+               if column not in names and _table_key(column) != "name"}
+    columns["name"] = names[0]
     strategies = []
     rows = []  # where each strategy stands in the spreadsheet: the header is row 1
     for position, (_, row) in enumerate(frame.iterrows(), start=2):

@@ -62,7 +62,11 @@ def test_sample_plan_loads(sample_plan):
     # named as the file has it: not by an id the tool would make from its name
     ("no-id.yaml", "strategies:\n  - {name: Alpha team work, descripton: typo}\n",
      "strategy 1 ('Alpha team work'): unknown key 'descripton'"),
-    ("list.yaml", "- a\n- b\n", "expected a mapping"),
+    ("list.yaml", "- a\n- b\n", "not a plan: a plan file is YAML or JSON with `vision:`"),
+    # A list of strategies kept as text: YAML reads it as one string ("found str").
+    ("plan.txt", "Grow recurring revenue\nWin retail\n",
+     "not a plan: a plan file is YAML or JSON with `vision:` and `strategies:` (each with a "
+     "name), or a strategies table (.csv, .xlsx) with a column name"),
     ("empty.yaml", "", "the plan file is empty"),
     ("comments.yaml", "# nothing yet\n", "the plan file is empty"),
     ("bad-thresholds.yaml",
@@ -126,7 +130,7 @@ def test_a_strategies_csv_from_excel_reads_as_a_tasks_csv_does(tmp_path, separat
 
 def test_strategies_csv_without_name_column(tmp_path):
     path = tmp_path / "strategies.csv"
-    path.write_text("id,title\nrev,Grow revenue\n")
+    path.write_text("id,owner\nrev,Ana\n")
     with pytest.raises(PlanError, match="needs a column name"):
         load_plan(path)
 
@@ -348,7 +352,10 @@ def test_a_strategies_workbook_is_read_from_its_sheet_with_a_name_column(tmp_pat
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("plan.xlsx", b"not a workbook", "not a readable Excel workbook"),
-    ("plan.csv", b"title,text\nA,B\n", "needs a column name"),
+    ("plan.csv", b"owner,text\nA,B\n", r"needs a column name \(or strategy, strategy name"),
+    # Two columns that may each hold the names: neither is guessed.
+    ("plan.csv", b"Strategy,Title\nrevenue,Grow revenue\n",
+     "which column holds the strategies' names\\? 'Strategy' and 'Title' both may"),
     ("plan.csv", b"name,description\n,\n\n", "no strategies in the table; add a row with a name"),
     # the row a spreadsheet shows (a blank row above counts), not the strategy's number
     ("plan.csv", b"name,description\nAlpha,first\n,\n,second\n", r"row 4\.name: is empty"),
@@ -538,3 +545,17 @@ def test_a_nul_character_anywhere_in_a_plan_is_refused_naming_the_field(strategy
     with pytest.raises(PlanError) as refused:
         parse_plan_text(text, "plan.json", "json")
     assert str(refused.value) == f"plan.json: {message} a NUL character; remove it"
+
+
+@pytest.mark.parametrize("header", ["Strategy", "strategy name", "Strategy_Name", "Title"])
+def test_a_strategies_table_may_head_its_names_as_a_spreadsheet_does(tmp_path, header):
+    # A plan kept in a spreadsheet heads its names "Strategy" or "Title": such a table was
+    # refused, although the task columns accept their trackers' names.
+    path = tmp_path / "strategies.csv"
+    path.write_text(f"{header},Description\nGrow recurring revenue,Repeat buyers\nWin retail,\n")
+    plan = load_plan(path)
+    assert plan.ids == ["grow-recurring-revenue", "win-retail"]
+    assert plan.strategy("grow-recurring-revenue").description == "Repeat buyers"
+    # Beside a `name` column, a "Strategy" column is not the names (a theme, an owner).
+    path.write_text("Strategy,name\nGrowth,Grow recurring revenue\n")
+    assert load_plan(path).ids == ["grow-recurring-revenue"]
