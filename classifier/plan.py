@@ -9,7 +9,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from textwrap import shorten
 from typing import Any
@@ -227,6 +227,48 @@ class Plan(BaseModel):
             if named:
                 return named[0] if len(named) == 1 else None
         return None
+
+
+def _words_up_to(text: str, read: int) -> str:
+    """Where a text is cut, as a person finds it: its last few words read, and which word of
+    how many that is ("“…the last words read” (word 180 of 1,650)")."""
+    words = text[:read].split()
+    # The window can end inside a word: that word is not read whole.
+    if read < len(text) and words and not text[read].isspace():
+        words = words[:-1]
+    return (f"“…{' '.join(words[-6:])}” (word {len(words):,} of {len(text.split()):,})")
+
+
+def cut_texts(plan: Plan, read: Callable[[str], int], window: int) -> list[str]:
+    """A line for each text of the plan the model reads only the start of (`read`: how many
+    characters of a text it reads, `window` its word pieces), said in the plan's terms."""
+    lines = []
+    why = f"the model reads the first {window} word pieces of each text"
+    for strategy in plan.strategies:
+        named = f"strategy {shorten(strategy.name, 60, placeholder='...')!r}"
+        statement = strategy.statement()
+        if (cut := read(statement)) < len(statement):
+            head = len(strategy.name) + 2  # "name: "
+            if not strategy.description or cut < head:
+                lines.append(f"{named}: its name is read only up to "
+                             f"{_words_up_to(strategy.name, cut)}; {why}")
+            else:
+                phrases = strategy.phrases()
+                rest = ("past it, the description counts only through its phrases, each read "
+                        "on its own" if phrases else "shorten it, or write it as a list (one "
+                        "thing a line), whose items are read on their own")
+                lines.append(f"{named}: its description is read only up to "
+                             f"{_words_up_to(strategy.description, cut - head)}; {why}: {rest}")
+        for phrase in strategy.phrases():
+            if (cut := read(phrase)) < len(phrase):
+                lines.append(f"{named}: the phrase of its description that begins "
+                             f"“{' '.join(phrase.split()[:6])}…” is read only up to "
+                             f"{_words_up_to(phrase, cut)}; {why}")
+        for number, example in enumerate(strategy.examples, start=1):
+            if (cut := read(example)) < len(example):
+                lines.append(f"{named}: example {number} is read only up to "
+                             f"{_words_up_to(example, cut)}; {why}")
+    return lines
 
 
 def _plain_words(text: str) -> str:

@@ -1148,3 +1148,21 @@ def test_the_report_and_queue_csvs_write_a_workbooks_cells_as_classify_wrote_the
     queued = read("q.csv")
     assert len(queued) >= 2
     pd.testing.assert_frame_equal(queued, classified.loc[queued.index])
+
+
+def test_a_strategy_description_the_model_reads_only_the_start_of_is_said(tmp_path):
+    # A 9,400-character description ran through with no word of it: the model read its first
+    # 256 word pieces, the rest of it never.
+    long = " ".join(f"in region {n} we renew every service contract before it lapses or we "
+                    f"call each buyer" for n in range(110))
+    plan = _write(tmp_path / "plan.yaml", "strategies:\n  - name: Renew every contract\n"
+                  f"    description: {long}\n  - name: Win retail\n")
+    tasks = _write(tmp_path / "t.csv", "task\nCall the customers\n")
+    result = _invoke("classify", tasks, "--plan", plan, "--out", str(tmp_path / "o.csv"), "-q")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stderr.splitlines() if "word pieces" in line]
+    assert line.startswith(f"warning: {plan}: strategy 'Renew every contract': its description "
+                           f"is read only up to “…")
+    # The sample plan is read whole: not a word about it.
+    result = _invoke("classify", tasks, "--plan", PLAN, "--out", str(tmp_path / "p.csv"), "-q")
+    assert "word pieces" not in result.stderr

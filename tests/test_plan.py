@@ -559,3 +559,41 @@ def test_a_strategies_table_may_head_its_names_as_a_spreadsheet_does(tmp_path, h
     # Beside a `name` column, a "Strategy" column is not the names (a theme, an owner).
     path.write_text("Strategy,name\nGrowth,Grow recurring revenue\n")
     assert load_plan(path).ids == ["grow-recurring-revenue"]
+
+
+# A manager's long description (9,400 characters) written as one run-on sentence: no phrase
+# of its own.
+LONG_DESCRIPTION = " ".join(
+    f"in region {n} we renew every service contract before it lapses or we call each buyer"
+    for n in range(110))
+
+
+def test_a_text_the_model_reads_only_the_start_of_is_said_in_the_plan_s_terms(embedder):
+    from classifier.plan import cut_texts
+
+    def lines(plan: Plan) -> list[str]:
+        return cut_texts(plan, embedder.characters_read, embedder.max_tokens)
+
+    plan = Plan(strategies=[
+        Strategy(id="renew", name="Renew every contract", description=LONG_DESCRIPTION,
+                 examples=["Call the Smiths", "Visit " + "the dealer and the shop " * 90]),
+        Strategy(id="short", name="Win retail", description="Shelf space in stores")])
+    assert 9_000 < len(LONG_DESCRIPTION) < 10_000
+    said = lines(plan)
+    assert said[0].startswith(
+        "strategy 'Renew every contract': its description is read only up to “…")
+    assert "of 1,760)" in said[0] and "the first 256 word pieces of each text" in said[0]
+    # One sentence: no phrases of its own to carry the rest, so the manager is told what helps.
+    assert said[0].endswith("write it as a list (one thing a line), whose items are read on "
+                            "their own")
+    assert said[1].startswith("strategy 'Renew every contract': example 2 is read only up to “…")
+    assert len(said) == 2  # example 1 and the other strategy are read whole
+    # The same words as a list: each item is read on its own, whole; only the statement is cut.
+    listed = plan.model_copy(update={"strategies": [plan.strategies[0].model_copy(update={
+        "description": LONG_DESCRIPTION.replace(" or we", ",\nwe").replace(" in region", ",\nin region"),
+        "examples": []})]})
+    [line] = lines(listed)
+    assert line.endswith("past it, the description counts only through its phrases, each "
+                         "read on its own")
+    # Nothing is said of a plan the model reads whole, however long its texts in characters.
+    assert lines(Plan(strategies=[Strategy(id="a", name="A", description="word " * 200)])) == []

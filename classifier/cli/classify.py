@@ -133,7 +133,7 @@ def classify(
     from ..model.learned import Learned
     from ..model.learning import build_classifier
     from ..pipeline import Progress, StoreTarget, classify_file
-    from ..plan import keep_earlier_ids, load_plan, with_what_a_table_lacks
+    from ..plan import cut_texts, keep_earlier_ids, load_plan, with_what_a_table_lacks
 
     def action() -> None:
         from ..llm import Asker, llm_settings
@@ -182,6 +182,9 @@ def classify(
                        else None)
             classifier = build_classifier(plan_data, get_embedder(EmbedderSettings(model=model)),
                                           learned, vectors=store, earlier=earlier)
+            embedder = classifier.embedder
+            for line in cut_texts(plan_data, embedder.characters_read, embedder.max_tokens):
+                warn(f"{plan}: {line}")
             keep = (StoreTarget(store, store.save_plan(plan_data, plan_name),
                                 "stdin" if tasks == "-" else Path(tasks).name,
                                 store.standing_by_text(plan_name, plan=plan_data))

@@ -240,6 +240,17 @@ class Embedder:
             for text, vector in zip(texts, vectors, strict=True):
                 self._cache.put(text, vector)
 
+    def characters_read(self, text: str) -> int:
+        """How many characters of a text the model reads: all of them, unless its window cuts
+        the text short (then where)."""
+        # A word piece covers a character at least: a text shorter than the window is whole.
+        if len(text) + 2 <= self.max_tokens or self.count_tokens(text) <= self.max_tokens:
+            return len(text)
+        pieces = self._model.tokenizer(self._prepare(text), add_special_tokens=True,
+                                       truncation=True, max_length=self.max_tokens,
+                                       return_offsets_mapping=True)["offset_mapping"]
+        return max(int(end) for _, end in pieces)
+
     def count_tokens(self, text: str) -> int:
         """How many tokens the model's tokenizer makes of a text (to warn about truncation)."""
         return len(self._model.tokenizer(self._prepare(text), add_special_tokens=True)["input_ids"])
