@@ -32,6 +32,11 @@ def plan_table(plan: Plan) -> pd.DataFrame:
     }, dtype=object)
 
 
+def blank_table() -> pd.DataFrame:
+    """The editable table of a plan begun from nothing: its columns, no strategy yet."""
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in COLUMNS})
+
+
 def reading_table(plan: Plan) -> pd.DataFrame:
     """How the classifier reads each strategy beside its statement: the phrases of its
     description that count as texts of their own, and how many examples it has."""

@@ -1824,3 +1824,51 @@ def test_an_address_naming_a_run_set_aside_with_none_left_to_show_says_so(db):
     assert [i.value for i in at.main.info] == [
         "Every run of this plan is set aside: “Runs set aside” on the Classify page brings one "
         "back, or paste or upload tasks there."]
+
+
+def test_the_sample_plan_says_it_is_one_and_a_blank_plan_starts_from_nothing(db):
+    """A new manager's Plan page showed the sample's strategies as if they were theirs, and
+    the only way to a plan of their own was to select every row and press Delete."""
+    at = open_page(fresh_app(), "plan")
+    no_exception(at)
+    assert any("This is the **sample plan**" in i.value for i in at.info)
+    at.button(key="plan_blank").click().run()
+    no_exception(at)
+    assert at.data_editor[0].value.empty and at.text_area[0].value == ""
+    assert any(i.value.startswith("A blank plan:") for i in at.info)
+    assert not any("sample plan" in i.value for i in at.info)
+    # Saved empty, it is refused: a plan needs a strategy. Nothing is saved.
+    at.button(key="plan_save").click().run()
+    assert any("the plan has no strategies; add at least one row" in e.value for e in at.error)
+    with Store(db) as store:
+        assert len(store.plan_versions()) == 1
+    at.text_area(key=at.text_area[0].key).set_value("A library every resident uses")
+    at.session_state[at.data_editor[0].key] = {"edited_rows": {}, "deleted_rows": [],
+                                               "added_rows": [{"name": "Grow young readers"}]}
+    at.button(key="plan_save").click().run()
+    at.button(key="plan_delete_confirm").click().run()  # the sample's strategies, as any
+    no_exception(at)
+    with Store(db) as store:
+        plan = store.latest_plan()[1]
+    assert (plan.vision, plan.ids) == ("A library every resident uses", ["grow-young-readers"])
+    assert not any("sample plan" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "plan_blank"]
+
+
+
+def test_the_plan_page_says_which_texts_the_model_reads_only_the_start_of(db):
+    """A 9,400-character description got no word: the model reads 256 word pieces of it."""
+    at = open_page(fresh_app(), "plan")
+    assert not any("word pieces" in w.value for w in at.warning)  # the sample is read whole
+    long = " ".join(f"in region {n} we renew every service contract before it lapses or we "
+                    f"call each buyer" for n in range(110))
+    with Store(db) as store:
+        store.save_plan(Plan(vision="", strategies=[
+            Strategy(id="renew", name="Renew every contract", description=long),
+            Strategy(id="retail", name="Win retail")]))
+    at = open_page(at, "plan")
+    no_exception(at)
+    [warning] = [w.value for w in at.warning if "word pieces" in w.value]
+    assert "strategy 'Renew every contract': its description is read only up to" in (
+        warning.replace("\\", ""))
+    assert "Win retail" not in warning

@@ -11,8 +11,16 @@ import streamlit as st
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
-from classifier.plan import Plan, dump_plan, keep_earlier_ids, load_plan, with_what_a_table_lacks
+from classifier.plan import (
+    Plan,
+    cut_texts,
+    dump_plan,
+    keep_earlier_ids,
+    load_plan,
+    with_what_a_table_lacks,
+)
 from classifier.plan_table import (
+    blank_table,
     plan_from_table,
     plan_table,
     reading_table,
@@ -114,7 +122,12 @@ def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
         round_ += 1
         draft.update(key=round_, shown=draft["table"], shown_vision=draft["vision"])
     restored = draft is not None and "shown" in draft
-    if restored:
+    if restored and draft is not None and draft.get("blank"):
+        st.info("A blank plan: write your vision, then a row per strategy (a name and a line "
+                "of description are enough) and **Save plan**. Nothing is saved before: the "
+                "plan in use stays until then.", icon=":material/edit_note:")
+        st.button("Back to the plan in use", key="plan_discard", on_click=_discard)
+    elif restored:
         st.info("Your edits not saved yet are back: **Save plan** keeps them.")
         st.button("Discard my edits", key="plan_discard", on_click=_discard)
     table = draft["shown"] if draft is not None and restored else plan_table(plan)
@@ -179,6 +192,36 @@ def _editor(version: int, plan: Plan, may_save: bool = True) -> None:
         if no.button("Keep them", key="plan_delete_cancel"):
             del st.session_state["plan_pending"]
             st.rerun()
+
+
+def _start_blank(version: int) -> None:
+    """Button callback: the editor begins from an empty table and vision, saved only by Save
+    plan (a plan needs a strategy); deleting every row of the sample was the only way."""
+    draft = st.session_state.get(DRAFT)
+    round_ = draft["key"] + 1 if draft is not None and draft["version"] == version else 1
+    st.session_state[DRAFT] = {"version": version, "vision": "", "table": blank_table(),
+                               "key": round_, "shown": blank_table(), "shown_vision": "",
+                               "blank": True}
+
+
+def _sample_notice(version: int, plan: Plan) -> None:
+    """On the sample plan, say that it is one and how to put the manager's own in its place."""
+    draft = st.session_state.get(DRAFT)
+    if not state.is_sample(plan) or (draft is not None and draft.get("blank")):
+        return
+    st.info("This is the **sample plan**, a widget maker's (data/plan.yaml), there so you can "
+            "try the tool at once. Replace it with yours: type your strategies over these, "
+            "import your plan below (YAML, JSON, CSV or XLSX), or start a blank plan.",
+            icon=":material/lightbulb:")
+    st.button("Start a blank plan", key="plan_blank", on_click=_start_blank, args=(version,),
+              disabled=state.viewing_only(), icon=":material/note_add:")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cut_lines(plan_json: str, _plan: Plan) -> list[str]:
+    """The plan's texts the model reads only the start of, once per plan version's text."""
+    embedder = state.embedder()
+    return cut_texts(_plan, embedder.characters_read, embedder.max_tokens)
 
 
 def _import_export(plan: Plan) -> None:
@@ -411,7 +454,13 @@ def render() -> None:
         st.error(message)
     version, plan = state.current_plan()
     widgets.stale_notice(key="rerun_stale_plan")
+    _sample_notice(version, plan)
     _editor(*_edited_version(version, plan))
+    if cut := _cut_lines(dump_plan(plan, "json"), plan):
+        st.warning("The model reads only the start of a text (its first "
+                   f"{state.embedder().max_tokens} word pieces); in this plan:\n\n"
+                   + "\n".join(f"- {widgets.md_escape(line)}" for line in cut),
+                   icon=":material/content_cut:")
     with st.expander("How the tool reads your strategies"):
         st.caption("A task is matched on each strategy's statement (name: description), its "
                    "name, each phrase of a description that names several things (each item "

@@ -157,6 +157,12 @@ def current_plan() -> tuple[int, Plan]:
     return latest
 
 
+def is_sample(plan: Plan) -> bool:
+    """Whether the plan is still the sample's (data/plan.yaml): its strategies, maybe edited,
+    and no other."""
+    return set(plan.ids) == set(load_plan(SAMPLE_PLAN).ids)
+
+
 def _has_runs(db: Store) -> bool:
     # Runs set aside count: a manager who set the sample's aside does not get it again.
     return db.latest_run(PLAN_NAME) is not None or bool(db.set_aside_runs(PLAN_NAME))
