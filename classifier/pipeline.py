@@ -352,6 +352,23 @@ def plan_change(store: Store, run: RunInfo) -> str | None:
     return None
 
 
+def newest_run_of_current_plan(store: Store, plan_name: str) -> RunInfo | None:
+    """The newest run the plan's current version has not replaced (one of its own, or of a
+    version it only edited), or None: where a page on another plan's run can go."""
+    latest = store.latest_plan(plan_name)
+    if latest is None:
+        return None
+    ids = set(latest[1].ids)
+    shares: dict[int, bool] = {}  # by plan version: its runs share strategies with the latest
+    for run in store.runs(plan_name=plan_name):
+        if run.plan_version not in shares:
+            shares[run.plan_version] = (run.plan_version == latest[0]
+                                        or bool(set(store.plan(run.plan_version).ids) & ids))
+        if shares[run.plan_version]:
+            return run
+    return None
+
+
 def is_stale(store: Store, run: RunInfo) -> bool:
     """True when the plan's strategies or thresholds changed after the run was made."""
     return plan_change(store, run) is not None

@@ -1872,3 +1872,31 @@ def test_the_plan_page_says_which_texts_the_model_reads_only_the_start_of(db):
     assert "strategy 'Renew every contract': its description is read only up to" in (
         warning.replace("\\", ""))
     assert "Win retail" not in warning
+
+
+
+def test_a_run_of_a_plan_left_offers_the_current_plan_s_newest_run(db):
+    """The manager's own plan, its tasks classified, then the sample imported back: the pages
+    stay on the own plan's run, and the notice offered no way to the sample's run."""
+    at = fresh_app()  # run #1, the sample's
+    with Store(db) as store:
+        store.save_plan(Plan(vision="Parks everyone is proud to use", strategies=[
+            Strategy(id="safe-playgrounds", name="Safe playgrounds"),
+            Strategy(id="clean-parks", name="Clean parks")]))
+    at = paste(at, ["Fix the swing at Elm park", "Pick up litter by the pond"])  # run #2
+    at = open_page(at, "plan")
+    at.file_uploader(key="plan_upload").upload(
+        "plan.yaml", (ROOT / "data" / "plan.yaml").read_bytes())
+    at.run()
+    at.button(key="plan_import").click().run()
+    at.button(key="plan_delete_confirm").click().run()
+    at = open_page(at, "review")
+    no_exception(at)
+    [notice] = [i.value for i in at.info if "was classified against another plan" in i.value]
+    assert notice.startswith("Run #2 ") and "Run #1 (sample: tasks.csv" in notice.replace("\\", "")
+    open_own = at.button(key="rerun_stale_review_open_own")
+    assert open_own.label == "Open run #1, the current plan's newest"
+    open_own.click().run()
+    no_exception(at)
+    assert not any("was classified against another plan" in i.value for i in at.info)
+    assert at.query_params["run"] == "1"

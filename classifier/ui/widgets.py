@@ -12,7 +12,7 @@ import streamlit as st
 
 from classifier.cells import cell_text, is_blank
 from classifier.errors import ClassifierError
-from classifier.pipeline import plan_change, rerun
+from classifier.pipeline import newest_run_of_current_plan, plan_change, rerun
 from classifier.results import STATUS_ORDER
 from classifier.store import RunInfo
 from classifier.ui import state
@@ -134,11 +134,19 @@ def stale_notice(key: str = "rerun_stale", link_to_classify: bool = True) -> Non
     if run is None or (change := plan_change(db, run)) is None:
         return
     if change == "replaced":
+        # The pages stay on the run they showed (state.current_run), also after an import: a
+        # run of the current plan, where there is one, is one click away.
+        own = newest_run_of_current_plan(db, run.plan_name)
         st.info(f"Run #{run.id} ({md_escape(run.source)}) was classified against another plan: "
-                f"the current one keeps none of its strategies. Classify this plan's tasks "
-                f"(paste or upload them on the Classify page, where run #{run.id} can be set "
-                f"aside), or run these tasks against it.",
+                f"the current one keeps none of its strategies. "
+                + (f"Run #{own.id} ({md_escape(own.source)}, {own.created_at:%b %d %H:%M} UTC) "
+                   f"is the current plan's newest. " if own is not None else "")
+                + f"Classify this plan's tasks (paste or upload them on the Classify page, "
+                f"where run #{run.id} can be set aside), or run these tasks against it.",
                 icon=":material/swap_horiz:")
+        if own is not None:
+            st.button(f"Open run #{own.id}, the current plan's newest", key=f"{key}_open_own",
+                      type="primary", on_click=state.use_run, args=(own.id,))
         if link_to_classify:
             st.page_link("classifier/ui/classify.py", label="Classify this plan's tasks",
                          icon=":material/playlist_add_check:")
