@@ -1900,3 +1900,28 @@ def test_a_run_of_a_plan_left_offers_the_current_plan_s_newest_run(db):
     no_exception(at)
     assert not any("was classified against another plan" in i.value for i in at.info)
     assert at.query_params["run"] == "1"
+
+
+
+def test_a_replaced_plan_s_run_says_so_under_its_buttons_and_offers_the_re_run(db):
+    """On the sample's run after the manager's own plan replaced it, the list "Another
+    strategy…" was empty and the note said the strategies were "deleted from the plan"."""
+    at = fresh_app()
+    with Store(db) as store:
+        store.save_plan(Plan(vision="Parks everyone is proud to use", strategies=[
+            Strategy(id="safe-playgrounds", name="Safe playgrounds"),
+            Strategy(id="clean-parks", name="Clean parks")]))
+    at = open_page(at, "review")
+    no_exception(at)
+    assert any(c.value.startswith("Run #1's plan was replaced: re-run with the current plan to "
+                                  "review against it.") for c in at.caption)
+    assert not any("deleted" in c.value for c in at.caption)
+    assert not [s for s in at.selectbox if s.placeholder == "Another strategy…"]
+    assert not any("Or pick the strategy" in m.value for m in at.markdown)
+    at.button(key="review_rerun_replaced").click().run()
+    no_exception(at)
+    assert not any("was classified against another plan" in i.value for i in at.info)
+    with Store(db) as store:
+        newest = store.latest_run()
+        assert newest.id == 2 and set(store.plan(newest.plan_version).ids) == {
+            "safe-playgrounds", "clean-parks"}

@@ -301,7 +301,12 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
     """The task's buttons; `kept`: the strategies of the run's plan its current version has,
     the only ones offered."""
     row = int(task["row"])
-    gone = "The plan no longer has this strategy: it was deleted after this run was classified."
+    # None kept: another plan replaced the run's (the manager's own after the sample), whose
+    # strategies were not deleted one by one.
+    replaced = not kept
+    gone = ("This run's plan was replaced: re-run with the current plan to review against it."
+            if replaced else
+            "The plan no longer has this strategy: it was deleted after this run was classified.")
 
     def key(name: str) -> str:
         return task_key(name, run.id, row)
@@ -345,7 +350,8 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
     row_of_actions.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"],
                           disabled=locked, on_click=_undo, args=(run.id,))
 
-    st.write("Or pick the strategy it serves:")
+    if not replaced:
+        st.write("Or pick the strategy it serves:")
     picks = st.container(horizontal=True, gap="small")
     for number, candidate in enumerate(candidates, start=1):
         picks.button(
@@ -356,6 +362,14 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
             # A name longer than the row is cut short on the button; hovering shows it whole.
             help=widgets.md_escape(candidate["strategy"])
             + ("" if candidate["strategy_id"] in kept else f". {gone}"))
+    if replaced:
+        # No strategy of the plan in use to pick: the list was empty and the note said
+        # "deleted from the plan".
+        st.caption(f"Run #{run.id}'s plan was replaced: re-run with the current plan to review "
+                   f"against it. Its strategies are shown, greyed out, as the machine matched "
+                   f"them.")
+        widgets.rerun_button(run, "Re-run with the current plan", "review_rerun_replaced")
+        return
     ids = kept
     with picks:
         # Picking in the list decides, as a candidate's button does: a separate button (and
