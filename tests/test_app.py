@@ -1855,7 +1855,6 @@ def test_the_sample_plan_says_it_is_one_and_a_blank_plan_starts_from_nothing(db)
     assert not [b for b in at.button if b.key == "plan_blank"]
 
 
-
 def test_the_plan_page_says_which_texts_the_model_reads_only_the_start_of(db):
     """A 9,400-character description got no word: the model reads 256 word pieces of it."""
     at = open_page(fresh_app(), "plan")
@@ -1872,7 +1871,6 @@ def test_the_plan_page_says_which_texts_the_model_reads_only_the_start_of(db):
     assert "strategy 'Renew every contract': its description is read only up to" in (
         warning.replace("\\", ""))
     assert "Win retail" not in warning
-
 
 
 def test_a_run_of_a_plan_left_offers_the_current_plan_s_newest_run(db):
@@ -1900,7 +1898,6 @@ def test_a_run_of_a_plan_left_offers_the_current_plan_s_newest_run(db):
     no_exception(at)
     assert not any("was classified against another plan" in i.value for i in at.info)
     assert at.query_params["run"] == "1"
-
 
 
 def test_a_replaced_plan_s_run_says_so_under_its_buttons_and_offers_the_re_run(db):
