@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_tasks import rows as generated_rows  # noqa: E402
 
 WORKER_TITLE = b"ray::MapWorker(MapBatches(ClassifyBlock))"
+WORKER_LOST = ("Ray: a worker stopped mid-run (killed, or out of memory); its rows are classified "
+               "again")
 
 
 def tactics(*args: str | Path, env: dict[str, str] | None = None,
@@ -281,8 +283,49 @@ def test_the_same_bytes_as_the_local_run_even_when_a_worker_is_killed(ray_env, t
     assert done.returncode == 0, done.stderr
     assert seen - set(killed), "no worker"
     assert out.read_bytes() == local_20k
-    assert done.stderr.strip().splitlines()[-1].startswith("wrote 20000 rows to ")
+    said = done.stderr.strip().splitlines()
+    assert said[-1].startswith("wrote 20000 rows to ")
+    # Ray's message of the lost worker, when it comes before the run ends, is one line.
+    assert {line for line in said if "warning" in line} <= {f"warning: {WORKER_LOST}"}
+    assert done.stdout == ""
     assert "Traceback" not in done.stderr and "core_worker" not in done.stderr
+
+
+# What the raylet sends the driver when a worker dies (Ray 2.60, ids shortened).
+WORKER_DIED = (
+    "A worker died or was killed while executing a task by an unexpected system error. To "
+    "troubleshoot the problem, check the logs for the dead worker. Lease ID: 0100 Worker ID: "
+    "bcb4 Node ID: 9d95 Worker IP address: 127.0.0.1 Worker port: 34273 Worker PID: 22358 "
+    "Worker exit type: SYSTEM_ERROR Worker exit detail: Worker unexpectedly exits with a "
+    "connection error code 2. End of file. Some common causes include: (1) the process was "
+    "killed by the OOM killer due to high memory usage, (2) ray stop --force was called, or (3) "
+    "the worker crashed unexpectedly due to SIGSEGV or another unexpected error.")
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_rays_message_of_a_lost_worker_is_one_line_on_stderr_and_none_on_stdout(ray_env):
+    """Ray's thread printed the raylet's paragraph on a lost worker to stdout (where output
+    may go) as the run went on; sent through the real cluster, it is one line on stderr."""
+    code = f"""
+import sys, threading
+from classifier.distributed.cluster import cluster
+heard = threading.Event()
+def warn(line):
+    print("warning: " + line, file=sys.stderr, flush=True)
+    heard.set()
+with cluster(1, warn):
+    from ray._private import worker
+    from ray._private.utils import publish_error_to_driver
+    publish_error_to_driver("worker_died", {WORKER_DIED!r}, worker.global_worker.gcs_client)
+    heard.wait(120)
+print("done", file=sys.stderr)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=ray_env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == f"warning: {WORKER_LOST}\ndone\n"
 
 
 @pytest.mark.slow

@@ -80,7 +80,7 @@ def classify_on_ray(classifier: Classifier, tasks: str | os.PathLike[str] | Task
                               f"from the driver); write a .csv, .tsv, .jsonl or .xlsx")
     if many:  # a caller that did not check (the command line does, before the store)
         check_dataset_output(str(tasks), out, {})
-    with cluster(workers) as ray_cluster:
+    with cluster(workers, warn) as ray_cluster:
         if not many:
             return classify_file(classifier, tasks, out, text_column=text_column, sheet=sheet,
                                  progress=progress, warn=warn, asker=asker, keep=keep,

@@ -1,17 +1,19 @@
 """The Ray cluster of a run: RAY_ADDRESS's, or a local one on 127.0.0.1 guarded by a token,
-with Ray's banners, progress bars and thread tracebacks kept off our stderr."""
+with Ray's banners, progress bars and thread tracebacks kept off our stderr, and its error
+messages (a worker lost) said in one line each."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
@@ -68,15 +70,17 @@ def ray_settings(local: bool) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def cluster(workers: int | None = None) -> Iterator[Cluster]:
+def cluster(workers: int | None = None,
+            warn: Callable[[str], None] | None = None) -> Iterator[Cluster]:
     """Connect to the cluster at RAY_ADDRESS, or start a local one on 127.0.0.1 for the block;
-    `workers` defaults to one per CPU of the cluster, less one for Ray's own tasks."""
+    `workers` defaults to one per CPU of the cluster, less one for Ray's own tasks; `warn`
+    hears Ray's error messages (a worker lost), one line each."""
     if workers is not None and workers < 1:
         raise ClassifierError(f"--workers {workers}: give at least 1")
     address = os.environ.get("RAY_ADDRESS", "").strip()
     settings = ray_settings(local=not address and "ray" not in sys.modules)
     with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}), \
-            _ray_threads_quiet():
+            _ray_threads_quiet(), _ray_errors_said(warn):
         ray = import_ray()
         ours = not ray.is_initialized()  # a caller's own connection is left as it was
         if ours:
@@ -142,6 +146,52 @@ def _ray_threads_quiet() -> Iterator[None]:
         yield
     finally:
         threading.excepthook = previous
+
+
+# A worker lost (killed, out of memory) reaches the driver as Ray's paragraph about the dead
+# worker and, before or after it, or alone, as a task "retried" where that worker was.
+_WORKER_LOST = re.compile(r"A worker died or was killed|will be retried")
+WORKER_LOST = ("Ray: a worker stopped mid-run (killed, or out of memory); its rows are "
+               "classified again")
+
+
+def ray_message(message: str) -> str:
+    """One of Ray's error messages for the driver, as one line."""
+    if _WORKER_LOST.search(message):
+        return WORKER_LOST
+    text = message.strip()
+    return f"Ray: {text.splitlines()[0] if text else 'an error without a message'}"
+
+
+@contextlib.contextmanager
+def _ray_errors_said(warn: Callable[[str], None] | None) -> Iterator[None]:
+    """Ray's error messages said through `warn` (else dropped; Ray's logs keep them), each
+    once, in one line: a thread of Ray's printed them to stdout, where output may go, a
+    paragraph for a lost worker. That thread looks the printer up in Ray's module at each
+    message, so it is swapped there for the block (a private name: see the tests)."""
+    import ray._private.worker as ray_worker
+
+    printer = getattr(ray_worker, "print_to_stdstream", None)
+    if printer is None:  # another Ray: its messages print as it prints them
+        yield
+        return
+    said: set[str] = set()
+
+    def say(data: dict[str, Any], ignore_prefix: bool) -> None:
+        if data.get("pid") != "raylet":  # a worker's own output (log_to_driver), not an error
+            printer(data, ignore_prefix)
+            return
+        for message in data.get("lines", []):
+            line = ray_message(str(message))
+            if warn is not None and line not in said:
+                said.add(line)
+                warn(line)
+
+    ray_worker.print_to_stdstream = say
+    try:
+        yield
+    finally:
+        ray_worker.print_to_stdstream = printer
 
 
 @contextlib.contextmanager
