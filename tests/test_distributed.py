@@ -328,6 +328,44 @@ print("done", file=sys.stderr)
     assert done.stderr == f"warning: {WORKER_LOST}\ndone\n"
 
 
+def _opening(workbook: Path, *args: str | Path, env: dict[str, str]) -> tuple[int, str]:
+    """The command line in a process that counts how often it opens WORKBOOK (Python's audit
+    hook sees every open), and its stderr."""
+    code = ("import sys\n"
+            "opened = []\n"
+            f"sys.addaudithook(lambda event, args: event == 'open' and str(args[0]) == "
+            f"{str(workbook)!r} and opened.append(1))\n"
+            "import atexit\n"  # the command ends with os._exit, once atexit's calls ran
+            "atexit.register(lambda: print(f'opened {len(opened)}', file=sys.stderr))\n"
+            "from classifier.cli import main\n"
+            f"sys.argv = ['tactics', *{[str(arg) for arg in args]!r}]\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.strip().splitlines()
+    count = next(line for line in said if line.startswith("opened "))
+    return int(count.removeprefix("opened ")), "\n".join(line for line in said if line != count)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_workbook_is_read_as_often_on_ray_as_without_and_writes_the_same(ray_env, tmp_path):
+    """Ray read a workbook twice (its blocks, then its rows beside the results): a sheet is
+    read whole whatever its chunks, which took as long again; now as often as the local run."""
+    workbook = tmp_path / "tasks.xlsx"
+    frame = pd.DataFrame(list(generated_rows(300, seed=5)),
+                         columns=["task", "owner", "effort_hours", "due"])
+    frame.to_excel(workbook, index=False)
+    local, said_local = _opening(workbook, "classify", workbook, "--plan", PLAN, "--out",
+                                 tmp_path / "local.csv", "-q", env=ray_env)
+    remote, said_remote = _opening(workbook, "classify", workbook, "--plan", PLAN, "--out",
+                                   tmp_path / "ray.csv", "-q", "--ray", env=ray_env)
+    assert remote == local
+    assert said_remote.replace("ray.csv", "local.csv") == said_local
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_a_bad_row_is_reported_as_without_ray(ray_env, tmp_path):

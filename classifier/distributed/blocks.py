@@ -39,7 +39,8 @@ def block_size(rows: int | None, workers: int) -> int:
 class RayBatches:
     """`pipeline.Batches` on Ray Data: the source read once on the driver into (row, text) blocks
     in the object store, classified by a pool of workers, and the results taken in input order
-    beside the source's chunks (read again, or rebuilt from the texts for stdin)."""
+    beside the source's chunks (read again; kept from that read for a sheet; rebuilt from the
+    texts for stdin)."""
 
     workers: int
     block_rows: int | None = None
@@ -51,6 +52,9 @@ class RayBatches:
         spec = ClassifierSpec.of(classifier)
         refs: list[Any] = []
         sizes: list[int] = []
+        # A sheet is read whole however it is chunked: its chunks are kept, not read again
+        # (which took as long as the first read, for the memory the second read held anyway).
+        kept: list[tuple[pd.DataFrame, list[str]]] | None = [] if source.kind == "xlsx" else None
         first = 0
         for chunk, texts in task_chunks(source, rows):
             refs.append(ray.put(pd.DataFrame({
@@ -58,10 +62,13 @@ class RayBatches:
                 TEXT: pd.Series(texts, dtype=object)})))
             sizes.append(len(chunk))
             first += len(chunk)
+            if kept is not None:
+                kept.append((chunk, texts))
         if not refs:
             return
         # stdin cannot be read twice: its chunks (one text column) are rebuilt from the texts.
-        again = (task_chunks(dataclasses.replace(source, warn=ignore), rows)
+        again = (iter(kept) if kept is not None
+                 else task_chunks(dataclasses.replace(source, warn=ignore), rows)
                  if source.stream is None else None)
         dataset = ray.data.from_pandas_refs(refs).map_batches(
             ClassifyBlock, fn_constructor_args=(spec,), batch_size=None, batch_format="pandas",
