@@ -366,6 +366,75 @@ def test_a_workbook_is_read_as_often_on_ray_as_without_and_writes_the_same(ray_e
     assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
 
 
+def _children() -> dict[int, list[int]]:
+    """Every process's children, by the parent's id."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def _command(pid: int) -> bytes:
+    """A process's command line; empty once it ended (a zombie's too)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _started(pid: int) -> str | None:
+    """When a process started (tells it from a later one of the same id); None once it ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in "ZX" else fields[19]
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_local_cluster_dies_with_a_run_killed_with_kill_9(tasks_20k, tmp_path):
+    """kill -9 of a run left Ray's two agents of its local cluster for a minute (they try to
+    tell the dead head first); now every process of the cluster ends with the run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    run = subprocess.Popen([str(BIN / "tactics"), "classify", str(tasks_20k), "--plan", str(PLAN),
+                            "--out", str(tmp_path / "out.csv"), "--ray", "-q", "--workers", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=env | {"HF_HUB_OFFLINE": "1"})
+    seen: dict[int, str | None] = {}  # the run's processes and its cluster's, when each started
+    helpers: list[int] = []  # the run's own (not Ray's programs)
+    try:
+        while not any(_command(pid).startswith(WORKER_TITLE) for pid in seen):
+            assert run.poll() is None, "the run ended before its worker started"
+            children, parents = _children(), [run.pid]
+            while parents:
+                for child in children.get(parents.pop(), []):
+                    if child not in seen:
+                        seen[child] = _started(child)
+                        command = _command(child)
+                        if b"/ray/" not in command and not command.startswith(b"ray::"):
+                            helpers.append(child)
+                    parents.append(child)
+            time.sleep(0.2)
+        run.kill()
+        run.wait()
+        while any(_started(pid) == seen[pid] for pid in helpers):  # done with their part
+            time.sleep(0.2)
+        # A process whose command line is gone is past the point of no return (its memory freed).
+        left = sorted(_command(pid).split(b"\0")[0].decode() for pid, started in seen.items()
+                      if started is not None and _started(pid) == started and _command(pid))
+        assert left == []
+    finally:
+        for pid, started in seen.items():
+            if started is not None and _started(pid) == started:
+                os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_a_bad_row_is_reported_as_without_ray(ray_env, tmp_path):

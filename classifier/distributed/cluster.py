@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 import threading
 import warnings
@@ -78,9 +79,10 @@ def cluster(workers: int | None = None,
     if workers is not None and workers < 1:
         raise ClassifierError(f"--workers {workers}: give at least 1")
     address = os.environ.get("RAY_ADDRESS", "").strip()
-    settings = ray_settings(local=not address and "ray" not in sys.modules)
+    local = not address and "ray" not in sys.modules  # a cluster this run starts
+    settings = ray_settings(local=local)
     with _environment({k: v for k, v in settings.items() if not os.environ.get(k)}), \
-            _ray_threads_quiet(), _ray_errors_said(warn):
+            _ray_threads_quiet(), _ray_errors_said(warn), _dies_with_the_run(local):
         ray = import_ray()
         ours = not ray.is_initialized()  # a caller's own connection is left as it was
         if ours:
@@ -94,6 +96,77 @@ def cluster(workers: int | None = None,
             if ours:
                 with contextlib.suppress(Exception):
                     ray.shutdown()
+
+
+# A process of its own that notes, each second, the processes the run started (its cluster's);
+# told "done" once the run stopped its cluster, it ends; else (the run was killed: kill -9, the
+# OOM killer) it kills those it noted that are still there.
+_WATCHDOG = """
+import os, select, signal, sys, time
+driver, me = os.getppid(), os.getpid()
+
+
+def processes():  # every process: its parent, when it started, and whether it ended
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                table[int(name)] = (int(fields[1]), fields[19], fields[0] in "ZX")
+            except (OSError, IndexError, ValueError):
+                pass
+    return table
+
+
+noted = {}
+while not select.select([sys.stdin], [], [], 1.0)[0]:
+    table, parents = processes(), [driver]
+    children = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    while parents:
+        for child in children.get(parents.pop(), []):
+            if child != me:
+                noted[child] = table[child][1]
+                parents.append(child)
+if sys.stdin.read() != "done":
+    for _ in range(300):
+        table = processes()
+        left = [pid for pid, started in noted.items()
+                if pid in table and table[pid][1] == started and not table[pid][2]]
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.1)
+"""
+
+
+@contextlib.contextmanager
+def _dies_with_the_run(local: bool) -> Iterator[None]:
+    """A local cluster the run starts dies with the run, even one killed with kill -9: Ray's
+    head dies with its driver, but its two agents, though they see that at once, first try for
+    60 s to tell the dead head (Ray 2.60's process_watcher)."""
+    if not local or not os.path.isdir("/proc"):  # a cluster of others, or no /proc to read
+        yield
+        return
+    # Ctrl-C in the terminal must not end it: the run then stops its cluster itself.
+    watchdog = subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHDOG],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    assert watchdog.stdin is not None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            watchdog.stdin.write(b"done")
+            watchdog.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            watchdog.wait(timeout=10)
 
 
 def _init(ray: ModuleType, address: str, workers: int | None) -> None:
