@@ -52,16 +52,19 @@ Count = Callable[[int], None]
 LONG_ROWS_NAMED = 5  # a file of long descriptions would otherwise print a warning per row
 
 
-# Classifies a source's chunks, in order, each with its batch of results: here, or on Ray.
+# Classifies a source's chunks, in order, each with its batch of results and where each of its
+# rows is (as `task_chunks` numbers them): here, or on Ray.
 Batches = Callable[[Classifier, TaskSource, int, Count | None],
-                   Iterator[tuple[pd.DataFrame, Batch]]]
+                   Iterator[tuple[pd.DataFrame, Batch, list[int]]]]
 
 
 def local_batches(classifier: Classifier, source: TaskSource, chunk_rows: int,
-                  progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
-    """The source's chunks, in order, each with its batch of results, classified here."""
-    for chunk, texts in task_chunks(source, chunk_rows):
-        yield chunk, classifier.classify_batch(texts, progress=progress)
+                  progress: Count | None = None
+                  ) -> Iterator[tuple[pd.DataFrame, Batch, list[int]]]:
+    """The source's chunks, in order, each with its batch of results, classified here, and
+    where its rows are."""
+    for chunk, texts, rows in task_chunks(source, chunk_rows):
+        yield chunk, classifier.classify_batch(texts, progress=progress), rows
 
 
 @dataclass
@@ -132,7 +135,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
             progress.total(total)
     counts = {s.value: 0 for s in Status}
     first_row = 1
-    numbers = row_numbers(source)
+    unit = row_numbers(source).unit
     any_text = False
     long_rows: list[int] = []
     placeholders: list[int] = []  # rows of text with no letter or digit ("-", "🚀")
@@ -145,8 +148,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
         with TableWriter(out, inputs=source.inputs, separator=separator, bom=from_excel,
                          number_formats=dict.fromkeys(SCORE_COLUMNS, SCORE_FORMAT)) as writer:
             classified = (batches or local_batches)(classifier, source, chunk_rows, progress.rows)
-            for chunk, batch in classified:
-                rows = numbers.of(chunk)
+            for chunk, batch, rows in classified:
                 chunk = chunk.rename(columns=renames) if renames else chunk
                 # A row that is no task (the header again) is blank to the rest of the run.
                 given = chunk[texts_in].tolist()
@@ -155,7 +157,7 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
                 any_text = any_text or any(text.strip() for text in texts)
                 # Only a row the classifier left empty can be one (its text is read once more).
                 placeholders += [rows[at] for at in placeholder_rows(given, batch)]
-                _warn_long(classifier, texts, rows, f"{source.label}: {numbers.unit}", note,
+                _warn_long(classifier, texts, rows, f"{source.label}: {unit}", note,
                            long_rows)
                 machine = join_results(chunk, classifier.result_columns(batch))
                 decided = (standing_for(texts, keep.decisions, classifier) if keep is not None
@@ -202,10 +204,10 @@ def classify_file(classifier: Classifier, tasks: str | os.PathLike[str] | TaskSo
     if cut:
         note(cut)
     if placeholders:
-        note(placeholder_warning(f"{source.label}: {numbers.unit}", placeholders))
+        note(placeholder_warning(f"{source.label}: {unit}", placeholders))
     if len(long_rows) > LONG_ROWS_NAMED:
         note(f"{source.label}: {len(long_rows) - LONG_ROWS_NAMED:,} more rows are longer "
-             f"than the model's window ({numbers.unit}s {long_rows[LONG_ROWS_NAMED]}.."
+             f"than the model's window ({unit}s {long_rows[LONG_ROWS_NAMED]}.."
              f"{long_rows[-1]}); only their first {classifier.embedder.max_tokens} tokens "
              f"are read")
     summary.rows = first_row - 1

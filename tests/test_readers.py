@@ -1037,7 +1037,7 @@ def test_a_task_alone_in_its_row_after_a_blank_row_above_a_repeated_header_is_a_
 
     warnings: list[str] = []
     source = open_tasks(_table(tmp_path, name, JOINED), warn=warnings.append)
-    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    texts = [text for _, chunk, _ in task_chunks(source, chunk_rows) for text in chunk]
     assert texts == ["Call customers whose plan expires", "", "Order toner for the printer", "",
                      "Write the launch plan"]
     unit = "line" if name.endswith(".csv") else "row"
@@ -1054,7 +1054,7 @@ def test_a_boards_group_titles_are_still_no_tasks(tmp_path, name, chunk_rows):
     from classifier.files.readers import task_chunks, task_texts, with_group_titles
 
     source = open_tasks(_table(tmp_path, name, GROUPED))
-    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    texts = [text for _, chunk, _ in task_chunks(source, chunk_rows) for text in chunk]
     assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
     frame, column = read_tasks(source.label)
     assert task_texts(frame, column) == texts
@@ -1340,7 +1340,7 @@ def test_a_boards_group_titles_are_no_tasks_where_its_first_column_is_empty(
     blank = "" if name.endswith(".csv") else None
     rows = [[blank, *row] if row else [] for row in GROUPED]
     source = open_tasks(_table(tmp_path, name, rows))
-    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    texts = [text for _, chunk, _ in task_chunks(source, chunk_rows) for text in chunk]
     assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
     frame, column = read_tasks(source.label)
     assert task_texts(frame, column) == texts

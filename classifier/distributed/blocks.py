@@ -46,7 +46,8 @@ class RayBatches:
     block_rows: int | None = None
 
     def __call__(self, classifier: Classifier, source: TaskSource, chunk_rows: int,
-                 progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
+                 progress: Count | None = None
+                 ) -> Iterator[tuple[pd.DataFrame, Batch, list[int]]]:
         ray = import_ray()
         rows = self.block_rows or block_size(count_rows_estimate(source), self.workers)
         spec = ClassifierSpec.of(classifier)
@@ -54,16 +55,20 @@ class RayBatches:
         sizes: list[int] = []
         # A sheet is read whole however it is chunked: its chunks are kept, not read again
         # (which took as long as the first read, for the memory the second read held anyway).
-        kept: list[tuple[pd.DataFrame, list[str]]] | None = [] if source.kind == "xlsx" else None
+        kept: list[tuple[pd.DataFrame, list[str], list[int]]] | None = (
+            [] if source.kind == "xlsx" else None)
+        numbered: list[list[int]] = []  # where stdin's rows are: it is not read again
         first = 0
-        for chunk, texts in task_chunks(source, rows):
+        for chunk, texts, where in task_chunks(source, rows):
             refs.append(ray.put(pd.DataFrame({
                 ROW: np.arange(first, first + len(chunk), dtype=np.int64),
                 TEXT: pd.Series(texts, dtype=object)})))
             sizes.append(len(chunk))
             first += len(chunk)
             if kept is not None:
-                kept.append((chunk, texts))
+                kept.append((chunk, texts, where))
+            elif source.stream is not None:
+                numbered.append(where)
         if not refs:
             return
         # stdin cannot be read twice: its chunks (one text column) are rebuilt from the texts.
@@ -84,13 +89,14 @@ class RayBatches:
                                            prefetch_batches=1)
             for position, result in enumerate(results):
                 if again is not None:
-                    chunk, texts = next(again, (None, []))
+                    chunk, texts, where = next(again, (None, [], []))
                     if chunk is None or len(chunk) != sizes[position]:
                         raise ClusterError(f"{source.label}: the file changed while it was "
                                            f"being classified")
                 else:
                     texts = ray.get(refs[position])[TEXT].tolist()
                     chunk = pd.DataFrame({source.text_column: texts}, dtype=object)
+                    where, numbered[position] = numbered[position], []
                 row_numbers = result[ROW].to_numpy(dtype=np.int64)
                 if not np.array_equal(row_numbers,
                                       np.arange(expected, expected + len(chunk))):
@@ -102,7 +108,7 @@ class RayBatches:
                     progress(len(chunk))
                 refs[position] = None  # its texts are no longer needed in the object store
                 expected += len(chunk)
-                yield chunk, batch
+                yield chunk, batch, where
         except Exception as error:  # Ray's own failures too: one line, never a traceback
             raise ray_failure(error) from None
         if expected != first:

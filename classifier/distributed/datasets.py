@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..cells import is_blank, plain
 from ..errors import ClassifierError, TasksError
-from ..files.readers import TaskSource, TextColumns, one_or_many
+from ..files.readers import TaskSource, TextColumns, one_or_many, row_numbers
 from ..files.sniffing import excel_separator, sniff_separator
 from ..files.writer import unneutralised
 from ..model.engine import Batch, Classifier
@@ -333,8 +333,10 @@ class DatasetBatches:
     workers: int
 
     def __call__(self, classifier: Classifier, source: TaskSource, chunk_rows: int,
-                 progress: Count | None = None) -> Iterator[tuple[pd.DataFrame, Batch]]:
+                 progress: Count | None = None
+                 ) -> Iterator[tuple[pd.DataFrame, Batch, list[int]]]:
         ray = import_ray()
+        numbers = row_numbers(source)  # rows counted: many files have no one line to name
         classified = self.dataset.map_batches(
             ClassifyRows, fn_constructor_args=(ClassifierSpec.of(classifier), source.text_column,
                                                source.kind in READ_BACK_KINDS),
@@ -350,6 +352,6 @@ class DatasetBatches:
                 keep_vectors(classifier, result)
                 if progress is not None:
                     progress(len(chunk))
-                yield chunk.assign(**{source.text_column: batch.texts}), batch
+                yield chunk.assign(**{source.text_column: batch.texts}), batch, numbers.of(chunk)
         except Exception as error:  # one line, never a traceback
             raise read_failure(error, source.kind) from None

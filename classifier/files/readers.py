@@ -769,9 +769,10 @@ def iter_chunks(source: TaskSource, chunk_rows: int = 20_000) -> Iterator[pd.Dat
 
 
 def task_chunks(source: TaskSource, chunk_rows: int = 20_000
-                ) -> Iterator[tuple[pd.DataFrame, list[str]]]:
-    """`iter_chunks`, each chunk with the texts its rows give the classifier (`task_texts`);
-    the rows that are no tasks said once, by their row in a spreadsheet, when all are read."""
+                ) -> Iterator[tuple[pd.DataFrame, list[str], list[int]]]:
+    """`iter_chunks`, each chunk with the texts its rows give the classifier (`task_texts`)
+    and where each row is (`row_numbers`, as warnings name it); the rows that are no tasks said
+    once, by their row in a spreadsheet, when all are read."""
     found: list[int] = []
     title: tuple[int, str] | None = None  # where the list's title is, and what it says
     numbers = row_numbers(source)  # as every warning of a run names rows
@@ -800,7 +801,7 @@ def task_chunks(source: TaskSource, chunk_rows: int = 20_000
             title = (where[at], str(texts[at]))
         read += len(chunk)
         yield chunk, ["" if skip else str(text) for text, skip in zip(texts, skipped,
-                                                                       strict=True)]
+                                                                       strict=True)], where
         chunk = following
     if title is not None:
         source.warn(title_warning(f"{source.label}: {numbers.unit}", *title))
