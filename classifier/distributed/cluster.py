@@ -242,8 +242,11 @@ def _ray_errors_said(warn: Callable[[str], None] | None) -> Iterator[None]:
     once, in one line: a thread of Ray's printed them to stdout, where output may go, a
     paragraph for a lost worker. That thread looks the printer up in Ray's module at each
     message, so it is swapped there for the block (a private name: see the tests)."""
-    import ray._private.worker as ray_worker
-
+    try:
+        import ray._private.worker as ray_worker
+    except ImportError:  # no Ray: import_ray, next, says how to get it
+        yield
+        return
     printer = getattr(ray_worker, "print_to_stdstream", None)
     if printer is None:  # another Ray: its messages print as it prints them
         yield
