@@ -419,6 +419,56 @@ def test_rejected_answers_are_remembered_too(server, settings, results, sample_p
     assert len(server.requests) == 2  # the first run's question and its one re-ask
 
 
+@pytest.mark.parametrize(("bad", "said"), [
+    (text("Sure! The task serves retail."), "replies that are not the JSON asked for: "
+     "'Sure! The task serves retail.' (the reply is not valid JSON)"),
+    (cut_off("<think>\nLet me weigh the candidates"),
+     "replies that are no answer (the reply was cut off at the token limit)"),
+], ids=["prose", "token-limit"])
+def test_a_model_that_never_answers_in_the_format_asked_is_given_up(server, settings, classifier,
+                                                                   sample_plan, bad, said):
+    # It was asked twice about every task, for nothing, and the closing line said only
+    # "63 no answer": why, only in the file.
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(20)]
+    server.responder = lambda request: bad
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+
+    with Asker(one_at_a_time) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    limit = settings.give_up_after
+    assert asker.usage.gave_up == (f"the LLM at {settings.base_url} answered {limit} "
+                                   f"questions in a row with {said}")
+    assert [o.status for o in opinions] == [NO_ANSWER] * limit + [NOT_ASKED] * (20 - limit)
+    assert asker.usage.gave_up_line().endswith(
+        "; stopped asking it: 20 doubtful tasks keep the machine's answer with no second "
+        "opinion")
+
+
+def test_bad_replies_between_answers_do_not_give_the_model_up(server, settings, classifier,
+                                                              sample_plan):
+    tasks = [f"Call customer number {n} about a service plan renewal" for n in range(12)]
+    # Each fourth question gets its answer: never give_up_after bad ones in a row.
+    asked: list[str] = []
+
+    def respond(request):
+        if request.user_text not in asked:
+            asked.append(request.user_text)
+        if asked.index(request.user_text) % 4 == 3:
+            return answer("none", "Upkeep.")
+        return text("Sure! The task serves retail.")
+
+    server.responder = respond
+    one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
+
+    with Asker(one_at_a_time) as asker:
+        opinions = asker.ask(sample_plan, classifier.classify(tasks))
+
+    assert not asker.gave_up
+    assert [o.status for o in opinions].count(ANSWERED) == 3
+    assert NOT_ASKED not in {o.status for o in opinions}
+
+
 def test_an_unreachable_endpoint_is_one_clear_line(settings, results, sample_plan):
     closed = settings.model_copy(update={"base_url": closed_port_url(), "max_retries": 1})
 
@@ -984,31 +1034,38 @@ def test_cli_one_at_a_time_gives_up_in_one_line_naming_what_the_endpoint_said(
     assert "Traceback" not in ran.output
 
 
+@pytest.mark.parametrize("failing", [
+    lambda: error(500, retry_after=0.01),
+    lambda: text("Sure! The task serves retail."),
+], ids=["http-500", "not-the-json-asked-for"])
 def test_answers_in_the_cache_fill_the_file_whatever_its_chunks(server, settings, classifier,
-                                                              tmp_path):
+                                                              tmp_path, failing):
     # Known tasks after the point where a failing endpoint is given up: the cache answers
     # them whether they are read in the same chunk or a later one (a later chunk got nothing).
     from classifier.pipeline import classify_file
 
     fresh = [f"Water the office plant number {n} in the lobby" for n in range(8)]
     known = ["Reorganise the stationery cupboard", "Water the office plants"]
-    cache = MemoryCache()
-    server.responder = lambda request: answer("none", "Upkeep.")
-    with Asker(settings, cache) as asker:
-        asker.ask(classifier.plan, classifier.classify(known))
-    server.responder = lambda request: error(500, retry_after=0.01)
     tasks = tmp_path / "tasks.txt"
     tasks.write_text("\n".join(fresh + known) + "\n")
     one_at_a_time = settings.model_copy(update={"max_concurrency": 1})
 
     said = {}
     for chunk_rows in (1000, 4):
+        # A cache of its own each time: what one file's asking remembered (a rejected
+        # answer) would otherwise answer the other's.
+        cache = MemoryCache()
+        server.responder = lambda request: answer("none", "Upkeep.")
+        with Asker(settings, cache) as asker:
+            asker.ask(classifier.plan, classifier.classify(known))
+        server.responder = lambda request: failing()
         out = tmp_path / f"out{chunk_rows}.csv"
         with Asker(one_at_a_time, cache) as asker:
             summary = classify_file(classifier, tasks, out, chunk_rows=chunk_rows, asker=asker)
         rows = pd.read_csv(out, keep_default_na=False).set_index("task")
-        said[chunk_rows] = (rows.loc[known, "llm_strategy_id"].tolist(), summary.llm.line(),
-                            summary.warnings)
+        said[chunk_rows] = (rows.loc[known, "llm_strategy_id"].tolist(),
+                            rows[["llm_strategy_id", "rationale"]].to_dict("records"),
+                            summary.llm.line(), summary.warnings)
         assert summary.llm.gave_up
 
     assert said[1000] == said[4]
@@ -1053,10 +1110,15 @@ def test_cli_llm_progress_ends_at_the_tasks_asked_when_it_gives_up(server, tmp_p
 
 @pytest.mark.slow
 def test_cli_asks_nothing_twice_rejected_answers_included(server, tmp_path):
-    server.responder = lambda request: text("I think it is about customers.")
+    # Too few rejected (two tasks) for the run to give the model up: those are remembered.
+    rejected = ("Organize the office holiday photo album", "Plan the team fantasy football draft")
+    server.responder = lambda request: (text("I think it is about customers.")
+                                        if any(task in request.user_text for task in rejected)
+                                        else answer("none", "It serves none."))
     db = tmp_path / "tactics.db"
+    out = tmp_path / "out.csv"
     args = ["classify", str(ROOT / "data/tasks.txt"), "--plan", str(ROOT / "data/plan.yaml"),
-            "--out", str(tmp_path / "out.csv"), "--quiet", "--llm", "--llm-key-env", KEY_ENV,
+            "--out", str(out), "--quiet", "--llm", "--llm-key-env", KEY_ENV,
             "--db", str(db)]
     env = {"TACTICS_LLM_BASE_URL": server.base_url, "TACTICS_LLM_MODEL": "m"}
 
@@ -1065,6 +1127,8 @@ def test_cli_asks_nothing_twice_rejected_answers_included(server, tmp_path):
     again = run_cli(args, env=env)
 
     assert first.exit_code == again.exit_code == 0, first.output + again.output
+    rows = pd.read_csv(out, keep_default_na=False).set_index("task")
+    assert rows.loc[list(rejected), "rationale"].str.startswith("no answer: rejected twice").all()
     assert sent > 0 and len(server.requests) == sent
     assert "0 requests" in again.stderr.strip().splitlines()[-1]
 

@@ -73,6 +73,10 @@ class Endpoint:
         self.last_failure = ""
         self.refusals_in_a_row = 0  # of questions refused for themselves, with no answer between
         self.last_refusal = ""
+        # Questions whose replies came back but none as the JSON asked for, with no answer
+        # between: a model that cannot answer in the format is asked no more, as a failing one.
+        self.bad_replies_in_a_row = 0
+        self.last_bad_reply = ""
         self.stopped = ""  # why no question is worth sending any more (no quota left)
         self._reached = False  # whether the endpoint has answered anything at all
         self._answered = False  # whether it has sent a chat completion: it speaks the protocol
@@ -95,7 +99,17 @@ class Endpoint:
     def gave_up(self) -> bool:
         """Whether asking more is pointless: so many requests failed in a row, or no quota."""
         return (bool(self.stopped) or self.failures_in_a_row >= self.settings.give_up_after
+                or self.bad_replies_in_a_row >= self.settings.give_up_after
                 or self.refusals_in_a_row >= REFUSALS_GIVEN_UP * self.settings.give_up_after)
+
+    def answered(self) -> None:
+        """A question got its answer: the endpoint's replies are usable."""
+        self.bad_replies_in_a_row = 0
+
+    def bad_reply(self, why: str) -> None:
+        """A question's replies were all unusable (not the JSON asked for, empty, cut off)."""
+        self.bad_replies_in_a_row += 1
+        self.last_bad_reply = why
 
     async def close(self) -> None:
         """Release the HTTP connections."""

@@ -6,7 +6,8 @@ validated, so a task cannot steer the model outside its candidates; a bad answer
 once, then recorded as "no answer" (and remembered, so no later run pays for it again). A question
 the endpoint refuses (a content filter, past the context window) is that task's "no answer" with
 the endpoint's words. After `give_up_after` failed requests in a row (refusals that name no
-question of their own included) the run stops asking: the rest is "not asked".
+question of their own included), or as many questions in a row whose replies were none of them
+the JSON asked for, the run stops asking: the rest is "not asked".
 """
 
 from __future__ import annotations
@@ -341,13 +342,7 @@ class Asker:
         if endpoint.gave_up and not self.usage.gave_up:
             # The count that made it stop: one more may have failed as it stopped, depending
             # on which concurrent question's answer came back first.
-            self.usage.gave_up = endpoint.stopped or (
-                f"the LLM at {self.settings.base_url} failed {self.settings.give_up_after} "
-                f"requests in a row ({endpoint.last_failure})"
-                if endpoint.failures_in_a_row >= self.settings.give_up_after else
-                f"the LLM at {self.settings.base_url} refused "
-                f"{REFUSALS_GIVEN_UP * self.settings.give_up_after} questions in a row "
-                f"({endpoint.last_refusal})")
+            self.usage.gave_up = endpoint.stopped or _gave_up_why(endpoint, self.settings)
         for key, question in pending.items():
             if key in answers:
                 continue
@@ -373,6 +368,7 @@ class Asker:
         conversation = list(question.messages)
         why = ""
         not_answers = 0  # replies that were no answer to the question, not a wrong one
+        said = ""  # the last reply, as its text; "" when it was no answer at all
         for _ in range(2):
             try:
                 reply, sent = await endpoint.complete(conversation)
@@ -388,6 +384,7 @@ class Asker:
                 missing, final = _not_an_answer(reply)
                 not_answers += bool(missing)
                 why = missing or str(error)
+                said = "" if missing else reply_text(reply.content)
                 if final:  # asking again would end the same way
                     break
                 conversation = [*question.messages,
@@ -396,10 +393,18 @@ class Asker:
                                  "Reply with only the JSON object, choosing strategy_id from "
                                  "the allowed values."}]
                 continue
+            endpoint.answered()
             self.cache.put(key, {"strategy_id": answer.strategy_id, "reason": answer.reason})
             return Opinion(status=ANSWERED, strategy_id=answer.strategy_id, reason=answer.reason,
                            requests=requests, prompt_tokens=prompt, completion_tokens=completion,
                            **base)  # type: ignore[arg-type]
+        if said:
+            endpoint.bad_reply(f"replies that are not the JSON asked for: {_short(said, 80)!r} "
+                               f"({why})")
+        elif not why.startswith(DECLINED):
+            # A model declining a task is about that task, as a content filter's refusal is:
+            # an HR team's sensitive tasks together must not give a working model up.
+            endpoint.bad_reply(f"replies that are no answer ({why})")
         if not_answers:
             # Not the model's answer to the question: the next run (or click) asks again, and
             # may get one once the endpoint or its token limit is fixed.
@@ -411,9 +416,21 @@ class Asker:
                        completion_tokens=completion, **base)  # type: ignore[arg-type]
 
 
+DECLINED = "the model declined"
 # A model declining in prose, where the JSON should be: "I'm sorry, but I can't help with that."
 _DECLINED = re.compile(r"^\W*(?:(?:i['’]?m|i am) (?:sorry|unable|not able)|sorry|"
                        r"i can(?:['’]|no)t|i won['’]?t|as an ai)\b", flags=re.IGNORECASE)
+
+
+def _gave_up_why(endpoint: Endpoint, settings: LLMSettings) -> str:
+    """Why the run stopped asking an endpoint, in what it said."""
+    where, limit = f"the LLM at {settings.base_url}", settings.give_up_after
+    if endpoint.failures_in_a_row >= limit:
+        return f"{where} failed {limit} requests in a row ({endpoint.last_failure})"
+    if endpoint.bad_replies_in_a_row >= limit:
+        return f"{where} answered {limit} questions in a row with {endpoint.last_bad_reply}"
+    return (f"{where} refused {REFUSALS_GIVEN_UP * limit} questions in a row "
+            f"({endpoint.last_refusal})")
 
 
 async def _until_set(event: threading.Event) -> None:
@@ -425,7 +442,7 @@ def _not_an_answer(reply: Reply) -> tuple[str, bool]:
     """Why a reply that failed to parse is no answer at all ("" when it is a wrong answer), and
     whether asking again is pointless (a refusal field, the token limit, a content filter)."""
     if reply.refusal.strip():
-        return f"the model declined: {_short(reply.refusal)}", True
+        return f"{DECLINED}: {_short(reply.refusal)}", True
     if reply.finish_reason == "length":
         return "the reply was cut off at the token limit", True
     if reply.finish_reason == "content_filter":
@@ -434,7 +451,7 @@ def _not_an_answer(reply: Reply) -> tuple[str, bool]:
     if not text:
         return "the reply was empty", False
     if _DECLINED.match(text) and "{" not in text:
-        return f"the model declined: {_short(text)}", False
+        return f"{DECLINED}: {_short(text)}", False
     return "", False
 
 
