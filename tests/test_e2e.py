@@ -321,6 +321,48 @@ def test_asking_a_hanging_llm_can_be_stopped_and_the_answers_got_are_kept(tmp_pa
     assert kept == [("none", LLM_REASON)]
 
 
+def test_asking_about_one_task_leaves_the_review_page_usable_and_can_be_stopped(tmp_path,
+                                                                              scripted_llm):
+    """K asked inside the page: an endpoint that never replied held it, keys and clicks
+    included, for up to three timeouts. The asking goes on while the reviewer works on, and
+    Stop asking ends it, nothing kept."""
+    from llm_server import slow
+
+    from classifier.second_opinion import said
+    from classifier.store import Store
+
+    scripted_llm.responder = lambda request: slow(600)
+    with _serving_app(tmp_path, TACTICS_LLM_BASE_URL=scripted_llm.base_url,
+                      TACTICS_LLM_MODEL="test-model", OPENAI_API_KEY="",
+                      TACTICS_LLM_TIMEOUT="600") as url, _browser_page() as page:
+        page.goto(f"{url}/review")
+        page.get_by_text("taught").first.wait_for()
+        _idle(page)
+        first = page.get_by_test_id("stText").first.inner_text().strip()
+        page.get_by_role("button", name="Skip for now").wait_for()
+        page.keyboard.press("k")
+        page.get_by_text("Asking the LLM about this task…").wait_for(timeout=WAIT_MS // 4)
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while scripted_llm.in_flight == 0:
+            assert time.monotonic() < deadline, "the question was never sent"
+            time.sleep(0.1)
+        # The page is the reviewer's meanwhile: S skips to the next task, which is shown.
+        page.keyboard.press("s")
+        page.get_by_text(re.compile(r"^Asking the LLM about task \d+…")).wait_for(
+            timeout=WAIT_MS // 4)
+        assert page.get_by_test_id("stText").first.inner_text().strip() != first
+        page.get_by_role("button", name="Stop asking").click()
+        page.get_by_role("button", name="Stop asking").wait_for(state="detached",
+                                                                timeout=WAIT_MS // 4)
+        _idle(page)
+        assert page.get_by_text(re.compile(r"^Asking the LLM about")).count() == 0
+        page.get_by_text("Second opinion (LLM)").wait_for()  # the next task's: K asks
+    with Store(tmp_path / "tactics.db") as store:
+        results = store.results_with_decisions(store.latest_run().id)
+    assert not [opinion for opinion in map(said, results.to_dict("records")) if opinion]
+    assert len(scripted_llm.requests) == 1
+
+
 def _progress(page) -> str:
     return page.get_by_test_id("stProgress").first.inner_text()
 

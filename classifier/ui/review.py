@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from classifier import llm, second_opinion
 from classifier.access import person
@@ -56,7 +57,8 @@ SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
 MOVED = "review_moved"  # the tasks the re-score moved (moved_tasks), listed once
-ASKING = "review_asking"  # a decision held back until its person says to replace a colleague's
+HELD = "review_held"  # a decision held back until its person says to replace a colleague's
+ASKING = "review_asking"  # the LLM asked about a task (_Asked), in its own thread
 
 
 def task_key(name: str, run_id: int, row: int) -> str:
@@ -158,16 +160,16 @@ class Asking:
         """The decision held back in this session, if any. Kept as a dict: this page's module
         runs anew at every redraw, and an instance of the last redraw's class is not one of
         this redraw's."""
-        held = st.session_state.get(ASKING)
+        held = st.session_state.get(HELD)
         return cls(**held) if isinstance(held, dict) else None
 
     def hold(self) -> None:
-        st.session_state[ASKING] = asdict(self) | {"theirs": self.theirs}
+        st.session_state[HELD] = asdict(self) | {"theirs": self.theirs}
 
 
 def _keep_theirs(asking: Asking) -> None:
     """Button callback: the colleague's decision stands; nothing is recorded."""
-    st.session_state.pop(ASKING, None)
+    st.session_state.pop(HELD, None)
     st.session_state["review_note"] = (
         f"Kept {widgets.md_escape(asking.theirs.reviewer)}'s decision on task "
         f"{asking.row + 1} ({_said(asking.theirs)}); nothing recorded.")
@@ -175,7 +177,7 @@ def _keep_theirs(asking: Asking) -> None:
 
 def _replace_theirs(asking: Asking) -> None:
     """Button callback: record the held-back decision over the colleague's, as agreed."""
-    st.session_state.pop(ASKING, None)
+    st.session_state.pop(HELD, None)
     _decide(asking.run_id, asking.row, asking.action, asking.strategy_id, asking.name,
             replacing=asking.theirs.id)
 
@@ -185,7 +187,7 @@ def _ask_before_replacing(run_id: int, plan) -> bool:
     keep), drawn instead of the next task; False when none is pending on this run."""
     asking = Asking.pending()
     if asking is None or asking.run_id != run_id:
-        st.session_state.pop(ASKING, None)  # another run is shown: its question is moot
+        st.session_state.pop(HELD, None)  # another run is shown: its question is moot
         return False
     theirs, who = asking.theirs, widgets.md_escape(asking.theirs.reviewer)
     mine = ("serves no strategy" if asking.action == "misaligned"
@@ -385,18 +387,88 @@ def _actions(run, task: pd.Series, candidates: list[dict], plan, kept: list[str]
                    + ", ".join(f"“{widgets.md_escape(name)}”" for name in deleted) + ".")
 
 
+@dataclass
+class _Asked:
+    """The LLM being asked about one task, in a thread of its own (`second_opinion.Asking`)."""
+
+    run_id: int
+    row: int
+    asking: second_opinion.Asking
+
+
 def _ask_llm(run_id: int, row: int) -> None:
-    """Button callback: ask the LLM about one task; its answer is kept with the run."""
+    """Button callback: start asking the LLM about one task; the page stays usable meanwhile
+    (an endpoint that never replied held it for three timeouts), and its answer is kept with
+    the run."""
+    held = _asked()
+    if held is not None:
+        st.session_state["review_note"] = (f"Still asking the LLM about task {held.row + 1}; "
+                                           f"“Stop asking” ends it.")
+        return
     try:
-        with st.spinner("Asking the LLM…"):
-            used = second_opinion.ask_about_run(state.store(), run_id, llm.llm_settings(),
-                                                state.who(), rows=[row])
+        settings = llm.llm_settings()
     except ClassifierError as error:
         st.session_state["review_error"] = str(error)
         return
+    st.session_state[ASKING] = _Asked(run_id, row, second_opinion.Asking(
+        state.store(), run_id, settings, state.who(), [row]))
+
+
+def _asked() -> _Asked | None:
+    """The asking still going on; one that has ended is said (`review_*` notes) and dropped."""
+    held = st.session_state.get(ASKING)
+    if held is None:
+        return None
+    if not held.asking.wait(0):
+        return held
+    del st.session_state[ASKING]
+    try:
+        used = held.asking.result()
+    except ClassifierError as error:
+        st.session_state["review_error"] = str(error)
+        return None
     if used.failed:  # nothing is kept: without a word the button would just come back
         st.session_state["review_warning"] = (f"No answer from the LLM ({used.requests} "
                                               f"requests): {used.failure}. Ask again later.")
+    elif used.gave_up:
+        st.session_state["review_warning"] = f"No answer from the LLM: {used.gave_up}."
+    return None
+
+
+def _stop_asking() -> None:
+    """Button callback: stop asking; the task keeps the machine's answer, to ask again."""
+    held = st.session_state.pop(ASKING, None)
+    if held is None:
+        return
+    held.asking.stop()
+    st.session_state["review_note"] = (f"Stopped asking the LLM about task {held.row + 1}; "
+                                       f"K asks again.")
+
+
+def _asking_line(held: _Asked, run_id: int, task_row: int | None
+                 ) -> tuple[DeltaGenerator, str]:
+    """Where the page says it is asking, with a button that stops it: the line, redrawn
+    while the answer is awaited (`_await`), and what it says."""
+    about = (("this task" if held.row == task_row else f"task {held.row + 1}")
+             if held.run_id == run_id else f"task {held.row + 1} of run #{held.run_id}")
+    said = f"Asking the LLM about {about}…"
+    with st.container(border=True):
+        st.caption("Second opinion (LLM)")
+        line = st.empty()
+        line.text(said)
+        st.button("Stop asking", key="review_llm_stop", icon=":material/stop_circle:",
+                  on_click=_stop_asking,
+                  help="The task keeps the machine's answer, and can be asked again.")
+    return line, said
+
+
+def _await(held: _Asked, line: DeltaGenerator, said: str) -> None:
+    """Wait for the answer, the page usable: each redraw of the line is where a click or a
+    key stops this run of the page (Streamlit's fast reruns), the asking going on."""
+    started = time.monotonic()
+    while not held.asking.wait(0.25):
+        line.text(f"{said} {time.monotonic() - started:.0f} s")
+    st.rerun()  # the next run shows the answer, or says why there is none (`_asked`)
 
 
 def _opinion(run, task: pd.Series, plan, settings: llm.LLMSettings | None
@@ -617,6 +689,8 @@ def render() -> None:
     # What the plan's current version still has: a strategy deleted since is not offered.
     newest_plan = db.latest_plan(run.plan_name)
     kept = strategies_kept(plan, newest_plan[1]) if newest_plan is not None else plan.ids
+    held = _asked()  # before the notes: an asking that has ended says what it got there
+    waiting: tuple[DeltaGenerator, str] | None = None
     for key, show in (("review_error", st.error), ("review_warning", st.warning),
                       ("review_success", st.success), ("review_note", st.toast)):
         if message := st.session_state.pop(key, None):
@@ -654,6 +728,8 @@ def render() -> None:
             _nothing_left(run, results, decided, learned, locked)
         st.button("Undo last", key="review_undo", shortcut=SHORTCUTS["undo"], on_click=_undo,
                   args=(run.id,), disabled=locked)
+        if held is not None:
+            waiting = _asking_line(held, run.id, None)
     else:
         task = (teaching if teaching is not None else queue).iloc[0]
         settings, wrong = state.llm_endpoint()  # once a redraw: the key legend and the slot
@@ -681,10 +757,16 @@ def render() -> None:
         _task_view(task, run)
         _candidate_bars(candidates)
         _actions(run, task, candidates, plan, kept, locked)
-        _second_opinion_slot(run, task, plan, kept, opinion, settings is not None, locked, wrong)
+        if held is None or (held.run_id, held.row) != shown:
+            _second_opinion_slot(run, task, plan, kept, opinion, settings is not None, locked,
+                                 wrong)
+        if held is not None:  # in the slot's place when it is this task's
+            waiting = _asking_line(held, run.id, shown[1])
     _recent(run.id, plan)
     if left and appeared:
         st.session_state[SHOWN] = (*shown, time.monotonic())
+    if held is not None and waiting is not None:
+        _await(held, *waiting)
 
 
 if __name__ == "__main__":
