@@ -1531,6 +1531,23 @@ def test_drafts_for_every_strategy_short_of_examples_are_ticked_and_added_at_onc
     assert not [b for b in at.button if b.key == "draft_all_add"]  # the drafts are gone
 
 
+def test_drafting_from_a_failing_llm_is_one_line_and_leaves_nothing_behind(llm_env, db):
+    with Store(db) as store:
+        store.save_plan(Plan(vision="A library every resident uses", strategies=[
+            Strategy(id="young-readers", name="Grow young readers"),
+            Strategy(id="digital-access", name="Close the digital gap")]))
+    llm_env.responder = lambda request: error(500, retry_after=0.01)
+    at = open_page(fresh_app(), "plan")
+    at.button(key="draft_all").click().run()
+    no_exception(at)
+    # The bar of the drafting that failed was left on the page, stopped part-way.
+    assert [e.value for e in at.error] == [
+        "no examples drafted for 'young-readers': HTTP 500 from the endpoint after 3 attempts: "
+        "scripted"]
+    assert not at.get("progress")
+    assert at.button(key="draft_all")  # to try again
+
+
 def test_discarded_draft_is_not_added(llm_env, db):
     at = open_page(fresh_app(), "plan")
     at.button(key="draft_ask").click().run()

@@ -363,6 +363,35 @@ def test_asking_about_one_task_leaves_the_review_page_usable_and_can_be_stopped(
     assert len(scripted_llm.requests) == 1
 
 
+def test_drafting_examples_from_a_hanging_llm_can_be_left_and_stopped(tmp_path, scripted_llm):
+    """"Draft examples" asked inside the Plan page: an endpoint that never replied held it,
+    a click on another page included, for three timeouts. The page can be left meanwhile, and
+    Stop drafting ends it."""
+    from llm_server import slow
+
+    scripted_llm.responder = lambda request: slow(600)
+    with _serving_app(tmp_path, TACTICS_LLM_BASE_URL=scripted_llm.base_url,
+                      TACTICS_LLM_MODEL="test-model", OPENAI_API_KEY="",
+                      TACTICS_LLM_TIMEOUT="600") as url, _browser_page() as page:
+        page.goto(f"{url}/plan")
+        page.get_by_text("Draft examples with an LLM").click()
+        page.get_by_role("button", name="Draft 5 examples", exact=True).click()
+        page.get_by_text(re.compile(r"^Drafting examples for ")).wait_for(timeout=WAIT_MS // 4)
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while scripted_llm.in_flight == 0:
+            assert time.monotonic() < deadline, "the draft was never asked for"
+            time.sleep(0.1)
+        page.get_by_role("link", name="Review").click()
+        page.get_by_text("taught").first.wait_for(timeout=WAIT_MS // 4)  # left
+        page.get_by_role("link", name="Plan").click()
+        page.get_by_role("button", name="Stop drafting").click()
+        page.get_by_text("Stopped drafting examples; nothing was added.").wait_for(
+            timeout=WAIT_MS // 4)
+        _idle(page)
+        assert page.get_by_text(re.compile(r"^Drafting examples for ")).count() == 0
+    assert len(scripted_llm.requests) == 1
+
+
 def _progress(page) -> str:
     return page.get_by_test_id("stProgress").first.inner_text()
 

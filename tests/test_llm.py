@@ -791,6 +791,25 @@ def test_a_draft_reply_cut_short_is_one_line(server, settings, sample_plan):
                                  f"reply was not JSON (cut short on the way?)")
 
 
+def test_drafting_against_a_hanging_endpoint_can_be_stopped(server, settings, sample_plan):
+    # The Plan page drafted inside the page: an endpoint that never replied held it, unleavable,
+    # for three timeouts (and a strategy after another for "every strategy").
+    from classifier.llm import Drafting, DraftStopped
+
+    server.responder = lambda request: slow(600)
+    patient = settings.model_copy(update={"timeout": 600.0})
+
+    drafting = Drafting(patient, sample_plan, sample_plan.ids, n=5, cache=MemoryCache())
+    while server.in_flight == 0:  # the first strategy's request hangs
+        assert not drafting.wait(0.05)
+    drafting.stop()
+
+    assert drafting.wait(0) and drafting.done == 0
+    with pytest.raises(DraftStopped):
+        drafting.result()
+    assert len(server.requests) == 1
+
+
 def test_draft_examples_for_an_unknown_strategy_names_it(settings, sample_plan):
     with pytest.raises(PlanError, match="no strategy 'G1'"):
         draft_examples(settings, sample_plan, "G1")

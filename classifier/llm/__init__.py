@@ -7,7 +7,7 @@ exported; the settings hold only the name of its variable.
 from __future__ import annotations
 
 from .client import USAGE_KIND
-from .drafting import draft_examples, draft_for_strategies
+from .drafting import Drafting, DraftStopped, draft_examples, draft_for_strategies
 from .opinions import (
     ANSWERED,
     ASKED_STATUSES,
@@ -32,7 +32,8 @@ from .prompts import NONE_ID, RejectedAnswer, cache_key, parse_answer, parse_exa
 from .settings import LLMSettings, llm_settings
 
 __all__ = ["ANSWERED", "ASKED_STATUSES", "CACHE_KIND", "NONE_ID", "NOT_ASKED", "NO_ANSWER", "REJECTED",
-           "USAGE_KIND", "Asker", "LLMSettings", "MemoryCache", "Opinion", "RejectedAnswer",
+           "USAGE_KIND", "Asker", "DraftStopped", "Drafting",
+           "LLMSettings", "MemoryCache", "Opinion", "RejectedAnswer",
            "StoreCache", "Usage", "as_cache", "ask", "cache_key", "cached_opinion",
            "draft_examples", "draft_for_strategies",
            "llm_settings", "needs_opinion", "opinion_columns", "parse_answer", "parse_examples",

@@ -4,10 +4,12 @@ examples learned from review decisions."""
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from classifier import llm
 from classifier.errors import ClassifierError, PlanError
@@ -36,6 +38,7 @@ DRAFT_COUNT = 5
 FEW_EXAMPLES = 3  # strategies with fewer examples than this are flagged in the draft picker
 DRAFTS_KEY = "plan_drafts"
 DRAFTS_ALL = "plan_drafts_all"  # drafts for every strategy short of examples, to tick
+DRAFTING = "plan_drafting"  # (for every strategy short of examples?, llm.Drafting) under way
 EDITING = "plan_editing"  # the plan version this tab's editor holds edits of
 # Unsaved edits, kept while the person visits another page: Streamlit drops a page's fields
 # once it is not shown. {"version", "vision", "table": as last edited; "shown", "shown_vision":
@@ -330,24 +333,77 @@ def _accept_draft(strategy_id: str, example: str) -> None:
                                           f"{widgets.md_escape(plan.strategy(strategy_id).name)}.")
 
 
-def _draft_all(settings: llm.LLMSettings, plan: Plan, few: list[str]) -> None:
-    """Draft examples for every strategy short of them, one after another, with a bar."""
+def _start_drafting(settings: llm.LLMSettings, plan: Plan, strategy_ids: list[str],
+                    every: bool) -> None:
+    """Draft examples in a thread of its own: the page stays free to be left, or to stop it
+    (an endpoint that never replied held the page until its timeouts ran out)."""
     try:
         state.who().require_decider("draft examples")  # spends the team's LLM tokens
-        advance, bar = widgets.progress_bar(len(few), label="Drafting examples")
-        drafted = llm.draft_for_strategies(settings, plan, few, n=DRAFT_COUNT,
-                                           cache=state.store(), progress=advance)
-        bar.empty()
     except ClassifierError as error:
         st.error(str(error))
         return
+    st.session_state[DRAFTING] = (every, llm.Drafting(settings, plan, strategy_ids,
+                                                      n=DRAFT_COUNT, cache=state.store()))
+    st.rerun()  # the expander shows it under way
+
+
+def _drafting_ended(plan: Plan) -> None:
+    """Drafts that have come (or why none did), taken into the page once the drafting ends."""
+    under_way = st.session_state.get(DRAFTING)
+    if under_way is None or not under_way[1].wait(0):
+        return
+    del st.session_state[DRAFTING]
+    every, drafting = under_way
+    try:
+        drafted = drafting.result()
+    except llm.DraftStopped:
+        st.session_state["plan_note"] = "Stopped drafting examples; nothing was added."
+        return
+    except ClassifierError as error:
+        st.session_state["plan_error"] = str(error)
+        return
+    if not every:
+        [(strategy_id, examples)] = drafted.items()
+        st.session_state[DRAFTS_KEY] = {"strategy_id": strategy_id, "examples": examples}
+        return
     names = plan.names
-    rows = [(strategy_id, example) for strategy_id in few for example in drafted[strategy_id]]
+    rows = [(sid, example) for sid, examples in drafted.items() for example in examples
+            if sid in names]  # a strategy deleted meanwhile gets none
     st.session_state.pop("draft_all_table", None)  # the last drafts' ticks are not these
     st.session_state[DRAFTS_ALL] = pd.DataFrame({
         "add": [True] * len(rows), "strategy": [names[sid] for sid, _ in rows],
         "example": [example for _, example in rows], "strategy_id": [sid for sid, _ in rows]})
-    st.rerun()  # the expander opens on the drafts
+
+
+def _stop_drafting() -> None:
+    under_way = st.session_state.get(DRAFTING)
+    if under_way is not None:
+        under_way[1].stop()  # said by _drafting_ended
+
+
+def _drafting_line(drafting: llm.Drafting, plan: Plan) -> tuple[DeltaGenerator, str]:
+    """What is being drafted, with a button that stops it: the line, redrawn while the
+    drafts are awaited (`_await_drafts`), and what it says."""
+    names = plan.names
+    ids = drafting.strategy_ids
+    said = (f"Drafting examples for {names.get(ids[0], ids[0])}…" if len(ids) == 1 else
+            f"Drafting examples for {len(ids)} strategies…")
+    line = st.empty()
+    line.text(said)
+    st.button("Stop drafting", key="draft_stop", icon=":material/stop_circle:",
+              on_click=_stop_drafting, help="Nothing is added; drafting again asks again.")
+    return line, said
+
+
+def _await_drafts(drafting: llm.Drafting, line: DeltaGenerator, said: str) -> None:
+    """Wait for the drafts, the page usable: each redraw of the line is where a click stops
+    this run of the page (Streamlit's fast reruns), the drafting going on."""
+    started = time.monotonic()
+    total = len(drafting.strategy_ids)
+    while not drafting.wait(0.25):
+        done = f" {drafting.done} of {total} done," if total > 1 else ""
+        line.text(f"{said}{done} {time.monotonic() - started:.0f} s")
+    st.rerun()  # the next run shows the drafts, or says why there are none
 
 
 def _ticked_drafts(plan: Plan) -> None:
@@ -384,18 +440,23 @@ def _ticked_drafts(plan: Plan) -> None:
                 on_click=lambda: st.session_state.pop(DRAFTS_ALL, None))
 
 
-def _drafts(plan: Plan) -> None:
-    """Ask the LLM for tactics that would serve a strategy; each is accepted or discarded."""
+def _drafts(plan: Plan) -> tuple[llm.Drafting, DeltaGenerator, str] | None:
+    """Ask the LLM for tactics that would serve a strategy; each is accepted or discarded.
+    A drafting under way, with its line, for the page to await once it is drawn."""
     drafts = st.session_state.get(DRAFTS_KEY)
-    drafting = bool(drafts and drafts["examples"]) or DRAFTS_ALL in st.session_state
+    under_way = st.session_state.get(DRAFTING)
+    drafting = (bool(drafts and drafts["examples"]) or DRAFTS_ALL in st.session_state
+                or under_way is not None)
     with st.expander("Draft examples with an LLM", expanded=drafting):
+        if under_way is not None:
+            return (under_way[1], *_drafting_line(under_way[1], plan))
         settings, wrong = state.llm_endpoint()
         if settings is None:
             if wrong:
                 st.warning(wrong)
             else:
                 st.caption(f"{state.LLM_HOW} to draft examples with an LLM.")
-            return
+            return None
         counts = {s.id: len(s.examples) for s in plan.strategies}
         names = plan.names
         fewest = min(plan.ids, key=counts.__getitem__)
@@ -406,7 +467,7 @@ def _drafts(plan: Plan) -> None:
                 key="draft_all", type="primary", disabled=state.viewing_only(),
                 help="A new plan's answers are cautious: examples you have checked are what "
                      "teaches it most. Nothing is added until you say so."):
-            _draft_all(settings, plan, few)
+            _start_drafting(settings, plan, few, every=True)
         _ticked_drafts(plan)
         st.divider()
 
@@ -419,16 +480,7 @@ def _drafts(plan: Plan) -> None:
                                    help="The one with the fewest examples is picked first.")
         if st.button(f"Draft {DRAFT_COUNT} examples", key="draft_ask",
                      disabled=state.viewing_only()):
-            try:
-                state.who().require_decider("draft examples")  # spends the team's LLM tokens
-                with st.spinner("Asking the LLM…"):
-                    drafted = llm.draft_examples(settings, plan, strategy_id, n=DRAFT_COUNT,
-                                                 cache=state.store())
-            except ClassifierError as error:
-                st.error(str(error))
-            else:
-                drafts = st.session_state[DRAFTS_KEY] = {"strategy_id": strategy_id,
-                                                         "examples": drafted}
+            _start_drafting(settings, plan, [strategy_id], every=False)
         if drafts and drafts["strategy_id"] == strategy_id and drafts["examples"]:
             st.caption(f"Drafted for {widgets.md_escape(names[strategy_id])}: accept the ones "
                        f"your team would really do.")
@@ -443,16 +495,18 @@ def _drafts(plan: Plan) -> None:
         st.caption(f"LLM use in this store so far: {used['calls']} requests, "
                    f"{used['tokens_in']} prompt + {used['tokens_out']} completion tokens "
                    f"(answers are cached, so asking again is free).")
+    return None
 
 
 def render() -> None:
     """The page."""
     st.title("Plan")
+    version, plan = state.current_plan()
+    _drafting_ended(plan)  # before the notes: a drafting that failed says so there
     if message := st.session_state.pop("plan_note", None):
         st.success(message)
     if message := st.session_state.pop("plan_error", None):
         st.error(message)
-    version, plan = state.current_plan()
     widgets.stale_notice(key="rerun_stale_plan")
     _sample_notice(version, plan)
     _editor(*_edited_version(version, plan))
@@ -473,7 +527,8 @@ def render() -> None:
     _import_export(plan)
     st.divider()
     _learned()
-    _drafts(plan)
+    if (waiting := _drafts(plan)) is not None:
+        _await_drafts(*waiting)
 
 
 if __name__ == "__main__":
