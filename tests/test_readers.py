@@ -1080,7 +1080,7 @@ def test_a_boards_group_titles_are_no_tasks_where_its_first_group_has_none(
     warnings: list[str] = []
     rows = [*top, *GROUPED[3:]]
     source = open_tasks(_table(tmp_path, name, rows), warn=warnings.append)
-    texts = [text for _, chunk in task_chunks(source, chunk_rows) for text in chunk]
+    texts = [text for _, chunk, _ in task_chunks(source, chunk_rows) for text in chunk]
     assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
     unit = "line" if name.endswith(".csv") else "row"
     at = len(top) + 4
@@ -1129,7 +1129,7 @@ def test_a_lists_title_line_is_no_task_on_stdin_and_in_a_txt_file(tmp_path, monk
         monkeypatch.setattr("sys.stdin", io.StringIO(lines))
         warnings: list[str] = []
         source = open_tasks(path, warn=warnings.append)
-        assert [text for _, texts in task_chunks(source, chunk_rows) for text in texts] == \
+        assert [text for _, texts, _ in task_chunks(source, chunk_rows) for text in texts] == \
             expected
         assert warnings == [f"{source.label}: row 1 ('Tasks for this week:') is read as the "
                             f"list's title, not a task: status empty, as a blank row (without "
@@ -1233,10 +1233,10 @@ def test_a_txt_file_of_a_markdown_table_is_read_as_a_table(tmp_path, chunk_rows)
     source = open_tasks(path, warn=warnings.append)
     assert source.columns == ["Task", "Owner", "Hours"] and source.text_column == "Task"
     chunks = list(task_chunks(source, chunk_rows))
-    frame = pd.concat([chunk for chunk, _ in chunks], ignore_index=True)
+    frame = pd.concat([chunk for chunk, _, _ in chunks], ignore_index=True)
     assert frame.to_dict("list") == {"Task": ["Call the customers", "-", "", "Order toner"],
                                      "Owner": ["José", "Bo", "", ""], "Hours": ["2", "", "", ""]}
-    assert [text for _, texts in chunks for text in texts] == \
+    assert [text for _, texts, _ in chunks for text in texts] == \
         ["Call the customers", "-", "", "Order toner"]
     assert row_numbers(source).of(frame) == [5, 6, 7, 8]  # as warnings name the rows: lines
     assert warnings[0] == (
