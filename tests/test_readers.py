@@ -1344,3 +1344,16 @@ def test_a_boards_group_titles_are_no_tasks_where_its_first_column_is_empty(
     assert texts == ["Call customers whose plan expires", "", "", "", "Write the launch plan"]
     frame, column = read_tasks(source.label)
     assert task_texts(frame, column) == texts
+
+
+def test_a_txt_list_whose_sub_items_are_indented_by_tabs_is_still_lines(tmp_path):
+    # An outline saved from a notes app: read as Excel's tab-delimited text, its first item was
+    # the header and its sub-items were dropped as fields beyond it.
+    lines = ["- Call the customers whose plans expire", "\t- Ana has the list",
+             "\t- start with the biggest", "- Fix the leaking seal", "\t- order the seal kit",
+             "\t- book the downtime", "- Post the spring promo photos"]
+    path = _write(tmp_path / "week.txt", "\n".join(lines) + "\n")
+    warnings: list[str] = []
+    frame, column = read_tasks(path, warn=warnings.append)
+    assert frame[column].tolist() == lines
+    assert not any("tabs" in warning for warning in warnings)

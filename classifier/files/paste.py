@@ -100,9 +100,17 @@ def _markdown_rows(text: str, label: str, warn: Warn
 
 
 def tab_rows(text: str) -> bool:
-    """Whether lines are rows copied or saved from a spreadsheet (cells apart by tabs), by the
-    rule the paste box reads them with, not a list with a stray tab."""
-    return _rows(text.lstrip("\ufeff").replace("\x00", "")) is not None
+    """Whether lines are rows saved from a spreadsheet (cells apart by tabs), by the rule the
+    paste box reads them with: not a list with a stray tab, nor an outline indented by tabs."""
+    found = _rows(text.lstrip("\ufeff").replace("\x00", ""))
+    if found is None:
+        return False
+    rows, loose = found
+    wide = [row for at, row in enumerate(rows) if at not in loose and any(c.strip() for c in row)]
+    # A list's sub-items indented by tabs ("- Fix the seal" over "<tab>- order the kit") start
+    # with an empty cell, under items of one: read as a table, its first item was the header
+    # and its sub-items were dropped. A sheet's header names its first column.
+    return not (loose and all(not row[0].strip() for row in wide))
 
 
 def _has_header(rows: list[list[str]]) -> bool:
