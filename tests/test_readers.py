@@ -1357,3 +1357,15 @@ def test_a_txt_list_whose_sub_items_are_indented_by_tabs_is_still_lines(tmp_path
     frame, column = read_tasks(path, warn=warnings.append)
     assert frame[column].tolist() == lines
     assert not any("tabs" in warning for warning in warnings)
+
+
+def test_a_pasted_list_whose_sub_items_are_indented_by_tabs_is_lines():
+    # Read as rows copied from a spreadsheet, the sub-items went to a "column 2" and were blank
+    # rows, and the items kept their bullets.
+    pasted = ("- Call the customers whose plans expire\n\t- Ana has the list\n"
+              "\t- start with the biggest\n- Fix the leaking seal\n\t- order the seal kit\n")
+    frame, column = paste_frame(pasted)
+    assert list(frame.columns) == [column]
+    assert frame[column].tolist() == [
+        "Call the customers whose plans expire", "Ana has the list", "start with the biggest",
+        "Fix the leaking seal", "order the seal kit"]

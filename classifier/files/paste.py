@@ -75,6 +75,11 @@ def _rows(text: str) -> tuple[list[list[str]], set[int]] | None:
         return None
     loose = {number for number, row in enumerate(rows)
              if len(row) == 1 and row[0].strip()}
+    # A list's sub-items indented by tabs ("- Fix the seal" over "<tab>- order the kit") start
+    # with an empty cell, under items of one: read as a table, a .txt file's first item was its
+    # header and its sub-items were dropped. A sheet's header names its first column.
+    if loose and all(not row[0].strip() for row in rows if len(row) > 1):
+        return None
     return [row + [""] * (width - len(row)) for row in rows], loose
 
 
@@ -100,17 +105,9 @@ def _markdown_rows(text: str, label: str, warn: Warn
 
 
 def tab_rows(text: str) -> bool:
-    """Whether lines are rows saved from a spreadsheet (cells apart by tabs), by the rule the
-    paste box reads them with: not a list with a stray tab, nor an outline indented by tabs."""
-    found = _rows(text.lstrip("\ufeff").replace("\x00", ""))
-    if found is None:
-        return False
-    rows, loose = found
-    wide = [row for at, row in enumerate(rows) if at not in loose and any(c.strip() for c in row)]
-    # A list's sub-items indented by tabs ("- Fix the seal" over "<tab>- order the kit") start
-    # with an empty cell, under items of one: read as a table, its first item was the header
-    # and its sub-items were dropped. A sheet's header names its first column.
-    return not (loose and all(not row[0].strip() for row in wide))
+    """Whether lines are rows copied or saved from a spreadsheet (cells apart by tabs), by the
+    rule the paste box reads them with, not a list with a stray tab."""
+    return _rows(text.lstrip("\ufeff").replace("\x00", "")) is not None
 
 
 def _has_header(rows: list[list[str]]) -> bool:
