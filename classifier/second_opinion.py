@@ -4,6 +4,7 @@ answers kept with the run as `tactics classify --llm` keeps them, and read back 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,7 @@ class Asking:
                  rows: Sequence[int]):
         self.total = len(rows)
         self.done = 0  # tasks answered or given up so far
+        self.started = time.monotonic()  # a page's "N s" counts from here, over its redraws
         self._stop = threading.Event()
         self._usage: Usage | None = None
         self._error: BaseException | None = None

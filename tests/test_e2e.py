@@ -346,10 +346,15 @@ def test_asking_about_one_task_leaves_the_review_page_usable_and_can_be_stopped(
         while scripted_llm.in_flight == 0:
             assert time.monotonic() < deadline, "the question was never sent"
             time.sleep(0.1)
+        # The line counts the seconds the asking has gone on, not those since the last redraw
+        # (it read "2 s" after a minute of work on other tasks).
+        page.get_by_text(re.compile(r"^Asking the LLM about this task… ([4-9]|\d\d+) s$")).wait_for(
+            timeout=WAIT_MS // 4)
         # The page is the reviewer's meanwhile: S skips to the next task, which is shown.
         page.keyboard.press("s")
-        page.get_by_text(re.compile(r"^Asking the LLM about task \d+…")).wait_for(
-            timeout=WAIT_MS // 4)
+        line = page.get_by_text(re.compile(r"^Asking the LLM about task \d+…"))
+        line.wait_for(timeout=WAIT_MS // 4)
+        assert int(re.search(r"(\d+) s$", line.inner_text())[1]) >= 4
         assert page.get_by_test_id("stText").first.inner_text().strip() != first
         page.get_by_role("button", name="Stop asking").click()
         page.get_by_role("button", name="Stop asking").wait_for(state="detached",
@@ -381,9 +386,15 @@ def test_drafting_examples_from_a_hanging_llm_can_be_left_and_stopped(tmp_path, 
         while scripted_llm.in_flight == 0:
             assert time.monotonic() < deadline, "the draft was never asked for"
             time.sleep(0.1)
+        page.get_by_text(re.compile(r"^Drafting examples for .*… ([4-9]|\d\d+) s$")).wait_for(
+            timeout=WAIT_MS // 4)
         page.get_by_role("link", name="Review").click()
         page.get_by_text("taught").first.wait_for(timeout=WAIT_MS // 4)  # left
         page.get_by_role("link", name="Plan").click()
+        # Back on the page, the line counts from when the drafting began, not from the return.
+        line = page.get_by_text(re.compile(r"^Drafting examples for .* s$"))
+        line.wait_for(timeout=WAIT_MS // 4)
+        assert int(re.search(r"(\d+) s$", line.inner_text())[1]) >= 4
         page.get_by_role("button", name="Stop drafting").click()
         page.get_by_text("Stopped drafting examples; nothing was added.").wait_for(
             timeout=WAIT_MS // 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -107,6 +108,7 @@ class Drafting:
                  n: int = 5, *, cache: AnswerCache | StoredAnswers | None = None):
         self.strategy_ids = list(strategy_ids)
         self.done = 0  # strategies drafted so far
+        self.started = time.monotonic()  # a page's "N s" counts from here, over its redraws
         self._stop = threading.Event()
         self._drafted: dict[str, list[str]] | None = None
         self._error: BaseException | None = None

@@ -398,11 +398,10 @@ def _drafting_line(drafting: llm.Drafting, plan: Plan) -> tuple[DeltaGenerator, 
 def _await_drafts(drafting: llm.Drafting, line: DeltaGenerator, said: str) -> None:
     """Wait for the drafts, the page usable: each redraw of the line is where a click stops
     this run of the page (Streamlit's fast reruns), the drafting going on."""
-    started = time.monotonic()
     total = len(drafting.strategy_ids)
     while not drafting.wait(0.25):
         done = f" {drafting.done} of {total} done," if total > 1 else ""
-        line.text(f"{said}{done} {time.monotonic() - started:.0f} s")
+        line.text(f"{said}{done} {time.monotonic() - drafting.started:.0f} s")
     st.rerun()  # the next run shows the drafts, or says why there are none
 
 

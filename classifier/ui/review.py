@@ -465,9 +465,8 @@ def _asking_line(held: _Asked, run_id: int, task_row: int | None
 def _await(held: _Asked, line: DeltaGenerator, said: str) -> None:
     """Wait for the answer, the page usable: each redraw of the line is where a click or a
     key stops this run of the page (Streamlit's fast reruns), the asking going on."""
-    started = time.monotonic()
     while not held.asking.wait(0.25):
-        line.text(f"{said} {time.monotonic() - started:.0f} s")
+        line.text(f"{said} {time.monotonic() - held.asking.started:.0f} s")
     st.rerun()  # the next run shows the answer, or says why there is none (`_asked`)
 
 
