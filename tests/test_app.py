@@ -1872,6 +1872,23 @@ def test_the_sample_plan_says_it_is_one_and_a_blank_plan_starts_from_nothing(db)
     assert not [b for b in at.button if b.key == "plan_blank"]
 
 
+def test_the_sample_typed_over_with_the_manager_s_strategies_is_no_longer_called_the_sample(db):
+    """The notice says "type your strategies over these": done and saved (the rows keep the
+    sample's ids), the page went on calling it the sample plan, a widget maker's."""
+    at = open_page(fresh_app(), "plan")
+    assert any("This is the **sample plan**" in i.value for i in at.info)
+    with Store(db) as store:
+        sample = store.latest_plan()[1]
+        own = [strategy.model_copy(update={"name": f"Library goal {n}", "description": ""})
+               for n, strategy in enumerate(sample.strategies, start=1)]
+        store.save_plan(sample.model_copy(update={"vision": "A library every resident uses",
+                                                  "strategies": own}))
+    at = open_page(at, "plan")
+    no_exception(at)
+    assert not any("sample plan" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "plan_blank"]
+
+
 def test_the_plan_page_says_which_texts_the_model_reads_only_the_start_of(db):
     """A 9,400-character description got no word: the model reads 256 word pieces of it."""
     at = open_page(fresh_app(), "plan")

@@ -158,9 +158,10 @@ def current_plan() -> tuple[int, Plan]:
 
 
 def is_sample(plan: Plan) -> bool:
-    """Whether the plan is still the sample's (data/plan.yaml): its strategies, maybe edited,
-    and no other."""
-    return set(plan.ids) == set(load_plan(SAMPLE_PLAN).ids)
+    """Whether the plan is still the sample's (data/plan.yaml): its strategies under their
+    names (descriptions maybe edited), and no other."""
+    # Names too: strategies typed over the sample's rows, as its notice says to, keep its ids.
+    return plan.names == load_plan(SAMPLE_PLAN).names
 
 
 def _has_runs(db: Store) -> bool:
