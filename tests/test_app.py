@@ -406,7 +406,7 @@ def test_a_colleague_s_other_decision_is_replaced_only_when_the_reviewer_says_so
 
     run, row, picked = _colleague_decides_the_task_on_screen(db, at)  # the next task
     task_button(at, "review_pick_1").click().run()
-    at.button(key="review_replace").click().run()  # Enter
+    at.button(key="review_replace").click().run()  # Shift+Y
     no_exception(at)
     assert any(w.value.startswith(f"Replaced Ben's decision on task {row + 1} (serves no "
                                   f"strategy) with yours") for w in at.warning)

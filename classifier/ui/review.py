@@ -57,6 +57,10 @@ SPOT_CHECK = "review_spot_check_run"
 SHOWN = "review_shown"  # (run id, row, monotonic s): the task on screen and since when
 MINE = "review_mine"  # (run id, row) of the last decision this tab recorded
 MOVED = "review_moved"  # the tasks the re-score moved (moved_tasks), listed once
+# Replacing a colleague's word takes a key of its own: Enter fired it wherever the focus was (a
+# Streamlit shortcut), so Enter on the focused "Keep" button replaced; Y alone, a double tap of
+# the key that made the question, would answer it unread.
+REPLACE_KEY = "Shift+Y"
 HELD = "review_held"  # a decision held back until its person says to replace a colleague's
 ASKING = "review_asking"  # the LLM asked about a task (_Asked), in its own thread
 
@@ -202,11 +206,11 @@ def _ask_before_replacing(run_id: int, plan) -> bool:
         st.text(work_text.readable(theirs.text))  # the task: user text, never Markdown
         buttons = st.container(horizontal=True, gap="small")
         buttons.button(f"Replace {who}'s decision", key="review_replace", type="primary",
-                       shortcut="Enter", on_click=_replace_theirs, args=(asking,),
+                       shortcut=REPLACE_KEY, on_click=_replace_theirs, args=(asking,),
                        help="Theirs stays in the audit trail; Undo (U) brings it back.")
         buttons.button(f"Keep {who}'s decision", key="review_keep", shortcut="Escape",
                        on_click=_keep_theirs, args=(asking,))
-    st.caption("Keys: **Enter** replace theirs · **Escape** keep theirs")
+    st.caption("Keys: **Shift+Y** replace theirs · **Escape** keep theirs")
     return True
 
 
