@@ -122,7 +122,6 @@ def decided_figures(candidates: Sequence[Candidate | Mapping[str, Any]], strateg
                    runner[1] if runner else None, chosen[2] if chosen else None)
 
 
-
 def decided_evidence(evidence: object, text: str, reviewer: str, decided_at: datetime) -> object:
     """A decided task's `evidence`: the strategy text it matched best, unless that is its own
     text (the example its decision taught, which tells nothing): then the decision it comes
