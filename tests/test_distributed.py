@@ -226,13 +226,13 @@ def tasks_20k(tmp_path_factory) -> Path:
     return path
 
 
-def local_cli(*args: str | Path, env: dict[str, str] | None = None):
+def local_cli(*args: str | Path, env: dict[str, str] | None = None, input: str | None = None):
     """The command line without --ray, in this process (its model is loaded already)."""
     from typer.testing import CliRunner
 
     from classifier.cli import app
 
-    return CliRunner().invoke(app, [str(arg) for arg in args], env=env)
+    return CliRunner().invoke(app, [str(arg) for arg in args], env=env, input=input)
 
 
 @pytest.fixture(scope="module")
@@ -649,6 +649,25 @@ def test_a_boards_repeated_headers_are_no_tasks_on_ray_as_without(ray_env, tmp_p
     said = (f"warning: {board}: lines 6, 7 are the header again or a group's title above it, "
             f"not tasks: status empty, as a blank row")
     assert said in local.stderr.splitlines() and said in done.stderr.splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_lists_title_on_stdin_keeps_its_text_on_ray_as_without(ray_env, tmp_path):
+    # Ray's pass rebuilds stdin's rows from the texts it classified, where the title is blank.
+    pasted = ("My team's tasks this week:\n- Fix the login bug\n"
+              "- Call the Tri-City retail buyer about shelf space\n")
+    local = local_cli("classify", "-", "--plan", PLAN, "--out", tmp_path / "local.csv",
+                      input=pasted)
+    assert local.exit_code == 0, local.output
+    done = subprocess.run([str(BIN / "tactics"), "classify", "-", "--plan", str(PLAN), "--out",
+                           str(tmp_path / "ray.csv"), "--ray", "--workers", "1"],
+                          input=pasted, capture_output=True, text=True, env=ray_env, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    with (tmp_path / "ray.csv").open(newline="", encoding="utf-8") as handle:
+        first = next(csv.DictReader(handle))
+    assert (first["task"], first["status"]) == ("My team's tasks this week:", "empty")
 
 
 @pytest.mark.slow

@@ -57,7 +57,9 @@ class RayBatches:
         # (which took as long as the first read, for the memory the second read held anyway).
         kept: list[tuple[pd.DataFrame, list[str], list[int]]] | None = (
             [] if source.kind == "xlsx" else None)
-        numbered: list[list[int]] = []  # where stdin's rows are: it is not read again
+        # stdin is not read again: where its rows are, and the texts of its rows that are no
+        # task (a list's title), which `texts` has blank and its output keeps.
+        numbered: list[tuple[list[int], dict[int, str]]] = []
         first = 0
         for chunk, texts, where in task_chunks(source, rows):
             refs.append(ray.put(pd.DataFrame({
@@ -68,7 +70,9 @@ class RayBatches:
             if kept is not None:
                 kept.append((chunk, texts, where))
             elif source.stream is not None:
-                numbered.append(where)
+                given = chunk[source.text_column].tolist()
+                numbered.append((where, {at: str(given[at]) for at, text in enumerate(texts)
+                                         if text != str(given[at])}))
         if not refs:
             return
         # stdin cannot be read twice: its chunks (one text column) are rebuilt from the texts.
@@ -95,8 +99,9 @@ class RayBatches:
                                            f"being classified")
                 else:
                     texts = ray.get(refs[position])[TEXT].tolist()
-                    chunk = pd.DataFrame({source.text_column: texts}, dtype=object)
-                    where, numbered[position] = numbered[position], []
+                    (where, no_tasks), numbered[position] = numbered[position], ([], {})
+                    given = [no_tasks.get(at, text) for at, text in enumerate(texts)]
+                    chunk = pd.DataFrame({source.text_column: given}, dtype=object)
                 row_numbers = result[ROW].to_numpy(dtype=np.int64)
                 if not np.array_equal(row_numbers,
                                       np.arange(expected, expected + len(chunk))):
