@@ -635,6 +635,23 @@ def test_a_sqlite_url_with_options_still_checks_its_file(tmp_path):
         assert store.migrations()
 
 
+def test_uri_true_on_a_name_that_is_no_file_uri_is_refused_not_a_new_store(tmp_path):
+    """`sqlite:///team.db?mode=ro&uri=true` (SQLAlchemy's warning about `mode` asks for
+    uri=true) opened a new, empty store in a file named 'team.db?mode=ro': the store file
+    checked was team.db, and every command ran on the empty one."""
+    path = tmp_path / "team.db"
+    with Store(path) as store:
+        assert store.migrations()
+    url = f"sqlite:///{path}?mode=ro&uri=true"
+    with pytest.raises(StoreError, match=r"uri=true .* only when it starts with file:"):
+        Store(url)
+    assert sorted(p.name for p in tmp_path.iterdir() if "?" in p.name) == []
+    with Store(f"sqlite:///file:{path}?mode=ro&uri=true") as store:  # the form that works
+        assert store.migrations()
+    with Store(f"sqlite:///{path}?uri=true&timeout=5") as store:  # no URI option: that file
+        assert store.migrations()
+
+
 def test_an_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "new.db"
     path.touch()

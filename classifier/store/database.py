@@ -101,6 +101,24 @@ def _file_of(url: sa.engine.URL) -> Path | None:
     return None if database in ("", ":memory:") else Path(database)
 
 
+# The options of a SQLite URL that go to Python's sqlite3, not into a `file:` URI.
+_DRIVER_OPTIONS = ("uri", "timeout", "isolation_level", "detect_types", "check_same_thread",
+                   "cached_statements")
+
+
+def _refuse_uri_without_file(url: sa.engine.URL, label: str) -> None:
+    """StoreError for `uri=true` with SQLite's own options on a name that is no `file:` URI:
+    SQLite then opens (or creates, empty) a file named with them ('team.db?mode=ro')."""
+    database = url.database or ""
+    options = sorted(key for key in url.query if key not in _DRIVER_OPTIONS)
+    if (str(url.query.get("uri", "")).lower() in ("true", "1", "yes", "on") and options
+            and not database.startswith("file:")):
+        named = database + "?" + "&".join(f"{key}={url.query[key]}" for key in options)
+        raise StoreError(f"{label}: with uri=true SQLite reads the name as a URI only when it "
+                         f"starts with file: (sqlite:///file:{database}?...&uri=true); as "
+                         f"written it opens a file named {named!r}, not {database}")
+
+
 def safe_url(target: str) -> str:
     """A database URL as it may be shown: every password (user part or query) replaced by ***."""
     if (broken := _broken_user_part(target)) is not None:
@@ -232,6 +250,7 @@ class Database:
                 # Options keep the URL as given (they are SQLite's), but its file is checked
                 # as a path's is: another application's database was given our tables.
                 check_sqlite_file(file)
+                _refuse_uri_without_file(url, self.label)
             if url.get_backend_name() not in BACKENDS:
                 # Said before SQLAlchemy looks for it: a typo (postgresq://) read "Can't load
                 # plugin: sqlalchemy.dialects:postgresq", mysql:// "No module named 'MySQLdb'".
