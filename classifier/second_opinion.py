@@ -4,7 +4,6 @@ answers kept with the run as `tactics classify --llm` keeps them, and read back 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from .llm import (
     Usage,
     cached_opinion,
 )
+from .llm.background import Background
 from .plan import Plan
 
 if TYPE_CHECKING:
@@ -144,52 +144,17 @@ def _keep(store: Store, run_id: int, rows: Sequence[int], opinions: Sequence[Opi
                                  if opinion is not None and opinion.settled}, by)
 
 
-class Asking:
-    """`ask_about_run` in a thread of its own, so a page stays free to show its progress and to
-    stop it (an endpoint that never replies held the page until its timeouts ran out)."""
+class Asking(Background[Usage]):
+    """`ask_about_run` in a thread of its own (`Background`): `done` counts the tasks answered
+    or given up; its `result` is what the asking cost (`stopped` when stopped)."""
 
     def __init__(self, store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
                  rows: Sequence[int]):
         self.total = len(rows)
-        self.done = 0  # tasks answered or given up so far
-        self.started = time.monotonic()  # a page's "N s" counts from here, over its redraws
-        self._stop = threading.Event()
-        self._usage: Usage | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._ask, args=(store, run_id, settings, by,
-                                                                list(rows)),
-                                        name="tactics-ask-llm", daemon=True)
-        self._thread.start()
-
-    def _ask(self, store: Store, run_id: int, settings: LLMSettings, by: str | Reviewer,
-             rows: list[int]) -> None:
-        try:
-            self._usage = ask_about_run(store, run_id, settings, by, rows=rows,
-                                        progress=self._advance, stop=self._stop)
-        except BaseException as error:  # handed to the page's thread by `result`
-            self._error = error
-
-    def _advance(self, count: int) -> None:
-        self.done += count
-
-    def wait(self, seconds: float) -> bool:
-        """Whether the asking has ended, waiting up to `seconds` for it."""
-        self._thread.join(seconds)
-        return not self._thread.is_alive()
-
-    def stop(self, wait: bool = True) -> None:
-        """Stop asking: requests in flight are cancelled, the answers got are kept."""
-        self._stop.set()
-        if wait:
-            self._thread.join()
-
-    def result(self) -> Usage:
-        """What the asking cost (`stopped` when stopped); its error, raised here, if it failed."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._usage is not None
-        return self._usage
+        asked = list(rows)
+        super().__init__(lambda progress, stop: ask_about_run(
+            store, run_id, settings, by, rows=asked, progress=progress, stop=stop),
+            name="tactics-ask-llm")
 
 
 def stopped_line(used: Usage) -> str:

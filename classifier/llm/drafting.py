@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from ..errors import LLMError
 from ..plan import Plan
+from .background import Background
 from .client import Endpoint, Unanswered
 from .opinions import AnswerCache, StoredAnswers, _until_set, _usage_sink, as_cache
 from .prompts import RejectedAnswer, cache_key, draft_messages, parse_examples
@@ -99,50 +99,13 @@ def draft_for_strategies(settings: LLMSettings, plan: Plan, strategy_ids: Sequen
     return drafted
 
 
-class Drafting:
-    """`draft_for_strategies` in a thread of its own, so a page stays free to show its
-    progress, to be left, and to stop it (an endpoint that never replies held the page until
-    its timeouts ran out)."""
+class Drafting(Background[dict[str, list[str]]]):
+    """`draft_for_strategies` in a thread of its own (`Background`); its `result` is the
+    drafts by strategy id, DraftStopped when stopped."""
 
     def __init__(self, settings: LLMSettings, plan: Plan, strategy_ids: Sequence[str],
                  n: int = 5, *, cache: AnswerCache | StoredAnswers | None = None):
         self.strategy_ids = list(strategy_ids)
-        self.done = 0  # strategies drafted so far
-        self.started = time.monotonic()  # a page's "N s" counts from here, over its redraws
-        self._stop = threading.Event()
-        self._drafted: dict[str, list[str]] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._draft, args=(settings, plan, n, cache),
-                                        name="tactics-draft-examples", daemon=True)
-        self._thread.start()
-
-    def _draft(self, settings: LLMSettings, plan: Plan, n: int,
-               cache: AnswerCache | StoredAnswers | None) -> None:
-        try:
-            self._drafted = draft_for_strategies(settings, plan, self.strategy_ids, n,
-                                                 cache=cache, progress=self._advance,
-                                                 stop=self._stop)
-        except BaseException as error:  # handed to the page's thread by `result`
-            self._error = error
-
-    def _advance(self, count: int) -> None:
-        self.done += count
-
-    def wait(self, seconds: float) -> bool:
-        """Whether the drafting has ended, waiting up to `seconds` for it."""
-        self._thread.join(seconds)
-        return not self._thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop drafting: a request in flight is cancelled."""
-        self._stop.set()
-        self._thread.join()
-
-    def result(self) -> dict[str, list[str]]:
-        """The drafts by strategy id; the error, raised here, if it failed (DraftStopped
-        when stopped)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._drafted is not None
-        return self._drafted
+        super().__init__(lambda progress, stop: draft_for_strategies(
+            settings, plan, self.strategy_ids, n, cache=cache, progress=progress, stop=stop),
+            name="tactics-draft-examples")
