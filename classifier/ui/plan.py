@@ -389,19 +389,24 @@ def _drafting_line(drafting: llm.Drafting, plan: Plan) -> tuple[DeltaGenerator, 
     said = (f"Drafting examples for {names.get(ids[0], ids[0])}…" if len(ids) == 1 else
             f"Drafting examples for {len(ids)} strategies…")
     line = st.empty()
-    line.text(said)
+    line.text(_drafted_so_far(drafting, said))  # counted at once, as `_await_drafts` redraws it
     st.button("Stop drafting", key="draft_stop", icon=":material/stop_circle:",
               on_click=_stop_drafting, help="Nothing is added; drafting again asks again.")
     return line, said
 
 
+def _drafted_so_far(drafting: llm.Drafting, said: str) -> str:
+    """The drafting line: what, how many strategies done (of several), and for how long."""
+    total = len(drafting.strategy_ids)
+    done = f" {drafting.done} of {total} done," if total > 1 else ""
+    return f"{said}{done} {time.monotonic() - drafting.started:.0f} s"
+
+
 def _await_drafts(drafting: llm.Drafting, line: DeltaGenerator, said: str) -> None:
     """Wait for the drafts, the page usable: each redraw of the line is where a click stops
     this run of the page (Streamlit's fast reruns), the drafting going on."""
-    total = len(drafting.strategy_ids)
     while not drafting.wait(0.25):
-        done = f" {drafting.done} of {total} done," if total > 1 else ""
-        line.text(f"{said}{done} {time.monotonic() - drafting.started:.0f} s")
+        line.text(_drafted_so_far(drafting, said))
     st.rerun()  # the next run shows the drafts, or says why there are none
 
 

@@ -459,7 +459,9 @@ def _asking_line(held: _Asked, run_id: int, task_row: int | None
     with st.container(border=True):
         st.caption("Second opinion (LLM)")
         line = st.empty()
-        line.text(said)
+        # With its seconds at once: drawn bare, then counted, the line read "… 40 s" only
+        # after a quarter second of every redraw.
+        line.text(f"{said} {time.monotonic() - held.asking.started:.0f} s")
         st.button("Stop asking", key="review_llm_stop", icon=":material/stop_circle:",
                   on_click=_stop_asking,
                   help="The task keeps the machine's answer, and can be asked again.")
