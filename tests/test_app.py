@@ -1728,14 +1728,20 @@ def test_an_address_naming_no_run_says_so_and_shows_the_newest(db, odd, said):
     assert not at.sidebar.warning
 
 
-def test_an_address_naming_no_run_of_a_store_with_none_to_show_says_so(db):
-    # Every run set aside: "the newest run is shown" where no run was.
+def _every_run_set_aside_and_asked_for(db, run: str) -> AppTest:
+    """The app on `?run=RUN`, its store's one run (the sample's) set aside by ana."""
     fresh_app()
     with Store(db) as store:
         store.set_aside(1, "ana")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["run"] = "5"
+    at.query_params["run"] = run
     at.run()
+    return at
+
+
+def test_an_address_naming_no_run_of_a_store_with_none_to_show_says_so(db):
+    # Every run set aside: "the newest run is shown" where no run was.
+    at = _every_run_set_aside_and_asked_for(db, "5")
     no_exception(at)
     assert [w.value.replace("\\", "") for w in at.sidebar.warning] == [
         "There is no run #5 in this store, and no other run to show."]
@@ -1827,12 +1833,7 @@ def test_the_browser_tab_icon_is_drawn_without_the_network():
 def test_an_address_naming_a_run_set_aside_with_none_left_to_show_says_so(db):
     # Every run set aside: `?run=1` of one said nothing, and the Review page told a manager
     # with runs in the store that nothing was classified yet.
-    fresh_app()
-    with Store(db) as store:
-        store.set_aside(1, "ana")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["run"] = "1"
-    at.run()
+    at = _every_run_set_aside_and_asked_for(db, "1")
     no_exception(at)
     assert [i.value for i in at.sidebar.info] == [
         "Run #1 was set aside by ana, and no other run is left to show: “Runs set aside” on the "

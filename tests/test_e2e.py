@@ -321,6 +321,14 @@ def test_asking_a_hanging_llm_can_be_stopped_and_the_answers_got_are_kept(tmp_pa
     assert kept == [("none", LLM_REASON)]
 
 
+def _wait_until_sent(scripted_llm, what: str) -> None:
+    """Until the scripted LLM holds a request (the page's thread sent it); fails after the wait."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while scripted_llm.in_flight == 0:
+        assert time.monotonic() < deadline, f"{what} was never sent"
+        time.sleep(0.1)
+
+
 def test_asking_about_one_task_leaves_the_review_page_usable_and_can_be_stopped(tmp_path,
                                                                               scripted_llm):
     """K asked inside the page: an endpoint that never replied held it, keys and clicks
@@ -342,10 +350,7 @@ def test_asking_about_one_task_leaves_the_review_page_usable_and_can_be_stopped(
         page.get_by_role("button", name="Skip for now").wait_for()
         page.keyboard.press("k")
         page.get_by_text("Asking the LLM about this task…").wait_for(timeout=WAIT_MS // 4)
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while scripted_llm.in_flight == 0:
-            assert time.monotonic() < deadline, "the question was never sent"
-            time.sleep(0.1)
+        _wait_until_sent(scripted_llm, "the question")
         # The line counts the seconds the asking has gone on, not those since the last redraw
         # (it read "2 s" after a minute of work on other tasks).
         page.get_by_text(re.compile(r"^Asking the LLM about this task… ([4-9]|\d\d+) s$")).wait_for(
@@ -382,10 +387,7 @@ def test_drafting_examples_from_a_hanging_llm_can_be_left_and_stopped(tmp_path, 
         page.get_by_text("Draft examples with an LLM").click()
         page.get_by_role("button", name="Draft 5 examples", exact=True).click()
         page.get_by_text(re.compile(r"^Drafting examples for ")).wait_for(timeout=WAIT_MS // 4)
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while scripted_llm.in_flight == 0:
-            assert time.monotonic() < deadline, "the draft was never asked for"
-            time.sleep(0.1)
+        _wait_until_sent(scripted_llm, "the draft")
         page.get_by_text(re.compile(r"^Drafting examples for .*… ([4-9]|\d\d+) s$")).wait_for(
             timeout=WAIT_MS // 4)
         page.get_by_role("link", name="Review").click()
