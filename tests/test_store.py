@@ -824,21 +824,26 @@ def test_a_store_made_before_alembic_is_adopted_with_its_data(store_target, upto
         assert store.standing_decision(run.id, 1) == made
 
 
-def test_a_store_its_user_may_not_upgrade_is_one_line_and_left_as_it_was(postgres_db,
-                                                                          sample_plan):
-    """A team's app logs in as a user with rights on the rows only; a new version's upgrade
-    said "permission denied for schema public LINE 2: CREATE TABLE teach_in_choices (", not
-    that the store was not upgraded, nor what to do."""
+def _store_at_revision_0007(postgres_db: str) -> None:
+    """A PostgreSQL store as an older version (revision 0007) made it."""
     from alembic import command
 
     from classifier.store.schema import alembic_config
 
     engine = engine_for(postgres_db)
-    with engine.begin() as conn:  # a store as an older version (revision 0007) made it
+    with engine.begin() as conn:
         config = alembic_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "0007")
     engine.dispose()
+
+
+def test_a_store_its_user_may_not_upgrade_is_one_line_and_left_as_it_was(postgres_db,
+                                                                          sample_plan):
+    """A team's app logs in as a user with rights on the rows only; a new version's upgrade
+    said "permission denied for schema public LINE 2: CREATE TABLE teach_in_choices (", not
+    that the store was not upgraded, nor what to do."""
+    _store_at_revision_0007(postgres_db)
     app_user = f"app_{sa.make_url(postgres_db).database}"
     sql(postgres_db, f"CREATE ROLE {app_user} LOGIN PASSWORD 'app-pw'; "
                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
@@ -867,16 +872,7 @@ def test_a_row_only_login_after_its_owner_upgraded_is_told_the_right_it_lacks(po
     """A login with rights on the rows of the tables there were has none on the tables an
     upgrade added: it read "permission denied for table teach_in_choices", not what to ask
     for, nor of whom."""
-    from alembic import command
-
-    from classifier.store.schema import alembic_config
-
-    engine = engine_for(postgres_db)
-    with engine.begin() as conn:  # a store as an older version (revision 0007) made it
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0007")
-    engine.dispose()
+    _store_at_revision_0007(postgres_db)
     app_user = f"rows_{sa.make_url(postgres_db).database}"
     sql(postgres_db, f"CREATE ROLE {app_user} LOGIN PASSWORD 'app-pw'; "
                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
